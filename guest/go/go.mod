@@ -1,0 +1,3 @@
+module rvisor/gotest
+
+go 1.19

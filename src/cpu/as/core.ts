@@ -1,0 +1,383 @@
+// The RV64GC interpreter: fetch, decode (through a word-keyed decode cache in front of the
+// decoder generated from src/isa/table.ts), execute. run() executes a bounded slice and returns
+// why it stopped; every piece of state lives at the hart's address in the shared memory.
+// Spec references: RISC-V unprivileged ISA 20191213 (chapters named at each group).
+import {
+  HART_PC, HART_F, HART_FCSR, HART_INSTRET, HART_RESERVATION, HART_DCACHE, DCACHE_ENTRY_SIZE,
+  STOP_BUDGET, STOP_TRAP, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_ECALL_U,
+  CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, HART_CSR_OLD,
+} from '../layout';
+import * as I from './generated/decode';
+import { decode, expand_c } from './generated/decode';
+import { xlate, ld_fast, st_fast, ld_slow, st_slow, set_trap, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC } from './mem';
+import { mulh, mulhu, mulhsu, div, divu, rem, remu, sext32, divw, divuw, remw, remuw } from './alu';
+import { csr_rw } from './csr';
+import * as F from './fpu';
+
+export { flush_tlb } from './mem';
+
+@inline function rx(h: usize, r: u32): u64 { return load<u64>(h + (<usize>r << 3)); }
+@inline function wx(h: usize, r: u32, v: u64): void { store<u64>(h + (<usize>r << 3), v); }
+@inline function rf(h: usize, r: u32): u64 { return load<u64>(h + HART_F + (<usize>r << 3)); }
+@inline function wf(h: usize, r: u32, v: u64): void { store<u64>(h + HART_F + (<usize>r << 3), v); }
+/** A single-precision operand: NaN-boxed values pass, anything else reads as the canonical NaN
+ *  (spec section 12.2). */
+@inline function rs(h: usize, r: u32): u32 {
+  const v = rf(h, r);
+  return (v >> 32) == 0xffffffff ? <u32>v : 0x7fc00000;
+}
+@inline function ws(h: usize, r: u32, v: u32): void { wf(h, r, 0xffffffff00000000 | <u64>v); }
+
+@inline function imm_i(w: u32): u64 { return <u64><i64>(<i32>w >> 20); }
+@inline function imm_s(w: u32): u64 { return <u64><i64>(((<i32>w >> 25) << 5) | ((w >> 7) & 31)); }
+@inline function imm_b(w: u32): u64 {
+  return <u64><i64>(((<i32>w >> 31) << 12) | (((w >> 7) & 1) << 11) | (((w >> 25) & 0x3f) << 5) | (((w >> 8) & 0xf) << 1));
+}
+@inline function imm_j(w: u32): u64 {
+  return <u64><i64>(((<i32>w >> 31) << 20) | (((w >> 12) & 0xff) << 12) | (((w >> 20) & 1) << 11) | (((w >> 21) & 0x3ff) << 1));
+}
+
+/** Rounding mode of an FP instruction: the static field, or frm when it is 7 (dynamic). Returns 5+
+ *  for reserved values, which make the instruction illegal (spec section 11.2). */
+@inline function rounding(h: usize, w: u32): u32 {
+  const rm = (w >> 12) & 7;
+  return rm == 7 ? (load<u32>(h + HART_FCSR) >> 5) & 7 : rm;
+}
+
+/** Runs at most `budget` instructions of hart h. Returns STOP_BUDGET, or STOP_TRAP with the cause
+ *  and tval recorded in the hart and pc left at the trapping instruction. */
+export function run(h: usize, budget: i32): i32 {
+  let pc = load<u64>(h + HART_PC);
+  let n: i32 = 0;
+  let stop: i32 = STOP_BUDGET;
+  let fvpn: u64 = <u64>-1; // guest page the fetch fast path is on
+  let fadd: u64 = 0; // its host addend
+  const fl = h + HART_FCSR;
+
+  while (n < budget) {
+    // ---- fetch (spec 1.5: 16-bit parcels; a 32-bit instruction may cross a page) ----
+    let w: u32;
+    if ((pc >> 12) == fvpn && (<u32>pc & 0xfff) <= 0xffc) {
+      w = load<u32>(<usize>(pc + fadd));
+    } else {
+      const a = xlate(h, pc, ACCESS_EXEC);
+      if (a == 0) { stop = STOP_TRAP; break; }
+      fvpn = pc >> 12;
+      fadd = <u64>a - pc;
+      if ((<u32>pc & 0xfff) <= 0xffc) {
+        w = load<u32>(a);
+      } else {
+        w = load<u16>(a);
+        if ((w & 3) == 3) {
+          const b = xlate(h, pc + 2, ACCESS_EXEC);
+          if (b == 0) { stop = STOP_TRAP; break; }
+          w |= <u32>load<u16>(b) << 16;
+        }
+      }
+    }
+    let ilen: u64 = 4;
+    if ((w & 3) != 3) { w &= 0xffff; ilen = 2; }
+
+    // ---- decode through the word-keyed cache ----
+    const dc = h + HART_DCACHE + <usize>((w * 0x9e3779b1) >> 19) * DCACHE_ENTRY_SIZE;
+    let ins: u32, id: u32;
+    if (load<u32>(dc) == w) {
+      ins = load<u32>(dc, 4);
+      id = load<u32>(dc, 8);
+    } else {
+      if (ilen == 2) {
+        ins = expand_c(w);
+        id = ins == 0 ? I.ID_ILLEGAL : decode(ins);
+      } else {
+        ins = w;
+        id = decode(w);
+      }
+      store<u32>(dc, w);
+      store<u32>(dc, ins, 4);
+      store<u32>(dc, id, 8);
+    }
+
+    const rd = (ins >> 7) & 31, r1 = (ins >> 15) & 31, r2 = (ins >> 20) & 31;
+    let npc = pc + ilen;
+
+    switch (id) {
+      // ---- RV64I (chapters 2 and 5) ----
+      case I.ID_LUI: wx(h, rd, <u64><i64><i32>(ins & 0xfffff000)); break;
+      case I.ID_AUIPC: wx(h, rd, pc + <u64><i64><i32>(ins & 0xfffff000)); break;
+      case I.ID_JAL: wx(h, rd, npc); npc = pc + imm_j(ins); break;
+      case I.ID_JALR: { const t = (rx(h, r1) + imm_i(ins)) & ~(<u64>1); wx(h, rd, npc); npc = t; break; }
+      case I.ID_BEQ: if (rx(h, r1) == rx(h, r2)) npc = pc + imm_b(ins); break;
+      case I.ID_BNE: if (rx(h, r1) != rx(h, r2)) npc = pc + imm_b(ins); break;
+      case I.ID_BLT: if (<i64>rx(h, r1) < <i64>rx(h, r2)) npc = pc + imm_b(ins); break;
+      case I.ID_BGE: if (<i64>rx(h, r1) >= <i64>rx(h, r2)) npc = pc + imm_b(ins); break;
+      case I.ID_BLTU: if (rx(h, r1) < rx(h, r2)) npc = pc + imm_b(ins); break;
+      case I.ID_BGEU: if (rx(h, r1) >= rx(h, r2)) npc = pc + imm_b(ins); break;
+      case I.ID_LB: case I.ID_LH: case I.ID_LW: case I.ID_LD: case I.ID_LBU: case I.ID_LHU: case I.ID_LWU:
+      case I.ID_FLW: case I.ID_FLD: {
+        const va = rx(h, r1) + imm_i(ins);
+        const f3 = (ins >> 12) & 3;
+        const size: u32 = 1 << f3;
+        let a = ld_fast(h, va, size);
+        if (a == 0) { a = ld_slow(h, va, size); if (a == 0) { stop = STOP_TRAP; break; } }
+        switch (id) {
+          case I.ID_LB: wx(h, rd, <u64><i64>load<i8>(a)); break;
+          case I.ID_LH: wx(h, rd, <u64><i64>load<i16>(a)); break;
+          case I.ID_LW: wx(h, rd, <u64><i64>load<i32>(a)); break;
+          case I.ID_LD: wx(h, rd, load<u64>(a)); break;
+          case I.ID_LBU: wx(h, rd, <u64>load<u8>(a)); break;
+          case I.ID_LHU: wx(h, rd, <u64>load<u16>(a)); break;
+          case I.ID_LWU: wx(h, rd, <u64>load<u32>(a)); break;
+          case I.ID_FLW: ws(h, rd, load<u32>(a)); break;
+          default: wf(h, rd, load<u64>(a)); break;
+        }
+        break;
+      }
+      case I.ID_SB: case I.ID_SH: case I.ID_SW: case I.ID_SD: case I.ID_FSW: case I.ID_FSD: {
+        const va = rx(h, r1) + imm_s(ins);
+        const size: u32 = 1 << ((ins >> 12) & 3);
+        const v = id >= I.ID_FSW && id <= I.ID_FSD ? rf(h, r2) : rx(h, r2);
+        const a = st_fast(h, va, size);
+        if (a != 0) {
+          if (size == 8) store<u64>(a, v);
+          else if (size == 4) store<u32>(a, <u32>v);
+          else if (size == 2) store<u16>(a, <u16>v);
+          else store<u8>(a, <u8>v);
+        } else {
+          if (!st_slow(h, va, v, size)) { stop = STOP_TRAP; break; }
+          fvpn = <u64>-1; // a write miss may have moved the page to a new frame (copy-on-write)
+        }
+        break;
+      }
+      case I.ID_ADDI: wx(h, rd, rx(h, r1) + imm_i(ins)); break;
+      case I.ID_SLTI: wx(h, rd, <i64>rx(h, r1) < <i64>imm_i(ins) ? 1 : 0); break;
+      case I.ID_SLTIU: wx(h, rd, rx(h, r1) < imm_i(ins) ? 1 : 0); break;
+      case I.ID_XORI: wx(h, rd, rx(h, r1) ^ imm_i(ins)); break;
+      case I.ID_ORI: wx(h, rd, rx(h, r1) | imm_i(ins)); break;
+      case I.ID_ANDI: wx(h, rd, rx(h, r1) & imm_i(ins)); break;
+      case I.ID_SLLI: wx(h, rd, rx(h, r1) << ((ins >> 20) & 63)); break;
+      case I.ID_SRLI: wx(h, rd, rx(h, r1) >> ((ins >> 20) & 63)); break;
+      case I.ID_SRAI: wx(h, rd, <u64>(<i64>rx(h, r1) >> ((ins >> 20) & 63))); break;
+      case I.ID_ADDIW: wx(h, rd, sext32(<u32>(rx(h, r1) + imm_i(ins)))); break;
+      case I.ID_SLLIW: wx(h, rd, sext32(<u32>rx(h, r1) << (r2))); break;
+      case I.ID_SRLIW: wx(h, rd, sext32(<u32>rx(h, r1) >> (r2))); break;
+      case I.ID_SRAIW: wx(h, rd, sext32(<u32>(<i32>rx(h, r1) >> (r2)))); break;
+      case I.ID_ADD: wx(h, rd, rx(h, r1) + rx(h, r2)); break;
+      case I.ID_SUB: wx(h, rd, rx(h, r1) - rx(h, r2)); break;
+      case I.ID_SLL: wx(h, rd, rx(h, r1) << (rx(h, r2) & 63)); break;
+      case I.ID_SLT: wx(h, rd, <i64>rx(h, r1) < <i64>rx(h, r2) ? 1 : 0); break;
+      case I.ID_SLTU: wx(h, rd, rx(h, r1) < rx(h, r2) ? 1 : 0); break;
+      case I.ID_XOR: wx(h, rd, rx(h, r1) ^ rx(h, r2)); break;
+      case I.ID_SRL: wx(h, rd, rx(h, r1) >> (rx(h, r2) & 63)); break;
+      case I.ID_SRA: wx(h, rd, <u64>(<i64>rx(h, r1) >> (rx(h, r2) & 63))); break;
+      case I.ID_OR: wx(h, rd, rx(h, r1) | rx(h, r2)); break;
+      case I.ID_AND: wx(h, rd, rx(h, r1) & rx(h, r2)); break;
+      case I.ID_ADDW: wx(h, rd, sext32(<u32>(rx(h, r1) + rx(h, r2)))); break;
+      case I.ID_SUBW: wx(h, rd, sext32(<u32>(rx(h, r1) - rx(h, r2)))); break;
+      case I.ID_SLLW: wx(h, rd, sext32(<u32>rx(h, r1) << (<u32>rx(h, r2) & 31))); break;
+      case I.ID_SRLW: wx(h, rd, sext32(<u32>rx(h, r1) >> (<u32>rx(h, r2) & 31))); break;
+      case I.ID_SRAW: wx(h, rd, sext32(<u32>(<i32>rx(h, r1) >> (<u32>rx(h, r2) & 31)))); break;
+      case I.ID_FENCE: case I.ID_FENCE_I: break; // one hart at a time; the decode cache is keyed by bits
+      case I.ID_ECALL: set_trap(h, CAUSE_ECALL_U, 0); stop = STOP_TRAP; break;
+      case I.ID_EBREAK: set_trap(h, CAUSE_BREAKPOINT, pc); stop = STOP_TRAP; break;
+
+      // ---- Zicsr (chapter 9) ----
+      case I.ID_CSRRW: case I.ID_CSRRS: case I.ID_CSRRC: case I.ID_CSRRWI: case I.ID_CSRRSI: case I.ID_CSRRCI: {
+        const f3 = (ins >> 12) & 7;
+        const src: u64 = f3 >= 5 ? <u64>r1 : rx(h, r1);
+        const write = (f3 & 3) == 1 || r1 != 0;
+        const retired = load<u64>(h + HART_INSTRET) + <u64>n;
+        if (!csr_rw(h, ins >> 20, f3 & 3, src, write, retired)) {
+          set_trap(h, CAUSE_ILLEGAL_INSTRUCTION, w); stop = STOP_TRAP; break;
+        }
+        wx(h, rd, load<u64>(h + HART_CSR_OLD));
+        break;
+      }
+
+      // ---- M (chapter 7) ----
+      case I.ID_MUL: wx(h, rd, rx(h, r1) * rx(h, r2)); break;
+      case I.ID_MULH: wx(h, rd, mulh(rx(h, r1), rx(h, r2))); break;
+      case I.ID_MULHSU: wx(h, rd, mulhsu(rx(h, r1), rx(h, r2))); break;
+      case I.ID_MULHU: wx(h, rd, mulhu(rx(h, r1), rx(h, r2))); break;
+      case I.ID_DIV: wx(h, rd, div(rx(h, r1), rx(h, r2))); break;
+      case I.ID_DIVU: wx(h, rd, divu(rx(h, r1), rx(h, r2))); break;
+      case I.ID_REM: wx(h, rd, rem(rx(h, r1), rx(h, r2))); break;
+      case I.ID_REMU: wx(h, rd, remu(rx(h, r1), rx(h, r2))); break;
+      case I.ID_MULW: wx(h, rd, sext32(<u32>rx(h, r1) * <u32>rx(h, r2))); break;
+      case I.ID_DIVW: wx(h, rd, divw(rx(h, r1), rx(h, r2))); break;
+      case I.ID_DIVUW: wx(h, rd, divuw(rx(h, r1), rx(h, r2))); break;
+      case I.ID_REMW: wx(h, rd, remw(rx(h, r1), rx(h, r2))); break;
+      case I.ID_REMUW: wx(h, rd, remuw(rx(h, r1), rx(h, r2))); break;
+
+      // ---- A (chapter 8): one hart runs at a time, so each AMO is trivially atomic ----
+      case I.ID_LR_W: case I.ID_LR_D: {
+        const va = rx(h, r1);
+        const size: u32 = id == I.ID_LR_W ? 4 : 8;
+        if ((<u32>va & (size - 1)) != 0) { set_trap(h, CAUSE_MISALIGNED_LOAD, va); stop = STOP_TRAP; break; }
+        const a = xlate(h, va, ACCESS_READ);
+        if (a == 0) { stop = STOP_TRAP; break; }
+        wx(h, rd, size == 4 ? <u64><i64>load<i32>(a) : load<u64>(a));
+        store<u64>(h + HART_RESERVATION, va);
+        break;
+      }
+      case I.ID_SC_W: case I.ID_SC_D: {
+        const va = rx(h, r1);
+        const size: u32 = id == I.ID_SC_W ? 4 : 8;
+        if ((<u32>va & (size - 1)) != 0) { set_trap(h, CAUSE_MISALIGNED_STORE, va); stop = STOP_TRAP; break; }
+        const a = xlate(h, va, ACCESS_WRITE);
+        if (a == 0) { stop = STOP_TRAP; break; }
+        fvpn = <u64>-1;
+        if (load<u64>(h + HART_RESERVATION) == va) {
+          if (size == 4) store<u32>(a, <u32>rx(h, r2)); else store<u64>(a, rx(h, r2));
+          wx(h, rd, 0);
+        } else {
+          wx(h, rd, 1);
+        }
+        store<i64>(h + HART_RESERVATION, -1);
+        break;
+      }
+      case I.ID_AMOSWAP_W: case I.ID_AMOADD_W: case I.ID_AMOXOR_W: case I.ID_AMOAND_W: case I.ID_AMOOR_W:
+      case I.ID_AMOMIN_W: case I.ID_AMOMAX_W: case I.ID_AMOMINU_W: case I.ID_AMOMAXU_W: {
+        const va = rx(h, r1);
+        if ((<u32>va & 3) != 0) { set_trap(h, CAUSE_MISALIGNED_STORE, va); stop = STOP_TRAP; break; }
+        const a = xlate(h, va, ACCESS_WRITE);
+        if (a == 0) { stop = STOP_TRAP; break; }
+        fvpn = <u64>-1;
+        const old = load<i32>(a), src = <i32>rx(h, r2);
+        let v: i32;
+        switch (id) {
+          case I.ID_AMOSWAP_W: v = src; break;
+          case I.ID_AMOADD_W: v = old + src; break;
+          case I.ID_AMOXOR_W: v = old ^ src; break;
+          case I.ID_AMOAND_W: v = old & src; break;
+          case I.ID_AMOOR_W: v = old | src; break;
+          case I.ID_AMOMIN_W: v = old < src ? old : src; break;
+          case I.ID_AMOMAX_W: v = old > src ? old : src; break;
+          case I.ID_AMOMINU_W: v = <u32>old < <u32>src ? old : src; break;
+          default: v = <u32>old > <u32>src ? old : src; break;
+        }
+        store<i32>(a, v);
+        wx(h, rd, <u64><i64>old);
+        break;
+      }
+      case I.ID_AMOSWAP_D: case I.ID_AMOADD_D: case I.ID_AMOXOR_D: case I.ID_AMOAND_D: case I.ID_AMOOR_D:
+      case I.ID_AMOMIN_D: case I.ID_AMOMAX_D: case I.ID_AMOMINU_D: case I.ID_AMOMAXU_D: {
+        const va = rx(h, r1);
+        if ((<u32>va & 7) != 0) { set_trap(h, CAUSE_MISALIGNED_STORE, va); stop = STOP_TRAP; break; }
+        const a = xlate(h, va, ACCESS_WRITE);
+        if (a == 0) { stop = STOP_TRAP; break; }
+        fvpn = <u64>-1;
+        const old = load<u64>(a), src = rx(h, r2);
+        let v: u64;
+        switch (id) {
+          case I.ID_AMOSWAP_D: v = src; break;
+          case I.ID_AMOADD_D: v = old + src; break;
+          case I.ID_AMOXOR_D: v = old ^ src; break;
+          case I.ID_AMOAND_D: v = old & src; break;
+          case I.ID_AMOOR_D: v = old | src; break;
+          case I.ID_AMOMIN_D: v = <i64>old < <i64>src ? old : src; break;
+          case I.ID_AMOMAX_D: v = <i64>old > <i64>src ? old : src; break;
+          case I.ID_AMOMINU_D: v = old < src ? old : src; break;
+          default: v = old > src ? old : src; break;
+        }
+        store<u64>(a, v);
+        wx(h, rd, old);
+        break;
+      }
+
+      // ---- F and D (chapters 11 and 12) ----
+      case I.ID_FMADD_S: case I.ID_FMSUB_S: case I.ID_FNMSUB_S: case I.ID_FNMADD_S: {
+        const rm = rounding(h, ins);
+        if (rm > 4) { set_trap(h, CAUSE_ILLEGAL_INSTRUCTION, w); stop = STOP_TRAP; break; }
+        ws(h, rd, F.f32_madd(fl, rs(h, r1), rs(h, r2), rs(h, ins >> 27), rm, (ins >> 2) & 3));
+        break;
+      }
+      case I.ID_FMADD_D: case I.ID_FMSUB_D: case I.ID_FNMSUB_D: case I.ID_FNMADD_D: {
+        const rm = rounding(h, ins);
+        if (rm > 4) { set_trap(h, CAUSE_ILLEGAL_INSTRUCTION, w); stop = STOP_TRAP; break; }
+        wf(h, rd, F.f64_madd(fl, rf(h, r1), rf(h, r2), rf(h, ins >> 27), rm, (ins >> 2) & 3));
+        break;
+      }
+      case I.ID_FADD_S: case I.ID_FSUB_S: case I.ID_FMUL_S: case I.ID_FDIV_S: case I.ID_FSQRT_S:
+      case I.ID_FCVT_W_S: case I.ID_FCVT_WU_S: case I.ID_FCVT_L_S: case I.ID_FCVT_LU_S:
+      case I.ID_FCVT_S_W: case I.ID_FCVT_S_WU: case I.ID_FCVT_S_L: case I.ID_FCVT_S_LU: case I.ID_FCVT_S_D: {
+        const rm = rounding(h, ins);
+        if (rm > 4) { set_trap(h, CAUSE_ILLEGAL_INSTRUCTION, w); stop = STOP_TRAP; break; }
+        switch (id) {
+          case I.ID_FADD_S: ws(h, rd, F.f32_add(fl, rs(h, r1), rs(h, r2), rm)); break;
+          case I.ID_FSUB_S: ws(h, rd, F.f32_sub(fl, rs(h, r1), rs(h, r2), rm)); break;
+          case I.ID_FMUL_S: ws(h, rd, F.f32_mul(fl, rs(h, r1), rs(h, r2), rm)); break;
+          case I.ID_FDIV_S: ws(h, rd, F.f32_div(fl, rs(h, r1), rs(h, r2), rm)); break;
+          case I.ID_FSQRT_S: ws(h, rd, F.f32_sqrt(fl, rs(h, r1), rm)); break;
+          case I.ID_FCVT_W_S: wx(h, rd, F.f32_to_i32(fl, rs(h, r1), rm)); break;
+          case I.ID_FCVT_WU_S: wx(h, rd, F.f32_to_u32(fl, rs(h, r1), rm)); break;
+          case I.ID_FCVT_L_S: wx(h, rd, F.f32_to_i64(fl, rs(h, r1), rm)); break;
+          case I.ID_FCVT_LU_S: wx(h, rd, F.f32_to_u64(fl, rs(h, r1), rm)); break;
+          case I.ID_FCVT_S_W: ws(h, rd, F.i32_to_f32(fl, rx(h, r1), rm)); break;
+          case I.ID_FCVT_S_WU: ws(h, rd, F.u32_to_f32(fl, rx(h, r1), rm)); break;
+          case I.ID_FCVT_S_L: ws(h, rd, F.i64_to_f32(fl, rx(h, r1), rm)); break;
+          case I.ID_FCVT_S_LU: ws(h, rd, F.u64_to_f32(fl, rx(h, r1), rm)); break;
+          default: ws(h, rd, F.f64_to_f32(fl, rf(h, r1), rm)); break;
+        }
+        break;
+      }
+      case I.ID_FADD_D: case I.ID_FSUB_D: case I.ID_FMUL_D: case I.ID_FDIV_D: case I.ID_FSQRT_D:
+      case I.ID_FCVT_W_D: case I.ID_FCVT_WU_D: case I.ID_FCVT_L_D: case I.ID_FCVT_LU_D:
+      case I.ID_FCVT_D_W: case I.ID_FCVT_D_WU: case I.ID_FCVT_D_L: case I.ID_FCVT_D_LU: case I.ID_FCVT_D_S: {
+        const rm = rounding(h, ins);
+        if (rm > 4) { set_trap(h, CAUSE_ILLEGAL_INSTRUCTION, w); stop = STOP_TRAP; break; }
+        switch (id) {
+          case I.ID_FADD_D: wf(h, rd, F.f64_add(fl, rf(h, r1), rf(h, r2), rm)); break;
+          case I.ID_FSUB_D: wf(h, rd, F.f64_sub(fl, rf(h, r1), rf(h, r2), rm)); break;
+          case I.ID_FMUL_D: wf(h, rd, F.f64_mul(fl, rf(h, r1), rf(h, r2), rm)); break;
+          case I.ID_FDIV_D: wf(h, rd, F.f64_div(fl, rf(h, r1), rf(h, r2), rm)); break;
+          case I.ID_FSQRT_D: wf(h, rd, F.f64_sqrt(fl, rf(h, r1), rm)); break;
+          case I.ID_FCVT_W_D: wx(h, rd, F.f64_to_i32(fl, rf(h, r1), rm)); break;
+          case I.ID_FCVT_WU_D: wx(h, rd, F.f64_to_u32(fl, rf(h, r1), rm)); break;
+          case I.ID_FCVT_L_D: wx(h, rd, F.f64_to_i64(fl, rf(h, r1), rm)); break;
+          case I.ID_FCVT_LU_D: wx(h, rd, F.f64_to_u64(fl, rf(h, r1), rm)); break;
+          case I.ID_FCVT_D_W: wf(h, rd, F.i32_to_f64(fl, rx(h, r1), rm)); break;
+          case I.ID_FCVT_D_WU: wf(h, rd, F.u32_to_f64(fl, rx(h, r1), rm)); break;
+          case I.ID_FCVT_D_L: wf(h, rd, F.i64_to_f64(fl, rx(h, r1), rm)); break;
+          case I.ID_FCVT_D_LU: wf(h, rd, F.u64_to_f64(fl, rx(h, r1), rm)); break;
+          default: wf(h, rd, F.f32_to_f64(fl, rs(h, r1))); break;
+        }
+        break;
+      }
+      case I.ID_FSGNJ_S: ws(h, rd, (rs(h, r1) & 0x7fffffff) | (rs(h, r2) & 0x80000000)); break;
+      case I.ID_FSGNJN_S: ws(h, rd, (rs(h, r1) & 0x7fffffff) | (~rs(h, r2) & 0x80000000)); break;
+      case I.ID_FSGNJX_S: ws(h, rd, rs(h, r1) ^ (rs(h, r2) & 0x80000000)); break;
+      case I.ID_FSGNJ_D: wf(h, rd, (rf(h, r1) & 0x7fffffffffffffff) | (rf(h, r2) & 0x8000000000000000)); break;
+      case I.ID_FSGNJN_D: wf(h, rd, (rf(h, r1) & 0x7fffffffffffffff) | (~rf(h, r2) & 0x8000000000000000)); break;
+      case I.ID_FSGNJX_D: wf(h, rd, rf(h, r1) ^ (rf(h, r2) & 0x8000000000000000)); break;
+      case I.ID_FMIN_S: ws(h, rd, F.f32_min(fl, rs(h, r1), rs(h, r2))); break;
+      case I.ID_FMAX_S: ws(h, rd, F.f32_max(fl, rs(h, r1), rs(h, r2))); break;
+      case I.ID_FMIN_D: wf(h, rd, F.f64_min(fl, rf(h, r1), rf(h, r2))); break;
+      case I.ID_FMAX_D: wf(h, rd, F.f64_max(fl, rf(h, r1), rf(h, r2))); break;
+      case I.ID_FEQ_S: wx(h, rd, F.f32_eq(fl, rs(h, r1), rs(h, r2))); break;
+      case I.ID_FLT_S: wx(h, rd, F.f32_lt(fl, rs(h, r1), rs(h, r2))); break;
+      case I.ID_FLE_S: wx(h, rd, F.f32_le(fl, rs(h, r1), rs(h, r2))); break;
+      case I.ID_FEQ_D: wx(h, rd, F.f64_eq(fl, rf(h, r1), rf(h, r2))); break;
+      case I.ID_FLT_D: wx(h, rd, F.f64_lt(fl, rf(h, r1), rf(h, r2))); break;
+      case I.ID_FLE_D: wx(h, rd, F.f64_le(fl, rf(h, r1), rf(h, r2))); break;
+      case I.ID_FCLASS_S: wx(h, rd, F.f32_class(rs(h, r1))); break;
+      case I.ID_FCLASS_D: wx(h, rd, F.f64_class(rf(h, r1))); break;
+      case I.ID_FMV_X_W: wx(h, rd, sext32(<u32>rf(h, r1))); break;
+      case I.ID_FMV_W_X: ws(h, rd, <u32>rx(h, r1)); break;
+      case I.ID_FMV_X_D: wx(h, rd, rf(h, r1)); break;
+      case I.ID_FMV_D_X: wf(h, rd, rx(h, r1)); break;
+
+      default: // ID_ILLEGAL
+        set_trap(h, CAUSE_ILLEGAL_INSTRUCTION, w);
+        stop = STOP_TRAP;
+        break;
+    }
+    if (stop != STOP_BUDGET) break;
+    store<u64>(h, 0); // x0 stays zero whatever was written to it
+    pc = npc;
+    n++;
+  }
+  store<u64>(h, 0);
+  store<u64>(h + HART_PC, pc);
+  store<u64>(h + HART_INSTRET, load<u64>(h + HART_INSTRET) + <u64>n);
+  return stop;
+}

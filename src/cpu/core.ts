@@ -1,0 +1,76 @@
+// Host-side handle on the wasm CPU core (built from src/cpu/as/ by AssemblyScript). The core keeps
+// no state of its own: every hart lives at an address in the shared HostMemory, so one compiled
+// module can be instantiated per worker thread on the same memory.
+import { readFileSync } from 'node:fs';
+import { HostMemory } from '../memory/host-memory.js';
+import { Hart } from './hart.js';
+import { RvisorError } from '../errors.js';
+
+/** Called by the core when a guest virtual address misses in the hart's software TLB. Returns the
+ *  host byte offset of the 4 KiB frame that backs the page for this access kind (0 read, 1 write,
+ *  2 execute), or -1 if the access must fault (the core then stops with a page-fault trap). */
+export type TlbMissHandler = (hartBase: number, va: bigint, access: number) => number;
+
+interface CoreExports {
+  run(hart: number, budget: number): number;
+  flush_tlb(hart: number): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled core module (compiled once per process, shareable with worker threads). */
+export function coreModule(): WebAssembly.Module {
+  if (!compiled) {
+    const url = new URL('../../wasm/core.wasm', import.meta.url);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(url);
+    } catch (e) {
+      throw new RvisorError('INTERNAL', `the wasm core is missing (${url.pathname}): run "npm run build"`, { cause: e });
+    }
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+export class Core {
+  readonly mem: HostMemory;
+  private readonly exports: CoreExports;
+  private missHandler: TlbMissHandler = () => -1;
+
+  constructor(mem: HostMemory) {
+    this.mem = mem;
+    const instance = new WebAssembly.Instance(coreModule(), {
+      env: {
+        memory: mem.memory,
+        abort: (_msg: number, _file: number, line: number, col: number) => {
+          throw new RvisorError('INTERNAL', `wasm core aborted at ${line}:${col}`);
+        },
+        tlb_miss: (hart: number, va: bigint, access: number): bigint => BigInt(this.missHandler(hart, va, access)),
+      },
+    });
+    this.exports = instance.exports as unknown as CoreExports;
+  }
+
+  /** Sets who answers TLB misses (the address space of the process or VM being run). */
+  setTlbMissHandler(h: TlbMissHandler): void {
+    this.missHandler = h;
+  }
+
+  /** A new hart with zeroed registers, an empty TLB and no reservation. */
+  newHart(): Hart {
+    const h = new Hart(this.mem, this.mem.allocHart());
+    h.reset();
+    return h;
+  }
+
+  /** Runs at most `budget` instructions on `hart`; returns STOP_BUDGET or STOP_TRAP (layout.ts). */
+  run(hart: Hart, budget: number): number {
+    return this.exports.run(hart.base, budget);
+  }
+
+  /** Forgets every cached translation of `hart` (after a page map change). */
+  flushTlb(hart: Hart): void {
+    this.exports.flush_tlb(hart.base);
+  }
+}

@@ -1,0 +1,127 @@
+// A hart's architectural state as plain numbers at known offsets in the shared memory
+// (layout.ts). This class is only a typed window onto those bytes: it holds no state itself.
+import type { HostMemory } from '../memory/host-memory.js';
+import {
+  HART_CAUSE, HART_DCACHE, HART_F, HART_FCSR, HART_FETCH_HOST, HART_FETCH_VPN, HART_INSTRET, HART_PC,
+  HART_RESERVATION, HART_TIME, HART_TLB, HART_TVAL, HART_X, TLB_ENTRIES, TLB_ENTRY_SIZE, DCACHE_ENTRIES,
+  DCACHE_ENTRY_SIZE,
+} from './layout.js';
+import { ID_ILLEGAL } from '../isa/table.js';
+
+/** Everything a snapshot of a user-level hart needs (TLB and decode cache are derived state). */
+export interface HartState {
+  x: string[]; // 32 registers as hex strings (lossless 64-bit)
+  f: string[];
+  pc: string;
+  fcsr: number;
+  instret: string;
+}
+
+const hex = (v: bigint): string => '0x' + v.toString(16);
+
+export class Hart {
+  constructor(private readonly mem: HostMemory, readonly base: number) {}
+
+  x(i: number): bigint {
+    return this.mem.view.getBigUint64(this.base + HART_X + i * 8, true);
+  }
+  /** Signed view of register i. */
+  xs(i: number): bigint {
+    return this.mem.view.getBigInt64(this.base + HART_X + i * 8, true);
+  }
+  setX(i: number, v: bigint): void {
+    if (i !== 0) this.mem.view.setBigUint64(this.base + HART_X + i * 8, BigInt.asUintN(64, v), true);
+  }
+  f(i: number): bigint {
+    return this.mem.view.getBigUint64(this.base + HART_F + i * 8, true);
+  }
+  setF(i: number, v: bigint): void {
+    this.mem.view.setBigUint64(this.base + HART_F + i * 8, BigInt.asUintN(64, v), true);
+  }
+  get pc(): bigint {
+    return this.mem.view.getBigUint64(this.base + HART_PC, true);
+  }
+  set pc(v: bigint) {
+    this.mem.view.setBigUint64(this.base + HART_PC, BigInt.asUintN(64, v), true);
+  }
+  get fcsr(): number {
+    return this.mem.view.getUint32(this.base + HART_FCSR, true);
+  }
+  set fcsr(v: number) {
+    this.mem.view.setUint32(this.base + HART_FCSR, v & 0xff, true);
+  }
+  get instret(): bigint {
+    return this.mem.view.getBigUint64(this.base + HART_INSTRET, true);
+  }
+  set instret(v: bigint) {
+    this.mem.view.setBigUint64(this.base + HART_INSTRET, v, true);
+  }
+  /** Exception cause of the last STOP_TRAP. */
+  get cause(): number {
+    return Number(this.mem.view.getBigUint64(this.base + HART_CAUSE, true));
+  }
+  /** Trap value of the last STOP_TRAP (faulting address, or the instruction bits). */
+  get tval(): bigint {
+    return this.mem.view.getBigUint64(this.base + HART_TVAL, true);
+  }
+  /** Value rdtime returns during the next slice. */
+  set time(v: bigint) {
+    this.mem.view.setBigUint64(this.base + HART_TIME, v, true);
+  }
+  /** Drops any LR reservation (on a context switch or a signal). */
+  clearReservation(): void {
+    this.mem.view.setBigInt64(this.base + HART_RESERVATION, -1n, true);
+  }
+
+  /** Zeroes registers and invalidates TLB, fetch page and decode cache. */
+  reset(): void {
+    const b = this.mem.bytes;
+    b.fill(0, this.base, this.base + HART_TLB);
+    this.clearReservation();
+    this.invalidateCaches();
+  }
+
+  /** Invalidates the TLB and the fetch fast path (decode cache entries are keyed by instruction
+   *  bits and stay valid). */
+  invalidateCaches(): void {
+    const v = this.mem.view;
+    for (let i = 0; i < TLB_ENTRIES; i++) {
+      const e = this.base + HART_TLB + i * TLB_ENTRY_SIZE;
+      v.setBigInt64(e, -1n, true);
+      v.setBigInt64(e + 8, -1n, true);
+      v.setBigInt64(e + 16, -1n, true);
+    }
+    v.setBigInt64(this.base + HART_FETCH_VPN, -1n, true);
+    v.setBigInt64(this.base + HART_FETCH_HOST, -1n, true);
+    // Fill every decode-cache slot with the decoding of 0xffffffff (a reserved longer-than-32-bit
+    // encoding, so: illegal); a guest word 0xffffffff then hits a correct entry.
+    for (let i = 0; i < DCACHE_ENTRIES; i++) {
+      const e = this.base + HART_DCACHE + i * DCACHE_ENTRY_SIZE;
+      v.setUint32(e, 0xffffffff, true);
+      v.setUint32(e + 4, 0xffffffff, true);
+      v.setUint32(e + 8, ID_ILLEGAL, true);
+    }
+  }
+
+  save(): HartState {
+    const x: string[] = [];
+    const f: string[] = [];
+    for (let i = 0; i < 32; i++) {
+      x.push(hex(this.x(i)));
+      f.push(hex(this.f(i)));
+    }
+    return { x, f, pc: hex(this.pc), fcsr: this.fcsr, instret: hex(this.instret) };
+  }
+
+  restore(s: HartState): void {
+    for (let i = 0; i < 32; i++) {
+      this.setX(i, BigInt(s.x[i] ?? '0'));
+      this.setF(i, BigInt(s.f[i] ?? '0'));
+    }
+    this.pc = BigInt(s.pc);
+    this.fcsr = s.fcsr;
+    this.instret = BigInt(s.instret);
+    this.clearReservation();
+    this.invalidateCaches();
+  }
+}

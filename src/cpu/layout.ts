@@ -1,0 +1,90 @@
+// Byte offsets of one hart's state inside the shared WebAssembly.Memory, relative to the hart's
+// base address. This file is compiled twice: by tsc for the host side and by asc for the wasm core,
+// so it holds nothing but integer constants (one source of truth for both).
+
+/** x0..x31, 8 bytes each (x0 is kept at zero by the interpreter). */
+export const HART_X = 0;
+/** f0..f31, raw 64-bit patterns (single precision values are NaN-boxed). */
+export const HART_F = 256;
+/** Program counter of the next instruction to execute. */
+export const HART_PC = 512;
+/** fcsr as u32: frm in bits 7:5, fflags in bits 4:0 (RISC-V unprivileged spec, section 11.2). */
+export const HART_FCSR = 520;
+/** Instructions retired (u64), updated when a slice ends. */
+export const HART_INSTRET = 528;
+/** Exception cause of the last STOP_TRAP (RISC-V privileged spec, table 3.6 codes). */
+export const HART_CAUSE = 536;
+/** Trap value of the last STOP_TRAP: faulting address, or the instruction bits for cause 2. */
+export const HART_TVAL = 544;
+/** LR/SC reservation: guest virtual address of the reserved doubleword, or -1 when none. */
+export const HART_RESERVATION = 552;
+/** Value read by rdtime (u64), written by the host before each slice. */
+export const HART_TIME = 560;
+/** Host address of the page the fetch fast path is on (or -1), and its guest page number. */
+export const HART_FETCH_HOST = 568;
+export const HART_FETCH_VPN = 576;
+/** 16 bytes where a page-crossing load is assembled. */
+export const HART_SCRATCH = 592;
+/** Old value read by the last CSR instruction (csr.ts). */
+export const HART_CSR_OLD = 608;
+
+/** Software TLB: TLB_ENTRIES direct-mapped entries of TLB_ENTRY_SIZE bytes. */
+export const HART_TLB = 4096;
+export const TLB_ENTRIES = 2048;
+export const TLB_ENTRY_SIZE = 32;
+/** Within an entry: guest page numbers valid for read, write and execute (or -1), then the addend
+ *  that turns a guest virtual address on that page into a host address. */
+export const TLB_TAG_R = 0;
+export const TLB_TAG_W = 8;
+export const TLB_TAG_X = 16;
+export const TLB_ADDEND = 24;
+
+/** Decoded-instruction cache: DCACHE_ENTRIES entries of 8 bytes (u32 raw word, u32 expanded word
+ *  for compressed instructions or the word itself) plus a u16 id array. Keyed by the word alone, so
+ *  it never needs invalidation (decoding is a pure function of the bits). */
+export const HART_DCACHE = HART_TLB + TLB_ENTRIES * TLB_ENTRY_SIZE;
+export const DCACHE_ENTRIES = 8192;
+export const DCACHE_ENTRY_SIZE = 12;
+
+/** Total bytes reserved per hart (a multiple of 4096). */
+export const HART_SIZE = 4096 * 48;
+
+/** Access kinds passed to the host's TLB-miss handler. */
+export const ACCESS_READ = 0;
+export const ACCESS_WRITE = 1;
+export const ACCESS_EXEC = 2;
+
+/** Why run() returned. */
+export const STOP_BUDGET = 0;
+/** A synchronous exception: cause and tval are in HART_CAUSE/HART_TVAL, pc is the faulting pc. */
+export const STOP_TRAP = 1;
+
+/** Exception causes (RISC-V privileged spec 1.12, section 3.1.15, table 3.6). */
+export const CAUSE_MISALIGNED_FETCH = 0;
+export const CAUSE_FETCH_ACCESS = 1;
+export const CAUSE_ILLEGAL_INSTRUCTION = 2;
+export const CAUSE_BREAKPOINT = 3;
+export const CAUSE_MISALIGNED_LOAD = 4;
+export const CAUSE_LOAD_ACCESS = 5;
+export const CAUSE_MISALIGNED_STORE = 6;
+export const CAUSE_STORE_ACCESS = 7;
+export const CAUSE_ECALL_U = 8;
+export const CAUSE_ECALL_S = 9;
+export const CAUSE_ECALL_M = 11;
+export const CAUSE_FETCH_PAGE_FAULT = 12;
+export const CAUSE_LOAD_PAGE_FAULT = 13;
+export const CAUSE_STORE_PAGE_FAULT = 15;
+
+/** fflags bits (unprivileged spec, section 11.2, table 11.2). */
+export const FFLAG_NX = 1;
+export const FFLAG_UF = 2;
+export const FFLAG_OF = 4;
+export const FFLAG_DZ = 8;
+export const FFLAG_NV = 16;
+
+/** Layout of the shared memory: the first MEM_RESERVED bytes hold the wasm module's static data
+ *  and hart regions; guest frames are allocated above it. */
+export const MEM_STATIC_END = 65536;
+export const MEM_HARTS_BASE = 65536;
+export const MEM_RESERVED = 64 * 1048576;
+export const PAGE_SIZE = 4096;

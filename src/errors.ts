@@ -1,0 +1,28 @@
+// One error base class for everything rvisor reports to a user, each with a stable code
+// (design: "errors form a closed, documented set"). The CLI prints `rvisor: <message>` and exits
+// with the code's exit status; tests match on `code`, never on message text.
+
+export const ERROR_CODES = {
+  USAGE: { exit: 2, what: 'bad command line' },
+  ENOENT_FILE: { exit: 3, what: 'a file named on the command line does not exist or cannot be read' },
+  NOT_ELF: { exit: 4, what: 'the program is not an ELF file' },
+  ELF_CLASS: { exit: 5, what: 'the ELF file is not a 64-bit little-endian RISC-V executable' },
+  ELF_CORRUPT: { exit: 6, what: 'the ELF file is truncated or its headers are inconsistent' },
+  ELF_INTERP: { exit: 7, what: 'the program interpreter (PT_INTERP) cannot be found or loaded' },
+  ENOMEM_HOST: { exit: 8, what: 'the host cannot provide the memory asked for' },
+  INTERNAL: { exit: 70, what: 'an internal error in rvisor (a bug: please report it)' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class RvisorError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'RvisorError';
+  }
+  get exitStatus(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+}

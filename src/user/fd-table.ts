@@ -1,0 +1,187 @@
+// The guest's file descriptors. A guest fd names an open file description (shared by dup'ed
+// fds, so they share the offset and status flags, as on Linux) which is either a host file
+// descriptor or one end of a pipe kept inside rvisor. Pipes live here rather than on the host
+// because this process VM has no fork: only the guest's own threads can reach either end, and
+// an in-process pipe lets a blocked reader wait in the scheduler while another thread writes.
+import { closeSync } from 'node:fs';
+import { ERRNO } from './errno.js';
+
+/** Guest open(2) flags (asm-generic/fcntl.h). */
+export const O_ACCMODE = 0o3;
+export const O_RDONLY = 0o0;
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NOCTTY = 0o400;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_NONBLOCK = 0o4000;
+export const O_DSYNC = 0o10000;
+export const O_DIRECT = 0o40000;
+export const O_LARGEFILE = 0o100000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_NOATIME = 0o1000000;
+export const O_CLOEXEC = 0o2000000;
+export const O_SYNC = 0o4010000;
+export const O_PATH = 0o10000000;
+export const O_TMPFILE = 0o20000000;
+
+/** Flags F_SETFL may change. */
+export const SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
+
+export const PIPE_CAPACITY = 65536;
+
+export interface Pipe {
+  id: number;
+  /** Unread bytes, oldest first. */
+  chunks: Uint8Array[];
+  size: number;
+  readers: number;
+  writers: number;
+}
+
+export interface HostFile {
+  kind: 'host';
+  hostFd: number;
+  /** The host path it was opened by ("" for inherited stdio), for getdents, fchdir and maps. */
+  path: string;
+  /** Guest-visible status flags and access mode. */
+  flags: number;
+  isDir: boolean;
+  /** Directory entries not yet returned by getdents64 (filled on the first call). */
+  dirents?: Array<{ ino: bigint; type: number; name: Uint8Array }>;
+  dirPos: number;
+  /** Never closed on the host (rvisor's own stdin/stdout/stderr). */
+  keepOpen: boolean;
+  refs: number;
+}
+
+export interface PipeEnd {
+  kind: 'pipe';
+  pipe: Pipe;
+  write: boolean;
+  flags: number;
+  refs: number;
+}
+
+export type OpenFile = HostFile | PipeEnd;
+
+interface Slot {
+  file: OpenFile;
+  cloexec: boolean;
+}
+
+export class FdTable {
+  private readonly slots = new Map<number, Slot>();
+  /** RLIMIT_NOFILE: fds must be below this. */
+  limit = 1024;
+  private nextPipeId = 1;
+
+  /** A table with guest 0, 1, 2 on the host's stdin, stdout and stderr. */
+  static withStdio(): FdTable {
+    const t = new FdTable();
+    const modes = [O_RDONLY, O_WRONLY, O_WRONLY];
+    for (let fd = 0; fd < 3; fd++) {
+      t.slots.set(fd, { file: { kind: 'host', hostFd: fd, path: '', flags: modes[fd]!, isDir: false, dirPos: 0, keepOpen: true, refs: 1 }, cloexec: false });
+    }
+    return t;
+  }
+
+  get(fd: number): OpenFile | undefined {
+    return this.slots.get(fd)?.file;
+  }
+
+  has(fd: number): boolean {
+    return this.slots.has(fd);
+  }
+
+  /** The lowest free fd at or above `min`, or -EMFILE. */
+  private lowestFree(min: number): number {
+    for (let fd = Math.max(0, min); fd < this.limit; fd++) if (!this.slots.has(fd)) return fd;
+    return -ERRNO.EMFILE;
+  }
+
+  /** Installs `file` at the lowest free fd >= min (taking a reference); returns it or -EMFILE. */
+  install(file: OpenFile, cloexec: boolean, min = 0): number {
+    const fd = this.lowestFree(min);
+    if (fd < 0) return fd;
+    file.refs++;
+    this.slots.set(fd, { file, cloexec });
+    return fd;
+  }
+
+  /** Puts `file` at exactly `fd`, closing what was there (dup2/dup3). */
+  installAt(fd: number, file: OpenFile, cloexec: boolean): number {
+    if (fd < 0 || fd >= this.limit) return -ERRNO.EBADF;
+    file.refs++;
+    const old = this.slots.get(fd);
+    this.slots.set(fd, { file, cloexec });
+    if (old) this.release(old.file);
+    return fd;
+  }
+
+  /** Closes guest fd; returns 0 or -EBADF. */
+  close(fd: number): number {
+    const s = this.slots.get(fd);
+    if (!s) return -ERRNO.EBADF;
+    this.slots.delete(fd);
+    this.release(s.file);
+    return 0;
+  }
+
+  getCloexec(fd: number): boolean {
+    return this.slots.get(fd)?.cloexec ?? false;
+  }
+
+  setCloexec(fd: number, v: boolean): void {
+    const s = this.slots.get(fd);
+    if (s) s.cloexec = v;
+  }
+
+  /** Drops one reference to an open file description, closing it when none are left. */
+  private release(f: OpenFile): void {
+    if (--f.refs > 0) return;
+    if (f.kind === 'host') {
+      if (!f.keepOpen) {
+        try {
+          closeSync(f.hostFd);
+        } catch {
+          // Closing can only fail for a bad fd here; the guest already saw success.
+        }
+      }
+    } else if (f.write) f.pipe.writers--;
+    else f.pipe.readers--;
+  }
+
+  /** A new pipe: [read end, write end] (not yet installed). */
+  newPipe(flags: number): [PipeEnd, PipeEnd] {
+    const pipe: Pipe = { id: this.nextPipeId++, chunks: [], size: 0, readers: 1, writers: 1 };
+    return [
+      { kind: 'pipe', pipe, write: false, flags: O_RDONLY | (flags & O_NONBLOCK), refs: 0 },
+      { kind: 'pipe', pipe, write: true, flags: O_WRONLY | (flags & O_NONBLOCK), refs: 0 },
+    ];
+  }
+
+  /** Every open fd (for close_range and exit). */
+  fds(): number[] {
+    return [...this.slots.keys()].sort((a, b) => a - b);
+  }
+
+  closeAll(): void {
+    for (const fd of this.fds()) this.close(fd);
+  }
+
+  /** A description of the table (plain data; pipes by id). Host fds cannot be carried to
+   *  another process, so restoring is left to a later snapshot design. */
+  save(): Array<{ fd: number; cloexec: boolean; kind: string; hostFd?: number; pipe?: number; path?: string; flags: number }> {
+    return this.fds().map((fd) => {
+      const s = this.slots.get(fd)!;
+      const f = s.file;
+      return f.kind === 'host'
+        ? { fd, cloexec: s.cloexec, kind: 'host', hostFd: f.hostFd, path: f.path, flags: f.flags }
+        : { fd, cloexec: s.cloexec, kind: f.write ? 'pipe-w' : 'pipe-r', pipe: f.pipe.id, flags: f.flags };
+    });
+  }
+}

@@ -1,0 +1,55 @@
+// Shared helpers for tests that run guest programs through the rvisor CLI.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
+import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root (tests compile to dist/test/, so two levels up from here). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(ROOT, 'bin', 'rvisor.js');
+
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs `node bin/rvisor.js ARGS…` and returns its exit status and output. */
+export function runRvisor(
+  args: string[],
+  opts: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): RunResult {
+  const r: SpawnSyncReturns<Buffer> = spawnSync(process.execPath, [CLI, ...args], {
+    input: opts.input ?? '',
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+let scratch: string | undefined;
+/** A per-process temporary directory for unpacked guest programs. */
+export function scratchDir(): string {
+  scratch ??= mkdtempSync(join(tmpdir(), 'rvisor-test-'));
+  return scratch;
+}
+
+/** Unpacks a gzip-compressed file from the repository (path relative to ROOT) into the scratch
+ *  directory, makes it executable and returns its path. */
+export function unpackGz(relPath: string): string {
+  const out = join(scratchDir(), basename(relPath).replace(/\.gz$/, ''));
+  writeFileSync(out, gunzipSync(readFileSync(join(ROOT, relPath))));
+  chmodSync(out, 0o755);
+  return out;
+}
+
+/** Reads a repository file (path relative to ROOT), gunzipping it when it ends in .gz. */
+export function readRepoFile(relPath: string): Buffer {
+  const data = readFileSync(join(ROOT, relPath));
+  return relPath.endsWith('.gz') ? gunzipSync(data) : data;
+}
