@@ -38,6 +38,17 @@ function fcsrText(v: bigint): string {
 }
 
 interface Diff { field: string; text: string }
+
+const NOT_WRITING = /^(s[bhwd]|fs[wd]|c\.f?s[wd]|c\.f?s[wd]sp|b\w*|c\.b\w+|c\.j|c\.jr|c\.nop|fence.*|la|\.\w+)$/;
+/** The stream's instructions that write register REG (its first operand), for a hint. */
+function writers(code: string[], reg: string): string[] {
+  return code.filter((c) => {
+    const m = /^(\S+)\s+([^,\s]+)/.exec(c);
+    if (!m) return false;
+    if (m[1] === 'c.jalr') return reg === 'ra';
+    return !NOT_WRITING.test(m[1]!) && m[2] === reg;
+  });
+}
 /** Compares two records; returns the differing fields. */
 function diffRecord(exp: Buffer, act: Buffer, init: StreamListing | undefined): Diff[] {
   const out: Diff[] = [];
@@ -45,14 +56,18 @@ function diffRecord(exp: Buffer, act: Buffer, init: StreamListing | undefined): 
     const e = exp.readBigUInt64LE(i * 8), a = act.readBigUInt64LE(i * 8);
     if (e === a) continue;
     const ini = init ? `, initial ${init.x[i]}` : '';
-    out.push({ field: XN[i + 1]!, text: `${XN[i + 1]} (x${i + 1}): expected ${hex(e)} actual ${hex(a)}${ini}` });
+    const w = init ? writers(init.code, XN[i + 1]!) : [];
+    out.push({ field: XN[i + 1]!, text: `${XN[i + 1]} (x${i + 1}): expected ${hex(e)} actual ${hex(a)}${ini}` +
+      (w.length ? `\n      written by: ${w.join(' | ')}` : '') });
   }
   for (let i = 0; i < 32; i++) {
     const o = 248 + i * 8;
     const e = exp.readBigUInt64LE(o), a = act.readBigUInt64LE(o);
     if (e === a) continue;
     const ini = init ? `\n      initial  ${init.f[i]} (${fpText(BigInt(init.f[i]!))})` : '';
-    out.push({ field: `f${i}`, text: `f${i}: expected ${hex(e)} (${fpText(e)})\n      actual   ${hex(a)} (${fpText(a)})${ini}` });
+    const w = init ? writers(init.code, `f${i}`) : [];
+    out.push({ field: `f${i}`, text: `f${i}: expected ${hex(e)} (${fpText(e)})\n      actual   ${hex(a)} (${fpText(a)})${ini}` +
+      (w.length ? `\n      written by: ${w.join(' | ')}` : '') });
   }
   {
     const e = exp.readBigUInt64LE(504), a = act.readBigUInt64LE(504);

@@ -3,7 +3,7 @@
 // descriptor or one end of a pipe kept inside rvisor. Pipes live here rather than on the host
 // because this process VM has no fork: only the guest's own threads can reach either end, and
 // an in-process pipe lets a blocked reader wait in the scheduler while another thread writes.
-import { closeSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { ERRNO } from './errno.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
@@ -50,6 +50,11 @@ export interface HostFile {
   /** Guest-visible status flags and access mode. */
   flags: number;
   isDir: boolean;
+  /** The file offset rvisor keeps for this description (positional host I/O), or null to use
+   *  the host kernel's own offset (inherited stdio, pipes, terminals). */
+  pos: number | null;
+  /** Regular file or block device (lseek works). */
+  seekable: boolean;
   /** Directory entries not yet returned by getdents64 (filled on the first call). */
   dirents?: Array<{ ino: bigint; type: number; name: Uint8Array }>;
   dirPos: number;
@@ -84,7 +89,7 @@ export class FdTable {
     const t = new FdTable();
     const modes = [O_RDONLY, O_WRONLY, O_WRONLY];
     for (let fd = 0; fd < 3; fd++) {
-      t.slots.set(fd, { file: { kind: 'host', hostFd: fd, path: '', flags: modes[fd]!, isDir: false, dirPos: 0, keepOpen: true, refs: 1 }, cloexec: false });
+      t.slots.set(fd, { file: { kind: 'host', hostFd: fd, path: '', flags: modes[fd]!, isDir: false, pos: null, seekable: isSeekable(fd), dirPos: 0, keepOpen: true, refs: 1 }, cloexec: false });
     }
     return t;
   }
@@ -183,5 +188,15 @@ export class FdTable {
         ? { fd, cloexec: s.cloexec, kind: 'host', hostFd: f.hostFd, path: f.path, flags: f.flags }
         : { fd, cloexec: s.cloexec, kind: f.write ? 'pipe-w' : 'pipe-r', pipe: f.pipe.id, flags: f.flags };
     });
+  }
+}
+
+/** True if host fd is a regular file or block device. */
+export function isSeekable(hostFd: number): boolean {
+  try {
+    const st = fstatSync(hostFd);
+    return st.isFile() || st.isBlockDevice();
+  } catch {
+    return false;
   }
 }

@@ -1,0 +1,67 @@
+// Turning a guest path argument (dirfd + bytes) into a host path. Relative paths follow the
+// host process's working directory (the guest's chdir moves rvisor's own cwd) or, with a
+// directory fd, go through /proc/self/fd/N, which Linux resolves like openat does. Absolute
+// paths are looked up in the sysroot first, falling back to the host's own file (as qemu-user's
+// -L prefix does), so a dynamic program finds its riscv64 libraries and still sees /tmp, /proc,
+// the user's files.
+import { lstatSync } from 'node:fs';
+import { AT_FDCWD } from './syscalls/abi.js';
+import { ERRNO } from './errno.js';
+import type { Process } from './process.js';
+
+const decoder = new TextDecoder();
+
+/** The guest bytes of a path as a host string. */
+export function pathString(b: Uint8Array): string {
+  return decoder.decode(b);
+}
+
+/** Reads the path argument at `ptr`: the string or -errno (EFAULT, ENAMETOOLONG). */
+export function readPath(p: Process, ptr: bigint): string | number {
+  if (ptr === 0n) return -ERRNO.EFAULT;
+  const b = p.as.readCString(ptr, 4096);
+  if (typeof b === 'number') return b;
+  return pathString(b);
+}
+
+/** The host path for absolute guest path `path`, honouring the sysroot. */
+export function sysrootPath(p: Process, path: string): string {
+  const root = p.config.sysroot;
+  if (root === undefined || !path.startsWith('/') || path === '/') return path;
+  const candidate = root.replace(/\/+$/, '') + path;
+  try {
+    lstatSync(candidate);
+    return candidate;
+  } catch {
+    return path;
+  }
+}
+
+/** Resolves (dirfd, path): the host path, or -errno. `allowEmpty` accepts "" (AT_EMPTY_PATH;
+ *  the result is then the dirfd's own /proc path or "."). */
+export function resolveAt(p: Process, dirfd: number, path: string, allowEmpty = false): string | number {
+  if (path === '') {
+    if (!allowEmpty) return -ERRNO.ENOENT;
+    if (dirfd === AT_FDCWD) return '.';
+    const f = p.fds.get(dirfd);
+    if (!f) return -ERRNO.EBADF;
+    if (f.kind !== 'host') return -ERRNO.EBADF;
+    return `/proc/self/fd/${f.hostFd}`;
+  }
+  if (path.startsWith('/')) {
+    if (path === '/proc/self/exe' || path === `/proc/${p.pid}/exe`) return p.config.exePath;
+    // Guest fd numbers are not the host's: /proc/self/fd/N names guest fd N.
+    const m = /^\/proc\/(?:self|thread-self|\d+)\/fd\/(\d+)(\/.*)?$/.exec(path);
+    if (m && (!/^\/proc\/\d/.test(path) || path.startsWith(`/proc/${p.pid}/`))) {
+      const f = p.fds.get(Number(m[1]));
+      if (!f || f.kind !== 'host') return -ERRNO.ENOENT;
+      return `/proc/self/fd/${f.hostFd}${m[2] ?? ''}`;
+    }
+    return sysrootPath(p, path);
+  }
+  if (dirfd === AT_FDCWD) return path;
+  const f = p.fds.get(dirfd);
+  if (!f) return -ERRNO.EBADF;
+  if (f.kind !== 'host' || !f.isDir) return -ERRNO.ENOTDIR;
+  return `/proc/self/fd/${f.hostFd}/${path}`;
+}

@@ -1,0 +1,320 @@
+// One guest process: its address space, file descriptors, signal dispositions, futexes and
+// threads, plus the kernel-side operations that act on several of them (sending a signal,
+// waking a waiting thread, thread and process exit). The run loop that drives the threads is in
+// scheduler.ts; the system calls are in syscalls/.
+import type { Core } from '../cpu/core.js';
+import type { HostMemory } from '../memory/host-memory.js';
+import { AddressSpace, PROT_EXEC, PROT_READ } from './address-space.js';
+import { ERRNO } from './errno.js';
+import { FdTable } from './fd-table.js';
+import { FutexTable } from './futex.js';
+import { SIGTRAMP_PAGE } from './layout.js';
+import {
+  SA_RESTART, SIG_DFL, SIG_IGN, SignalActions, UNBLOCKABLE, altstackFlags, defaultAction, encodeSiginfo, sigbit,
+} from './signals.js';
+import { Thread, type SigInfo, type Wait } from './thread.js';
+import type { Strace } from './strace.js';
+
+export interface ProcessConfig {
+  /** Host path of the program (what /proc/self/exe names). */
+  exePath: string;
+  /** Root of the riscv64 file system for absolute guest paths (tried first), if any. */
+  sysroot?: string;
+  strace?: Strace;
+}
+
+/** How a blocked thread's wait ended. */
+export type WaitOutcome = 'woken' | 'timeout' | 'signal';
+
+export class Process {
+  readonly as: AddressSpace;
+  readonly fds = FdTable.withStdio();
+  readonly actions = new SignalActions();
+  readonly futex = new FutexTable();
+  readonly threads = new Map<number, Thread>();
+  /** Process-directed signals no thread can take yet (all block them). */
+  pending: SigInfo[] = [];
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Exit status once the process has ended (exit_group, last thread, fatal signal). */
+  exitStatus: number | null = null;
+  /** Set when a fatal signal ended the process. */
+  killedBy = 0;
+  /** Exit code of the main thread (the status when threads exit one by one). */
+  private mainExitCode = 0;
+  private nextTid: number;
+  /** The thread whose system call is running (or that ran last). */
+  current: Thread | null = null;
+  /** Ask the scheduler to end the current slice (sched_yield, a wakeup of another thread). */
+  yieldRequested = false;
+  /** Instructions retired by threads that have exited. */
+  retiredInstructions = 0n;
+  umask = 0o022;
+  /** prctl PR_SET_NAME / the comm of each thread. */
+  readonly threadNames = new Map<number, string>();
+  /** Resource limits set by the guest (resource → [soft, hard]). */
+  readonly rlimits = new Map<number, [bigint, bigint]>();
+  readonly trampoline = SIGTRAMP_PAGE;
+  /** Syscall numbers already reported as unimplemented (--strace). */
+  readonly reportedEnosys = new Set<number>();
+
+  constructor(readonly core: Core, readonly mem: HostMemory, readonly config: ProcessConfig) {
+    this.as = new AddressSpace(mem);
+    this.as.onShrink = () => {
+      for (const t of this.threads.values()) core.flushTlb(t.hart);
+    };
+    core.setTlbMissHandler(this.as.tlbMiss);
+    this.pid = process.pid;
+    this.ppid = process.ppid;
+    this.uid = process.getuid?.() ?? 0;
+    this.gid = process.getgid?.() ?? 0;
+    this.nextTid = this.pid;
+    // The rt_sigreturn trampoline: li a7, 139; ecall.
+    const code = new Uint8Array(8);
+    new DataView(code.buffer).setUint32(0, 0x08b00893, true);
+    new DataView(code.buffer).setUint32(4, 0x00000073, true);
+    this.as.mapFixed(SIGTRAMP_PAGE, 4096, PROT_READ | PROT_EXEC, { name: '[vdso]' });
+    this.as.poke(SIGTRAMP_PAGE, code);
+  }
+
+  /** A new thread with a fresh hart (the caller sets its registers). */
+  newThread(): Thread {
+    const tid = this.nextTid++;
+    const t = new Thread(tid, this.core.newHart());
+    this.threads.set(tid, t);
+    return t;
+  }
+
+  get mainThread(): Thread | undefined {
+    return this.threads.get(this.pid);
+  }
+
+  // ---- waiting and waking -------------------------------------------------------------------
+
+  /** Puts `t` to sleep until its wait ends (the system call stays at the ecall). */
+  block(t: Thread, w: Wait): void {
+    t.status = 'blocked';
+    t.wait = w;
+    if (w.kind === 'futex') this.futex.enqueue(w.addr, t.tid, w.bitset);
+    if (t === this.current) this.yieldRequested = true;
+  }
+
+  /** Ends the wait of a blocked thread and completes its system call as the outcome says. */
+  endWait(t: Thread, outcome: WaitOutcome, signo = 0): void {
+    const w = t.wait;
+    if (!w || t.status !== 'blocked') return;
+    t.wait = null;
+    t.status = 'runnable';
+    const h = t.hart;
+    const finish = (v: number | bigint): void => {
+      h.setX(10, BigInt(v));
+      h.pc = h.pc + 4n;
+      this.config.strace?.resumed(t, v);
+    };
+    const restartOrEintr = (): void => {
+      const act = this.actions.get(signo);
+      if (act.flags & SA_RESTART || act.handler === SIG_DFL || act.handler === SIG_IGN) return; // executed again
+      finish(-ERRNO.EINTR);
+    };
+    switch (w.kind) {
+      case 'futex':
+        if (outcome !== 'woken') this.futex.remove(w.addr, t.tid);
+        if (outcome === 'woken') finish(0);
+        else if (outcome === 'timeout') finish(-ERRNO.ETIMEDOUT);
+        else if (w.deadline === null) restartOrEintr();
+        else finish(-ERRNO.EINTR);
+        break;
+      case 'sleep':
+        if (outcome === 'signal') {
+          if (w.rem !== 0n) {
+            const left = w.deadline - process.hrtime.bigint();
+            const b = new Uint8Array(16);
+            const dv = new DataView(b.buffer);
+            const l = left > 0n ? left : 0n;
+            dv.setBigInt64(0, l / 1_000_000_000n, true);
+            dv.setBigInt64(8, l % 1_000_000_000n, true);
+            this.as.write(w.rem, b);
+          }
+          finish(-ERRNO.EINTR);
+        } else finish(0);
+        break;
+      case 'retry':
+        if (outcome === 'signal') restartOrEintr();
+        break;
+      case 'sigsuspend':
+        finish(-ERRNO.EINTR);
+        break;
+      case 'sigwait':
+        if (outcome === 'timeout') finish(-ERRNO.EAGAIN);
+        else if (outcome === 'signal') finish(-ERRNO.EINTR);
+        break;
+    }
+  }
+
+  /** Wakes every thread waiting to retry a system call (something they may wait for changed). */
+  wakeRetriers(): void {
+    for (const t of this.threads.values()) if (t.wait?.kind === 'retry') this.endWait(t, 'woken');
+  }
+
+  /** Wakes up to n futex waiters on addr; returns how many. */
+  futexWake(addr: number, n: number, bitset?: number): number {
+    const tids = this.futex.wake(addr, n, bitset);
+    for (const tid of tids) {
+      const w = this.threads.get(tid);
+      if (w) this.endWait(w, 'woken');
+    }
+    return tids.length;
+  }
+
+  // ---- signals --------------------------------------------------------------------------------
+
+  /** Signals pending for `t` that it does not block (bit set). */
+  deliverable(t: Thread): bigint {
+    let set = 0n;
+    for (const s of t.pending) set |= sigbit(s.signo);
+    for (const s of this.pending) set |= sigbit(s.signo);
+    return set & ~(t.sigmask & ~UNBLOCKABLE);
+  }
+
+  /** Sends a signal to one thread (tgkill, faults). */
+  sendToThread(t: Thread, info: SigInfo): void {
+    const sig = info.signo;
+    const blocked = (t.sigmask & sigbit(sig)) !== 0n && (sigbit(sig) & UNBLOCKABLE) === 0n;
+    if (!blocked && this.actions.ignored(sig)) return;
+    if (sig < 32 && t.pending.some((p) => p.signo === sig)) return; // standard signals do not queue
+    // rt_sigtimedwait takes a signal in its set directly.
+    if (t.status === 'blocked' && t.wait?.kind === 'sigwait' && t.wait.set & sigbit(sig)) {
+      this.completeSigwait(t, info);
+      return;
+    }
+    t.pending.push(info);
+    if (!blocked) this.interrupt(t, sig);
+  }
+
+  /** Sends a signal to the process (kill): some thread that does not block it takes it. */
+  sendToProcess(info: SigInfo): void {
+    const sig = info.signo;
+    const threads = [...this.threads.values()].filter((t) => t.status !== 'exited');
+    const waiter = threads.find((t) => t.status === 'blocked' && t.wait?.kind === 'sigwait' && t.wait.set & sigbit(sig));
+    if (waiter) {
+      this.completeSigwait(waiter, info);
+      return;
+    }
+    const taker = threads.find((t) => (t.sigmask & sigbit(sig)) === 0n || (sigbit(sig) & UNBLOCKABLE) !== 0n);
+    if (taker) {
+      this.sendToThread(taker, info);
+      return;
+    }
+    if (this.actions.ignored(sig) && !threads.length) return;
+    if (sig < 32 && this.pending.some((p) => p.signo === sig)) return;
+    this.pending.push(info);
+  }
+
+  /** A signal `t` does not block arrived: a blocked thread's wait ends, a fatal default ends
+   *  the process. */
+  private interrupt(t: Thread, sig: number): void {
+    const act = this.actions.get(sig);
+    if (act.handler === SIG_DFL && (defaultAction(sig) === 'term' || defaultAction(sig) === 'core')) {
+      this.kill(sig);
+      return;
+    }
+    if (t.status === 'blocked') this.endWait(t, 'signal', sig);
+  }
+
+  private completeSigwait(t: Thread, info: SigInfo): void {
+    const w = t.wait;
+    if (!w || w.kind !== 'sigwait') return;
+    if (w.info !== 0n) {
+      // Written at completion, in the thread's own address space (shared by all threads).
+      this.as.write(w.info, encodeSiginfo(info));
+    }
+    t.wait = null;
+    t.status = 'runnable';
+    t.hart.setX(10, BigInt(info.signo));
+    t.hart.pc = t.hart.pc + 4n;
+    this.config.strace?.resumed(t, info.signo);
+  }
+
+  /** Takes the next signal `t` should handle now (its own pending first, then the process's). */
+  takeSignal(t: Thread): SigInfo | undefined {
+    const ok = (s: SigInfo): boolean => (t.sigmask & sigbit(s.signo) & ~UNBLOCKABLE) === 0n;
+    // Synchronous faults are queued at the front; otherwise lowest number first, like Linux.
+    const pick = (list: SigInfo[]): number => {
+      let best = -1;
+      for (let i = 0; i < list.length; i++) {
+        if (!ok(list[i]!)) continue;
+        if (best < 0 || list[i]!.signo < list[best]!.signo) best = i;
+      }
+      return best;
+    };
+    let i = pick(t.pending);
+    if (i >= 0) return t.pending.splice(i, 1)[0];
+    i = pick(this.pending);
+    if (i >= 0) return this.pending.splice(i, 1)[0];
+    return undefined;
+  }
+
+  /** Ends the process as a fatal signal does (status 128 + signo, like a shell reports). */
+  kill(sig: number): void {
+    if (this.exitStatus !== null) return;
+    this.killedBy = sig;
+    this.exitStatus = 128 + sig;
+    this.yieldRequested = true;
+  }
+
+  // ---- exit -------------------------------------------------------------------------------
+
+  /** One thread ends (exit): CLONE_CHILD_CLEARTID is honoured; the last thread ends the process. */
+  exitThread(t: Thread, code: number): void {
+    if (t.clearChildTid !== 0n) {
+      if (this.as.writeU32(t.clearChildTid, 0)) {
+        const a = Number(t.clearChildTid);
+        this.futexWake(a, 1);
+      }
+    }
+    if (t.wait?.kind === 'futex') this.futex.remove(t.wait.addr, t.tid);
+    t.status = 'exited';
+    t.wait = null;
+    if (t.tid === this.pid) this.mainExitCode = code & 0xff;
+    this.retiredInstructions += t.hart.instret;
+    this.threads.delete(t.tid);
+    this.mem.freeHart(t.hart.base);
+    // Process-directed signals this thread could have taken go to the others.
+    if (t === this.current) this.yieldRequested = true;
+    if (this.threads.size === 0 && this.exitStatus === null) this.exitStatus = this.mainExitCode;
+  }
+
+  /** exit_group: every thread ends with `code`. */
+  exitGroup(code: number): void {
+    if (this.exitStatus === null) this.exitStatus = code & 0xff;
+    this.yieldRequested = true;
+  }
+
+  /** Instructions retired by all threads so far. */
+  instructions(): bigint {
+    let n = this.retiredInstructions;
+    for (const t of this.threads.values()) n += t.hart.instret;
+    return n;
+  }
+
+  /** ss_flags as sigaltstack reports them for `t`. */
+  altstackFlags(t: Thread): number {
+    return altstackFlags(t.altstack, t.hart.x(2));
+  }
+
+  save(): object {
+    return {
+      pid: this.pid,
+      exitStatus: this.exitStatus,
+      umask: this.umask,
+      as: this.as.save(),
+      fds: this.fds.save(),
+      actions: this.actions.save(),
+      futex: this.futex.save(),
+      pending: this.pending.map((p) => ({ ...p, addr: p.addr?.toString(), value: p.value?.toString() })),
+      threads: [...this.threads.values()].map((t) => t.save()),
+    };
+  }
+}

@@ -1,0 +1,626 @@
+// System calls on open file descriptors: read/write and their vector and positional forms,
+// lseek, close, dup, fcntl, ioctl, pipe2, sync and truncate.
+import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { ACCESS_WRITE } from '../address-space.js';
+import { hostSleep } from '../clock.js';
+import { ERRNO, hostErrno } from '../errno.js';
+import {
+  O_APPEND, O_CLOEXEC, O_DIRECT, O_NONBLOCK, PIPE_CAPACITY, SETFL_MASK, O_ACCMODE, O_RDONLY, O_WRONLY,
+  type HostFile, type OpenFile, type PipeEnd,
+} from '../fd-table.js';
+import type { Process } from '../process.js';
+import { SIGPIPE, SI_USER } from '../signals.js';
+import type { Thread } from '../thread.js';
+import { BLOCKED, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
+
+/** Linux caps one read or write at 0x7ffff000 bytes; rvisor at 16 MiB (a short count is legal). */
+const MAX_IO = 16 * 1048576;
+
+type Iov = Array<[bigint, number]>;
+
+/** Reads `cnt` struct iovec {base, len} at `ptr`, or -errno. */
+export function readIovecs(p: Process, ptr: bigint, cnt: number): Iov | number {
+  if (cnt < 0 || cnt > 1024) return -ERRNO.EINVAL;
+  if (cnt === 0) return [];
+  const b = p.as.read(ptr, cnt * 16);
+  if (!b) return -ERRNO.EFAULT;
+  const dv = new DataView(b.buffer);
+  const out: Iov = [];
+  let total = 0;
+  for (let i = 0; i < cnt; i++) {
+    const len = dv.getBigUint64(i * 16 + 8, true);
+    if (len > 0x7fffffffn) return -ERRNO.EINVAL;
+    total += Number(len);
+    out.push([dv.getBigUint64(i * 16, true), Number(len)]);
+  }
+  if (total > 0x7fffffff) return -ERRNO.EINVAL;
+  return out;
+}
+
+function ioTotal(iov: Iov): number {
+  return iov.reduce((s, [, l]) => s + l, 0);
+}
+
+/** The host kernel's offset of a host fd (from /proc/self/fdinfo), for descriptors rvisor does
+ *  not track itself. */
+function kernelOffset(hostFd: number): number {
+  try {
+    const m = /pos:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${hostFd}`, 'latin1'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** One host read of up to n bytes at `pos` (null: the kernel's offset), waiting out EAGAIN
+ *  unless the guest asked for non-blocking I/O. */
+function hostRead(f: HostFile, n: number, pos: number | null): Uint8Array | number {
+  const buf = Buffer.allocUnsafe(n);
+  for (;;) {
+    try {
+      const got = readSync(f.hostFd, buf, 0, n, pos);
+      return buf.subarray(0, got);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if ((code === 'EAGAIN' || code === 'EWOULDBLOCK') && !(f.flags & O_NONBLOCK)) {
+        hostSleep(1_000_000n);
+        continue;
+      }
+      if (code === 'EINTR') continue;
+      return hostErrno(e);
+    }
+  }
+}
+
+/** Writes all of `data` to a host fd (a blocking write), or as much as it takes at once for a
+ *  non-blocking one. Returns the count or -errno. */
+function hostWrite(f: HostFile, data: Uint8Array, pos: number | null): number {
+  let done = 0;
+  while (done < data.length) {
+    try {
+      done += writeSync(f.hostFd, data, done, data.length - done, pos === null ? null : pos + done);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if ((code === 'EAGAIN' || code === 'EWOULDBLOCK') && !(f.flags & O_NONBLOCK)) {
+        hostSleep(1_000_000n);
+        continue;
+      }
+      if (code === 'EINTR') continue;
+      if (done > 0) return done;
+      return hostErrno(e);
+    }
+    if (f.flags & O_NONBLOCK) break;
+  }
+  return done;
+}
+
+/** Reads for read/readv/pread/preadv: fills the iovecs from `f`. `at` is an explicit offset
+ *  (pread) or null. */
+function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult {
+  if ((f.flags & O_ACCMODE) === O_WRONLY) return -ERRNO.EBADF;
+  for (const [base, len] of iov) if (!p.as.check(base, len, ACCESS_WRITE)) return -ERRNO.EFAULT;
+  const want = Math.min(ioTotal(iov), MAX_IO);
+  let data: Uint8Array;
+  if (f.kind === 'pipe') {
+    if (at !== null) return -ERRNO.ESPIPE;
+    const pipe = f.pipe;
+    if (pipe.size === 0) {
+      if (pipe.writers === 0 || want === 0) return 0;
+      if (f.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
+      p.block(p.current!, { kind: 'retry', deadline: null });
+      return BLOCKED;
+    }
+    const out = new Uint8Array(Math.min(want, pipe.size));
+    let o = 0;
+    while (o < out.length) {
+      const c = pipe.chunks[0]!;
+      const n = Math.min(c.length, out.length - o);
+      out.set(c.subarray(0, n), o);
+      o += n;
+      if (n === c.length) pipe.chunks.shift();
+      else pipe.chunks[0] = c.subarray(n);
+    }
+    pipe.size -= out.length;
+    p.wakeRetriers();
+    data = out;
+  } else {
+    if (f.isDir) return -ERRNO.EISDIR;
+    if (want === 0) return 0;
+    const pos = at ?? f.pos;
+    const r = hostRead(f, want, pos);
+    if (typeof r === 'number') return r;
+    if (at === null && f.pos !== null) f.pos += r.length;
+    data = r;
+  }
+  let o = 0;
+  for (const [base, len] of iov) {
+    if (o >= data.length) break;
+    const n = Math.min(len, data.length - o);
+    p.as.write(base, data.subarray(o, o + n));
+    o += n;
+  }
+  return data.length;
+}
+
+function sigpipe(p: Process, t: Thread): number {
+  p.sendToThread(t, { signo: SIGPIPE, code: SI_USER, pid: p.pid, uid: p.uid });
+  return -ERRNO.EPIPE;
+}
+
+/** Writes for write/writev/pwrite/pwritev. */
+function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null): SysResult {
+  if ((f.flags & O_ACCMODE) === O_RDONLY) return -ERRNO.EBADF;
+  const total = Math.min(ioTotal(iov), MAX_IO);
+  const data = new Uint8Array(total);
+  let o = 0;
+  for (const [base, len] of iov) {
+    if (o >= total) break;
+    const n = Math.min(len, total - o);
+    if (!p.as.readInto(base, data.subarray(o, o + n))) return -ERRNO.EFAULT;
+    o += n;
+  }
+  if (f.kind === 'pipe') {
+    if (at !== null) return -ERRNO.ESPIPE;
+    const pipe = f.pipe;
+    if (pipe.readers === 0) return sigpipe(p, t);
+    if (total === 0) return 0;
+    const space = PIPE_CAPACITY - pipe.size;
+    // Writes of at most PIPE_BUF (4096) bytes are atomic: wait for room for all of them.
+    if (space === 0 || (total <= 4096 && space < total)) {
+      if (f.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
+      p.block(t, { kind: 'retry', deadline: null });
+      return BLOCKED;
+    }
+    const n = Math.min(space, total);
+    pipe.chunks.push(data.slice(0, n));
+    pipe.size += n;
+    p.wakeRetriers();
+    return n;
+  }
+  if (f.isDir) return -ERRNO.EISDIR;
+  if (total === 0) return 0;
+  let pos = at ?? f.pos;
+  if (at === null && f.pos !== null && f.flags & O_APPEND) {
+    try {
+      pos = Number(fstatSync(f.hostFd).size);
+    } catch (e) {
+      return hostErrno(e);
+    }
+  }
+  const r = hostWrite(f, data, pos);
+  if (r === -ERRNO.EPIPE) return sigpipe(p, t);
+  if (r > 0 && at === null && f.pos !== null) f.pos = (pos ?? 0) + r;
+  return r;
+}
+
+function fileOf(p: Process, fd: bigint): OpenFile | number {
+  return p.fds.get(int(fd)) ?? -ERRNO.EBADF;
+}
+
+const sysRead = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = fileOf(p, a[0]!);
+  if (typeof f === 'number') return f;
+  const n = size(a[2]);
+  return doRead(p, f, [[a[1]!, Math.min(n, MAX_IO)]], null);
+};
+
+const sysWrite = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  const f = fileOf(p, a[0]!);
+  if (typeof f === 'number') return f;
+  const n = size(a[2]);
+  return doWrite(p, t, f, [[a[1]!, Math.min(n, MAX_IO)]], null);
+};
+
+function offsetArg(v: bigint): number | null {
+  const o = long(v);
+  return o < 0 ? null : o;
+}
+
+const sysPread = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = fileOf(p, a[0]!);
+  if (typeof f === 'number') return f;
+  const at = offsetArg(a[3]!);
+  if (at === null) return -ERRNO.EINVAL;
+  if (f.kind === 'pipe' || !f.seekable) return -ERRNO.ESPIPE;
+  return doRead(p, f, [[a[1]!, Math.min(size(a[2]), MAX_IO)]], at);
+};
+
+const sysPwrite = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  const f = fileOf(p, a[0]!);
+  if (typeof f === 'number') return f;
+  const at = offsetArg(a[3]!);
+  if (at === null) return -ERRNO.EINVAL;
+  if (f.kind === 'pipe' || !f.seekable) return -ERRNO.ESPIPE;
+  return doWrite(p, t, f, [[a[1]!, Math.min(size(a[2]), MAX_IO)]], at);
+};
+
+const vector = (write: boolean, positional: boolean) => (p: Process, t: Thread, a: bigint[]): SysResult => {
+  const f = fileOf(p, a[0]!);
+  if (typeof f === 'number') return f;
+  const iov = readIovecs(p, a[1]!, int(a[2]));
+  if (typeof iov === 'number') return iov;
+  let at: number | null = null;
+  if (positional) {
+    at = offsetArg(a[3]!);
+    if (at === null) return -ERRNO.EINVAL;
+    if (f.kind === 'pipe' || !f.seekable) return -ERRNO.ESPIPE;
+  }
+  return write ? doWrite(p, t, f, iov, at) : doRead(p, f, iov, at);
+};
+
+const SEEK_SET = 0;
+const SEEK_CUR = 1;
+const SEEK_END = 2;
+
+const sysLseek = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = fileOf(p, a[0]!);
+  if (typeof f === 'number') return f;
+  const off = long(a[1]);
+  const whence = int(a[2]);
+  if (f.kind === 'pipe') return -ERRNO.ESPIPE;
+  if (f.isDir) {
+    if (whence === SEEK_SET && off >= 0) {
+      f.dirPos = off;
+      if (off === 0) f.dirents = undefined;
+      return off;
+    }
+    if (whence === SEEK_CUR && off === 0) return f.dirPos;
+    return -ERRNO.EINVAL;
+  }
+  if (!f.seekable) {
+    if (!isatty(f.hostFd)) {
+      try {
+        if (fstatSync(f.hostFd).isCharacterDevice()) return 0;
+      } catch (e) {
+        return hostErrno(e);
+      }
+    }
+    return -ERRNO.ESPIPE;
+  }
+  const cur = f.pos ?? kernelOffset(f.hostFd);
+  let base: number;
+  if (whence === SEEK_SET) base = 0;
+  else if (whence === SEEK_CUR) base = cur;
+  else if (whence === SEEK_END || whence === 3 || whence === 4) {
+    try {
+      base = Number(fstatSync(f.hostFd).size);
+    } catch (e) {
+      return hostErrno(e);
+    }
+    // SEEK_DATA / SEEK_HOLE without sparse-file knowledge: all data, one hole at the end.
+    if (whence === 3) return off >= base ? -ERRNO.ENXIO : off;
+    if (whence === 4) return off >= base ? -ERRNO.ENXIO : base;
+  } else return -ERRNO.EINVAL;
+  const np = base + off;
+  if (np < 0) return -ERRNO.EINVAL;
+  f.pos = np;
+  return np;
+};
+
+const sysClose = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const r = p.fds.close(int(a[0]));
+  p.wakeRetriers(); // a pipe end may have closed
+  return r;
+};
+
+const sysCloseRange = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const first = u32(a[0]);
+  const last = u32(a[1]);
+  const flags = u32(a[2]);
+  if (first > last || flags & ~6) return -ERRNO.EINVAL;
+  for (const fd of p.fds.fds()) {
+    if (fd < first || fd > last) continue;
+    if (flags & 4) p.fds.setCloexec(fd, true);
+    else p.fds.close(fd);
+  }
+  p.wakeRetriers();
+  return 0;
+};
+
+const sysDup = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = fileOf(p, a[0]!);
+  if (typeof f === 'number') return f;
+  return p.fds.install(f, false);
+};
+
+const sysDup3 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const oldfd = int(a[0]);
+  const newfd = int(a[1]);
+  const flags = int(a[2]);
+  if (flags & ~O_CLOEXEC) return -ERRNO.EINVAL;
+  const f = p.fds.get(oldfd);
+  if (!f) return -ERRNO.EBADF;
+  if (oldfd === newfd) return -ERRNO.EINVAL;
+  const r = p.fds.installAt(newfd, f, (flags & O_CLOEXEC) !== 0);
+  p.wakeRetriers();
+  return r;
+};
+
+const F_DUPFD = 0;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_GETLK = 5;
+const F_SETLK = 6;
+const F_SETLKW = 7;
+const F_SETOWN = 8;
+const F_GETOWN = 9;
+const F_DUPFD_CLOEXEC = 1030;
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+const F_OFD_GETLK = 36;
+const F_OFD_SETLK = 37;
+const F_OFD_SETLKW = 38;
+const FD_CLOEXEC = 1;
+
+const sysFcntl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const fd = int(a[0]);
+  const f = p.fds.get(fd);
+  if (!f) return -ERRNO.EBADF;
+  const cmd = int(a[1]);
+  const arg = a[2]!;
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      const min = int(arg);
+      if (min < 0 || min >= p.fds.limit) return -ERRNO.EINVAL;
+      return p.fds.install(f, cmd === F_DUPFD_CLOEXEC, min);
+    }
+    case F_GETFD:
+      return p.fds.getCloexec(fd) ? FD_CLOEXEC : 0;
+    case F_SETFD:
+      p.fds.setCloexec(fd, (int(arg) & FD_CLOEXEC) !== 0);
+      return 0;
+    case F_GETFL:
+      return f.flags;
+    case F_SETFL:
+      f.flags = (f.flags & ~SETFL_MASK) | (int(arg) & SETFL_MASK);
+      return 0;
+    case F_GETLK:
+    case F_OFD_GETLK: {
+      // Record locks are not emulated: report F_UNLCK (l_type is the first short of struct
+      // flock), and let F_SETLK* succeed.
+      const b = new Uint8Array(2);
+      b[0] = 2;
+      return p.as.write(arg, b) ? 0 : -ERRNO.EFAULT;
+    }
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+      return p.as.check(arg, 32, 0) ? 0 : -ERRNO.EFAULT;
+    case F_GETOWN:
+      return 0;
+    case F_SETOWN:
+      return 0;
+    case F_GETPIPE_SZ:
+      return f.kind === 'pipe' ? PIPE_CAPACITY : -ERRNO.EBADF;
+    case F_SETPIPE_SZ:
+      return f.kind === 'pipe' ? PIPE_CAPACITY : -ERRNO.EBADF;
+    default:
+      return -ERRNO.EINVAL;
+  }
+};
+
+const TCGETS = 0x5401;
+const TCSETS = 0x5402;
+const TCSETSW = 0x5403;
+const TCSETSF = 0x5404;
+const TIOCGPGRP = 0x540f;
+const TIOCSPGRP = 0x5410;
+const TIOCGWINSZ = 0x5413;
+const TIOCSWINSZ = 0x5414;
+const FIONREAD = 0x541b;
+const FIONBIO = 0x5421;
+const FIOCLEX = 0x5451;
+const FIONCLEX = 0x5450;
+
+/** The termios a terminal reports before the guest changes it (the kernel's struct termios:
+ *  c_iflag, c_oflag, c_cflag, c_lflag, c_line, c_cc[19]), like a fresh Linux tty in cooked mode. */
+function defaultTermios(): Uint8Array {
+  const b = new Uint8Array(36);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, 0o400 | 0o2000 | 0o40000, true); // ICRNL | IXON | IUTF8
+  v.setUint32(4, 0o1 | 0o4, true); // OPOST | ONLCR
+  v.setUint32(8, 0o17 | 0o60 | 0o200 | 0o2000, true); // B38400 | CS8 | CREAD | HUPCL
+  v.setUint32(12, 0o1 | 0o2 | 0o10 | 0o20 | 0o40 | 0o1000 | 0o4000 | 0o100000, true); // ISIG ICANON ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN
+  const cc = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0];
+  cc.forEach((c, i) => (b[17 + i] = c));
+  return b;
+}
+
+const termiosByFd = new Map<number, Uint8Array>();
+
+function windowSize(hostFd: number): [number, number] {
+  try {
+    const s = hostFd === 2 ? process.stderr : process.stdout;
+    const tty = s as unknown as { isTTY?: boolean; getWindowSize?: () => [number, number] };
+    if (tty.isTTY && tty.getWindowSize) return tty.getWindowSize();
+  } catch {
+    // fall through to the classic default
+  }
+  return [80, 24];
+}
+
+const sysIoctl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const fd = int(a[0]);
+  const f = p.fds.get(fd);
+  if (!f) return -ERRNO.EBADF;
+  const req = u32(a[1]);
+  const arg = a[2]!;
+  if (req === FIOCLEX || req === FIONCLEX) {
+    p.fds.setCloexec(fd, req === FIOCLEX);
+    return 0;
+  }
+  if (req === FIONBIO) {
+    const v = p.as.readU32(arg);
+    if (v === null) return -ERRNO.EFAULT;
+    f.flags = v ? f.flags | O_NONBLOCK : f.flags & ~O_NONBLOCK;
+    return 0;
+  }
+  if (f.kind === 'pipe') {
+    if (req === FIONREAD) return p.as.writeU32(arg, f.pipe.size) ? 0 : -ERRNO.EFAULT;
+    return -ERRNO.ENOTTY;
+  }
+  const tty = isatty(f.hostFd);
+  if (req === FIONREAD) {
+    if (tty) return p.as.writeU32(arg, 0) ? 0 : -ERRNO.EFAULT;
+    try {
+      const st = fstatSync(f.hostFd);
+      if (!st.isFile()) return -ERRNO.ENOTTY;
+      const pos = f.pos ?? kernelOffset(f.hostFd);
+      return p.as.writeU32(arg, Math.max(0, st.size - pos)) ? 0 : -ERRNO.EFAULT;
+    } catch (e) {
+      return hostErrno(e);
+    }
+  }
+  if (!tty) return -ERRNO.ENOTTY;
+  switch (req) {
+    case TCGETS: {
+      const t = termiosByFd.get(f.hostFd) ?? defaultTermios();
+      return p.as.write(arg, t) ? 0 : -ERRNO.EFAULT;
+    }
+    case TCSETS:
+    case TCSETSW:
+    case TCSETSF: {
+      const t = p.as.read(arg, 36);
+      if (!t) return -ERRNO.EFAULT;
+      termiosByFd.set(f.hostFd, t);
+      // Raw versus cooked input is the one setting that matters to interactive programs.
+      if (f.hostFd === 0) {
+        const lflag = new DataView(t.buffer).getUint32(12, true);
+        const stdin = process.stdin as unknown as { setRawMode?: (raw: boolean) => void };
+        try {
+          stdin.setRawMode?.((lflag & 0o2) === 0);
+        } catch {
+          // not a tty after all
+        }
+      }
+      return 0;
+    }
+    case TIOCGWINSZ: {
+      const [cols, rows] = windowSize(f.hostFd);
+      const b = new Uint8Array(8);
+      const v = new DataView(b.buffer);
+      v.setUint16(0, rows, true);
+      v.setUint16(2, cols, true);
+      return p.as.write(arg, b) ? 0 : -ERRNO.EFAULT;
+    }
+    case TIOCSWINSZ:
+      return 0;
+    case TIOCGPGRP:
+      return p.as.writeU32(arg, p.pid) ? 0 : -ERRNO.EFAULT;
+    case TIOCSPGRP:
+      return 0;
+    default:
+      return -ERRNO.EINVAL;
+  }
+};
+
+const sysPipe2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const flags = int(a[1]);
+  if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) return -ERRNO.EINVAL;
+  if (!p.as.check(a[0]!, 8, ACCESS_WRITE)) return -ERRNO.EFAULT;
+  const [r, w] = p.fds.newPipe(flags);
+  const cloexec = (flags & O_CLOEXEC) !== 0;
+  const rfd = p.fds.install(r, cloexec);
+  if (rfd < 0) return rfd;
+  const wfd = p.fds.install(w, cloexec);
+  if (wfd < 0) {
+    p.fds.close(rfd);
+    return wfd;
+  }
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setInt32(0, rfd, true);
+  new DataView(b.buffer).setInt32(4, wfd, true);
+  p.as.write(a[0]!, b);
+  return 0;
+};
+
+const hostOnly = (fn: (f: HostFile, a: bigint[]) => number) => (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = fileOf(p, a[0]!);
+  if (typeof f === 'number') return f;
+  if (f.kind !== 'host') return -ERRNO.EINVAL;
+  try {
+    return fn(f, a);
+  } catch (e) {
+    return hostErrno(e);
+  }
+};
+
+const sysFsync = hostOnly((f) => {
+  fsyncSync(f.hostFd);
+  return 0;
+});
+const sysFdatasync = hostOnly((f) => {
+  fdatasyncSync(f.hostFd);
+  return 0;
+});
+const sysFtruncate = hostOnly((f, a) => {
+  const len = long(a[1]);
+  if (len < 0 || f.isDir) return -ERRNO.EINVAL;
+  if ((f.flags & O_ACCMODE) === O_RDONLY) return -ERRNO.EINVAL;
+  ftruncateSync(f.hostFd, len);
+  return 0;
+});
+
+const sysSendfile = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  const out = fileOf(p, a[0]!);
+  const inp = fileOf(p, a[1]!);
+  if (typeof out === 'number') return out;
+  if (typeof inp === 'number') return inp;
+  if (inp.kind !== 'host' || inp.isDir) return -ERRNO.EINVAL;
+  const count = Math.min(size(a[3]), MAX_IO);
+  let at: number | null = null;
+  if (a[2] !== 0n) {
+    const o = p.as.readU64(a[2]!);
+    if (o === null) return -ERRNO.EFAULT;
+    at = Number(BigInt.asIntN(64, o));
+    if (at < 0) return -ERRNO.EINVAL;
+  }
+  const data = hostRead(inp, count, at ?? inp.pos);
+  if (typeof data === 'number') return data;
+  if (data.length === 0) return 0;
+  // Write through a scratch iovec-free path: doWrite wants guest memory, so go direct.
+  let r: number;
+  if (out.kind === 'pipe') {
+    const pipe = out.pipe;
+    if (pipe.readers === 0) return sigpipe(p, t);
+    pipe.chunks.push(data.slice());
+    pipe.size += data.length;
+    p.wakeRetriers();
+    r = data.length;
+  } else {
+    r = hostWrite(out, data, out.pos);
+    if (r < 0) return r === -ERRNO.EPIPE ? sigpipe(p, t) : r;
+    if (out.pos !== null) out.pos += r;
+  }
+  if (at !== null) p.as.writeU64(a[2]!, BigInt(at + r));
+  else if (inp.pos !== null) inp.pos += r;
+  return r;
+};
+
+export const IO_SYSCALLS: Record<number, SyscallDef> = {
+  23: { name: 'dup', args: 'd', fn: sysDup },
+  24: { name: 'dup3', args: 'ddx', fn: sysDup3 },
+  25: { name: 'fcntl', args: 'ddx', fn: sysFcntl },
+  29: { name: 'ioctl', args: 'dxx', fn: sysIoctl },
+  46: { name: 'ftruncate', args: 'dD', fn: sysFtruncate },
+  57: { name: 'close', args: 'd', fn: sysClose },
+  59: { name: 'pipe2', args: 'px', fn: sysPipe2 },
+  62: { name: 'lseek', args: 'dDd', fn: sysLseek },
+  63: { name: 'read', args: 'dpu', fn: sysRead },
+  64: { name: 'write', args: 'dpu', fn: sysWrite },
+  65: { name: 'readv', args: 'dpd', fn: vector(false, false) },
+  66: { name: 'writev', args: 'dpd', fn: vector(true, false) },
+  67: { name: 'pread64', args: 'dpuD', fn: sysPread },
+  68: { name: 'pwrite64', args: 'dpuD', fn: sysPwrite },
+  69: { name: 'preadv', args: 'dpdD', fn: vector(false, true) },
+  70: { name: 'pwritev', args: 'dpdD', fn: vector(true, true) },
+  71: { name: 'sendfile', args: 'ddpu', fn: sysSendfile },
+  82: { name: 'fsync', args: 'd', fn: sysFsync },
+  83: { name: 'fdatasync', args: 'd', fn: sysFdatasync },
+  436: { name: 'close_range', args: 'uux', fn: sysCloseRange },
+};
