@@ -107,6 +107,8 @@ function environment(): NodeJS.ProcessEnv {
   return env;
 }
 
+// Files the guest creates get mode 0666/0777 & ~umask: the golden files were recorded with 022.
+process.umask(0o022);
 const binary = unpackGz(golden.binary);
 const casesRoot = mkdtempSync(join(tmpdir(), 'rvisor-busybox-cases-'));
 

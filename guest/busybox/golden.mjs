@@ -136,6 +136,8 @@ async function main() {
   const env = write ? suite.env : golden.env;
   const mtime = write ? suite.mtime : golden.mtime;
 
+  // Files the guest creates get mode 0666/0777 & ~umask: record and test with the usual 022.
+  process.umask(0o022);
   const work = mkdtempSync(join(tmpdir(), `rvisor-golden-${suite.name}-`));
   const binDir = join(work, 'bin');
   mkdirSync(binDir);

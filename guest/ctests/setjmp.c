@@ -41,7 +41,7 @@ int t_setjmp(int argc, char **argv) {
   // callee-saved registers: values computed before setjmp and live after it
   register long s1 = argc * 1111L, s2 = argc * 2222L, s3 = argc * 3333L;
   register double f1 = argc * 0.5, f2 = argc * 0.25, f3 = argc * 0.125;
-  double acc = 0;
+  volatile double acc = 0;
   r = setjmp(jb);
   if (r == 0) { acc = fpwork(2.0); fpwork(1e301); }
   printf("after longjmp from deep FP code: %ld %ld %ld %g %g %g acc %g\n", s1, s2, s3, f1, f2, f3, acc);

@@ -1,4 +1,5 @@
 // String and memory functions over unaligned buffers: every (src offset, dst offset, length)
+#define _GNU_SOURCE
 // combination in a range, results hashed together with the whole destination buffer.
 #include <stdio.h>
 #include <stdlib.h>

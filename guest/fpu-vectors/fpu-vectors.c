@@ -14,9 +14,10 @@
  * have no rounding mode.  Unused operands print as 0.  Single-precision values
  * are the 32-bit patterns; integer results are the full 64-bit register.
  *
- * usage: fpu-vectors [golden | stress SEED COUNT [OPNAME]]
+ * usage: fpu-vectors [golden | stress SEED COUNT [OPNAME|all] [RM]]
  *   golden            the committed golden set (deterministic)
- *   stress SEED N     N random vectors per op (and per rm) for a live comparison
+ *   stress SEED N     N random vectors per instruction for a live comparison, each with a
+ *                     random rounding mode, or always RM (0..4 static, 5..9 dynamic 0..4)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -625,7 +626,7 @@ static void golden(void) {
 }
 
 /* Stress mode: count random vectors per op, each with a random rm. */
-static void stress(u64 seed, long count, const char *only) {
+static void stress(u64 seed, long count, const char *only, int fixed_rm) {
   rng_state = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
   if (!rng_state) rng_state = 1;
   for (size_t i = 0; i < NOPS; i++) {
@@ -634,7 +635,9 @@ static void stress(u64 seed, long count, const char *only) {
     for (long k = 0; k < count; k++) {
       u64 a, b, c;
       rand_operands(op, &a, &b, &c);
-      emit(op, has_rm(op) ? (int)rndn(10) : 0, a, b, c);
+      int rm = (int)rndn(10);
+      if (fixed_rm >= 0) rm = fixed_rm;
+      emit(op, has_rm(op) ? rm : 0, a, b, c);
     }
   }
 }
@@ -643,11 +646,12 @@ int main(int argc, char **argv) {
   static char buf[1 << 16];
   setvbuf(stdout, buf, _IOFBF, sizeof buf);
   if (argc >= 4 && strcmp(argv[1], "stress") == 0) {
-    stress(strtoull(argv[2], 0, 0), strtol(argv[3], 0, 0), argc >= 5 ? argv[4] : 0);
+    const char *only = argc >= 5 && strcmp(argv[4], "all") != 0 ? argv[4] : 0;
+    stress(strtoull(argv[2], 0, 0), strtol(argv[3], 0, 0), only, argc >= 6 ? atoi(argv[5]) : -1);
   } else if (argc == 1 || strcmp(argv[1], "golden") == 0) {
     golden();
   } else {
-    fprintf(stderr, "usage: %s [golden | stress SEED COUNT [OP]]\n", argv[0]);
+    fprintf(stderr, "usage: %s [golden | stress SEED COUNT [OP|all] [RM]]\n", argv[0]);
     return 2;
   }
   return 0;

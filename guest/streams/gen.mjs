@@ -179,10 +179,10 @@ class StreamGen {
   label() { return `.L${this.sid}_${this.lab++}`; }
   emit(lines, label) { this.items.push({ lines: Array.isArray(lines) ? lines : [lines], label }); }
   /** A branch item skipping the next 0..3 items (0 = falls to the next item either way). */
-  branch(lines, mk) {
+  branch(mk) {
     const name = this.label(); const skip = this.r.int(4);
     this.skipEnd = Math.max(this.skipEnd, this.items.length + 1 + skip);
-    this.emit(mk(name), { name, skip }); void lines;
+    this.emit(mk(name), { name, skip });
   }
   /** Whether the item about to be emitted may be jumped over. */
   skippable() { return this.items.length < this.skipEnd; }
@@ -284,13 +284,13 @@ op('fsd', (g) => { const m = g.mem(8); g.emit([...m.pre, `fsd ${FN(g.r.int(32))}
 
 // control flow: forward only, skipping whole items
 for (const n of ['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu'])
-  op(n, (g, n) => { const a = g.rs(); const b = g.r.chance(0.1) ? a : g.rs(); g.branch(null, (L) => [`${n} ${a}, ${b}, ${L}`]); }, 1.5);
-op('jal', (g) => g.branch(null, (L) => [`jal ${g.rd()}, ${L}`]));
+  op(n, (g, n) => { const a = g.rs(); const b = g.r.chance(0.1) ? a : g.rs(); g.branch((L) => [`${n} ${a}, ${b}, ${L}`]); }, 1.5);
+op('jal', (g) => g.branch((L) => [`jal ${g.rd()}, ${L}`]));
 op('jalr', (g) => {
   const t = g.tmp(); const r = g.r;
   const imm = r.chance(0.4) ? 0 : r.range(-64, 64);
   const odd = r.chance(0.3) ? 1 : 0; // jalr clears bit 0 of the target
-  g.branch(null, (L) => [`la ${t}, ${L}${-imm + odd >= 0 ? '+' : ''}${-imm + odd}`, `jalr ${g.rd()}, ${imm}(${t})`]);
+  g.branch((L) => [`la ${t}, ${L}${-imm + odd >= 0 ? '+' : ''}${-imm + odd}`, `jalr ${g.rd()}, ${imm}(${t})`]);
 });
 op('fence', (g) => g.emit(g.r.pick(['fence', 'fence rw, rw', 'fence r, r', 'fence w, w', 'fence iorw, iorw', 'fence r, rw', 'fence io, io'])));
 op('fence.tso', (g) => g.emit('fence.tso'), 0.3);
@@ -477,11 +477,11 @@ op('c.andi', (g) => C(g, `c.andi ${creg(g)}, ${cimm6(g, false)}`));
 for (const n of ['c.sub', 'c.xor', 'c.or', 'c.and', 'c.subw', 'c.addw']) op(n, (g, n) => C(g, `${n} ${creg(g)}, ${crs(g)}`));
 op('c.mv', (g) => C(g, `c.mv ${XN[g.rdi()]}, ${XN[g.r.range(1, 31)]}`));
 op('c.add', (g) => C(g, `c.add ${XN[g.rdi()]}, ${XN[g.r.range(1, 31)]}`));
-op('c.j', (g) => g.branch(null, (L) => ['.option push', '.option rvc', `c.j ${L}`, '.option pop']));
+op('c.j', (g) => g.branch((L) => ['.option push', '.option rvc', `c.j ${L}`, '.option pop']));
 for (const n of ['c.beqz', 'c.bnez'])
-  op(n, (g, n) => { const a = crs(g); g.branch(null, (L) => ['.option push', '.option rvc', `${n} ${a}, ${L}`, '.option pop']); }, 1.2);
+  op(n, (g, n) => { const a = crs(g); g.branch((L) => ['.option push', '.option rvc', `${n} ${a}, ${L}`, '.option pop']); }, 1.2);
 for (const n of ['c.jr', 'c.jalr'])
-  op(n, (g, n) => { const t = g.tmp(); g.branch(null, (L) => [`la ${t}, ${L}`, '.option push', '.option rvc', `${n} ${t}`, '.option pop']); });
+  op(n, (g, n) => { const t = g.tmp(); g.branch((L) => [`la ${t}, ${L}`, '.option push', '.option rvc', `${n} ${t}`, '.option pop']); });
 
 TOTAL_W = OPS.reduce((s, o) => s + o.weight, 0);
 export const OP_NAMES = OPS.map((o) => o.name);

@@ -57,6 +57,12 @@ export class Process {
   /** Resource limits set by the guest (resource → [soft, hard]). */
   readonly rlimits = new Map<number, [bigint, bigint]>();
   readonly trampoline = SIGTRAMP_PAGE;
+  /** ITIMER_REAL: when SIGALRM is due (monotonic ns) and its reload interval. */
+  alarm: { deadline: bigint; interval: bigint } | null = null;
+  /** Monotonic time the current slice started (thread CPU time accounting). */
+  sliceStartNs = 0n;
+  /** Deadlines of ppoll/pselect6 calls that are waiting to be re-executed, by thread. */
+  readonly pollDeadlines = new Map<number, bigint>();
   /** Syscall numbers already reported as unimplemented (--strace). */
   readonly reportedEnosys = new Set<number>();
 
@@ -111,7 +117,7 @@ export class Process {
     const finish = (v: number | bigint): void => {
       h.setX(10, BigInt(v));
       h.pc = h.pc + 4n;
-      this.config.strace?.resumed(t, v);
+      this.config.strace?.done(t, v);
     };
     const restartOrEintr = (): void => {
       const act = this.actions.get(signo);
@@ -141,7 +147,14 @@ export class Process {
         } else finish(0);
         break;
       case 'retry':
-        if (outcome === 'signal') restartOrEintr();
+        if (outcome === 'timeout') {
+          this.pollDeadlines.delete(t.tid);
+          finish(0);
+        } else if (outcome === 'signal') {
+          this.pollDeadlines.delete(t.tid);
+          if (w.deadline !== null || w.noRestart) finish(-ERRNO.EINTR);
+          else restartOrEintr();
+        }
         break;
       case 'sigsuspend':
         finish(-ERRNO.EINTR);
@@ -234,7 +247,7 @@ export class Process {
     t.status = 'runnable';
     t.hart.setX(10, BigInt(info.signo));
     t.hart.pc = t.hart.pc + 4n;
-    this.config.strace?.resumed(t, info.signo);
+    this.config.strace?.done(t, info.signo);
   }
 
   /** Takes the next signal `t` should handle now (its own pending first, then the process's). */

@@ -1,6 +1,6 @@
 // --strace: one line per system call on stderr, in the spirit of qemu-user's -strace:
 //   TID name(arg, ...) = result     (errors as "-1 errno=N (ENAME)")
-// A call that blocks is printed when it completes.
+// A call that blocks is printed when it completes; a call that is restarted is printed once.
 import { writeSync } from 'node:fs';
 import type { AddressSpace } from './address-space.js';
 import { errnoName } from './errno.js';
@@ -60,24 +60,23 @@ export class Strace {
     return String(n);
   }
 
-  /** A call that returned at once. */
-  done(t: Thread, call: string, r: number | bigint): void {
-    this.out(`${t.tid} ${call} = ${Strace.formatResult(r)}`);
-  }
-
-  /** A call that does not return to the caller (exit, rt_sigreturn). */
-  noReturn(t: Thread, call: string): void {
-    this.out(`${t.tid} ${call}`);
-  }
-
-  blocked(t: Thread, call: string): void {
+  /** A system call starts (its text is kept until it completes, even if it blocks). */
+  begin(t: Thread, call: string): void {
     this.waiting.set(t.tid, call);
   }
 
-  resumed(t: Thread, r: number | bigint): void {
+  /** The call of `t` returned `r` (at once, or after blocking). */
+  done(t: Thread, r: number | bigint): void {
     const call = this.waiting.get(t.tid);
     this.waiting.delete(t.tid);
-    if (call !== undefined) this.done(t, call, r);
+    if (call !== undefined) this.out(`${t.tid} ${call} = ${Strace.formatResult(r)}`);
+  }
+
+  /** The call of `t` does not return to its caller (exit, rt_sigreturn). */
+  noReturn(t: Thread): void {
+    const call = this.waiting.get(t.tid);
+    this.waiting.delete(t.tid);
+    if (call !== undefined) this.out(`${t.tid} ${call}`);
   }
 
   note(t: Thread | null, text: string): void {

@@ -11,8 +11,9 @@ export type Wait =
    *  signal interrupts it (0n: no pointer). */
   | { kind: 'sleep'; deadline: bigint; rem: bigint }
   /** The system call could not complete yet (an empty pipe, a full pipe): it is executed again
-   *  from the start when something changes or at the deadline. */
-  | { kind: 'retry'; deadline: bigint | null }
+   *  from the start when something changes; at the deadline it returns 0 (poll); a signal
+   *  restarts it (SA_RESTART) or makes it fail with EINTR (always when noRestart). */
+  | { kind: 'retry'; deadline: bigint | null; noRestart?: boolean }
   /** rt_sigsuspend: only a signal ends it. */
   | { kind: 'sigsuspend' }
   /** rt_sigtimedwait: a signal in `set` becoming pending ends it (returns the signal). */

@@ -35,7 +35,9 @@ const BIT62: u64 = 0x4000000000000000;
 
 // @ts-ignore: decorator
 @inline function raise(fl: usize, f: u32): void {
-  store<u32>(fl, load<u32>(fl) | f);
+  // Flags are sticky and usually already set: skip the store then (no store->load chain).
+  const old = load<u32>(fl);
+  if ((old & f) != f) store<u32>(fl, old | f);
 }
 
 // ---------------------------------------------------------------------------
@@ -556,68 +558,287 @@ function fromIntGen<T>(fl: usize, sign: u64, m: u64, rm: u32): u64 {
 }
 
 // ---------------------------------------------------------------------------
+// Fast paths.
+//
+// WebAssembly float arithmetic is IEEE round-to-nearest-even with gradual underflow, so for
+// rm = RNE it yields the right result bits; what it cannot give is the flags.  Each fast path
+// below proves the flags from cheap exact side computations (an error-free transformation
+// or an integer product of the significands), and only in operand/result ranges where UF and
+// OF are impossible and the result is not a NaN.  Anything else takes the software path.
+//
+// Binary32 operations are evaluated in binary64: +, -, *, / and sqrt rounded first to 53 then
+// to 24 bits give the correctly rounded result (53 >= 2*24 + 2), and products of two binary32
+// values are exact in binary64.
+
+const EXP64: u64 = 0x7FF0000000000000;
+const FRAC64: u64 = 0x000FFFFFFFFFFFFF;
+const HID64: u64 = 0x0010000000000000;
+const MINNORM32: f64 = 1.1754943508222875e-38; // 2^-126
+
+// Exponent field of a binary32 result is in [lo, 0xFE].
+// @ts-ignore: decorator
+@inline function exp32In(r: u32, lo: u32): bool {
+  return ((r >> 23) & 0xFF) - lo < 0xFF - lo;
+}
+
+// Each helper returns the result bits, or 0 to ask for the software path (a zero result is
+// then simply recomputed there).
+
+// x + y in binary64, RNE.  A sum in the subnormal range is exact, so UF cannot occur.
+// @ts-ignore: decorator
+@inline function add64Fast(fl: usize, x: f64, y: f64): u64 {
+  const s = x + y;
+  const sb = reinterpret<u64>(s);
+  if ((sb & EXP64) == EXP64) return 0;
+  const bv = s - x;
+  const err = (x - (s - bv)) + (y - bv);
+  if (err != 0) {
+    if (err - err != 0) return 0; // an intermediate overflowed: let the slow path decide
+    raise(fl, NX);
+  }
+  return sb;
+}
+
+// a * b in binary64, RNE, for normal operands and a result with exponent field >= 2.
+// @ts-ignore: decorator
+@inline function mul64Fast(fl: usize, a: u64, b: u64): u64 {
+  const ea = <i32>(a >> 52) & 0x7FF, eb = <i32>(b >> 52) & 0x7FF;
+  const pb = reinterpret<u64>(reinterpret<f64>(a) * reinterpret<f64>(b));
+  const pe = <i32>(pb >> 52) & 0x7FF;
+  if (<u32>(ea - 1) >= 0x7FE || <u32>(eb - 1) >= 0x7FE || <u32>(pe - 2) >= 0x7FD) return 0;
+  // The product of the significands P = ma*mb rounds to mp * 2^t; it is exact iff equal.
+  // |P - mp*2^t| <= 2^53, so comparing the low 64 bits decides.
+  const t = <u64>(pe - ea - eb + 1075);
+  if (((a & FRAC64) | HID64) * ((b & FRAC64) | HID64) != ((pb & FRAC64) | HID64) << t) raise(fl, NX);
+  return pb;
+}
+
+// a / b in binary64, RNE, for normal operands and a result with exponent field >= 2.
+// @ts-ignore: decorator
+@inline function div64Fast(fl: usize, a: u64, b: u64): u64 {
+  const ea = <i32>(a >> 52) & 0x7FF, eb = <i32>(b >> 52) & 0x7FF;
+  const qb = reinterpret<u64>(reinterpret<f64>(a) / reinterpret<f64>(b));
+  const qe = <i32>(qb >> 52) & 0x7FF;
+  if (<u32>(ea - 1) >= 0x7FE || <u32>(eb - 1) >= 0x7FE || <u32>(qe - 2) >= 0x7FD) return 0;
+  // Exact iff mq*mb == ma*2^k, which forces k in {52, 53}; |mq*mb - ma*2^k| < 2^52.
+  const k = ea - qe - eb + 1075;
+  if (<u32>(k - 52) > 1 ||
+      ((a & FRAC64) | HID64) << <u64>k != ((qb & FRAC64) | HID64) * ((b & FRAC64) | HID64)) raise(fl, NX);
+  return qb;
+}
+
+// Fused x*y + z in binary64, RNE (Boldo & Melquiond's emulation with rounding to odd): the
+// product is split exactly into uh + ul (ul from the integer product of the significands),
+// (th, tl) = 2Sum(z, uh), v = RO(tl + ul), result = RN(th + v).  Only for normal x, y with a
+// product in [2^-918, 2^960) and a result exponent field in [112, 0x7FD].
+// @ts-ignore: decorator
+@inline function fma64Fast(fl: usize, a: u64, b: u64, c: u64): u64 {
+  const ea = <i32>(a >> 52) & 0x7FF, eb = <i32>(b >> 52) & 0x7FF;
+  const es = ea + eb;
+  if (<u32>(ea - 1) >= 0x7FE || <u32>(eb - 1) >= 0x7FE || <u32>(es - 1128) >= 1878) return 0;
+  const z = reinterpret<f64>(c);
+  const uh = reinterpret<f64>(a) * reinterpret<f64>(b);
+  const ub = reinterpret<u64>(uh);
+  const t = <u64>(<i32>(ub >> 52 & 0x7FF) - es + 1075);
+  const err = <i64>(((a & FRAC64) | HID64) * ((b & FRAC64) | HID64) - (((ub & FRAC64) | HID64) << t));
+  let ul = <f64>err * reinterpret<f64>(<u64>(es - 1127) << 52); // err * 2^(es-2150), exact
+  if (uh < 0) ul = -ul;
+  // (th, tl) = 2Sum(z, uh)
+  const th = z + uh;
+  const b1 = th - z;
+  const tl = (z - (th - b1)) + (uh - b1);
+  // v = RO(tl + ul)
+  const s = tl + ul;
+  const b2 = s - tl;
+  const e2 = (tl - (s - b2)) + (ul - b2);
+  let v = s;
+  if (e2 != 0) {
+    const sb = reinterpret<u64>(s);
+    if ((sb & 1) == 0) v = reinterpret<f64>((e2 > 0) == (s > 0) ? sb + 1 : sb - 1);
+  }
+  const r = th + v;
+  const rb = reinterpret<u64>(r);
+  if (<u32>(<i32>(rb >> 52 & 0x7FF) - 112) >= 0x7FE - 112) return 0;
+  const b3 = r - th;
+  const e3 = (th - (r - b3)) + (v - b3);
+  if (e2 != 0 || e3 != 0) {
+    if (e2 - e2 != 0 || e3 - e3 != 0) return 0;
+    raise(fl, NX);
+  }
+  return rb;
+}
+
+// Float -> integer: x rounded to an integral value for RNE/RTZ/RDN/RUP, NaN for RMM.  The
+// callers take the software path unless the result is within the integer type's range
+// (NaN never is), so NaN inputs, overflow and RMM all end up there.
+// @ts-ignore: decorator
+@inline function roundInt(x: f64, rm: u32): f64 {
+  if (rm == RTZ) return trunc<f64>(x);
+  if (rm == RNE) return nearest<f64>(x);
+  if (rm == RDN) return floor<f64>(x);
+  if (rm == RUP) return ceil<f64>(x);
+  return NaN;
+}
+
+// ---------------------------------------------------------------------------
 // Exported binary32 operations.
 
 export function f32_add(fl: usize, a: u32, b: u32, rm: u32): u32 {
+  if (rm == RNE) {
+    const x = <f64>reinterpret<f32>(a), y = <f64>reinterpret<f32>(b);
+    const s = x + y; // may be inexact when the exponents are far apart
+    const r = <f32>s;
+    const rb = reinterpret<u32>(r);
+    if ((rb & 0x7F800000) != 0x7F800000) {
+      // A sum that lands in the subnormal range is exact, so UF never applies here.
+      const bv = s - x;
+      if ((x - (s - bv)) + (y - bv) != 0 || <f64>r != s) raise(fl, NX);
+      return rb;
+    }
+  }
   return <u32>addGen<u32>(fl, a, b, rm);
 }
 export function f32_sub(fl: usize, a: u32, b: u32, rm: u32): u32 {
-  return <u32>addGen<u32>(fl, a, b ^ 0x80000000, rm);
+  return f32_add(fl, a, b ^ 0x80000000, rm);
 }
 export function f32_mul(fl: usize, a: u32, b: u32, rm: u32): u32 {
+  if (rm == RNE) {
+    const p = <f64>reinterpret<f32>(a) * <f64>reinterpret<f32>(b); // exact
+    const r = <f32>p;
+    const rb = reinterpret<u32>(r);
+    if (exp32In(rb, 1) && Math.abs(p) >= MINNORM32) {
+      if (<f64>r != p) raise(fl, NX);
+      return rb;
+    }
+  }
   return <u32>mulGen<u32>(fl, a, b, rm);
 }
 export function f32_div(fl: usize, a: u32, b: u32, rm: u32): u32 {
+  if (rm == RNE) {
+    const x = <f64>reinterpret<f32>(a), y = <f64>reinterpret<f32>(b);
+    const r = <f32>(x / y);
+    const rb = reinterpret<u32>(r);
+    if (exp32In(rb, 2)) {
+      if (<f64>r * y != x) raise(fl, NX); // the product is exact
+      return rb;
+    }
+  }
   return <u32>divGen<u32>(fl, a, b, rm);
 }
 export function f32_sqrt(fl: usize, a: u32, rm: u32): u32 {
+  if (rm == RNE && a - 1 < 0x7F7FFFFF) { // positive, finite, nonzero
+    const x = <f64>reinterpret<f32>(a);
+    const r = <f32>Math.sqrt(x);
+    if (<f64>r * <f64>r != x) raise(fl, NX); // the square is exact
+    return reinterpret<u32>(r);
+  }
   return <u32>sqrtGen<u32>(fl, a, rm);
 }
 export function f32_madd(fl: usize, a: u32, b: u32, c: u32, rm: u32, op: u32): u32 {
+  if (rm == RNE) {
+    let p = <f64>reinterpret<f32>(a) * <f64>reinterpret<f32>(b); // exact
+    let z = <f64>reinterpret<f32>(c);
+    if (op & 2) p = -p;
+    if (op & 1) z = -z;
+    const s = p + z;
+    const r = <f32>s;
+    const rb = reinterpret<u32>(r);
+    if (exp32In(rb, 2)) {
+      const bv = s - p;
+      const err = (p - (s - bv)) + (z - bv);
+      if (err == 0) {
+        if (<f64>r != s) raise(fl, NX);
+        return rb;
+      }
+      // s is the binary64 rounding of the exact sum: rounding it again to binary32 is right
+      // unless s sits exactly halfway between two binary32 values.
+      if ((reinterpret<u64>(s) & 0x1FFFFFFF) != 0x10000000) {
+        raise(fl, NX);
+        return rb;
+      }
+    }
+  }
   return <u32>fmaGen<u32>(fl, a, b, c, rm, op);
 }
 export function f32_min(fl: usize, a: u32, b: u32): u32 {
+  const x = reinterpret<f32>(a), y = reinterpret<f32>(b);
+  if (x == x && y == y) return reinterpret<u32>(min<f32>(x, y)); // wasm min: -0 < +0
   return <u32>minmaxGen<u32>(fl, a, b, false);
 }
 export function f32_max(fl: usize, a: u32, b: u32): u32 {
+  const x = reinterpret<f32>(a), y = reinterpret<f32>(b);
+  if (x == x && y == y) return reinterpret<u32>(max<f32>(x, y));
   return <u32>minmaxGen<u32>(fl, a, b, true);
 }
 export function f32_eq(fl: usize, a: u32, b: u32): u64 {
+  const x = reinterpret<f32>(a), y = reinterpret<f32>(b);
+  if (x == x && y == y) return select<u64>(1, 0, x == y);
   return eqGen<u32>(fl, a, b);
 }
 export function f32_lt(fl: usize, a: u32, b: u32): u64 {
-  return ltGen<u32>(fl, a, b, false);
+  const x = reinterpret<f32>(a), y = reinterpret<f32>(b);
+  if (x == x && y == y) return select<u64>(1, 0, x < y);
+  raise(fl, NV);
+  return 0;
 }
 export function f32_le(fl: usize, a: u32, b: u32): u64 {
-  return ltGen<u32>(fl, a, b, true);
+  const x = reinterpret<f32>(a), y = reinterpret<f32>(b);
+  if (x == x && y == y) return select<u64>(1, 0, x <= y);
+  raise(fl, NV);
+  return 0;
 }
 export function f32_class(a: u32): u64 {
   return classGen<u32>(a);
 }
 export function f32_to_i32(fl: usize, a: u32, rm: u32): u64 {
+  const t = roundInt(<f64>reinterpret<f32>(a), rm);
+  if (t >= -2147483648.0 && t <= 2147483647.0) {
+    if (t != <f64>reinterpret<f32>(a)) raise(fl, NX);
+    return <u64><i64>t;
+  }
   return toIntGen<u32>(fl, a, rm, 0);
 }
 export function f32_to_u32(fl: usize, a: u32, rm: u32): u64 {
+  const t = roundInt(<f64>reinterpret<f32>(a), rm);
+  if (t > -1.0 && t <= 4294967295.0) {
+    if (t != <f64>reinterpret<f32>(a)) raise(fl, NX);
+    return <u64><i64><i32><u32><i64>t;
+  }
   return toIntGen<u32>(fl, a, rm, 1);
 }
 export function f32_to_i64(fl: usize, a: u32, rm: u32): u64 {
+  const t = roundInt(<f64>reinterpret<f32>(a), rm);
+  if (t >= -9223372036854775808.0 && t < 9223372036854775808.0) {
+    if (t != <f64>reinterpret<f32>(a)) raise(fl, NX);
+    return <u64><i64>t;
+  }
   return toIntGen<u32>(fl, a, rm, 2);
 }
 export function f32_to_u64(fl: usize, a: u32, rm: u32): u64 {
+  const t = roundInt(<f64>reinterpret<f32>(a), rm);
+  if (t > -1.0 && t < 18446744073709551616.0) {
+    if (t != <f64>reinterpret<f32>(a)) raise(fl, NX);
+    return <u64>t;
+  }
   return toIntGen<u32>(fl, a, rm, 3);
 }
 export function i32_to_f32(fl: usize, x: u64, rm: u32): u32 {
-  const v = <i64><i32><u32>x;
-  return <u32>fromIntGen<u32>(fl, <u64>(v >>> 63), <u64>(v < 0 ? -v : v), rm);
+  const v = <i32><u32>x;
+  if (<u32>(v + 0x1000000) <= 0x2000000) return reinterpret<u32>(<f32>v); // |v| <= 2^24: exact
+  return <u32>fromIntGen<u32>(fl, <u64>(v >>> 31), <u64>(v < 0 ? -<i64>v : <i64>v), rm);
 }
 export function u32_to_f32(fl: usize, x: u64, rm: u32): u32 {
-  return <u32>fromIntGen<u32>(fl, 0, x & 0xFFFFFFFF, rm);
+  const v = x & 0xFFFFFFFF;
+  if (v <= 0x1000000) return reinterpret<u32>(<f32><u32>v);
+  return <u32>fromIntGen<u32>(fl, 0, v, rm);
 }
 export function i64_to_f32(fl: usize, x: u64, rm: u32): u32 {
+  if (x + 0x1000000 <= 0x2000000) return reinterpret<u32>(<f32><i64>x);
   const s = x >> 63;
   return <u32>fromIntGen<u32>(fl, s, s != 0 ? 0 - x : x, rm);
 }
 export function u64_to_f32(fl: usize, x: u64, rm: u32): u32 {
+  if (x <= 0x1000000) return reinterpret<u32>(<f32>x);
   return <u32>fromIntGen<u32>(fl, 0, x, rm);
 }
 
@@ -625,65 +846,126 @@ export function u64_to_f32(fl: usize, x: u64, rm: u32): u32 {
 // Exported binary64 operations.
 
 export function f64_add(fl: usize, a: u64, b: u64, rm: u32): u64 {
+  if (rm == RNE) {
+    const r = add64Fast(fl, reinterpret<f64>(a), reinterpret<f64>(b));
+    if (r != 0) return r;
+  }
   return addGen<u64>(fl, a, b, rm);
 }
 export function f64_sub(fl: usize, a: u64, b: u64, rm: u32): u64 {
-  return addGen<u64>(fl, a, b ^ TOP, rm);
+  return f64_add(fl, a, b ^ TOP, rm);
 }
 export function f64_mul(fl: usize, a: u64, b: u64, rm: u32): u64 {
+  if (rm == RNE) {
+    const r = mul64Fast(fl, a, b);
+    if (r != 0) return r;
+  }
   return mulGen<u64>(fl, a, b, rm);
 }
 export function f64_div(fl: usize, a: u64, b: u64, rm: u32): u64 {
+  if (rm == RNE) {
+    const r = div64Fast(fl, a, b);
+    if (r != 0) return r;
+  }
   return divGen<u64>(fl, a, b, rm);
 }
 export function f64_sqrt(fl: usize, a: u64, rm: u32): u64 {
+  if (rm == RNE && a - HID64 < 0x7FE0000000000000) { // positive normal
+    const rb = reinterpret<u64>(Math.sqrt(reinterpret<f64>(a)));
+    // Exact iff mr^2 == ma * 2^k, which forces k in {52, 53}; |mr^2 - ma*2^k| <= 2^53.
+    const k = <i32>(a >> 52) + 1075 - 2 * <i32>(rb >> 52);
+    const mr = (rb & FRAC64) | HID64;
+    if (<u32>(k - 52) > 1 || ((a & FRAC64) | HID64) << <u64>k != mr * mr) raise(fl, NX);
+    return rb;
+  }
   return sqrtGen<u64>(fl, a, rm);
 }
 export function f64_madd(fl: usize, a: u64, b: u64, c: u64, rm: u32, op: u32): u64 {
+  if (rm == RNE) {
+    const r = fma64Fast(fl, a ^ (<u64>(op & 2) << 62), b, c ^ (<u64>(op & 1) << 63));
+    if (r != 0) return r;
+  }
   return fmaGen<u64>(fl, a, b, c, rm, op);
 }
 export function f64_min(fl: usize, a: u64, b: u64): u64 {
+  const x = reinterpret<f64>(a), y = reinterpret<f64>(b);
+  if (x == x && y == y) return reinterpret<u64>(min<f64>(x, y));
   return minmaxGen<u64>(fl, a, b, false);
 }
 export function f64_max(fl: usize, a: u64, b: u64): u64 {
+  const x = reinterpret<f64>(a), y = reinterpret<f64>(b);
+  if (x == x && y == y) return reinterpret<u64>(max<f64>(x, y));
   return minmaxGen<u64>(fl, a, b, true);
 }
 export function f64_eq(fl: usize, a: u64, b: u64): u64 {
+  const x = reinterpret<f64>(a), y = reinterpret<f64>(b);
+  if (x == x && y == y) return select<u64>(1, 0, x == y);
   return eqGen<u64>(fl, a, b);
 }
 export function f64_lt(fl: usize, a: u64, b: u64): u64 {
-  return ltGen<u64>(fl, a, b, false);
+  const x = reinterpret<f64>(a), y = reinterpret<f64>(b);
+  if (x == x && y == y) return select<u64>(1, 0, x < y);
+  raise(fl, NV);
+  return 0;
 }
 export function f64_le(fl: usize, a: u64, b: u64): u64 {
-  return ltGen<u64>(fl, a, b, true);
+  const x = reinterpret<f64>(a), y = reinterpret<f64>(b);
+  if (x == x && y == y) return select<u64>(1, 0, x <= y);
+  raise(fl, NV);
+  return 0;
 }
 export function f64_class(a: u64): u64 {
   return classGen<u64>(a);
 }
 export function f64_to_i32(fl: usize, a: u64, rm: u32): u64 {
+  const x = reinterpret<f64>(a);
+  const t = roundInt(x, rm);
+  if (t >= -2147483648.0 && t <= 2147483647.0) {
+    if (t != x) raise(fl, NX);
+    return <u64><i64>t;
+  }
   return toIntGen<u64>(fl, a, rm, 0);
 }
 export function f64_to_u32(fl: usize, a: u64, rm: u32): u64 {
+  const x = reinterpret<f64>(a);
+  const t = roundInt(x, rm);
+  if (t > -1.0 && t <= 4294967295.0) {
+    if (t != x) raise(fl, NX);
+    return <u64><i64><i32><u32><i64>t;
+  }
   return toIntGen<u64>(fl, a, rm, 1);
 }
 export function f64_to_i64(fl: usize, a: u64, rm: u32): u64 {
+  const x = reinterpret<f64>(a);
+  const t = roundInt(x, rm);
+  if (t >= -9223372036854775808.0 && t < 9223372036854775808.0) {
+    if (t != x) raise(fl, NX);
+    return <u64><i64>t;
+  }
   return toIntGen<u64>(fl, a, rm, 2);
 }
 export function f64_to_u64(fl: usize, a: u64, rm: u32): u64 {
+  const x = reinterpret<f64>(a);
+  const t = roundInt(x, rm);
+  if (t > -1.0 && t < 18446744073709551616.0) {
+    if (t != x) raise(fl, NX);
+    return <u64>t;
+  }
   return toIntGen<u64>(fl, a, rm, 3);
 }
 export function i32_to_f64(fl: usize, x: u64, rm: u32): u64 {
-  const v = <i64><i32><u32>x;
-  return fromIntGen<u64>(fl, <u64>(v >>> 63), <u64>(v < 0 ? -v : v), rm);
+  return reinterpret<u64>(<f64><i32><u32>x); // always exact
 }
 export function u32_to_f64(fl: usize, x: u64, rm: u32): u64 {
-  return fromIntGen<u64>(fl, 0, x & 0xFFFFFFFF, rm);
+  return reinterpret<u64>(<f64><u32>x); // always exact
 }
 export function i64_to_f64(fl: usize, x: u64, rm: u32): u64 {
+  if (x + 0x20000000000000 <= 0x40000000000000) return reinterpret<u64>(<f64><i64>x); // |x| <= 2^53
   const s = x >> 63;
   return fromIntGen<u64>(fl, s, s != 0 ? 0 - x : x, rm);
 }
 export function u64_to_f64(fl: usize, x: u64, rm: u32): u64 {
+  if (x <= 0x20000000000000) return reinterpret<u64>(<f64>x);
   return fromIntGen<u64>(fl, 0, x, rm);
 }
 
@@ -691,6 +973,15 @@ export function u64_to_f64(fl: usize, x: u64, rm: u32): u64 {
 // Precision conversions.
 
 export function f64_to_f32(fl: usize, a: u64, rm: u32): u32 {
+  const x = reinterpret<f64>(a);
+  if (rm == RNE) {
+    const r = <f32>x;
+    const rb = reinterpret<u32>(r);
+    if (exp32In(rb, 2)) {
+      if (<f64>r != x) raise(fl, NX);
+      return rb;
+    }
+  }
   const sign = a >> 63;
   if (isNaNx<u64>(a)) { nan2<u64>(fl, a, a); return 0x7FC00000; }
   if ((a & MAG<u64>()) == INF<u64>()) return <u32>((sign << 31) | 0x7F800000);
@@ -699,11 +990,8 @@ export function f64_to_f32(fl: usize, a: u64, rm: u32): u32 {
 }
 
 export function f32_to_f64(fl: usize, a: u32): u64 {
-  const x = <u64>a;
-  const sign = x >> 31;
-  if (isNaNx<u32>(x)) { nan2<u32>(fl, x, x); return CNAN<u64>(); }
-  if ((x & MAG<u32>()) == INF<u32>()) return (sign << 63) | INF<u64>();
-  if ((x & MAG<u32>()) == 0) return sign << 63;
-  const e = <u64>(normExp<u32>(x) - 127 + 1023);
-  return (sign << 63) | (e << 52) | ((normSig<u32>(x) >> 10) & FRAC<u64>());
+  const x = reinterpret<f32>(a);
+  if (x == x) return reinterpret<u64>(<f64>x); // exact, subnormals included
+  if ((a & 0x00400000) == 0) raise(fl, NV);
+  return CNAN<u64>();
 }

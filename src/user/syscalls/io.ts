@@ -432,6 +432,29 @@ function defaultTermios(): Uint8Array {
 }
 
 const termiosByFd = new Map<number, Uint8Array>();
+let stdinRaw = false;
+
+interface RawCapable {
+  setRawMode?: (raw: boolean) => void;
+  pause?: () => void;
+}
+
+function setStdinRaw(raw: boolean): void {
+  if (raw === stdinRaw) return;
+  try {
+    (process.stdin as unknown as RawCapable).setRawMode?.(raw);
+    stdinRaw = raw;
+  } catch {
+    // not a terminal after all
+  }
+}
+
+/** Leaves the terminal in cooked mode if the guest switched it to raw input (at exit). */
+export function restoreTerminal(): void {
+  if (!stdinRaw) return;
+  setStdinRaw(false);
+  (process.stdin as unknown as RawCapable).pause?.();
+}
 
 function windowSize(hostFd: number): [number, number] {
   try {
@@ -491,12 +514,7 @@ const sysIoctl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
       // Raw versus cooked input is the one setting that matters to interactive programs.
       if (f.hostFd === 0) {
         const lflag = new DataView(t.buffer).getUint32(12, true);
-        const stdin = process.stdin as unknown as { setRawMode?: (raw: boolean) => void };
-        try {
-          stdin.setRawMode?.((lflag & 0o2) === 0);
-        } catch {
-          // not a tty after all
-        }
+        setStdinRaw((lflag & 0o2) === 0);
       }
       return 0;
     }

@@ -1,0 +1,117 @@
+// `rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--] PROG [ARGS...]`: runs one
+// riscv64 Linux program on this host (the process VM). stdin, stdout, stderr, the environment,
+// the working directory and the exit status pass through. A program killed by a signal makes
+// rvisor exit with 128 + the signal number (what a shell reports for a killed child).
+import { statSync, writeSync } from 'node:fs';
+import { RvisorError } from '../errors.js';
+import { ACCESS_EXEC } from '../user/address-space.js';
+import { launch } from '../user/launch.js';
+import type { Process } from '../user/process.js';
+import { runProcess } from '../user/scheduler.js';
+import { restoreTerminal } from '../user/syscalls/io.js';
+import type { Thread } from '../user/thread.js';
+
+export interface ExecOptions {
+  sysroot?: string;
+  strace: boolean;
+  trace: boolean;
+  stats: boolean;
+  prog: string;
+  args: string[];
+}
+
+/** Parses the arguments after `exec`. Options end at the first non-option (PROG) or `--`. */
+export function parseExecArgs(args: string[]): ExecOptions {
+  const o: ExecOptions = { strace: false, trace: false, stats: false, prog: '', args: [] };
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    if (a === '--strace') o.strace = true;
+    else if (a === '--trace') o.trace = true;
+    else if (a === '--stats') o.stats = true;
+    else if (a === '--sysroot' || a.startsWith('--sysroot=')) {
+      const v = a === '--sysroot' ? args[++i] : a.slice('--sysroot='.length);
+      if (v === undefined || v === '') throw new RvisorError('USAGE', 'exec: --sysroot needs a directory');
+      o.sysroot = v;
+    } else throw new RvisorError('USAGE', `exec: unknown option "${a}" (usage: rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] PROG [ARGS...])`);
+  }
+  const prog = args[i];
+  if (prog === undefined) throw new RvisorError('USAGE', 'exec: no program given (usage: rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] PROG [ARGS...])');
+  o.prog = prog;
+  o.args = args.slice(i + 1);
+  return o;
+}
+
+type Disassembler = (word: number, pc: bigint) => string;
+
+async function loadDisassembler(): Promise<Disassembler> {
+  try {
+    const spec = '../isa/disasm.js';
+    const m = (await import(spec)) as { disassemble?: Disassembler };
+    if (typeof m.disassemble === 'function') return m.disassemble;
+  } catch {
+    // no disassembler built: print raw words
+  }
+  return (word) => `.word 0x${word.toString(16).padStart(8, '0')}`;
+}
+
+/** The instruction word at `pc` (16 or 32 bits), or null if it cannot be fetched. */
+function fetchWord(p: Process, pc: bigint): number | null {
+  const read16 = (va: bigint): number | null => {
+    const frame = p.as.translate(Number(va), ACCESS_EXEC);
+    if (frame < 0) return null;
+    return p.mem.view.getUint16(frame + Number(va % 4096n), true);
+  };
+  const lo = read16(pc);
+  if (lo === null) return null;
+  if ((lo & 3) !== 3) return lo;
+  const hi = read16(pc + 2n);
+  return hi === null ? null : ((hi << 16) | lo) >>> 0;
+}
+
+function err(line: string): void {
+  try {
+    writeSync(2, line + '\n');
+  } catch {
+    // stderr closed
+  }
+}
+
+export async function execCommand(args: string[]): Promise<number> {
+  const o = parseExecArgs(args);
+  if (o.sysroot !== undefined) {
+    let ok = false;
+    try {
+      ok = statSync(o.sysroot).isDirectory();
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new RvisorError('ENOENT_FILE', `${o.sysroot}: --sysroot is not a directory`);
+  }
+  const disasm = o.trace ? await loadDisassembler() : undefined;
+  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
+  const start = process.hrtime.bigint();
+  const { process: p } = launch({ path: o.prog, argv: [o.prog, ...o.args], env, sysroot: o.sysroot, strace: o.strace });
+  const trace = disasm
+    ? (proc: Process, t: Thread): void => {
+        const pc = t.hart.pc;
+        const w = fetchWord(proc, pc);
+        const text = w === null ? '<fetch fault>' : disasm(w, pc);
+        const hex = w === null ? '' : (w & 3) === 3 ? w.toString(16).padStart(8, '0') : w.toString(16).padStart(4, '0').padEnd(8, ' ');
+        err(`${t.tid} 0x${pc.toString(16).padStart(16, '0')}: ${hex}  ${text}`);
+      }
+    : undefined;
+  const status = runProcess(p, { trace, report: (msg) => err(`rvisor: ${o.prog}: ${msg}`) });
+  if (o.stats) {
+    const secs = Number(process.hrtime.bigint() - start) / 1e9;
+    const n = p.instructions();
+    err(`rvisor: ${n} instructions in ${secs.toFixed(3)} s (${(Number(n) / secs / 1e6).toFixed(1)} MIPS)`);
+  }
+  restoreTerminal();
+  return status;
+}

@@ -1,0 +1,236 @@
+// The run loop of a process: guest threads time-share the one emulated CPU, round robin, in
+// slices of SLICE instructions. A slice ends early when the thread blocks, exits or yields.
+// Traps come back as values (design: a guest fault is a return value, never an exception):
+// ecall → the system call table; faults → a synchronous signal. Signals are delivered whenever a
+// thread is about to return to guest code. When no thread can run, the host sleeps until the
+// earliest deadline; with none, every thread is blocked forever and the run ends (deadlock).
+import { STOP_TRAP } from '../cpu/layout.js';
+import { monotonicNs, rdtimeTicks, hostSleep } from './clock.js';
+import { ERRNO } from './errno.js';
+import type { Process } from './process.js';
+import {
+  BUS_ADRALN, ILL_ILLOPC, SA_NODEFER, SA_RESETHAND, SEGV_ACCERR, SIGALRM, SIGBUS, SIGILL, SIGSEGV, SIGTRAP, SIG_DFL,
+  SIG_IGN, SI_KERNEL, TRAP_BRKPT, UNBLOCKABLE, defaultAction, pushSignalFrame, sigbit,
+} from './signals.js';
+import { BLOCKED, NO_RETURN } from './syscalls/abi.js';
+import { SYSCALLS, UNIMPLEMENTED_NAMES } from './syscalls/table.js';
+import type { SigInfo, Thread, Wait } from './thread.js';
+
+/** Instructions per time slice. */
+export const SLICE = 100_000;
+
+/** Exit status when every thread is blocked with nothing that could wake it. */
+export const DEADLOCK_STATUS = 9;
+
+export interface RunOptions {
+  /** --trace: called before each instruction (the run then goes one instruction at a time). */
+  trace?: (p: Process, t: Thread) => void;
+  /** Called with a message when the run ends abnormally (deadlock). */
+  report?: (msg: string) => void;
+}
+
+function deadlineOf(w: Wait | null): bigint | null {
+  if (!w) return null;
+  switch (w.kind) {
+    case 'futex':
+    case 'retry':
+    case 'sigwait':
+      return w.deadline;
+    case 'sleep':
+      return w.deadline;
+    default:
+      return null;
+  }
+}
+
+/** Ends the waits whose deadline has passed and fires ITIMER_REAL. */
+function expireTimers(p: Process): void {
+  const now = monotonicNs();
+  for (const t of [...p.threads.values()]) {
+    if (t.status !== 'blocked') continue;
+    const d = deadlineOf(t.wait);
+    if (d !== null && d <= now) p.endWait(t, 'timeout');
+  }
+  if (p.alarm && p.alarm.deadline <= now) {
+    const { interval } = p.alarm;
+    p.alarm = interval > 0n ? { deadline: now + interval, interval } : null;
+    p.sendToProcess({ signo: SIGALRM, code: SI_KERNEL });
+  }
+}
+
+/** The earliest pending deadline (waits and the alarm), or null. */
+function earliestDeadline(p: Process): bigint | null {
+  let best: bigint | null = p.alarm?.deadline ?? null;
+  for (const t of p.threads.values()) {
+    const d = t.status === 'blocked' ? deadlineOf(t.wait) : null;
+    if (d !== null && (best === null || d < best)) best = d;
+  }
+  return best;
+}
+
+/** Sends a synchronous fault signal: like Linux's force_sig_fault, a blocked or ignored
+ *  signal is unblocked and reset to its default action so the fault cannot be lost. */
+export function forceSignal(p: Process, t: Thread, info: SigInfo): void {
+  const sig = info.signo;
+  const act = p.actions.get(sig);
+  const blocked = (t.sigmask & sigbit(sig)) !== 0n;
+  if (blocked || act.handler === SIG_IGN) {
+    t.sigmask &= ~sigbit(sig);
+    if (blocked || act.handler === SIG_IGN) p.actions.set(sig, { handler: SIG_DFL, flags: 0, mask: 0n });
+  }
+  t.pending.unshift(info);
+}
+
+/** Delivers the signals `t` can take now: default actions, or a frame per handler. */
+export function deliverSignals(p: Process, t: Thread): void {
+  while (t.status === 'runnable' && p.exitStatus === null) {
+    const info = p.takeSignal(t);
+    if (!info) break;
+    const sig = info.signo;
+    const act = p.actions.get(sig);
+    if (act.handler === SIG_IGN) continue;
+    if (act.handler === SIG_DFL) {
+      const d = defaultAction(sig);
+      if (d === 'term' || d === 'core') {
+        p.kill(sig);
+        return;
+      }
+      continue;
+    }
+    const oldMask = t.savedMask ?? t.sigmask;
+    t.savedMask = null;
+    if (!pushSignalFrame(p.as, t, info, act, oldMask, p.trampoline)) {
+      p.kill(SIGSEGV);
+      return;
+    }
+    p.config.strace?.note(t, `--- ${sig} delivered to handler 0x${act.handler.toString(16)} ---`);
+    t.sigmask = (t.sigmask | act.mask | (act.flags & SA_NODEFER ? 0n : sigbit(sig))) & ~UNBLOCKABLE;
+    if (act.flags & SA_RESETHAND) p.actions.set(sig, { handler: SIG_DFL, flags: act.flags & ~SA_RESETHAND, mask: act.mask });
+  }
+  if (t.status === 'runnable' && t.savedMask !== null) {
+    t.sigmask = t.savedMask;
+    t.savedMask = null;
+  }
+}
+
+/** Executes the system call `t` trapped on. */
+function syscall(p: Process, t: Thread): void {
+  const h = t.hart;
+  const nr = Number(h.x(17));
+  const a = [h.x(10), h.x(11), h.x(12), h.x(13), h.x(14), h.x(15)];
+  const def = SYSCALLS.get(nr);
+  const st = p.config.strace;
+  if (st) st.begin(t, st.formatCall(nr, def, a));
+  let r;
+  if (def) r = def.fn(p, t, a);
+  else {
+    r = -ERRNO.ENOSYS;
+    if (st && !p.reportedEnosys.has(nr)) {
+      p.reportedEnosys.add(nr);
+      st.note(t, `unimplemented system call ${nr}${UNIMPLEMENTED_NAMES[nr] ? ` (${UNIMPLEMENTED_NAMES[nr]})` : ''}: ENOSYS`);
+    }
+  }
+  if (r === BLOCKED) return;
+  if (r === NO_RETURN) {
+    st?.noReturn(t);
+    return;
+  }
+  h.setX(10, BigInt(r));
+  h.pc = h.pc + 4n;
+  st?.done(t, r);
+}
+
+/** Handles a STOP_TRAP of `t`. */
+function trap(p: Process, t: Thread): void {
+  const h = t.hart;
+  const cause = h.cause;
+  if (cause === 8) {
+    syscall(p, t);
+    return;
+  }
+  const pc = h.pc;
+  const tval = h.tval;
+  let info: SigInfo;
+  switch (cause) {
+    case 2:
+      info = { signo: SIGILL, code: ILL_ILLOPC, addr: pc };
+      break;
+    case 3:
+      info = { signo: SIGTRAP, code: TRAP_BRKPT, addr: pc };
+      break;
+    case 12:
+    case 13:
+    case 15:
+      info = { signo: SIGSEGV, code: p.as.faultCode(Number(tval < 2n ** 53n ? tval : 2n ** 53n)), addr: tval };
+      break;
+    case 1:
+    case 5:
+    case 7:
+      info = { signo: SIGSEGV, code: SEGV_ACCERR, addr: tval };
+      break;
+    case 0:
+    case 4:
+    case 6:
+      info = { signo: SIGBUS, code: BUS_ADRALN, addr: tval };
+      break;
+    default:
+      info = { signo: SIGILL, code: ILL_ILLOPC, addr: pc };
+  }
+  p.config.strace?.note(t, `--- fault: cause ${cause} at pc 0x${pc.toString(16)}, tval 0x${tval.toString(16)}: ${info.signo} ---`);
+  forceSignal(p, t, info);
+}
+
+/** Runs `t` for one slice. */
+function runSlice(p: Process, t: Thread, opts: RunOptions): void {
+  p.current = t;
+  p.yieldRequested = false;
+  deliverSignals(p, t);
+  if (p.exitStatus !== null || t.status !== 'runnable') return;
+  const h = t.hart;
+  let budget = SLICE;
+  p.sliceStartNs = monotonicNs();
+  while (budget > 0) {
+    h.time = rdtimeTicks();
+    const before = h.instret;
+    if (opts.trace) opts.trace(p, t);
+    const stop = p.core.run(h, opts.trace ? 1 : budget);
+    const ran = Number(h.instret - before);
+    budget -= stop === STOP_TRAP ? Math.max(ran, 1) : Math.max(ran, opts.trace ? 1 : budget);
+    if (stop === STOP_TRAP) {
+      trap(p, t);
+      if (p.exitStatus !== null || t.status !== 'runnable') break;
+      deliverSignals(p, t);
+      if (p.exitStatus !== null || t.status !== 'runnable') break;
+    }
+    if (p.yieldRequested) break;
+  }
+  t.cpuNs += monotonicNs() - p.sliceStartNs;
+  p.sliceStartNs = 0n;
+  if (p.threads.has(t.tid)) h.clearReservation();
+}
+
+/** Runs the process until it exits; returns its exit status. */
+export function runProcess(p: Process, opts: RunOptions = {}): number {
+  let last = -1;
+  while (p.exitStatus === null) {
+    expireTimers(p);
+    if (p.exitStatus !== null) break;
+    const tids = [...p.threads.keys()].sort((x, y) => x - y);
+    const runnable = tids.filter((tid) => p.threads.get(tid)!.status === 'runnable');
+    if (runnable.length === 0) {
+      if (tids.length === 0) break;
+      const d = earliestDeadline(p);
+      if (d === null) {
+        opts.report?.(`deadlock: ${tids.length === 1 ? 'the only thread is' : `all ${tids.length} threads are`} blocked with nothing that could wake ${tids.length === 1 ? 'it' : 'them'}`);
+        p.exitStatus = DEADLOCK_STATUS;
+        break;
+      }
+      hostSleep(d - monotonicNs());
+      continue;
+    }
+    const next = runnable.find((tid) => tid > last) ?? runnable[0]!;
+    last = next;
+    runSlice(p, p.threads.get(next)!, opts);
+  }
+  return p.exitStatus ?? 0;
+}

@@ -1,0 +1,452 @@
+// System calls on paths and file metadata: openat, the stat family, getdents64, directory and
+// link operations, permissions, times, the working directory.
+import {
+  accessSync, chmodSync, chownSync, constants as C, fchmodSync, fchownSync, fstatSync, lchownSync, linkSync,
+  lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmdirSync, statSync,
+  statfsSync, symlinkSync, truncateSync, unlinkSync, utimesSync, closeSync, type BigIntStats,
+} from 'node:fs';
+import { ERRNO, hostErrno } from '../errno.js';
+import {
+  O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_NOATIME, O_NOCTTY,
+  O_NOFOLLOW, O_NONBLOCK, O_PATH, O_SYNC, O_TMPFILE, O_TRUNC, type HostFile,
+} from '../fd-table.js';
+import { readPath, resolveAt } from '../paths.js';
+import type { Process } from '../process.js';
+import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
+import type { Thread } from '../thread.js';
+import { AT_FDCWD, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
+
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_REMOVEDIR = 0x200;
+const AT_SYMLINK_FOLLOW = 0x400;
+const AT_EMPTY_PATH = 0x1000;
+
+/** Runs a host call, turning a thrown system error into -errno. */
+function host<T>(fn: () => T): T | number {
+  try {
+    return fn();
+  } catch (e) {
+    return hostErrno(e);
+  }
+}
+
+/** Reads the path argument and resolves it against dirfd: a host path or -errno. */
+function pathArg(p: Process, dirfd: bigint, ptr: bigint, allowEmpty = false): string | number {
+  const s = readPath(p, ptr);
+  if (typeof s === 'number') return s;
+  return resolveAt(p, int(dirfd), s, allowEmpty);
+}
+
+/** Guest open flags → host flags (numeric values differ between architectures). */
+function hostOpenFlags(flags: number): number {
+  let h = 0;
+  const acc = flags & O_ACCMODE;
+  h |= acc === 0 ? C.O_RDONLY : acc === 1 ? C.O_WRONLY : C.O_RDWR;
+  const map: Array<[number, number | undefined]> = [
+    [O_CREAT, C.O_CREAT], [O_EXCL, C.O_EXCL], [O_NOCTTY, C.O_NOCTTY], [O_TRUNC, C.O_TRUNC], [O_APPEND, C.O_APPEND],
+    [O_NONBLOCK, C.O_NONBLOCK], [O_DIRECTORY, C.O_DIRECTORY], [O_NOFOLLOW, C.O_NOFOLLOW], [O_DIRECT, C.O_DIRECT],
+    [O_NOATIME, C.O_NOATIME], [O_DSYNC, C.O_DSYNC],
+  ];
+  for (const [g, hv] of map) if (flags & g && hv !== undefined) h |= hv;
+  if ((flags & O_SYNC) === O_SYNC && C.O_SYNC !== undefined) h |= C.O_SYNC;
+  return h;
+}
+
+function openHost(p: Process, path: string, flags: number, mode: number): SysResult {
+  if ((flags & O_TMPFILE) === O_TMPFILE) return -ERRNO.EOPNOTSUPP;
+  let hflags = hostOpenFlags(flags);
+  if (flags & O_PATH) hflags = C.O_RDONLY | (flags & O_DIRECTORY ? C.O_DIRECTORY : 0) | (flags & O_NOFOLLOW ? C.O_NOFOLLOW : 0);
+  const fd = host(() => openSync(path, hflags, mode));
+  if (typeof fd !== 'number' || fd < 0) return fd;
+  let st: BigIntStats;
+  try {
+    st = fstatSync(fd, { bigint: true });
+  } catch (e) {
+    return hostErrno(e);
+  }
+  const seekable = st.isFile() || st.isBlockDevice();
+  const file: HostFile = {
+    kind: 'host', hostFd: fd, path, flags: flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC),
+    isDir: st.isDirectory(), pos: seekable ? 0 : null, seekable, dirPos: 0, keepOpen: false, refs: 0,
+  };
+  const gfd = p.fds.install(file, (flags & O_CLOEXEC) !== 0);
+  if (gfd < 0) host(() => closeSync(fd));
+  return gfd;
+}
+
+const sysOpenat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const path = pathArg(p, a[0]!, a[1]!);
+  if (typeof path === 'number') return path;
+  return openHost(p, path, int(a[2]), u32(a[3]) & 0o7777);
+};
+
+// ---- stat ----------------------------------------------------------------------------------
+
+function statOf(p: Process, dirfd: bigint, ptr: bigint, flags: number): StatFields | number {
+  const s = readPath(p, ptr);
+  if (typeof s === 'number') return s;
+  if (s === '' && flags & AT_EMPTY_PATH) {
+    const fd = int(dirfd);
+    if (fd !== AT_FDCWD) return fstatFields(p, fd);
+  }
+  const path = resolveAt(p, int(dirfd), s, (flags & AT_EMPTY_PATH) !== 0);
+  if (typeof path === 'number') return path;
+  const st = host(() => (flags & AT_SYMLINK_NOFOLLOW ? lstatSync(path, { bigint: true }) : statSync(path, { bigint: true })));
+  return typeof st === 'number' ? st : fromHost(st);
+}
+
+function fstatFields(p: Process, fd: number): StatFields | number {
+  const f = p.fds.get(fd);
+  if (!f) return -ERRNO.EBADF;
+  if (f.kind === 'pipe') {
+    return {
+      dev: 12n, ino: BigInt(f.pipe.id), mode: S_IFIFO | 0o600, nlink: 1, uid: p.uid, gid: p.gid, rdev: 0n, size: 0n,
+      blksize: 4096, blocks: 0n, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n,
+    };
+  }
+  const st = host(() => fstatSync(f.hostFd, { bigint: true }));
+  return typeof st === 'number' ? st : fromHost(st);
+}
+
+const sysFstat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const s = fstatFields(p, int(a[0]));
+  if (typeof s === 'number') return s;
+  return p.as.write(a[1]!, encodeStat(s)) ? 0 : -ERRNO.EFAULT;
+};
+
+const sysNewfstatat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const flags = int(a[3]);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800)) return -ERRNO.EINVAL;
+  const s = statOf(p, a[0]!, a[1]!, flags);
+  if (typeof s === 'number') return s;
+  return p.as.write(a[2]!, encodeStat(s)) ? 0 : -ERRNO.EFAULT;
+};
+
+const sysStatx = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const flags = int(a[2]);
+  const s = statOf(p, a[0]!, a[1]!, flags);
+  if (typeof s === 'number') return s;
+  return p.as.write(a[4]!, encodeStatx(s)) ? 0 : -ERRNO.EFAULT;
+};
+
+const sysStatfs = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const path = pathArg(p, BigInt(AT_FDCWD), a[0]!);
+  if (typeof path === 'number') return path;
+  const st = host(() => statfsSync(path));
+  if (typeof st === 'number') return st;
+  return p.as.write(a[1]!, encodeStatfs(st)) ? 0 : -ERRNO.EFAULT;
+};
+
+const sysFstatfs = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = p.fds.get(int(a[0]));
+  if (!f) return -ERRNO.EBADF;
+  const path = f.kind === 'host' ? `/proc/self/fd/${f.hostFd}` : '/';
+  const st = host(() => statfsSync(path));
+  if (typeof st === 'number') return st;
+  return p.as.write(a[1]!, encodeStatfs(st)) ? 0 : -ERRNO.EFAULT;
+};
+
+// ---- directories ------------------------------------------------------------------------------
+
+const DT_TYPES: Array<[string, number]> = [
+  ['isFIFO', 1], ['isCharacterDevice', 2], ['isDirectory', 4], ['isBlockDevice', 6], ['isFile', 8], ['isSymbolicLink', 10], ['isSocket', 12],
+];
+
+function direntType(d: { [k: string]: unknown }): number {
+  for (const [m, t] of DT_TYPES) if (typeof d[m] === 'function' && (d[m] as () => boolean).call(d)) return t;
+  return 0;
+}
+
+function loadDirents(f: HostFile): void {
+  const dir = `/proc/self/fd/${f.hostFd}`;
+  const enc = new TextEncoder();
+  const list: Array<{ ino: bigint; type: number; name: Uint8Array }> = [];
+  const ino = (path: string): bigint => {
+    try {
+      return lstatSync(path, { bigint: true }).ino;
+    } catch {
+      return 0n;
+    }
+  };
+  list.push({ ino: ino(dir + '/.'), type: 4, name: enc.encode('.') });
+  list.push({ ino: ino(dir + '/..'), type: 4, name: enc.encode('..') });
+  for (const d of readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
+    const name = new Uint8Array(d.name);
+    list.push({ ino: ino(dir + '/' + d.name.toString()), type: direntType(d as unknown as { [k: string]: unknown }), name });
+  }
+  f.dirents = list;
+}
+
+const sysGetdents64 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = p.fds.get(int(a[0]));
+  if (!f) return -ERRNO.EBADF;
+  if (f.kind !== 'host' || !f.isDir) return -ERRNO.ENOTDIR;
+  const count = Math.min(size(a[2]), 1 << 20);
+  if (!f.dirents) {
+    try {
+      loadDirents(f);
+    } catch (e) {
+      return hostErrno(e);
+    }
+  }
+  const list = f.dirents!;
+  const out = new Uint8Array(count);
+  const dv = new DataView(out.buffer);
+  let o = 0;
+  while (f.dirPos < list.length) {
+    const d = list[f.dirPos]!;
+    const reclen = Math.ceil((19 + d.name.length + 1) / 8) * 8;
+    if (o + reclen > count) {
+      if (o === 0) return -ERRNO.EINVAL;
+      break;
+    }
+    dv.setBigUint64(o, d.ino, true);
+    dv.setBigInt64(o + 8, BigInt(f.dirPos + 1), true);
+    dv.setUint16(o + 16, reclen, true);
+    out[o + 18] = d.type;
+    out.set(d.name, o + 19);
+    out.fill(0, o + 19 + d.name.length, o + reclen);
+    o += reclen;
+    f.dirPos++;
+  }
+  if (o > 0 && !p.as.write(a[1]!, out.subarray(0, o))) return -ERRNO.EFAULT;
+  return o;
+};
+
+const sysMkdirat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const path = pathArg(p, a[0]!, a[1]!);
+  if (typeof path === 'number') return path;
+  return host(() => (mkdirSync(path, { mode: u32(a[2]) & 0o7777 }), 0));
+};
+
+const sysUnlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const flags = int(a[2]);
+  if (flags & ~AT_REMOVEDIR) return -ERRNO.EINVAL;
+  const path = pathArg(p, a[0]!, a[1]!);
+  if (typeof path === 'number') return path;
+  return host(() => (flags & AT_REMOVEDIR ? rmdirSync(path) : unlinkSync(path), 0));
+};
+
+const sysRenameat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const from = pathArg(p, a[0]!, a[1]!);
+  if (typeof from === 'number') return from;
+  const to = pathArg(p, a[2]!, a[3]!);
+  if (typeof to === 'number') return to;
+  const flags = int(a[4]);
+  if (flags & ~1) return -ERRNO.EINVAL; // only RENAME_NOREPLACE
+  if (flags & 1) {
+    const exists = host(() => (lstatSync(to), 1));
+    if (exists === 1) return -ERRNO.EEXIST;
+  }
+  return host(() => (renameSync(from, to), 0));
+};
+
+const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const s = readPath(p, a[1]!);
+  if (typeof s === 'number') return s;
+  const bufsiz = int(a[3]);
+  if (bufsiz <= 0) return -ERRNO.EINVAL;
+  let target: Uint8Array;
+  if (s === '/proc/self/exe' || s === `/proc/${p.pid}/exe`) target = new TextEncoder().encode(p.config.exePath);
+  else {
+    const fdm = /^\/proc\/(?:self|\d+)\/fd\/(\d+)$/.exec(s);
+    const f = fdm ? p.fds.get(Number(fdm[1])) : undefined;
+    if (f && f.kind === 'pipe') target = new TextEncoder().encode(`pipe:[${f.pipe.id}]`);
+    else {
+      const path = resolveAt(p, int(a[0]), s, true);
+      if (typeof path === 'number') return path;
+      const r = host(() => readlinkSync(path, { encoding: 'buffer' }));
+      if (typeof r === 'number') return r;
+      target = new Uint8Array(r);
+    }
+  }
+  const n = Math.min(target.length, bufsiz);
+  return p.as.write(a[2]!, target.subarray(0, n)) ? n : -ERRNO.EFAULT;
+};
+
+const faccess = (p: Process, dirfd: bigint, ptr: bigint, mode: number, flags: number): SysResult => {
+  if (mode & ~7) return -ERRNO.EINVAL;
+  const s = readPath(p, ptr);
+  if (typeof s === 'number') return s;
+  const path = resolveAt(p, int(dirfd), s, (flags & AT_EMPTY_PATH) !== 0);
+  if (typeof path === 'number') return path;
+  return host(() => (accessSync(path, mode), 0));
+};
+
+const sysFaccessat = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess(p, a[0]!, a[1]!, int(a[2]), 0);
+const sysFaccessat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess(p, a[0]!, a[1]!, int(a[2]), int(a[3]));
+
+const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const cwd = new TextEncoder().encode(process.cwd() + '\0');
+  if (size(a[1]) < cwd.length) return -ERRNO.ERANGE;
+  return p.as.write(a[0]!, cwd) ? cwd.length : -ERRNO.EFAULT;
+};
+
+const sysChdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const path = pathArg(p, BigInt(AT_FDCWD), a[0]!);
+  if (typeof path === 'number') return path;
+  return host(() => (process.chdir(path), 0));
+};
+
+const sysFchdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = p.fds.get(int(a[0]));
+  if (!f) return -ERRNO.EBADF;
+  if (f.kind !== 'host' || !f.isDir) return -ERRNO.ENOTDIR;
+  return host(() => (process.chdir(readlinkSync(`/proc/self/fd/${f.hostFd}`)), 0));
+};
+
+const sysSymlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const target = readPath(p, a[0]!);
+  if (typeof target === 'number') return target;
+  const path = pathArg(p, a[1]!, a[2]!);
+  if (typeof path === 'number') return path;
+  return host(() => (symlinkSync(target, path), 0));
+};
+
+const sysLinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const flags = int(a[4]);
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return -ERRNO.EINVAL;
+  const from = pathArg(p, a[0]!, a[1]!, (flags & AT_EMPTY_PATH) !== 0);
+  if (typeof from === 'number') return from;
+  const to = pathArg(p, a[2]!, a[3]!);
+  if (typeof to === 'number') return to;
+  return host(() => (linkSync(flags & AT_SYMLINK_FOLLOW ? realpathOf(from) : from, to), 0));
+};
+
+function realpathOf(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return path;
+  }
+}
+
+const UTIME_NOW = (1 << 30) - 1;
+const UTIME_OMIT = (1 << 30) - 2;
+
+const sysUtimensat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const flags = int(a[3]);
+  let path: string | number;
+  if (a[1] === 0n) {
+    const f = p.fds.get(int(a[0]));
+    if (!f) return -ERRNO.EBADF;
+    if (f.kind !== 'host') return -ERRNO.EINVAL;
+    path = `/proc/self/fd/${f.hostFd}`;
+  } else path = pathArg(p, a[0]!, a[1]!, (flags & AT_EMPTY_PATH) !== 0);
+  if (typeof path === 'number') return path;
+  const hp = path;
+  const now = Date.now() / 1000;
+  let at = now;
+  let mt = now;
+  if (a[2] !== 0n) {
+    const b = p.as.read(a[2]!, 32);
+    if (!b) return -ERRNO.EFAULT;
+    const v = new DataView(b.buffer);
+    const cur = host(() => (flags & AT_SYMLINK_NOFOLLOW ? lstatSync(hp) : statSync(hp)));
+    if (typeof cur === 'number') return cur;
+    const pick = (off: number, old: number): number | null => {
+      const ns = Number(v.getBigInt64(off + 8, true));
+      if (ns === UTIME_NOW) return now;
+      if (ns === UTIME_OMIT) return old;
+      if (ns < 0 || ns >= 1e9) return null;
+      return Number(v.getBigInt64(off, true)) + ns / 1e9;
+    };
+    const x = pick(0, cur.atimeMs / 1000);
+    const y = pick(16, cur.mtimeMs / 1000);
+    if (x === null || y === null) return -ERRNO.EINVAL;
+    at = x;
+    mt = y;
+  }
+  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lutimesSync(hp, at, mt) : utimesSync(hp, at, mt), 0));
+};
+
+const sysFchmodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const path = pathArg(p, a[0]!, a[1]!);
+  if (typeof path === 'number') return path;
+  return host(() => (chmodSync(path, u32(a[2]) & 0o7777), 0));
+};
+
+const sysFchmod = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = p.fds.get(int(a[0]));
+  if (!f) return -ERRNO.EBADF;
+  if (f.kind !== 'host') return -ERRNO.EINVAL;
+  return host(() => (fchmodSync(f.hostFd, u32(a[1]) & 0o7777), 0));
+};
+
+const idArg = (v: bigint | undefined): number => {
+  const n = u32(v);
+  return n === 0xffffffff ? -1 : n;
+};
+
+const sysFchownat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const flags = int(a[4]);
+  const path = pathArg(p, a[0]!, a[1]!, (flags & AT_EMPTY_PATH) !== 0);
+  if (typeof path === 'number') return path;
+  const uid = idArg(a[2]);
+  const gid = idArg(a[3]);
+  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lchownSync(path, uid, gid) : chownSync(path, uid, gid), 0));
+};
+
+const sysFchown = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = p.fds.get(int(a[0]));
+  if (!f) return -ERRNO.EBADF;
+  if (f.kind !== 'host') return -ERRNO.EINVAL;
+  return host(() => (fchownSync(f.hostFd, idArg(a[1]), idArg(a[2])), 0));
+};
+
+const sysUmask = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const old = p.umask;
+  p.umask = u32(a[0]) & 0o777;
+  process.umask(p.umask);
+  return old;
+};
+
+const sysTruncate = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const path = pathArg(p, BigInt(AT_FDCWD), a[0]!);
+  if (typeof path === 'number') return path;
+  const len = long(a[1]);
+  if (len < 0) return -ERRNO.EINVAL;
+  return host(() => (truncateSync(path, len), 0));
+};
+
+const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const path = pathArg(p, a[0]!, a[1]!);
+  if (typeof path === 'number') return path;
+  const mode = u32(a[2]);
+  if ((mode & 0o170000) === 0o100000 || (mode & 0o170000) === 0) {
+    const fd = host(() => openSync(path, C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777));
+    if (typeof fd === 'number' && fd < 0) return fd;
+    host(() => closeSync(fd as number));
+    return 0;
+  }
+  return -ERRNO.EPERM;
+};
+
+export const FILE_SYSCALLS: Record<number, SyscallDef> = {
+  17: { name: 'getcwd', args: 'pu', fn: sysGetcwd },
+  33: { name: 'mknodat', args: 'fsox', fn: sysMknodat },
+  34: { name: 'mkdirat', args: 'fso', fn: sysMkdirat },
+  35: { name: 'unlinkat', args: 'fsx', fn: sysUnlinkat },
+  36: { name: 'symlinkat', args: 'sfs', fn: sysSymlinkat },
+  37: { name: 'linkat', args: 'fsfsx', fn: sysLinkat },
+  43: { name: 'statfs', args: 'sp', fn: sysStatfs },
+  44: { name: 'fstatfs', args: 'dp', fn: sysFstatfs },
+  45: { name: 'truncate', args: 'sD', fn: sysTruncate },
+  48: { name: 'faccessat', args: 'fso', fn: sysFaccessat },
+  49: { name: 'chdir', args: 's', fn: sysChdir },
+  50: { name: 'fchdir', args: 'd', fn: sysFchdir },
+  52: { name: 'fchmod', args: 'do', fn: sysFchmod },
+  53: { name: 'fchmodat', args: 'fso', fn: sysFchmodat },
+  54: { name: 'fchownat', args: 'fsddx', fn: sysFchownat },
+  55: { name: 'fchown', args: 'ddd', fn: sysFchown },
+  56: { name: 'openat', args: 'fsxo', fn: sysOpenat },
+  61: { name: 'getdents64', args: 'dpu', fn: sysGetdents64 },
+  78: { name: 'readlinkat', args: 'fspd', fn: sysReadlinkat },
+  79: { name: 'newfstatat', args: 'fspx', fn: sysNewfstatat },
+  80: { name: 'fstat', args: 'dp', fn: sysFstat },
+  88: { name: 'utimensat', args: 'fspx', fn: sysUtimensat },
+  166: { name: 'umask', args: 'o', fn: sysUmask },
+  276: { name: 'renameat2', args: 'fsfsx', fn: sysRenameat2 },
+  291: { name: 'statx', args: 'fsxxp', fn: sysStatx },
+  439: { name: 'faccessat2', args: 'fsox', fn: sysFaccessat2 },
+};
