@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   ELF_CORRUPT: { exit: 6, what: 'the ELF file is truncated or its headers are inconsistent' },
   ELF_INTERP: { exit: 7, what: 'the program interpreter (PT_INTERP) cannot be found or loaded' },
   ENOMEM_HOST: { exit: 8, what: 'the host cannot provide the memory asked for' },
+  GUEST_DEADLOCK: { exit: 9, what: 'every guest thread is blocked forever (no timeout can wake one)' },
   INTERNAL: { exit: 70, what: 'an internal error in rvisor (a bug: please report it)' },
 } as const;
 

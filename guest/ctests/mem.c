@@ -60,8 +60,9 @@ int t_mem(int argc, char **argv) {
   memset(p, 'a', 3 * pg);
   printf("mprotect RO: %d\n", mprotect(p + pg, pg, PROT_READ));
   int s2 = probe(p + pg + 100, 1);
-  printf("write to RO page: signal %d %s offset %ld; read ok %d; value kept %c\n", s2, code_name(fault_code),
-         (long)((char *)fault_addr - p), probe(p + pg + 100, 0) == 0, p[pg + 100]);
+  int c2 = fault_code; long o2 = (long)((char *)fault_addr - p);
+  int rok = probe(p + pg + 100, 0) == 0;
+  printf("write to RO page: signal %d %s offset %ld; read ok %d; value kept %c\n", s2, code_name(c2), o2, rok, p[pg + 100]);
   printf("write to RW neighbours: %d %d\n", probe(p + pg - 1, 1), probe(p + 2 * pg, 1));
   mprotect(p + pg, pg, PROT_NONE);
   int s3 = probe(p + pg, 0);
@@ -83,8 +84,10 @@ int t_mem(int argc, char **argv) {
   munmap(sh, pg);
   // PROT_NONE reservation then commit
   char *res = mmap(NULL, 16 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  printf("PROT_NONE reserve: fault %d; mprotect %d; write ok %d\n", probe(res, 0), mprotect(res, 4 * pg, PROT_READ | PROT_WRITE),
-         probe(res + 4 * pg - 1, 1) == 0);
+  int f0 = probe(res, 0);
+  int mp = mprotect(res, 4 * pg, PROT_READ | PROT_WRITE);
+  int wok = probe(res + 4 * pg - 1, 1) == 0;
+  printf("PROT_NONE reserve: fault %d; mprotect %d; write ok %d\n", f0, mp, wok);
   munmap(res, 16 * pg);
   errno = 0;
   int mr = munmap((char *)res + 1, pg);

@@ -144,6 +144,11 @@ int t_signals(int argc, char **argv) {
   siginfo_t si; struct timespec to = {1, 0};
   int got = sigtimedwait(&w, &si, &to);
   printf("sigtimedwait: %d (SIGUSR2 %d) si_code %d\n", got, SIGUSR2, si.si_code);
+  union sigval sv2 = {.sival_int = 4242};
+  sigqueue(getpid(), SIGUSR2, sv2);
+  got = sigtimedwait(&w, &si, &to);
+  printf("sigtimedwait after sigqueue: %d si_code %d (SI_QUEUE %d) value %d pid_ok %d\n", got, si.si_code, SI_QUEUE,
+         si.si_value.sival_int, si.si_pid == getpid());
   struct timespec shortto = {0, 10000000};
   errno = 0;
   got = sigtimedwait(&w, &si, &shortto);

@@ -544,7 +544,8 @@ export function genProgram(seed, index, nStreams, len) {
     const q = Array.from({ length: 32 }, () => (r.chance(0.3) ? randInt(r) : r.chance(0.5) ? randF64(r) : r.u64()));
     for (let i = 0; i < 32; i += 4) pats.push(`  .quad ${q.slice(i, i + 4).map(hex64).join(', ')}`);
   }
-  const bss = ['  .section .bss', '  .balign 64', `rec: .skip ${RECORD_SIZE}`];
+  // s0 (= buffer + 128 = rec + 640) is page-aligned: misaligned accesses near it cross a page boundary
+  const bss = ['  .section .bss', '  .balign 4096', `  .skip ${4096 - 640}`, `rec: .skip ${RECORD_SIZE}`];
   const asm = [...hdr, ...text, ...tail, ...pats, ...data, ...bss, ''].join('\n');
   return { name, asm, listing };
 }

@@ -11,6 +11,20 @@ import { RvisorError } from '../errors.js';
  *  2 execute), or -1 if the access must fault (the core then stops with a page-fault trap). */
 export type TlbMissHandler = (hartBase: number, va: bigint, access: number) => number;
 
+/** What a system VM provides to the core: backing for guest RAM pages on first touch (returns the
+ *  host frame offset, after recording it in the VM's P2M, or -1), and device register access. */
+export interface SystemHooks {
+  ramMiss(hartBase: number, pa: bigint): number;
+  mmioRead(hartBase: number, pa: bigint, size: number): bigint;
+  mmioWrite(hartBase: number, pa: bigint, value: bigint, size: number): void;
+}
+
+const noSystem: SystemHooks = {
+  ramMiss: () => -1,
+  mmioRead: () => 0n,
+  mmioWrite: () => {},
+};
+
 interface CoreExports {
   run(hart: number, budget: number): number;
   flush_tlb(hart: number): void;
@@ -37,6 +51,7 @@ export class Core {
   readonly mem: HostMemory;
   private readonly exports: CoreExports;
   private missHandler: TlbMissHandler = () => -1;
+  private system: SystemHooks = noSystem;
 
   constructor(mem: HostMemory) {
     this.mem = mem;
@@ -47,6 +62,9 @@ export class Core {
           throw new RvisorError('INTERNAL', `wasm core aborted at ${line}:${col}`);
         },
         tlb_miss: (hart: number, va: bigint, access: number): bigint => BigInt(this.missHandler(hart, va, access)),
+        ram_miss: (hart: number, pa: bigint): bigint => BigInt(this.system.ramMiss(hart, pa)),
+        mmio_read: (hart: number, pa: bigint, size: number): bigint => this.system.mmioRead(hart, pa, size),
+        mmio_write: (hart: number, pa: bigint, value: bigint, size: number): void => this.system.mmioWrite(hart, pa, value, size),
       },
     });
     this.exports = instance.exports as unknown as CoreExports;
@@ -57,6 +75,11 @@ export class Core {
     this.missHandler = h;
   }
 
+  /** Sets the RAM and device hooks of the system VM whose harts this core runs. */
+  setSystemHooks(h: SystemHooks): void {
+    this.system = h;
+  }
+
   /** A new hart with zeroed registers, an empty TLB and no reservation. */
   newHart(): Hart {
     const h = new Hart(this.mem, this.mem.allocHart());
@@ -64,7 +87,8 @@ export class Core {
     return h;
   }
 
-  /** Runs at most `budget` instructions on `hart`; returns STOP_BUDGET or STOP_TRAP (layout.ts). */
+  /** Runs at most `budget` instructions on `hart`; returns STOP_BUDGET, STOP_TRAP or STOP_WFI
+   *  (layout.ts). */
   run(hart: Hart, budget: number): number {
     return this.exports.run(hart.base, budget);
   }

@@ -4,7 +4,7 @@ import type { HostMemory } from '../memory/host-memory.js';
 import {
   HART_CAUSE, HART_DCACHE, HART_F, HART_FCSR, HART_FETCH_HOST, HART_FETCH_VPN, HART_INSTRET, HART_PC,
   HART_RESERVATION, HART_TIME, HART_TLB, HART_TVAL, HART_X, TLB_ENTRIES, TLB_ENTRY_SIZE, DCACHE_ENTRIES,
-  DCACHE_ENTRY_SIZE,
+  DCACHE_ENTRY_SIZE, HART_MSTATUS, HART_MCOUNTEREN, HART_SCOUNTEREN, HART_MISA,
 } from './layout.js';
 import { ID_ILLEGAL } from '../isa/table.js';
 
@@ -16,6 +16,9 @@ export interface HartState {
   fcsr: number;
   instret: string;
 }
+
+/** misa of an RV64GC hart with S and U modes: MXL=2, extensions A C D F I M S U (section 3.1.1). */
+export const MISA_RV64GC = (2n << 62n) | 0x14112dn;
 
 const hex = (v: bigint): string => '0x' + v.toString(16);
 
@@ -73,12 +76,27 @@ export class Hart {
     this.mem.view.setBigInt64(this.base + HART_RESERVATION, -1n, true);
   }
 
-  /** Zeroes registers and invalidates TLB, fetch page and decode cache. */
+  /** Zeroes registers and invalidates TLB, fetch page and decode cache. The hart starts as a
+   *  process-VM hart: U-mode, FP on (mstatus.FS = Dirty), counters readable, no system flags. A
+   *  system VM then sets its own reset state (src/machine/). */
   reset(): void {
     const b = this.mem.bytes;
     b.fill(0, this.base, this.base + HART_TLB);
+    const v = this.mem.view;
+    v.setBigUint64(this.base + HART_MSTATUS, 3n << 13n, true);
+    v.setBigUint64(this.base + HART_MCOUNTEREN, 7n, true);
+    v.setBigUint64(this.base + HART_SCOUNTEREN, 7n, true);
+    v.setBigUint64(this.base + HART_MISA, MISA_RV64GC, true);
     this.clearReservation();
     this.invalidateCaches();
+  }
+
+  /** Reads a 64-bit field of the hart at a layout.ts offset. */
+  field(offset: number): bigint {
+    return this.mem.view.getBigUint64(this.base + offset, true);
+  }
+  setField(offset: number, v: bigint): void {
+    this.mem.view.setBigUint64(this.base + offset, BigInt.asUintN(64, v), true);
   }
 
   /** Invalidates the TLB and the fetch fast path (decode cache entries are keyed by instruction

@@ -28,6 +28,79 @@ export const HART_SCRATCH = 592;
 /** Old value read by the last CSR instruction (csr.ts). */
 export const HART_CSR_OLD = 608;
 
+// ---- Privileged state (RISC-V privileged spec 1.12); used by the system VM. The process VM runs
+// its harts in U-mode with these at their reset values. ----
+/** Current privilege level: 0 U, 1 S, 3 M (section 1.2). */
+export const HART_PRIV = 1024;
+/** Behaviour flags of this hart (HF_*). */
+export const HART_FLAGS = 1032;
+export const HART_MSTATUS = 1040;
+export const HART_MISA = 1048;
+export const HART_MEDELEG = 1056;
+export const HART_MIDELEG = 1064;
+export const HART_MIE = 1072;
+/** mip bits written by software (SSIP, STIP, SEIP through CSRs). */
+export const HART_MIP = 1080;
+/** mip bits driven by the host's devices (MEIP/SEIP from the PLIC, MTIP/MSIP from the CLINT, and
+ *  STIP/SSIP raised by the host's SBI); the effective mip is the OR of both (section 3.1.9). */
+export const HART_MIP_HOST = 1088;
+export const HART_MTVEC = 1096;
+export const HART_MCOUNTEREN = 1104;
+export const HART_MENVCFG = 1112;
+export const HART_MSCRATCH = 1120;
+export const HART_MEPC = 1128;
+export const HART_MCAUSE = 1136;
+export const HART_MTVAL = 1144;
+export const HART_STVEC = 1152;
+export const HART_SCOUNTEREN = 1160;
+export const HART_SENVCFG = 1168;
+export const HART_SSCRATCH = 1176;
+export const HART_SEPC = 1184;
+export const HART_SCAUSE = 1192;
+export const HART_STVAL = 1200;
+export const HART_SATP = 1208;
+/** Sstc's stimecmp (Sstc extension, section 2.1). */
+export const HART_STIMECMP = 1216;
+export const HART_MHARTID = 1224;
+export const HART_MCOUNTINHIBIT = 1232;
+/** pmpcfg0..pmpcfg15 (only even ones exist on RV64) and pmpaddr0..63: stored, not enforced. */
+export const HART_PMPCFG = 1280;
+export const HART_PMPADDR = 1408;
+/** Guest-physical RAM of the VM this hart belongs to: address of its P2M (u32 per 4 KiB page:
+ *  host frame offset >> 12, or 0 when not yet backed), RAM base and size in bytes. */
+export const HART_P2M = 1920;
+export const HART_RAM_BASE = 1928;
+export const HART_RAM_SIZE = 1936;
+/** Physical address of the MMIO access in progress (for the host's MMIO handler). */
+export const HART_MMIO_PA = 1952;
+
+/** HART_FLAGS bits. */
+export const HF_SYSTEM = 1; // traps are taken inside the hart (else every trap stops the run)
+export const HF_HOST_SBI = 2; // an ecall from S-mode stops the run: the host implements the SBI
+
+/** mstatus fields (privileged spec section 3.1.6). */
+export const MSTATUS_SIE = 1 << 1;
+export const MSTATUS_MIE = 1 << 3;
+export const MSTATUS_SPIE = 1 << 5;
+export const MSTATUS_MPIE = 1 << 7;
+export const MSTATUS_SPP = 1 << 8;
+export const MSTATUS_MPP_SHIFT = 11;
+export const MSTATUS_FS_SHIFT = 13;
+export const MSTATUS_MPRV = 1 << 17;
+export const MSTATUS_SUM = 1 << 18;
+export const MSTATUS_MXR = 1 << 19;
+export const MSTATUS_TVM = 1 << 20;
+export const MSTATUS_TW = 1 << 21;
+export const MSTATUS_TSR = 1 << 22;
+
+/** Interrupt numbers (mip/mie bits, section 3.1.9). */
+export const IRQ_SSI = 1;
+export const IRQ_MSI = 3;
+export const IRQ_STI = 5;
+export const IRQ_MTI = 7;
+export const IRQ_SEI = 9;
+export const IRQ_MEI = 11;
+
 /** Software TLB: TLB_ENTRIES direct-mapped entries of TLB_ENTRY_SIZE bytes. */
 export const HART_TLB = 4096;
 export const TLB_ENTRIES = 2048;
@@ -56,8 +129,11 @@ export const ACCESS_EXEC = 2;
 
 /** Why run() returned. */
 export const STOP_BUDGET = 0;
-/** A synchronous exception: cause and tval are in HART_CAUSE/HART_TVAL, pc is the faulting pc. */
+/** A synchronous exception the host must handle (every trap of a process-VM hart; an S-mode ecall
+ *  with HF_HOST_SBI): cause and tval are in HART_CAUSE/HART_TVAL, pc is the trapping pc. */
 export const STOP_TRAP = 1;
+/** The hart executed WFI with no interrupt pending; pc is past the WFI. */
+export const STOP_WFI = 2;
 
 /** Exception causes (RISC-V privileged spec 1.12, section 3.1.15, table 3.6). */
 export const CAUSE_MISALIGNED_FETCH = 0;
@@ -81,6 +157,9 @@ export const FFLAG_UF = 2;
 export const FFLAG_OF = 4;
 export const FFLAG_DZ = 8;
 export const FFLAG_NV = 16;
+
+/** A host TLB-miss answer meaning "this physical page is MMIO, not RAM". */
+export const MISS_MMIO = -2;
 
 /** Layout of the shared memory: the first MEM_RESERVED bytes hold the wasm module's static data
  *  and hart regions; guest frames are allocated above it. */

@@ -110,6 +110,11 @@ const base: InsnDef[] = [
   def('fence.i', 'Zifencei', 0x707f, 0x100f, []),
   def('ecall', 'I', 0xffffffff, 0x00000073, []),
   def('ebreak', 'I', 0xffffffff, 0x00100073, []),
+  // Privileged instructions (privileged spec 1.12, sections 3.3 and 4.2.1)
+  def('sret', 'Priv', 0xffffffff, 0x10200073, []),
+  def('mret', 'Priv', 0xffffffff, 0x30200073, []),
+  def('wfi', 'Priv', 0xffffffff, 0x10500073, []),
+  def('sfence.vma', 'Priv', 0xfe007fff, 0x12000073, ['rs1', 'rs2']),
   // Zicsr (chapter 9)
   i('csrrw', 'Zicsr', 0x73, 1, ['rd', 'csr', 'rs1']), i('csrrs', 'Zicsr', 0x73, 2, ['rd', 'csr', 'rs1']),
   i('csrrc', 'Zicsr', 0x73, 3, ['rd', 'csr', 'rs1']), i('csrrwi', 'Zicsr', 0x73, 5, ['rd', 'csr', 'zimm']),

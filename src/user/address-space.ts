@@ -47,6 +47,9 @@ export interface Vma {
   file: boolean;
   /** "[heap]", "[stack]", a file path, or "" for anonymous memory (as /proc/self/maps shows). */
   name: string;
+  /** A MAP_SHARED file mapping: the host fd and the file offset of `start`. Its pages are
+   *  written back to the file on msync, munmap and exit (and before the process reads files). */
+  backing?: { hostFd: number; offset: number };
 }
 
 export interface AddressSpaceState {
@@ -81,6 +84,10 @@ export class AddressSpace {
   brk = 0;
   /** Called after any change that removes or restricts a mapping (flush every hart's TLB). */
   onShrink: () => void = () => {};
+  /** Writes bytes of a MAP_SHARED file mapping back to its file (set by the process). */
+  writeBack: (hostFd: number, data: Uint8Array, pos: number) => void = () => {};
+  /** True once any MAP_SHARED file mapping was made (reads then sync them first). */
+  hasSharedFiles = false;
 
   constructor(readonly mem: HostMemory) {}
 
@@ -146,7 +153,9 @@ export class AddressSpace {
     const i = this.lowerBound(addr);
     const v = this.vmas[i];
     if (v && v.start < addr && addr < v.end) {
-      this.vmas.splice(i + 1, 0, { ...v, start: addr });
+      const second: Vma = { ...v, start: addr };
+      if (v.backing) second.backing = { hostFd: v.backing.hostFd, offset: v.backing.offset + (addr - v.start) };
+      this.vmas.splice(i + 1, 0, second);
       v.end = addr;
     }
   }
@@ -163,8 +172,26 @@ export class AddressSpace {
     this.vmas = out;
   }
 
+  /** Writes the pages of MAP_SHARED file mappings within [start, end) back to their files. */
+  syncShared(start = 0, end = TASK_SIZE): void {
+    if (!this.hasSharedFiles) return;
+    for (let i = this.lowerBound(start); i < this.vmas.length && this.vmas[i]!.start < end; i++) {
+      const v = this.vmas[i]!;
+      const b = v.backing;
+      if (!b) continue;
+      const lo = Math.max(v.start, start);
+      const hi = Math.min(v.end, end);
+      this.pages.forEachInRange(lo / PAGE_SIZE, hi / PAGE_SIZE, (pn, e) => {
+        if (!(e & PM_PRESENT)) return;
+        const f = entryFrame(e);
+        this.writeBack(b.hostFd, this.mem.bytes.slice(f, f + PAGE_SIZE), b.offset + (pn * PAGE_SIZE - v.start));
+      });
+    }
+  }
+
   /** Removes the VMAs over [start, end) and frees their frames. */
   private removeRange(start: number, end: number, freeFrames = true): void {
+    if (freeFrames) this.syncShared(start, end);
     this.splitAt(start);
     this.splitAt(end);
     this.vmas = this.vmas.filter((v) => v.end <= start || v.start >= end);
@@ -181,11 +208,15 @@ export class AddressSpace {
 
   /** Maps [start, start+len) (page aligned; whatever was there is unmapped first). `init`, if
    *  given, is copied to the start of the range (file contents); the rest reads as zeros. */
-  mapFixed(start: number, len: number, prot: number, opts: { shared?: boolean; file?: boolean; name?: string; init?: Uint8Array } = {}): void {
+  mapFixed(start: number, len: number, prot: number, opts: { shared?: boolean; file?: boolean; name?: string; init?: Uint8Array; backing?: { hostFd: number; offset: number } } = {}): void {
     const end = start + pageUp(len);
     const hadAny = !this.isFree(start, end);
     this.removeRange(start, end);
     const vma: Vma = { start, end, prot: prot & PROT_MASK, shared: !!opts.shared, file: !!opts.file, name: opts.name ?? '' };
+    if (opts.backing) {
+      vma.backing = { ...opts.backing };
+      this.hasSharedFiles = true;
+    }
     this.vmas.splice(this.lowerBound(start), 0, vma);
     this.merge();
     if (hadAny) this.onShrink();
@@ -396,7 +427,7 @@ export class AddressSpace {
 
   /** mmap: returns the address or -errno. `init` holds the file bytes for a file mapping
    *  (already read by the caller, at most `len` bytes). */
-  mmap(addr: number, len: number, prot: number, flags: number, opts: { init?: Uint8Array; file?: boolean; name?: string } = {}): number {
+  mmap(addr: number, len: number, prot: number, flags: number, opts: { init?: Uint8Array; file?: boolean; name?: string; backing?: { hostFd: number; offset: number } } = {}): number {
     const type = flags & 0x0f;
     if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -ERRNO.EINVAL;
     if (len <= 0) return -ERRNO.EINVAL;
@@ -417,7 +448,7 @@ export class AddressSpace {
         if (start < 0) return -ERRNO.ENOMEM;
       }
     }
-    this.mapFixed(start, size, prot, { shared: type !== MAP_PRIVATE, file: !!opts.file, name: opts.name ?? '', init: opts.init });
+    this.mapFixed(start, size, prot, { shared: type !== MAP_PRIVATE, file: !!opts.file, name: opts.name ?? '', init: opts.init, backing: type !== MAP_PRIVATE ? opts.backing : undefined });
     return start;
   }
 
@@ -474,8 +505,10 @@ export class AddressSpace {
       moved.push([pn, e]);
       this.pages.delete(pn);
     });
-    const shape = { prot: vma.prot, shared: vma.shared, file: vma.file, name: vma.name };
-    this.removeRange(old, old + oldLen);
+    const shape = { prot: vma.prot, shared: vma.shared, file: vma.file, name: vma.name, ...(vma.backing ? { backing: { ...vma.backing, offset: vma.backing.offset + (old - vma.start) } } : {}) };
+    this.syncShared(old, old + oldLen);
+    this.removeRange(old, old + oldLen, false);
+    this.freePages(old + keep, old + oldLen);
     this.vmas.splice(this.lowerBound(dest), 0, { start: dest, end: dest + newLen, ...shape });
     this.merge();
     const delta = (dest - old) / PAGE_SIZE;
@@ -520,6 +553,7 @@ export class AddressSpace {
 
   /** Frees everything (process exit). */
   destroy(): void {
+    this.syncShared();
     this.freePages(0, TASK_SIZE);
     this.vmas = [];
     this.onShrink();

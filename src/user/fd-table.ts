@@ -71,7 +71,26 @@ export interface PipeEnd {
   refs: number;
 }
 
-export type OpenFile = HostFile | PipeEnd;
+/** eventfd(2): a 64-bit counter. */
+export interface EventFd {
+  kind: 'eventfd';
+  id: number;
+  counter: bigint;
+  semaphore: boolean;
+  flags: number;
+  refs: number;
+}
+
+/** epoll(7): the interest list (fd → requested events and the user's 64-bit data). */
+export interface Epoll {
+  kind: 'epoll';
+  id: number;
+  interest: Map<number, { events: number; data: bigint }>;
+  flags: number;
+  refs: number;
+}
+
+export type OpenFile = HostFile | PipeEnd | EventFd | Epoll;
 
 interface Slot {
   file: OpenFile;
@@ -156,8 +175,10 @@ export class FdTable {
           // Closing can only fail for a bad fd here; the guest already saw success.
         }
       }
-    } else if (f.write) f.pipe.writers--;
-    else f.pipe.readers--;
+    } else if (f.kind === 'pipe') {
+      if (f.write) f.pipe.writers--;
+      else f.pipe.readers--;
+    }
   }
 
   /** A new pipe: [read end, write end] (not yet installed). */
@@ -167,6 +188,11 @@ export class FdTable {
       { kind: 'pipe', pipe, write: false, flags: O_RDONLY | (flags & O_NONBLOCK), refs: 0 },
       { kind: 'pipe', pipe, write: true, flags: O_WRONLY | (flags & O_NONBLOCK), refs: 0 },
     ];
+  }
+
+  /** A new id for an anonymous file (pipe, eventfd, epoll: what fstat shows as st_ino). */
+  newAnonId(): number {
+    return this.nextPipeId++;
   }
 
   /** Every open fd (for close_range and exit). */
@@ -184,9 +210,9 @@ export class FdTable {
     return this.fds().map((fd) => {
       const s = this.slots.get(fd)!;
       const f = s.file;
-      return f.kind === 'host'
-        ? { fd, cloexec: s.cloexec, kind: 'host', hostFd: f.hostFd, path: f.path, flags: f.flags }
-        : { fd, cloexec: s.cloexec, kind: f.write ? 'pipe-w' : 'pipe-r', pipe: f.pipe.id, flags: f.flags };
+      if (f.kind === 'host') return { fd, cloexec: s.cloexec, kind: 'host', hostFd: f.hostFd, path: f.path, flags: f.flags };
+      if (f.kind === 'pipe') return { fd, cloexec: s.cloexec, kind: f.write ? 'pipe-w' : 'pipe-r', pipe: f.pipe.id, flags: f.flags };
+      return { fd, cloexec: s.cloexec, kind: f.kind, pipe: f.id, flags: f.flags };
     });
   }
 }

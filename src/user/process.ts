@@ -2,6 +2,7 @@
 // threads, plus the kernel-side operations that act on several of them (sending a signal,
 // waking a waiting thread, thread and process exit). The run loop that drives the threads is in
 // scheduler.ts; the system calls are in syscalls/.
+import { fstatSync, writeSync } from 'node:fs';
 import type { Core } from '../cpu/core.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { AddressSpace, PROT_EXEC, PROT_READ } from './address-space.js';
@@ -72,6 +73,15 @@ export class Process {
       for (const t of this.threads.values()) core.flushTlb(t.hart);
     };
     core.setTlbMissHandler(this.as.tlbMiss);
+    this.as.writeBack = (hostFd, data, pos) => {
+      try {
+        const size = fstatSync(hostFd).size;
+        const n = Math.min(data.length, size - pos);
+        if (n > 0) writeSync(hostFd, data, 0, n, pos);
+      } catch {
+        // the file went away or is read-only: Linux would have refused the mapping or faulted
+      }
+    };
     this.pid = process.pid;
     this.ppid = process.ppid;
     this.uid = process.getuid?.() ?? 0;

@@ -5,6 +5,7 @@
 // thread is about to return to guest code. When no thread can run, the host sleeps until the
 // earliest deadline; with none, every thread is blocked forever and the run ends (deadlock).
 import { STOP_TRAP } from '../cpu/layout.js';
+import { ERROR_CODES } from '../errors.js';
 import { monotonicNs, rdtimeTicks, hostSleep } from './clock.js';
 import { ERRNO } from './errno.js';
 import type { Process } from './process.js';
@@ -20,7 +21,7 @@ import type { SigInfo, Thread, Wait } from './thread.js';
 export const SLICE = 100_000;
 
 /** Exit status when every thread is blocked with nothing that could wake it. */
-export const DEADLOCK_STATUS = 9;
+export const DEADLOCK_STATUS = ERROR_CODES.GUEST_DEADLOCK.exit;
 
 export interface RunOptions {
   /** --trace: called before each instruction (the run then goes one instruction at a time). */
@@ -232,5 +233,6 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
     last = next;
     runSlice(p, p.threads.get(next)!, opts);
   }
+  p.as.syncShared();
   return p.exitStatus ?? 0;
 }

@@ -3,18 +3,23 @@
 // why it stopped; every piece of state lives at the hart's address in the shared memory.
 // Spec references: RISC-V unprivileged ISA 20191213 (chapters named at each group).
 import {
-  HART_PC, HART_F, HART_FCSR, HART_INSTRET, HART_RESERVATION, HART_DCACHE, DCACHE_ENTRY_SIZE,
-  STOP_BUDGET, STOP_TRAP, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_ECALL_U,
-  CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, HART_CSR_OLD,
+  HART_PC, HART_F, HART_INSTRET, HART_DCACHE, DCACHE_ENTRY_SIZE, HART_PRIV, HART_FLAGS, HART_CAUSE,
+  STOP_BUDGET, STOP_TRAP, STOP_WFI, CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S, HF_SYSTEM, HF_HOST_SBI,
 } from '../layout';
 import * as I from './generated/decode';
 import { decode, expand_c } from './generated/decode';
-import { xlate, ld_fast, st_fast, ld_slow, st_slow, set_trap, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC } from './mem';
+import { xlate, ld_fast, st_fast, ld_slow, st_slow, set_trap, ACCESS_EXEC } from './mem';
+import { XLATE_MMIO } from './mmu';
+import { pending_interrupt, take_trap, take_recorded_trap, wfi_wakes, fetch_ctx, data_ctx } from './priv';
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, sext32, divw, divuw, remw, remuw } from './alu';
 import { csr_rw } from './csr';
-import { exec_ext, EXT_FLUSH_FETCH } from './exec-ext';
+import { exec_ext, EXT_FLUSH_FETCH, EXT_CONTEXT, EXT_JUMP, EXT_FLUSH_TLB } from './exec-ext';
+import { flush_tlb } from './mem';
 
-export { flush_tlb } from './mem';
+export { flush_tlb };
+
+/** Internal stop code: the instruction completed, then interrupts must be re-checked. */
+const EV_IRQ_CHECK: i32 = 16;
 
 @inline function rx(h: usize, r: u32): u64 { return load<u64>(h + (<usize>r << 3)); }
 @inline function wx(h: usize, r: u32, v: u64): void { store<u64>(h + (<usize>r << 3), v); }
@@ -37,22 +42,27 @@ export { flush_tlb } from './mem';
   return <u64><i64>(((<i32>w >> 31) << 20) | (((w >> 12) & 0xff) << 12) | (((w >> 20) & 1) << 11) | (((w >> 21) & 0x3ff) << 1));
 }
 
-/** Rounding mode of an FP instruction: the static field, or frm when it is 7 (dynamic). Returns 5+
- *  for reserved values, which make the instruction illegal (spec section 11.2). */
-@inline function rounding(h: usize, w: u32): u32 {
-  const rm = (w >> 12) & 7;
-  return rm == 7 ? (load<u32>(h + HART_FCSR) >> 5) & 7 : rm;
-}
-
-/** Runs at most `budget` instructions of hart h. Returns STOP_BUDGET, or STOP_TRAP with the cause
- *  and tval recorded in the hart and pc left at the trapping instruction. */
+/** Runs at most `budget` instructions of hart h. Returns STOP_BUDGET; STOP_TRAP with the cause
+ *  and tval recorded in the hart and pc left at the trapping instruction (every trap of a
+ *  process-VM hart; only host-handled ones of a system-VM hart); or STOP_WFI with pc past the
+ *  WFI. A system-VM hart takes its other traps and its interrupts itself. */
 export function run(h: usize, budget: i32): i32 {
   let pc = load<u64>(h + HART_PC);
   let n: i32 = 0;
   let stop: i32 = STOP_BUDGET;
   let fvpn: u64 = <u64>-1; // guest page the fetch fast path is on
   let fadd: u64 = 0; // its host addend
-  const fl = h + HART_FCSR;
+  const system = (load<u32>(h + HART_FLAGS) & HF_SYSTEM) != 0;
+  let fctx = fetch_ctx(h); // translation contexts (0 for a process-VM hart)
+  let dctx = data_ctx(h);
+  if (system) {
+    const irq = pending_interrupt(h);
+    if (irq >= 0) {
+      pc = take_trap(h, <u64>irq, 0, pc, true);
+      fctx = fetch_ctx(h);
+      dctx = data_ctx(h);
+    }
+  }
 
   while (n < budget) {
     // ---- fetch (spec 1.5: 16-bit parcels; a 32-bit instruction may cross a page) ----
@@ -60,8 +70,13 @@ export function run(h: usize, budget: i32): i32 {
     if ((pc >> 12) == fvpn && (<u32>pc & 0xfff) <= 0xffc) {
       w = load<u32>(<usize>(pc + fadd));
     } else {
-      const a = xlate(h, pc, ACCESS_EXEC);
-      if (a == 0) { stop = STOP_TRAP; break; }
+      const a = xlate(h, pc, ACCESS_EXEC, fctx);
+      if (a <= XLATE_MMIO) {
+        if (!system) { stop = STOP_TRAP; break; }
+        pc = take_recorded_trap(h, pc); // counted as a step so a faulting handler cannot spin forever
+        fctx = fetch_ctx(h); dctx = data_ctx(h); fvpn = <u64>-1; n++;
+        continue;
+      }
       fvpn = pc >> 12;
       fadd = <u64>a - pc;
       if ((<u32>pc & 0xfff) <= 0xffc) {
@@ -69,8 +84,14 @@ export function run(h: usize, budget: i32): i32 {
       } else {
         w = load<u16>(a);
         if ((w & 3) == 3) {
-          const b = xlate(h, pc + 2, ACCESS_EXEC);
-          if (b == 0) { stop = STOP_TRAP; break; }
+          const b = xlate(h, pc + 2, ACCESS_EXEC, fctx);
+          if (b <= XLATE_MMIO) {
+            fvpn = <u64>-1;
+            if (!system) { stop = STOP_TRAP; break; }
+            pc = take_recorded_trap(h, pc);
+            fctx = fetch_ctx(h); dctx = data_ctx(h); n++;
+            continue;
+          }
           w |= <u32>load<u16>(b) << 16;
         }
       }
@@ -117,8 +138,8 @@ export function run(h: usize, budget: i32): i32 {
         const va = rx(h, r1) + imm_i(ins);
         const f3 = (ins >> 12) & 3;
         const size: u32 = 1 << f3;
-        let a = ld_fast(h, va, size);
-        if (a == 0) { a = ld_slow(h, va, size); if (a == 0) { stop = STOP_TRAP; break; } }
+        let a = ld_fast(h, va, size, dctx);
+        if (a == 0) { a = ld_slow(h, va, size, dctx); if (a == 0) { stop = STOP_TRAP; break; } }
         switch (id) {
           case I.ID_LB: wx(h, rd, <u64><i64>load<i8>(a)); break;
           case I.ID_LH: wx(h, rd, <u64><i64>load<i16>(a)); break;
@@ -136,14 +157,14 @@ export function run(h: usize, budget: i32): i32 {
         const va = rx(h, r1) + imm_s(ins);
         const size: u32 = 1 << ((ins >> 12) & 3);
         const v = id >= I.ID_FSW && id <= I.ID_FSD ? rf(h, r2) : rx(h, r2);
-        const a = st_fast(h, va, size);
+        const a = st_fast(h, va, size, dctx);
         if (a != 0) {
           if (size == 8) store<u64>(a, v);
           else if (size == 4) store<u32>(a, <u32>v);
           else if (size == 2) store<u16>(a, <u16>v);
           else store<u8>(a, <u8>v);
         } else {
-          if (!st_slow(h, va, v, size)) { stop = STOP_TRAP; break; }
+          if (!st_slow(h, va, v, size, dctx)) { stop = STOP_TRAP; break; }
           fvpn = <u64>-1; // a write miss may have moved the page to a new frame (copy-on-write)
         }
         break;
@@ -177,7 +198,7 @@ export function run(h: usize, budget: i32): i32 {
       case I.ID_SRLW: wx(h, rd, sext32(<u32>rx(h, r1) >> (<u32>rx(h, r2) & 31))); break;
       case I.ID_SRAW: wx(h, rd, sext32(<u32>(<i32>rx(h, r1) >> (<u32>rx(h, r2) & 31)))); break;
       case I.ID_FENCE: case I.ID_FENCE_I: break; // one hart at a time; the decode cache is keyed by bits
-      case I.ID_ECALL: set_trap(h, CAUSE_ECALL_U, 0); stop = STOP_TRAP; break;
+      case I.ID_ECALL: set_trap(h, CAUSE_ECALL_U + load<u64>(h + HART_PRIV), 0); stop = STOP_TRAP; break;
       case I.ID_EBREAK: set_trap(h, CAUSE_BREAKPOINT, pc); stop = STOP_TRAP; break;
 
       // ---- M (chapter 7) ----
@@ -195,13 +216,40 @@ export function run(h: usize, budget: i32): i32 {
       case I.ID_REMW: wx(h, rd, remw(rx(h, r1), rx(h, r2))); break;
       case I.ID_REMUW: wx(h, rd, remuw(rx(h, r1), rx(h, r2))); break;
 
-      default: // A, F, D, Zicsr, and illegal encodings: kept out of line so the hot loop stays small
-        stop = exec_ext(h, id, ins, w, n);
-        if (stop == 0) break;
-        if (stop == EXT_FLUSH_FETCH) { fvpn = <u64>-1; stop = STOP_BUDGET; }
+      default: { // A, F, D, Zicsr, privileged, illegal: kept out of line so the hot loop stays small
+        const r = exec_ext(h, id, ins, w, n, pc, dctx);
+        if (r == 0) break;
+        if (r == EXT_FLUSH_FETCH) { fvpn = <u64>-1; break; }
+        if (r >= EXT_CONTEXT) {
+          if (r == EXT_JUMP) npc = load<u64>(h + HART_PC);
+          if (r == EXT_FLUSH_TLB) flush_tlb(h);
+          fctx = fetch_ctx(h);
+          dctx = data_ctx(h);
+          fvpn = <u64>-1;
+          stop = EV_IRQ_CHECK;
+          break;
+        }
+        stop = r; // STOP_TRAP or STOP_WFI
         break;
+      }
     }
-    if (stop != STOP_BUDGET) break;
+    if (stop != STOP_BUDGET) {
+      // The unusual outcomes, all on this one branch: traps, WFI, interrupt checks.
+      if (stop == STOP_TRAP) {
+        if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) break;
+        npc = take_recorded_trap(h, pc); // the trapping instruction does not retire
+        n--;
+      } else if (stop == STOP_WFI) {
+        if (!wfi_wakes(h)) { pc = npc; n++; break; }
+      }
+      // Interrupts may have become pending/enabled (or a trap changed privilege).
+      const irq = pending_interrupt(h);
+      if (irq >= 0) npc = take_trap(h, <u64>irq, 0, npc, true);
+      fctx = fetch_ctx(h);
+      dctx = data_ctx(h);
+      fvpn = <u64>-1;
+      stop = STOP_BUDGET;
+    }
     store<u64>(h, 0); // x0 stays zero whatever was written to it
     pc = npc;
     n++;

@@ -1,15 +1,22 @@
-// Guest memory access for the interpreter: a direct-mapped software TLB (guest page → host
-// address addend, one tag per access kind) in front of the host's TLB-miss handler. A fault is a
+// Guest memory access for the interpreter: a direct-mapped software TLB in front of address
+// translation. A TLB key is the guest page number OR'd with the translation context (mmu.ts), so
+// entries of different privilege levels, SUM/MXR settings and ASIDs never alias. A fault is a
 // value (host address 0 and the trap recorded in the hart), never an exception.
 import {
-  HART_TLB, TLB_ENTRIES, TLB_TAG_W, TLB_TAG_X, TLB_ADDEND, HART_CAUSE, HART_TVAL,
+  HART_TLB, TLB_ENTRIES, TLB_TAG_W, TLB_TAG_X, TLB_ADDEND, HART_CAUSE, HART_TVAL, HART_FLAGS, HF_SYSTEM,
   ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
-  CAUSE_FETCH_PAGE_FAULT, HART_SCRATCH,
+  CAUSE_FETCH_PAGE_FAULT, HART_SCRATCH, HART_MMIO_PA,
 } from '../layout';
+import { translate, XLATE_MMIO } from './mmu';
 
+/** Process VM: the host answers misses from its page map (frame offset, or -1 to fault). */
 @external("env", "tlb_miss")
 declare function tlb_miss(hart: usize, va: u64, access: u32): i64;
-
+/** System VM: device registers, reached at HART_MMIO_PA. */
+@external("env", "mmio_read")
+declare function mmio_read(hart: usize, pa: u64, size: u32): u64;
+@external("env", "mmio_write")
+declare function mmio_write(hart: usize, pa: u64, value: u64, size: u32): void;
 
 @inline export function tlb_entry(h: usize, vpn: u64): usize {
   return h + HART_TLB + ((<usize>vpn & (TLB_ENTRIES - 1)) << 5);
@@ -25,59 +32,73 @@ function fault_cause(access: u32): u64 {
   return access == ACCESS_EXEC ? CAUSE_FETCH_PAGE_FAULT : access == ACCESS_WRITE ? CAUSE_STORE_PAGE_FAULT : CAUSE_LOAD_PAGE_FAULT;
 }
 
-/** Slow path of a translation: asks the host, fills the TLB, returns the host address or 0. */
-export function xlate_miss(h: usize, va: u64, access: u32): usize {
-  const frame = tlb_miss(h, va, access);
-  if (frame < 0) {
-    set_trap(h, fault_cause(access), va);
-    return 0;
+/** Slow path of a translation: translates, fills the TLB, returns the host address, XLATE_MMIO, or 0. */
+export function xlate_miss(h: usize, va: u64, access: u32, ctx: u64): usize {
+  let host: usize;
+  if ((load<u32>(h + HART_FLAGS) & HF_SYSTEM) != 0) {
+    host = translate(h, va, access, ctx);
+    if (host <= XLATE_MMIO) return host;
+  } else {
+    const frame = tlb_miss(h, va, access);
+    if (frame < 0) {
+      set_trap(h, fault_cause(access), va);
+      return 0;
+    }
+    host = <usize>frame + <usize>(va & 0xfff);
   }
   const vpn = va >> 12;
+  const key = vpn | ctx;
   const e = tlb_entry(h, vpn);
-  if (load<u64>(e) != vpn && load<u64>(e, TLB_TAG_W) != vpn && load<u64>(e, TLB_TAG_X) != vpn) {
+  if (load<u64>(e) != key && load<u64>(e, TLB_TAG_W) != key && load<u64>(e, TLB_TAG_X) != key) {
     store<i64>(e, -1);
     store<i64>(e, -1, TLB_TAG_W);
     store<i64>(e, -1, TLB_TAG_X);
   }
-  store<u64>(e + (<usize>access << 3), vpn);
-  store<u64>(e, <u64>frame - (vpn << 12), TLB_ADDEND);
-  return <usize>(<u64>frame + (va & 0xfff));
+  store<u64>(e + (<usize>access << 3), key);
+  store<u64>(e, <u64>host - va, TLB_ADDEND);
+  return host;
 }
 
-/** Host address of guest address va for an access of kind `access`, or 0 after recording a fault. */
-@inline export function xlate(h: usize, va: u64, access: u32): usize {
+/** Host address of va for `access`, XLATE_MMIO, or 0 after recording a fault. */
+@inline export function xlate(h: usize, va: u64, access: u32, ctx: u64): usize {
   const vpn = va >> 12;
   const e = tlb_entry(h, vpn);
-  if (load<u64>(e + (<usize>access << 3)) == vpn) return <usize>(va + load<u64>(e, TLB_ADDEND));
-  return xlate_miss(h, va, access);
+  if (load<u64>(e + (<usize>access << 3)) == (vpn | ctx)) return <usize>(va + load<u64>(e, TLB_ADDEND));
+  return xlate_miss(h, va, access, ctx);
 }
 
 /** Fast path of a load of `size` bytes: the host address, or 0 if the slow path is needed. */
-@inline export function ld_fast(h: usize, va: u64, size: u32): usize {
+@inline export function ld_fast(h: usize, va: u64, size: u32, ctx: u64): usize {
   const vpn = va >> 12;
   const e = tlb_entry(h, vpn);
-  if (load<u64>(e) == vpn && (<u32>va & 0xfff) <= 4096 - size) return <usize>(va + load<u64>(e, TLB_ADDEND));
+  if (load<u64>(e) == (vpn | ctx) && (<u32>va & 0xfff) <= 4096 - size) return <usize>(va + load<u64>(e, TLB_ADDEND));
   return 0;
 }
 
-@inline export function st_fast(h: usize, va: u64, size: u32): usize {
+@inline export function st_fast(h: usize, va: u64, size: u32, ctx: u64): usize {
   const vpn = va >> 12;
   const e = tlb_entry(h, vpn);
-  if (load<u64>(e, TLB_TAG_W) == vpn && (<u32>va & 0xfff) <= 4096 - size) return <usize>(va + load<u64>(e, TLB_ADDEND));
+  if (load<u64>(e, TLB_TAG_W) == (vpn | ctx) && (<u32>va & 0xfff) <= 4096 - size) return <usize>(va + load<u64>(e, TLB_ADDEND));
   return 0;
 }
 
 /** Slow load: returns a host address holding the `size` bytes at va (the scratch area when the
- *  access crosses a page), or 0 after recording a fault. Misaligned accesses are supported. */
-export function ld_slow(h: usize, va: u64, size: u32): usize {
-  if ((<u32>va & 0xfff) + size <= 4096) return xlate(h, va, ACCESS_READ);
-  const a = xlate(h, va, ACCESS_READ);
-  if (a == 0) return 0;
-  const second = (va | 0xfff) + 1;
-  const b = xlate(h, second, ACCESS_READ);
-  if (b == 0) return 0;
-  const first = <u32>(second - va);
+ *  access crosses a page or reads a device), or 0 after recording a fault. */
+export function ld_slow(h: usize, va: u64, size: u32, ctx: u64): usize {
   const s = h + HART_SCRATCH;
+  const a = xlate(h, va, ACCESS_READ, ctx);
+  if (a == XLATE_MMIO) {
+    store<u64>(s, mmio_read(h, load<u64>(h + HART_MMIO_PA), size));
+    return s;
+  }
+  if (a == 0 || (<u32>va & 0xfff) + size <= 4096) return a;
+  const second = (va | 0xfff) + 1;
+  const b = xlate(h, second, ACCESS_READ, ctx);
+  if (b <= XLATE_MMIO) {
+    if (b == XLATE_MMIO) set_trap(h, CAUSE_LOAD_PAGE_FAULT - 8, second); // load access fault
+    return 0;
+  }
+  const first = <u32>(second - va);
   memory.copy(s, a, first);
   memory.copy(s + first, b, size - first);
   return s;
@@ -85,16 +106,23 @@ export function ld_slow(h: usize, va: u64, size: u32): usize {
 
 /** Slow store of the low `size` bytes of v: checks both pages before writing anything, so a
  *  faulting store has no effect. Returns false after recording a fault. */
-export function st_slow(h: usize, va: u64, v: u64, size: u32): bool {
-  const a = xlate(h, va, ACCESS_WRITE);
+export function st_slow(h: usize, va: u64, v: u64, size: u32, ctx: u64): bool {
+  const a = xlate(h, va, ACCESS_WRITE, ctx);
   if (a == 0) return false;
+  if (a == XLATE_MMIO) {
+    mmio_write(h, load<u64>(h + HART_MMIO_PA), v, size);
+    return true;
+  }
   if ((<u32>va & 0xfff) + size <= 4096) {
     store_n(a, v, size);
     return true;
   }
   const second = (va | 0xfff) + 1;
-  const b = xlate(h, second, ACCESS_WRITE);
-  if (b == 0) return false;
+  const b = xlate(h, second, ACCESS_WRITE, ctx);
+  if (b <= XLATE_MMIO) {
+    if (b == XLATE_MMIO) set_trap(h, CAUSE_STORE_PAGE_FAULT - 8, second); // store access fault
+    return false;
+  }
   const first = <u32>(second - va);
   const s = h + HART_SCRATCH;
   store<u64>(s, v);

@@ -98,9 +98,9 @@ function statOf(p: Process, dirfd: bigint, ptr: bigint, flags: number): StatFiel
 function fstatFields(p: Process, fd: number): StatFields | number {
   const f = p.fds.get(fd);
   if (!f) return -ERRNO.EBADF;
-  if (f.kind === 'pipe') {
+  if (f.kind !== 'host') {
     return {
-      dev: 12n, ino: BigInt(f.pipe.id), mode: S_IFIFO | 0o600, nlink: 1, uid: p.uid, gid: p.gid, rdev: 0n, size: 0n,
+      dev: f.kind === 'pipe' ? 12n : 13n, ino: BigInt(f.kind === 'pipe' ? f.pipe.id : f.id), mode: f.kind === 'pipe' ? S_IFIFO | 0o600 : 0o600, nlink: 1, uid: p.uid, gid: p.gid, rdev: 0n, size: 0n,
       blksize: 4096, blocks: 0n, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n,
     };
   }

@@ -7,7 +7,7 @@ import { hostSleep } from '../clock.js';
 import { ERRNO, hostErrno } from '../errno.js';
 import {
   O_APPEND, O_CLOEXEC, O_DIRECT, O_NONBLOCK, PIPE_CAPACITY, SETFL_MASK, O_ACCMODE, O_RDONLY, O_WRONLY,
-  type HostFile, type OpenFile, type PipeEnd,
+  type EventFd, type HostFile, type OpenFile,
 } from '../fd-table.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
@@ -102,7 +102,13 @@ function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult
   for (const [base, len] of iov) if (!p.as.check(base, len, ACCESS_WRITE)) return -ERRNO.EFAULT;
   const want = Math.min(ioTotal(iov), MAX_IO);
   let data: Uint8Array;
-  if (f.kind === 'pipe') {
+  if (f.kind === 'epoll') return -ERRNO.EINVAL;
+  if (f.kind === 'eventfd') {
+    if (at !== null) return -ERRNO.ESPIPE;
+    const r = eventfdRead(p, f, want);
+    if (typeof r !== 'object') return r;
+    data = r;
+  } else if (f.kind === 'pipe') {
     if (at !== null) return -ERRNO.ESPIPE;
     const pipe = f.pipe;
     if (pipe.size === 0) {
@@ -127,6 +133,7 @@ function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult
   } else {
     if (f.isDir) return -ERRNO.EISDIR;
     if (want === 0) return 0;
+    p.as.syncShared();
     const pos = at ?? f.pos;
     const r = hostRead(f, want, pos);
     if (typeof r === 'number') return r;
@@ -141,6 +148,37 @@ function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult
     o += n;
   }
   return data.length;
+}
+
+const EVENTFD_MAX = (1n << 64n) - 2n;
+
+function eventfdRead(p: Process, f: EventFd, want: number): Uint8Array | number | typeof BLOCKED {
+  if (want < 8) return -ERRNO.EINVAL;
+  if (f.counter === 0n) {
+    if (f.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
+    p.block(p.current!, { kind: 'retry', deadline: null });
+    return BLOCKED;
+  }
+  const v = f.semaphore ? 1n : f.counter;
+  f.counter -= v;
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, v, true);
+  p.wakeRetriers();
+  return b;
+}
+
+function eventfdWrite(p: Process, t: Thread, f: EventFd, data: Uint8Array): SysResult {
+  if (data.length < 8) return -ERRNO.EINVAL;
+  const v = new DataView(data.buffer, data.byteOffset, 8).getBigUint64(0, true);
+  if (v === (1n << 64n) - 1n) return -ERRNO.EINVAL;
+  if (f.counter + v > EVENTFD_MAX) {
+    if (f.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
+    p.block(t, { kind: 'retry', deadline: null });
+    return BLOCKED;
+  }
+  f.counter += v;
+  p.wakeRetriers();
+  return 8;
 }
 
 function sigpipe(p: Process, t: Thread): number {
@@ -160,6 +198,8 @@ function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null
     if (!p.as.readInto(base, data.subarray(o, o + n))) return -ERRNO.EFAULT;
     o += n;
   }
+  if (f.kind === 'epoll') return -ERRNO.EINVAL;
+  if (f.kind === 'eventfd') return at !== null ? -ERRNO.ESPIPE : eventfdWrite(p, t, f, data);
   if (f.kind === 'pipe') {
     if (at !== null) return -ERRNO.ESPIPE;
     const pipe = f.pipe;
@@ -222,7 +262,7 @@ const sysPread = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof f === 'number') return f;
   const at = offsetArg(a[3]!);
   if (at === null) return -ERRNO.EINVAL;
-  if (f.kind === 'pipe' || !f.seekable) return -ERRNO.ESPIPE;
+  if (f.kind !== 'host' || !f.seekable) return -ERRNO.ESPIPE;
   return doRead(p, f, [[a[1]!, Math.min(size(a[2]), MAX_IO)]], at);
 };
 
@@ -231,7 +271,7 @@ const sysPwrite = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (typeof f === 'number') return f;
   const at = offsetArg(a[3]!);
   if (at === null) return -ERRNO.EINVAL;
-  if (f.kind === 'pipe' || !f.seekable) return -ERRNO.ESPIPE;
+  if (f.kind !== 'host' || !f.seekable) return -ERRNO.ESPIPE;
   return doWrite(p, t, f, [[a[1]!, Math.min(size(a[2]), MAX_IO)]], at);
 };
 
@@ -244,7 +284,7 @@ const vector = (write: boolean, positional: boolean) => (p: Process, t: Thread, 
   if (positional) {
     at = offsetArg(a[3]!);
     if (at === null) return -ERRNO.EINVAL;
-    if (f.kind === 'pipe' || !f.seekable) return -ERRNO.ESPIPE;
+    if (f.kind !== 'host' || !f.seekable) return -ERRNO.ESPIPE;
   }
   return write ? doWrite(p, t, f, iov, at) : doRead(p, f, iov, at);
 };
@@ -258,7 +298,7 @@ const sysLseek = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof f === 'number') return f;
   const off = long(a[1]);
   const whence = int(a[2]);
-  if (f.kind === 'pipe') return -ERRNO.ESPIPE;
+  if (f.kind !== 'host') return -ERRNO.ESPIPE;
   if (f.isDir) {
     if (whence === SEEK_SET && off >= 0) {
       f.dirPos = off;
@@ -483,8 +523,8 @@ const sysIoctl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     f.flags = v ? f.flags | O_NONBLOCK : f.flags & ~O_NONBLOCK;
     return 0;
   }
-  if (f.kind === 'pipe') {
-    if (req === FIONREAD) return p.as.writeU32(arg, f.pipe.size) ? 0 : -ERRNO.EFAULT;
+  if (f.kind !== 'host') {
+    if (req === FIONREAD && f.kind === 'pipe') return p.as.writeU32(arg, f.pipe.size) ? 0 : -ERRNO.EFAULT;
     return -ERRNO.ENOTTY;
   }
   const tty = isatty(f.hostFd);
@@ -603,6 +643,7 @@ const sysSendfile = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (data.length === 0) return 0;
   // Write through a scratch iovec-free path: doWrite wants guest memory, so go direct.
   let r: number;
+  if (out.kind === 'eventfd' || out.kind === 'epoll') return -ERRNO.EINVAL;
   if (out.kind === 'pipe') {
     const pipe = out.pipe;
     if (pipe.readers === 0) return sigpipe(p, t);

@@ -59,7 +59,9 @@ const sysMmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   } catch (e) {
     return hostErrno(e);
   }
-  return p.as.mmap(where, length, prot, flags, { init: buf.subarray(0, got), file: true, name: f.path });
+  const shared = (flags & 0x0f) !== MAP_PRIVATE;
+  if (shared) f.refs++; // the mapping keeps the file open (released at exit)
+  return p.as.mmap(where, length, prot, flags, { init: buf.subarray(0, got), file: true, name: f.path, backing: shared ? { hostFd: f.hostFd, offset: off } : undefined });
 };
 
 const sysMunmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -105,6 +107,14 @@ const rangeCheck = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 
 const zero = (): SysResult => 0;
 
+const sysMsync = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  const r = rangeCheck(p, t, a);
+  if (r !== 0) return r;
+  const addr = userAddr(a[0]!);
+  p.as.syncShared(addr, addr + Math.ceil(len(a[1]) / PAGE_SIZE) * PAGE_SIZE);
+  return 0;
+};
+
 const sysMincore = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const addr = userAddr(a[0]!);
   const length = len(a[1]);
@@ -122,7 +132,7 @@ export const MEMORY_SYSCALLS: Record<number, SyscallDef> = {
   216: { name: 'mremap', args: 'puuxp', fn: sysMremap },
   222: { name: 'mmap', args: 'puxxdD', fn: sysMmap },
   226: { name: 'mprotect', args: 'pux', fn: sysMprotect },
-  227: { name: 'msync', args: 'pux', fn: rangeCheck },
+  227: { name: 'msync', args: 'pux', fn: sysMsync },
   228: { name: 'mlock', args: 'pu', fn: rangeCheck },
   229: { name: 'munlock', args: 'pu', fn: rangeCheck },
   230: { name: 'mlockall', args: 'x', fn: zero },

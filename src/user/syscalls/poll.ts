@@ -9,6 +9,7 @@ import type { Process } from '../process.js';
 import { UNBLOCKABLE } from '../signals.js';
 import type { Thread } from '../thread.js';
 import { BLOCKED, int, size, type SyscallDef, type SysResult } from './abi.js';
+import { O_CLOEXEC, O_NONBLOCK, type Epoll } from '../fd-table.js';
 import { readTimespec } from './time.js';
 
 const POLLIN = 0x1;
@@ -21,9 +22,11 @@ const POLLRDNORM = 0x40;
 const POLLWRNORM = 0x100;
 
 /** The poll bits fd has now (before masking with the requested events). */
-function readiness(p: Process, fd: number): number {
+export function readiness(p: Process, fd: number): number {
   const f = p.fds.get(fd);
   if (!f) return POLLNVAL;
+  if (f.kind === 'eventfd') return (f.counter > 0n ? POLLIN | POLLRDNORM : 0) | (f.counter < (1n << 64n) - 2n ? POLLOUT | POLLWRNORM : 0);
+  if (f.kind === 'epoll') return epollReady(p, f, 1).length > 0 ? POLLIN | POLLRDNORM : 0;
   if (f.kind === 'pipe') {
     if (f.write) return (f.pipe.readers === 0 ? POLLERR : 0) | (PIPE_CAPACITY - f.pipe.size > 0 ? POLLOUT | POLLWRNORM : 0);
     return (f.pipe.size > 0 ? POLLIN | POLLRDNORM : 0) | (f.pipe.writers === 0 ? POLLHUP : 0);
@@ -134,7 +137,123 @@ const sysPselect6 = (p: Process, t: Thread, a: bigint[]): SysResult => {
   return res;
 };
 
+// ---- epoll and eventfd ------------------------------------------------------------------------
+
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_DEL = 2;
+const EPOLL_CTL_MOD = 3;
+const EPOLLET = 1 << 31;
+const EPOLLONESHOT = 1 << 30;
+const EPOLLEXCLUSIVE = 1 << 28;
+
+/** Ready events of an epoll set: [fd, events, data] for at most max entries. Level-triggered
+ *  (edge-triggered sets are treated the same way, which only ever reports more). */
+function epollReady(p: Process, ep: Epoll, max: number): Array<[number, number, bigint]> {
+  const out: Array<[number, number, bigint]> = [];
+  for (const [fd, it] of ep.interest) {
+    if (out.length >= max) break;
+    if (it.events === 0) continue;
+    const f = p.fds.get(fd);
+    if (!f) continue;
+    const ev = readiness(p, fd) & ((it.events & 0xffff) | POLLERR | POLLHUP);
+    if (ev) out.push([fd, ev, it.data]);
+  }
+  return out;
+}
+
+const sysEpollCreate1 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const flags = int(a[0]);
+  if (flags & ~O_CLOEXEC) return -ERRNO.EINVAL;
+  const ep: Epoll = { kind: 'epoll', id: p.fds.newAnonId(), interest: new Map(), flags: 2, refs: 0 };
+  return p.fds.install(ep, (flags & O_CLOEXEC) !== 0);
+};
+
+const sysEpollCtl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const ep = p.fds.get(int(a[0]));
+  const op = int(a[1]);
+  const fd = int(a[2]);
+  if (!ep) return -ERRNO.EBADF;
+  const f = p.fds.get(fd);
+  if (!f) return -ERRNO.EBADF;
+  if (ep.kind !== 'epoll' || f === ep) return -ERRNO.EINVAL;
+  // Regular files and directories are always ready: Linux refuses them (EPERM).
+  if (f.kind === 'host' && (f.seekable || f.isDir)) return -ERRNO.EPERM;
+  let events = 0;
+  let data = 0n;
+  if (op !== EPOLL_CTL_DEL) {
+    const b = p.as.read(a[3]!, 16);
+    if (!b) return -ERRNO.EFAULT;
+    const v = new DataView(b.buffer);
+    events = v.getUint32(0, true);
+    data = v.getBigUint64(8, true);
+  }
+  switch (op) {
+    case EPOLL_CTL_ADD:
+      if (ep.interest.has(fd)) return -ERRNO.EEXIST;
+      ep.interest.set(fd, { events: events & ~(EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE), data });
+      break;
+    case EPOLL_CTL_MOD:
+      if (!ep.interest.has(fd)) return -ERRNO.ENOENT;
+      ep.interest.set(fd, { events: events & ~(EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE), data });
+      break;
+    case EPOLL_CTL_DEL:
+      if (!ep.interest.delete(fd)) return -ERRNO.ENOENT;
+      break;
+    default:
+      return -ERRNO.EINVAL;
+  }
+  p.wakeRetriers();
+  return 0;
+};
+
+const sysEpollPwait = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  const ep = p.fds.get(int(a[0]));
+  if (!ep) return -ERRNO.EBADF;
+  if (ep.kind !== 'epoll') return -ERRNO.EINVAL;
+  const max = int(a[2]);
+  if (max <= 0 || max > 1 << 20) return -ERRNO.EINVAL;
+  const timeoutMs = int(a[3]);
+  const r = applyMask(p, t, a[4]!, a[5]!);
+  if (r < 0) return r;
+  const ready = epollReady(p, ep, max);
+  if (ready.length > 0) {
+    const b = new Uint8Array(ready.length * 16);
+    const v = new DataView(b.buffer);
+    ready.forEach(([, ev, data], i) => {
+      v.setUint32(i * 16, ev, true);
+      v.setBigUint64(i * 16 + 8, data, true);
+    });
+    p.pollDeadlines.delete(t.tid);
+    return p.as.write(a[1]!, b) ? ready.length : -ERRNO.EFAULT;
+  }
+  if (timeoutMs === 0) return 0;
+  let deadline = timeoutMs < 0 ? null : monotonicNs() + BigInt(timeoutMs) * 1_000_000n;
+  const prev = p.pollDeadlines.get(t.tid);
+  if (prev !== undefined) deadline = prev;
+  else if (deadline !== null) p.pollDeadlines.set(t.tid, deadline);
+  if (deadline !== null && deadline <= monotonicNs()) {
+    p.pollDeadlines.delete(t.tid);
+    return 0;
+  }
+  p.block(t, { kind: 'retry', deadline, noRestart: true });
+  if (p.deliverable(t) !== 0n) p.endWait(t, 'signal');
+  return BLOCKED;
+};
+
+const EFD_SEMAPHORE = 1;
+
+const sysEventfd2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const flags = int(a[1]);
+  if (flags & ~(EFD_SEMAPHORE | O_CLOEXEC | O_NONBLOCK)) return -ERRNO.EINVAL;
+  const f = { kind: 'eventfd' as const, id: p.fds.newAnonId(), counter: BigInt(a[0]! & 0xffffffffn), semaphore: (flags & EFD_SEMAPHORE) !== 0, flags: 2 | (flags & O_NONBLOCK), refs: 0 };
+  return p.fds.install(f, (flags & O_CLOEXEC) !== 0);
+};
+
 export const POLL_SYSCALLS: Record<number, SyscallDef> = {
   72: { name: 'pselect6', args: 'dppppp', fn: sysPselect6 },
   73: { name: 'ppoll', args: 'pupp', fn: sysPpoll },
+  19: { name: 'eventfd2', args: 'ux', fn: sysEventfd2 },
+  20: { name: 'epoll_create1', args: 'x', fn: sysEpollCreate1 },
+  21: { name: 'epoll_ctl', args: 'dddp', fn: sysEpollCtl },
+  22: { name: 'epoll_pwait', args: 'dpddpu', fn: sysEpollPwait },
 };

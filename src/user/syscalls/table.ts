@@ -26,7 +26,7 @@ export const SYSCALLS: ReadonlyMap<number, SyscallDef> = build();
 
 /** Names of well-known calls that are deliberately left unimplemented (for --strace). */
 export const UNIMPLEMENTED_NAMES: Record<number, string> = {
-  19: 'eventfd2', 20: 'epoll_create1', 21: 'epoll_ctl', 22: 'epoll_pwait', 26: 'inotify_init1', 32: 'flock',
+  26: 'inotify_init1', 32: 'flock',
   47: 'fallocate', 85: 'timerfd_create', 107: 'timer_create', 200: 'bind', 203: 'connect', 279: 'memfd_create',
   285: 'copy_file_range', 425: 'io_uring_setup', 437: 'openat2', 441: 'epoll_pwait2',
 };
