@@ -11,6 +11,9 @@ export const ERROR_CODES = {
   ELF_INTERP: { exit: 7, what: 'the program interpreter (PT_INTERP) cannot be found or loaded' },
   ENOMEM_HOST: { exit: 8, what: 'the host cannot provide the memory asked for' },
   GUEST_DEADLOCK: { exit: 9, what: 'every guest thread is blocked forever (no timeout can wake one)' },
+  BAD_KERNEL: { exit: 10, what: 'the kernel file is not a RISC-V Linux kernel Image' },
+  MEM_TOO_SMALL: { exit: 11, what: 'the VM memory is too small for what it must hold' },
+  BAD_IMAGE: { exit: 12, what: 'a disk, initrd or firmware file is unusable' },
   INTERNAL: { exit: 70, what: 'an internal error in rvisor (a bug: please report it)' },
 } as const;
 

@@ -2,10 +2,13 @@
 // an RvisorError, printed as one line with a stable exit status; anything else is a bug and says so.
 import { RvisorError } from '../errors.js';
 import { execCommand } from './exec.js';
+import { runCommand } from './run.js';
 
 const USAGE = `usage: rvisor <command> [options]
 
 commands:
+  run [options]  boot a Linux guest on the virtual board (no options: the bundled image);
+                 "rvisor run --help" lists the options
   exec [--sysroot DIR] [--strace] [--trace] [--stats] PROG [ARGS...]
                  run one riscv64 Linux program on this host (process VM)
   help           show this text`;
@@ -16,6 +19,8 @@ export async function cli(argv: string[]): Promise<number> {
     switch (verb) {
       case 'exec':
         return await execCommand(rest);
+      case 'run':
+        return await runCommand(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -67,6 +67,26 @@ export class HostMemory {
     return off;
   }
 
+  /** Returns the byte offset of `bytes` (rounded up to whole frames) of zeroed, contiguous memory
+   *  from the frame area (for tables such as a VM's P2M). */
+  allocContiguous(bytes: number): number {
+    const frames = Math.max(1, Math.ceil(bytes / PAGE_SIZE));
+    const first = this.allocFreshFrame();
+    for (let i = 1; i < frames; i++) this.allocFreshFrame();
+    this.bytes.fill(0, first, first + frames * PAGE_SIZE);
+    return first;
+  }
+
+  /** A frame from the end of the pool (never a recycled one), so consecutive calls are contiguous. */
+  private allocFreshFrame(): number {
+    const saved = this.freeFrames.splice(0);
+    try {
+      return this.allocFrame();
+    } finally {
+      this.freeFrames.push(...saved);
+    }
+  }
+
   freeFrame(off: number): void {
     this.freeFrames.push(off);
     this.framesInUse--;

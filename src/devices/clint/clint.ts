@@ -93,7 +93,9 @@ export class Clint implements MmioDevice, Stateful<ClintState> {
    *  are 2^64 - 1). With `hart`, that hart's deadline only. */
   nextDeadline(hart?: number): bigint | undefined {
     let best: bigint | undefined;
-    for (let h = hart ?? 0; h < (hart === undefined ? this.harts : Math.min(hart + 1, this.harts)); h++) {
+    const from = hart ?? 0;
+    const to = hart === undefined ? this.harts : Math.min(hart + 1, this.harts);
+    for (let h = from; h < to; h++) {
       const cmp = this.mtimecmp[h]!;
       if (cmp === U64) continue;
       let t = cmp - this.offset;

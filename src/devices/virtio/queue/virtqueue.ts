@@ -231,7 +231,7 @@ export class Virtqueue implements Stateful<VirtqueueState> {
     const newIdx = this.usedIdx;
     const oldIdx = this.signalledUsed;
     const valid = this.signalledUsedValid;
-    if (valid && newIdx === oldIdx) return false;
+    if (newIdx === oldIdx) return false; // nothing published since the last decision
     this.signalledUsed = newIdx;
     this.signalledUsedValid = true;
     if (this.eventIdx) {

@@ -332,5 +332,5 @@ export class EmptyVirtioMmioSlot implements MmioDevice {
       default: return 0;
     }
   }
-  write(): void {}
+  write(_offset: number, _value: number, _size: number): void {}
 }

@@ -1,0 +1,370 @@
+// One virtual RISC-V board laid out like QEMU's `virt` machine: harts, RAM, CLINT, PLIC, UART,
+// RTC, syscon power control, virtio-mmio slots, the device tree, the boot loader and (without
+// firmware) the SBI. step() runs the harts for a bounded stretch of host time and reports what
+// the host should do next; it never blocks and never reads a host clock or file itself (the host
+// side, src/vmm/, supplies time, console bytes and disks), so it can run in a browser later.
+import { HostMemory } from '../memory/host-memory.js';
+import { Core } from '../cpu/core.js';
+import type { Hart } from '../cpu/hart.js';
+import {
+  HART_FLAGS, HART_PRIV, HART_MEDELEG, HART_MIDELEG, HART_MCOUNTEREN, HART_MENVCFG, HART_MHARTID, HART_MSTATUS,
+  HART_P2M, HART_RAM_BASE, HART_RAM_SIZE, HART_MIP_HOST, HART_MIE, HART_MIP, HART_STIMECMP, HART_TIME,
+  HF_SYSTEM, HF_HOST_SBI, STOP_TRAP, STOP_WFI, CAUSE_ECALL_S, IRQ_MEI, IRQ_SEI, IRQ_MTI, IRQ_MSI, IRQ_STI,
+} from '../cpu/layout.js';
+import { GuestRam } from './ram.js';
+import { Bus } from './bus.js';
+import { VirtualClock } from './clock.js';
+import { Sbi, HSM_STARTED, HSM_STOPPED, type SbiBoard } from './sbi.js';
+import { parseKernelImage, place, FDT_MAX } from './boot-image.js';
+import { buildVirtFdt, type DeviceNode } from './fdt.js';
+import * as MAP from './memory-map.js';
+import { Uart16550, uartFdtNode } from '../devices/uart/uart.js';
+import { Plic, plicFdtNode } from '../devices/plic/plic.js';
+import { Clint, clintFdtNode } from '../devices/clint/clint.js';
+import { GoldfishRtc, goldfishRtcFdtNode } from '../devices/rtc/rtc.js';
+import { SifiveTest, sysconFdtNode } from '../devices/syscon/syscon.js';
+import { VirtioMmioTransport, EmptyVirtioMmioSlot } from '../devices/virtio/transport/mmio.js';
+import { fdtNode as virtioFdtNode } from '../devices/virtio/transport/fdt.js';
+import { VirtioBlk } from '../devices/virtio/blk/blk.js';
+import type { BlockBackend } from '../devices/virtio/blk/backend.js';
+import { VirtioRng, type EntropySource } from '../devices/virtio/rng/rng.js';
+import { RvisorError } from '../errors.js';
+
+export interface DiskConfig {
+  backend: BlockBackend;
+  readOnly?: boolean;
+  serial?: string;
+}
+
+export interface BoardConfig {
+  harts: number;
+  memBytes: number;
+  /** The kernel Image; may be absent only when firmware is given (a bare-metal program). */
+  kernel: Uint8Array | undefined;
+  kernelName: string;
+  initrd?: Uint8Array;
+  append: string;
+  /** M-mode firmware loaded at the start of RAM (e.g. OpenSBI fw_jump/fw_dynamic); without it
+   *  the VMM implements the SBI and enters the kernel in S-mode. */
+  firmware?: Uint8Array;
+  disks: DiskConfig[];
+  entropy: EntropySource;
+  /** Receives console output bytes. */
+  consoleOut(bytes: Uint8Array): void;
+  /** Host time in milliseconds (monotonic) and the wall clock the guest's RTC shows. */
+  hostNowMs(): number;
+  wallNs(): bigint;
+  /** Instructions per hart slice (default 20000). */
+  sliceInsns?: number;
+}
+
+export type StepResult =
+  | { kind: 'running' }
+  | { kind: 'idle'; ms: number }
+  | { kind: 'poweroff'; code: number }
+  | { kind: 'reboot' };
+
+type HartRun = 'running' | 'wfi' | 'stopped';
+
+const ISA = 'rv64imafdc_zicsr_zifencei_sstc';
+const M64 = (1n << 64n) - 1n;
+
+export class VirtBoard implements SbiBoard {
+  readonly host: HostMemory;
+  readonly core: Core;
+  readonly ram: GuestRam;
+  readonly bus = new Bus();
+  readonly clock: VirtualClock;
+  readonly harts: Hart[] = [];
+  readonly uart: Uart16550;
+  readonly plic: Plic;
+  readonly clint: Clint;
+  readonly rtc: GoldfishRtc;
+  readonly sbi: Sbi | undefined;
+  private readonly state: HartRun[] = [];
+  private readonly input: number[] = [];
+  private outBuf: number[] = [];
+  private ending: StepResult | undefined;
+  private readonly slice: number;
+  /** Instructions retired by all harts (for --stats). */
+  instructions = 0n;
+
+  constructor(private readonly cfg: BoardConfig, host = new HostMemory()) {
+    if (!Number.isInteger(cfg.harts) || cfg.harts < 1 || cfg.harts > 8) {
+      throw new RvisorError('USAGE', `--cpus must be 1..8, not ${cfg.harts}`);
+    }
+    this.host = host;
+    this.slice = cfg.sliceInsns ?? 20000;
+    this.core = new Core(host);
+    this.clock = new VirtualClock(MAP.TIMEBASE_HZ, cfg.hostNowMs);
+    this.ram = new GuestRam(host, MAP.RAM_BASE, cfg.memBytes);
+    this.core.setSystemHooks({
+      ramMiss: (_h, pa) => this.ram.ramMiss(pa),
+      mmioRead: (_h, pa, size) => this.bus.read(pa, size),
+      mmioWrite: (_h, pa, value, size) => this.bus.write(pa, value, size),
+    });
+
+    // ---- devices ----
+    const n = cfg.harts;
+    this.plic = new Plic({
+      contexts: 2 * n,
+      onContextChange: (ctx, pending) => this.setHostIrq(ctx >> 1, ctx & 1 ? IRQ_SEI : IRQ_MEI, pending),
+    });
+    this.clint = new Clint({
+      harts: n,
+      now: () => this.clock.ticks(),
+      onSoftware: (h, level) => this.setHostIrq(h, IRQ_MSI, level),
+      // A new mtimecmp takes effect at once (the firmware's timer handler clears MTIP this way).
+      onTimerChange: (h) => this.setHostIrq(h, IRQ_MTI, this.clint.timerPending(h, this.harts[h]?.field(HART_TIME) ?? 0n)),
+    });
+    this.uart = new Uart16550({
+      onOutput: (b) => this.outBuf.push(b),
+      irq: this.plic.irqLine(MAP.UART0_IRQ),
+      onRxSpace: () => this.feedUart(),
+    });
+    this.rtc = new GoldfishRtc({ wallNs: cfg.wallNs, irq: this.plic.irqLine(MAP.RTC_IRQ) });
+    const syscon = new SifiveTest({
+      onPowerOff: () => this.end({ kind: 'poweroff', code: 0 }),
+      onReboot: () => this.end({ kind: 'reboot' }),
+      onFail: (code) => this.end({ kind: 'poweroff', code: code || 1 }),
+    });
+    this.bus.map(MAP.SYSCON_BASE, MAP.SYSCON_SIZE, syscon);
+    this.bus.map(MAP.RTC_BASE, MAP.RTC_SIZE, this.rtc);
+    this.bus.map(MAP.CLINT_BASE, MAP.CLINT_SIZE, this.clint);
+    this.bus.map(MAP.PLIC_BASE, MAP.PLIC_SIZE, this.plic);
+    this.bus.map(MAP.UART0_BASE, MAP.UART0_SIZE, this.uart);
+    const nodes: DeviceNode[] = [
+      sysconFdtNode({ base: MAP.SYSCON_BASE, size: MAP.SYSCON_SIZE }),
+      goldfishRtcFdtNode({ base: MAP.RTC_BASE, size: MAP.RTC_SIZE, irq: MAP.RTC_IRQ }),
+      uartFdtNode({ base: MAP.UART0_BASE, size: MAP.UART0_SIZE, irq: MAP.UART0_IRQ, clockHz: MAP.UART0_CLOCK_HZ }),
+      plicFdtNode({ base: MAP.PLIC_BASE, size: MAP.PLIC_SIZE, numSources: MAP.PLIC_NUM_SOURCES }),
+      clintFdtNode({ base: MAP.CLINT_BASE, size: MAP.CLINT_SIZE }),
+    ];
+    // virtio slots: disks first, then the entropy device; the rest stay empty (DeviceID 0)
+    const virtio = [
+      ...cfg.disks.map((d) => new VirtioBlk(d.backend, { readOnly: d.readOnly, serial: d.serial })),
+      new VirtioRng(cfg.entropy),
+    ];
+    if (virtio.length > MAP.VIRTIO_COUNT) throw new RvisorError('USAGE', `at most ${MAP.VIRTIO_COUNT - 1} disks`);
+    for (let slot = 0; slot < MAP.VIRTIO_COUNT; slot++) {
+      const base = MAP.virtioBase(slot), irq = MAP.virtioIrq(slot);
+      const dev = virtio[slot];
+      this.bus.map(base, MAP.VIRTIO_SIZE, dev
+        ? new VirtioMmioTransport(dev, { mem: this.ram, irq: this.plic.irqLine(irq) })
+        : new EmptyVirtioMmioSlot());
+      nodes.push({ fdtNode: (w, ctx) => virtioFdtNode(w, { plicPhandle: ctx.irqParent }, { base, irq }) });
+    }
+
+    // ---- images ----
+    if (!cfg.kernel && !cfg.firmware) throw new RvisorError('USAGE', 'nothing to boot: give a kernel, or firmware with --bios');
+    const kernel = cfg.kernel ? parseKernelImage(cfg.kernel, cfg.kernelName) : { bytes: new Uint8Array(0), textOffset: 0x200000, imageSize: 0 };
+    const p = place(cfg.memBytes, kernel, cfg.initrd?.length, cfg.firmware?.length ?? 0);
+    const base = MAP.RAM_BASE;
+    if (cfg.firmware) this.ram.write(base + p.firmware, cfg.firmware);
+    if (cfg.kernel) this.ram.write(base + p.kernel, kernel.bytes);
+    if (cfg.initrd && p.initrd) this.ram.write(base + p.initrd.start, cfg.initrd);
+    const fdt = buildVirtFdt({
+      harts: n, isa: 'rv64imafdc', isaString: ISA, mmuType: 'riscv,sv39',
+      ramBase: BigInt(base), ramSize: BigInt(cfg.memBytes), bootargs: cfg.append,
+      initrd: p.initrd && { start: BigInt(base + p.initrd.start), end: BigInt(base + p.initrd.end) },
+      timebaseFrequency: MAP.TIMEBASE_HZ, devices: nodes,
+    });
+    if (fdt.length > FDT_MAX) throw new RvisorError('INTERNAL', `device tree too large (${fdt.length} bytes)`);
+    this.ram.write(base + p.fdt, fdt);
+    const kernelEntry = BigInt(base + p.kernel), fdtAddr = BigInt(base + p.fdt);
+    if (cfg.firmware) {
+      // struct fw_dynamic_info (OpenSBI docs/firmware/fw_dynamic.md): magic, version, next_addr,
+      // next_mode (1 = S), options, boot_hart
+      const info = new DataView(new ArrayBuffer(48));
+      [0x4942534fn, 2n, kernelEntry, 1n, 0n, 0n].forEach((v, i) => info.setBigUint64(i * 8, v, true));
+      this.ram.write(base + p.dynamicInfo, new Uint8Array(info.buffer));
+    }
+
+    // ---- harts ----
+    for (let h = 0; h < n; h++) {
+      const hart = this.core.newHart();
+      this.harts.push(hart);
+      hart.setField(HART_P2M, BigInt(this.ram.p2m));
+      hart.setField(HART_RAM_BASE, BigInt(base));
+      hart.setField(HART_RAM_SIZE, BigInt(cfg.memBytes));
+      hart.setField(HART_MHARTID, BigInt(h));
+      hart.setField(HART_MSTATUS, 0n); // FS off until the guest turns it on
+      hart.setField(HART_MCOUNTEREN, 0n);
+      hart.setField(HART_STIMECMP, M64);
+      hart.setX(10, BigInt(h));
+      hart.setX(11, fdtAddr);
+      if (cfg.firmware) {
+        // Full virtualization: every hart enters the firmware in M-mode (a0 hartid, a1 FDT, a2 info).
+        hart.setField(HART_FLAGS, BigInt(HF_SYSTEM));
+        hart.setField(HART_PRIV, 3n);
+        hart.setX(12, BigInt(base + p.dynamicInfo));
+        hart.pc = BigInt(base + p.firmware);
+        this.state.push('running');
+      } else {
+        // The VMM is the firmware: S-mode, traps delegated as OpenSBI would, Sstc timer, and an
+        // S-mode ecall is a hypercall to the host.
+        hart.setField(HART_FLAGS, BigInt(HF_SYSTEM | HF_HOST_SBI));
+        hart.setField(HART_PRIV, 1n);
+        hart.setField(HART_MEDELEG, 0xb1ffn);
+        hart.setField(HART_MIDELEG, 0x222n);
+        hart.setField(HART_MCOUNTEREN, 7n);
+        hart.setField(HART_MENVCFG, 1n << 63n);
+        hart.pc = kernelEntry;
+        this.state.push(h === 0 ? 'running' : 'stopped');
+      }
+    }
+    this.sbi = cfg.firmware ? undefined : new Sbi(this);
+  }
+
+  // ---- SbiBoard ----
+  hsmState(h: number): number {
+    return this.state[h] === 'stopped' ? HSM_STOPPED : HSM_STARTED;
+  }
+  startHart(h: number, addr: bigint, opaque: bigint): void {
+    const hart = this.harts[h]!;
+    hart.setField(HART_PRIV, 1n);
+    hart.setField(HART_MSTATUS, 0n);
+    hart.setX(10, BigInt(h));
+    hart.setX(11, opaque);
+    hart.pc = addr;
+    this.core.flushTlb(hart);
+    this.state[h] = 'running';
+  }
+  stopHart(h: number): void {
+    this.state[h] = 'stopped';
+  }
+  suspendHart(h: number): void {
+    this.state[h] = 'wfi';
+  }
+  consoleWrite(bytes: Uint8Array): void {
+    for (const b of bytes) this.outBuf.push(b);
+  }
+  consoleRead(): number {
+    return this.input.length ? this.input.shift()! : -1;
+  }
+  readPhys(pa: number, dst: Uint8Array): boolean {
+    return this.ram.read(pa, dst);
+  }
+  writePhys(pa: number, src: Uint8Array): boolean {
+    return this.ram.write(pa, src);
+  }
+  flushTlb(h: number): void {
+    this.core.flushTlb(this.harts[h]!);
+  }
+  reset(kind: 'shutdown' | 'reboot', reason: number): void {
+    this.end(kind === 'shutdown' ? { kind: 'poweroff', code: reason === 0 ? 0 : 1 } : { kind: 'reboot' });
+  }
+
+  // ---- host side ----
+  /** Queues console input (bytes typed or piped by the user). */
+  pushInput(bytes: ArrayLike<number>): void {
+    for (let i = 0; i < bytes.length; i++) this.input.push(bytes[i]!);
+    this.feedUart();
+  }
+
+  private feedUart(): void {
+    if (!this.input.length) return;
+    const n = Math.min(this.uart.rxSpace, this.input.length);
+    if (n > 0) this.uart.pushInput(this.input.splice(0, n));
+  }
+
+  private end(r: StepResult): void {
+    this.ending ??= r;
+  }
+
+  private setHostIrq(h: number, irq: number, level: boolean): void {
+    const hart = this.harts[h];
+    if (!hart) return;
+    const bit = 1n << BigInt(irq);
+    const v = hart.field(HART_MIP_HOST);
+    hart.setField(HART_MIP_HOST, level ? v | bit : v & ~bit);
+  }
+
+  /** Interrupts pending and enabled in mie (what wakes a WFI). */
+  private wakes(h: number, now: bigint): boolean {
+    const hart = this.harts[h]!;
+    let mip = hart.field(HART_MIP) | hart.field(HART_MIP_HOST);
+    if (hart.field(HART_MENVCFG) >> 63n && now >= hart.field(HART_STIMECMP)) mip |= 1n << BigInt(IRQ_STI);
+    return (mip & hart.field(HART_MIE)) !== 0n;
+  }
+
+  /** Runs the harts round-robin for about `budgetMs` of host time. */
+  step(budgetMs: number): StepResult {
+    this.clock.resume();
+    const start = this.cfg.hostNowMs();
+    let result: StepResult = { kind: 'running' };
+    do {
+      const now = this.clock.ticks();
+      let ran = false;
+      for (let h = 0; h < this.harts.length && !this.ending; h++) {
+        const st = this.state[h]!;
+        if (st === 'stopped') continue;
+        const hart = this.harts[h]!;
+        hart.setField(HART_TIME, now);
+        this.setHostIrq(h, IRQ_MTI, this.clint.timerPending(h, now));
+        if (st === 'wfi') {
+          if (!this.wakes(h, now)) continue;
+          this.state[h] = 'running';
+        }
+        ran = true;
+        if (this.harts.length > 1) hart.clearReservation();
+        const before = hart.instret;
+        const stop = this.core.run(hart, this.slice);
+        this.instructions += hart.instret - before;
+        if (stop === STOP_TRAP) {
+          if (hart.cause === CAUSE_ECALL_S && this.sbi) this.sbi.handle(h);
+          else throw new RvisorError('INTERNAL', `hart ${h} stopped with unexpected trap cause ${hart.cause} at pc 0x${hart.pc.toString(16)}`);
+        } else if (stop === STOP_WFI) {
+          this.state[h] = 'wfi';
+        }
+      }
+      this.rtc.poll();
+      this.flushOutput();
+      if (this.ending) {
+        result = this.ending;
+        break;
+      }
+      if (!ran) {
+        result = { kind: 'idle', ms: this.idleMs() };
+        break;
+      }
+    } while (this.cfg.hostNowMs() - start < budgetMs);
+    return result;
+  }
+
+  /** How long the host may sleep when every hart waits: until the nearest timer deadline. */
+  private idleMs(): number {
+    let deadline: bigint | undefined;
+    const consider = (t: bigint | undefined) => {
+      if (t !== undefined && (deadline === undefined || t < deadline)) deadline = t;
+    };
+    for (let h = 0; h < this.harts.length; h++) {
+      if (this.state[h] === 'stopped') continue;
+      const hart = this.harts[h]!;
+      const mie = hart.field(HART_MIE);
+      if (mie & (1n << BigInt(IRQ_MTI))) consider(this.clint.nextDeadline(h));
+      if (mie & (1n << BigInt(IRQ_STI)) && hart.field(HART_MENVCFG) >> 63n) consider(hart.field(HART_STIMECMP));
+    }
+    const alarm = this.rtc.nextAlarm();
+    let ms = deadline === undefined ? 100 : this.clock.msUntil(deadline);
+    if (alarm !== undefined) ms = Math.min(ms, Math.max(0, Number(alarm - this.rtc.guestNs()) / 1e6));
+    return Math.min(ms, 100);
+  }
+
+  private flushOutput(): void {
+    if (!this.outBuf.length) return;
+    this.cfg.consoleOut(Uint8Array.from(this.outBuf));
+    this.outBuf = [];
+  }
+
+  /** Stops the clock (the VM is paused between steps by the host). */
+  pause(): void {
+    this.clock.pause();
+  }
+
+  /** Frees the guest's frames and harts (the board is not usable afterwards). */
+  destroy(): void {
+    this.ram.release();
+    for (const h of this.harts) this.host.freeHart(h.base);
+  }
+}

@@ -1,0 +1,213 @@
+// The SBI implemented by the VMM (RISC-V Supervisor Binary Interface spec 2.0): when the VM boots
+// without M-mode firmware, a supervisor `ecall` stops the hart (STOP_TRAP, cause 9) and lands
+// here — a hypercall. Extensions: Base, legacy v0.1 calls, TIME, IPI, RFENCE, HSM, SRST, DBCN.
+import type { Hart } from '../cpu/hart.js';
+import { HART_STIMECMP, HART_MIP } from '../cpu/layout.js';
+
+export const SBI_SUCCESS = 0n;
+export const SBI_ERR_FAILED = -1n;
+export const SBI_ERR_NOT_SUPPORTED = -2n;
+export const SBI_ERR_INVALID_PARAM = -3n;
+export const SBI_ERR_INVALID_ADDRESS = -5n;
+export const SBI_ERR_ALREADY_AVAILABLE = -6n;
+
+/** Extension ids (SBI spec chapters 4-12). */
+export const EXT_BASE = 0x10;
+export const EXT_TIME = 0x54494d45;
+export const EXT_IPI = 0x735049;
+export const EXT_RFENCE = 0x52464e43;
+export const EXT_HSM = 0x48534d;
+export const EXT_SRST = 0x53525354;
+export const EXT_DBCN = 0x4442434e;
+const LEGACY_MAX = 0x08;
+
+/** HSM hart states (SBI spec section 9.1). */
+export const HSM_STARTED = 0;
+export const HSM_STOPPED = 1;
+export const HSM_START_PENDING = 2;
+export const HSM_SUSPENDED = 4;
+
+/** What the SBI needs from the board. */
+export interface SbiBoard {
+  readonly harts: readonly Hart[];
+  hsmState(hart: number): number;
+  /** Starts a stopped hart in S-mode at addr with a0 = hartid, a1 = opaque. */
+  startHart(hart: number, addr: bigint, opaque: bigint): void;
+  stopHart(hart: number): void;
+  suspendHart(hart: number): void;
+  consoleWrite(bytes: Uint8Array): void;
+  /** One byte of console input, or -1. */
+  consoleRead(): number;
+  /** Guest-physical memory for the DBCN calls (false when out of RAM). */
+  readPhys(pa: number, dst: Uint8Array): boolean;
+  writePhys(pa: number, src: Uint8Array): boolean;
+  flushTlb(hart: number): void;
+  reset(kind: 'shutdown' | 'reboot', reason: number): void;
+}
+
+const SSIP = 1n << 1n;
+const M64 = (1n << 64n) - 1n;
+
+export class Sbi {
+  /** Calls seen per extension (for --stats). */
+  readonly calls = new Map<number, number>();
+
+  constructor(private readonly board: SbiBoard) {}
+
+  /** Handles the ecall of hart `index`: reads a7/a6/a0..a5, writes a0/a1 and advances pc. */
+  handle(index: number): void {
+    const hart = this.board.harts[index]!;
+    const eid = Number(hart.x(17)), fid = Number(hart.x(16));
+    const a = [0, 1, 2, 3, 4, 5].map((i) => hart.x(10 + i));
+    this.calls.set(eid, (this.calls.get(eid) ?? 0) + 1);
+    hart.pc += 4n;
+    if (eid <= LEGACY_MAX) {
+      const v = this.legacy(index, eid, a);
+      if (v !== undefined) hart.setX(10, v);
+      return;
+    }
+    const [err, value] = this.call(index, eid, fid, a);
+    hart.setX(10, err);
+    hart.setX(11, value);
+  }
+
+  private legacy(index: number, eid: number, a: bigint[]): bigint | undefined {
+    switch (eid) {
+      case 0x00: this.setTimer(index, a[0]!); return 0n;
+      case 0x01: this.board.consoleWrite(Uint8Array.of(Number(a[0]! & 0xffn))); return 0n;
+      case 0x02: return BigInt(this.board.consoleRead());
+      case 0x03: this.clearSoftware(index); return 0n;
+      case 0x04: case 0x05: case 0x06: case 0x07: {
+        // hart_mask is a pointer to an unsigned long in guest memory (legacy extension)
+        const buf = new Uint8Array(8);
+        const mask = a[0] === 0n ? M64 : this.board.readPhys(Number(a[0]!), buf) ? new DataView(buf.buffer).getBigUint64(0, true) : 0n;
+        if (eid === 0x04) this.forHarts(mask, 0n, (h) => this.raiseSoftware(h));
+        else this.forHarts(mask, 0n, (h) => this.board.flushTlb(h));
+        return 0n;
+      }
+      case 0x08: this.board.reset('shutdown', 0); return undefined;
+      default: return SBI_ERR_NOT_SUPPORTED;
+    }
+  }
+
+  private call(index: number, eid: number, fid: number, a: bigint[]): [bigint, bigint] {
+    switch (eid) {
+      case EXT_BASE:
+        switch (fid) {
+          case 0: return [SBI_SUCCESS, 0x02000000n]; // spec version 2.0
+          case 1: return [SBI_SUCCESS, 0x52564953n]; // implementation id: "RVIS" (not a registered id)
+          case 2: return [SBI_SUCCESS, 1n];
+          case 3: return [SBI_SUCCESS, this.probe(Number(a[0]!)) ? 1n : 0n];
+          case 4: case 5: case 6: return [SBI_SUCCESS, 0n]; // mvendorid, marchid, mimpid
+          default: return [SBI_ERR_NOT_SUPPORTED, 0n];
+        }
+      case EXT_TIME:
+        if (fid !== 0) return [SBI_ERR_NOT_SUPPORTED, 0n];
+        this.setTimer(index, a[0]!);
+        return [SBI_SUCCESS, 0n];
+      case EXT_IPI:
+        if (fid !== 0) return [SBI_ERR_NOT_SUPPORTED, 0n];
+        return this.forHarts(a[0]!, a[1]!, (h) => this.raiseSoftware(h));
+      case EXT_RFENCE:
+        if (fid > 2) return [SBI_ERR_NOT_SUPPORTED, 0n]; // hypervisor fences: no H extension
+        return this.forHarts(a[0]!, a[1]!, (h) => this.board.flushTlb(h));
+      case EXT_HSM: return this.hsm(index, fid, a);
+      case EXT_SRST: {
+        if (fid !== 0) return [SBI_ERR_NOT_SUPPORTED, 0n];
+        const type = Number(a[0]!);
+        if (type > 2) return [SBI_ERR_INVALID_PARAM, 0n];
+        this.board.reset(type === 0 ? 'shutdown' : 'reboot', Number(a[1]! & 0xffffffffn));
+        return [SBI_SUCCESS, 0n];
+      }
+      case EXT_DBCN: return this.dbcn(fid, a);
+      default: return [SBI_ERR_NOT_SUPPORTED, 0n];
+    }
+  }
+
+  private probe(eid: number): boolean {
+    return [EXT_BASE, EXT_TIME, EXT_IPI, EXT_RFENCE, EXT_HSM, EXT_SRST, EXT_DBCN].includes(eid) || (eid >= 0 && eid <= LEGACY_MAX);
+  }
+
+  /** Timer: the VMM runs its harts with Sstc, so the S-mode timer is stimecmp (mip.STIP follows
+   *  time >= stimecmp); setting it also clears a pending timer interrupt. */
+  private setTimer(index: number, when: bigint): void {
+    this.board.harts[index]!.setField(HART_STIMECMP, when);
+  }
+
+  private raiseSoftware(h: number): void {
+    const hart = this.board.harts[h]!;
+    hart.setField(HART_MIP, hart.field(HART_MIP) | SSIP);
+  }
+
+  private clearSoftware(h: number): void {
+    const hart = this.board.harts[h]!;
+    hart.setField(HART_MIP, hart.field(HART_MIP) & ~SSIP);
+  }
+
+  /** Applies fn to the harts of an SBI hart mask (mask_base = -1 means every hart). */
+  private forHarts(mask: bigint, base: bigint, fn: (hart: number) => void): [bigint, bigint] {
+    const n = this.board.harts.length;
+    if (base === M64) {
+      for (let h = 0; h < n; h++) fn(h);
+      return [SBI_SUCCESS, 0n];
+    }
+    for (let bit = 0n; bit < 64n; bit++) {
+      if (((mask >> bit) & 1n) === 0n) continue;
+      const h = base + bit;
+      if (h >= BigInt(n)) return [SBI_ERR_INVALID_PARAM, 0n];
+      fn(Number(h));
+    }
+    return [SBI_SUCCESS, 0n];
+  }
+
+  private hsm(index: number, fid: number, a: bigint[]): [bigint, bigint] {
+    const n = this.board.harts.length;
+    switch (fid) {
+      case 0: { // hart_start
+        const h = a[0]!;
+        if (h >= BigInt(n)) return [SBI_ERR_INVALID_PARAM, 0n];
+        if (this.board.hsmState(Number(h)) !== HSM_STOPPED) return [SBI_ERR_ALREADY_AVAILABLE, 0n];
+        this.board.startHart(Number(h), a[1]!, a[2]!);
+        return [SBI_SUCCESS, 0n];
+      }
+      case 1: this.board.stopHart(index); return [SBI_SUCCESS, 0n];
+      case 2: {
+        const h = a[0]!;
+        if (h >= BigInt(n)) return [SBI_ERR_INVALID_PARAM, 0n];
+        return [SBI_SUCCESS, BigInt(this.board.hsmState(Number(h)))];
+      }
+      case 3: { // hart_suspend: default retentive suspend behaves like WFI
+        if (a[0]! !== 0n) return [SBI_ERR_NOT_SUPPORTED, 0n];
+        this.board.suspendHart(index);
+        return [SBI_SUCCESS, 0n];
+      }
+      default: return [SBI_ERR_NOT_SUPPORTED, 0n];
+    }
+  }
+
+  /** Debug console (SBI spec chapter 12): guest buffers are checked against RAM. */
+  private dbcn(fid: number, a: bigint[]): [bigint, bigint] {
+    const len = Number(a[0]! > 0x100000n ? 0x100000n : a[0]!);
+    const pa = Number(a[1]! | (a[2]! << 32n));
+    switch (fid) {
+      case 0: {
+        const buf = new Uint8Array(len);
+        if (!this.board.readPhys(pa, buf)) return [SBI_ERR_INVALID_PARAM, 0n];
+        this.board.consoleWrite(buf);
+        return [SBI_SUCCESS, BigInt(len)];
+      }
+      case 1: {
+        const got: number[] = [];
+        while (got.length < len) {
+          const c = this.board.consoleRead();
+          if (c < 0) break;
+          got.push(c);
+        }
+        if (!this.board.writePhys(pa, Uint8Array.from(got))) return [SBI_ERR_INVALID_PARAM, 0n];
+        return [SBI_SUCCESS, BigInt(got.length)];
+      }
+      case 2: this.board.consoleWrite(Uint8Array.of(Number(a[0]! & 0xffn))); return [SBI_SUCCESS, 0n];
+      default: return [SBI_ERR_NOT_SUPPORTED, 0n];
+    }
+  }
+}
