@@ -14,6 +14,9 @@ export const ERROR_CODES = {
   BAD_KERNEL: { exit: 10, what: 'the kernel file is not a RISC-V Linux kernel Image' },
   MEM_TOO_SMALL: { exit: 11, what: 'the VM memory is too small for what it must hold' },
   BAD_IMAGE: { exit: 12, what: 'a disk, initrd or firmware file is unusable' },
+  DISK_READONLY: { exit: 13, what: 'a write-protected disk image was asked for read-write' },
+  DISK_OPEN: { exit: 14, what: 'a disk image path is not a regular file or cannot be opened' },
+  SNAPSHOT_MISMATCH: { exit: 15, what: 'saved state does not fit the machine it is restored onto' },
   INTERNAL: { exit: 70, what: 'an internal error in rvisor (a bug: please report it)' },
 } as const;
 

@@ -206,12 +206,12 @@ test('raw file backend: missing files, directories and write-protected files are
   assert.throws(() => RawFileDisk.open(missing, { readOnly: true }), (e: unknown) => e instanceof RvisorError && e.code === 'ENOENT_FILE');
   assert.equal(fs.existsSync(missing), false, 'nothing created');
 
-  assert.throws(() => RawFileDisk.open(tmp), (e: unknown) => e instanceof RvisorError && /not a regular file/.test(e.message));
+  assert.throws(() => RawFileDisk.open(tmp), (e: unknown) => e instanceof RvisorError && e.code === 'DISK_OPEN' && /not a regular file/.test(e.message));
 
   const ro = makeImage(4);
   const before = fs.readFileSync(ro);
   fs.chmodSync(ro, 0o444);
-  assert.throws(() => RawFileDisk.open(ro), (e: unknown) => e instanceof RvisorError && e.code === 'USAGE' && /read-only/.test(e.message));
+  assert.throws(() => RawFileDisk.open(ro), (e: unknown) => e instanceof RvisorError && e.code === 'DISK_READONLY' && /read-only/.test(e.message));
   const d = RawFileDisk.open(ro, { readOnly: true });
   assert.equal(d.readOnly, true);
   assert.equal(d.size, 4 * 512);

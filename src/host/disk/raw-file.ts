@@ -35,12 +35,12 @@ export class RawFileDisk implements BlockBackend {
       throw openError(path, e, readOnly);
     }
     if (!st.isFile()) {
-      throw new RvisorError('USAGE', `disk image '${path}' is not a regular file`);
+      throw new RvisorError('DISK_OPEN', `disk image '${path}' is not a regular file`);
     }
     // A file without any write permission bit is refused read-write even where the open would
     // succeed (root): the user marked it read-only, and writing it would be a surprise.
     if (!readOnly && (st.mode & 0o222) === 0) {
-      throw new RvisorError('USAGE', `disk image '${path}' is read-only (no write permission); attach it read-only or make it writable`);
+      throw new RvisorError('DISK_READONLY', `disk image '${path}' is read-only (no write permission); attach it read-only or make it writable`);
     }
     let fd: number;
     try {
@@ -138,10 +138,10 @@ function openError(path: string, e: unknown, readOnly: boolean): RvisorError {
     case 'EROFS':
       return readOnly
         ? new RvisorError('ENOENT_FILE', `disk image '${path}' cannot be read: permission denied`, { cause: e })
-        : new RvisorError('USAGE', `disk image '${path}' cannot be opened for writing (${code}); attach it read-only or make it writable`, { cause: e });
+        : new RvisorError('DISK_READONLY', `disk image '${path}' cannot be opened for writing (${code}); attach it read-only or make it writable`, { cause: e });
     case 'EISDIR':
-      return new RvisorError('USAGE', `disk image '${path}' is a directory, not a file`, { cause: e });
+      return new RvisorError('DISK_OPEN', `disk image '${path}' is a directory, not a file`, { cause: e });
     default:
-      return new RvisorError('ENOENT_FILE', `disk image '${path}' cannot be opened: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      return new RvisorError('DISK_OPEN', `disk image '${path}' cannot be opened: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   }
 }

@@ -181,7 +181,7 @@ export class VirtioBlk implements VirtioDevice, Stateful<VirtioBlkState> {
 
   restore(s: VirtioBlkState): void {
     if (s.capacity !== this.capacity || s.readOnly !== this.readOnly) {
-      throw new RvisorError('USAGE', `virtio-blk state is for a ${s.readOnly ? 'read-only' : 'writable'} disk of ${s.capacity} sectors, ` +
+      throw new RvisorError('SNAPSHOT_MISMATCH', `virtio-blk state is for a ${s.readOnly ? 'read-only' : 'writable'} disk of ${s.capacity} sectors, ` +
         `but the attached disk is ${this.readOnly ? 'read-only' : 'writable'} with ${this.capacity} sectors`);
     }
   }
