@@ -71,7 +71,7 @@ static int fetch_fault(u64 c) { return c == 0 || c == 1 || c == 12; }
 
 int m_trap_c(struct frame *f) {
   u64 cause = csrr(mcause);
-  if ((cause == 8 || cause == 9 || cause == 11) && f->r[17] == EXIT_MAGIC) return 1;
+  if ((cause == 3 || cause == 8 || cause == 9 || cause == 11) && f->r[17] == EXIT_MAGIC) return 1;
   mt.count++;
   mt.cause = cause;
   mt.epc = csrr(mepc);
@@ -109,4 +109,15 @@ void rt_main(u64 hartid, u64 fdt) {
   main(hartid, fdt);
   if (hartid == 0) { pr("done\n"); poweroff(); }
   for (;;) asm volatile("wfi");
+}
+
+void report(const char *name, u64 pc) {
+  if (mt.count == 0 && st.count == 0) { pr("%s: ok\n", name); return; }
+  /* a breakpoint's tval may be 0 or the pc (QEMU 7.2 writes 0, see README) */
+  if (mt.count && mt.cause == 3 && (mt.tval == 0 || mt.tval == pc))
+    pr("%s: M n=%d cause=3 tval=0-or-pc epc=%s\n", name, mt.count, mt.epc == pc ? "ok" : "bad");
+  else if (mt.count) pr("%s: M n=%d cause=%x tval=%x epc=%s\n", name, mt.count, mt.cause, mt.tval, mt.epc == pc ? "ok" : "bad");
+  if (st.count && st.cause == 3 && (st.tval == 0 || st.tval == pc))
+    pr("%s: S n=%d cause=3 tval=0-or-pc epc=%s\n", name, st.count, st.epc == pc ? "ok" : "bad");
+  else if (st.count) pr("%s: S n=%d cause=%x tval=%x epc=%s\n", name, st.count, st.cause, st.tval, st.epc == pc ? "ok" : "bad");
 }

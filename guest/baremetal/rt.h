@@ -88,3 +88,30 @@ void show_s(const char *name);
 static inline void reset_traps(void) { mt.count = 0; mt.cause = mt.tval = mt.epc = mt.status = ~0ul; st.count = 0; st.cause = st.tval = st.epc = st.status = ~0ul; }
 
 #endif
+
+/* Runs setup, then one 4-byte instruction (assembly text; may use t0-t2) at the current privilege
+ * and prints what trapped: "name: n=traps cause=.. tval=.. epc=ok|bad" (or "name: ok" without a
+ * trap). The M and S handlers resume after a 4-byte faulting instruction. */
+#define NORVC(s) ".option push\n.option norvc\n" s "\n.option pop\n"
+#define TRY2(name, setup, insn) do {                                                    \
+    reset_traps();                                                                      \
+    u64 pc_;                                                                            \
+    asm volatile(NORVC("li a7, 0\n" setup "\n1: " insn "\n lla %0, 1b") : "=&r"(pc_) :: "t0", "t1", "t2", "a7", "memory"); \
+    report(name, pc_);                                                                  \
+  } while (0)
+#define TRY(name, insn) TRY2(name, "", insn)
+void report(const char *name, u64 pc);
+
+/* Sv39 page-table entries */
+#define PTE_V 0x01ul
+#define PTE_R 0x02ul
+#define PTE_W 0x04ul
+#define PTE_X 0x08ul
+#define PTE_U 0x10ul
+#define PTE_G 0x20ul
+#define PTE_A 0x40ul
+#define PTE_D 0x80ul
+static inline u64 mkpte(u64 pa, u64 flags) { return ((pa >> 12) << 10) | flags; }
+static inline u64 pte_pa(u64 pte) { return (pte >> 10) << 12; }
+static inline u64 satp_sv39(void *root, u64 asid) { return (8ul << 60) | (asid << 44) | ((u64)root >> 12); }
+static inline void sfence_all(void) { asm volatile("sfence.vma" ::: "memory"); }

@@ -105,6 +105,7 @@ m_vslot\n:
 # ---- leave a lower mode: restore the M context saved by enter_mode, return a1 of the ecall ----
 m_exit_lower:
   ld a0, 88(sp)              # frame a1
+  li a7, 0
   lla t0, mctx
   ld ra, 0(t0)
   ld sp, 8(t0)
@@ -187,10 +188,16 @@ s_trap_entry:
   ld sp, 16(sp)
   sret
 s_exit_lower:
-  # a lower mode asked to exit and the ecall came here: forward it to M
+  # a lower mode asked to exit and the ecall came here: forward it to M with an ecall, or with an
+  # ebreak when ecalls from S are delegated too (this was one)
   ld a1, 88(sp)
   li a7, 0x45584954
+  csrr t0, scause
+  li t1, 9
+  beq t0, t1, 1f
   ecall
+  j .
+1:ebreak
   j .
 
   .bss

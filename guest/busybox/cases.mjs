@@ -183,7 +183,7 @@ multi('gzip-roundtrip-binary', bin, [
 ]);
 multi('gzip-stdin', null, [
   { args: ['gzip', '-1'], stdinInput: 'words.txt', saveStdout: 'w.gz' },
-  { args: ['zcat', 'w.gz'] },
+  { args: ['gzip', '-dc', 'w.gz'] }, // not zcat: busybox's zcat forks a decompressor
 ]);
 multi('bzip2-roundtrip', text, [
   { args: ['bzip2', '-c', 'text.txt'], saveStdout: 'text.txt.bz2' },

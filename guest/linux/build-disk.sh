@@ -2,7 +2,7 @@
 # Builds the rvisor guest test disk: an 8 MiB ext4 image (whole disk, no partition table) made by
 # Debian's mkfs.ext4 -d from a directory holding hello.txt ("hello from the disk").
 # Reproducible: fixed UUID, hash seed, label, creation/mount times (E2FSPROGS_FAKE_TIME) and file
-# mtimes, so two runs give the same bytes.
+# mtimes/ctimes, so two runs give the same bytes.
 #
 # Usage: guest/linux/build-disk.sh [OUT_DIR]        (default /tmp/rvisor-build/linux-out)
 # Writes OUT_DIR/disk.ext4, OUT_DIR/disk.ext4.gz, OUT_DIR/disk-versions.txt.  Needs: e2fsprogs.
@@ -25,7 +25,9 @@ truncate -s "${SIZE_MIB}M" "$OUT/disk.ext4"
 # E2FSPROGS_FAKE_TIME: superblock/inode times (mke2fs honours it in e2fsprogs 1.47.0).
 E2FSPROGS_FAKE_TIME="$EPOCH" mkfs.ext4 -q -F -L rvisor -U "$UUID" -m 0 \
   -E "hash_seed=$UUID,root_owner=0:0" -d "$SRC" "$OUT/disk.ext4"
-E2FSPROGS_FAKE_TIME="$EPOCH" e2fsck -f -n "$OUT/disk.ext4" > /dev/null \
+# mkfs -d copies each file's host ctime, which touch cannot set: fix it up with debugfs.
+E2FSPROGS_FAKE_TIME="$EPOCH" debugfs -w -R "set_inode_field /hello.txt ctime @$EPOCH" "$OUT/disk.ext4" 2>/dev/null
+E2FSPROGS_FAKE_TIME="$EPOCH" e2fsck -f -n "$OUT/disk.ext4" > /dev/null 2>&1 \
   || { echo "build-disk: ERROR: e2fsck found problems" >&2; exit 1; }
 [ "$(debugfs -R 'cat /hello.txt' "$OUT/disk.ext4" 2>/dev/null)" = "hello from the disk" ] \
   || { echo "build-disk: ERROR: hello.txt not in the image" >&2; exit 1; }

@@ -326,21 +326,88 @@ for (const w of ['w', 'd']) {
   });
 }
 
-// F and D
+// F and D. With some probability an operation gets "prepared" operands: curated special values,
+// pairs and triples (signed zeros, NaNs, rounding ties, tiny results, overflow, fused-vs-unfused
+// cases, integer-conversion boundaries) loaded with li + fmv.{w,d}.x right before it.
+function fpSpecials(K) {
+  const s = K === 'S';
+  const B = s ? (x) => BigInt(f32bits(x)) : (x) => f64bits(x);
+  const p = s ? 24 : 53, emin = s ? -126 : -1022;
+  const SIGN = s ? 0x80000000n : 1n << 63n;
+  const raw = s
+    ? { inf: 0x7f800000n, qnan: 0x7fc00000n, snan: 0x7f800001n, pnan: 0x7fc12345n, maxn: 0x7f7fffffn, maxs: 0x007fffffn }
+    : { inf: 0x7ff0000000000000n, qnan: 0x7ff8000000000000n, snan: 0x7ff0000000000001n, pnan: 0x7ff8000012345678n,
+        maxn: 0x7fefffffffffffffn, maxs: 0x000fffffffffffffn };
+  const v = {
+    z: 0n, nz: SIGN, one: B(1), none: B(-1), two: B(2), three: B(3), half: B(0.5), nhalf: B(-0.5), h3: B(1.5), nh3: B(-1.5),
+    h5: B(2.5), nh5: B(-2.5), tenth: B(0.1), third: B(1 / 3), n6: B(-6), n09: B(-0.9),
+    tie: B(2 ** -p), tie3: B(3 * 2 ** -p), ntie: B(-(2 ** -p)), below1: B(1 - 2 ** -p), above1: B(1 + 2 ** -(p - 1)),
+    minn: B(2 ** emin), nminn: B(-(2 ** emin)), minn1: B(2 ** emin * (1 + 2 ** -(p - 1))),
+    maxs: raw.maxs, mins: 1n, nmins: SIGN | 1n, maxn: raw.maxn, nmaxn: SIGN | raw.maxn,
+    inf: raw.inf, ninf: SIGN | raw.inf, qnan: raw.qnan, nqnan: SIGN | raw.qnan, snan: raw.snan, nsnan: SIGN | raw.snan, pnan: raw.pnan,
+    i31: B(2 ** 31), ni31: B(-(2 ** 31)), i32: B(2 ** 32), i63: B(2 ** 63), ni63: B(-(2 ** 63)), i64: B(2 ** 64),
+    i31m: B(s ? 2147483520 : 2147483647.5), ni31m: B(s ? -2147483904 : -2147483648.5), u32m: B(s ? 4294967040 : 4294967295.5),
+    i63m: B(s ? 2 ** 63 - 2 ** 39 : 2 ** 63 - 1024), u64m: B(s ? 2 ** 64 - 2 ** 40 : 2 ** 64 - 2048),
+  };
+  const P = (str) => str.trim().split(/\s+/).map((t) => t.split(',').map((n) => { if (!(n in v)) throw new Error(n); return v[n]; }));
+  return {
+    vals: Object.values(v),
+    pairs: P(`z,nz nz,z nz,nz z,z one,none none,one one,tie one,tie3 none,ntie one,ntie below1,tie qnan,one one,qnan snan,one
+      one,snan snan,qnan nqnan,pnan qnan,qnan inf,ninf inf,inf ninf,ninf inf,z z,inf one,z none,z minn,half minn,h3 minn1,half
+      maxs,half mins,half mins,nhalf minn,below1 maxn,two maxn,maxn maxn,nmaxn nmaxn,two one,three two,three none,three
+      above1,below1 minn,nminn minn,minn maxs,mins third,three tenth,three h5,h5 one,one nz,one z,none maxs,maxs nmins,mins`),
+    fma: P(`inf,z,qnan z,inf,qnan inf,z,one one,one,none two,three,n6 inf,one,ninf minn,half,z maxn,two,nmaxn above1,below1,none
+      snan,one,one one,one,snan qnan,one,one tie,one,one nz,one,nz z,none,z third,three,none tenth,three,n09 minn,below1,z
+      one,tie,one none,tie3,none maxn,maxn,ninf`),
+    conv: P(`half nhalf h3 nh3 h5 nh5 i31 ni31 i31m ni31m u32m i63 ni63 i63m u64m i64 i32 nz z qnan snan inf ninf none below1 n09
+      above1 mins nminn maxn`).map((x) => x[0]),
+  };
+}
+const SPECIAL = { S: fpSpecials('S'), D: fpSpecials('D') };
+/** Loads prepared values into distinct FP registers: returns [setup lines, register numbers]. */
+function prepF(g, K, values) {
+  const regs = []; const lines = [];
+  const t = XN[g.rdi()];
+  for (const val of values) {
+    let f; do f = g.r.int(32); while (regs.includes(f));
+    regs.push(f); g.fk[f] = K;
+    lines.push(`li ${t}, ${hex64(val)}`, `${K === 'S' ? 'fmv.w.x' : 'fmv.d.x'} ${FN(f)}, ${t}`);
+  }
+  return [lines, regs];
+}
+/** Source operands for an n-operand FP op: prepared (curated) or whatever the registers hold. */
+function fops(g, K, n, kind) {
+  const sp = SPECIAL[K]; const r = g.r;
+  if (!r.chance(kind === 'conv' ? 0.35 : 0.3)) return [[], Array.from({ length: n }, () => g.fsrc(K))];
+  let vals;
+  if (kind === 'conv') vals = [r.pick(sp.conv)];
+  else if (n === 3 && r.chance(0.6)) vals = r.pick(sp.fma);
+  else if (n === 2 && r.chance(0.6)) vals = r.pick(sp.pairs);
+  else vals = Array.from({ length: n }, () => r.pick(sp.vals));
+  return prepF(g, K, vals);
+}
 for (const p of ['s', 'd']) {
   const K = p === 's' ? 'S' : 'D';
   for (const n of ['fadd', 'fsub', 'fmul', 'fdiv'])
-    op(`${n}.${p}`, (g) => { const a = g.fsrc(K), b = g.fsrc(K); g.emit(`${n}.${p} ${FN(g.fdst(K))}, ${FN(a)}, ${FN(b)}${g.rm()}`); }, 2);
-  op(`fsqrt.${p}`, (g) => { const a = g.fsrc(K); g.emit(`fsqrt.${p} ${FN(g.fdst(K))}, ${FN(a)}${g.rm()}`); }, 2);
+    op(`${n}.${p}`, (g) => { const [pre, [a, b]] = fops(g, K, 2); g.emit([...pre, `${n}.${p} ${FN(g.fdst(K))}, ${FN(a)}, ${FN(b)}${g.rm()}`]); }, 2);
+  op(`fsqrt.${p}`, (g) => { const [pre, [a]] = fops(g, K, 1); g.emit([...pre, `fsqrt.${p} ${FN(g.fdst(K))}, ${FN(a)}${g.rm()}`]); }, 2);
   for (const n of ['fmadd', 'fmsub', 'fnmsub', 'fnmadd'])
-    op(`${n}.${p}`, (g) => { const a = g.fsrc(K), b = g.fsrc(K), c = g.fsrc(K); g.emit(`${n}.${p} ${FN(g.fdst(K))}, ${FN(a)}, ${FN(b)}, ${FN(c)}${g.rm()}`); }, 2);
+    op(`${n}.${p}`, (g) => { const [pre, [a, b, c]] = fops(g, K, 3); g.emit([...pre, `${n}.${p} ${FN(g.fdst(K))}, ${FN(a)}, ${FN(b)}, ${FN(c)}${g.rm()}`]); }, 2);
   for (const n of ['fsgnj', 'fsgnjn', 'fsgnjx', 'fmin', 'fmax'])
-    op(`${n}.${p}`, (g) => { const a = g.fsrc(K), b = g.r.chance(0.1) ? a : g.fsrc(K); g.emit(`${n}.${p} ${FN(g.fdst(K))}, ${FN(a)}, ${FN(b)}`); });
+    op(`${n}.${p}`, (g) => {
+      let [pre, [a, b]] = fops(g, K, 2);
+      if (!pre.length && g.r.chance(0.1)) b = a;
+      g.emit([...pre, `${n}.${p} ${FN(g.fdst(K))}, ${FN(a)}, ${FN(b)}`]);
+    }, 1.5);
   for (const n of ['feq', 'flt', 'fle'])
-    op(`${n}.${p}`, (g) => { const a = g.fsrc(K), b = g.r.chance(0.1) ? a : g.fsrc(K); g.emit(`${n}.${p} ${g.rd()}, ${FN(a)}, ${FN(b)}`); });
-  op(`fclass.${p}`, (g) => g.emit(`fclass.${p} ${g.rd()}, ${FN(g.fsrc(K))}`));
+    op(`${n}.${p}`, (g) => {
+      let [pre, [a, b]] = fops(g, K, 2);
+      if (!pre.length && g.r.chance(0.1)) b = a;
+      g.emit([...pre, `${n}.${p} ${g.rd()}, ${FN(a)}, ${FN(b)}`]);
+    }, 1.5);
+  op(`fclass.${p}`, (g) => { const [pre, [a]] = fops(g, K, 1); g.emit([...pre, `fclass.${p} ${g.rd()}, ${FN(a)}`]); });
   for (const i of ['w', 'wu', 'l', 'lu']) {
-    op(`fcvt.${i}.${p}`, (g) => g.emit(`fcvt.${i}.${p} ${g.rd()}, ${FN(g.fsrc(K))}${g.rm()}`), 1.5);
+    op(`fcvt.${i}.${p}`, (g) => { const [pre, [a]] = fops(g, K, 1, 'conv'); g.emit([...pre, `fcvt.${i}.${p} ${g.rd()}, ${FN(a)}${g.rm()}`]); }, 1.5);
     op(`fcvt.${p}.${i}`, (g) => {
       const exact = p === 'd' && (i === 'w' || i === 'wu'); // binutils takes no rm for these
       const pre = [];
@@ -350,8 +417,8 @@ for (const p of ['s', 'd']) {
     }, 1.5);
   }
 }
-op('fcvt.s.d', (g) => { const a = g.fsrc('D'); g.emit(`fcvt.s.d ${FN(g.fdst('S'))}, ${FN(a)}${g.rm()}`); }, 1.5);
-op('fcvt.d.s', (g) => { const a = g.fsrc('S'); g.emit(`fcvt.d.s ${FN(g.fdst('D'))}, ${FN(a)}`); }, 1.5);
+op('fcvt.s.d', (g) => { const [pre, [a]] = fops(g, 'D', 1); g.emit([...pre, `fcvt.s.d ${FN(g.fdst('S'))}, ${FN(a)}${g.rm()}`]); }, 1.5);
+op('fcvt.d.s', (g) => { const [pre, [a]] = fops(g, 'S', 1); g.emit([...pre, `fcvt.d.s ${FN(g.fdst('D'))}, ${FN(a)}`]); }, 1.5);
 // exact conversions with a non-default rm field (valid encodings GNU as does not write by name)
 op('fcvt.d.*(rm)', (g) => {
   const rm = g.r.pick([1, 2, 3, 4, 7]);

@@ -23,6 +23,8 @@ export const HART_TIME = 560;
 /** Host address of the page the fetch fast path is on (or -1), and its guest page number. */
 export const HART_FETCH_HOST = 568;
 export const HART_FETCH_VPN = 576;
+/** Where the block interpreter sends writes to x0 (so x0 itself is never written). */
+export const HART_XSINK = 584;
 /** 16 bytes where a page-crossing load is assembled. */
 export const HART_SCRATCH = 592;
 /** Old value read by the last CSR instruction (csr.ts). */
@@ -119,8 +121,29 @@ export const HART_DCACHE = HART_TLB + TLB_ENTRIES * TLB_ENTRY_SIZE;
 export const DCACHE_ENTRIES = 8192;
 export const DCACHE_ENTRY_SIZE = 12;
 
+/** Block cache of the interpreter (core.ts). After a little bookkeeping (the next free arena
+ *  entry as u32; the one-entry block and an 8-byte copy of the instruction used for an instruction
+ *  on a page's last halfword) come BLOCK_SLOTS direct-mapped headers of 16 bytes (u64 tag = ~pc of
+ *  the block's first instruction, u32 byte offset of its entries in the arena, u16 entry count,
+ *  u16 length in bytes), then an arena of BLOCK_ARENA pre-decoded entries of BLOCK_ENTRY_SIZE
+ *  bytes, filled by bump allocation and emptied (with every header) at once when full. Entries
+ *  carry the instruction bits they were decoded from and are checked against memory just before
+ *  they execute, so the cache never needs invalidating: self-modifying code, pages remapped by the
+ *  host and writes by the host all just work. All-zero memory is a valid empty cache. */
+export const HART_BLOCKS = HART_DCACHE + DCACHE_ENTRIES * DCACHE_ENTRY_SIZE;
+export const HART_BNEXT = HART_BLOCKS;
+export const HART_BEDGE = HART_BLOCKS + 16;
+export const HART_XBUF = HART_BLOCKS + 32;
+export const HART_BHEAD = HART_BLOCKS + 64;
+export const BLOCK_SLOTS = 4096;
+export const HART_BARENA = HART_BHEAD + BLOCK_SLOTS * 16;
+export const BLOCK_ARENA = 8192;
+export const BLOCK_ENTRY_SIZE = 16;
+/** Most entries in one block. */
+export const BLOCK_MAX = 32;
+
 /** Total bytes reserved per hart (a multiple of 4096). */
-export const HART_SIZE = 4096 * 48;
+export const HART_SIZE = (HART_BARENA + BLOCK_ARENA * BLOCK_ENTRY_SIZE + 4095) & ~4095;
 
 /** Access kinds passed to the host's TLB-miss handler. */
 export const ACCESS_READ = 0;
