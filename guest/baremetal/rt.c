@@ -1,7 +1,8 @@
 #include "rt.h"
 
 struct trapinfo mt, st;
-volatile u64 m_resume_pc, s_resume_pc, m_skip_len = 4, s_skip_len = 4;
+volatile u64 m_resume_pc, s_resume_pc, m_skip_len = 4, s_skip_len = 4, m_auto_len;
+volatile i64 m_code_off;
 volatile trap_hook m_hook, s_hook;
 static volatile u32 print_lock;
 
@@ -81,6 +82,7 @@ int m_trap_c(struct frame *f) {
   if (cause >> 63) { csrc(mie, 1ul << (cause & 63)); return 0; }
   if (m_resume_pc) { csrw(mepc, m_resume_pc); m_resume_pc = 0; }
   else if (fetch_fault(cause)) csrw(mepc, f->r[1]);
+  else if (m_auto_len) csrw(mepc, mt.epc + ((*(volatile uint16_t *)(mt.epc + m_code_off) & 3) == 3 ? 4 : 2));
   else csrw(mepc, mt.epc + m_skip_len);
   return 0;
 }

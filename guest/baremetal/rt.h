@@ -58,6 +58,9 @@ extern struct trapinfo mt, st;
  * faults, else skip skip_len bytes (default 4; tests use .option norvc for faulting
  * instructions). A hook, when set, sees every trap first and returns 1 if it set the epc. */
 extern volatile u64 m_resume_pc, s_resume_pc, m_skip_len, s_skip_len;
+/* m_auto_len: skip by the length of the instruction at mepc + m_code_off (read by M). */
+extern volatile u64 m_auto_len;
+extern volatile i64 m_code_off;
 typedef int (*trap_hook)(struct frame *f, u64 cause);
 extern volatile trap_hook m_hook, s_hook;
 

@@ -159,22 +159,31 @@ static long u_tests(long arg) {
   return 0;
 }
 
-static void m_tests(void) {
-  /* M ignores satp; with MPRV=1 loads and stores translate at MPP's privilege */
-  ld("M load VA (no MPRV) 0x100000000", VA(P_RW));
+/* M with MPRV=1 translates loads at MPP's privilege (the trap handler's mret leaves MPP=U, so
+ * MPRV is set and cleared around the one load, with no other data access in between) */
+static void ld_mprv(const char *name, u64 va, u64 mpp, u64 extra) {
+  reset_traps();
+  u64 v = 0, bits = MSTATUS_MPRV | extra;
   csrc(mstatus, MSTATUS_MPP);
-  csrs(mstatus, MSTATUS_MPRV | (1ul << 11));
-  ld("M MPRV MPP=S load 4K rw", VA(P_RW));
-  ld("M MPRV MPP=S load U page", VA(P_URW));
-  ld("M MPRV MPP=S load xo", VA(P_XO));
-  csrs(mstatus, MSTATUS_MXR);
-  ld("M MPRV MPP=S MXR load xo", VA(P_XO));
-  csrc(mstatus, MSTATUS_MXR | MSTATUS_MPP);
-  ld("M MPRV MPP=U load U page", VA(P_URW));
-  ld("M MPRV MPP=U load S page", VA(P_RW));
-  csrs(mstatus, 3ul << 11);
-  ld("M MPRV MPP=M load 0x100000000 (physical)", VA(P_RW));
-  csrc(mstatus, MSTATUS_MPRV | MSTATUS_MPP);
+  csrs(mstatus, mpp << 11);
+  asm volatile("li a7, 0\n csrs mstatus, %2\n" NORVC("ld %0, 0(%1)") "\n csrc mstatus, %2"
+               : "+r"(v) : "r"(va), "r"(bits) : "a7", "memory");
+  csrc(mstatus, MSTATUS_MPP);
+  if (mt.count) pr("%s: M n=%d cause=%x tval=%s\n", name, mt.count, mt.cause, mt.tval == va ? "va" : "other");
+  else pr("%s: ok %x\n", name, v);
+}
+
+static void m_tests(void) {
+  ld_mprv("M MPRV MPP=S load 4K rw", VA(P_RW), 1, 0);
+  ld_mprv("M MPRV MPP=S load U page", VA(P_URW), 1, 0);
+  ld_mprv("M MPRV MPP=S SUM load U page", VA(P_URW), 1, MSTATUS_SUM);
+  ld_mprv("M MPRV MPP=S load xo", VA(P_XO), 1, 0);
+  ld_mprv("M MPRV MPP=S MXR load xo", VA(P_XO), 1, MSTATUS_MXR);
+  ld_mprv("M MPRV MPP=U load U page", VA(P_URW), 0, 0);
+  ld_mprv("M MPRV MPP=U load S page", VA(P_RW), 0, 0);
+  ld_mprv("M MPRV MPP=M load identity (physical)", (u64)&target, 3, 0);
+  u64 s = csrr(mstatus);
+  pr("M after MPRV tests: MPRV=%d\n", (s >> 17) & 1);
 }
 
 void main(u64 hartid, u64 fdt) {
@@ -195,7 +204,10 @@ void main(u64 hartid, u64 fdt) {
   run_in(1, s_tests, 0);
   m_tests();
   memset(ures, 0xff, sizeof ures);
+  m_auto_len = 1;
+  m_code_off = GIB;
   enter_mode(0, (void *)ALIAS(u_tests), 0, ALIAS(ustack + sizeof ustack), -(long)GIB);
+  m_auto_len = 0;
   static const char *const un[] = { "U load S page", "U load U page", "U store U page", "U store U ro page",
     "U load U ro page", "U exec U xo page", "U exec S page", "U load S xo page" };
   for (int k = 0; k < 8; k++) {

@@ -1,10 +1,21 @@
-// The RV64GC interpreter: fetch, decode (through a word-keyed decode cache in front of the
-// decoder generated from src/isa/table.ts), execute. run() executes a bounded slice and returns
-// why it stopped; every piece of state lives at the hart's address in the shared memory.
+// The RV64GC interpreter: run() executes a bounded slice and returns why it stopped; every piece
+// of state lives at the hart's address in the shared memory.
+//
+// Execution goes by blocks: a straight run of instructions on one page, ending at a control
+// transfer, a system instruction, the page's last halfword or BLOCK_MAX entries, is decoded once
+// (through the word-keyed decode cache in front of the decoder generated from src/isa/table.ts)
+// into compact entries in the hart's block cache (layout.ts): id, register byte offsets, the
+// immediate (branch and jump targets already made relative to the block's start), length, offset.
+// Each entry also keeps the bits it was decoded from, compared with memory just before the entry
+// executes, so a block is never wrong however memory changed since it was built (self-modifying
+// code, even within the block, pages remapped, host writes): a mismatch drops the block and it is
+// rebuilt from memory. Writes to x0 go to a sink slot, so x0 is never written.
 // Spec references: RISC-V unprivileged ISA 20191213 (chapters named at each group).
 import {
   HART_PC, HART_F, HART_INSTRET, HART_DCACHE, DCACHE_ENTRY_SIZE, HART_PRIV, HART_FLAGS, HART_CAUSE,
   STOP_BUDGET, STOP_TRAP, STOP_WFI, CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S, HF_SYSTEM, HF_HOST_SBI,
+  HART_XSINK, HART_BNEXT, HART_BEDGE, HART_XBUF, HART_BHEAD, HART_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
+  BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION,
 } from '../layout';
 import * as I from './generated/decode';
 import { decode, expand_c } from './generated/decode';
@@ -12,34 +23,156 @@ import { xlate, ld_fast, st_fast, ld_slow, st_slow, set_trap, ACCESS_EXEC } from
 import { XLATE_MMIO } from './mmu';
 import { pending_interrupt, take_trap, take_recorded_trap, wfi_wakes, fetch_ctx, data_ctx } from './priv';
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, sext32, divw, divuw, remw, remuw } from './alu';
-import { csr_rw } from './csr';
 import { exec_ext, EXT_FLUSH_FETCH, EXT_CONTEXT, EXT_JUMP, EXT_FLUSH_TLB } from './exec-ext';
 import { flush_tlb } from './mem';
 
 export { flush_tlb };
 
-/** Internal stop code: the instruction completed, then interrupts must be re-checked. */
+/** Internal stop codes. The instruction completed, then interrupts must be re-checked: */
 const EV_IRQ_CHECK: i32 = 16;
+/** The instruction completed; the fetch page must be translated again (a store took the slow
+ *  path, which may have moved a page to a new frame). */
+const EV_REFETCH: i32 = 17;
+/** The entry no longer matches memory; it did not execute. */
+const EV_STALE: i32 = 18;
+/** exec_ext returned something other than 0 (kept in a local). */
+const EV_EXT: i32 = 19;
 
-@inline function rx(h: usize, r: u32): u64 { return load<u64>(h + (<usize>r << 3)); }
-@inline function wx(h: usize, r: u32, v: u64): void { store<u64>(h + (<usize>r << 3), v); }
-@inline function rf(h: usize, r: u32): u64 { return load<u64>(h + HART_F + (<usize>r << 3)); }
-@inline function wf(h: usize, r: u32, v: u64): void { store<u64>(h + HART_F + (<usize>r << 3), v); }
-/** A single-precision operand: NaN-boxed values pass, anything else reads as the canonical NaN
- *  (spec section 12.2). */
-@inline function rs(h: usize, r: u32): u32 {
-  const v = rf(h, r);
-  return (v >> 32) == 0xffffffff ? <u32>v : 0x7fc00000;
-}
-@inline function ws(h: usize, r: u32, v: u32): void { wf(h, r, 0xffffffff00000000 | <u64>v); }
+const FS_MASK: u64 = <u64>3 << MSTATUS_FS_SHIFT;
 
-@inline function imm_i(w: u32): u64 { return <u64><i64>(<i32>w >> 20); }
-@inline function imm_s(w: u32): u64 { return <u64><i64>(((<i32>w >> 25) << 5) | ((w >> 7) & 31)); }
-@inline function imm_b(w: u32): u64 {
-  return <u64><i64>(((<i32>w >> 31) << 12) | (((w >> 7) & 1) << 11) | (((w >> 25) & 0x3f) << 5) | (((w >> 8) & 0xf) << 1));
+// ---- block entries (16 bytes) ----
+// +0 u32 the 4 bytes at the instruction's address when decoded (for a 16-bit instruction, the
+//    next halfword too); +4 u8 id; +5 u8 rs1 * 8; +6 u8 rs2 * 8; +7 u8 length; +8 i32 immediate;
+// +12 u16 byte offset of rd in the hart (HART_XSINK for x0, in the f registers for FLW/FLD);
+// +14 u16 offset of the instruction from the block's first one.
+@inline function R1(h: usize, e: usize): u64 { return load<u64>(h + <usize>load<u8>(e, 5)); }
+@inline function R2(h: usize, e: usize): u64 { return load<u64>(h + <usize>load<u8>(e, 6)); }
+@inline function IMM(e: usize): u64 { return <u64><i64>load<i32>(e, 8); }
+@inline function W(h: usize, e: usize, v: u64): void { store<u64>(h + <usize>load<u16>(e, 12), v); }
+@inline function OFF(e: usize): u64 { return <u64>load<u16>(e, 14); }
+@inline function F2(h: usize, e: usize): u64 { return load<u64>(h + HART_F + <usize>load<u8>(e, 6)); }
+
+@inline function imm_i(w: u32): i32 { return <i32>w >> 20; }
+@inline function imm_s(w: u32): i32 { return ((<i32>w >> 25) << 5) | ((w >> 7) & 31); }
+@inline function imm_b(w: u32): i32 {
+  return ((<i32>w >> 31) << 12) | (((w >> 7) & 1) << 11) | (((w >> 25) & 0x3f) << 5) | (((w >> 8) & 0xf) << 1);
 }
-@inline function imm_j(w: u32): u64 {
-  return <u64><i64>(((<i32>w >> 31) << 20) | (((w >> 12) & 0xff) << 12) | (((w >> 20) & 1) << 11) | (((w >> 21) & 0x3ff) << 1));
+@inline function imm_j(w: u32): i32 {
+  return ((<i32>w >> 31) << 20) | (((w >> 12) & 0xff) << 12) | (((w >> 20) & 1) << 11) | (((w >> 21) & 0x3ff) << 1);
+}
+
+/** True for the instructions that end a block: control transfers, and everything that may change
+ *  privilege, translation or the pc in ways a block cannot follow. */
+@inline function ends_block(id: u32): bool {
+  return (id >= I.ID_JAL && id <= I.ID_BGEU) || (id >= I.ID_ECALL && id <= I.ID_CSRRCI) || id == I.ID_ILLEGAL;
+}
+
+/** Decodes v (the 4 bytes at an instruction; a 16-bit instruction uses the low half) into the
+ *  block entry at e, for an instruction `off` bytes into its block. Returns the id. */
+function fill_entry(h: usize, e: usize, v: u32, off: u32): u32 {
+  let w = v, len: u32 = 4;
+  if ((v & 3) != 3) { w = v & 0xffff; len = 2; }
+  const dc = h + HART_DCACHE + <usize>((w * 0x9e3779b1) >> 19) * DCACHE_ENTRY_SIZE;
+  let ins: u32, id: u32;
+  if (load<u32>(dc) == w) {
+    ins = load<u32>(dc, 4);
+    id = load<u32>(dc, 8);
+  } else {
+    if (len == 2) {
+      ins = expand_c(w);
+      id = ins == 0 ? I.ID_ILLEGAL : decode(ins);
+    } else {
+      ins = w;
+      id = decode(w);
+    }
+    store<u32>(dc, w);
+    store<u32>(dc, ins, 4);
+    store<u32>(dc, id, 8);
+  }
+  const rd = (ins >> 7) & 31, r1 = (ins >> 15) & 31, r2 = (ins >> 20) & 31;
+  let imm: i32 = 0;
+  let rdo: u32 = rd == 0 ? HART_XSINK : rd << 3;
+  if (id <= I.ID_AUIPC) imm = <i32>(ins & 0xfffff000);
+  else if (id == I.ID_JAL) imm = <i32>off + imm_j(ins);
+  else if (id == I.ID_JALR) imm = imm_i(ins);
+  else if (id <= I.ID_BGEU) imm = <i32>off + imm_b(ins);
+  else if (id <= I.ID_LWU) imm = imm_i(ins);
+  else if (id <= I.ID_SD) imm = imm_s(ins);
+  else if (id <= I.ID_ANDI || id == I.ID_ADDIW) imm = imm_i(ins);
+  else if (id <= I.ID_SRAI) imm = <i32>((ins >> 20) & 63);
+  else if (id <= I.ID_SRAIW) imm = <i32>r2;
+  else if (id == I.ID_FLW || id == I.ID_FLD) { imm = imm_i(ins); rdo = HART_F + (rd << 3); }
+  else if (id == I.ID_FSW || id == I.ID_FSD) imm = imm_s(ins);
+  store<u32>(e, v);
+  store<u8>(e, <u8>id, 4);
+  store<u8>(e, <u8>(r1 << 3), 5);
+  store<u8>(e, <u8>(r2 << 3), 6);
+  store<u8>(e, <u8>len, 7);
+  store<i32>(e, imm, 8);
+  store<u16>(e, <u16>rdo, 12);
+  store<u16>(e, <u16>off, 14);
+  return id;
+}
+
+/** Decodes the block starting at pc (host address hp, page offset below 0xffe) into the header
+ *  at slot and fresh arena entries. */
+function build_block(h: usize, slot: usize, pc: u64, hp: usize): void {
+  let next = load<u32>(h + HART_BNEXT);
+  if (next + <u32>BLOCK_MAX > <u32>BLOCK_ARENA) {
+    memory.fill(h + HART_BHEAD, 0, BLOCK_SLOTS * 16);
+    next = 0;
+  }
+  let e = h + HART_BARENA + (<usize>next << 4);
+  const p = <u32>pc & 0xfff;
+  let off: u32 = 0;
+  let count: u32 = 0;
+  do {
+    // p + off <= 0xffc here, so the 4-byte read stays on the page
+    const id = fill_entry(h, e, load<u32>(hp + off), off);
+    off += load<u8>(e, 7);
+    e += 16;
+    count++;
+    if (ends_block(id)) break;
+  } while (count < <u32>BLOCK_MAX && p + off < 0xffe);
+  store<u64>(slot, ~pc);
+  store<u32>(slot, next << 4, 8);
+  store<u16>(slot, <u16>count, 12);
+  store<u16>(slot, <u16>off, 14);
+  store<u32>(h + HART_BNEXT, next + count);
+}
+
+/** The instruction at a page's last halfword (hp): copies it (with the first halfword of the next
+ *  page for a 32-bit one) to HART_XBUF and decodes it into the one-entry block at HART_BEDGE.
+ *  Returns false after recording a fetch fault on the next page. */
+function build_edge(h: usize, pc: u64, hp: usize, fctx: u64): bool {
+  let v = <u32>load<u16>(hp);
+  if ((v & 3) == 3) {
+    const b = xlate(h, pc + 2, ACCESS_EXEC, fctx);
+    if (b <= XLATE_MMIO) return false;
+    v |= <u32>load<u16>(b) << 16;
+  }
+  store<u32>(h + HART_XBUF, v);
+  fill_entry(h, h + HART_BEDGE, v, 0);
+  return true;
+}
+
+/** FLW/FLD/FSW/FSD with mstatus.FS not Dirty: illegal while FS is Off, else FS becomes Dirty
+ *  (privileged spec section 3.1.6.6). Returns false after recording the trap. */
+function fp_enable(h: usize, e: usize): bool {
+  const mstatus = load<u64>(h + HART_MSTATUS);
+  if ((mstatus & FS_MASK) == 0) {
+    const v = load<u32>(e);
+    set_trap(h, CAUSE_ILLEGAL_INSTRUCTION, (v & 3) == 3 ? v : v & 0xffff);
+    return false;
+  }
+  store<u64>(h + HART_MSTATUS, mstatus | FS_MASK);
+  return true;
+}
+
+/** Host address for a load of `size` bytes at va, or 0 after recording a fault. */
+@inline function ld_addr(h: usize, va: u64, size: u32, dctx: u64): usize {
+  const a = ld_fast(h, va, size, dctx);
+  return a != 0 ? a : ld_slow(h, va, size, dctx);
 }
 
 /** Runs at most `budget` instructions of hart h. Returns STOP_BUDGET; STOP_TRAP with the cause
@@ -65,11 +198,8 @@ export function run(h: usize, budget: i32): i32 {
   }
 
   while (n < budget) {
-    // ---- fetch (spec 1.5: 16-bit parcels; a 32-bit instruction may cross a page) ----
-    let w: u32;
-    if ((pc >> 12) == fvpn && (<u32>pc & 0xfff) <= 0xffc) {
-      w = load<u32>(<usize>(pc + fadd));
-    } else {
+    // ---- the block at pc (spec 1.5: 16-bit parcels; a 32-bit instruction may cross a page) ----
+    if ((pc >> 12) != fvpn) {
       const a = xlate(h, pc, ACCESS_EXEC, fctx);
       if (a <= XLATE_MMIO) {
         if (!system) { stop = STOP_TRAP; break; }
@@ -79,178 +209,242 @@ export function run(h: usize, budget: i32): i32 {
       }
       fvpn = pc >> 12;
       fadd = <u64>a - pc;
-      if ((<u32>pc & 0xfff) <= 0xffc) {
-        w = load<u32>(a);
-      } else {
-        w = load<u16>(a);
-        if ((w & 3) == 3) {
-          const b = xlate(h, pc + 2, ACCESS_EXEC, fctx);
-          if (b <= XLATE_MMIO) {
-            fvpn = <u64>-1;
-            if (!system) { stop = STOP_TRAP; break; }
-            pc = take_recorded_trap(h, pc);
-            fctx = fetch_ctx(h); dctx = data_ctx(h); n++;
-            continue;
-          }
-          w |= <u32>load<u16>(b) << 16;
-        }
-      }
     }
-    let ilen: u64 = 4;
-    if ((w & 3) != 3) { w &= 0xffff; ilen = 2; }
-
-    // ---- decode through the word-keyed cache ----
-    const dc = h + HART_DCACHE + <usize>((w * 0x9e3779b1) >> 19) * DCACHE_ENTRY_SIZE;
-    let ins: u32, id: u32;
-    if (load<u32>(dc) == w) {
-      ins = load<u32>(dc, 4);
-      id = load<u32>(dc, 8);
+    let bhp = <usize>(pc + fadd);
+    let slot: usize = 0;
+    let e: usize;
+    let cnt: u32;
+    let blen: u32;
+    if ((<u32>pc & 0xfff) < 0xffe) {
+      slot = h + HART_BHEAD + ((<usize>(pc >> 1) & (BLOCK_SLOTS - 1)) << 4);
+      if (load<u64>(slot) != ~pc) build_block(h, slot, pc, bhp);
+      e = h + HART_BARENA + <usize>load<u32>(slot, 8);
+      cnt = load<u16>(slot, 12);
+      blen = load<u16>(slot, 14);
     } else {
-      if (ilen == 2) {
-        ins = expand_c(w);
-        id = ins == 0 ? I.ID_ILLEGAL : decode(ins);
-      } else {
-        ins = w;
-        id = decode(w);
+      if (!build_edge(h, pc, bhp, fctx)) {
+        fvpn = <u64>-1;
+        if (!system) { stop = STOP_TRAP; break; }
+        pc = take_recorded_trap(h, pc);
+        fctx = fetch_ctx(h); dctx = data_ctx(h); n++;
+        continue;
       }
-      store<u32>(dc, w);
-      store<u32>(dc, ins, 4);
-      store<u32>(dc, id, 8);
+      bhp = h + HART_XBUF;
+      e = h + HART_BEDGE;
+      cnt = 1;
+      blen = load<u8>(e, 7);
     }
+    const e0 = e;
+    const left = <u32>(budget - n);
+    let eend = e + (<usize>(left < cnt ? left : cnt) << 4);
+    let npc = pc + <u64>blen; // where the block falls through; taken branches and jumps change it
+    let xr: i32 = 0;
 
-    const rd = (ins >> 7) & 31, r1 = (ins >> 15) & 31, r2 = (ins >> 20) & 31;
-    let npc = pc + ilen;
-
-    switch (id) {
-      // ---- RV64I (chapters 2 and 5) ----
-      case I.ID_LUI: wx(h, rd, <u64><i64><i32>(ins & 0xfffff000)); break;
-      case I.ID_AUIPC: wx(h, rd, pc + <u64><i64><i32>(ins & 0xfffff000)); break;
-      case I.ID_JAL: wx(h, rd, npc); npc = pc + imm_j(ins); break;
-      case I.ID_JALR: { const t = (rx(h, r1) + imm_i(ins)) & ~(<u64>1); wx(h, rd, npc); npc = t; break; }
-      case I.ID_BEQ: if (rx(h, r1) == rx(h, r2)) npc = pc + imm_b(ins); break;
-      case I.ID_BNE: if (rx(h, r1) != rx(h, r2)) npc = pc + imm_b(ins); break;
-      case I.ID_BLT: if (<i64>rx(h, r1) < <i64>rx(h, r2)) npc = pc + imm_b(ins); break;
-      case I.ID_BGE: if (<i64>rx(h, r1) >= <i64>rx(h, r2)) npc = pc + imm_b(ins); break;
-      case I.ID_BLTU: if (rx(h, r1) < rx(h, r2)) npc = pc + imm_b(ins); break;
-      case I.ID_BGEU: if (rx(h, r1) >= rx(h, r2)) npc = pc + imm_b(ins); break;
-      case I.ID_LB: case I.ID_LH: case I.ID_LW: case I.ID_LD: case I.ID_LBU: case I.ID_LHU: case I.ID_LWU:
-      case I.ID_FLW: case I.ID_FLD: {
-        const va = rx(h, r1) + imm_i(ins);
-        const f3 = (ins >> 12) & 3;
-        const size: u32 = 1 << f3;
-        let a = ld_fast(h, va, size, dctx);
-        if (a == 0) { a = ld_slow(h, va, size, dctx); if (a == 0) { stop = STOP_TRAP; break; } }
-        switch (id) {
-          case I.ID_LB: wx(h, rd, <u64><i64>load<i8>(a)); break;
-          case I.ID_LH: wx(h, rd, <u64><i64>load<i16>(a)); break;
-          case I.ID_LW: wx(h, rd, <u64><i64>load<i32>(a)); break;
-          case I.ID_LD: wx(h, rd, load<u64>(a)); break;
-          case I.ID_LBU: wx(h, rd, <u64>load<u8>(a)); break;
-          case I.ID_LHU: wx(h, rd, <u64>load<u16>(a)); break;
-          case I.ID_LWU: wx(h, rd, <u64>load<u32>(a)); break;
-          case I.ID_FLW: ws(h, rd, load<u32>(a)); break;
-          default: wf(h, rd, load<u64>(a)); break;
+    // ---- execute its entries ----
+    while (e < eend) {
+      if (load<u32>(bhp + <usize>load<u16>(e, 14)) != load<u32>(e)) { stop = EV_STALE; break; }
+      switch (<u32>load<u8>(e, 4)) {
+        // ---- RV64I (chapters 2 and 5) ----
+        case I.ID_LUI: W(h, e, IMM(e)); break;
+        case I.ID_AUIPC: W(h, e, pc + OFF(e) + IMM(e)); break;
+        case I.ID_JAL: W(h, e, npc); npc = pc + IMM(e); break;
+        case I.ID_JALR: { const t = (R1(h, e) + IMM(e)) & ~(<u64>1); W(h, e, npc); npc = t; break; }
+        case I.ID_BEQ: if (R1(h, e) == R2(h, e)) npc = pc + IMM(e); break;
+        case I.ID_BNE: if (R1(h, e) != R2(h, e)) npc = pc + IMM(e); break;
+        case I.ID_BLT: if (<i64>R1(h, e) < <i64>R2(h, e)) npc = pc + IMM(e); break;
+        case I.ID_BGE: if (<i64>R1(h, e) >= <i64>R2(h, e)) npc = pc + IMM(e); break;
+        case I.ID_BLTU: if (R1(h, e) < R2(h, e)) npc = pc + IMM(e); break;
+        case I.ID_BGEU: if (R1(h, e) >= R2(h, e)) npc = pc + IMM(e); break;
+        case I.ID_LB: {
+          const a = ld_addr(h, R1(h, e) + IMM(e), 1, dctx);
+          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          W(h, e, <u64><i64>load<i8>(a)); break;
         }
-        break;
-      }
-      case I.ID_SB: case I.ID_SH: case I.ID_SW: case I.ID_SD: case I.ID_FSW: case I.ID_FSD: {
-        const va = rx(h, r1) + imm_s(ins);
-        const size: u32 = 1 << ((ins >> 12) & 3);
-        const v = id >= I.ID_FSW && id <= I.ID_FSD ? rf(h, r2) : rx(h, r2);
-        const a = st_fast(h, va, size, dctx);
-        if (a != 0) {
-          if (size == 8) store<u64>(a, v);
-          else if (size == 4) store<u32>(a, <u32>v);
-          else if (size == 2) store<u16>(a, <u16>v);
-          else store<u8>(a, <u8>v);
-        } else {
-          if (!st_slow(h, va, v, size, dctx)) { stop = STOP_TRAP; break; }
-          fvpn = <u64>-1; // a write miss may have moved the page to a new frame (copy-on-write)
+        case I.ID_LH: {
+          const a = ld_addr(h, R1(h, e) + IMM(e), 2, dctx);
+          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          W(h, e, <u64><i64>load<i16>(a)); break;
         }
-        break;
-      }
-      case I.ID_ADDI: wx(h, rd, rx(h, r1) + imm_i(ins)); break;
-      case I.ID_SLTI: wx(h, rd, <i64>rx(h, r1) < <i64>imm_i(ins) ? 1 : 0); break;
-      case I.ID_SLTIU: wx(h, rd, rx(h, r1) < imm_i(ins) ? 1 : 0); break;
-      case I.ID_XORI: wx(h, rd, rx(h, r1) ^ imm_i(ins)); break;
-      case I.ID_ORI: wx(h, rd, rx(h, r1) | imm_i(ins)); break;
-      case I.ID_ANDI: wx(h, rd, rx(h, r1) & imm_i(ins)); break;
-      case I.ID_SLLI: wx(h, rd, rx(h, r1) << ((ins >> 20) & 63)); break;
-      case I.ID_SRLI: wx(h, rd, rx(h, r1) >> ((ins >> 20) & 63)); break;
-      case I.ID_SRAI: wx(h, rd, <u64>(<i64>rx(h, r1) >> ((ins >> 20) & 63))); break;
-      case I.ID_ADDIW: wx(h, rd, sext32(<u32>(rx(h, r1) + imm_i(ins)))); break;
-      case I.ID_SLLIW: wx(h, rd, sext32(<u32>rx(h, r1) << (r2))); break;
-      case I.ID_SRLIW: wx(h, rd, sext32(<u32>rx(h, r1) >> (r2))); break;
-      case I.ID_SRAIW: wx(h, rd, sext32(<u32>(<i32>rx(h, r1) >> (r2)))); break;
-      case I.ID_ADD: wx(h, rd, rx(h, r1) + rx(h, r2)); break;
-      case I.ID_SUB: wx(h, rd, rx(h, r1) - rx(h, r2)); break;
-      case I.ID_SLL: wx(h, rd, rx(h, r1) << (rx(h, r2) & 63)); break;
-      case I.ID_SLT: wx(h, rd, <i64>rx(h, r1) < <i64>rx(h, r2) ? 1 : 0); break;
-      case I.ID_SLTU: wx(h, rd, rx(h, r1) < rx(h, r2) ? 1 : 0); break;
-      case I.ID_XOR: wx(h, rd, rx(h, r1) ^ rx(h, r2)); break;
-      case I.ID_SRL: wx(h, rd, rx(h, r1) >> (rx(h, r2) & 63)); break;
-      case I.ID_SRA: wx(h, rd, <u64>(<i64>rx(h, r1) >> (rx(h, r2) & 63))); break;
-      case I.ID_OR: wx(h, rd, rx(h, r1) | rx(h, r2)); break;
-      case I.ID_AND: wx(h, rd, rx(h, r1) & rx(h, r2)); break;
-      case I.ID_ADDW: wx(h, rd, sext32(<u32>(rx(h, r1) + rx(h, r2)))); break;
-      case I.ID_SUBW: wx(h, rd, sext32(<u32>(rx(h, r1) - rx(h, r2)))); break;
-      case I.ID_SLLW: wx(h, rd, sext32(<u32>rx(h, r1) << (<u32>rx(h, r2) & 31))); break;
-      case I.ID_SRLW: wx(h, rd, sext32(<u32>rx(h, r1) >> (<u32>rx(h, r2) & 31))); break;
-      case I.ID_SRAW: wx(h, rd, sext32(<u32>(<i32>rx(h, r1) >> (<u32>rx(h, r2) & 31)))); break;
-      case I.ID_FENCE: case I.ID_FENCE_I: break; // one hart at a time; the decode cache is keyed by bits
-      case I.ID_ECALL: set_trap(h, CAUSE_ECALL_U + load<u64>(h + HART_PRIV), 0); stop = STOP_TRAP; break;
-      case I.ID_EBREAK: set_trap(h, CAUSE_BREAKPOINT, pc); stop = STOP_TRAP; break;
+        case I.ID_LW: {
+          const a = ld_addr(h, R1(h, e) + IMM(e), 4, dctx);
+          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          W(h, e, <u64><i64>load<i32>(a)); break;
+        }
+        case I.ID_LD: {
+          const a = ld_addr(h, R1(h, e) + IMM(e), 8, dctx);
+          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          W(h, e, load<u64>(a)); break;
+        }
+        case I.ID_LBU: {
+          const a = ld_addr(h, R1(h, e) + IMM(e), 1, dctx);
+          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          W(h, e, <u64>load<u8>(a)); break;
+        }
+        case I.ID_LHU: {
+          const a = ld_addr(h, R1(h, e) + IMM(e), 2, dctx);
+          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          W(h, e, <u64>load<u16>(a)); break;
+        }
+        case I.ID_LWU: {
+          const a = ld_addr(h, R1(h, e) + IMM(e), 4, dctx);
+          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          W(h, e, <u64>load<u32>(a)); break;
+        }
+        case I.ID_FLW: case I.ID_FLD: {
+          if ((load<u64>(h + HART_MSTATUS) & FS_MASK) != FS_MASK && !fp_enable(h, e)) { stop = STOP_TRAP; eend = 0; break; }
+          const size: u32 = <u32>load<u8>(e, 4) == I.ID_FLW ? 4 : 8;
+          const a = ld_addr(h, R1(h, e) + IMM(e), size, dctx);
+          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          W(h, e, size == 4 ? 0xffffffff00000000 | <u64>load<u32>(a) : load<u64>(a)); break;
+        }
+        case I.ID_SB: {
+          const va = R1(h, e) + IMM(e), v = R2(h, e);
+          const a = st_fast(h, va, 1, dctx);
+          if (a != 0) { store<u8>(a, <u8>v); break; }
+          stop = st_slow(h, va, v, 1, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
+        }
+        case I.ID_SH: {
+          const va = R1(h, e) + IMM(e), v = R2(h, e);
+          const a = st_fast(h, va, 2, dctx);
+          if (a != 0) { store<u16>(a, <u16>v); break; }
+          stop = st_slow(h, va, v, 2, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
+        }
+        case I.ID_SW: {
+          const va = R1(h, e) + IMM(e), v = R2(h, e);
+          const a = st_fast(h, va, 4, dctx);
+          if (a != 0) { store<u32>(a, <u32>v); break; }
+          stop = st_slow(h, va, v, 4, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
+        }
+        case I.ID_SD: {
+          const va = R1(h, e) + IMM(e), v = R2(h, e);
+          const a = st_fast(h, va, 8, dctx);
+          if (a != 0) { store<u64>(a, v); break; }
+          stop = st_slow(h, va, v, 8, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
+        }
+        case I.ID_FSW: case I.ID_FSD: {
+          if ((load<u64>(h + HART_MSTATUS) & FS_MASK) != FS_MASK && !fp_enable(h, e)) { stop = STOP_TRAP; eend = 0; break; }
+          const size: u32 = <u32>load<u8>(e, 4) == I.ID_FSW ? 4 : 8;
+          const va = R1(h, e) + IMM(e), v = F2(h, e);
+          const a = st_fast(h, va, size, dctx);
+          if (a != 0) {
+            if (size == 8) store<u64>(a, v); else store<u32>(a, <u32>v);
+            break;
+          }
+          stop = st_slow(h, va, v, size, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
+        }
+        case I.ID_ADDI: W(h, e, R1(h, e) + IMM(e)); break;
+        case I.ID_SLTI: W(h, e, <i64>R1(h, e) < <i64>IMM(e) ? 1 : 0); break;
+        case I.ID_SLTIU: W(h, e, R1(h, e) < IMM(e) ? 1 : 0); break;
+        case I.ID_XORI: W(h, e, R1(h, e) ^ IMM(e)); break;
+        case I.ID_ORI: W(h, e, R1(h, e) | IMM(e)); break;
+        case I.ID_ANDI: W(h, e, R1(h, e) & IMM(e)); break;
+        case I.ID_SLLI: W(h, e, R1(h, e) << IMM(e)); break;
+        case I.ID_SRLI: W(h, e, R1(h, e) >> IMM(e)); break;
+        case I.ID_SRAI: W(h, e, <u64>(<i64>R1(h, e) >> IMM(e))); break;
+        case I.ID_ADDIW: W(h, e, sext32(<u32>(R1(h, e) + IMM(e)))); break;
+        case I.ID_SLLIW: W(h, e, sext32(<u32>R1(h, e) << <u32>IMM(e))); break;
+        case I.ID_SRLIW: W(h, e, sext32(<u32>R1(h, e) >> <u32>IMM(e))); break;
+        case I.ID_SRAIW: W(h, e, sext32(<u32>(<i32>R1(h, e) >> <u32>IMM(e)))); break;
+        case I.ID_ADD: W(h, e, R1(h, e) + R2(h, e)); break;
+        case I.ID_SUB: W(h, e, R1(h, e) - R2(h, e)); break;
+        case I.ID_SLL: W(h, e, R1(h, e) << (R2(h, e) & 63)); break;
+        case I.ID_SLT: W(h, e, <i64>R1(h, e) < <i64>R2(h, e) ? 1 : 0); break;
+        case I.ID_SLTU: W(h, e, R1(h, e) < R2(h, e) ? 1 : 0); break;
+        case I.ID_XOR: W(h, e, R1(h, e) ^ R2(h, e)); break;
+        case I.ID_SRL: W(h, e, R1(h, e) >> (R2(h, e) & 63)); break;
+        case I.ID_SRA: W(h, e, <u64>(<i64>R1(h, e) >> (R2(h, e) & 63))); break;
+        case I.ID_OR: W(h, e, R1(h, e) | R2(h, e)); break;
+        case I.ID_AND: W(h, e, R1(h, e) & R2(h, e)); break;
+        case I.ID_ADDW: W(h, e, sext32(<u32>(R1(h, e) + R2(h, e)))); break;
+        case I.ID_SUBW: W(h, e, sext32(<u32>(R1(h, e) - R2(h, e)))); break;
+        case I.ID_SLLW: W(h, e, sext32(<u32>R1(h, e) << (<u32>R2(h, e) & 31))); break;
+        case I.ID_SRLW: W(h, e, sext32(<u32>R1(h, e) >> (<u32>R2(h, e) & 31))); break;
+        case I.ID_SRAW: W(h, e, sext32(<u32>(<i32>R1(h, e) >> (<u32>R2(h, e) & 31)))); break;
+        case I.ID_FENCE: case I.ID_FENCE_I: break; // one hart at a time; entries are checked against memory
+        case I.ID_ECALL: set_trap(h, CAUSE_ECALL_U + load<u64>(h + HART_PRIV), 0); stop = STOP_TRAP; eend = 0; break;
+        case I.ID_EBREAK: set_trap(h, CAUSE_BREAKPOINT, pc + OFF(e)); stop = STOP_TRAP; eend = 0; break;
 
-      // ---- M (chapter 7) ----
-      case I.ID_MUL: wx(h, rd, rx(h, r1) * rx(h, r2)); break;
-      case I.ID_MULH: wx(h, rd, mulh(rx(h, r1), rx(h, r2))); break;
-      case I.ID_MULHSU: wx(h, rd, mulhsu(rx(h, r1), rx(h, r2))); break;
-      case I.ID_MULHU: wx(h, rd, mulhu(rx(h, r1), rx(h, r2))); break;
-      case I.ID_DIV: wx(h, rd, div(rx(h, r1), rx(h, r2))); break;
-      case I.ID_DIVU: wx(h, rd, divu(rx(h, r1), rx(h, r2))); break;
-      case I.ID_REM: wx(h, rd, rem(rx(h, r1), rx(h, r2))); break;
-      case I.ID_REMU: wx(h, rd, remu(rx(h, r1), rx(h, r2))); break;
-      case I.ID_MULW: wx(h, rd, sext32(<u32>rx(h, r1) * <u32>rx(h, r2))); break;
-      case I.ID_DIVW: wx(h, rd, divw(rx(h, r1), rx(h, r2))); break;
-      case I.ID_DIVUW: wx(h, rd, divuw(rx(h, r1), rx(h, r2))); break;
-      case I.ID_REMW: wx(h, rd, remw(rx(h, r1), rx(h, r2))); break;
-      case I.ID_REMUW: wx(h, rd, remuw(rx(h, r1), rx(h, r2))); break;
+        // ---- M (chapter 7) ----
+        case I.ID_MUL: W(h, e, R1(h, e) * R2(h, e)); break;
+        case I.ID_MULH: W(h, e, mulh(R1(h, e), R2(h, e))); break;
+        case I.ID_MULHSU: W(h, e, mulhsu(R1(h, e), R2(h, e))); break;
+        case I.ID_MULHU: W(h, e, mulhu(R1(h, e), R2(h, e))); break;
+        case I.ID_DIV: W(h, e, div(R1(h, e), R2(h, e))); break;
+        case I.ID_DIVU: W(h, e, divu(R1(h, e), R2(h, e))); break;
+        case I.ID_REM: W(h, e, rem(R1(h, e), R2(h, e))); break;
+        case I.ID_REMU: W(h, e, remu(R1(h, e), R2(h, e))); break;
+        case I.ID_MULW: W(h, e, sext32(<u32>R1(h, e) * <u32>R2(h, e))); break;
+        case I.ID_DIVW: W(h, e, divw(R1(h, e), R2(h, e))); break;
+        case I.ID_DIVUW: W(h, e, divuw(R1(h, e), R2(h, e))); break;
+        case I.ID_REMW: W(h, e, remw(R1(h, e), R2(h, e))); break;
+        case I.ID_REMUW: W(h, e, remuw(R1(h, e), R2(h, e))); break;
 
-      default: { // A, F, D, Zicsr, privileged, illegal: kept out of line so the hot loop stays small
-        const r = exec_ext(h, id, ins, w, n, pc, dctx);
-        if (r == 0) break;
-        if (r == EXT_FLUSH_FETCH) { fvpn = <u64>-1; break; }
-        if (r >= EXT_CONTEXT) {
-          if (r == EXT_JUMP) npc = load<u64>(h + HART_PC);
-          if (r == EXT_FLUSH_TLB) flush_tlb(h);
-          fctx = fetch_ctx(h);
-          dctx = data_ctx(h);
-          fvpn = <u64>-1;
-          stop = EV_IRQ_CHECK;
+        default: { // A, F, D, Zicsr, privileged, illegal: kept out of line so the hot loop stays small
+          const v = load<u32>(e);
+          const w = (v & 3) == 3 ? v : v & 0xffff;
+          const ins = w == v ? v : expand_c(w);
+          const r = exec_ext(h, <u32>load<u8>(e, 4), ins, w, n + <i32>((e - e0) >> 4), pc + OFF(e), dctx);
+          store<u64>(h, 0); // x0 stays zero whatever was written to it
+          if (r != 0) { xr = r; stop = EV_EXT; eend = 0; }
           break;
         }
-        stop = r; // STOP_TRAP or STOP_WFI
-        break;
       }
+      e += 16;
     }
-    if (stop != STOP_BUDGET) {
-      // The unusual outcomes, all on this one branch: traps, WFI, interrupt checks.
-      if (stop == STOP_TRAP) {
-        if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) break;
-        npc = take_recorded_trap(h, pc); // the trapping instruction does not retire
-        n--;
-      } else if (stop == STOP_WFI) {
-        if (!wfi_wakes(h)) { pc = npc; n++; break; }
-      }
-      // Interrupts may have become pending/enabled (or a trap changed privilege).
-      const irq = pending_interrupt(h);
-      if (irq >= 0) npc = take_trap(h, <u64>irq, 0, npc, true);
-      fctx = fetch_ctx(h);
-      dctx = data_ctx(h);
+    n += <i32>((e - e0) >> 4);
+    if (stop == STOP_BUDGET) {
+      // the block ran to its end (npc), or the budget ran out before the entry at e
+      pc = e == e0 + (<usize>cnt << 4) ? npc : pc + OFF(e);
+      continue;
+    }
+    if (stop == EV_STALE) {
+      store<u64>(slot, 0); // e is the stale entry (a block at a page's last halfword is never stale)
+      pc += OFF(e);
+      stop = STOP_BUDGET;
+      continue;
+    }
+    // The unusual outcomes of the entry before e: traps, WFI, context changes, interrupt checks.
+    e -= 16;
+    n--;
+    pc += OFF(e);
+    npc = pc + <u64>load<u8>(e, 7);
+    if (stop == EV_REFETCH) {
       fvpn = <u64>-1;
       stop = STOP_BUDGET;
+      pc = npc;
+      n++;
+      continue;
     }
-    store<u64>(h, 0); // x0 stays zero whatever was written to it
+    if (stop == EV_EXT) {
+      if (xr == EXT_FLUSH_FETCH) {
+        fvpn = <u64>-1;
+        stop = STOP_BUDGET;
+        pc = npc;
+        n++;
+        continue;
+      }
+      if (xr >= EXT_CONTEXT) {
+        if (xr == EXT_JUMP) npc = load<u64>(h + HART_PC);
+        if (xr == EXT_FLUSH_TLB) flush_tlb(h);
+        stop = EV_IRQ_CHECK;
+      } else {
+        stop = xr; // STOP_TRAP or STOP_WFI
+      }
+    }
+    if (stop == STOP_TRAP) {
+      if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) break;
+      npc = take_recorded_trap(h, pc); // the trapping instruction does not retire
+      n--;
+    } else if (stop == STOP_WFI) {
+      if (!wfi_wakes(h)) { pc = npc; n++; break; }
+    }
+    // Interrupts may have become pending/enabled (or a trap changed privilege).
+    const irq = pending_interrupt(h);
+    if (irq >= 0) npc = take_trap(h, <u64>irq, 0, npc, true);
+    fctx = fetch_ctx(h);
+    dctx = data_ctx(h);
+    fvpn = <u64>-1;
+    stop = STOP_BUDGET;
     pc = npc;
     n++;
   }

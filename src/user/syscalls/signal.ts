@@ -3,7 +3,7 @@
 import { ERRNO } from '../errno.js';
 import type { Process } from '../process.js';
 import {
-  NSIG, SIGKILL, SIGSTOP, SI_TKILL, SI_USER, SIGNAL_NAMES, SIGSEGV, UNBLOCKABLE, popSignalFrame, sigbit,
+  NSIG, SIGKILL, SIGSTOP, SI_TKILL, SI_USER, SIGNAL_NAMES, SIGSEGV, UNBLOCKABLE, popSignalFrame, sigbit, encodeSiginfo,
 } from '../signals.js';
 import { SS_DISABLE, SS_ONSTACK, type SigInfo, type Thread } from '../thread.js';
 import { monotonicNs } from '../clock.js';
@@ -98,15 +98,7 @@ const sysRtSigtimedwait = (p: Process, t: Thread, a: bigint[]): SysResult => {
   };
   const got = take(t.pending) ?? take(p.pending);
   if (got) {
-    if (a[1] !== 0n) {
-      const b = new Uint8Array(128);
-      const v = new DataView(b.buffer);
-      v.setInt32(0, got.signo, true);
-      v.setInt32(8, got.code, true);
-      v.setInt32(16, got.pid ?? 0, true);
-      v.setInt32(20, got.uid ?? 0, true);
-      if (!p.as.write(a[1]!, b)) return -ERRNO.EFAULT;
-    }
+    if (a[1] !== 0n && !p.as.write(a[1]!, encodeSiginfo(got))) return -ERRNO.EFAULT;
     return got.signo;
   }
   let deadline: bigint | null = null;
