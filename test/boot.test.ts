@@ -1,0 +1,140 @@
+// The system VM end to end: the bundled Linux guest (images/) boots on the virtual board to its
+// readiness line, runs commands typed on the console, writes to a virtio disk, reboots, finds the
+// file, and powers off with status 0 — with the VMM's own SBI, with Debian's OpenSBI as firmware,
+// and with two harts. Bad input is refused before anything is created or modified.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync, readFileSync, chmodSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { GuestSession } from './guest-session.js';
+import { ROOT, readRepoFile, scratchDir, runRvisor } from './helpers.js';
+
+const IMAGES = join(ROOT, 'images');
+const READY = 'rvisor guest ready';
+const PROMPT = /# $/m;
+
+function freshDisk(name: string): string {
+  const path = join(scratchDir(), name);
+  writeFileSync(path, readRepoFile('images/disk.ext4.gz'));
+  return path;
+}
+
+/** Lines of a boot log that look like trouble. */
+function complaints(log: string): string[] {
+  return log.split(/\r?\n/).filter((l) => /warn|fail|error|unable|can't|cannot|bug:|oops|call trace/i.test(l))
+    .map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, '').trim());
+}
+
+test('the bundled guest boots, runs commands, keeps a file on its disk across a reboot, powers off with 0', async () => {
+  const disk = freshDisk('boot-disk.ext4');
+  const s = new GuestSession(['--disk', disk]);
+  try {
+    await s.waitFor(READY);
+    assert.match(await s.run('uname -a'), /Linux .* riscv64/);
+    assert.match(await s.run('echo R$((6*7))'), /R42/);
+    assert.match(await s.run('cat /proc/cpuinfo'), /isa\s*:\s*rv64imafdc/);
+    assert.match(await s.run('cat /mnt/hello.txt'), /hello from the disk/);
+    await s.run('echo written-by-the-guest > /mnt/new.txt && sync');
+    s.send('reboot -f');
+    await s.waitFor('reboot: Restarting system');
+    await s.waitFor(READY);
+    assert.match(await s.run('cat /mnt/new.txt'), /written-by-the-guest/);
+    s.send('poweroff -f');
+    assert.equal(await s.exited, 0);
+  } finally {
+    s.kill();
+  }
+  // The kernel's own view of our devices: every complaint in our boot log must also be in the
+  // reference QEMU boot of the same kernel (guest/linux/qemu-boot.log).
+  const reference = new Set(complaints(readFileSync(join(ROOT, 'guest', 'linux', 'qemu-boot.log'), 'utf8')));
+  const ours = complaints(s.output).filter((l) => !/^~ #|rvisor:/.test(l));
+  assert.deepEqual(ours.filter((l) => !reference.has(l)), [], 'kernel complaints that QEMU\'s boot does not have');
+});
+
+test('the guest clock runs at wall-clock rate (sleep 1 takes one second)', async () => {
+  const s = new GuestSession([]);
+  try {
+    await s.waitFor(READY);
+    await s.run('true');
+    const t0 = performance.now();
+    await s.run('sleep 1');
+    const secs = (performance.now() - t0) / 1000;
+    assert.ok(secs > 0.9 && secs < 1.25, `sleep 1 took ${secs.toFixed(3)} s of wall time`);
+    s.send('poweroff -f');
+    assert.equal(await s.exited, 0);
+  } finally {
+    s.kill();
+  }
+});
+
+test("Debian's OpenSBI (fw_jump) as M-mode firmware boots the same kernel", async () => {
+  const bios = join(scratchDir(), 'fw_jump.bin');
+  writeFileSync(bios, readRepoFile('images/opensbi-fw_jump.bin.gz'));
+  const s = new GuestSession(['--bios', bios]);
+  try {
+    assert.match(await s.waitFor('Domain0 Next Mode'), /OpenSBI v1\.1/);
+    await s.waitFor(READY);
+    assert.match(await s.run('cat /proc/cpuinfo'), /mmu\s*:\s*sv39/);
+    s.send('poweroff -f');
+    assert.equal(await s.exited, 0);
+  } finally {
+    s.kill();
+  }
+});
+
+test('two harts: both online in /proc/cpuinfo', async () => {
+  const s = new GuestSession(['--cpus', '2']);
+  try {
+    await s.waitFor(READY);
+    const info = await s.run('cat /proc/cpuinfo');
+    assert.match(info, /processor\s*:\s*0/);
+    assert.match(info, /processor\s*:\s*1/);
+    assert.match(await s.run('cat /sys/devices/system/cpu/online'), /0-1/);
+    s.send('poweroff -f');
+    assert.equal(await s.exited, 0);
+  } finally {
+    s.kill();
+  }
+});
+
+test('bad input: clear errors, non-zero exits, nothing created or modified', () => {
+  const dir = scratchDir();
+  const missing = join(dir, 'no-such-kernel');
+  let r = runRvisor(['run', '--kernel', missing]);
+  assert.equal(r.status, 3);
+  assert.match(r.stderr, /kernel .*no-such-kernel: no such file/);
+
+  const notKernel = join(dir, 'not-a-kernel');
+  writeFileSync(notKernel, 'just some text, not a kernel\n'.repeat(10));
+  r = runRvisor(['run', '--kernel', notKernel]);
+  assert.equal(r.status, 10);
+  assert.match(r.stderr, /not a RISC-V Linux kernel Image/);
+
+  r = runRvisor(['run', '--mem', '16M']);
+  assert.equal(r.status, 11);
+  assert.match(r.stderr, /memory too small/);
+
+  const noDisk = join(dir, 'no-such-disk.img');
+  r = runRvisor(['run', '--disk', noDisk]);
+  assert.equal(r.status, 3);
+  assert.match(r.stderr, /no-such-disk\.img.*does not exist/);
+  assert.equal(existsSync(noDisk), false);
+
+  const ro = freshDisk('readonly.ext4');
+  chmodSync(ro, 0o444);
+  const before = readFileSync(ro);
+  const mtime = statSync(ro).mtimeMs;
+  r = runRvisor(['run', '--disk', ro]);
+  assert.equal(r.status, 13);
+  assert.match(r.stderr, /read-only/);
+  assert.deepEqual(readFileSync(ro), before);
+  assert.equal(statSync(ro).mtimeMs, mtime);
+
+  r = runRvisor(['run', '--cpus', '0']);
+  assert.equal(r.status, 2);
+  r = runRvisor(['run', '--frobnicate']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown option --frobnicate/);
+  for (const x of [r]) assert.doesNotMatch(x.stderr, /\n\s+at /); // never a stack trace
+  assert.ok(existsSync(IMAGES));
+});
