@@ -15,12 +15,12 @@ static u64 root[512] __attribute__((aligned(4096)));
 static u64 l1a[512] __attribute__((aligned(4096)));
 static u64 l0a[512] __attribute__((aligned(4096)));
 static u64 l1b[512] __attribute__((aligned(4096)));
-static u8 pages[12][4096] __attribute__((aligned(4096)));
+static u8 pages[14][4096] __attribute__((aligned(4096)));
 static u8 ustack[4096] __attribute__((aligned(16)));
 static volatile u64 target;
 static u64 ures[16][3];
 
-enum { P_RW, P_RO, P_XO, P_URW, P_WO, P_AD, P_INV, P_UR, P_RSV, P_NONLEAF, P_REMAP, P_UX };
+enum { P_RW, P_RO, P_XO, P_URW, P_WO, P_AD, P_INV, P_UR, P_RSV, P_NONLEAF, P_REMAP, P_UX, P_X2, P_GAP };
 #define VA(i) (VA4K + (u64)(i) * 4096)
 
 static const u32 code42[] = { 0x02a00513, 0x00008067 }; /* li a0, 42; ret */
@@ -47,6 +47,11 @@ static void setup(void) {
   l0a[P_NONLEAF] = mkpte((u64)pages[P_NONLEAF], PTE_V);                    /* pointer at level 0 */
   l0a[P_REMAP] = mkpte((u64)pages[P_REMAP], PTE_V | PTE_R | PTE_W | ad);
   l0a[P_UX] = mkpte((u64)pages[P_UX], PTE_V | PTE_X | PTE_U | PTE_A);
+  l0a[P_X2] = mkpte((u64)pages[P_X2], PTE_V | PTE_X | PTE_A);
+  l0a[P_GAP] = 0;
+  /* li a0, 42 split over the end of P_X2 and the (unmapped) start of P_GAP */
+  *(volatile uint16_t *)&pages[P_X2][4094] = 0x0513;
+  *(volatile uint16_t *)&pages[P_GAP][0] = 0x02a0;
   l1b[0] = mkpte(PA2M, PTE_V | PTE_R | PTE_W | ad);
   l1b[1] = mkpte(PA2M + 0x1000, PTE_V | PTE_R | PTE_W | ad);                /* misaligned */
   for (int i = 0; i < 12; i++) *(volatile u64 *)pages[i] = 0x1111 * (i + 1);
@@ -116,6 +121,14 @@ static long s_tests(long arg) {
   sd("S non-canonical store 0xffff7fff80000000", 0xffff7fff80000000ul, 1);
   ld("S canonical high 0xffffffc000000000 (unmapped)", 0xffffffc000000000ul);
   ex("S non-canonical exec 0x4000000000", 0x4000000000ul);
+  /* a 4-byte instruction crossing into an unmapped page: mepc = its start, mtval = the page */
+  reset_traps();
+  {
+    u64 va = VA(P_X2) + 4094;
+    asm volatile("li a7, 0\n jalr ra, %0, 0" :: "r"(va) : "a0", "a7", "ra", "memory");
+    pr("S fetch crossing into unmapped page: n=%d cause=%x epc=%s tval=%s\n", mt.count, mt.cause,
+       mt.epc == va ? "start" : "other", mt.tval == VA(P_GAP) ? "second page" : mt.tval == va ? "start" : "other");
+  }
   /* A/D: the hardware sets A on access and D on a store */
   u64 *pte = &l0a[P_AD];
   pr("A/D before: A=%d D=%d\n", (*pte >> 6) & 1, (*pte >> 7) & 1);

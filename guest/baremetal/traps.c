@@ -214,6 +214,38 @@ static void modes(void) {
   csrw(mstatus, saved);
 }
 
+/* PMP: entry 0 denies S/U everything on one 4 KiB page (NAPOT, no L), entry 1 allows all */
+static u8 pmp_page[4096] __attribute__((aligned(4096)));
+static long u_pmp(long arg) {
+  (void)arg;
+  TRY2("U load PMP-denied page", "lla t0, pmp_page", "ld t1, 0(t0)");
+  TRY2("U store PMP-denied page", "lla t0, pmp_page", "sd t1, 8(t0)");
+  TRY2("U load PMP-allowed", "lla t0, pmp_page + 4096", "ld t1, 0(t0)");
+  return 0;
+}
+static void pmp(void) {
+  csrw(pmpaddr0, ((u64)pmp_page >> 2) | 0x1ff); /* NAPOT 4 KiB */
+  csrw(pmpaddr1, ~0ul);
+  csrw(pmpcfg0, (0x1ful << 8) | 0x18);
+  pr("pmpcfg0=%x pmpaddr0 ok=%d\n", csrr(pmpcfg0) & 0xffff, csrr(pmpaddr0) == (((u64)pmp_page >> 2) | 0x1ff));
+  TRY2("M load PMP page (no L)", "lla t0, pmp_page", "ld t1, 0(t0)");
+  run_in(0, u_pmp, 0);
+  csrw(pmpaddr0, ~0ul);
+  csrw(pmpcfg0, 0x1f);
+}
+
+/* a misaligned load and store: done by the hart or trapped (cause 4/6) - print both outcomes the
+ * same way when the value is right */
+static u8 mis[16] __attribute__((aligned(8)));
+static void misaligned(void) {
+  for (int i = 0; i < 16; i++) mis[i] = (u8)(i + 1);
+  reset_traps();
+  u64 v = 0;
+  asm volatile(NORVC("ld %0, 0(%1)") : "=&r"(v) : "r"(mis + 3) : "memory");
+  pr("misaligned ld: %s\n", mt.count == 0 && v == 0x0b0a090807060504ul ? "done by hart" :
+     mt.count == 1 && mt.cause == 4 && mt.tval == (u64)(mis + 3) ? "trapped" : "wrong");
+}
+
 void main(u64 hartid, u64 fdt) {
   (void)hartid; (void)fdt;
   ident();
@@ -221,4 +253,6 @@ void main(u64 hartid, u64 fdt) {
   exceptions();
   unimplemented();
   modes();
+  pmp();
+  misaligned();
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { HostMemory } from '../memory/host-memory.js';
 import { Hart } from './hart.js';
 import { RvisorError } from '../errors.js';
+import { HART_TIME } from './layout.js';
 
 /** Called by the core when a guest virtual address misses in the hart's software TLB. Returns the
  *  host byte offset of the 4 KiB frame that backs the page for this access kind (0 read, 1 write,
@@ -15,12 +16,18 @@ export type TlbMissHandler = (hartBase: number, va: bigint, access: number) => n
  *  host frame offset, after recording it in the VM's P2M, or -1), and device register access. */
 export interface SystemHooks {
   ramMiss(hartBase: number, pa: bigint): number;
+  /** Whether a device claims physical address pa (else the access faults). */
+  mmioPresent(hartBase: number, pa: bigint): boolean;
+  /** The current mtime in ticks (the time CSR, Sstc). */
+  timeNow(hartBase: number): bigint;
   mmioRead(hartBase: number, pa: bigint, size: number): bigint;
   mmioWrite(hartBase: number, pa: bigint, value: bigint, size: number): void;
 }
 
 const noSystem: SystemHooks = {
   ramMiss: () => -1,
+  mmioPresent: () => false,
+  timeNow: () => -1n, // the process VM: the host writes HART_TIME before each slice
   mmioRead: () => 0n,
   mmioWrite: () => {},
 };
@@ -64,6 +71,11 @@ export class Core {
         tlb_miss: (hart: number, va: bigint, access: number): bigint => BigInt(this.missHandler(hart, va, access)),
         ram_miss: (hart: number, pa: bigint): bigint => BigInt(this.system.ramMiss(hart, pa)),
         mmio_read: (hart: number, pa: bigint, size: number): bigint => this.system.mmioRead(hart, pa, size),
+        mmio_present: (hart: number, pa: bigint): number => (this.system.mmioPresent(hart, pa) ? 1 : 0),
+        time_now: (hart: number): bigint => {
+          const t = this.system.timeNow(hart);
+          return t >= 0n ? t : mem.view.getBigUint64(hart + HART_TIME, true);
+        },
         mmio_write: (hart: number, pa: bigint, value: bigint, size: number): void => this.system.mmioWrite(hart, pa, value, size),
       },
     });

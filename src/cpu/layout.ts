@@ -75,6 +75,12 @@ export const HART_RAM_BASE = 1928;
 export const HART_RAM_SIZE = 1936;
 /** Physical address of the MMIO access in progress (for the host's MMIO handler). */
 export const HART_MMIO_PA = 1952;
+/** minstret and mcycle are the retired-instruction count (HART_INSTRET) plus these offsets;
+ *  while mcountinhibit stops one, its value is held in the FROZEN field (section 3.1.13). */
+export const HART_MINSTRET_OFF = 1960;
+export const HART_MCYCLE_OFF = 1968;
+export const HART_MINSTRET_FROZEN = 1976;
+export const HART_MCYCLE_FROZEN = 1984;
 
 /** HART_FLAGS bits. */
 export const HF_SYSTEM = 1; // traps are taken inside the hart (else every trap stops the run)
@@ -114,36 +120,49 @@ export const TLB_TAG_W = 8;
 export const TLB_TAG_X = 16;
 export const TLB_ADDEND = 24;
 
-/** Decoded-instruction cache: DCACHE_ENTRIES entries of 8 bytes (u32 raw word, u32 expanded word
- *  for compressed instructions or the word itself) plus a u16 id array. Keyed by the word alone, so
- *  it never needs invalidation (decoding is a pure function of the bits). */
+/** Decoded-instruction cache: DCACHE_ENTRIES direct-mapped entries of 16 bytes, keyed by the raw
+ *  instruction bits (u32; a 16-bit instruction zero-extended): the entry a block (below) gets for
+ *  that instruction, less its position (core.ts). Decoding is a pure function of the bits, so it
+ *  never needs invalidation. All-zero memory is an empty cache (the word 0 is never looked up). */
 export const HART_DCACHE = HART_TLB + TLB_ENTRIES * TLB_ENTRY_SIZE;
 export const DCACHE_ENTRIES = 8192;
-export const DCACHE_ENTRY_SIZE = 12;
+export const DCACHE_ENTRY_SIZE = 16;
 
-/** Block cache of the interpreter (core.ts). After a little bookkeeping (the next free arena
- *  entry as u32; the one-entry block and an 8-byte copy of the instruction used for an instruction
- *  on a page's last halfword) come BLOCK_SLOTS direct-mapped headers of 16 bytes (u64 tag = ~pc of
- *  the block's first instruction, u32 byte offset of its entries in the arena, u16 entry count,
- *  u16 length in bytes), then an arena of BLOCK_ARENA pre-decoded entries of BLOCK_ENTRY_SIZE
- *  bytes, filled by bump allocation and emptied (with every header) at once when full. Entries
- *  carry the instruction bits they were decoded from and are checked against memory just before
- *  they execute, so the cache never needs invalidating: self-modifying code, pages remapped by the
- *  host and writes by the host all just work. All-zero memory is a valid empty cache. */
+/** Block cache of the interpreter (core.ts). First some bookkeeping: the next free arena unit
+ *  (u32), the check epoch (u32, see below), the one-entry block and an 8-byte copy of the
+ *  instruction used for an instruction on a page's last halfword. Then BLOCK_SLOTS direct-mapped
+ *  headers of 16 bytes, indexed by pc: u32 host address of the block's first instruction at its
+ *  last check against memory (0: empty) and u32 epoch of that check, u32 byte offset of the block
+ *  in the arena, u16 entry count, u16 length in bytes. Then an arena of BLOCK_ARENA 16-byte units,
+ *  filled by bump allocation (a block's entries, then a copy of its bytes) and emptied, with every
+ *  header, at once when full. Then a bitmap of host frames (frame number modulo CODEMAP_BITS)
+ *  holding blocks checked in the current epoch.
+ *  A block is a function of its bytes and its offset in the page only (everything pc-relative is
+ *  relative to the block's start, added at run time). It is checked against memory (its bytes
+ *  compared with the copy) when entered from a host address or at an epoch other than its last
+ *  check's, and then marks its frame in the bitmap. A guest store to a marked frame, and whatever
+ *  the host may write guest memory through (the start of run(), TLB misses, slow loads and stores,
+ *  device access, fence.i), start a new epoch. So the cache never needs invalidating by the host:
+ *  self-modifying code, remapped pages and host writes all just work. All-zero memory is a valid
+ *  empty cache. */
 export const HART_BLOCKS = HART_DCACHE + DCACHE_ENTRIES * DCACHE_ENTRY_SIZE;
 export const HART_BNEXT = HART_BLOCKS;
+export const HART_EPOCH = HART_BLOCKS + 4;
 export const HART_BEDGE = HART_BLOCKS + 16;
 export const HART_XBUF = HART_BLOCKS + 32;
 export const HART_BHEAD = HART_BLOCKS + 64;
-export const BLOCK_SLOTS = 4096;
-export const HART_BARENA = HART_BHEAD + BLOCK_SLOTS * 16;
-export const BLOCK_ARENA = 8192;
+export const BLOCK_SLOTS = 32768;
+export const BLOCK_HEAD_SIZE = 16;
+export const HART_BARENA = HART_BHEAD + BLOCK_SLOTS * BLOCK_HEAD_SIZE;
+export const BLOCK_ARENA = 131072;
 export const BLOCK_ENTRY_SIZE = 16;
 /** Most entries in one block. */
 export const BLOCK_MAX = 32;
+export const HART_CODEMAP = HART_BARENA + BLOCK_ARENA * BLOCK_ENTRY_SIZE;
+export const CODEMAP_BITS = 262144;
 
 /** Total bytes reserved per hart (a multiple of 4096). */
-export const HART_SIZE = (HART_BARENA + BLOCK_ARENA * BLOCK_ENTRY_SIZE + 4095) & ~4095;
+export const HART_SIZE = (HART_CODEMAP + CODEMAP_BITS / 8 + 4095) & ~4095;
 
 /** Access kinds passed to the host's TLB-miss handler. */
 export const ACCESS_READ = 0;

@@ -28,6 +28,11 @@ export class Bus {
     return undefined;
   }
 
+  /** Whether a device answers at physical address pa. */
+  claims(pa: bigint): boolean {
+    return this.find(Number(pa)) !== undefined;
+  }
+
   /** A device read of 1, 2, 4 or 8 bytes (8 = two 4-byte reads, low half first). */
   read(pa: bigint, size: number): bigint {
     const addr = Number(pa);

@@ -7,9 +7,9 @@ import {
   HART_MIE, HART_MIP, HART_MTVEC, HART_MCOUNTEREN, HART_MENVCFG, HART_MSCRATCH, HART_MEPC, HART_MCAUSE,
   HART_MTVAL, HART_STVEC, HART_SCOUNTEREN, HART_SENVCFG, HART_SSCRATCH, HART_SEPC, HART_SCAUSE, HART_STVAL,
   HART_SATP, HART_STIMECMP, HART_MHARTID, HART_MCOUNTINHIBIT, HART_PMPCFG, HART_PMPADDR, HART_INSTRET,
-  MSTATUS_FS_SHIFT, MSTATUS_TVM,
+  MSTATUS_FS_SHIFT, MSTATUS_TVM, HART_MINSTRET_OFF, HART_MCYCLE_OFF, HART_MINSTRET_FROZEN, HART_MCYCLE_FROZEN,
 } from '../layout';
-import { effective_mip } from './priv';
+import { effective_mip, time_now } from './priv';
 
 export const CSR_ILLEGAL: i32 = 0;
 export const CSR_OK: i32 = 1;
@@ -56,8 +56,9 @@ export function csr_rw(h: usize, csr: u32, op: u32, src: u64, write: bool, retir
     case 0x001: if (!fs_on(h)) return CSR_ILLEGAL; old = load<u32>(h + HART_FCSR) & 0x1f; break;
     case 0x002: if (!fs_on(h)) return CSR_ILLEGAL; old = (load<u32>(h + HART_FCSR) >> 5) & 7; break;
     case 0x003: if (!fs_on(h)) return CSR_ILLEGAL; old = load<u32>(h + HART_FCSR) & 0xff; break;
-    case 0xc00: case 0xc02: if (!counter_ok(h, priv, csr & 2)) return CSR_ILLEGAL; old = retired; break;
-    case 0xc01: if (!counter_ok(h, priv, 1)) return CSR_ILLEGAL; old = load<u64>(h + HART_TIME); break;
+    case 0xc00: if (!counter_ok(h, priv, 0)) return CSR_ILLEGAL; old = counter(h, retired, 0); break;
+    case 0xc02: if (!counter_ok(h, priv, 2)) return CSR_ILLEGAL; old = counter(h, retired, 2); break;
+    case 0xc01: if (!counter_ok(h, priv, 1)) return CSR_ILLEGAL; old = time_now(h); break;
     // ---- supervisor (chapter 4) ----
     case 0x100: old = mstatus_read(h) & (SSTATUS_MASK | MSTATUS_XLEN & 0x300000000 | (<u64>1 << 63)); break;
     case 0x104: old = load<u64>(h + HART_MIE) & load<u64>(h + HART_MIDELEG); break;
@@ -92,7 +93,8 @@ export function csr_rw(h: usize, csr: u32, op: u32, src: u64, write: bool, retir
     case 0x342: old = load<u64>(h + HART_MCAUSE); break;
     case 0x343: old = load<u64>(h + HART_MTVAL); break;
     case 0x344: old = effective_mip(h); break;
-    case 0xb00: case 0xb02: old = retired; break;
+    case 0xb00: old = counter(h, retired, 0); break;
+    case 0xb02: old = counter(h, retired, 2); break;
     case 0xf11: case 0xf12: case 0xf13: case 0xf15: old = 0; break;
     case 0xf14: old = load<u64>(h + HART_MHARTID); break;
     default:
@@ -132,7 +134,8 @@ export function csr_rw(h: usize, csr: u32, op: u32, src: u64, write: bool, retir
     case 0x143: store<u64>(h + HART_STVAL, v); break;
     case 0x144: {
       const m: u64 = 2 & load<u64>(h + HART_MIDELEG); // only SSIP is writable through sip
-      store<u64>(h + HART_MIP, (load<u64>(h + HART_MIP) & ~m) | (v & m));
+      const sw = load<u64>(h + HART_MIP);
+      store<u64>(h + HART_MIP, (sw & ~m) | (rmw(op, sw, src) & m));
       return CSR_OK_CTX;
     }
     case 0x14d: store<u64>(h + HART_STIMECMP, v); return CSR_OK_CTX;
@@ -152,7 +155,20 @@ export function csr_rw(h: usize, csr: u32, op: u32, src: u64, write: bool, retir
     case 0x305: store<u64>(h + HART_MTVEC, tvec(v)); break;
     case 0x306: store<u64>(h + HART_MCOUNTEREN, v & 0xffffffff); break;
     case 0x30a: store<u64>(h + HART_MENVCFG, v & ((<u64>1 << 63) | 1)); return CSR_OK_CTX;
-    case 0x320: store<u64>(h + HART_MCOUNTINHIBIT, v & 0xfffffffd); break;
+    case 0x320: {
+      // Freeze or release mcycle (bit 0) and minstret (bit 2) at their current values.
+      const prev = load<u64>(h + HART_MCOUNTINHIBIT);
+      const next = v & 0xfffffffd;
+      for (let bit: u32 = 0; bit <= 2; bit += 2) {
+        const was = ((prev >> bit) & 1) != 0, now = ((next >> bit) & 1) != 0;
+        if (was == now) continue;
+        const value = counter(h, retired, bit);
+        store<u64>(h + HART_MCOUNTINHIBIT, now ? prev | (<u64>1 << bit) : prev & ~(<u64>1 << bit));
+        set_counter(h, retired, bit, value);
+      }
+      store<u64>(h + HART_MCOUNTINHIBIT, next);
+      break;
+    }
     case 0x340: store<u64>(h + HART_MSCRATCH, v); break;
     case 0x341: store<u64>(h + HART_MEPC, v & ~(<u64>1)); break;
     case 0x342: store<u64>(h + HART_MCAUSE, v); break;
@@ -160,16 +176,75 @@ export function csr_rw(h: usize, csr: u32, op: u32, src: u64, write: bool, retir
     case 0x344: {
       let m = MIP_SW;
       if ((load<u64>(h + HART_MENVCFG) >> 63) != 0) m &= ~(<u64>0x20); // Sstc owns STIP
-      store<u64>(h + HART_MIP, (load<u64>(h + HART_MIP) & ~m) | (v & m));
+      // The read-modify-write of csrrs/csrrc acts on the software-written bits only, never on
+      // what the interrupt controllers drive (section 3.1.9: "the value used in the
+      // read-modify-write is the software-writable SEIP bit"), or a device's SEIP would latch.
+      const sw = load<u64>(h + HART_MIP);
+      store<u64>(h + HART_MIP, (sw & ~m) | (rmw(op, sw, src) & m));
       return CSR_OK_CTX;
     }
-    case 0xb00: case 0xb02: store<u64>(h + HART_INSTRET, v - (retired - load<u64>(h + HART_INSTRET))); break;
+    case 0xb00: set_counter(h, retired, 0, v); break;
+    case 0xb02: set_counter(h, retired, 2, v); break;
     default:
-      if (csr >= 0x3a0 && csr <= 0x3af) store<u64>(h + HART_PMPCFG + ((<usize>csr - 0x3a0) << 3), v);
-      else if (csr >= 0x3b0 && csr <= 0x3ef) store<u64>(h + HART_PMPADDR + ((<usize>csr - 0x3b0) << 3), v & 0x3fffffffffffff);
+      if (csr >= 0x3a0 && csr <= 0x3af) {
+        // Locked entries ignore writes (section 3.7.1); the permission change reaches cached
+        // translations through a TLB flush.
+        const a = h + HART_PMPCFG + ((<usize>csr - 0x3a0) << 3);
+        const cur = load<u64>(a);
+        let next: u64 = 0;
+        for (let i: u64 = 0; i < 8; i++) {
+          const byte = (cur >> (i * 8)) & 0xff;
+          let nb = (byte & 0x80) != 0 ? byte : (v >> (i * 8)) & 0x9f;
+          if ((nb & 3) == 2) nb &= ~(<u64>3); // W without R is reserved: WARL to no access
+          next |= nb << (i * 8);
+        }
+        store<u64>(a, next);
+        return CSR_OK_FLUSH;
+      }
+      if (csr >= 0x3b0 && csr <= 0x3ef) {
+        const i = <usize>csr - 0x3b0;
+        if (pmp_locked(h, i)) break;
+        store<u64>(h + HART_PMPADDR + (i << 3), v & 0x3fffffffffffff);
+        return CSR_OK_FLUSH;
+      }
       break; // hpm counters/events: writes ignored
   }
   return CSR_OK;
+}
+
+/** mcycle (bit 0) or minstret (bit 2): retired instructions plus an offset, or the held value while
+ *  mcountinhibit stops it. (rvisor's cycle is its instruction count: one cycle per instruction.) */
+function counter(h: usize, retired: u64, bit: u32): u64 {
+  const inhibited = ((load<u64>(h + HART_MCOUNTINHIBIT) >> bit) & 1) != 0;
+  if (bit == 0) return inhibited ? load<u64>(h + HART_MCYCLE_FROZEN) : retired + load<u64>(h + HART_MCYCLE_OFF);
+  return inhibited ? load<u64>(h + HART_MINSTRET_FROZEN) : retired + load<u64>(h + HART_MINSTRET_OFF);
+}
+
+function set_counter(h: usize, retired: u64, bit: u32, v: u64): void {
+  const inhibited = ((load<u64>(h + HART_MCOUNTINHIBIT) >> bit) & 1) != 0;
+  if (bit == 0) {
+    if (inhibited) store<u64>(h + HART_MCYCLE_FROZEN, v);
+    else store<u64>(h + HART_MCYCLE_OFF, v - retired);
+  } else {
+    if (inhibited) store<u64>(h + HART_MINSTRET_FROZEN, v);
+    else store<u64>(h + HART_MINSTRET_OFF, v - retired);
+  }
+}
+
+/** pmpaddr i cannot be written when its entry is locked, or when entry i+1 is a locked TOR entry
+ *  (section 3.7.1). */
+function pmp_locked(h: usize, i: usize): bool {
+  if ((pmp_cfg(h, i) & 0x80) != 0) return true;
+  return i < 63 && (pmp_cfg(h, i + 1) & 0x80) != 0 && ((pmp_cfg(h, i + 1) >> 3) & 3) == 1;
+}
+
+/** The configuration byte of PMP entry i (pmpcfg0 holds entries 0-7, pmpcfg2 8-15, ...). */
+export function pmp_cfg(h: usize, i: usize): u64 {
+  return (load<u64>(h + HART_PMPCFG + ((i >> 3) << 4)) >> ((<u64>i & 7) * 8)) & 0xff;
+}
+
+@inline function rmw(op: u32, old: u64, src: u64): u64 {
+  return op == 1 ? src : op == 2 ? old | src : old & ~src;
 }
 
 function tvec(v: u64): u64 {

@@ -4,11 +4,15 @@
 import {
   HART_SATP, HART_P2M, HART_RAM_BASE, HART_RAM_SIZE, HART_MMIO_PA, ACCESS_WRITE, ACCESS_EXEC,
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_PAGE_FAULT,
-  CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, HART_CAUSE, HART_TVAL,
+  CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, HART_CAUSE, HART_TVAL, HART_PMPCFG, HART_PMPADDR,
 } from '../layout';
 
 @external("env", "ram_miss")
 declare function ram_miss(hart: usize, pa: u64): i64;
+/** Whether some device claims physical address pa (an unclaimed address is an access fault,
+ *  privileged spec section 3.6: "vacant" regions allow no accesses). */
+@external("env", "mmio_present")
+declare function mmio_present(hart: usize, pa: u64): i32;
 
 /** translate() result meaning "MMIO at HART_MMIO_PA" (never a valid host address). */
 export const XLATE_MMIO: usize = 1;
@@ -98,9 +102,46 @@ export function translate(h: usize, va: u64, access: u32, ctx: u64): usize {
     if ((pte & need) != need) store<u64>(pte_host, pte | need);
     pa = ((ppn | ((va >> 12) & low_mask)) << 12) | (va & 0xfff);
   }
+  if (!pmp_allows(h, pa, access, priv)) return fault(h, access, va, false);
   const host = phys_ram(h, pa);
   if (host != 0) return host;
-  if (access == ACCESS_EXEC) return fault(h, access, va, false);
+  if (access == ACCESS_EXEC || mmio_present(h, pa) == 0) return fault(h, access, va, false);
   store<u64>(h + HART_MMIO_PA, pa);
   return XLATE_MMIO;
+}
+
+/** Physical memory protection (section 3.7): the lowest-numbered matching entry decides; M-mode is
+ *  bound only by locked entries; S and U fail when no entry matches and some entry is active.
+ *  Checked when a page enters the TLB, at the accessed address: regions are enforced with 4 KiB
+ *  granularity (what firmware such as OpenSBI configures); a region boundary inside a page
+ *  applies the rule of the first address accessed to the whole page. */
+function pmp_allows(h: usize, pa: u64, access: u32, priv: u32): bool {
+  let active = false;
+  let prev: u64 = 0;
+  for (let i: usize = 0; i < 64; i++) {
+    const cfg = (load<u64>(h + HART_PMPCFG + ((i >> 3) << 4)) >> ((<u64>i & 7) * 8)) & 0xff;
+    const addr = load<u64>(h + HART_PMPADDR + (i << 3));
+    const mode = (cfg >> 3) & 3;
+    let lo: u64 = 0, hi: u64 = 0;
+    if (mode == 1) { // TOR
+      lo = prev << 2;
+      hi = addr << 2;
+    } else if (mode == 2) { // NA4
+      lo = addr << 2;
+      hi = lo + 4;
+    } else if (mode == 3) { // NAPOT: the number of trailing ones gives the size
+      const ones = ctz(~addr);
+      lo = (addr & ~((<u64>1 << ones) - 1)) << 2;
+      hi = ones >= 54 ? <u64>-1 : lo + (<u64>1 << (ones + 3));
+    }
+    prev = addr;
+    if (mode == 0) continue;
+    active = true;
+    if (pa >= lo && pa < hi) {
+      if (priv == 3 && (cfg & 0x80) == 0) return true;
+      const need: u64 = access == ACCESS_EXEC ? 4 : access == ACCESS_WRITE ? 2 : 1;
+      return (cfg & need) != 0;
+    }
+  }
+  return priv == 3 || !active;
 }

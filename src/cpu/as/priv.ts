@@ -10,13 +10,18 @@ import {
 } from '../layout';
 import { CTX_SHIFT } from './mmu';
 
+/** The hart's current time (mtime), from the host: the time CSR and Sstc read it live, so it
+ *  never lags the CLINT's mtime (privileged spec section 3.2.1). */
+@external("env", "time_now")
+export declare function time_now(hart: usize): u64;
+
 /** The effective mip: software-written bits, host-driven bits, and Sstc's STIP when enabled. */
 export function effective_mip(h: usize): u64 {
   let mip = load<u64>(h + HART_MIP) | load<u64>(h + HART_MIP_HOST);
   if ((load<u64>(h + HART_MENVCFG) >> 63) != 0) {
     // Sstc: STIP reflects time >= stimecmp and is not writable (Sstc section 2.1)
     mip &= ~(<u64>1 << IRQ_STI);
-    if (load<u64>(h + HART_TIME) >= load<u64>(h + HART_STIMECMP)) mip |= <u64>1 << IRQ_STI;
+    if (time_now(h) >= load<u64>(h + HART_STIMECMP)) mip |= <u64>1 << IRQ_STI;
   }
   return mip;
 }
