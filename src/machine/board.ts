@@ -94,7 +94,7 @@ export class VirtBoard implements SbiBoard {
       throw new RvisorError('USAGE', `--cpus must be 1..8, not ${cfg.harts}`);
     }
     this.host = host;
-    this.slice = cfg.sliceInsns ?? Number(process.env.RVISOR_SLICE ?? 20000);
+    this.slice = cfg.sliceInsns ?? 20000;
     this.core = new Core(host);
     this.clock = new VirtualClock(MAP.TIMEBASE_HZ, cfg.hostNowMs);
     this.ram = new GuestRam(host, MAP.RAM_BASE, cfg.memBytes);
