@@ -4,7 +4,7 @@
 // harnesses in test/wasm/. Run by `npm install` (prepare), `npm test` (pretest) and `npm run build`.
 // A step is skipped when its outputs are newer than all of its inputs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -41,7 +41,8 @@ if (stale([tsOut], ['src', 'test', 'scripts', 'bench', 'tsconfig.json'].map((p) 
 const generated = join(root, 'src', 'cpu', 'as', 'generated', 'decode.ts');
 if (stale([generated], [join(root, 'src', 'isa')])) {
   const gen = await import(pathToFileURL(join(root, 'dist', 'src', 'isa', 'gen-decoder.js')).href);
-  gen.writeGenerated(generated);
+  mkdirSync(dirname(generated), { recursive: true });
+  writeFileSync(generated, gen.generate());
 }
 
 // 3. AssemblyScript: the core and the test harnesses.
