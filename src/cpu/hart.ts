@@ -2,11 +2,10 @@
 // (layout.ts). This class is only a typed window onto those bytes: it holds no state itself.
 import type { HostMemory } from '../memory/host-memory.js';
 import {
-  HART_CAUSE, HART_DCACHE, HART_F, HART_FCSR, HART_FETCH_HOST, HART_FETCH_VPN, HART_INSTRET, HART_PC,
-  HART_RESERVATION, HART_TIME, HART_TLB, HART_TVAL, HART_X, TLB_ENTRIES, TLB_ENTRY_SIZE, DCACHE_ENTRIES,
-  DCACHE_ENTRY_SIZE, HART_MSTATUS, HART_MCOUNTEREN, HART_SCOUNTEREN, HART_MISA,
+  HART_CAUSE, HART_F, HART_FCSR, HART_FETCH_HOST, HART_FETCH_VPN, HART_INSTRET, HART_PC,
+  HART_RESERVATION, HART_TIME, HART_TLB, HART_TVAL, HART_X, TLB_ENTRIES, TLB_ENTRY_SIZE, HART_MSTATUS,
+  HART_MCOUNTEREN, HART_SCOUNTEREN, HART_MISA,
 } from './layout.js';
-import { ID_ILLEGAL } from '../isa/table.js';
 
 /** Everything a snapshot of a user-level hart needs (TLB and decode cache are derived state). */
 export interface HartState {
@@ -99,8 +98,8 @@ export class Hart {
     this.mem.view.setBigUint64(this.base + offset, BigInt.asUintN(64, v), true);
   }
 
-  /** Invalidates the TLB and the fetch fast path (decode cache entries are keyed by instruction
-   *  bits and stay valid). */
+  /** Invalidates the TLB and the fetch fast path (decoded instructions and blocks are checked
+   *  against the instruction bits and stay valid). */
   invalidateCaches(): void {
     const v = this.mem.view;
     for (let i = 0; i < TLB_ENTRIES; i++) {
@@ -111,14 +110,8 @@ export class Hart {
     }
     v.setBigInt64(this.base + HART_FETCH_VPN, -1n, true);
     v.setBigInt64(this.base + HART_FETCH_HOST, -1n, true);
-    // Fill every decode-cache slot with the decoding of 0xffffffff (a reserved longer-than-32-bit
-    // encoding, so: illegal); a guest word 0xffffffff then hits a correct entry.
-    for (let i = 0; i < DCACHE_ENTRIES; i++) {
-      const e = this.base + HART_DCACHE + i * DCACHE_ENTRY_SIZE;
-      v.setUint32(e, 0xffffffff, true);
-      v.setUint32(e + 4, 0xffffffff, true);
-      v.setUint32(e + 8, ID_ILLEGAL, true);
-    }
+    // Decode-cache and block-cache entries are checked against the instruction bits (layout.ts):
+    // they stay valid.
   }
 
   save(): HartState {

@@ -151,10 +151,10 @@ export const HART_EPOCH = HART_BLOCKS + 4;
 export const HART_BEDGE = HART_BLOCKS + 16;
 export const HART_XBUF = HART_BLOCKS + 32;
 export const HART_BHEAD = HART_BLOCKS + 64;
-export const BLOCK_SLOTS = 32768;
+export const BLOCK_SLOTS = 16384;
 export const BLOCK_HEAD_SIZE = 16;
 export const HART_BARENA = HART_BHEAD + BLOCK_SLOTS * BLOCK_HEAD_SIZE;
-export const BLOCK_ARENA = 131072;
+export const BLOCK_ARENA = 65536;
 export const BLOCK_ENTRY_SIZE = 16;
 /** Most entries in one block. */
 export const BLOCK_MAX = 32;
@@ -207,5 +207,5 @@ export const MISS_MMIO = -2;
  *  and hart regions; guest frames are allocated above it. */
 export const MEM_STATIC_END = 65536;
 export const MEM_HARTS_BASE = 65536;
-export const MEM_RESERVED = 64 * 1048576;
+export const MEM_RESERVED = 128 * 1048576; // room for 86 harts of HART_SIZE
 export const PAGE_SIZE = 4096;

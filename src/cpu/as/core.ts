@@ -15,11 +15,11 @@ import {
   HART_PC, HART_F, HART_INSTRET, HART_DCACHE, DCACHE_ENTRY_SIZE, HART_PRIV, HART_FLAGS, HART_CAUSE,
   STOP_BUDGET, STOP_TRAP, STOP_WFI, CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S, HF_SYSTEM, HF_HOST_SBI,
   HART_XSINK, HART_BNEXT, HART_BEDGE, HART_XBUF, HART_BHEAD, HART_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
-  BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION,
+  BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, HART_EPOCH, BLOCK_HEAD_SIZE,
 } from '../layout';
 import * as I from './generated/decode';
 import { decode, expand_c } from './generated/decode';
-import { xlate, ld_fast, st_fast, ld_slow, st_slow, set_trap, ACCESS_EXEC } from './mem';
+import { xlate, ld_fast, st_fast, ld_slow, st_slow, set_trap, bump_epoch, mark_code, code_hit, ACCESS_EXEC } from './mem';
 import { XLATE_MMIO } from './mmu';
 import { pending_interrupt, take_trap, take_recorded_trap, wfi_wakes, fetch_ctx, data_ctx } from './priv';
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, sext32, divw, divuw, remw, remuw } from './alu';
@@ -33,8 +33,6 @@ const EV_IRQ_CHECK: i32 = 16;
 /** The instruction completed; the fetch page must be translated again (a store took the slow
  *  path, which may have moved a page to a new frame). */
 const EV_REFETCH: i32 = 17;
-/** The entry no longer matches memory; it did not execute. */
-const EV_STALE: i32 = 18;
 /** exec_ext returned something other than 0 (kept in a local). */
 const EV_EXT: i32 = 19;
 
@@ -61,41 +59,35 @@ const FS_MASK: u64 = <u64>3 << MSTATUS_FS_SHIFT;
   return ((<i32>w >> 31) << 20) | (((w >> 12) & 0xff) << 12) | (((w >> 20) & 1) << 11) | (((w >> 21) & 0x3ff) << 1);
 }
 
-/** True for the instructions that end a block: control transfers, and everything that may change
- *  privilege, translation or the pc in ways a block cannot follow. */
+/** True for the instructions that end a block: jumps, and everything that may change privilege,
+ *  translation or the pc in ways a block cannot follow. A conditional branch does not: a block
+ *  goes on along its not-taken path and is left early when the branch is taken. */
 @inline function ends_block(id: u32): bool {
-  return (id >= I.ID_JAL && id <= I.ID_BGEU) || (id >= I.ID_ECALL && id <= I.ID_CSRRCI) || id == I.ID_ILLEGAL;
+  return id == I.ID_JAL || id == I.ID_JALR || (id >= I.ID_ECALL && id <= I.ID_CSRRCI) || id == I.ID_ILLEGAL;
 }
 
-/** Decodes v (the 4 bytes at an instruction; a 16-bit instruction uses the low half) into the
- *  block entry at e, for an instruction `off` bytes into its block. Returns the id. */
-function fill_entry(h: usize, e: usize, v: u32, off: u32): u32 {
-  let w = v, len: u32 = 4;
-  if ((v & 3) != 3) { w = v & 0xffff; len = 2; }
-  const dc = h + HART_DCACHE + <usize>((w * 0x9e3779b1) >> 19) * DCACHE_ENTRY_SIZE;
-  let ins: u32, id: u32;
-  if (load<u32>(dc) == w) {
-    ins = load<u32>(dc, 4);
-    id = load<u32>(dc, 8);
+/** The decode-cache entry (layout.ts) for raw instruction bits w (16-bit instructions
+ *  zero-extended): bytes 4..15 of a block entry for it, with pc-relative immediates relative to the
+ *  instruction itself. */
+function template(h: usize, w: u32): usize {
+  const dc = h + HART_DCACHE + (<usize>((w * 0x9e3779b1) >> 19) << 4);
+  if (load<u32>(dc) == w && w != 0) return dc; // zeroed memory is an empty entry
+  let ins: u32, id: u32, len: u32 = 4;
+  if ((w & 3) != 3) {
+    ins = expand_c(w);
+    id = ins == 0 ? I.ID_ILLEGAL : decode(ins);
+    len = 2;
   } else {
-    if (len == 2) {
-      ins = expand_c(w);
-      id = ins == 0 ? I.ID_ILLEGAL : decode(ins);
-    } else {
-      ins = w;
-      id = decode(w);
-    }
-    store<u32>(dc, w);
-    store<u32>(dc, ins, 4);
-    store<u32>(dc, id, 8);
+    ins = w;
+    id = decode(w);
   }
   const rd = (ins >> 7) & 31, r1 = (ins >> 15) & 31, r2 = (ins >> 20) & 31;
   let imm: i32 = 0;
   let rdo: u32 = rd == 0 ? HART_XSINK : rd << 3;
   if (id <= I.ID_AUIPC) imm = <i32>(ins & 0xfffff000);
-  else if (id == I.ID_JAL) imm = <i32>off + imm_j(ins);
+  else if (id == I.ID_JAL) imm = imm_j(ins);
   else if (id == I.ID_JALR) imm = imm_i(ins);
-  else if (id <= I.ID_BGEU) imm = <i32>off + imm_b(ins);
+  else if (id <= I.ID_BGEU) imm = imm_b(ins);
   else if (id <= I.ID_LWU) imm = imm_i(ins);
   else if (id <= I.ID_SD) imm = imm_s(ins);
   else if (id <= I.ID_ANDI || id == I.ID_ADDIW) imm = imm_i(ins);
@@ -103,23 +95,36 @@ function fill_entry(h: usize, e: usize, v: u32, off: u32): u32 {
   else if (id <= I.ID_SRAIW) imm = <i32>r2;
   else if (id == I.ID_FLW || id == I.ID_FLD) { imm = imm_i(ins); rdo = HART_F + (rd << 3); }
   else if (id == I.ID_FSW || id == I.ID_FSD) imm = imm_s(ins);
+  store<u32>(dc, w);
+  store<u8>(dc, <u8>id, 4);
+  store<u8>(dc, <u8>(r1 << 3), 5);
+  store<u8>(dc, <u8>(r2 << 3), 6);
+  store<u8>(dc, <u8>len, 7);
+  store<i32>(dc, imm, 8);
+  store<u16>(dc, <u16>rdo, 12);
+  return dc;
+}
+
+/** Fills the block entry at e for the instruction whose 4 bytes (the low 2 for a 16-bit one) are
+ *  v, `off` bytes into its block. Returns the id. */
+@inline function fill_entry(h: usize, e: usize, v: u32, off: u32): u32 {
+  const dc = template(h, (v & 3) == 3 ? v : v & 0xffff);
+  const id = <u32>load<u8>(dc, 4);
   store<u32>(e, v);
-  store<u8>(e, <u8>id, 4);
-  store<u8>(e, <u8>(r1 << 3), 5);
-  store<u8>(e, <u8>(r2 << 3), 6);
-  store<u8>(e, <u8>len, 7);
-  store<i32>(e, imm, 8);
-  store<u16>(e, <u16>rdo, 12);
+  store<u32>(e, load<u32>(dc, 4), 4);
+  // jumps and branches: the target relative to the block's start
+  store<i32>(e, id >= I.ID_JAL && id <= I.ID_BGEU && id != I.ID_JALR ? load<i32>(dc, 8) + <i32>off : load<i32>(dc, 8), 8);
+  store<u16>(e, load<u16>(dc, 12), 12);
   store<u16>(e, <u16>off, 14);
   return id;
 }
 
 /** Decodes the block starting at pc (host address hp, page offset below 0xffe) into the header
- *  at slot and fresh arena entries. */
+ *  at slot and fresh arena units. */
 function build_block(h: usize, slot: usize, pc: u64, hp: usize): void {
   let next = load<u32>(h + HART_BNEXT);
-  if (next + <u32>BLOCK_MAX > <u32>BLOCK_ARENA) {
-    memory.fill(h + HART_BHEAD, 0, BLOCK_SLOTS * 16);
+  if (next + <u32>(BLOCK_MAX + BLOCK_MAX / 4) > <u32>BLOCK_ARENA) {
+    memory.fill(h + HART_BHEAD, 0, BLOCK_SLOTS * BLOCK_HEAD_SIZE);
     next = 0;
   }
   let e = h + HART_BARENA + (<usize>next << 4);
@@ -134,11 +139,45 @@ function build_block(h: usize, slot: usize, pc: u64, hp: usize): void {
     count++;
     if (ends_block(id)) break;
   } while (count < <u32>BLOCK_MAX && p + off < 0xffe);
-  store<u64>(slot, ~pc);
+  // then a copy of the block's bytes, which it is checked against when entered in a new epoch
+  let i: usize = 0;
+  const n8 = <usize>(off & ~7);
+  for (; i < n8; i += 8) store<u64>(e + i, load<u64>(hp + i));
+  if ((off & 4) != 0) { store<u32>(e + i, load<u32>(hp + i)); i += 4; }
+  if ((off & 2) != 0) store<u16>(e + i, load<u16>(hp + i));
   store<u32>(slot, next << 4, 8);
   store<u16>(slot, <u16>count, 12);
   store<u16>(slot, <u16>off, 14);
-  store<u32>(h + HART_BNEXT, next + count);
+  store<u32>(h + HART_BNEXT, next + count + ((off + 15) >> 4));
+}
+
+/** True when the len bytes at hp still equal the copy at c. */
+@inline function same_bytes(hp: usize, c: usize, len: u32): bool {
+  let i: usize = 0;
+  const n8 = <usize>(len & ~7);
+  while (i < n8) {
+    if (load<u64>(hp + i) != load<u64>(c + i)) return false;
+    i += 8;
+  }
+  if ((len & 4) != 0) {
+    if (load<u32>(hp + i) != load<u32>(c + i)) return false;
+    i += 4;
+  }
+  return (len & 2) == 0 || load<u16>(hp + i) == load<u16>(c + i);
+}
+
+/** The block for pc (host address hp, page offset below 0xffe) was not checked in this epoch at
+ *  this host address: checks the block in its slot against memory (a block depends only on its
+ *  bytes and its offset in the page), rebuilding it if it differs, and records the check. */
+function check_block(h: usize, slot: usize, pc: u64, hp: usize, epoch: u32): void {
+  const old = load<u32>(slot);
+  if (old == 0 || (old & 0xfff) != (<u32>hp & 0xfff)
+    || !same_bytes(hp, h + HART_BARENA + <usize>load<u32>(slot, 8) + (<usize>load<u16>(slot, 12) << 4), load<u16>(slot, 14))) {
+    build_block(h, slot, pc, hp);
+  }
+  store<u32>(slot, <u32>hp);
+  store<u32>(slot, epoch, 4);
+  mark_code(h, hp);
 }
 
 /** The instruction at a page's last halfword (hp): copies it (with the first halfword of the next
@@ -170,10 +209,7 @@ function fp_enable(h: usize, e: usize): bool {
 }
 
 /** Host address for a load of `size` bytes at va, or 0 after recording a fault. */
-@inline function ld_addr(h: usize, va: u64, size: u32, dctx: u64): usize {
-  const a = ld_fast(h, va, size, dctx);
-  return a != 0 ? a : ld_slow(h, va, size, dctx);
-}
+
 
 /** Runs at most `budget` instructions of hart h. Returns STOP_BUDGET; STOP_TRAP with the cause
  *  and tval recorded in the hart and pc left at the trapping instruction (every trap of a
@@ -186,6 +222,7 @@ export function run(h: usize, budget: i32): i32 {
   let fvpn: u64 = <u64>-1; // guest page the fetch fast path is on
   let fadd: u64 = 0; // its host addend
   const system = (load<u32>(h + HART_FLAGS) & HF_SYSTEM) != 0;
+  bump_epoch(h); // the host may have written guest memory since the last slice
   let fctx = fetch_ctx(h); // translation contexts (0 for a process-VM hart)
   let dctx = data_ctx(h);
   if (system) {
@@ -211,13 +248,13 @@ export function run(h: usize, budget: i32): i32 {
       fadd = <u64>a - pc;
     }
     let bhp = <usize>(pc + fadd);
-    let slot: usize = 0;
-    let e: usize;
+        let e: usize;
     let cnt: u32;
     let blen: u32;
     if ((<u32>pc & 0xfff) < 0xffe) {
-      slot = h + HART_BHEAD + ((<usize>(pc >> 1) & (BLOCK_SLOTS - 1)) << 4);
-      if (load<u64>(slot) != ~pc) build_block(h, slot, pc, bhp);
+      const slot = h + HART_BHEAD + ((<usize>(pc >> 1) & (BLOCK_SLOTS - 1)) << 4);
+      const epoch = load<u32>(h + HART_EPOCH);
+      if (load<u32>(slot) != <u32>bhp || load<u32>(slot, 4) != epoch) check_block(h, slot, pc, bhp, epoch);
       e = h + HART_BARENA + <usize>load<u32>(slot, 8);
       cnt = load<u16>(slot, 12);
       blen = load<u16>(slot, 14);
@@ -242,83 +279,130 @@ export function run(h: usize, budget: i32): i32 {
 
     // ---- execute its entries ----
     while (e < eend) {
-      if (load<u32>(bhp + <usize>load<u16>(e, 14)) != load<u32>(e)) { stop = EV_STALE; break; }
       switch (<u32>load<u8>(e, 4)) {
         // ---- RV64I (chapters 2 and 5) ----
         case I.ID_LUI: W(h, e, IMM(e)); break;
         case I.ID_AUIPC: W(h, e, pc + OFF(e) + IMM(e)); break;
         case I.ID_JAL: W(h, e, npc); npc = pc + IMM(e); break;
         case I.ID_JALR: { const t = (R1(h, e) + IMM(e)) & ~(<u64>1); W(h, e, npc); npc = t; break; }
-        case I.ID_BEQ: if (R1(h, e) == R2(h, e)) npc = pc + IMM(e); break;
-        case I.ID_BNE: if (R1(h, e) != R2(h, e)) npc = pc + IMM(e); break;
-        case I.ID_BLT: if (<i64>R1(h, e) < <i64>R2(h, e)) npc = pc + IMM(e); break;
-        case I.ID_BGE: if (<i64>R1(h, e) >= <i64>R2(h, e)) npc = pc + IMM(e); break;
-        case I.ID_BLTU: if (R1(h, e) < R2(h, e)) npc = pc + IMM(e); break;
-        case I.ID_BGEU: if (R1(h, e) >= R2(h, e)) npc = pc + IMM(e); break;
+        case I.ID_BEQ: if (R1(h, e) == R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+        case I.ID_BNE: if (R1(h, e) != R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+        case I.ID_BLT: if (<i64>R1(h, e) < <i64>R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+        case I.ID_BGE: if (<i64>R1(h, e) >= <i64>R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+        case I.ID_BLTU: if (R1(h, e) < R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+        case I.ID_BGEU: if (R1(h, e) >= R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
         case I.ID_LB: {
-          const a = ld_addr(h, R1(h, e) + IMM(e), 1, dctx);
-          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          let a = ld_fast(h, R1(h, e) + IMM(e), 1, dctx);
+          if (a == 0) {
+            // a TLB miss, a page-crossing or device access: the host may have written memory
+            a = ld_slow(h, R1(h, e) + IMM(e), 1, dctx);
+            eend = 0;
+            if (a == 0) { stop = STOP_TRAP; break; }
+            stop = EV_REFETCH;
+          }
           W(h, e, <u64><i64>load<i8>(a)); break;
         }
         case I.ID_LH: {
-          const a = ld_addr(h, R1(h, e) + IMM(e), 2, dctx);
-          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          let a = ld_fast(h, R1(h, e) + IMM(e), 2, dctx);
+          if (a == 0) {
+            // a TLB miss, a page-crossing or device access: the host may have written memory
+            a = ld_slow(h, R1(h, e) + IMM(e), 2, dctx);
+            eend = 0;
+            if (a == 0) { stop = STOP_TRAP; break; }
+            stop = EV_REFETCH;
+          }
           W(h, e, <u64><i64>load<i16>(a)); break;
         }
         case I.ID_LW: {
-          const a = ld_addr(h, R1(h, e) + IMM(e), 4, dctx);
-          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          let a = ld_fast(h, R1(h, e) + IMM(e), 4, dctx);
+          if (a == 0) {
+            // a TLB miss, a page-crossing or device access: the host may have written memory
+            a = ld_slow(h, R1(h, e) + IMM(e), 4, dctx);
+            eend = 0;
+            if (a == 0) { stop = STOP_TRAP; break; }
+            stop = EV_REFETCH;
+          }
           W(h, e, <u64><i64>load<i32>(a)); break;
         }
         case I.ID_LD: {
-          const a = ld_addr(h, R1(h, e) + IMM(e), 8, dctx);
-          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          let a = ld_fast(h, R1(h, e) + IMM(e), 8, dctx);
+          if (a == 0) {
+            // a TLB miss, a page-crossing or device access: the host may have written memory
+            a = ld_slow(h, R1(h, e) + IMM(e), 8, dctx);
+            eend = 0;
+            if (a == 0) { stop = STOP_TRAP; break; }
+            stop = EV_REFETCH;
+          }
           W(h, e, load<u64>(a)); break;
         }
         case I.ID_LBU: {
-          const a = ld_addr(h, R1(h, e) + IMM(e), 1, dctx);
-          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          let a = ld_fast(h, R1(h, e) + IMM(e), 1, dctx);
+          if (a == 0) {
+            // a TLB miss, a page-crossing or device access: the host may have written memory
+            a = ld_slow(h, R1(h, e) + IMM(e), 1, dctx);
+            eend = 0;
+            if (a == 0) { stop = STOP_TRAP; break; }
+            stop = EV_REFETCH;
+          }
           W(h, e, <u64>load<u8>(a)); break;
         }
         case I.ID_LHU: {
-          const a = ld_addr(h, R1(h, e) + IMM(e), 2, dctx);
-          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          let a = ld_fast(h, R1(h, e) + IMM(e), 2, dctx);
+          if (a == 0) {
+            // a TLB miss, a page-crossing or device access: the host may have written memory
+            a = ld_slow(h, R1(h, e) + IMM(e), 2, dctx);
+            eend = 0;
+            if (a == 0) { stop = STOP_TRAP; break; }
+            stop = EV_REFETCH;
+          }
           W(h, e, <u64>load<u16>(a)); break;
         }
         case I.ID_LWU: {
-          const a = ld_addr(h, R1(h, e) + IMM(e), 4, dctx);
-          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          let a = ld_fast(h, R1(h, e) + IMM(e), 4, dctx);
+          if (a == 0) {
+            // a TLB miss, a page-crossing or device access: the host may have written memory
+            a = ld_slow(h, R1(h, e) + IMM(e), 4, dctx);
+            eend = 0;
+            if (a == 0) { stop = STOP_TRAP; break; }
+            stop = EV_REFETCH;
+          }
           W(h, e, <u64>load<u32>(a)); break;
         }
         case I.ID_FLW: case I.ID_FLD: {
           if ((load<u64>(h + HART_MSTATUS) & FS_MASK) != FS_MASK && !fp_enable(h, e)) { stop = STOP_TRAP; eend = 0; break; }
           const size: u32 = <u32>load<u8>(e, 4) == I.ID_FLW ? 4 : 8;
-          const a = ld_addr(h, R1(h, e) + IMM(e), size, dctx);
-          if (a == 0) { stop = STOP_TRAP; eend = 0; break; }
+          let a = ld_fast(h, R1(h, e) + IMM(e), size, dctx);
+          if (a == 0) {
+            // a TLB miss, a page-crossing or device access: the host may have written memory
+            a = ld_slow(h, R1(h, e) + IMM(e), size, dctx);
+            eend = 0;
+            if (a == 0) { stop = STOP_TRAP; break; }
+            stop = EV_REFETCH;
+          }
           W(h, e, size == 4 ? 0xffffffff00000000 | <u64>load<u32>(a) : load<u64>(a)); break;
         }
         case I.ID_SB: {
           const va = R1(h, e) + IMM(e), v = R2(h, e);
           const a = st_fast(h, va, 1, dctx);
-          if (a != 0) { store<u8>(a, <u8>v); break; }
+          if (a != 0) { store<u8>(a, <u8>v); if (code_hit(h, a)) { stop = EV_REFETCH; eend = 0; } break; }
           stop = st_slow(h, va, v, 1, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
         }
         case I.ID_SH: {
           const va = R1(h, e) + IMM(e), v = R2(h, e);
           const a = st_fast(h, va, 2, dctx);
-          if (a != 0) { store<u16>(a, <u16>v); break; }
+          if (a != 0) { store<u16>(a, <u16>v); if (code_hit(h, a)) { stop = EV_REFETCH; eend = 0; } break; }
           stop = st_slow(h, va, v, 2, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
         }
         case I.ID_SW: {
           const va = R1(h, e) + IMM(e), v = R2(h, e);
           const a = st_fast(h, va, 4, dctx);
-          if (a != 0) { store<u32>(a, <u32>v); break; }
+          if (a != 0) { store<u32>(a, <u32>v); if (code_hit(h, a)) { stop = EV_REFETCH; eend = 0; } break; }
           stop = st_slow(h, va, v, 4, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
         }
         case I.ID_SD: {
           const va = R1(h, e) + IMM(e), v = R2(h, e);
           const a = st_fast(h, va, 8, dctx);
-          if (a != 0) { store<u64>(a, v); break; }
+          if (a != 0) { store<u64>(a, v); if (code_hit(h, a)) { stop = EV_REFETCH; eend = 0; } break; }
           stop = st_slow(h, va, v, 8, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
         }
         case I.ID_FSW: case I.ID_FSD: {
@@ -328,6 +412,7 @@ export function run(h: usize, budget: i32): i32 {
           const a = st_fast(h, va, size, dctx);
           if (a != 0) {
             if (size == 8) store<u64>(a, v); else store<u32>(a, <u32>v);
+            if (code_hit(h, a)) { stop = EV_REFETCH; eend = 0; }
             break;
           }
           stop = st_slow(h, va, v, size, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
@@ -360,7 +445,8 @@ export function run(h: usize, budget: i32): i32 {
         case I.ID_SLLW: W(h, e, sext32(<u32>R1(h, e) << (<u32>R2(h, e) & 31))); break;
         case I.ID_SRLW: W(h, e, sext32(<u32>R1(h, e) >> (<u32>R2(h, e) & 31))); break;
         case I.ID_SRAW: W(h, e, sext32(<u32>(<i32>R1(h, e) >> (<u32>R2(h, e) & 31)))); break;
-        case I.ID_FENCE: case I.ID_FENCE_I: break; // one hart at a time; entries are checked against memory
+        case I.ID_FENCE: break; // one hart at a time
+        case I.ID_FENCE_I: bump_epoch(h); stop = EV_REFETCH; eend = 0; break; // check every block again
         case I.ID_ECALL: set_trap(h, CAUSE_ECALL_U + load<u64>(h + HART_PRIV), 0); stop = STOP_TRAP; eend = 0; break;
         case I.ID_EBREAK: set_trap(h, CAUSE_BREAKPOINT, pc + OFF(e)); stop = STOP_TRAP; eend = 0; break;
 
@@ -393,14 +479,9 @@ export function run(h: usize, budget: i32): i32 {
     }
     n += <i32>((e - e0) >> 4);
     if (stop == STOP_BUDGET) {
-      // the block ran to its end (npc), or the budget ran out before the entry at e
-      pc = e == e0 + (<usize>cnt << 4) ? npc : pc + OFF(e);
-      continue;
-    }
-    if (stop == EV_STALE) {
-      store<u64>(slot, 0); // e is the stale entry (a block at a page's last halfword is never stale)
-      pc += OFF(e);
-      stop = STOP_BUDGET;
+      // a branch was taken or the block ran to its end (npc), or the budget ran out before the
+      // entry at e
+      pc = eend == 0 || e == e0 + (<usize>cnt << 4) ? npc : pc + OFF(e);
       continue;
     }
     // The unusual outcomes of the entry before e: traps, WFI, context changes, interrupt checks.

@@ -1,14 +1,15 @@
 // Execution of the instructions kept out of the interpreter's hot loop: the A extension
 // (chapter 8), F and D (chapters 11 and 12) and Zicsr (chapter 9). Returns 0 to continue,
-// STOP_TRAP after recording a trap, or EXT_FLUSH_FETCH when the fetch fast path must be
-// re-validated (a write may have moved a page to a new frame).
+// STOP_TRAP after recording a trap, or EXT_FLUSH_FETCH when the fetch fast path and the block
+// being run must be re-validated (a TLB miss may have moved a page to a new frame or let the host
+// write guest memory; an atomic may have written code).
 import {
   HART_F, HART_FCSR, HART_INSTRET, HART_RESERVATION, STOP_TRAP, STOP_WFI, CAUSE_ILLEGAL_INSTRUCTION,
   CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, HART_CSR_OLD, HART_PRIV, HART_MSTATUS, HART_PC,
-  MSTATUS_TSR, MSTATUS_TW, MSTATUS_TVM, MSTATUS_FS_SHIFT, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
+  MSTATUS_TSR, MSTATUS_TW, MSTATUS_TVM, MSTATUS_FS_SHIFT, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, HART_EPOCH,
 } from '../layout';
 import * as I from './generated/decode';
-import { xlate, set_trap, ACCESS_READ, ACCESS_WRITE } from './mem';
+import { xlate, set_trap, code_hit, ACCESS_READ, ACCESS_WRITE } from './mem';
 import { XLATE_MMIO } from './mmu';
 import { sext32 } from './alu';
 import { csr_rw, CSR_ILLEGAL, CSR_OK, CSR_OK_FLUSH } from './csr';
@@ -67,6 +68,7 @@ function amo_addr(h: usize, va: u64, size: u32, access: u32, dctx: u64): usize {
 export function exec_ext(h: usize, id: u32, ins: u32, w: u32, n: i32, pc: u64, dctx: u64): i32 {
   const rd = (ins >> 7) & 31, r1 = (ins >> 15) & 31, r2 = (ins >> 20) & 31;
   const fl = h + HART_FCSR;
+  const epoch = load<u32>(h + HART_EPOCH);
   let flush = false;
   // F and D: illegal while mstatus.FS is Off; any executed FP instruction marks the state dirty
   // (privileged spec section 3.1.6.6). A process-VM hart runs with FS = Dirty.
@@ -126,7 +128,7 @@ export function exec_ext(h: usize, id: u32, ins: u32, w: u32, n: i32, pc: u64, d
         const size: u32 = id == I.ID_SC_W ? 4 : 8;
         const a = amo_addr(h, va, size, ACCESS_WRITE, dctx);
         if (a == 0) return STOP_TRAP;
-        flush = true;
+        flush = code_hit(h, a);
         if (load<u64>(h + HART_RESERVATION) == va) {
           if (size == 4) store<u32>(a, <u32>rx(h, r2)); else store<u64>(a, rx(h, r2));
           wx(h, rd, 0);
@@ -141,7 +143,7 @@ export function exec_ext(h: usize, id: u32, ins: u32, w: u32, n: i32, pc: u64, d
         const va = rx(h, r1);
         const a = amo_addr(h, va, 4, ACCESS_WRITE, dctx);
         if (a == 0) return STOP_TRAP;
-        flush = true;
+        flush = code_hit(h, a);
         const old = load<i32>(a), src = <i32>rx(h, r2);
         let v: i32;
         switch (id) {
@@ -164,7 +166,7 @@ export function exec_ext(h: usize, id: u32, ins: u32, w: u32, n: i32, pc: u64, d
         const va = rx(h, r1);
         const a = amo_addr(h, va, 8, ACCESS_WRITE, dctx);
         if (a == 0) return STOP_TRAP;
-        flush = true;
+        flush = code_hit(h, a);
         const old = load<u64>(a), src = rx(h, r2);
         let v: u64;
         switch (id) {
@@ -269,5 +271,5 @@ export function exec_ext(h: usize, id: u32, ins: u32, w: u32, n: i32, pc: u64, d
         set_trap(h, CAUSE_ILLEGAL_INSTRUCTION, w);
         return STOP_TRAP;
   }
-  return flush ? EXT_FLUSH_FETCH : 0;
+  return flush || load<u32>(h + HART_EPOCH) != epoch ? EXT_FLUSH_FETCH : 0;
 }

@@ -5,7 +5,8 @@
 import {
   HART_TLB, TLB_ENTRIES, TLB_TAG_W, TLB_TAG_X, TLB_ADDEND, HART_CAUSE, HART_TVAL, HART_FLAGS, HF_SYSTEM,
   ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
-  CAUSE_FETCH_PAGE_FAULT, HART_SCRATCH, HART_MMIO_PA,
+  CAUSE_FETCH_PAGE_FAULT, HART_SCRATCH, HART_MMIO_PA, HART_EPOCH, HART_BHEAD, BLOCK_SLOTS, BLOCK_HEAD_SIZE,
+  HART_CODEMAP, CODEMAP_BITS,
 } from '../layout';
 import { translate, XLATE_MMIO } from './mmu';
 
@@ -28,12 +29,44 @@ export function set_trap(h: usize, cause: u64, tval: u64): void {
   store<u64>(h + HART_TVAL, tval);
 }
 
+/** Starts a new check epoch of the block cache (layout.ts): every block is compared with memory
+ *  again before it next runs. Called wherever the host may have written guest memory. */
+export function bump_epoch(h: usize): void {
+  let ep = load<u32>(h + HART_EPOCH) + 1;
+  if (ep == 0) { // wrapped: forget every block so no old check can look current
+    memory.fill(h + HART_BHEAD, 0, BLOCK_SLOTS * BLOCK_HEAD_SIZE);
+    ep = 1;
+  }
+  store<u32>(h + HART_EPOCH, ep);
+}
+
+/** Marks the frame holding host address a as holding checked code. */
+@inline export function mark_code(h: usize, a: usize): void {
+  const i = (a >> 12) & (CODEMAP_BITS - 1);
+  const m = h + HART_CODEMAP + ((i >> 5) << 2);
+  store<u32>(m, load<u32>(m) | (<u32>1 << <u32>(i & 31)));
+}
+
+/** After a guest store to host address a: true (and a new epoch) if its frame holds code checked
+ *  in this epoch, which the interpreter must then check again. */
+@inline export function code_hit(h: usize, a: usize): bool {
+  const i = (a >> 12) & (CODEMAP_BITS - 1);
+  const m = h + HART_CODEMAP + ((i >> 5) << 2);
+  const bits = load<u32>(m);
+  const bit = <u32>1 << <u32>(i & 31);
+  if ((bits & bit) == 0) return false;
+  store<u32>(m, bits & ~bit);
+  bump_epoch(h);
+  return true;
+}
+
 function fault_cause(access: u32): u64 {
   return access == ACCESS_EXEC ? CAUSE_FETCH_PAGE_FAULT : access == ACCESS_WRITE ? CAUSE_STORE_PAGE_FAULT : CAUSE_LOAD_PAGE_FAULT;
 }
 
 /** Slow path of a translation: translates, fills the TLB, returns the host address, XLATE_MMIO, or 0. */
 export function xlate_miss(h: usize, va: u64, access: u32, ctx: u64): usize {
+  bump_epoch(h); // the host's miss handler may write guest memory (or reuse a frame)
   let host: usize;
   if ((load<u32>(h + HART_FLAGS) & HF_SYSTEM) != 0) {
     host = translate(h, va, access, ctx);
@@ -89,6 +122,7 @@ export function ld_slow(h: usize, va: u64, size: u32, ctx: u64): usize {
   const a = xlate(h, va, ACCESS_READ, ctx);
   if (a == XLATE_MMIO) {
     store<u64>(s, mmio_read(h, load<u64>(h + HART_MMIO_PA), size));
+    bump_epoch(h); // a device may have written guest memory
     return s;
   }
   if (a == 0 || (<u32>va & 0xfff) + size <= 4096) return a;
@@ -107,6 +141,7 @@ export function ld_slow(h: usize, va: u64, size: u32, ctx: u64): usize {
 /** Slow store of the low `size` bytes of v: checks both pages before writing anything, so a
  *  faulting store has no effect. Returns false after recording a fault. */
 export function st_slow(h: usize, va: u64, v: u64, size: u32, ctx: u64): bool {
+  bump_epoch(h); // the store may hit code (or a device may write guest memory)
   const a = xlate(h, va, ACCESS_WRITE, ctx);
   if (a == 0) return false;
   if (a == XLATE_MMIO) {
