@@ -28,7 +28,7 @@ command -v expect >/dev/null || die "expect missing: apt-get install expect"
 [ -f "$FW_JUMP" ] || die "$FW_JUMP missing: apt-get install opensbi"
 
 WORK="$(mktemp -d /tmp/rvisor-qemu-test.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+trap 'rc=$?; if [ $rc = 0 ]; then rm -rf "$WORK"; else echo "qemu-test: kept $WORK" >&2; fi' EXIT
 unpack() { # unpack NAME: IMAGES/NAME or IMAGES/NAME.gz -> WORK/NAME
   if [ -f "$IMAGES/$1" ]; then cp "$IMAGES/$1" "$WORK/$1"
   elif [ -f "$IMAGES/$1.gz" ]; then gzip -dc "$IMAGES/$1.gz" > "$WORK/$1"
@@ -43,7 +43,7 @@ cat > "$WORK/drive.exp" <<'EXP'
 set name [lindex $argv 0]; set log [lindex $argv 1]; set harts [lindex $argv 2]
 set ending [lindex $argv 3]; set cmd [lrange $argv 5 end]
 log_user 0
-log_file -noappend $log
+log_file -a -noappend $log
 set timeout 180
 set prompt {~ # $}
 proc fail {msg} { global name; puts "qemu-test: $name: FAIL: $msg"; exit 1 }
@@ -58,13 +58,13 @@ proc ready {what} {
     eof { fail "QEMU exited before the readiness line ($what)" }
   }
   ok "$what: readiness line after [expr {([clock milliseconds] - $t0) / 1000.0}] s"
-  expect { -re $prompt {} timeout { fail "no shell prompt ($what)" } }
+  expect -brace { -re $prompt {} timeout { fail "no shell prompt ($what)" } }
 }
 # run CMD: type it, wait for the next prompt, return what it printed (without the echo)
 proc run {cmd} {
-  global prompt
+  global prompt expect_out
   send -- "$cmd\r"
-  expect { -re "(.*)$prompt" {} timeout { fail "no prompt after `$cmd`" } eof { fail "QEMU exited during `$cmd`" } }
+  expect -brace { -re "(.*)$prompt" {} timeout { fail "no prompt after `$cmd`" } eof { fail "QEMU exited during `$cmd`" } }
   set out $expect_out(1,string)
   regsub {^[^\n]*\n} $out {} out
   return [string map {"\r" ""} $out]
@@ -93,7 +93,7 @@ sleep 1
 set t0 [clock milliseconds]
 send -- "\003"
 set timeout 20
-expect { -re $prompt {} timeout { fail "Ctrl-C did not stop `sleep 60`" } }
+expect -brace { -re $prompt {} timeout { fail "Ctrl-C did not stop `sleep 60`" } }
 set timeout 180
 ok "Ctrl-C interrupted sleep after [expr {[clock milliseconds] - $t0}] ms"
 if {$ending eq "reboot"} {
@@ -105,7 +105,7 @@ if {$ending eq "reboot"} {
   set ending "poweroff -f"
 }
 send -- "$ending\r"
-expect { eof {} timeout { fail "QEMU still running after `$ending`" } }
+expect -brace { eof {} timeout { fail "QEMU still running after `$ending`" } }
 set st [wait]
 if {[lindex $st 3] != 0} { fail "QEMU exit status [lindex $st 3] after `$ending`" }
 ok "`$ending`: QEMU exited with status 0"
