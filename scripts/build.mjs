@@ -47,7 +47,7 @@ if (stale([generated], [join(root, 'src', 'isa')])) {
 
 // 3. AssemblyScript: the core and the test harnesses.
 const ascFlags = ['-O3', '--noAssert', '--runtime', 'stub', '--enable', 'threads', '--importMemory', '--sharedMemory',
-  '--initialMemory', '1040', '--maximumMemory', '65536', '--converge'];
+  '--initialMemory', '256', '--maximumMemory', '65536', '--converge'];
 const wasmDir = join(root, 'dist', 'wasm');
 mkdirSync(wasmDir, { recursive: true });
 const asInputs = [join(root, 'src', 'cpu', 'as'), join(root, 'src', 'cpu', 'layout.ts')];

@@ -207,5 +207,5 @@ export const MISS_MMIO = -2;
  *  and hart regions; guest frames are allocated above it. */
 export const MEM_STATIC_END = 65536;
 export const MEM_HARTS_BASE = 65536;
-export const MEM_RESERVED = 128 * 1048576; // room for 86 harts of HART_SIZE
+export const MEM_RESERVED = 32 * 1048576; // room for 21 harts of HART_SIZE; more come from the frame pool
 export const PAGE_SIZE = 4096;

@@ -96,11 +96,12 @@ export class HostMemory {
   allocHart(): number {
     let base = this.freeHarts.pop();
     if (base === undefined) {
-      base = this.nextHart;
-      if (base + HART_SIZE > MEM_RESERVED) {
-        throw new RvisorError('ENOMEM_HOST', 'too many harts: the hart area of host memory is full');
+      if (this.nextHart + HART_SIZE <= MEM_RESERVED) {
+        base = this.nextHart;
+        this.nextHart += HART_SIZE;
+      } else {
+        base = this.allocContiguous(HART_SIZE); // beyond the fixed area: from the frame pool
       }
-      this.nextHart += HART_SIZE;
     }
     this.bytes.fill(0, base, base + HART_SIZE);
     return base;
