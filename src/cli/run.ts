@@ -18,7 +18,8 @@ export const RUN_USAGE = `usage: rvisor run [options]
   --initrd FILE       initramfs (default: the bundled images/initramfs.cpio.gz; "none" for none)
   --append "ARGS"     kernel command line (default "console=ttyS0")
   --bios FILE|none    M-mode firmware such as OpenSBI's fw_jump.bin (default none: rvisor is the SBI)
-  --disk FILE[,ro]    a raw disk image as a virtio-blk device (repeatable)
+  --disk FILE[,ro][,serial=ID]
+                      a raw disk image as a virtio-blk device (repeatable)
   --stats             print instructions, seconds and MIPS at exit
 console keys: Ctrl-A X quit, Ctrl-A H help`;
 
@@ -29,7 +30,7 @@ export interface RunOptions {
   initrd: string | undefined;
   append: string;
   bios: string | undefined;
-  disks: { path: string; readOnly: boolean }[];
+  disks: { path: string; readOnly: boolean; serial?: string }[];
   stats: boolean;
 }
 
@@ -70,8 +71,10 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--bios': { const v = value(); o.bios = v === 'none' ? undefined : v; break; }
       case '--disk': {
         const [path, ...flags] = value().split(',');
-        if (!path || flags.some((f) => f !== 'ro')) throw new RvisorError('USAGE', `--disk expects FILE or FILE,ro`);
-        o.disks.push({ path, readOnly: flags.includes('ro') });
+        const bad = flags.find((f) => f !== 'ro' && !f.startsWith('serial='));
+        if (!path || bad !== undefined) throw new RvisorError('USAGE', `--disk expects FILE[,ro][,serial=ID]${bad ? `, not "${bad}"` : ''}`);
+        const serial = flags.find((f) => f.startsWith('serial='))?.slice(7);
+        o.disks.push({ path, readOnly: flags.includes('ro'), ...(serial !== undefined ? { serial } : {}) });
         break;
       }
       case '--stats': o.stats = true; break;
@@ -90,7 +93,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const kernel = o.kernel === undefined ? undefined : readImage(o.kernel, 'kernel');
   const initrd = o.initrd === undefined ? undefined : readImage(o.initrd, 'initrd');
   const firmware = o.bios === undefined ? undefined : readImage(o.bios, 'firmware');
-  const disks: DiskConfig[] = o.disks.map((d) => ({ backend: RawFileDisk.open(d.path, { readOnly: d.readOnly }), readOnly: d.readOnly }));
+  const disks: DiskConfig[] = o.disks.map((d) => ({ backend: RawFileDisk.open(d.path, { readOnly: d.readOnly }), readOnly: d.readOnly, serial: d.serial }));
   const host = new HostMemory();
   const started = performance.now();
   let totalInsns = 0n;
