@@ -118,6 +118,10 @@ export async function runCommand(args: string[]): Promise<number> {
     return `${insns} instructions in ${secs.toFixed(2)} s (${(Number(insns) / secs / 1e6).toFixed(1)} MIPS)`;
   };
   let status = 0;
+  // A signal ends the VM like Ctrl-A X, but through the normal exit path, so the terminal leaves
+  // raw mode and disks are closed.
+  const onSignal = (sig: NodeJS.Signals) => { status = 128 + (sig === 'SIGTERM' ? 15 : sig === 'SIGHUP' ? 1 : 2); quit = true; wake?.(); };
+  for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.on(sig, onSignal);
   try {
     board = new VirtBoard(cfg, host);
     for (;;) {
@@ -140,6 +144,7 @@ export async function runCommand(args: string[]): Promise<number> {
       }
     }
   } finally {
+    for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.off(sig, onSignal);
     console_.close();
     for (const d of disks) (d.backend as RawFileDisk).close?.();
   }
