@@ -6,6 +6,11 @@
 //
 // Every method that removes or restricts a mapping calls `onShrink`, which must flush the TLB of
 // every hart running in this address space.
+//
+// fork() copies an address space copy-on-write: every present page of a private mapping is
+// marked PM_COW in both maps and its frame gets one more owner (a share count kept per
+// HostMemory, below); the first write through either map copies the frame (or, once the other
+// owners are gone, just drops PM_COW). Pages of MAP_SHARED mappings are shared as they are.
 import type { HostMemory } from '../memory/host-memory.js';
 import {
   PageMap, type PageMapState, PM_ACCESSED, PM_COW, PM_DIRTY, PM_EXEC, PM_PRESENT, PM_READ, PM_WRITE,
@@ -40,8 +45,7 @@ export interface Vma {
   start: number;
   end: number;
   prot: number;
-  /** MAP_SHARED (only meaningful with files; this process VM has no fork, so shared anonymous
-   *  memory behaves like private). */
+  /** MAP_SHARED: fork shares its frames instead of copying them on write. */
   shared: boolean;
   /** Backed by a file (copied in at map time). */
   file: boolean;
@@ -70,6 +74,16 @@ function protToFlags(prot: number): number {
 
 const ACCESS_BIT = [PM_READ, PM_WRITE, PM_EXEC];
 
+/** Frames with more than one owner (address spaces that share them after fork): frame → number
+ *  of owners beyond the first. One table per HostMemory, since frames are its offsets. */
+const frameShares = new WeakMap<HostMemory, Map<number, number>>();
+
+function sharesOf(mem: HostMemory): Map<number, number> {
+  let m = frameShares.get(mem);
+  if (!m) frameShares.set(mem, (m = new Map()));
+  return m;
+}
+
 /** A guest pointer as a number, or -1 when it cannot be a user address. */
 export function userAddr(v: bigint | number): number {
   if (typeof v === 'number') return v >= 0 && v < TASK_SIZE && Number.isInteger(v) ? v : -1;
@@ -88,8 +102,76 @@ export class AddressSpace {
   writeBack: (hostFd: number, data: Uint8Array, pos: number) => void = () => {};
   /** True once any MAP_SHARED file mapping was made (reads then sync them first). */
   hasSharedFiles = false;
+  /** Called after a copy-on-write fault gave a page a new frame (other harts of the process may
+   *  still cache the old one). */
+  onCowCopy: () => void = () => {};
+  private readonly shares: Map<number, number>;
 
-  constructor(readonly mem: HostMemory) {}
+  constructor(readonly mem: HostMemory) {
+    this.shares = sharesOf(mem);
+  }
+
+  // ---- frame ownership (fork) ---------------------------------------------------------------
+
+  /** Drops this address space's claim on `frame`, freeing it when no one else owns it. */
+  private releaseFrame(frame: number): void {
+    const n = this.shares.get(frame);
+    if (n === undefined) this.mem.freeFrame(frame);
+    else if (n <= 1) this.shares.delete(frame);
+    else this.shares.set(frame, n - 1);
+  }
+
+  /** The entry for a private copy of the copy-on-write page `pn` (entry `e`): the frame itself
+   *  when no one else owns it any more, else a fresh copy. Updates the map. */
+  private breakCow(pn: number, e: number): number {
+    const old = entryFrame(e);
+    let ne: number;
+    if (this.shares.has(old)) {
+      const copy = this.mem.allocFrame();
+      this.mem.bytes.copyWithin(copy, old, old + PAGE_SIZE);
+      this.releaseFrame(old);
+      ne = makeEntry(copy, (e & ~PM_COW) | PM_DIRTY | PM_ACCESSED);
+      this.pages.set(pn, ne);
+      this.onCowCopy();
+    } else {
+      ne = ((e & ~PM_COW) | PM_DIRTY | PM_ACCESSED) >>> 0;
+      this.pages.set(pn, ne);
+    }
+    return ne;
+  }
+
+  /** A copy of this address space for a child process (fork): same mappings, private pages
+   *  copy-on-write in both, MAP_SHARED pages shared. The caller must flush the TLBs of this
+   *  address space's harts (their write permissions are gone): onShrink is called. */
+  fork(): AddressSpace {
+    const c = new AddressSpace(this.mem);
+    c.vmas = this.vmas.map((v) => ({ ...v, ...(v.backing ? { backing: { ...v.backing } } : {}) }));
+    c.brkStart = this.brkStart;
+    c.brk = this.brk;
+    c.hasSharedFiles = this.hasSharedFiles;
+    for (const v of this.vmas) {
+      if (v.shared) {
+        // Both processes must reach the same frames, including pages not touched yet.
+        const flags = protToFlags(v.prot) | PM_PRESENT;
+        for (let pn = v.start / PAGE_SIZE; pn < v.end / PAGE_SIZE; pn++) {
+          if (!(this.pages.get(pn) & PM_PRESENT)) this.pages.set(pn, makeEntry(this.mem.allocFrame(), flags));
+        }
+      }
+      this.pages.forEachInRange(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (pn, e) => {
+        if (!(e & PM_PRESENT)) return;
+        const f = entryFrame(e);
+        this.shares.set(f, (this.shares.get(f) ?? 0) + 1);
+        if (v.shared) c.pages.set(pn, e);
+        else {
+          const ce = (e | PM_COW) >>> 0;
+          this.pages.set(pn, ce);
+          c.pages.set(pn, ce);
+        }
+      });
+    }
+    this.onShrink();
+    return c;
+  }
 
   // ---- VMAs -------------------------------------------------------------------------------
 
@@ -201,7 +283,7 @@ export class AddressSpace {
   /** Frees every frame backing a page in [start, end). */
   private freePages(start: number, end: number): void {
     this.pages.forEachInRange(start / PAGE_SIZE, end / PAGE_SIZE, (pn, e) => {
-      if (e & PM_PRESENT) this.mem.freeFrame(entryFrame(e));
+      if (e & PM_PRESENT) this.releaseFrame(entryFrame(e));
       this.pages.delete(pn);
     });
   }
@@ -267,13 +349,7 @@ export class AddressSpace {
     if (e & PM_PRESENT) {
       if (!(e & need)) return -1;
       if (access === ACCESS_WRITE) {
-        if (e & PM_COW) {
-          const copy = this.mem.allocFrame();
-          const old = entryFrame(e);
-          this.mem.bytes.copyWithin(copy, old, old + PAGE_SIZE);
-          this.pages.set(pn, makeEntry(copy, (e & ~PM_COW) | PM_DIRTY | PM_ACCESSED));
-          return copy;
-        }
+        if (e & PM_COW) return entryFrame(this.breakCow(pn, e));
         if (!(e & PM_DIRTY)) this.pages.set(pn, (e | PM_DIRTY | PM_ACCESSED) >>> 0);
       }
       return entryFrame(e);
@@ -363,7 +439,7 @@ export class AddressSpace {
         if (!vma) throw new RangeError(`poke outside any mapping at 0x${cur.toString(16)}`);
         e = makeEntry(this.mem.allocFrame(), protToFlags(vma.prot) | PM_PRESENT);
         this.pages.set(pn, e);
-      }
+      } else if (e & PM_COW) e = this.breakCow(pn, e);
       const off = cur % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, data.length - done);
       this.mem.bytes.set(data.subarray(done, done + n), entryFrame(e) + off);
@@ -525,9 +601,10 @@ export class AddressSpace {
     if (!this.isMapped(addr, end)) return -ERRNO.ENOMEM;
     if (advice === MADV_DONTNEED) {
       // Anonymous private pages read back as zeros; file pages keep the copy made at map time
-      // (which is what re-reading an unmodified file would give).
+      // (which is what re-reading an unmodified file would give); shared memory keeps its
+      // contents (other processes may map the same frames).
       for (const v of this.list()) {
-        if (v.end <= addr || v.start >= end || v.file) continue;
+        if (v.end <= addr || v.start >= end || v.file || v.shared) continue;
         this.freePages(Math.max(v.start, addr), Math.min(v.end, end));
       }
       this.onShrink();

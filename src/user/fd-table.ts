@@ -1,8 +1,10 @@
 // The guest's file descriptors. A guest fd names an open file description (shared by dup'ed
 // fds, so they share the offset and status flags, as on Linux) which is either a host file
 // descriptor or one end of a pipe kept inside rvisor. Pipes live here rather than on the host
-// because this process VM has no fork: only the guest's own threads can reach either end, and
-// an in-process pipe lets a blocked reader wait in the scheduler while another thread writes.
+// because every guest process of a run lives in this one host process: an in-process pipe lets
+// a blocked reader wait in the scheduler while another thread or process writes. fork gives the
+// child a table naming the same open file descriptions (one more reference each), so a pipe
+// end is closed only when every process has closed it.
 import { closeSync, fstatSync } from 'node:fs';
 import { ERRNO } from './errno.js';
 
@@ -92,6 +94,9 @@ export interface Epoll {
 
 export type OpenFile = HostFile | PipeEnd | EventFd | Epoll;
 
+/** Ids of anonymous files (pipes, eventfds, epolls), unique across the processes of a run. */
+let nextAnonId = 1;
+
 interface Slot {
   file: OpenFile;
   cloexec: boolean;
@@ -101,7 +106,6 @@ export class FdTable {
   private readonly slots = new Map<number, Slot>();
   /** RLIMIT_NOFILE: fds must be below this. */
   limit = 1024;
-  private nextPipeId = 1;
 
   /** A table with guest 0, 1, 2 on the host's stdin, stdout and stderr. */
   static withStdio(): FdTable {
@@ -155,6 +159,18 @@ export class FdTable {
     return 0;
   }
 
+  /** A copy for a forked child: the same descriptions (each gets a reference), the same
+   *  close-on-exec flags. */
+  fork(): FdTable {
+    const t = new FdTable();
+    t.limit = this.limit;
+    for (const [fd, s] of this.slots) {
+      s.file.refs++;
+      t.slots.set(fd, { file: s.file, cloexec: s.cloexec });
+    }
+    return t;
+  }
+
   getCloexec(fd: number): boolean {
     return this.slots.get(fd)?.cloexec ?? false;
   }
@@ -183,7 +199,7 @@ export class FdTable {
 
   /** A new pipe: [read end, write end] (not yet installed). */
   newPipe(flags: number): [PipeEnd, PipeEnd] {
-    const pipe: Pipe = { id: this.nextPipeId++, chunks: [], size: 0, readers: 1, writers: 1 };
+    const pipe: Pipe = { id: nextAnonId++, chunks: [], size: 0, readers: 1, writers: 1 };
     return [
       { kind: 'pipe', pipe, write: false, flags: O_RDONLY | (flags & O_NONBLOCK), refs: 0 },
       { kind: 'pipe', pipe, write: true, flags: O_WRONLY | (flags & O_NONBLOCK), refs: 0 },
@@ -192,7 +208,7 @@ export class FdTable {
 
   /** A new id for an anonymous file (pipe, eventfd, epoll: what fstat shows as st_ino). */
   newAnonId(): number {
-    return this.nextPipeId++;
+    return nextAnonId++;
   }
 
   /** Every open fd (for close_range and exit). */

@@ -1,17 +1,19 @@
 // One guest process: its address space, file descriptors, signal dispositions, futexes and
 // threads, plus the kernel-side operations that act on several of them (sending a signal,
-// waking a waiting thread, thread and process exit). The run loop that drives the threads is in
-// scheduler.ts; the system calls are in syscalls/.
+// waking a waiting thread, thread and process exit, fork, replacing the image on execve). The
+// processes of a run and what is shared between them are in kernel.ts; the run loop that drives
+// the threads is in scheduler.ts; the system calls are in syscalls/.
 import { fstatSync, writeSync } from 'node:fs';
 import type { Core } from '../cpu/core.js';
 import type { HostMemory } from '../memory/host-memory.js';
-import { AddressSpace, PROT_EXEC, PROT_READ } from './address-space.js';
+import { AddressSpace, PROT_EXEC, PROT_READ, userAddr } from './address-space.js';
 import { ERRNO } from './errno.js';
 import { FdTable } from './fd-table.js';
 import { FutexTable } from './futex.js';
+import { Kernel } from './kernel.js';
 import { SIGTRAMP_PAGE } from './layout.js';
 import {
-  SA_RESTART, SIG_DFL, SIG_IGN, SignalActions, UNBLOCKABLE, altstackFlags, defaultAction, encodeSiginfo, sigbit,
+  SA_RESTART, SIGCHLD, SIG_DFL, SIG_IGN, SignalActions, UNBLOCKABLE, altstackFlags, defaultAction, encodeSiginfo, sigbit,
 } from './signals.js';
 import { Thread, type SigInfo, type Wait } from './thread.js';
 import type { Strace } from './strace.js';
@@ -27,25 +29,46 @@ export interface ProcessConfig {
 /** How a blocked thread's wait ended. */
 export type WaitOutcome = 'woken' | 'timeout' | 'signal';
 
+/** What a forked child starts from (Process.fork builds it). */
+interface ForkSource {
+  parent: Process;
+  as: AddressSpace;
+  fds: FdTable;
+}
+
 export class Process {
-  readonly as: AddressSpace;
-  readonly fds = FdTable.withStdio();
+  /** The address space (replaced by execve). */
+  as: AddressSpace;
+  readonly fds: FdTable;
   readonly actions = new SignalActions();
-  readonly futex = new FutexTable();
+  futex = new FutexTable();
   readonly threads = new Map<number, Thread>();
   /** Process-directed signals no thread can take yet (all block them). */
   pending: SigInfo[] = [];
+  readonly kernel: Kernel;
   readonly pid: number;
-  readonly ppid: number;
+  /** The parent's pid (the host's parent for the first process, 1 once orphaned). */
+  ppid: number;
+  /** The parent process if it is a guest process that has not ended. */
+  parent: Process | null = null;
+  pgid: number;
+  sid: number;
   readonly uid: number;
   readonly gid: number;
+  /** The working directory (the host's cwd is switched to it while the process runs). */
+  cwd: string;
+  /** The signal the parent gets when this process ends (clone's low byte; SIGCHLD for fork). */
+  exitSignal = SIGCHLD;
+  /** Set once the end of the process is complete (kernel.finish): a zombie until reaped. */
+  finished = false;
+  /** The parent thread a vfork child must release (on execve or exit). */
+  vforkParent: { pid: number; tid: number } | null = null;
   /** Exit status once the process has ended (exit_group, last thread, fatal signal). */
   exitStatus: number | null = null;
   /** Set when a fatal signal ended the process. */
   killedBy = 0;
   /** Exit code of the main thread (the status when threads exit one by one). */
   private mainExitCode = 0;
-  private nextTid: number;
   /** The thread whose system call is running (or that ran last). */
   current: Thread | null = null;
   /** Ask the scheduler to end the current slice (sched_yield, a wakeup of another thread). */
@@ -67,13 +90,64 @@ export class Process {
   /** Syscall numbers already reported as unimplemented (--strace). */
   readonly reportedEnosys = new Set<number>();
 
-  constructor(readonly core: Core, readonly mem: HostMemory, readonly config: ProcessConfig) {
-    this.as = new AddressSpace(mem);
-    this.as.onShrink = () => {
-      for (const t of this.threads.values()) core.flushTlb(t.hart);
+  constructor(readonly core: Core, readonly mem: HostMemory, readonly config: ProcessConfig, from?: ForkSource) {
+    if (from) {
+      const par = from.parent;
+      this.kernel = par.kernel;
+      this.pid = this.kernel.allocId();
+      this.ppid = par.pid;
+      this.parent = par;
+      this.pgid = par.pgid;
+      this.sid = par.sid;
+      this.uid = par.uid;
+      this.gid = par.gid;
+      this.cwd = par.cwd;
+      this.fds = from.fds;
+      this.as = from.as;
+      this.attach(this.as);
+    } else {
+      this.pid = process.pid;
+      this.kernel = new Kernel(core, mem, this.pid);
+      this.ppid = process.ppid;
+      this.pgid = this.pid;
+      this.sid = this.pid;
+      this.uid = process.getuid?.() ?? 0;
+      this.gid = process.getgid?.() ?? 0;
+      this.cwd = process.cwd();
+      this.kernel.hostCwd = this.cwd;
+      this.fds = FdTable.withStdio();
+      this.as = this.newAddressSpace();
+      core.setTlbMissHandler(this.tlbMiss);
+    }
+    this.kernel.add(this);
+  }
+
+  /** The core's TLB-miss handler while this process runs (follows execve's new address space). */
+  readonly tlbMiss = (_hart: number, va: bigint, access: number): number => this.as.translate(userAddr(va), access);
+
+  /** An empty address space for this process, holding only the signal return trampoline. */
+  newAddressSpace(): AddressSpace {
+    const as = new AddressSpace(this.mem);
+    this.attach(as);
+    // The rt_sigreturn trampoline: li a7, 139; ecall.
+    const code = new Uint8Array(8);
+    new DataView(code.buffer).setUint32(0, 0x08b00893, true);
+    new DataView(code.buffer).setUint32(4, 0x00000073, true);
+    as.mapFixed(SIGTRAMP_PAGE, 4096, PROT_READ | PROT_EXEC, { name: '[vdso]' });
+    as.poke(SIGTRAMP_PAGE, code);
+    return as;
+  }
+
+  /** Connects an address space's hooks to this process (TLB flushes of its harts, write-back of
+   *  shared file mappings). */
+  private attach(as: AddressSpace): void {
+    as.onShrink = () => {
+      for (const t of this.threads.values()) this.core.flushTlb(t.hart);
     };
-    core.setTlbMissHandler(this.as.tlbMiss);
-    this.as.writeBack = (hostFd, data, pos) => {
+    as.onCowCopy = () => {
+      if (this.threads.size > 1) for (const t of this.threads.values()) this.core.flushTlb(t.hart);
+    };
+    as.writeBack = (hostFd, data, pos) => {
       try {
         const size = fstatSync(hostFd).size;
         const n = Math.min(data.length, size - pos);
@@ -82,26 +156,19 @@ export class Process {
         // the file went away or is read-only: Linux would have refused the mapping or faulted
       }
     };
-    this.pid = process.pid;
-    this.ppid = process.ppid;
-    this.uid = process.getuid?.() ?? 0;
-    this.gid = process.getgid?.() ?? 0;
-    this.nextTid = this.pid;
-    // The rt_sigreturn trampoline: li a7, 139; ecall.
-    const code = new Uint8Array(8);
-    new DataView(code.buffer).setUint32(0, 0x08b00893, true);
-    new DataView(code.buffer).setUint32(4, 0x00000073, true);
-    this.as.mapFixed(SIGTRAMP_PAGE, 4096, PROT_READ | PROT_EXEC, { name: '[vdso]' });
-    this.as.poke(SIGTRAMP_PAGE, code);
   }
 
-  /** A new thread with a fresh hart (the caller sets its registers). */
+  /** A new thread with a fresh hart (the caller sets its registers). The first thread of a
+   *  process gets the pid as its tid. */
   newThread(): Thread {
-    const tid = this.nextTid++;
+    const tid = this.threads.size === 0 && !this.hadMainThread ? this.pid : this.kernel.allocId();
+    this.hadMainThread = true;
     const t = new Thread(tid, this.core.newHart());
     this.threads.set(tid, t);
     return t;
   }
+
+  private hadMainThread = false;
 
   get mainThread(): Thread | undefined {
     return this.threads.get(this.pid);
@@ -121,6 +188,7 @@ export class Process {
   endWait(t: Thread, outcome: WaitOutcome, signo = 0): void {
     const w = t.wait;
     if (!w || t.status !== 'blocked') return;
+    if (w.kind === 'vfork' && outcome !== 'woken') return; // only the child releases it
     t.wait = null;
     t.status = 'runnable';
     const h = t.hart;
@@ -173,11 +241,20 @@ export class Process {
         if (outcome === 'timeout') finish(-ERRNO.EAGAIN);
         else if (outcome === 'signal') finish(-ERRNO.EINTR);
         break;
+      case 'vfork':
+        finish(w.child);
+        break;
     }
   }
 
-  /** Wakes every thread waiting to retry a system call (something they may wait for changed). */
+  /** Wakes every thread, of every process, waiting to retry a system call (something they may
+   *  wait for changed: pipes are shared between processes). */
   wakeRetriers(): void {
+    this.kernel.wakeRetriers();
+  }
+
+  /** Wakes this process's threads that wait to retry a system call. */
+  wakeLocalRetriers(): void {
     for (const t of this.threads.values()) if (t.wait?.kind === 'retry') this.endWait(t, 'woken');
   }
 
@@ -313,6 +390,111 @@ export class Process {
   exitGroup(code: number): void {
     if (this.exitStatus === null) this.exitStatus = code & 0xff;
     this.yieldRequested = true;
+  }
+
+  /** Removes every thread (the process ended or exec'ed in another thread), freeing harts. */
+  releaseThreads(keep?: Thread): void {
+    for (const t of [...this.threads.values()]) {
+      if (t === keep) continue;
+      if (t.wait?.kind === 'futex') this.futex.remove(t.wait.addr, t.tid);
+      t.status = 'exited';
+      t.wait = null;
+      this.retiredInstructions += t.hart.instret;
+      this.threads.delete(t.tid);
+      this.pollDeadlines.delete(t.tid);
+      this.mem.freeHart(t.hart.base);
+    }
+  }
+
+  /** The status wait4 reports for this ended process: the signal number for a fatal signal,
+   *  else the exit code in bits 8-15. */
+  waitStatus(): number {
+    if (this.killedBy) return this.killedBy;
+    return ((this.exitStatus ?? 0) & 0xff) << 8;
+  }
+
+  // ---- fork ---------------------------------------------------------------------------------
+
+  /** A child process copied from this one (fork, vfork, clone without CLONE_VM): its address
+   *  space copy-on-write, the fd table sharing every open file description, the signal
+   *  dispositions, limits, cwd and umask; one thread, a copy of `t` (its registers, mask and
+   *  alternate stack). The caller sets the child's return registers. */
+  fork(t: Thread): { child: Process; thread: Thread } {
+    const as = this.as.fork();
+    const config: ProcessConfig = { ...this.config };
+    const c = new Process(this.core, this.mem, config, { parent: this, as, fds: this.fds.fork() });
+    if (this.config.strace) config.strace = this.config.strace.forAddressSpace(as);
+    for (let sig = 1; sig < this.actions.actions.length; sig++) c.actions.set(sig, this.actions.get(sig));
+    for (const [k, v] of this.rlimits) c.rlimits.set(k, [v[0], v[1]]);
+    c.umask = this.umask;
+    const name = this.threadNames.get(t.tid) ?? this.threadNames.get(this.pid);
+    if (name !== undefined) c.threadNames.set(c.pid, name);
+    let ct: Thread;
+    try {
+      ct = c.newThread();
+    } catch (e) {
+      // No room for another hart: undo the child (the caller reports EAGAIN).
+      this.kernel.reap(c);
+      c.fds.closeAll();
+      c.as.destroy();
+      throw e;
+    }
+    const a = t.hart;
+    const b = ct.hart;
+    for (let i = 1; i < 32; i++) b.setX(i, a.x(i));
+    for (let i = 0; i < 32; i++) b.setF(i, a.f(i));
+    b.fcsr = a.fcsr;
+    b.pc = a.pc;
+    ct.sigmask = t.sigmask;
+    ct.altstack = { ...t.altstack };
+    return { child: c, thread: ct };
+  }
+
+  // ---- execve -------------------------------------------------------------------------------
+
+  /** Replaces the process image (execve, after the new program was loaded into `as`): the
+   *  other threads end, `t` becomes the only thread (with the pid as tid) with reset
+   *  registers, the old address space is freed, caught signals go back to their default,
+   *  close-on-exec fds are closed, a vfork parent is released. Returns the thread. */
+  replaceImage(t: Thread, as: AddressSpace, exePath: string): Thread {
+    this.releaseThreads(t);
+    let main = t;
+    if (t.tid !== this.pid) {
+      // The exec'ing thread takes over the thread-group leader's id, as on Linux.
+      this.threads.delete(t.tid);
+      main = new Thread(this.pid, t.hart);
+      main.sigmask = t.sigmask;
+      main.pending = t.pending;
+      main.cpuNs = t.cpuNs;
+      this.threads.set(this.pid, main);
+    }
+    main.status = 'runnable';
+    main.wait = null;
+    main.savedMask = null;
+    main.altstack = { sp: 0n, size: 0n, flags: 2 };
+    main.clearChildTid = 0n;
+    main.robustList = 0n;
+    const old = this.as;
+    this.as = as;
+    old.onShrink = () => {};
+    old.destroy();
+    this.futex = new FutexTable();
+    this.pollDeadlines.clear();
+    this.config.exePath = exePath;
+    this.config.strace?.setAddressSpace(as);
+    this.threadNames.clear();
+    for (let sig = 1; sig < this.actions.actions.length; sig++) {
+      const a = this.actions.get(sig);
+      this.actions.set(sig, { handler: a.handler === SIG_IGN ? SIG_IGN : SIG_DFL, flags: 0, mask: 0n });
+    }
+    for (const fd of this.fds.fds()) if (this.fds.getCloexec(fd)) this.fds.close(fd);
+    const h = main.hart;
+    this.retiredInstructions += h.instret;
+    h.reset();
+    this.core.flushTlb(h);
+    this.wakeRetriers(); // close-on-exec may have closed pipe ends
+    this.kernel.releaseVfork(this);
+    return main;
   }
 
   /** Instructions retired by all threads so far. */

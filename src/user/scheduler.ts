@@ -1,5 +1,8 @@
-// The run loop of a process: guest threads time-share the one emulated CPU, round robin, in
-// slices of SLICE instructions. A slice ends early when the thread blocks, exits or yields.
+// The run loop: the threads of every guest process of the run time-share the one emulated CPU,
+// round robin (by thread id, across processes), in slices of SLICE instructions. A slice ends
+// early when the thread blocks, exits or yields. Each thread has its own hart (and so its own
+// TLB); switching to another process's thread points the core's TLB-miss handler at that
+// process's address space and the host's working directory at that process's cwd.
 // Traps come back as values (design: a guest fault is a return value, never an exception):
 // ecall → the system call table; faults → a synchronous signal. Signals are delivered whenever a
 // thread is about to return to guest code. When no thread can run, the host sleeps until the
@@ -210,29 +213,56 @@ function runSlice(p: Process, t: Thread, opts: RunOptions): void {
   if (p.threads.has(t.tid)) h.clearReservation();
 }
 
-/** Runs the process until it exits; returns its exit status. */
+/** Makes `q` the process the core runs: its TLB-miss handler, its working directory. */
+function switchTo(q: Process): void {
+  q.core.setTlbMissHandler(q.tlbMiss);
+  const k = q.kernel;
+  if (k.hostCwd !== q.cwd) {
+    try {
+      process.chdir(q.cwd);
+    } catch {
+      // the directory went away: relative paths then fail, as they would on Linux
+    }
+    k.hostCwd = q.cwd;
+  }
+}
+
+/** Runs the process `p` (and every process it forks) until `p` exits; returns its exit status.
+ *  The processes still running then are killed. */
 export function runProcess(p: Process, opts: RunOptions = {}): number {
+  const k = p.kernel;
   let last = -1;
   while (p.exitStatus === null) {
-    expireTimers(p);
+    k.finishExited();
+    for (const q of k.running()) expireTimers(q);
     if (p.exitStatus !== null) break;
-    const tids = [...p.threads.keys()].sort((x, y) => x - y);
-    const runnable = tids.filter((tid) => p.threads.get(tid)!.status === 'runnable');
+    k.finishExited();
+    const all: Array<[Process, Thread]> = [];
+    for (const q of k.running()) for (const t of q.threads.values()) all.push([q, t]);
+    const runnable = all.filter(([, t]) => t.status === 'runnable').sort((x, y) => x[1].tid - y[1].tid);
     if (runnable.length === 0) {
-      if (tids.length === 0) break;
-      const d = earliestDeadline(p);
+      if (all.length === 0) break;
+      let d: bigint | null = null;
+      for (const q of k.running()) {
+        const e = earliestDeadline(q);
+        if (e !== null && (d === null || e < d)) d = e;
+      }
       if (d === null) {
-        opts.report?.(`deadlock: ${tids.length === 1 ? 'the only thread is' : `all ${tids.length} threads are`} blocked with nothing that could wake ${tids.length === 1 ? 'it' : 'them'}`);
+        const n = all.length;
+        opts.report?.(`deadlock: ${n === 1 ? 'the only thread is' : `all ${n} threads are`} blocked with nothing that could wake ${n === 1 ? 'it' : 'them'}`);
         p.exitStatus = DEADLOCK_STATUS;
         break;
       }
       hostSleep(d - monotonicNs());
       continue;
     }
-    const next = runnable.find((tid) => tid > last) ?? runnable[0]!;
-    last = next;
-    runSlice(p, p.threads.get(next)!, opts);
+    const [q, t] = runnable.find(([, x]) => x.tid > last) ?? runnable[0]!;
+    last = t.tid;
+    switchTo(q);
+    runSlice(q, t, opts);
   }
+  k.shutdown();
+  switchTo(p);
   p.as.syncShared();
   return p.exitStatus ?? 0;
 }

@@ -11,7 +11,17 @@ export class Strace {
   /** The text of calls that blocked, by thread, until they complete. */
   private readonly waiting = new Map<number, string>();
 
-  constructor(private readonly as: AddressSpace, private readonly fd = 2) {}
+  constructor(private as: AddressSpace, private readonly fd = 2) {}
+
+  /** A tracer for another process (a forked child) writing to the same fd. */
+  forAddressSpace(as: AddressSpace): Strace {
+    return new Strace(as, this.fd);
+  }
+
+  /** The process's address space was replaced (execve). */
+  setAddressSpace(as: AddressSpace): void {
+    this.as = as;
+  }
 
   private out(line: string): void {
     try {

@@ -17,7 +17,10 @@ export type Wait =
   /** rt_sigsuspend: only a signal ends it. */
   | { kind: 'sigsuspend' }
   /** rt_sigtimedwait: a signal in `set` becoming pending ends it (returns the signal). */
-  | { kind: 'sigwait'; set: bigint; info: bigint; deadline: bigint | null };
+  | { kind: 'sigwait'; set: bigint; info: bigint; deadline: bigint | null }
+  /** vfork: the parent waits until the child (pid `child`) execs or exits; returns its pid.
+   *  Signals do not end it (they stay pending); a fatal one ends the process. */
+  | { kind: 'vfork'; child: number };
 
 /** What a pending signal carries into siginfo_t. */
 export interface SigInfo {

@@ -285,14 +285,20 @@ const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 const sysChdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, BigInt(AT_FDCWD), a[0]!);
   if (typeof path === 'number') return path;
-  return host(() => (process.chdir(path), 0));
+  return host(() => (process.chdir(path), setCwd(p), 0));
 };
+
+/** Records the host cwd the guest just moved to as the process's own. */
+function setCwd(p: Process): void {
+  p.cwd = process.cwd();
+  p.kernel.hostCwd = p.cwd;
+}
 
 const sysFchdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host' || !f.isDir) return -ERRNO.ENOTDIR;
-  return host(() => (process.chdir(readlinkSync(`/proc/self/fd/${f.hostFd}`)), 0));
+  return host(() => (process.chdir(readlinkSync(`/proc/self/fd/${f.hostFd}`)), setCwd(p), 0));
 };
 
 const sysSymlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {

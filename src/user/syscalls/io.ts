@@ -569,7 +569,7 @@ const sysIoctl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     case TIOCSWINSZ:
       return 0;
     case TIOCGPGRP:
-      return p.as.writeU32(arg, p.pid) ? 0 : -ERRNO.EFAULT;
+      return p.as.writeU32(arg, p.pgid) ? 0 : -ERRNO.EFAULT;
     case TIOCSPGRP:
       return 0;
     default:

@@ -1,5 +1,5 @@
-// Process-wide information and control: ids, uname, limits, usage, prctl, scheduling queries,
-// getrandom, and the calls that have nothing to do in a single-process VM.
+// Process-wide information and control: ids, process groups and sessions, uname, limits, usage,
+// prctl, scheduling queries, getrandom.
 import { randomFillSync } from 'node:crypto';
 import { freemem, hostname, loadavg, totalmem, uptime } from 'node:os';
 import { ERRNO } from '../errno.js';
@@ -78,9 +78,11 @@ function defaultRlimit(res: number): [bigint, bigint] {
   }
 }
 
-function prlimit(p: Process, res: number, newPtr: bigint, oldPtr: bigint): SysResult {
+/** get/setrlimit on the limits of process `q` (default: the caller `p`, whose memory holds the
+ *  structures). */
+function prlimit(p: Process, res: number, newPtr: bigint, oldPtr: bigint, q: Process = p): SysResult {
   if (res < 0 || res > 15) return -ERRNO.EINVAL;
-  const cur = p.rlimits.get(res) ?? defaultRlimit(res);
+  const cur = q.rlimits.get(res) ?? defaultRlimit(res);
   let next: [bigint, bigint] | null = null;
   if (newPtr !== 0n) {
     const b = p.as.read(newPtr, 16);
@@ -98,16 +100,16 @@ function prlimit(p: Process, res: number, newPtr: bigint, oldPtr: bigint): SysRe
     if (!p.as.write(oldPtr, b)) return -ERRNO.EFAULT;
   }
   if (next) {
-    p.rlimits.set(res, next);
-    if (res === RLIMIT_NOFILE) p.fds.limit = Number(next[0] > 1048576n ? 1048576n : next[0]);
+    q.rlimits.set(res, next);
+    if (res === RLIMIT_NOFILE) q.fds.limit = Number(next[0] > 1048576n ? 1048576n : next[0]);
   }
   return 0;
 }
 
 const sysPrlimit64 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
-  const pid = int(a[0]);
-  if (pid !== 0 && pid !== p.pid) return -ERRNO.ESRCH;
-  return prlimit(p, int(a[1]), a[2]!, a[3]!);
+  const q = target(p, int(a[0]));
+  if (!q || q.finished) return -ERRNO.ESRCH;
+  return prlimit(p, int(a[1]), a[2]!, a[3]!, q);
 };
 const sysGetrlimit = (p: Process, _t: Thread, a: bigint[]): SysResult => prlimit(p, int(a[0]), 0n, a[1]!);
 const sysSetrlimit = (p: Process, _t: Thread, a: bigint[]): SysResult => prlimit(p, int(a[0]), a[1]!, 0n);
@@ -231,19 +233,38 @@ const sysCapget = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   return 0;
 };
 
-const sysGetpgid = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+/** The process `pid` names (0: the caller), zombies included. */
+function target(p: Process, pid: number): Process | undefined {
+  return pid === 0 ? p : p.kernel.processes.get(pid);
+}
+
+const sysGetpgid = (p: Process, _t: Thread, a: bigint[]): SysResult => target(p, int(a[0]))?.pgid ?? -ERRNO.ESRCH;
+const sysGetsid = (p: Process, _t: Thread, a: bigint[]): SysResult => target(p, int(a[0]))?.sid ?? -ERRNO.ESRCH;
+
+const sysSetpgid = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const pid = int(a[0]);
-  return pid === 0 || pid === p.pid ? p.pid : -ERRNO.ESRCH;
+  const pgid = int(a[1]);
+  if (pgid < 0) return -ERRNO.EINVAL;
+  const q = target(p, pid);
+  if (!q || q.finished || (q !== p && q.parent !== p)) return -ERRNO.ESRCH;
+  if (q.sid !== p.sid || q.sid === q.pid) return -ERRNO.EPERM;
+  q.pgid = pgid === 0 ? q.pid : pgid;
+  return 0;
+};
+
+const sysSetsid = (p: Process): SysResult => {
+  for (const q of p.kernel.processes.values()) if (q.pgid === p.pid && !q.finished) return -ERRNO.EPERM;
+  p.sid = p.pid;
+  p.pgid = p.pid;
+  return p.pid;
 };
 
 const enosys = (): SysResult => -ERRNO.ENOSYS;
-const echild = (): SysResult => -ERRNO.ECHILD;
 
 export const PROC_SYSCALLS: Record<number, SyscallDef> = {
   90: { name: 'capget', args: 'pp', fn: sysCapget },
   91: { name: 'capset', args: 'pp', fn: () => -ERRNO.EPERM },
   92: { name: 'personality', args: 'x', fn: sysPersonality },
-  95: { name: 'waitid', args: 'ddpx', fn: echild },
   118: { name: 'sched_setparam', args: 'dp', fn: ok },
   119: { name: 'sched_setscheduler', args: 'ddp', fn: ok },
   120: { name: 'sched_getscheduler', args: 'd', fn: ok },
@@ -265,10 +286,10 @@ export const PROC_SYSCALLS: Record<number, SyscallDef> = {
   150: { name: 'getresgid', args: 'ppp', fn: sysGetresgid },
   151: { name: 'setfsuid', args: 'd', fn: (p) => p.uid },
   152: { name: 'setfsgid', args: 'd', fn: (p) => p.gid },
-  154: { name: 'setpgid', args: 'dd', fn: ok },
+  154: { name: 'setpgid', args: 'dd', fn: sysSetpgid },
   155: { name: 'getpgid', args: 'd', fn: sysGetpgid },
-  156: { name: 'getsid', args: 'd', fn: sysGetpgid },
-  157: { name: 'setsid', args: '', fn: (p) => p.pid },
+  156: { name: 'getsid', args: 'd', fn: sysGetsid },
+  157: { name: 'setsid', args: '', fn: sysSetsid },
   158: { name: 'getgroups', args: 'dp', fn: sysGetgroups },
   159: { name: 'setgroups', args: 'dp', fn: () => -ERRNO.EPERM },
   160: { name: 'uname', args: 'p', fn: sysUname },
@@ -287,9 +308,7 @@ export const PROC_SYSCALLS: Record<number, SyscallDef> = {
   179: { name: 'sysinfo', args: 'p', fn: sysSysinfo },
   198: { name: 'socket', args: 'ddd', fn: () => -ERRNO.EAFNOSUPPORT },
   199: { name: 'socketpair', args: 'dddp', fn: () => -ERRNO.EAFNOSUPPORT },
-  221: { name: 'execve', args: 'spp', fn: enosys },
   259: { name: 'riscv_flush_icache', args: 'ppx', fn: ok },
-  260: { name: 'wait4', args: 'dpxp', fn: echild },
   261: { name: 'prlimit64', args: 'ddpp', fn: sysPrlimit64 },
   278: { name: 'getrandom', args: 'pux', fn: sysGetrandom },
   283: { name: 'membarrier', args: 'dxd', fn: sysMembarrier },

@@ -123,22 +123,39 @@ function killHost(pid: number, sig: number): number {
   }
 }
 
+/** kill(2): guest processes by pid, by process group (0: the caller's, < -1: -pid's) or all
+ *  of them (-1: all but the caller); a pid that is no guest process is a host process, and the
+ *  signal is forwarded to it. */
 const sysKill = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const pid = int(a[0]);
   const sig = int(a[1]);
   if (sig < 0 || sig > NSIG) return -ERRNO.EINVAL;
-  if (pid === p.pid || pid === 0 || pid === -1 || pid === -p.pid) {
-    if (sig !== 0) p.sendToProcess({ signo: sig, code: SI_USER, pid: p.pid, uid: p.uid });
-    return 0;
+  const k = p.kernel;
+  let targets: Process[];
+  if (pid > 0) {
+    const q = k.processes.get(pid);
+    if (!q) return killHost(pid, sig);
+    targets = [q];
+  } else {
+    const all = [...k.processes.values()].filter((q) => !q.finished);
+    if (pid === 0) targets = all.filter((q) => q.pgid === p.pgid);
+    else if (pid === -1) targets = all.filter((q) => q !== p);
+    else targets = all.filter((q) => q.pgid === -pid);
+    if (pid === -1 && targets.length === 0) return 0;
+    if (targets.length === 0) return -ERRNO.ESRCH;
   }
-  return killHost(pid, sig);
+  if (sig !== 0) {
+    for (const q of targets) if (!q.finished) q.sendToProcess({ signo: sig, code: SI_USER, pid: p.pid, uid: p.uid });
+  }
+  return 0;
 };
 
 function threadKill(p: Process, tgid: number, tid: number, sig: number): SysResult {
   if (sig < 0 || sig > NSIG || tid <= 0) return -ERRNO.EINVAL;
-  const target = p.threads.get(tid);
-  if (!target || (tgid !== -1 && tgid !== p.pid)) return -ERRNO.ESRCH;
-  if (sig !== 0) p.sendToThread(target, { signo: sig, code: SI_TKILL, pid: p.pid, uid: p.uid });
+  const found = p.kernel.findThread(tid);
+  if (!found || (tgid !== -1 && tgid !== found[0].pid) || found[0].exitStatus !== null) return -ERRNO.ESRCH;
+  const [q, target] = found;
+  if (sig !== 0) q.sendToThread(target, { signo: sig, code: SI_TKILL, pid: p.pid, uid: p.uid });
   return 0;
 }
 
@@ -162,21 +179,22 @@ const sysRtSigqueueinfo = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const pid = int(a[0]);
   const sig = int(a[1]);
   if (!validSig(sig)) return -ERRNO.EINVAL;
-  if (pid !== p.pid) return -ERRNO.ESRCH;
+  const q = p.kernel.live(pid);
+  if (!q) return -ERRNO.ESRCH;
   const info = readQueuedInfo(p, a[2]!, sig);
   if (typeof info === 'number') return info;
-  p.sendToProcess(info);
+  q.sendToProcess(info);
   return 0;
 };
 
 const sysRtTgsigqueueinfo = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const sig = int(a[2]);
   if (!validSig(sig)) return -ERRNO.EINVAL;
-  const target = p.threads.get(int(a[1]));
-  if (int(a[0]) !== p.pid || !target) return -ERRNO.ESRCH;
+  const found = p.kernel.findThread(int(a[1]));
+  if (!found || int(a[0]) !== found[0].pid) return -ERRNO.ESRCH;
   const info = readQueuedInfo(p, a[3]!, sig);
   if (typeof info === 'number') return info;
-  p.sendToThread(target, info);
+  found[0].sendToThread(found[1], info);
   return 0;
 };
 

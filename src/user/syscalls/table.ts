@@ -1,6 +1,7 @@
 // The system call table: riscv64 system call number (asm-generic/unistd.h) → handler. Anything
 // not listed fails with ENOSYS.
 import type { SyscallDef } from './abi.js';
+import { CHILD_SYSCALLS } from './children.js';
 import { FILE_SYSCALLS } from './files.js';
 import { IO_SYSCALLS } from './io.js';
 import { MEMORY_SYSCALLS } from './memory.js';
@@ -12,7 +13,7 @@ import { TIME_SYSCALLS } from './time.js';
 
 function build(): Map<number, SyscallDef> {
   const t = new Map<number, SyscallDef>();
-  for (const family of [IO_SYSCALLS, FILE_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
+  for (const family of [CHILD_SYSCALLS, IO_SYSCALLS, FILE_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
     for (const [nr, def] of Object.entries(family)) {
       const n = Number(nr);
       if (t.has(n)) throw new Error(`system call ${n} defined twice (${t.get(n)!.name}, ${def.name})`);

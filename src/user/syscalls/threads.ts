@@ -1,5 +1,5 @@
-// Threads and futexes: clone (threads only: this process VM has no fork), exit, exit_group,
-// set_tid_address, robust lists, futex.
+// Threads and futexes: clone (threads here; a clone that makes a process is in children.ts),
+// exit, exit_group, set_tid_address, robust lists, futex.
 import { userAddr } from '../address-space.js';
 import { monotonicNs, realtimeToMonotonic } from '../clock.js';
 import { ERRNO } from '../errno.js';
@@ -10,6 +10,7 @@ import {
 import type { Process } from '../process.js';
 import { SS_DISABLE, type Thread } from '../thread.js';
 import { BLOCKED, NO_RETURN, int, u32, type SyscallDef, type SysResult } from './abi.js';
+import { cloneProcess } from './children.js';
 import { readTimespec } from './time.js';
 
 export const CLONE_VM = 0x100;
@@ -39,10 +40,8 @@ const sysClone = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const ptid = a[2]!;
   const tls = a[3]!;
   const ctid = a[4]!;
-  if (!(flags & CLONE_THREAD) || !(flags & CLONE_VM)) {
-    // fork and vfork need a second address space and an exec: not offered by this process VM.
-    return -ERRNO.ENOSYS;
-  }
+  if (!(flags & CLONE_VM) || flags & CLONE_VFORK) return cloneProcess(p, t, flags, newsp, ptid, tls, ctid);
+  if (!(flags & CLONE_THREAD)) return -ERRNO.EINVAL; // a process sharing memory: not offered
   if (!(flags & CLONE_SIGHAND)) return -ERRNO.EINVAL;
   const c = p.newThread();
   copyRegisters(t, c);
