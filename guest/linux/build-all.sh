@@ -105,7 +105,7 @@ $(row disk.ext4.gz disk.ext4)
 
 ## disk.ext4.gz — test disk
 
-- \`mkfs.ext4 -d\` from \`e2fsprogs\` $(ver e2fsprogs): $(kv uuid disk-versions.txt); whole-disk ext4, block size $(kv block-size disk-versions.txt)
+- \`mkfs.ext4 -d\` from \`e2fsprogs\` $(ver e2fsprogs): $(kv summary disk-versions.txt); whole-disk ext4 (no partition table), block size $(kv block-size disk-versions.txt)
 - Features: $(kv features disk-versions.txt)
 - Contents: \`/hello.txt\` = "hello from the disk", \`/lost+found\`
 
