@@ -264,8 +264,10 @@ export class VirtBoard implements SbiBoard {
     this.feedUart();
   }
 
+  /** Moves queued console input into the UART once a driver listens (IER.ERBFI), as far as its
+   *  FIFO has room; called on input, when the guest drains the FIFO, and after every round. */
   private feedUart(): void {
-    if (!this.input.length) return;
+    if (!this.input.length || !this.uart.receiving) return;
     const n = Math.min(this.uart.rxSpace, this.input.length);
     if (n > 0) this.uart.pushInput(this.input.splice(0, n));
   }
@@ -321,6 +323,7 @@ export class VirtBoard implements SbiBoard {
         }
       }
       this.rtc.poll();
+      this.feedUart();
       this.flushOutput();
       if (this.ending) {
         result = this.ending;

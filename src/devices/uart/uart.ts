@@ -120,6 +120,12 @@ export class Uart16550 implements MmioDevice, Stateful<UartState> {
     return this.fifoEnabled ? UART_FIFO_SIZE : 1;
   }
 
+  /** Whether the guest wants received data by interrupt (IER.ERBFI): a driver has the port open.
+   *  Hosts hold typed-ahead input until then, since drivers reset the FIFO when they start. */
+  get receiving(): boolean {
+    return (this.s.ier & IER_ERBFI) !== 0;
+  }
+
   /** How many bytes pushInput() accepts now (16 minus the FIFO level; 1 or 0 without FIFO). */
   get rxSpace(): number {
     return Math.max(0, this.rxCapacity - this.s.rx.length);
