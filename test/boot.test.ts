@@ -51,6 +51,12 @@ test('the bundled guest boots, runs commands, keeps a file on its disk across a 
   assert.deepEqual(ours.filter((l) => !reference.has(l)), [], 'kernel complaints that QEMU\'s boot does not have');
 });
 
+test('commands piped before the guest is ready are typed into its shell (the README example)', () => {
+  const r = runRvisor(['run'], { input: 'echo R$((6*7))\npoweroff -f\n', timeoutMs: 120000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.toString(), /\nR42\r?\n/);
+});
+
 test('the guest clock runs at wall-clock rate (sleep 1 takes one second)', async () => {
   const s = new GuestSession([]);
   try {
