@@ -54,7 +54,12 @@ function waitOrReturn(p: Process, t: Thread, ready: number, timeoutPtr: bigint):
     if (ns === 0n) return 0;
     deadline = monotonicNs() + ns;
   }
-  // Re-executed when something changes: keep the original deadline across retries.
+  return blockUntil(p, t, deadline);
+}
+
+/** Blocks a poll-like call until `deadline` (null: forever). The call is re-executed when
+ *  something changes, so the first deadline is kept across retries; 0 once it has passed. */
+function blockUntil(p: Process, t: Thread, deadline: bigint | null): SysResult {
   const prev = p.pollDeadlines.get(t.tid);
   if (prev !== undefined) deadline = prev;
   else if (deadline !== null) p.pollDeadlines.set(t.tid, deadline);
@@ -227,17 +232,8 @@ const sysEpollPwait = (p: Process, t: Thread, a: bigint[]): SysResult => {
     return p.as.write(a[1]!, b) ? ready.length : -ERRNO.EFAULT;
   }
   if (timeoutMs === 0) return 0;
-  let deadline = timeoutMs < 0 ? null : monotonicNs() + BigInt(timeoutMs) * 1_000_000n;
-  const prev = p.pollDeadlines.get(t.tid);
-  if (prev !== undefined) deadline = prev;
-  else if (deadline !== null) p.pollDeadlines.set(t.tid, deadline);
-  if (deadline !== null && deadline <= monotonicNs()) {
-    p.pollDeadlines.delete(t.tid);
-    return 0;
-  }
-  p.block(t, { kind: 'retry', deadline, noRestart: true });
-  if (p.deliverable(t) !== 0n) p.endWait(t, 'signal');
-  return BLOCKED;
+  const deadline = timeoutMs < 0 ? null : monotonicNs() + BigInt(timeoutMs) * 1_000_000n;
+  return blockUntil(p, t, deadline);
 };
 
 const EFD_SEMAPHORE = 1;

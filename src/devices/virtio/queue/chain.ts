@@ -7,28 +7,20 @@ import type { Segment } from './virtqueue.js';
 /** Copies dst.length bytes starting at `offset` of the segments' byte stream into dst. False if
  *  the stream is too short or guest memory refuses (nothing is guaranteed about dst then). */
 export function readFromChain(mem: GuestMemory, segs: readonly Segment[], offset: number, dst: Uint8Array): boolean {
-  let want = dst.length;
-  let pos = 0;
-  let skip = offset;
-  for (const s of segs) {
-    if (want === 0) break;
-    if (skip >= s.len) {
-      skip -= s.len;
-      continue;
-    }
-    const n = Math.min(s.len - skip, want);
-    if (!mem.read(s.addr + skip, dst.subarray(pos, pos + n))) return false;
-    pos += n;
-    want -= n;
-    skip = 0;
-  }
-  return want === 0;
+  return copyChain(segs, offset, dst, (addr, part) => mem.read(addr, part));
 }
 
 /** Copies src into the segments' byte stream starting at `offset`. False if the stream is too
  *  short or guest memory refuses (a prefix may have been written). */
 export function writeToChain(mem: GuestMemory, segs: readonly Segment[], offset: number, src: Uint8Array): boolean {
-  let want = src.length;
+  return copyChain(segs, offset, src, (addr, part) => mem.write(addr, part));
+}
+
+/** Walks the byte stream of `segs` from `offset`, handing each guest piece and the matching part of
+ *  buf to `copy`; false if the stream is too short or a copy fails. */
+function copyChain(segs: readonly Segment[], offset: number, buf: Uint8Array,
+  copy: (addr: number, part: Uint8Array) => boolean): boolean {
+  let want = buf.length;
   let pos = 0;
   let skip = offset;
   for (const s of segs) {
@@ -38,7 +30,7 @@ export function writeToChain(mem: GuestMemory, segs: readonly Segment[], offset:
       continue;
     }
     const n = Math.min(s.len - skip, want);
-    if (!mem.write(s.addr + skip, src.subarray(pos, pos + n))) return false;
+    if (!copy(s.addr + skip, buf.subarray(pos, pos + n))) return false;
     pos += n;
     want -= n;
     skip = 0;
