@@ -213,3 +213,19 @@ test('fcsr, frm and fflags CSRs alias one register', () => {
   assert.equal(m.hart.x(3), 0x1fn);
   assert.equal(m.hart.x(4), (3n << 5n) | 0x1en);
 });
+
+test('hart state: save() and restore() round-trip registers and privileged state through JSON', async () => {
+  const { HART_MSTATUS, HART_SATP, HART_PMPADDR, HART_PRIV } = await import('../src/cpu/layout.js');
+  const m = exec([I('addi', { rd: 5, rs1: 0, imm: 123 }), I('fadd.d', { rd: 3, rs1: 1, rs2: 2, rm: 0 })]);
+  m.hart.setField(HART_MSTATUS, 0x6000n | 0x80n);
+  m.hart.setField(HART_SATP, (8n << 60n) | 0x80123n);
+  m.hart.setField(HART_PMPADDR + 8 * 5, 0x1234n);
+  m.hart.setField(HART_PRIV, 1n);
+  const saved = JSON.parse(JSON.stringify(m.hart.save()));
+  const other = m.core.newHart();
+  other.restore(saved);
+  assert.deepEqual(other.save(), m.hart.save());
+  assert.equal(other.x(5), 123n);
+  assert.equal(other.field(HART_SATP), (8n << 60n) | 0x80123n);
+  assert.equal(other.field(HART_PMPADDR + 8 * 5), 0x1234n);
+});

@@ -1,20 +1,39 @@
 // A hart's architectural state as plain numbers at known offsets in the shared memory
 // (layout.ts). This class is only a typed window onto those bytes: it holds no state itself.
 import type { HostMemory } from '../memory/host-memory.js';
+import * as L from './layout.js';
 import {
   HART_CAUSE, HART_F, HART_FCSR, HART_FETCH_HOST, HART_FETCH_VPN, HART_INSTRET, HART_PC,
   HART_RESERVATION, HART_TIME, HART_TLB, HART_TVAL, HART_X, TLB_ENTRIES, TLB_ENTRY_SIZE, HART_MSTATUS,
   HART_MCOUNTEREN, HART_SCOUNTEREN, HART_MISA,
 } from './layout.js';
 
-/** Everything a snapshot of a user-level hart needs (TLB and decode cache are derived state). */
+/** Everything a snapshot of a hart needs (TLB, decode and block caches are derived state): the
+ *  registers, and the privileged state by CSR name, all 64-bit values as hex strings (lossless). */
 export interface HartState {
-  x: string[]; // 32 registers as hex strings (lossless 64-bit)
+  x: string[];
   f: string[];
   pc: string;
   fcsr: number;
   instret: string;
+  priv: Record<string, string>;
+  pmpcfg: string[];
+  pmpaddr: string[];
 }
+
+/** The privileged fields of a hart saved by name (layout.ts offsets). */
+const PRIV_FIELDS: readonly (readonly [string, number])[] = [
+  ['priv', L.HART_PRIV], ['flags', L.HART_FLAGS], ['mstatus', L.HART_MSTATUS], ['misa', L.HART_MISA],
+  ['medeleg', L.HART_MEDELEG], ['mideleg', L.HART_MIDELEG], ['mie', L.HART_MIE], ['mip', L.HART_MIP],
+  ['mipHost', L.HART_MIP_HOST], ['mtvec', L.HART_MTVEC], ['mcounteren', L.HART_MCOUNTEREN],
+  ['menvcfg', L.HART_MENVCFG], ['mscratch', L.HART_MSCRATCH], ['mepc', L.HART_MEPC], ['mcause', L.HART_MCAUSE],
+  ['mtval', L.HART_MTVAL], ['stvec', L.HART_STVEC], ['scounteren', L.HART_SCOUNTEREN], ['senvcfg', L.HART_SENVCFG],
+  ['sscratch', L.HART_SSCRATCH], ['sepc', L.HART_SEPC], ['scause', L.HART_SCAUSE], ['stval', L.HART_STVAL],
+  ['satp', L.HART_SATP], ['stimecmp', L.HART_STIMECMP], ['mhartid', L.HART_MHARTID],
+  ['mcountinhibit', L.HART_MCOUNTINHIBIT], ['minstretOff', L.HART_MINSTRET_OFF], ['mcycleOff', L.HART_MCYCLE_OFF],
+  ['minstretFrozen', L.HART_MINSTRET_FROZEN], ['mcycleFrozen', L.HART_MCYCLE_FROZEN],
+  ['p2m', L.HART_P2M], ['ramBase', L.HART_RAM_BASE], ['ramSize', L.HART_RAM_SIZE],
+];
 
 /** misa of an RV64GC hart with S and U modes: MXL=2, extensions A C D F I M S U (section 3.1.1). */
 export const MISA_RV64GC = (2n << 62n) | 0x14112dn;
@@ -121,7 +140,12 @@ export class Hart {
       x.push(hex(this.x(i)));
       f.push(hex(this.f(i)));
     }
-    return { x, f, pc: hex(this.pc), fcsr: this.fcsr, instret: hex(this.instret) };
+    const priv: Record<string, string> = {};
+    for (const [name, off] of PRIV_FIELDS) priv[name] = hex(this.field(off));
+    const pmpcfg: string[] = [], pmpaddr: string[] = [];
+    for (let i = 0; i < 16; i++) pmpcfg.push(hex(this.field(L.HART_PMPCFG + i * 8)));
+    for (let i = 0; i < 64; i++) pmpaddr.push(hex(this.field(L.HART_PMPADDR + i * 8)));
+    return { x, f, pc: hex(this.pc), fcsr: this.fcsr, instret: hex(this.instret), priv, pmpcfg, pmpaddr };
   }
 
   restore(s: HartState): void {
@@ -132,6 +156,9 @@ export class Hart {
     this.pc = BigInt(s.pc);
     this.fcsr = s.fcsr;
     this.instret = BigInt(s.instret);
+    for (const [name, off] of PRIV_FIELDS) this.setField(off, BigInt(s.priv[name] ?? '0'));
+    s.pmpcfg.forEach((v, i) => this.setField(L.HART_PMPCFG + i * 8, BigInt(v)));
+    s.pmpaddr.forEach((v, i) => this.setField(L.HART_PMPADDR + i * 8, BigInt(v)));
     this.clearReservation();
     this.invalidateCaches();
   }
