@@ -229,3 +229,43 @@ test('hart state: save() and restore() round-trip registers and privileged state
   assert.equal(other.field(HART_SATP), (8n << 60n) | 0x80123n);
   assert.equal(other.field(HART_PMPADDR + 8 * 5), 0x1234n);
 });
+
+test('code cache: harts of one core with different address spaces share it without mixing up code', async () => {
+  const { HART_SIZE } = await import('../src/cpu/layout.js');
+  assert.ok(HART_SIZE <= 200 * 1024, `HART_SIZE ${HART_SIZE}`);
+  const m = new TestMachine();
+  const a = m.hart;
+  const b = m.core.newHart();
+  m.map(CODE, 4096, { exec: true, write: false });
+  const frameA = m.pages.get(CODE >> 12n)!.frame;
+  const frameB = m.mem.allocFrame();
+  // b sees its own frame at CODE, and a's code frame (writable) at DATA
+  m.core.setTlbMissHandler((hart, va, access) => {
+    if (hart === b.base) return va >> 12n === CODE >> 12n ? frameB : va >> 12n === DATA >> 12n ? frameA : -1;
+    return va >> 12n === CODE >> 12n && access !== 1 ? frameA : -1;
+  });
+  const put = (frame: number, words: number[]) => words.forEach((w, i) => m.mem.view.setUint32(frame + i * 4, w, true));
+  const code = (k: number) => [I('addi', { rd: 5, rs1: 0, imm: k }), I('addi', { rd: 6, rs1: 5, imm: 10 * k }), I('ecall')];
+  put(frameA, code(1));
+  put(frameB, code(2));
+  const runTo = (h: typeof a) => {
+    h.pc = CODE;
+    assert.equal(m.core.run(h, 1000), 1 /* STOP_TRAP */);
+    assert.equal(h.cause, CAUSE_ECALL_U);
+    return [h.x(5), h.x(6)];
+  };
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(runTo(a), [1n, 11n]);
+    assert.deepEqual(runTo(b), [2n, 22n]);
+  }
+  // the same bytes at another host address: the same code
+  put(frameB, code(1));
+  assert.deepEqual(runTo(b), [1n, 11n]);
+  assert.deepEqual(runTo(a), [1n, 11n]);
+  // b rewrites a's code through its own mapping, then a runs the new code
+  b.setX(8, BigInt(code(3)[0]!));
+  b.setX(9, DATA);
+  put(frameB, [I('sw', { rs1: 9, rs2: 8, imm: 0 }), I('ecall')]);
+  runTo(b);
+  assert.deepEqual(runTo(a), [3n, 13n]);
+});

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { HostMemory } from '../memory/host-memory.js';
 import { Hart } from './hart.js';
 import { RvisorError } from '../errors.js';
-import { HART_TIME } from './layout.js';
+import { CACHE_SIZE, HART_BCACHE, HART_TIME, PAGE_SIZE } from './layout.js';
 
 /** Called by the core when a guest virtual address misses in the hart's software TLB. Returns the
  *  host byte offset of the 4 KiB frame that backs the page for this access kind (0 read, 1 write,
@@ -59,9 +59,13 @@ export class Core {
   private readonly exports: CoreExports;
   private missHandler: TlbMissHandler = () => -1;
   private system: SystemHooks = noSystem;
+  /** Address of this instance's code cache (decoded instructions and blocks, layout.ts CACHE_*),
+   *  shared by all the harts it makes: they run one at a time. */
+  private readonly codeCache: number;
 
   constructor(mem: HostMemory) {
     this.mem = mem;
+    this.codeCache = mem.allocContiguous(CACHE_SIZE);
     const instance = new WebAssembly.Instance(coreModule(), {
       env: {
         memory: mem.memory,
@@ -92,9 +96,12 @@ export class Core {
     this.system = h;
   }
 
-  /** A new hart with zeroed registers, an empty TLB and no reservation. */
+  /** A new hart with zeroed registers, an empty TLB and no reservation, running with this
+   *  instance's code cache. */
   newHart(): Hart {
-    const h = new Hart(this.mem, this.mem.allocHart());
+    const base = this.mem.allocHart();
+    this.mem.view.setUint32(base + HART_BCACHE, this.codeCache, true);
+    const h = new Hart(this.mem, base);
     h.reset();
     return h;
   }
@@ -103,6 +110,12 @@ export class Core {
    *  (layout.ts). */
   run(hart: Hart, budget: number): number {
     return this.exports.run(hart.base, budget);
+  }
+
+  /** Returns the code cache's frames to the pool. The harts this core made must not run again
+   *  (free them with HostMemory.freeHart). */
+  destroy(): void {
+    for (let off = 0; off < CACHE_SIZE; off += PAGE_SIZE) this.mem.freeFrame(this.codeCache + off);
   }
 
   /** Forgets every cached translation of `hart` (after a page map change). */

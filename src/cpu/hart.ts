@@ -5,10 +5,10 @@ import * as L from './layout.js';
 import {
   HART_CAUSE, HART_F, HART_FCSR, HART_FETCH_HOST, HART_FETCH_VPN, HART_INSTRET, HART_PC,
   HART_RESERVATION, HART_TIME, HART_TLB, HART_TVAL, HART_X, TLB_ENTRIES, TLB_ENTRY_SIZE, HART_MSTATUS,
-  HART_MCOUNTEREN, HART_SCOUNTEREN, HART_MISA,
+  HART_MCOUNTEREN, HART_SCOUNTEREN, HART_MISA, HART_BCACHE,
 } from './layout.js';
 
-/** Everything a snapshot of a hart needs (TLB, decode and block caches are derived state): the
+/** Everything a snapshot of a hart needs (the TLB and the Core's code cache are derived state): the
  *  registers, and the privileged state by CSR name, all 64-bit values as hex strings (lossless). */
 export interface HartState {
   x: string[];
@@ -94,13 +94,15 @@ export class Hart {
     this.mem.view.setBigInt64(this.base + HART_RESERVATION, -1n, true);
   }
 
-  /** Zeroes registers and invalidates TLB, fetch page and decode cache. The hart starts as a
+  /** Zeroes registers and invalidates TLB and fetch page (the code cache it runs with is the
+   *  Core's, and stays). The hart starts as a
    *  process-VM hart: U-mode, FP on (mstatus.FS = Dirty), counters readable, no system flags. A
    *  system VM then sets its own reset state (src/machine/). */
   reset(): void {
-    const b = this.mem.bytes;
-    b.fill(0, this.base, this.base + HART_TLB);
     const v = this.mem.view;
+    const cache = v.getUint32(this.base + HART_BCACHE, true); // the Core's code cache: kept
+    this.mem.bytes.fill(0, this.base, this.base + HART_TLB);
+    v.setUint32(this.base + HART_BCACHE, cache, true);
     v.setBigUint64(this.base + HART_MSTATUS, 3n << 13n, true);
     v.setBigUint64(this.base + HART_MCOUNTEREN, 7n, true);
     v.setBigUint64(this.base + HART_SCOUNTEREN, 7n, true);

@@ -29,6 +29,13 @@ export const HART_XSINK = 584;
 export const HART_SCRATCH = 592;
 /** Old value read by the last CSR instruction (csr.ts). */
 export const HART_CSR_OLD = 608;
+/** Address (u32) of the code cache this hart runs with (see CACHE_* below): owned by the Core that
+ *  made the hart and shared by all its harts. Set by Core.newHart; Hart.reset keeps it. */
+export const HART_BCACHE = 616;
+/** The one-entry block for an instruction on a page's last halfword (16 bytes), and an 8-byte copy
+ *  of that instruction's bytes (core.ts). */
+export const HART_BEDGE = 640;
+export const HART_XBUF = 656;
 
 // ---- Privileged state (RISC-V privileged spec 1.12); used by the system VM. The process VM runs
 // its harts in U-mode with these at their reset values. ----
@@ -120,49 +127,58 @@ export const TLB_TAG_W = 8;
 export const TLB_TAG_X = 16;
 export const TLB_ADDEND = 24;
 
+/** Total bytes reserved per hart (a multiple of 4096): the state above and the TLB. */
+export const HART_SIZE = (HART_TLB + TLB_ENTRIES * TLB_ENTRY_SIZE + 4095) & ~4095;
+
+// ---- The code cache: one region per Core instance (allocated by Core, found through each hart's
+// HART_BCACHE), shared by every hart that instance runs. Harts run one at a time on an instance,
+// and nothing in it depends on a hart or an address space (see below), so harts of different
+// processes or with different satp/ASIDs share it safely. Offsets are relative to its base. ----
+
+/** Bookkeeping: the next free arena unit (u32) and the check epoch (u32, see below). */
+export const CACHE_BNEXT = 0;
+export const CACHE_EPOCH = 4;
+
 /** Decoded-instruction cache: DCACHE_ENTRIES direct-mapped entries of 16 bytes, keyed by the raw
  *  instruction bits (u32; a 16-bit instruction zero-extended): the entry a block (below) gets for
  *  that instruction, less its position (core.ts). Decoding is a pure function of the bits, so it
  *  never needs invalidation. All-zero memory is an empty cache (the word 0 is never looked up). */
-export const HART_DCACHE = HART_TLB + TLB_ENTRIES * TLB_ENTRY_SIZE;
+export const CACHE_DCACHE = 4096;
 export const DCACHE_ENTRIES = 8192;
 export const DCACHE_ENTRY_SIZE = 16;
 
-/** Block cache of the interpreter (core.ts). First some bookkeeping: the next free arena unit
- *  (u32), the check epoch (u32, see below), the one-entry block and an 8-byte copy of the
- *  instruction used for an instruction on a page's last halfword. Then BLOCK_SLOTS direct-mapped
- *  headers of 16 bytes, indexed by pc: u32 host address of the block's first instruction at its
- *  last check against memory (0: empty) and u32 epoch of that check, u32 byte offset of the block
- *  in the arena, u16 entry count, u16 length in bytes. Then an arena of BLOCK_ARENA 16-byte units,
- *  filled by bump allocation (a block's entries, then a copy of its bytes) and emptied, with every
- *  header, at once when full. Then a bitmap of host frames (frame number modulo CODEMAP_BITS)
- *  holding blocks checked in the current epoch.
+/** Block cache of the interpreter (core.ts): BLOCK_SLOTS direct-mapped headers of 16 bytes,
+ *  indexed by pc: u32 host address of the block's first instruction at its last check against
+ *  memory (0: empty) and u32 epoch of that check, u32 byte offset of the block in the arena, u16
+ *  entry count, u16 length in bytes. Then an arena of BLOCK_ARENA 16-byte units, filled by bump
+ *  allocation (a block's entries, then a copy of its bytes) and emptied, with every header, at
+ *  once when full. Then a bitmap of host frames (frame number modulo CODEMAP_BITS) holding blocks
+ *  checked in the current epoch.
  *  A block is a function of its bytes and its offset in the page only (everything pc-relative is
- *  relative to the block's start, added at run time). It is checked against memory (its bytes
- *  compared with the copy) when entered from a host address or at an epoch other than its last
- *  check's, and then marks its frame in the bitmap. A guest store to a marked frame, and whatever
- *  the host may write guest memory through (the start of run(), TLB misses, slow loads and stores,
- *  device access, fence.i), start a new epoch. So the cache never needs invalidating by the host:
- *  self-modifying code, remapped pages and host writes all just work. All-zero memory is a valid
- *  empty cache. */
-export const HART_BLOCKS = HART_DCACHE + DCACHE_ENTRIES * DCACHE_ENTRY_SIZE;
-export const HART_BNEXT = HART_BLOCKS;
-export const HART_EPOCH = HART_BLOCKS + 4;
-export const HART_BEDGE = HART_BLOCKS + 16;
-export const HART_XBUF = HART_BLOCKS + 32;
-export const HART_BHEAD = HART_BLOCKS + 64;
+ *  relative to the block's start and register operands are offsets into whichever hart runs it),
+ *  so it is independent of the hart, the address space and the pc it was built for. It is checked
+ *  against memory (its bytes compared with the copy) when entered from another host address or at
+ *  an epoch other than its last check's, and then marks its frame in the bitmap. A guest store to
+ *  a marked frame (by any hart of the instance), and whatever the host may write guest memory
+ *  through (the start of run(), TLB misses, slow loads and stores, device access, fence.i), start
+ *  a new epoch. So a block runs without a check only at the host address where its bytes were
+ *  found in the current epoch, and those bytes cannot have changed since: it is the code at that
+ *  address, whichever hart or address space reaches it. The cache never needs invalidating by
+ *  the host: self-modifying code, remapped pages and host writes all just work. All-zero memory
+ *  is a valid empty cache. */
+export const CACHE_BHEAD = CACHE_DCACHE + DCACHE_ENTRIES * DCACHE_ENTRY_SIZE;
 export const BLOCK_SLOTS = 16384;
 export const BLOCK_HEAD_SIZE = 16;
-export const HART_BARENA = HART_BHEAD + BLOCK_SLOTS * BLOCK_HEAD_SIZE;
+export const CACHE_BARENA = CACHE_BHEAD + BLOCK_SLOTS * BLOCK_HEAD_SIZE;
 export const BLOCK_ARENA = 65536;
 export const BLOCK_ENTRY_SIZE = 16;
 /** Most entries in one block. */
 export const BLOCK_MAX = 32;
-export const HART_CODEMAP = HART_BARENA + BLOCK_ARENA * BLOCK_ENTRY_SIZE;
+export const CACHE_CODEMAP = CACHE_BARENA + BLOCK_ARENA * BLOCK_ENTRY_SIZE;
 export const CODEMAP_BITS = 262144;
 
-/** Total bytes reserved per hart (a multiple of 4096). */
-export const HART_SIZE = (HART_CODEMAP + CODEMAP_BITS / 8 + 4095) & ~4095;
+/** Total bytes of one code cache (a multiple of 4096). */
+export const CACHE_SIZE = (CACHE_CODEMAP + CODEMAP_BITS / 8 + 4095) & ~4095;
 
 /** Access kinds passed to the host's TLB-miss handler. */
 export const ACCESS_READ = 0;
@@ -207,5 +223,5 @@ export const MISS_MMIO = -2;
  *  and hart regions; guest frames are allocated above it. */
 export const MEM_STATIC_END = 65536;
 export const MEM_HARTS_BASE = 65536;
-export const MEM_RESERVED = 32 * 1048576; // room for 21 harts of HART_SIZE; more come from the frame pool
+export const MEM_RESERVED = 32 * 1048576; // room for 480 harts of HART_SIZE; more come from the frame pool
 export const PAGE_SIZE = 4096;

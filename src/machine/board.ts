@@ -371,5 +371,6 @@ export class VirtBoard implements SbiBoard {
   destroy(): void {
     this.ram.release();
     for (const h of this.harts) this.host.freeHart(h.base);
+    this.core.destroy();
   }
 }

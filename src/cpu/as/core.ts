@@ -4,22 +4,23 @@
 // Execution goes by blocks: a straight run of instructions on one page, ending at a control
 // transfer, a system instruction, the page's last halfword or BLOCK_MAX entries, is decoded once
 // (through the word-keyed decode cache in front of the decoder generated from src/isa/table.ts)
-// into compact entries in the hart's block cache (layout.ts): id, register byte offsets, the
-// immediate (branch and jump targets already made relative to the block's start), length, offset.
+// into compact entries in the block cache (layout.ts: one per Core instance, shared by its
+// harts): id, register byte offsets, the immediate (branch and jump targets already made relative
+// to the block's start), length, offset.
 // Each entry also keeps the bits it was decoded from, compared with memory just before the entry
 // executes, so a block is never wrong however memory changed since it was built (self-modifying
 // code, even within the block, pages remapped, host writes): a mismatch drops the block and it is
 // rebuilt from memory. Writes to x0 go to a sink slot, so x0 is never written.
 // Spec references: RISC-V unprivileged ISA 20191213 (chapters named at each group).
 import {
-  HART_PC, HART_F, HART_INSTRET, HART_DCACHE, DCACHE_ENTRY_SIZE, HART_PRIV, HART_FLAGS, HART_CAUSE,
+  HART_PC, HART_F, HART_INSTRET, CACHE_DCACHE, HART_PRIV, HART_FLAGS, HART_CAUSE,
   STOP_BUDGET, STOP_TRAP, STOP_WFI, CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S, HF_SYSTEM, HF_HOST_SBI,
-  HART_XSINK, HART_BNEXT, HART_BEDGE, HART_XBUF, HART_BHEAD, HART_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
-  BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, HART_EPOCH, BLOCK_HEAD_SIZE,
+  HART_XSINK, CACHE_BNEXT, HART_BEDGE, HART_XBUF, CACHE_BHEAD, CACHE_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
+  BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, CACHE_EPOCH, BLOCK_HEAD_SIZE,
 } from '../layout';
 import * as I from './generated/decode';
 import { decode, expand_c } from './generated/decode';
-import { xlate, ld_fast, st_fast, ld_slow, st_slow, set_trap, bump_epoch, mark_code, code_hit, ACCESS_EXEC } from './mem';
+import { xlate, ld_fast, st_fast, ld_slow, st_slow, set_trap, bump_epoch_c, mark_code, code_hit, code_cache, ACCESS_EXEC } from './mem';
 import { XLATE_MMIO } from './mmu';
 import { pending_interrupt, take_trap, take_recorded_trap, wfi_wakes, fetch_ctx, data_ctx } from './priv';
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, sext32, divw, divuw, remw, remuw } from './alu';
@@ -69,8 +70,8 @@ const FS_MASK: u64 = <u64>3 << MSTATUS_FS_SHIFT;
 /** The decode-cache entry (layout.ts) for raw instruction bits w (16-bit instructions
  *  zero-extended): bytes 4..15 of a block entry for it, with pc-relative immediates relative to the
  *  instruction itself. */
-function template(h: usize, w: u32): usize {
-  const dc = h + HART_DCACHE + (<usize>((w * 0x9e3779b1) >> 19) << 4);
+function template(c: usize, w: u32): usize {
+  const dc = c + CACHE_DCACHE + (<usize>((w * 0x9e3779b1) >> 19) << 4);
   if (load<u32>(dc) == w && w != 0) return dc; // zeroed memory is an empty entry
   let ins: u32, id: u32, len: u32 = 4;
   if ((w & 3) != 3) {
@@ -107,8 +108,8 @@ function template(h: usize, w: u32): usize {
 
 /** Fills the block entry at e for the instruction whose 4 bytes (the low 2 for a 16-bit one) are
  *  v, `off` bytes into its block. Returns the id. */
-@inline function fill_entry(h: usize, e: usize, v: u32, off: u32): u32 {
-  const dc = template(h, (v & 3) == 3 ? v : v & 0xffff);
+@inline function fill_entry(c: usize, e: usize, v: u32, off: u32): u32 {
+  const dc = template(c, (v & 3) == 3 ? v : v & 0xffff);
   const id = <u32>load<u8>(dc, 4);
   store<u32>(e, v);
   store<u32>(e, load<u32>(dc, 4), 4);
@@ -121,19 +122,19 @@ function template(h: usize, w: u32): usize {
 
 /** Decodes the block starting at pc (host address hp, page offset below 0xffe) into the header
  *  at slot and fresh arena units. */
-function build_block(h: usize, slot: usize, pc: u64, hp: usize): void {
-  let next = load<u32>(h + HART_BNEXT);
+function build_block(c: usize, slot: usize, pc: u64, hp: usize): void {
+  let next = load<u32>(c + CACHE_BNEXT);
   if (next + <u32>(BLOCK_MAX + BLOCK_MAX / 4) > <u32>BLOCK_ARENA) {
-    memory.fill(h + HART_BHEAD, 0, BLOCK_SLOTS * BLOCK_HEAD_SIZE);
+    memory.fill(c + CACHE_BHEAD, 0, BLOCK_SLOTS * BLOCK_HEAD_SIZE);
     next = 0;
   }
-  let e = h + HART_BARENA + (<usize>next << 4);
+  let e = c + CACHE_BARENA + (<usize>next << 4);
   const p = <u32>pc & 0xfff;
   let off: u32 = 0;
   let count: u32 = 0;
   do {
     // p + off <= 0xffc here, so the 4-byte read stays on the page
-    const id = fill_entry(h, e, load<u32>(hp + off), off);
+    const id = fill_entry(c, e, load<u32>(hp + off), off);
     off += load<u8>(e, 7);
     e += 16;
     count++;
@@ -148,7 +149,7 @@ function build_block(h: usize, slot: usize, pc: u64, hp: usize): void {
   store<u32>(slot, next << 4, 8);
   store<u16>(slot, <u16>count, 12);
   store<u16>(slot, <u16>off, 14);
-  store<u32>(h + HART_BNEXT, next + count + ((off + 15) >> 4));
+  store<u32>(c + CACHE_BNEXT, next + count + ((off + 15) >> 4));
 }
 
 /** True when the len bytes at hp still equal the copy at c. */
@@ -169,21 +170,21 @@ function build_block(h: usize, slot: usize, pc: u64, hp: usize): void {
 /** The block for pc (host address hp, page offset below 0xffe) was not checked in this epoch at
  *  this host address: checks the block in its slot against memory (a block depends only on its
  *  bytes and its offset in the page), rebuilding it if it differs, and records the check. */
-function check_block(h: usize, slot: usize, pc: u64, hp: usize, epoch: u32): void {
+function check_block(c: usize, slot: usize, pc: u64, hp: usize, epoch: u32): void {
   const old = load<u32>(slot);
   if (old == 0 || (old & 0xfff) != (<u32>hp & 0xfff)
-    || !same_bytes(hp, h + HART_BARENA + <usize>load<u32>(slot, 8) + (<usize>load<u16>(slot, 12) << 4), load<u16>(slot, 14))) {
-    build_block(h, slot, pc, hp);
+    || !same_bytes(hp, c + CACHE_BARENA + <usize>load<u32>(slot, 8) + (<usize>load<u16>(slot, 12) << 4), load<u16>(slot, 14))) {
+    build_block(c, slot, pc, hp);
   }
   store<u32>(slot, <u32>hp);
   store<u32>(slot, epoch, 4);
-  mark_code(h, hp);
+  mark_code(c, hp);
 }
 
 /** The instruction at a page's last halfword (hp): copies it (with the first halfword of the next
  *  page for a 32-bit one) to HART_XBUF and decodes it into the one-entry block at HART_BEDGE.
  *  Returns false after recording a fetch fault on the next page. */
-function build_edge(h: usize, pc: u64, hp: usize, fctx: u64): bool {
+function build_edge(h: usize, c: usize, pc: u64, hp: usize, fctx: u64): bool {
   let v = <u32>load<u16>(hp);
   if ((v & 3) == 3) {
     const b = xlate(h, pc + 2, ACCESS_EXEC, fctx);
@@ -191,7 +192,7 @@ function build_edge(h: usize, pc: u64, hp: usize, fctx: u64): bool {
     v |= <u32>load<u16>(b) << 16;
   }
   store<u32>(h + HART_XBUF, v);
-  fill_entry(h, h + HART_BEDGE, v, 0);
+  fill_entry(c, h + HART_BEDGE, v, 0);
   return true;
 }
 
@@ -222,7 +223,8 @@ export function run(h: usize, budget: i32): i32 {
   let fvpn: u64 = <u64>-1; // guest page the fetch fast path is on
   let fadd: u64 = 0; // its host addend
   const system = (load<u32>(h + HART_FLAGS) & HF_SYSTEM) != 0;
-  bump_epoch(h); // the host may have written guest memory since the last slice
+  const c = code_cache(h); // shared with the other harts of this instance (layout.ts)
+  bump_epoch_c(c); // the host may have written guest memory since the last slice
   let fctx = fetch_ctx(h); // translation contexts (0 for a process-VM hart)
   let dctx = data_ctx(h);
   if (system) {
@@ -252,14 +254,14 @@ export function run(h: usize, budget: i32): i32 {
     let cnt: u32;
     let blen: u32;
     if ((<u32>pc & 0xfff) < 0xffe) {
-      const slot = h + HART_BHEAD + ((<usize>(pc >> 1) & (BLOCK_SLOTS - 1)) << 4);
-      const epoch = load<u32>(h + HART_EPOCH);
-      if (load<u32>(slot) != <u32>bhp || load<u32>(slot, 4) != epoch) check_block(h, slot, pc, bhp, epoch);
-      e = h + HART_BARENA + <usize>load<u32>(slot, 8);
+      const slot = c + CACHE_BHEAD + ((<usize>(pc >> 1) & (BLOCK_SLOTS - 1)) << 4);
+      const epoch = load<u32>(c + CACHE_EPOCH);
+      if (load<u32>(slot) != <u32>bhp || load<u32>(slot, 4) != epoch) check_block(c, slot, pc, bhp, epoch);
+      e = c + CACHE_BARENA + <usize>load<u32>(slot, 8);
       cnt = load<u16>(slot, 12);
       blen = load<u16>(slot, 14);
     } else {
-      if (!build_edge(h, pc, bhp, fctx)) {
+      if (!build_edge(h, c, pc, bhp, fctx)) {
         fvpn = <u64>-1;
         if (!system) { stop = STOP_TRAP; break; }
         pc = take_recorded_trap(h, pc);
@@ -384,25 +386,25 @@ export function run(h: usize, budget: i32): i32 {
         case I.ID_SB: {
           const va = R1(h, e) + IMM(e), v = R2(h, e);
           const a = st_fast(h, va, 1, dctx);
-          if (a != 0) { store<u8>(a, <u8>v); if (code_hit(h, a)) { stop = EV_REFETCH; eend = 0; } break; }
+          if (a != 0) { store<u8>(a, <u8>v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
           stop = st_slow(h, va, v, 1, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
         }
         case I.ID_SH: {
           const va = R1(h, e) + IMM(e), v = R2(h, e);
           const a = st_fast(h, va, 2, dctx);
-          if (a != 0) { store<u16>(a, <u16>v); if (code_hit(h, a)) { stop = EV_REFETCH; eend = 0; } break; }
+          if (a != 0) { store<u16>(a, <u16>v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
           stop = st_slow(h, va, v, 2, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
         }
         case I.ID_SW: {
           const va = R1(h, e) + IMM(e), v = R2(h, e);
           const a = st_fast(h, va, 4, dctx);
-          if (a != 0) { store<u32>(a, <u32>v); if (code_hit(h, a)) { stop = EV_REFETCH; eend = 0; } break; }
+          if (a != 0) { store<u32>(a, <u32>v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
           stop = st_slow(h, va, v, 4, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
         }
         case I.ID_SD: {
           const va = R1(h, e) + IMM(e), v = R2(h, e);
           const a = st_fast(h, va, 8, dctx);
-          if (a != 0) { store<u64>(a, v); if (code_hit(h, a)) { stop = EV_REFETCH; eend = 0; } break; }
+          if (a != 0) { store<u64>(a, v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
           stop = st_slow(h, va, v, 8, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
         }
         case I.ID_FSW: case I.ID_FSD: {
@@ -412,7 +414,7 @@ export function run(h: usize, budget: i32): i32 {
           const a = st_fast(h, va, size, dctx);
           if (a != 0) {
             if (size == 8) store<u64>(a, v); else store<u32>(a, <u32>v);
-            if (code_hit(h, a)) { stop = EV_REFETCH; eend = 0; }
+            if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; }
             break;
           }
           stop = st_slow(h, va, v, size, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
@@ -446,7 +448,7 @@ export function run(h: usize, budget: i32): i32 {
         case I.ID_SRLW: W(h, e, sext32(<u32>R1(h, e) >> (<u32>R2(h, e) & 31))); break;
         case I.ID_SRAW: W(h, e, sext32(<u32>(<i32>R1(h, e) >> (<u32>R2(h, e) & 31)))); break;
         case I.ID_FENCE: break; // one hart at a time
-        case I.ID_FENCE_I: bump_epoch(h); stop = EV_REFETCH; eend = 0; break; // check every block again
+        case I.ID_FENCE_I: bump_epoch_c(c); stop = EV_REFETCH; eend = 0; break; // check every block again
         case I.ID_ECALL: set_trap(h, CAUSE_ECALL_U + load<u64>(h + HART_PRIV), 0); stop = STOP_TRAP; eend = 0; break;
         case I.ID_EBREAK: set_trap(h, CAUSE_BREAKPOINT, pc + OFF(e)); stop = STOP_TRAP; eend = 0; break;
 

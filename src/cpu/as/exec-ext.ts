@@ -6,10 +6,10 @@
 import {
   HART_F, HART_FCSR, HART_INSTRET, HART_RESERVATION, STOP_TRAP, STOP_WFI, CAUSE_ILLEGAL_INSTRUCTION,
   CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, HART_CSR_OLD, HART_PRIV, HART_MSTATUS, HART_PC,
-  MSTATUS_TSR, MSTATUS_TW, MSTATUS_TVM, MSTATUS_FS_SHIFT, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, HART_EPOCH,
+  MSTATUS_TSR, MSTATUS_TW, MSTATUS_TVM, MSTATUS_FS_SHIFT, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CACHE_EPOCH,
 } from '../layout';
 import * as I from './generated/decode';
-import { xlate, set_trap, code_hit, ACCESS_READ, ACCESS_WRITE } from './mem';
+import { xlate, set_trap, code_hit, code_cache, ACCESS_READ, ACCESS_WRITE } from './mem';
 import { XLATE_MMIO } from './mmu';
 import { sext32 } from './alu';
 import { csr_rw, CSR_ILLEGAL, CSR_OK, CSR_OK_FLUSH } from './csr';
@@ -68,7 +68,8 @@ function amo_addr(h: usize, va: u64, size: u32, access: u32, dctx: u64): usize {
 export function exec_ext(h: usize, id: u32, ins: u32, w: u32, n: i32, pc: u64, dctx: u64): i32 {
   const rd = (ins >> 7) & 31, r1 = (ins >> 15) & 31, r2 = (ins >> 20) & 31;
   const fl = h + HART_FCSR;
-  const epoch = load<u32>(h + HART_EPOCH);
+  const cc = code_cache(h);
+  const epoch = load<u32>(cc + CACHE_EPOCH);
   let flush = false;
   // F and D: illegal while mstatus.FS is Off; any executed FP instruction marks the state dirty
   // (privileged spec section 3.1.6.6). A process-VM hart runs with FS = Dirty.
@@ -128,7 +129,7 @@ export function exec_ext(h: usize, id: u32, ins: u32, w: u32, n: i32, pc: u64, d
         const size: u32 = id == I.ID_SC_W ? 4 : 8;
         const a = amo_addr(h, va, size, ACCESS_WRITE, dctx);
         if (a == 0) return STOP_TRAP;
-        flush = code_hit(h, a);
+        flush = code_hit(cc, a);
         if (load<u64>(h + HART_RESERVATION) == va) {
           if (size == 4) store<u32>(a, <u32>rx(h, r2)); else store<u64>(a, rx(h, r2));
           wx(h, rd, 0);
@@ -143,7 +144,7 @@ export function exec_ext(h: usize, id: u32, ins: u32, w: u32, n: i32, pc: u64, d
         const va = rx(h, r1);
         const a = amo_addr(h, va, 4, ACCESS_WRITE, dctx);
         if (a == 0) return STOP_TRAP;
-        flush = code_hit(h, a);
+        flush = code_hit(cc, a);
         const old = load<i32>(a), src = <i32>rx(h, r2);
         let v: i32;
         switch (id) {
@@ -166,7 +167,7 @@ export function exec_ext(h: usize, id: u32, ins: u32, w: u32, n: i32, pc: u64, d
         const va = rx(h, r1);
         const a = amo_addr(h, va, 8, ACCESS_WRITE, dctx);
         if (a == 0) return STOP_TRAP;
-        flush = code_hit(h, a);
+        flush = code_hit(cc, a);
         const old = load<u64>(a), src = rx(h, r2);
         let v: u64;
         switch (id) {
@@ -271,5 +272,5 @@ export function exec_ext(h: usize, id: u32, ins: u32, w: u32, n: i32, pc: u64, d
         set_trap(h, CAUSE_ILLEGAL_INSTRUCTION, w);
         return STOP_TRAP;
   }
-  return flush || load<u32>(h + HART_EPOCH) != epoch ? EXT_FLUSH_FETCH : 0;
+  return flush || load<u32>(cc + CACHE_EPOCH) != epoch ? EXT_FLUSH_FETCH : 0;
 }

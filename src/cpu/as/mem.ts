@@ -5,8 +5,8 @@
 import {
   HART_TLB, TLB_ENTRIES, TLB_TAG_W, TLB_TAG_X, TLB_ADDEND, HART_CAUSE, HART_TVAL, HART_FLAGS, HF_SYSTEM,
   ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
-  CAUSE_FETCH_PAGE_FAULT, HART_SCRATCH, HART_MMIO_PA, HART_EPOCH, HART_BHEAD, BLOCK_SLOTS, BLOCK_HEAD_SIZE,
-  HART_CODEMAP, CODEMAP_BITS,
+  CAUSE_FETCH_PAGE_FAULT, HART_SCRATCH, HART_MMIO_PA, HART_BCACHE, CACHE_EPOCH, CACHE_BHEAD, BLOCK_SLOTS, BLOCK_HEAD_SIZE,
+  CACHE_CODEMAP, CODEMAP_BITS,
 } from '../layout';
 import { translate, XLATE_MMIO } from './mmu';
 
@@ -29,34 +29,44 @@ export function set_trap(h: usize, cause: u64, tval: u64): void {
   store<u64>(h + HART_TVAL, tval);
 }
 
-/** Starts a new check epoch of the block cache (layout.ts): every block is compared with memory
- *  again before it next runs. Called wherever the host may have written guest memory. */
-export function bump_epoch(h: usize): void {
-  let ep = load<u32>(h + HART_EPOCH) + 1;
-  if (ep == 0) { // wrapped: forget every block so no old check can look current
-    memory.fill(h + HART_BHEAD, 0, BLOCK_SLOTS * BLOCK_HEAD_SIZE);
-    ep = 1;
-  }
-  store<u32>(h + HART_EPOCH, ep);
+/** The code cache (layout.ts CACHE_*) hart h runs with. */
+@inline export function code_cache(h: usize): usize {
+  return <usize>load<u32>(h + HART_BCACHE);
 }
 
-/** Marks the frame holding host address a as holding checked code. */
-@inline export function mark_code(h: usize, a: usize): void {
+/** Starts a new check epoch of the code cache c (layout.ts): every block is compared with memory
+ *  again before it next runs. Called wherever the host may have written guest memory. */
+export function bump_epoch_c(c: usize): void {
+  let ep = load<u32>(c + CACHE_EPOCH) + 1;
+  if (ep == 0) { // wrapped: forget every block so no old check can look current
+    memory.fill(c + CACHE_BHEAD, 0, BLOCK_SLOTS * BLOCK_HEAD_SIZE);
+    ep = 1;
+  }
+  store<u32>(c + CACHE_EPOCH, ep);
+}
+
+/** bump_epoch_c on the code cache of hart h. */
+export function bump_epoch(h: usize): void {
+  bump_epoch_c(code_cache(h));
+}
+
+/** Marks the frame holding host address a as holding checked code (in code cache c). */
+@inline export function mark_code(c: usize, a: usize): void {
   const i = (a >> 12) & (CODEMAP_BITS - 1);
-  const m = h + HART_CODEMAP + ((i >> 5) << 2);
+  const m = c + CACHE_CODEMAP + ((i >> 5) << 2);
   store<u32>(m, load<u32>(m) | (<u32>1 << <u32>(i & 31)));
 }
 
 /** After a guest store to host address a: true (and a new epoch) if its frame holds code checked
- *  in this epoch, which the interpreter must then check again. */
-@inline export function code_hit(h: usize, a: usize): bool {
+ *  in this epoch of code cache c, which the interpreter must then check again. */
+@inline export function code_hit(c: usize, a: usize): bool {
   const i = (a >> 12) & (CODEMAP_BITS - 1);
-  const m = h + HART_CODEMAP + ((i >> 5) << 2);
+  const m = c + CACHE_CODEMAP + ((i >> 5) << 2);
   const bits = load<u32>(m);
   const bit = <u32>1 << <u32>(i & 31);
   if ((bits & bit) == 0) return false;
   store<u32>(m, bits & ~bit);
-  bump_epoch(h);
+  bump_epoch_c(c);
   return true;
 }
 
