@@ -81,7 +81,9 @@ test('exec: a program jumping to garbage dies by SIGSEGV or SIGILL, never a host
   for (const [name, status] of [['jump-unmapped', 139], ['jump-data', 139], ['illegal', 132]] as const) {
     const r = runRvisor(['exec', fixture(name)]);
     assert.equal(r.status, status, `${name}: ${r.stderr}`);
-    assert.equal(r.stderr, '', `${name} prints nothing of its own`);
+    // one line naming the signal, the fault and the instruction (like QEMU's "uncaught target
+    // signal"), never a host stack trace
+    assert.match(r.stderr, new RegExp(`^rvisor: \\S+${name}: uncaught SIG(SEGV|ILL): .* at pc 0x[0-9a-f]+.*\\n$`), `${name}: ${r.stderr}`);
   }
 });
 
@@ -107,8 +109,9 @@ test('exec: --stats, --strace and --trace write to stderr', () => {
   r = runRvisor(['exec', '--trace', fixture('illegal')]);
   assert.equal(r.status, 132);
   const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 2, r.stderr);
+  assert.equal(lines.length, 3, r.stderr);
   assert.match(lines[0]!, /^\d+ 0x0+10[0-9a-f]+: /);
+  assert.match(lines[2]!, /uncaught SIGILL: illegal instruction at pc 0x[0-9a-f]+ \(\.insn 0x0000 \(illegal\)\)$/);
 });
 
 test('exec: syscall smoke test (files, descriptors, memory, time, process) matches Linux', () => {

@@ -8,13 +8,14 @@
 // thread is about to return to guest code. When no thread can run, the host sleeps until the
 // earliest deadline; with none, every thread is blocked forever and the run ends (deadlock).
 import { STOP_TRAP } from '../cpu/layout.js';
+import { disassemble } from '../isa/disasm.js';
 import { ERROR_CODES } from '../errors.js';
 import { monotonicNs, rdtimeTicks, hostSleep } from './clock.js';
 import { ERRNO } from './errno.js';
 import type { Process } from './process.js';
 import {
   BUS_ADRALN, ILL_ILLOPC, SA_NODEFER, SA_RESETHAND, SEGV_ACCERR, SIGALRM, SIGBUS, SIGILL, SIGSEGV, SIGTRAP, SIG_DFL,
-  SIG_IGN, SI_KERNEL, TRAP_BRKPT, UNBLOCKABLE, defaultAction, pushSignalFrame, sigbit,
+  SIG_IGN, SI_KERNEL, TRAP_BRKPT, UNBLOCKABLE, defaultAction, pushSignalFrame, sigbit, signalName,
 } from './signals.js';
 import { BLOCKED, NO_RETURN } from './syscalls/abi.js';
 import { SYSCALLS, UNIMPLEMENTED_NAMES } from './syscalls/table.js';
@@ -86,7 +87,7 @@ export function forceSignal(p: Process, t: Thread, info: SigInfo): void {
 }
 
 /** Delivers the signals `t` can take now: default actions, or a frame per handler. */
-export function deliverSignals(p: Process, t: Thread): void {
+export function deliverSignals(p: Process, t: Thread, report?: (msg: string) => void): void {
   while (t.status === 'runnable' && p.exitStatus === null) {
     const info = p.takeSignal(t);
     if (!info) break;
@@ -96,6 +97,8 @@ export function deliverSignals(p: Process, t: Thread): void {
     if (act.handler === SIG_DFL) {
       const d = defaultAction(sig);
       if (d === 'term' || d === 'core') {
+        // Like QEMU's "uncaught target signal": say which instruction killed the program.
+        if (info.fault) report?.(`uncaught ${signalName(sig)}: ${info.fault}`);
         p.kill(sig);
         return;
       }
@@ -180,15 +183,35 @@ function trap(p: Process, t: Thread): void {
     default:
       info = { signo: SIGILL, code: ILL_ILLOPC, addr: pc };
   }
+  info.fault = describeFault(p, cause, pc, tval);
   p.config.strace?.note(t, `--- fault: cause ${cause} at pc 0x${pc.toString(16)}, tval 0x${tval.toString(16)}: ${info.signo} ---`);
   forceSignal(p, t, info);
+}
+
+/** One line on a hardware fault, with the instruction disassembled from the table. */
+function describeFault(p: Process, cause: number, pc: bigint, tval: bigint): string {
+  const at = `at pc 0x${pc.toString(16)}`;
+  let insn = '';
+  if (cause === 2) insn = disassemble(Number(tval & 0xffffffffn), pc);
+  else {
+    const b = p.as.read(pc, 4);
+    if (b) insn = disassemble(b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24), pc);
+  }
+  const what: Record<number, string> = {
+    0: 'misaligned jump target', 1: 'instruction fetch from an inaccessible address', 2: 'illegal instruction',
+    3: 'breakpoint', 4: 'misaligned load', 5: 'load from an inaccessible address', 6: 'misaligned store',
+    7: 'store to an inaccessible address', 12: 'instruction fetch from an unmapped address',
+    13: 'load from an unmapped address', 15: 'store to an unmapped or read-only address',
+  };
+  const addr = cause === 2 || cause === 3 ? '' : ` 0x${tval.toString(16)}`;
+  return `${what[cause] ?? `exception ${cause}`}${addr} ${at}${insn ? ` (${insn})` : ''}`;
 }
 
 /** Runs `t` for one slice. */
 function runSlice(p: Process, t: Thread, opts: RunOptions): void {
   p.current = t;
   p.yieldRequested = false;
-  deliverSignals(p, t);
+  deliverSignals(p, t, opts.report);
   if (p.exitStatus !== null || t.status !== 'runnable') return;
   const h = t.hart;
   let budget = SLICE;
@@ -203,7 +226,7 @@ function runSlice(p: Process, t: Thread, opts: RunOptions): void {
     if (stop === STOP_TRAP) {
       trap(p, t);
       if (p.exitStatus !== null || t.status !== 'runnable') break;
-      deliverSignals(p, t);
+      deliverSignals(p, t, opts.report);
       if (p.exitStatus !== null || t.status !== 'runnable') break;
     }
     if (p.yieldRequested) break;

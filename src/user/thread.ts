@@ -34,6 +34,8 @@ export interface SigInfo {
   /** si_value (sigqueue). */
   value?: bigint;
   status?: number;
+  /** For a hardware fault: what the instruction did, for the message when it kills the process. */
+  fault?: string;
 }
 
 export interface AltStack {
