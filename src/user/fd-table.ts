@@ -7,6 +7,7 @@
 // end is closed only when every process has closed it.
 import { closeSync, fstatSync } from 'node:fs';
 import { ERRNO } from './errno.js';
+import { HostInput, blockingKind } from './host-input.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
 export const O_ACCMODE = 0o3;
@@ -63,6 +64,9 @@ export interface HostFile {
   /** Never closed on the host (rvisor's own stdin/stdout/stderr). */
   keepOpen: boolean;
   refs: number;
+  /** Reads of a terminal, host pipe or socket (made on the first read or poll; null: the fd
+   *  never blocks, reads stay synchronous). */
+  input?: HostInput | null;
 }
 
 export interface PipeEnd {
@@ -184,7 +188,8 @@ export class FdTable {
   private release(f: OpenFile): void {
     if (--f.refs > 0) return;
     if (f.kind === 'host') {
-      if (!f.keepOpen) {
+      if (f.input) f.input.close(); // its worker closes the host fd
+      else if (!f.keepOpen) {
         try {
           closeSync(f.hostFd);
         } catch {
@@ -231,6 +236,15 @@ export class FdTable {
       return { fd, cloexec: s.cloexec, kind: f.kind, pipe: f.id, flags: f.flags };
     });
   }
+}
+
+/** The reader of a host file whose reads can block, made on first use; null for files that never
+ *  block (regular files, directories, /dev/null and the like). */
+export function hostInput(f: HostFile): HostInput | null {
+  if (f.input !== undefined) return f.input;
+  const k = f.seekable || f.isDir || (f.flags & O_ACCMODE) === O_WRONLY ? null : blockingKind(f.hostFd);
+  f.input = k ? new HostInput(f.hostFd, k.tty, k.fifo, f.keepOpen) : null;
+  return f.input;
 }
 
 /** True if host fd is a regular file or block device. */

@@ -6,11 +6,13 @@
 // Traps come back as values (design: a guest fault is a return value, never an exception):
 // ecall → the system call table; faults → a synchronous signal. Signals are delivered whenever a
 // thread is about to return to guest code. When no thread can run, the host sleeps until the
-// earliest deadline; with none, every thread is blocked forever and the run ends (deadlock).
+// earliest deadline or until host input arrives (host-input.ts); with neither to wait for,
+// every thread is blocked forever and the run ends (deadlock).
 import { STOP_TRAP } from '../cpu/layout.js';
 import { disassemble } from '../isa/disasm.js';
 import { ERROR_CODES } from '../errors.js';
-import { monotonicNs, rdtimeTicks, hostSleep } from './clock.js';
+import { monotonicNs, rdtimeTicks } from './clock.js';
+import { hostEventsChanged, hostInputPending, shutdownHostInput, waitHostEvents } from './host-input.js';
 import { ERRNO } from './errno.js';
 import type { Process } from './process.js';
 import {
@@ -260,6 +262,7 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
     for (const q of k.running()) expireTimers(q);
     if (p.exitStatus !== null) break;
     k.finishExited();
+    if (hostEventsChanged()) k.wakeRetriers(); // host input arrived (host-input.ts)
     const all: Array<[Process, Thread]> = [];
     for (const q of k.running()) for (const t of q.threads.values()) all.push([q, t]);
     const runnable = all.filter(([, t]) => t.status === 'runnable').sort((x, y) => x[1].tid - y[1].tid);
@@ -270,13 +273,13 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
         const e = earliestDeadline(q);
         if (e !== null && (d === null || e < d)) d = e;
       }
-      if (d === null) {
+      if (d === null && !hostInputPending()) {
         const n = all.length;
         opts.report?.(`deadlock: ${n === 1 ? 'the only thread is' : `all ${n} threads are`} blocked with nothing that could wake ${n === 1 ? 'it' : 'them'}`);
         p.exitStatus = DEADLOCK_STATUS;
         break;
       }
-      hostSleep(d - monotonicNs());
+      waitHostEvents(d === null ? null : d - monotonicNs());
       continue;
     }
     const [q, t] = runnable.find(([, x]) => x.tid > last) ?? runnable[0]!;
@@ -285,6 +288,7 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
     runSlice(q, t, opts);
   }
   k.shutdown();
+  shutdownHostInput();
   switchTo(p);
   p.as.syncShared();
   return p.exitStatus ?? 0;

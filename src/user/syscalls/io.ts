@@ -7,7 +7,7 @@ import { hostSleep } from '../clock.js';
 import { ERRNO, hostErrno } from '../errno.js';
 import {
   O_APPEND, O_CLOEXEC, O_DIRECT, O_NONBLOCK, PIPE_CAPACITY, SETFL_MASK, O_ACCMODE, O_RDONLY, O_WRONLY,
-  type EventFd, type HostFile, type OpenFile,
+  hostInput, type EventFd, type HostFile, type OpenFile,
 } from '../fd-table.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
@@ -133,12 +133,25 @@ function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult
   } else {
     if (f.isDir) return -ERRNO.EISDIR;
     if (want === 0) return 0;
-    p.as.syncShared();
-    const pos = at ?? f.pos;
-    const r = hostRead(f, want, pos);
-    if (typeof r === 'number') return r;
-    if (at === null && f.pos !== null) f.pos += r.length;
-    data = r;
+    const inp = at === null ? hostInput(f) : null;
+    if (inp) {
+      // A terminal, host pipe or socket: only this thread waits for the host (host-input.ts).
+      const r = inp.take(want);
+      if (r === null) {
+        if (f.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
+        p.block(p.current!, { kind: 'retry', deadline: null });
+        return BLOCKED;
+      }
+      if (typeof r === 'number') return r;
+      data = r;
+    } else {
+      p.as.syncShared();
+      const pos = at ?? f.pos;
+      const r = hostRead(f, want, pos);
+      if (typeof r === 'number') return r;
+      if (at === null && f.pos !== null) f.pos += r.length;
+      data = r;
+    }
   }
   let o = 0;
   for (const [base, len] of iov) {

@@ -1,10 +1,10 @@
-// ppoll and pselect6. Readiness of rvisor's own pipes is exact; a host descriptor (a file, a
-// terminal, a host pipe) is reported ready, so a following read may wait on the host. A call
+// ppoll and pselect6. Readiness of rvisor's own pipes is exact; so is a host terminal's, host
+// pipe's or socket's input (host-input.ts); other host descriptors (files) are always ready. A call
 // that finds nothing ready waits in the scheduler (for another thread to write a pipe, a
 // signal or the timeout).
 import { monotonicNs } from '../clock.js';
 import { ERRNO } from '../errno.js';
-import { PIPE_CAPACITY } from '../fd-table.js';
+import { PIPE_CAPACITY, hostInput } from '../fd-table.js';
 import type { Process } from '../process.js';
 import { UNBLOCKABLE } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -31,7 +31,14 @@ export function readiness(p: Process, fd: number): number {
     if (f.write) return (f.pipe.readers === 0 ? POLLERR : 0) | (PIPE_CAPACITY - f.pipe.size > 0 ? POLLOUT | POLLWRNORM : 0);
     return (f.pipe.size > 0 ? POLLIN | POLLRDNORM : 0) | (f.pipe.writers === 0 ? POLLHUP : 0);
   }
-  return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
+  const inp = hostInput(f);
+  if (!inp) return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
+  // A terminal, host pipe or socket: readable once its reader holds data, EOF or an error.
+  const r = inp.poll();
+  const out = POLLOUT | POLLWRNORM;
+  if (r === 'in') return out | POLLIN | POLLRDNORM;
+  if (r === 'eof') return out | POLLIN | POLLRDNORM | (inp.fifo ? POLLHUP : 0);
+  return out;
 }
 
 /** Applies the temporary signal mask of ppoll/pselect6 (restored when the call ends). */

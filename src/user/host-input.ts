@@ -1,0 +1,209 @@
+// Input from host descriptors that can block (a terminal, a host pipe or FIFO, a socket). The
+// scheduler runs every guest thread on this one host thread, so a blocking host read would stop
+// them all. Instead each such descriptor gets, on its first read or poll, a worker thread that
+// reads it with libuv's non-blocking streams (never a blocking system call, so the worker can
+// always be stopped, and the rvisor process can exit while the host has sent nothing) and hands
+// one chunk at a time to the guest side through a SharedArrayBuffer, only when a guest read or
+// poll asked for data (so rvisor reads ahead at most one chunk of the host's input).
+//
+// The guest side never waits here: a read that finds no data blocks the guest thread (a retry
+// wait, like an empty in-emulator pipe), and every worker bumps one shared event word when
+// something arrives; the scheduler wakes the retrying threads when the word changes and, when
+// every guest thread is blocked, sleeps on that word (Atomics.wait) until input or the earliest
+// guest deadline. Regular files and other devices (/dev/null, /dev/zero) never block and stay
+// synchronous.
+import { fstatSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { Worker } from 'node:worker_threads';
+import { ERRNO } from './errno.js';
+
+/** Bumped (and notified) by a worker whenever a chunk, EOF or an error is ready. */
+const events = new Int32Array(new SharedArrayBuffer(4));
+/** The value of `events` the scheduler last acted on. */
+let seen = 0;
+
+const CHUNK = 65536;
+
+/** ctl[0]: the state of the exchange. */
+const IDLE = 0; // nothing asked for, nothing held
+const WANT = 1; // the guest side asked for a chunk; the worker fills buf and moves on
+const DATA = 2; // buf holds ctl[1] bytes for the guest side
+const EOF = 3; // the host input ended (stays so)
+const ERROR = 4; // a read failed with the Node error code ctl[2] (stays so)
+
+const ERR_CODES = ['EIO', 'EBADF', 'EINVAL', 'EISDIR', 'ECONNRESET', 'EAGAIN', 'ENXIO'];
+
+const WORKER_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { fd, tty, keep, ctlBuf, dataBuf, evBuf, codes } = workerData;
+const ctl = new Int32Array(ctlBuf);
+const buf = new Uint8Array(dataBuf);
+const ev = new Int32Array(evBuf);
+let pending = null;
+let ended = false;
+let failed = -1;
+function signal() { Atomics.add(ev, 0, 1); Atomics.notify(ev, 0); }
+function deliver() {
+  if (Atomics.load(ctl, 0) !== 1) return;
+  if (pending) {
+    const n = Math.min(pending.length, buf.length);
+    buf.set(pending.subarray(0, n));
+    pending = n < pending.length ? pending.subarray(n) : null;
+    ctl[1] = n;
+    Atomics.store(ctl, 0, 2);
+  } else if (failed >= 0) {
+    ctl[2] = failed;
+    Atomics.store(ctl, 0, 4);
+  } else if (ended) {
+    Atomics.store(ctl, 0, 3);
+  } else {
+    s.resume();
+    return;
+  }
+  signal();
+}
+let s;
+try {
+  s = tty ? new (require('node:tty').ReadStream)(fd) : new (require('node:net').Socket)({ fd, readable: true, writable: false, allowHalfOpen: true, pauseOnCreate: true });
+} catch (e) {
+  failed = Math.max(0, codes.indexOf(e && e.code));
+}
+if (s) {
+  s.on('data', (c) => { s.pause(); pending = pending ? Buffer.concat([pending, c]) : c; deliver(); });
+  s.on('end', () => { ended = true; deliver(); });
+  s.on('error', (e) => { failed = Math.max(0, codes.indexOf(e && e.code)); deliver(); });
+  s.pause();
+}
+parentPort.on('message', (m) => {
+  if (m === 'want') deliver();
+  else if (m === 'close') {
+    if (s && !keep) {
+      const own = s._handle && typeof s._handle.fd === 'number' ? s._handle.fd : fd;
+      s.destroy();
+      if (own !== fd) { try { require('node:fs').closeSync(fd); } catch {} }
+    }
+    else if (s) s.pause();
+    parentPort.close();
+  }
+});
+`;
+
+/** What a read of a host input can get now. */
+export type Take = Uint8Array | number | null;
+
+export class HostInput {
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(12));
+  private readonly buf = new Uint8Array(new SharedArrayBuffer(CHUNK));
+  private readonly worker: Worker;
+  /** Bytes of the current chunk already taken. */
+  private off = 0;
+
+  constructor(readonly hostFd: number, readonly tty: boolean, readonly fifo: boolean, keepOpen: boolean) {
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { fd: hostFd, tty, keep: keepOpen, ctlBuf: this.ctl.buffer, dataBuf: this.buf.buffer, evBuf: events.buffer, codes: ERR_CODES },
+      stdout: false,
+      stderr: false,
+    });
+    this.worker.unref();
+    live.add(this);
+  }
+
+  /** Asks the worker for a chunk if none is held or coming. */
+  private request(): void {
+    if (Atomics.load(this.ctl, 0) !== IDLE) return;
+    Atomics.store(this.ctl, 0, WANT);
+    this.worker.postMessage('want');
+  }
+
+  /** True while the guest side waits for the worker. */
+  get waiting(): boolean {
+    return Atomics.load(this.ctl, 0) === WANT;
+  }
+
+  /** Up to n bytes if some are here, 0 at EOF, -errno on an error, or null: nothing yet (a
+   *  chunk has been asked for; the scheduler's event word changes when it comes). */
+  take(n: number): Take {
+    const st = Atomics.load(this.ctl, 0);
+    if (st === DATA) {
+      const len = this.ctl[1]!;
+      const k = Math.min(n, len - this.off);
+      const out = this.buf.slice(this.off, this.off + k);
+      this.off += k;
+      if (this.off >= len) {
+        this.off = 0;
+        Atomics.store(this.ctl, 0, IDLE);
+      }
+      return out;
+    }
+    if (st === EOF) return 0;
+    if (st === ERROR) return -(ERRNO[ERR_CODES[this.ctl[2]!] as keyof typeof ERRNO] ?? ERRNO.EIO);
+    this.request();
+    return null;
+  }
+
+  /** Readiness for poll: 'in' (data or an error to read), 'eof', or null (a chunk is asked for). */
+  poll(): 'in' | 'eof' | null {
+    const st = Atomics.load(this.ctl, 0);
+    if (st === DATA || st === ERROR) return 'in';
+    if (st === EOF) return 'eof';
+    this.request();
+    return null;
+  }
+
+  /** The guest closed its last descriptor of this file: the worker closes the host fd (unless
+   *  it is rvisor's own stdio) and ends. */
+  close(): void {
+    if (!live.delete(this)) return;
+    this.worker.postMessage('close');
+  }
+
+  /** Stops the worker at once (the run is over). */
+  terminate(): void {
+    live.delete(this);
+    void this.worker.terminate();
+  }
+}
+
+const live = new Set<HostInput>();
+
+/** Whether reads of this host fd can block: a terminal, a FIFO or pipe, a socket. */
+export function blockingKind(hostFd: number): { tty: boolean; fifo: boolean } | null {
+  try {
+    const st = fstatSync(hostFd);
+    if (st.isFIFO()) return { tty: false, fifo: true };
+    if (st.isSocket()) return { tty: false, fifo: false };
+    if (st.isCharacterDevice() && isatty(hostFd)) return { tty: true, fifo: false };
+  } catch {
+    // a bad fd: reads fail synchronously
+  }
+  return null;
+}
+
+/** True (and resets) if some host input arrived since the last call. */
+export function hostEventsChanged(): boolean {
+  const v = Atomics.load(events, 0);
+  if (v === seen) return false;
+  seen = v;
+  return true;
+}
+
+/** True if a guest read or poll waits for some host input (so a run with every thread blocked
+ *  and no deadline is not a deadlock). */
+export function hostInputPending(): boolean {
+  if (Atomics.load(events, 0) !== seen) return true;
+  for (const h of live) if (h.waiting) return true;
+  return false;
+}
+
+/** Sleeps the host until some host input arrives or `ns` nanoseconds pass (null: no limit). */
+export function waitHostEvents(ns: bigint | null): void {
+  if (ns !== null && ns <= 0n) return;
+  const ms = ns === null ? undefined : Math.max(Number(ns) / 1e6, 0.001);
+  Atomics.wait(events, 0, seen, ms);
+}
+
+/** Ends every worker (the run is over: nothing must keep rvisor alive). */
+export function shutdownHostInput(): void {
+  for (const h of [...live]) h.terminate();
+}
