@@ -651,8 +651,23 @@ const sysSendfile = (p: Process, t: Thread, a: bigint[]): SysResult => {
     at = Number(BigInt.asIntN(64, o));
     if (at < 0) return -ERRNO.EINVAL;
   }
-  const data = hostRead(inp, count, at ?? inp.pos);
-  if (typeof data === 'number') return data;
+  const stream = at === null ? hostInput(inp) : null;
+  let data: Uint8Array;
+  if (stream) {
+    // A terminal, host pipe or socket: only this thread waits for the host (host-input.ts).
+    const r = stream.take(count);
+    if (r === null) {
+      if (inp.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
+      p.block(t, { kind: 'retry', deadline: null });
+      return BLOCKED;
+    }
+    if (typeof r === 'number') return r;
+    data = r;
+  } else {
+    const r = hostRead(inp, count, at ?? inp.pos);
+    if (typeof r === 'number') return r;
+    data = r;
+  }
   if (data.length === 0) return 0;
   // Write through a scratch iovec-free path: doWrite wants guest memory, so go direct.
   let r: number;
