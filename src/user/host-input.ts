@@ -50,11 +50,14 @@ function deliver() {
     buf.set(pending.subarray(0, n));
     pending = n < pending.length ? pending.subarray(n) : null;
     ctl[1] = n;
+    Atomics.add(ctl, 3, 1);
     Atomics.store(ctl, 0, 2);
   } else if (failed >= 0) {
     ctl[2] = failed;
+    Atomics.add(ctl, 3, 1);
     Atomics.store(ctl, 0, 4);
   } else if (ended) {
+    Atomics.add(ctl, 3, 1);
     Atomics.store(ctl, 0, 3);
   } else {
     s.resume();
@@ -92,7 +95,11 @@ parentPort.on('message', (m) => {
 export type Take = Uint8Array | number | null;
 
 export class HostInput {
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(12));
+  /** state, chunk length, error code, and a count of ready transitions (bumped before each
+   *  state change to DATA, EOF or ERROR). */
+  readonly ctl = new Int32Array(new SharedArrayBuffer(16));
+  /** The transition count last offered to blocked readers (see hostInputStatus). */
+  offered = 0;
   private readonly buf = new Uint8Array(new SharedArrayBuffer(CHUNK));
   private readonly worker: Worker;
   /** Bytes of the current chunk already taken. */
@@ -188,12 +195,34 @@ export function hostEventsChanged(): boolean {
   return true;
 }
 
-/** True if a guest read or poll waits for some host input (so a run with every thread blocked
- *  and no deadline is not a deadlock). */
-export function hostInputPending(): boolean {
-  if (Atomics.load(events, 0) !== seen) return true;
-  for (const h of live) if (h.waiting) return true;
-  return false;
+/** What host input can do for a run whose threads are all blocked, from one read of each
+ *  input's state (so a worker's state change can never fall between two checks):
+ *  'ready'   — some input has data, EOF or an error not yet offered to blocked readers (it is now
+ *              marked offered: each transition is offered once, so an input nobody reads cannot
+ *              make the scheduler spin), even if the worker's wake-up signal is still on its way;
+ *  'waiting' — a worker is fetching input (or a signal came): sleep until it arrives;
+ *  'none'    — nothing will come from the host. */
+export function hostInputStatus(): 'ready' | 'waiting' | 'none' {
+  let ready = false, waiting = false;
+  for (const h of live) {
+    const st = Atomics.load(h.ctl, 0);
+    if (st === WANT) waiting = true;
+    else if (st >= DATA) {
+      const seq = Atomics.load(h.ctl, 3); // bumped before the state: current for this state
+      if (seq !== h.offered) {
+        h.offered = seq;
+        ready = true;
+      }
+    }
+  }
+  if (ready) return 'ready';
+  return waiting || Atomics.load(events, 0) !== seen ? 'waiting' : 'none';
+}
+
+/** The host inputs' states, for a deadlock report. */
+export function describeHostInputs(): string {
+  const names = ['idle', 'want', 'data', 'eof', 'error'];
+  return [...live].map((h) => `fd ${h.hostFd}: ${names[Atomics.load(h.ctl, 0)] ?? '?'} #${Atomics.load(h.ctl, 3)}/${h.offered}`).join(', ') || 'none';
 }
 
 /** Sleeps the host until some host input arrives or `ns` nanoseconds pass (null: no limit). */

@@ -12,7 +12,7 @@ import { STOP_TRAP } from '../cpu/layout.js';
 import { disassemble } from '../isa/disasm.js';
 import { ERROR_CODES } from '../errors.js';
 import { monotonicNs, rdtimeTicks } from './clock.js';
-import { hostEventsChanged, hostInputPending, shutdownHostInput, waitHostEvents } from './host-input.js';
+import { describeHostInputs, hostEventsChanged, hostInputStatus, shutdownHostInput, waitHostEvents } from './host-input.js';
 import { ERRNO } from './errno.js';
 import type { Process } from './process.js';
 import {
@@ -273,9 +273,15 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
         const e = earliestDeadline(q);
         if (e !== null && (d === null || e < d)) d = e;
       }
-      if (d === null && !hostInputPending()) {
+      const input = hostInputStatus();
+      if (input === 'ready') { // input became ready (even if its wake-up signal is still on the way)
+        k.wakeRetriers();
+        continue;
+      }
+      if (d === null && input === 'none') {
         const n = all.length;
-        opts.report?.(`deadlock: ${n === 1 ? 'the only thread is' : `all ${n} threads are`} blocked with nothing that could wake ${n === 1 ? 'it' : 'them'}`);
+        const waits = all.map(([, x]) => `${x.tid}: ${x.wait?.kind ?? x.status}`).join(', ');
+        opts.report?.(`deadlock: ${n === 1 ? 'the only thread is' : `all ${n} threads are`} blocked with nothing that could wake ${n === 1 ? 'it' : 'them'} (threads ${waits}; host input ${describeHostInputs()})`);
         p.exitStatus = DEADLOCK_STATUS;
         break;
       }
