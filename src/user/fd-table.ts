@@ -5,7 +5,7 @@
 // a blocked reader wait in the scheduler while another thread or process writes. fork gives the
 // child a table naming the same open file descriptions (one more reference each), so a pipe
 // end is closed only when every process has closed it.
-import { closeSync, fstatSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { ERRNO } from './errno.js';
 import { HostInput, blockingKind } from './host-input.js';
 
@@ -254,5 +254,16 @@ export function isSeekable(hostFd: number): boolean {
     return st.isFile() || st.isBlockDevice();
   } catch {
     return false;
+  }
+}
+
+/** The host kernel's offset of a host fd (from /proc/self/fdinfo), for descriptors rvisor does
+ *  not track itself. */
+export function kernelOffset(hostFd: number): number {
+  try {
+    const m = /pos:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${hostFd}`, 'latin1'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
   }
 }
