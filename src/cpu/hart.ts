@@ -3,7 +3,7 @@
 import type { HostMemory } from '../memory/host-memory.js';
 import * as L from './layout.js';
 import {
-  HART_CAUSE, HART_F, HART_FCSR, HART_FETCH_HOST, HART_FETCH_VPN, HART_INSTRET, HART_PC,
+  HART_CAUSE, HART_F, HART_FCSR, HART_INSTRET, HART_PC,
   HART_RESERVATION, HART_TIME, HART_TLB, HART_TVAL, HART_X, TLB_ENTRIES, TLB_ENTRY_SIZE, HART_MSTATUS,
   HART_MCOUNTEREN, HART_SCOUNTEREN, HART_MISA, HART_BCACHE,
 } from './layout.js';
@@ -129,8 +129,6 @@ export class Hart {
       v.setBigInt64(e + 8, -1n, true);
       v.setBigInt64(e + 16, -1n, true);
     }
-    v.setBigInt64(this.base + HART_FETCH_VPN, -1n, true);
-    v.setBigInt64(this.base + HART_FETCH_HOST, -1n, true);
     // Decode-cache and block-cache entries are checked against the instruction bits (layout.ts):
     // they stay valid.
   }

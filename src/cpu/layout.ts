@@ -20,9 +20,6 @@ export const HART_TVAL = 544;
 export const HART_RESERVATION = 552;
 /** Value read by rdtime (u64), written by the host before each slice. */
 export const HART_TIME = 560;
-/** Host address of the page the fetch fast path is on (or -1), and its guest page number. */
-export const HART_FETCH_HOST = 568;
-export const HART_FETCH_VPN = 576;
 /** Where the block interpreter sends writes to x0 (so x0 itself is never written). */
 export const HART_XSINK = 584;
 /** 16 bytes where a page-crossing load is assembled. */
@@ -215,9 +212,6 @@ export const FFLAG_UF = 2;
 export const FFLAG_OF = 4;
 export const FFLAG_DZ = 8;
 export const FFLAG_NV = 16;
-
-/** A host TLB-miss answer meaning "this physical page is MMIO, not RAM". */
-export const MISS_MMIO = -2;
 
 /** Layout of the shared memory: the first MEM_RESERVED bytes hold the wasm module's static data
  *  and hart regions; guest frames are allocated above it. */

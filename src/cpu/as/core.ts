@@ -293,94 +293,56 @@ export function run(h: usize, budget: i32): i32 {
         case I.ID_BGE: if (<i64>R1(h, e) >= <i64>R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
         case I.ID_BLTU: if (R1(h, e) < R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
         case I.ID_BGEU: if (R1(h, e) >= R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+        // Loads: the TLB fast path; else the slow path (a TLB miss, a page-crossing or device
+        // access, through which the host may have written memory: the block is re-validated).
         case I.ID_LB: {
-          let a = ld_fast(h, R1(h, e) + IMM(e), 1, dctx);
-          if (a == 0) {
-            // a TLB miss, a page-crossing or device access: the host may have written memory
-            a = ld_slow(h, R1(h, e) + IMM(e), 1, dctx);
-            eend = 0;
-            if (a == 0) { stop = STOP_TRAP; break; }
-            stop = EV_REFETCH;
-          }
+          const va = R1(h, e) + IMM(e);
+          let a = ld_fast(h, va, 1, dctx);
+          if (a == 0) { a = ld_slow(h, va, 1, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
           W(h, e, <u64><i64>load<i8>(a)); break;
         }
         case I.ID_LH: {
-          let a = ld_fast(h, R1(h, e) + IMM(e), 2, dctx);
-          if (a == 0) {
-            // a TLB miss, a page-crossing or device access: the host may have written memory
-            a = ld_slow(h, R1(h, e) + IMM(e), 2, dctx);
-            eend = 0;
-            if (a == 0) { stop = STOP_TRAP; break; }
-            stop = EV_REFETCH;
-          }
+          const va = R1(h, e) + IMM(e);
+          let a = ld_fast(h, va, 2, dctx);
+          if (a == 0) { a = ld_slow(h, va, 2, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
           W(h, e, <u64><i64>load<i16>(a)); break;
         }
         case I.ID_LW: {
-          let a = ld_fast(h, R1(h, e) + IMM(e), 4, dctx);
-          if (a == 0) {
-            // a TLB miss, a page-crossing or device access: the host may have written memory
-            a = ld_slow(h, R1(h, e) + IMM(e), 4, dctx);
-            eend = 0;
-            if (a == 0) { stop = STOP_TRAP; break; }
-            stop = EV_REFETCH;
-          }
+          const va = R1(h, e) + IMM(e);
+          let a = ld_fast(h, va, 4, dctx);
+          if (a == 0) { a = ld_slow(h, va, 4, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
           W(h, e, <u64><i64>load<i32>(a)); break;
         }
         case I.ID_LD: {
-          let a = ld_fast(h, R1(h, e) + IMM(e), 8, dctx);
-          if (a == 0) {
-            // a TLB miss, a page-crossing or device access: the host may have written memory
-            a = ld_slow(h, R1(h, e) + IMM(e), 8, dctx);
-            eend = 0;
-            if (a == 0) { stop = STOP_TRAP; break; }
-            stop = EV_REFETCH;
-          }
+          const va = R1(h, e) + IMM(e);
+          let a = ld_fast(h, va, 8, dctx);
+          if (a == 0) { a = ld_slow(h, va, 8, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
           W(h, e, load<u64>(a)); break;
         }
         case I.ID_LBU: {
-          let a = ld_fast(h, R1(h, e) + IMM(e), 1, dctx);
-          if (a == 0) {
-            // a TLB miss, a page-crossing or device access: the host may have written memory
-            a = ld_slow(h, R1(h, e) + IMM(e), 1, dctx);
-            eend = 0;
-            if (a == 0) { stop = STOP_TRAP; break; }
-            stop = EV_REFETCH;
-          }
+          const va = R1(h, e) + IMM(e);
+          let a = ld_fast(h, va, 1, dctx);
+          if (a == 0) { a = ld_slow(h, va, 1, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
           W(h, e, <u64>load<u8>(a)); break;
         }
         case I.ID_LHU: {
-          let a = ld_fast(h, R1(h, e) + IMM(e), 2, dctx);
-          if (a == 0) {
-            // a TLB miss, a page-crossing or device access: the host may have written memory
-            a = ld_slow(h, R1(h, e) + IMM(e), 2, dctx);
-            eend = 0;
-            if (a == 0) { stop = STOP_TRAP; break; }
-            stop = EV_REFETCH;
-          }
+          const va = R1(h, e) + IMM(e);
+          let a = ld_fast(h, va, 2, dctx);
+          if (a == 0) { a = ld_slow(h, va, 2, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
           W(h, e, <u64>load<u16>(a)); break;
         }
         case I.ID_LWU: {
-          let a = ld_fast(h, R1(h, e) + IMM(e), 4, dctx);
-          if (a == 0) {
-            // a TLB miss, a page-crossing or device access: the host may have written memory
-            a = ld_slow(h, R1(h, e) + IMM(e), 4, dctx);
-            eend = 0;
-            if (a == 0) { stop = STOP_TRAP; break; }
-            stop = EV_REFETCH;
-          }
+          const va = R1(h, e) + IMM(e);
+          let a = ld_fast(h, va, 4, dctx);
+          if (a == 0) { a = ld_slow(h, va, 4, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
           W(h, e, <u64>load<u32>(a)); break;
         }
         case I.ID_FLW: case I.ID_FLD: {
           if ((load<u64>(h + HART_MSTATUS) & FS_MASK) != FS_MASK && !fp_enable(h, e)) { stop = STOP_TRAP; eend = 0; break; }
           const size: u32 = <u32>load<u8>(e, 4) == I.ID_FLW ? 4 : 8;
-          let a = ld_fast(h, R1(h, e) + IMM(e), size, dctx);
-          if (a == 0) {
-            // a TLB miss, a page-crossing or device access: the host may have written memory
-            a = ld_slow(h, R1(h, e) + IMM(e), size, dctx);
-            eend = 0;
-            if (a == 0) { stop = STOP_TRAP; break; }
-            stop = EV_REFETCH;
-          }
+          const va = R1(h, e) + IMM(e);
+          let a = ld_fast(h, va, size, dctx);
+          if (a == 0) { a = ld_slow(h, va, size, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
           W(h, e, size == 4 ? 0xffffffff00000000 | <u64>load<u32>(a) : load<u64>(a)); break;
         }
         case I.ID_SB: {
