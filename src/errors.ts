@@ -17,6 +17,14 @@ export const ERROR_CODES = {
   DISK_READONLY: { exit: 13, what: 'a write-protected disk image was asked for read-write' },
   DISK_OPEN: { exit: 14, what: 'a disk image path is not a regular file or cannot be opened' },
   SNAPSHOT_MISMATCH: { exit: 15, what: 'saved state does not fit the machine it is restored onto' },
+  VM_NOT_FOUND: { exit: 16, what: 'no VM of that name is defined on the host' },
+  VM_EXISTS: { exit: 17, what: 'a VM of that name is already defined' },
+  BAD_DEFINITION: { exit: 18, what: 'a VM definition is invalid (name, sizes, files)' },
+  VM_STATE: { exit: 19, what: 'the verb does not fit the VM\'s current state' },
+  SHUTDOWN_TIMEOUT: { exit: 20, what: 'the guest did not power off within the timeout' },
+  UNAUTHORIZED: { exit: 21, what: 'the API request has no valid bearer token' },
+  HOST_UNREACHABLE: { exit: 22, what: 'the rvisor host (serve) cannot be reached' },
+  BAD_REQUEST: { exit: 23, what: 'an API request is malformed' },
   INTERNAL: { exit: 70, what: 'an internal error in rvisor (a bug: please report it)' },
 } as const;
 

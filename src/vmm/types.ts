@@ -1,0 +1,144 @@
+// The host's programmatic API (the package's main export): what `rvisor serve`'s REST API, the
+// CLI and tests call. Everything here is plain data that serializes to JSON as is.
+
+/** States as libvirt names them (virDomainState). */
+export type VmState = 'shutoff' | 'running' | 'paused' | 'crashed';
+
+/** A VM definition as the user writes it (`rvisor vm define FILE`, POST /vms). Paths are host
+ *  paths; `kernel`/`initrd` default to the bundled guest's images; `null` means none. */
+export interface VmDefinition {
+  /** `[a-z0-9][a-z0-9-]{0,62}` */
+  name: string;
+  /** 1..8 */
+  vcpus: number;
+  /** Guest RAM, e.g. "256M", "1G" (16M .. 3G, a multiple of 4K). */
+  memory: string;
+  kernel: string | null;
+  initrd: string | null;
+  append: string;
+  /** M-mode firmware (e.g. OpenSBI fw_jump.bin); null: the VMM implements the SBI. */
+  bios: string | null;
+  disks: { path: string; readonly: boolean }[];
+  /** CPU weight under contention, 1..65535 (default 256). */
+  weight: number;
+  /** Most CPU the VM may use, per cent of one pCPU; 0 = no cap. */
+  cap: number;
+  autostart: boolean;
+}
+
+/** What a caller may leave out of a definition (defaults filled by `normalizeDefinition`). */
+export type VmDefinitionInput = Pick<VmDefinition, 'name'> & Partial<Omit<VmDefinition, 'name'>>;
+
+export interface VmInfo {
+  name: string;
+  state: VmState;
+  /** Why it is in this state: booted, user, poweroff, reboot, daemon-restart, destroyed, shutdown,
+   *  `error: …` (crashed) … */
+  reason: string;
+  /** ISO time of the last state change. */
+  since: string;
+  definition: VmDefinition;
+}
+
+export interface VcpuStats {
+  id: number;
+  /** Host CPU time this vCPU ran guest code, ns. */
+  cpuTimeNs: number;
+  instructions: number;
+  /** Time runnable but not running (waiting for a pCPU), ns. */
+  stealNs: number;
+}
+
+export interface VmStats {
+  name: string;
+  state: VmState;
+  cpuTimeNs: number;
+  instructions: number;
+  stealNs: number;
+  vcpus: VcpuStats[];
+  memory: { nominalBytes: number; presentBytes: number };
+  /** The worker (pCPU) that ran it last, or null. */
+  lastPcpu: number | null;
+}
+
+export interface SchedInfo {
+  weight: number;
+  cap: number;
+}
+
+export interface HostStats {
+  pcpus: number;
+  vms: { total: number; running: number; paused: number; crashed: number; shutoff: number };
+  /** Busy time of each pCPU worker since the host started, ns. */
+  pcpuBusyNs: number[];
+  arenas: { index: number; bytes: number; framesInUse: number; vms: number }[];
+  rssBytes: number;
+}
+
+/** The event stream (GET /events, host.on('event')). */
+export type HostEvent =
+  | { type: 'state'; name: string; state: VmState; reason: string; time: string }
+  | { type: 'defined' | 'undefined'; name: string; time: string }
+  | { type: 'schedinfo'; name: string; weight: number; cap: number; time: string };
+
+/** One viewer of a VM's console. Output arrives through the listener given to attachConsole. */
+export interface ConsoleAttachment {
+  /** The last 64 KiB of console output before this viewer attached. */
+  readonly scrollback: Uint8Array;
+  /** Types bytes into the guest's console. */
+  write(bytes: Uint8Array): void;
+  detach(): void;
+}
+
+export interface StartOptions {
+  paused?: boolean;
+}
+
+export interface ShutdownOptions {
+  /** How long to wait for the guest to power off before reporting a timeout (default 60000). */
+  timeoutMs?: number;
+}
+
+/** The host (src/vmm/host.ts implements it). Verbs that do not fit the VM's state throw
+ *  RvisorError('VM_STATE'); unknown names 'VM_NOT_FOUND'; bad definitions 'BAD_DEFINITION'
+ *  (a missing kernel/initrd/disk file included); a second VM of the same name 'VM_EXISTS'. */
+export interface HostApi {
+  readonly stateDir: string;
+  readonly pcpus: number;
+  list(): VmInfo[];
+  info(name: string): VmInfo;
+  define(def: VmDefinitionInput): VmInfo;
+  /** Only a VM that is shutoff or crashed. Removes its folder. */
+  undefine(name: string): void;
+  start(name: string, opts?: StartOptions): Promise<VmInfo>;
+  pause(name: string): Promise<VmInfo>;
+  resume(name: string): Promise<VmInfo>;
+  /** Asks the guest to power off (power key); resolves once it is shutoff, or throws
+   *  RvisorError('SHUTDOWN_TIMEOUT') after opts.timeoutMs with the VM still running. */
+  shutdown(name: string, opts?: ShutdownOptions): Promise<VmInfo>;
+  /** Hard stop (running, paused or crashed → shutoff). */
+  destroy(name: string): Promise<VmInfo>;
+  /** Graceful reboot is not asked of the guest: the machine is reset with the same definition. */
+  reboot(name: string): Promise<VmInfo>;
+  reset(name: string): Promise<VmInfo>;
+  setAutostart(name: string, on: boolean): VmInfo;
+  schedinfo(name: string): SchedInfo;
+  setSchedinfo(name: string, s: Partial<SchedInfo>): SchedInfo;
+  stats(name: string): VmStats;
+  hostStats(): HostStats;
+  /** A console viewer (several may attach at once). Throws VM_STATE unless running or paused. */
+  attachConsole(name: string, onOutput: (bytes: Uint8Array) => void): ConsoleAttachment;
+  on(event: 'event', listener: (e: HostEvent) => void): unknown;
+  off(event: 'event', listener: (e: HostEvent) => void): unknown;
+  /** Stops every VM (state shutoff, reason daemon-stop) and the workers. */
+  close(): Promise<void>;
+}
+
+export interface HostOptions {
+  /** Default: $XDG_DATA_HOME/rvisor, else ~/.local/share/rvisor. */
+  stateDir?: string;
+  /** Worker threads that run guest code (default: the host's cores). */
+  pcpus?: number;
+  /** Enables test-only hooks such as Host.injectFault (never in production). */
+  testHooks?: boolean;
+}
