@@ -106,6 +106,13 @@ export class Core {
     return h;
   }
 
+  /** A hart made elsewhere (another thread's Core on the same memory) that this instance will run
+   *  from now on: it is pointed at this instance's code cache. */
+  adoptHart(base: number): Hart {
+    this.mem.view.setUint32(base + HART_BCACHE, this.codeCache, true);
+    return new Hart(this.mem, base);
+  }
+
   /** Runs at most `budget` instructions on `hart`; returns STOP_BUDGET, STOP_TRAP or STOP_WFI
    *  (layout.ts). */
   run(hart: Hart, budget: number): number {

@@ -4,16 +4,16 @@
 // the host should do next; it never blocks and never reads a host clock or file itself (the host
 // side, src/vmm/, supplies time, console bytes and disks), so it can run in a browser later.
 import { HostMemory } from '../memory/host-memory.js';
-import { Core } from '../cpu/core.js';
+import { Core, type SystemHooks } from '../cpu/core.js';
 import type { Hart } from '../cpu/hart.js';
 import {
   HART_FLAGS, HART_PRIV, HART_MEDELEG, HART_MIDELEG, HART_MCOUNTEREN, HART_MENVCFG, HART_MHARTID, HART_MSTATUS,
   HART_P2M, HART_RAM_BASE, HART_RAM_SIZE, HART_MIP_HOST, HART_MIE, HART_MIP, HART_STIMECMP, HART_TIME,
   HF_SYSTEM, HF_HOST_SBI, STOP_TRAP, STOP_WFI, CAUSE_ECALL_S, IRQ_MEI, IRQ_SEI, IRQ_MTI, IRQ_MSI, IRQ_STI,
 } from '../cpu/layout.js';
-import { GuestRam } from './ram.js';
+import { GuestRam, type GuestRamState } from './ram.js';
 import { Bus } from './bus.js';
-import { VirtualClock } from './clock.js';
+import { VirtualClock, type ClockState } from './clock.js';
 import { Sbi, HSM_STARTED, HSM_STOPPED, type SbiBoard } from './sbi.js';
 import { parseKernelImage, place, FDT_MAX } from './boot-image.js';
 import { buildVirtFdt, type DeviceNode } from './fdt.js';
@@ -23,7 +23,7 @@ import { Plic, plicFdtNode } from '../devices/plic/plic.js';
 import { Clint, clintFdtNode } from '../devices/clint/clint.js';
 import { GoldfishRtc, goldfishRtcFdtNode } from '../devices/rtc/rtc.js';
 import { SifiveTest, sysconFdtNode } from '../devices/syscon/syscon.js';
-import { VirtioMmioTransport, EmptyVirtioMmioSlot } from '../devices/virtio/transport/mmio.js';
+import { VirtioMmioTransport, EmptyVirtioMmioSlot, type VirtioMmioState } from '../devices/virtio/transport/mmio.js';
 import { fdtNode as virtioFdtNode } from '../devices/virtio/transport/fdt.js';
 import { VirtioBlk } from '../devices/virtio/blk/blk.js';
 import type { BlockBackend } from '../devices/virtio/blk/backend.js';
@@ -66,6 +66,38 @@ export type StepResult =
 
 type HartRun = 'running' | 'wfi' | 'stopped';
 
+/** Everything of a running board that is not in shared memory (design rule 1: plain data). With
+ *  the hart regions and the guest RAM it names (which stay where they are in the shared memory),
+ *  it is the whole machine: a board rebuilt from it on another thread (the pCPU workers of
+ *  `rvisor serve`) carries on where this one stopped. */
+export interface BoardState {
+  version: 1;
+  harts: { base: number; run: HartRun }[];
+  ram: GuestRamState;
+  clock: ClockState;
+  devices: {
+    uart: unknown; plic: unknown; clint: unknown; rtc: unknown; syscon: unknown;
+    virtio: { transport: VirtioMmioState; device: unknown }[];
+  };
+  sbi: unknown;
+  input: number[];
+  ending: StepResult | null;
+  instructions: string;
+}
+
+export interface BoardOptions {
+  /** The core instance to run on (one per thread and shared memory); default: a new one, which
+   *  the board frees in destroy(). */
+  core?: Core;
+  /** Rebuild a running machine from its saved state instead of booting: nothing is loaded. */
+  restore?: BoardState;
+}
+
+interface StatefulDevice {
+  save(): unknown;
+  restore(s: unknown): void;
+}
+
 const ISA = 'rv64imafdc_zicsr_zifencei_sstc';
 const M64 = (1n << 64n) - 1n;
 
@@ -86,25 +118,38 @@ export class VirtBoard implements SbiBoard {
   private outBuf: number[] = [];
   private ending: StepResult | undefined;
   private readonly slice: number;
+  private readonly ownsCore: boolean;
+  private readonly hooks: SystemHooks;
+  private readonly virtio: VirtioMmioTransport[] = [];
+  private readonly syscon: SifiveTest;
   /** Instructions retired by all harts (for --stats). */
   instructions = 0n;
+  /** Per hart: instructions retired and host time spent running it (ms), for accounting. */
+  readonly hartInsns: bigint[] = [];
+  readonly hartMs: number[] = [];
 
-  constructor(private readonly cfg: BoardConfig, host = new HostMemory()) {
+  constructor(private readonly cfg: BoardConfig, host = new HostMemory(), opts: BoardOptions = {}) {
     if (!Number.isInteger(cfg.harts) || cfg.harts < 1 || cfg.harts > 8) {
       throw new RvisorError('USAGE', `--cpus must be 1..8, not ${cfg.harts}`);
     }
+    const saved = opts.restore;
     this.host = host;
     this.slice = cfg.sliceInsns ?? 20000;
-    this.core = new Core(host);
+    this.ownsCore = !opts.core;
+    this.core = opts.core ?? new Core(host);
     this.clock = new VirtualClock(MAP.TIMEBASE_HZ, cfg.hostNowMs);
-    this.ram = new GuestRam(host, MAP.RAM_BASE, cfg.memBytes);
-    this.core.setSystemHooks({
+    this.ram = saved ? GuestRam.attach(host, saved.ram) : new GuestRam(host, MAP.RAM_BASE, cfg.memBytes);
+    if (saved && (saved.ram.size !== cfg.memBytes || saved.harts.length !== cfg.harts)) {
+      throw new RvisorError('SNAPSHOT_MISMATCH', `saved board has ${saved.harts.length} harts and ${saved.ram.size} bytes of RAM, the configuration ${cfg.harts} and ${cfg.memBytes}`);
+    }
+    this.hooks = {
       ramMiss: (_h, pa) => this.ram.ramMiss(pa),
       mmioPresent: (_h, pa) => this.bus.claims(pa),
       timeNow: () => this.clock.ticks(),
       mmioRead: (_h, pa, size) => this.bus.read(pa, size),
       mmioWrite: (_h, pa, value, size) => this.bus.write(pa, value, size),
-    });
+    };
+    this.core.setSystemHooks(this.hooks);
 
     // ---- devices ----
     const n = cfg.harts;
@@ -125,7 +170,7 @@ export class VirtBoard implements SbiBoard {
       onRxSpace: () => this.feedUart(),
     });
     this.rtc = new GoldfishRtc({ wallNs: cfg.wallNs, irq: this.plic.irqLine(MAP.RTC_IRQ) });
-    const syscon = new SifiveTest({
+    const syscon = this.syscon = new SifiveTest({
       onPowerOff: () => this.end({ kind: 'poweroff', code: 0 }),
       onReboot: () => this.end({ kind: 'reboot' }),
       onFail: (code) => this.end({ kind: 'poweroff', code: code || 1 }),
@@ -151,10 +196,20 @@ export class VirtBoard implements SbiBoard {
     for (let slot = 0; slot < MAP.VIRTIO_COUNT; slot++) {
       const base = MAP.virtioBase(slot), irq = MAP.virtioIrq(slot);
       const dev = virtio[slot];
-      this.bus.map(base, MAP.VIRTIO_SIZE, dev
-        ? new VirtioMmioTransport(dev, { mem: this.ram, irq: this.plic.irqLine(irq) })
-        : new EmptyVirtioMmioSlot());
+      const transport = dev && new VirtioMmioTransport(dev, { mem: this.ram, irq: this.plic.irqLine(irq) });
+      if (transport) this.virtio.push(transport);
+      this.bus.map(base, MAP.VIRTIO_SIZE, transport ?? new EmptyVirtioMmioSlot());
       nodes.push({ fdtNode: (w, ctx) => virtioFdtNode(w, { plicPhandle: ctx.irqParent }, { base, irq }) });
+    }
+
+    this.sbi = cfg.firmware ? undefined : new Sbi(this);
+    for (let h = 0; h < n; h++) {
+      this.hartInsns.push(0n);
+      this.hartMs.push(0);
+    }
+    if (saved) {
+      this.restoreState(saved);
+      return;
     }
 
     // ---- images ----
@@ -215,7 +270,53 @@ export class VirtBoard implements SbiBoard {
         this.state.push(h === 0 ? 'running' : 'stopped');
       }
     }
-    this.sbi = cfg.firmware ? undefined : new Sbi(this);
+  }
+
+  /** The board's state (see BoardState); the board stays usable. */
+  save(): BoardState {
+    const dev = (d: unknown) => (d as StatefulDevice).save();
+    return {
+      version: 1,
+      harts: this.harts.map((h, i) => ({ base: h.base, run: this.state[i]! })),
+      ram: this.ram.save(),
+      clock: this.clock.save(),
+      devices: {
+        uart: dev(this.uart), plic: dev(this.plic), clint: dev(this.clint), rtc: dev(this.rtc), syscon: dev(this.syscon),
+        virtio: this.virtio.map((t) => ({ transport: t.save(), device: (t.device as unknown as Partial<StatefulDevice>).save?.() ?? null })),
+      },
+      sbi: (this.sbi as unknown as Partial<StatefulDevice> | undefined)?.save?.() ?? null,
+      input: [...this.input],
+      ending: this.ending ?? null,
+      instructions: this.instructions.toString(),
+    };
+  }
+
+  private restoreState(s: BoardState): void {
+    if (s.version !== 1) throw new RvisorError('SNAPSHOT_MISMATCH', `board state version ${s.version} is not 1`);
+    if (s.devices.virtio.length !== this.virtio.length) {
+      throw new RvisorError('SNAPSHOT_MISMATCH', `saved board has ${s.devices.virtio.length} virtio devices, the configuration ${this.virtio.length}`);
+    }
+    for (const { base, run } of s.harts) {
+      this.harts.push(this.core.adoptHart(base));
+      this.state.push(run);
+    }
+    const dev = (d: unknown, st: unknown) => (d as StatefulDevice).restore(st);
+    dev(this.uart, s.devices.uart);
+    dev(this.plic, s.devices.plic);
+    dev(this.clint, s.devices.clint);
+    dev(this.rtc, s.devices.rtc);
+    dev(this.syscon, s.devices.syscon);
+    s.devices.virtio.forEach((v, i) => {
+      const t = this.virtio[i]!;
+      const d = t.device as unknown as Partial<StatefulDevice>;
+      if (v.device !== null) d.restore?.(v.device);
+      t.restore(v.transport);
+    });
+    if (s.sbi !== null) (this.sbi as unknown as Partial<StatefulDevice> | undefined)?.restore?.(s.sbi);
+    this.clock.restore(s.clock);
+    this.input.push(...s.input);
+    this.ending = s.ending ?? undefined;
+    this.instructions = BigInt(s.instructions);
   }
 
   // ---- SbiBoard ----
@@ -294,6 +395,7 @@ export class VirtBoard implements SbiBoard {
 
   /** Runs the harts round-robin for about `budgetMs` of host time. */
   step(budgetMs: number): StepResult {
+    this.core.setSystemHooks(this.hooks); // the core may be shared with other boards of this thread
     this.clock.resume();
     const start = this.cfg.hostNowMs();
     let result: StepResult = { kind: 'running' };
@@ -312,9 +414,12 @@ export class VirtBoard implements SbiBoard {
         }
         ran = true;
         if (this.harts.length > 1) hart.clearReservation();
-        const before = hart.instret;
+        const before = hart.instret, t0 = this.cfg.hostNowMs();
         const stop = this.core.run(hart, this.slice);
-        this.instructions += hart.instret - before;
+        const retired = hart.instret - before;
+        this.instructions += retired;
+        this.hartInsns[h]! += retired;
+        this.hartMs[h]! += this.cfg.hostNowMs() - t0;
         if (stop === STOP_TRAP) {
           if (hart.cause === CAUSE_ECALL_S && this.sbi) this.sbi.handle(h);
           else throw new RvisorError('INTERNAL', `hart ${h} stopped with unexpected trap cause ${hart.cause} at pc 0x${hart.pc.toString(16)}`);
@@ -369,8 +474,15 @@ export class VirtBoard implements SbiBoard {
 
   /** Frees the guest's frames and harts (the board is not usable afterwards). */
   destroy(): void {
-    this.ram.release();
+    this.ram.free();
     for (const h of this.harts) this.host.freeHart(h.base);
-    this.core.destroy();
+    if (this.ownsCore) this.core.destroy();
   }
+}
+
+/** Frees what a saved board holds in shared memory (its RAM, P2M and harts) when no board object
+ *  is left to do it (the VM ended on a thread that kept only its state). */
+export function freeBoardMemory(host: HostMemory, s: BoardState): void {
+  GuestRam.attach(host, s.ram).free();
+  for (const h of s.harts) host.freeHart(h.base);
 }

@@ -5,6 +5,11 @@
 
 export interface ClockState {
   ticks: string;
+  /** Whether the clock was running when saved, and when (in the hostNowMs timebase, so only
+   *  meaningful to a clock of the same process: the pCPU workers of one host share it). A
+   *  running clock restored elsewhere carries on as if it had never stopped. */
+  running?: boolean;
+  atMs?: number;
 }
 
 export class VirtualClock {
@@ -40,12 +45,32 @@ export class VirtualClock {
   }
 
   save(): ClockState {
-    return { ticks: this.ticks().toString() };
+    return { ticks: this.ticks().toString(), running: this.running(), atMs: this.hostNowMs() };
   }
 
+  /** Without `running`/`atMs` in the state, the clock keeps its own running/paused mode. */
   restore(s: ClockState): void {
+    const now = this.hostNowMs();
+    if (s.running !== undefined && s.atMs !== undefined) {
+      this.baseTicks = s.running ? ticksAt(s, now, this.hz) : BigInt(s.ticks);
+      this.startedAt = s.running ? now : undefined;
+      return;
+    }
     const wasRunning = this.running();
     this.baseTicks = BigInt(s.ticks);
-    this.startedAt = wasRunning ? this.hostNowMs() : undefined;
+    this.startedAt = wasRunning ? now : undefined;
   }
+}
+
+/** The ticks a saved clock shows at host time `nowMs` (it advanced since if it was running). */
+export function ticksAt(s: ClockState, nowMs: number, hz: number): bigint {
+  const base = BigInt(s.ticks);
+  if (!s.running || s.atMs === undefined) return base;
+  return base + BigInt(Math.max(0, Math.floor(((nowMs - s.atMs) * hz) / 1000)));
+}
+
+/** A saved clock stopped at `nowMs` (pause) or started again at `nowMs` (resume). */
+export function setClockRunning(s: ClockState, running: boolean, nowMs: number, hz: number): ClockState {
+  return { ticks: ticksAt(s, nowMs, hz).toString(), running, atMs: nowMs };
+
 }

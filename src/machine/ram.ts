@@ -8,9 +8,11 @@ import { RvisorError } from '../errors.js';
 
 const PAGE = 4096;
 
+/** Where a VM's RAM is: its P2M table in the shared memory and the guest-physical range. */
 export interface GuestRamState {
-  base: string;
-  size: string;
+  p2m: number;
+  base: number;
+  size: number;
 }
 
 export class GuestRam implements GuestMemory {
@@ -18,10 +20,19 @@ export class GuestRam implements GuestMemory {
   readonly p2m: number;
   readonly pages: number;
 
-  constructor(private readonly host: HostMemory, readonly base: number, readonly size: number) {
+  constructor(private readonly host: HostMemory, readonly base: number, readonly size: number, p2m?: number) {
     if (size % PAGE !== 0 || size <= 0) throw new RvisorError('USAGE', `memory size must be a positive multiple of 4 KiB, not ${size}`);
     this.pages = size / PAGE;
-    this.p2m = host.allocContiguous(this.pages * 4);
+    this.p2m = p2m ?? host.allocContiguous(this.pages * 4);
+  }
+
+  /** The same RAM seen from another thread (or after a board was rebuilt from its state). */
+  static attach(host: HostMemory, s: GuestRamState): GuestRam {
+    return new GuestRam(host, s.base, s.size, s.p2m);
+  }
+
+  save(): GuestRamState {
+    return { p2m: this.p2m, base: this.base, size: this.size };
   }
 
   /** Host offset of the frame backing guest page `index`, allocating it on first touch. */
@@ -113,6 +124,12 @@ export class GuestRam implements GuestMemory {
     if (a === undefined) return false;
     this.host.view.setBigUint64(a, BigInt.asUintN(64, v), true);
     return true;
+  }
+
+  /** Frees every backing frame and the P2M table itself (the VM is gone). */
+  free(): void {
+    this.release();
+    for (let off = 0; off < this.pages * 4; off += PAGE) this.host.freeFrame(this.p2m + off);
   }
 
   /** Frees every backing frame (the VM is gone or rebooting with fresh memory). */

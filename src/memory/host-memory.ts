@@ -1,29 +1,52 @@
-// The host's shared WebAssembly.Memory: holds the wasm core's static data, the hart regions and a
-// pool of 4 KiB frames that back guest pages (design rule 2: guest RAM is frames reached through
-// a map). One HostMemory may serve several VMs or processes; each reaches only the frames its
-// own page map names.
+// A shared WebAssembly.Memory ("arena") and its frame pool: holds the wasm core's static data, the
+// hart regions and a pool of 4 KiB frames that back guest pages (design rule 2: guest RAM is
+// frames reached through a map). One HostMemory may serve several VMs or processes; each reaches
+// only the frames its own page map names.
+//
+// The allocator's state lives in the memory itself (a header in the static area, guarded by a
+// spin lock taken with Atomics), so every thread that holds the Memory (the control plane and the
+// pCPU workers of `rvisor serve`) can allocate and free frames and hart regions: HostMemory.attach
+// wraps a Memory received from another thread.
 import { HART_SIZE, MEM_HARTS_BASE, MEM_RESERVED, PAGE_SIZE } from '../cpu/layout.js';
 import { RvisorError } from '../errors.js';
 
 const WASM_PAGE = 65536;
 const MAX_WASM_PAGES = 65536; // 4 GiB
 
+/** The allocator header: the last 4 KiB of the 64 KiB static area, which the core never uses (it
+ *  has no globals and no data segments). Int32 slots: */
+const HEADER = 0xf000;
+const H_LOCK = 0; // 0 free, 1 held
+const H_MAGIC = 1;
+const H_NEXT = 2; // next never-used frame (frame number = byte offset / 4096)
+const H_FREE = 3; // head of the free-frame list (0 = empty); a free frame's first u32 links the next
+const H_IN_USE = 4; // frames handed out
+const H_HART_MAP = 8; // bitmap of the fixed hart slots between MEM_HARTS_BASE and MEM_RESERVED
+const HART_SLOTS = Math.floor((MEM_RESERVED - MEM_HARTS_BASE) / HART_SIZE);
+const MAGIC = 0x52564d41; // "RVMA"
+
 export class HostMemory {
   readonly memory: WebAssembly.Memory;
   private u8: Uint8Array;
   private dv: DataView;
-  private nextFrame: number = MEM_RESERVED;
-  private readonly freeFrames: number[] = [];
-  private nextHart: number = MEM_HARTS_BASE;
-  private readonly freeHarts: number[] = [];
-  /** Frames currently handed out (for accounting and leak tests). */
-  framesInUse = 0;
+  private i32: Int32Array;
 
-  constructor(initialBytes = MEM_RESERVED + 16 * 1048576) {
-    const initial = Math.ceil(initialBytes / WASM_PAGE);
-    this.memory = new WebAssembly.Memory({ initial, maximum: MAX_WASM_PAGES, shared: true });
+  constructor(initialBytes = MEM_RESERVED + 16 * 1048576, memory?: WebAssembly.Memory) {
+    this.memory = memory ?? new WebAssembly.Memory({ initial: Math.ceil(initialBytes / WASM_PAGE), maximum: MAX_WASM_PAGES, shared: true });
     this.u8 = new Uint8Array(this.memory.buffer);
     this.dv = new DataView(this.memory.buffer);
+    this.i32 = new Int32Array(this.memory.buffer, HEADER, 64);
+    if (memory) {
+      if (Atomics.load(this.i32, H_MAGIC) !== MAGIC) throw new RvisorError('INTERNAL', 'shared memory has no frame-pool header');
+    } else {
+      Atomics.store(this.i32, H_NEXT, MEM_RESERVED / PAGE_SIZE);
+      Atomics.store(this.i32, H_MAGIC, MAGIC);
+    }
+  }
+
+  /** Wraps a Memory made by another thread's HostMemory (same pool, same frames). */
+  static attach(memory: WebAssembly.Memory): HostMemory {
+    return new HostMemory(0, memory);
   }
 
   /** A byte view of the whole memory (re-made after growth; do not keep it across allocations). */
@@ -37,77 +60,120 @@ export class HostMemory {
     return this.dv;
   }
 
+  /** Frames currently handed out (for accounting and leak tests). */
+  get framesInUse(): number {
+    return Atomics.load(this.i32, H_IN_USE);
+  }
+
+  /** Bytes the memory spans now (it grows on demand, never shrinks). */
+  get byteLength(): number {
+    return this.memory.buffer.byteLength;
+  }
+
   private refresh(): void {
     this.u8 = new Uint8Array(this.memory.buffer);
     this.dv = new DataView(this.memory.buffer);
   }
 
-  /** Returns the byte offset of a zero-filled 4 KiB frame. */
-  allocFrame(): number {
-    const reused = this.freeFrames.pop();
-    if (reused !== undefined) {
-      this.bytes.fill(0, reused, reused + PAGE_SIZE);
-      this.framesInUse++;
-      return reused;
+  private lock(): void {
+    while (Atomics.compareExchange(this.i32, H_LOCK, 0, 1) !== 0) {
+      // held by another thread for a few instructions: spin
     }
-    const off = this.nextFrame;
-    const end = off + PAGE_SIZE;
-    if (end > this.memory.buffer.byteLength) {
-      const want = Math.ceil(Math.max(end, this.memory.buffer.byteLength * 1.25) / WASM_PAGE);
-      const have = this.memory.buffer.byteLength / WASM_PAGE;
-      const grow = Math.min(want, MAX_WASM_PAGES) - have;
-      if (grow <= 0 || end > MAX_WASM_PAGES * WASM_PAGE) {
+  }
+
+  private unlock(): void {
+    Atomics.store(this.i32, H_LOCK, 0);
+  }
+
+  /** Takes `count` never-used contiguous frames from the end of the pool (lock held). */
+  private bump(count: number): number {
+    const first = Atomics.load(this.i32, H_NEXT);
+    const end = (first + count) * PAGE_SIZE;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      if (end > MAX_WASM_PAGES * WASM_PAGE) {
         throw new RvisorError('ENOMEM_HOST', 'host memory exhausted: the 4 GiB shared memory is full');
       }
-      this.memory.grow(grow);
-      this.refresh();
+      const want = Math.min(MAX_WASM_PAGES, Math.ceil(Math.max(end, have * 1.25) / WASM_PAGE));
+      this.memory.grow(want - have / WASM_PAGE);
     }
-    this.nextFrame = end;
-    this.framesInUse++;
+    Atomics.store(this.i32, H_NEXT, first + count);
+    return first * PAGE_SIZE;
+  }
+
+  /** Returns the byte offset of a zero-filled 4 KiB frame. */
+  allocFrame(): number {
+    this.lock();
+    let off: number;
+    let reused = false;
+    try {
+      const head = Atomics.load(this.i32, H_FREE);
+      if (head !== 0) {
+        off = head * PAGE_SIZE;
+        Atomics.store(this.i32, H_FREE, this.view.getUint32(off, true));
+        reused = true;
+      } else {
+        off = this.bump(1); // fresh memory is zero
+      }
+      Atomics.add(this.i32, H_IN_USE, 1);
+    } finally {
+      this.unlock();
+    }
+    if (reused) this.bytes.fill(0, off, off + PAGE_SIZE);
     return off;
   }
 
   /** Returns the byte offset of `bytes` (rounded up to whole frames) of zeroed, contiguous memory
-   *  from the frame area (for tables such as a VM's P2M). */
+   *  from the frame area (for tables such as a VM's P2M). Free it frame by frame (freeFrame). */
   allocContiguous(bytes: number): number {
     const frames = Math.max(1, Math.ceil(bytes / PAGE_SIZE));
-    const first = this.allocFreshFrame();
-    for (let i = 1; i < frames; i++) this.allocFreshFrame();
-    this.bytes.fill(0, first, first + frames * PAGE_SIZE);
-    return first;
-  }
-
-  /** A frame from the end of the pool (never a recycled one), so consecutive calls are contiguous. */
-  private allocFreshFrame(): number {
-    const saved = this.freeFrames.splice(0);
+    this.lock();
     try {
-      return this.allocFrame();
+      const first = this.bump(frames);
+      Atomics.add(this.i32, H_IN_USE, frames);
+      return first;
     } finally {
-      this.freeFrames.push(...saved);
+      this.unlock();
     }
   }
 
   freeFrame(off: number): void {
-    this.freeFrames.push(off);
-    this.framesInUse--;
+    this.lock();
+    try {
+      this.view.setUint32(off, Atomics.load(this.i32, H_FREE), true);
+      Atomics.store(this.i32, H_FREE, off / PAGE_SIZE);
+      Atomics.sub(this.i32, H_IN_USE, 1);
+    } finally {
+      this.unlock();
+    }
   }
 
   /** Reserves a zeroed region for one hart's state (HART_SIZE bytes). */
   allocHart(): number {
-    let base = this.freeHarts.pop();
-    if (base === undefined) {
-      if (this.nextHart + HART_SIZE <= MEM_RESERVED) {
-        base = this.nextHart;
-        this.nextHart += HART_SIZE;
-      } else {
-        base = this.allocContiguous(HART_SIZE); // beyond the fixed area: from the frame pool
+    let base = -1;
+    this.lock();
+    try {
+      for (let slot = 0; slot < HART_SLOTS && base < 0; slot++) {
+        const word = H_HART_MAP + (slot >> 5), bit = 1 << (slot & 31);
+        if ((Atomics.load(this.i32, word) & bit) === 0) {
+          Atomics.or(this.i32, word, bit);
+          base = MEM_HARTS_BASE + slot * HART_SIZE;
+        }
       }
+    } finally {
+      this.unlock();
     }
+    if (base < 0) base = this.allocContiguous(HART_SIZE); // beyond the fixed area: from the frame pool
     this.bytes.fill(0, base, base + HART_SIZE);
     return base;
   }
 
   freeHart(base: number): void {
-    this.freeHarts.push(base);
+    if (base < MEM_RESERVED) {
+      const slot = (base - MEM_HARTS_BASE) / HART_SIZE;
+      Atomics.and(this.i32, H_HART_MAP + (slot >> 5), ~(1 << (slot & 31)));
+      return;
+    }
+    for (let off = 0; off < HART_SIZE; off += PAGE_SIZE) this.freeFrame(base + off);
   }
 }
