@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   ELF_CLASS: { exit: 5, what: 'the ELF file is not a 64-bit little-endian RISC-V executable' },
   ELF_CORRUPT: { exit: 6, what: 'the ELF file is truncated or its headers are inconsistent' },
   ELF_INTERP: { exit: 7, what: 'the program interpreter (PT_INTERP) cannot be found or loaded' },
+  EXEC_DENIED: { exit: 126, what: 'the program has no execute permission (EACCES, as execve(2) and shells report it)' },
   ENOMEM_HOST: { exit: 8, what: 'the host cannot provide the memory asked for' },
   GUEST_DEADLOCK: { exit: 9, what: 'every guest thread is blocked forever (no timeout can wake one)' },
   BAD_KERNEL: { exit: 10, what: 'the kernel file is not a RISC-V Linux kernel Image' },

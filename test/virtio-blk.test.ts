@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RvisorError } from '../src/errors.js';
-import { RawFileDisk } from '../src/host/disk/raw-file.js';
+import { RawFileDisk, openRawDisks } from '../src/host/disk/raw-file.js';
 import { MMIO_CONFIG, MMIO_DEVICE_ID } from '../src/devices/virtio/transport/mmio.js';
 import { VIRTIO_F_VERSION_1 } from '../src/devices/virtio/transport/virtio-device.js';
 import {
@@ -219,6 +219,41 @@ test('raw file backend: missing files, directories and write-protected files are
   d.close();
   assert.deepEqual(fs.readFileSync(ro), before);
   assert.equal(fs.statSync(ro).mode & 0o777, 0o444, 'mode untouched');
+});
+
+test('raw file backend: an empty file or a partial last sector is BAD_IMAGE, and nothing is left open or changed', () => {
+  const empty = path.join(tmp, 'empty.img');
+  fs.writeFileSync(empty, new Uint8Array(0));
+  assert.throws(() => RawFileDisk.open(empty), (e: unknown) => e instanceof RvisorError && e.code === 'BAD_IMAGE' && /empty\.img' is empty \(0 bytes\)/.test(e.message));
+  for (const size of [1, 511, 513, 4096 + 100]) {
+    const odd = path.join(tmp, `odd-${size}.img`);
+    fs.writeFileSync(odd, new Uint8Array(size));
+    for (const readOnly of [false, true]) {
+      assert.throws(() => RawFileDisk.open(odd, { readOnly }), (e: unknown) => e instanceof RvisorError && e.code === 'BAD_IMAGE' &&
+        new RegExp(`is ${size} bytes, not a whole number of 512-byte sectors`).test(e.message), `${size} bytes`);
+    }
+    assert.equal(fs.statSync(odd).size, size, 'not truncated or extended');
+  }
+  const d = RawFileDisk.open(makeImage(1));
+  assert.equal(d.size, 512);
+  d.close();
+});
+
+test('raw file backend: openRawDisks refuses one file twice (path, symlink, hard link) and closes what it opened', () => {
+  const a = makeImage(8), b = makeImage(8);
+  const sym = path.join(tmp, 'sym.img');
+  fs.symlinkSync(a, sym);
+  const hard = path.join(tmp, 'hard.img');
+  fs.linkSync(a, hard);
+  const ok = openRawDisks([{ path: a }, { path: b, readOnly: true }]);
+  assert.deepEqual(ok.map((d) => d.size), [4096, 4096]);
+  for (const d of ok) d.close();
+  const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+  for (const second of [a, sym, hard]) {
+    assert.throws(() => openRawDisks([{ path: a }, { path: b }, { path: second, readOnly: true }]),
+      (e: unknown) => e instanceof RvisorError && e.code === 'DISK_OPEN' && /is attached twice/.test(e.message), second);
+  }
+  assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'every disk opened was closed again');
 });
 
 test('virtio-blk: state records the disk and refuses a different one', () => {

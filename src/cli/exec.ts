@@ -2,7 +2,7 @@
 // riscv64 Linux program on this host (the process VM). stdin, stdout, stderr, the environment,
 // the working directory and the exit status pass through. A program killed by a signal makes
 // rvisor exit with 128 + the signal number (what a shell reports for a killed child).
-import { statSync, writeSync } from 'node:fs';
+import { accessSync, constants, statSync, writeSync } from 'node:fs';
 import { RvisorError } from '../errors.js';
 import { ACCESS_EXEC } from '../user/address-space.js';
 import { launch } from '../user/launch.js';
@@ -11,18 +11,27 @@ import { runProcess } from '../user/scheduler.js';
 import { restoreTerminal } from '../user/syscalls/io.js';
 import type { Thread } from '../user/thread.js';
 
+export const EXEC_USAGE = `usage: rvisor exec [options] [--] PROG [ARGS...]
+  --sysroot DIR   where PT_INTERP and shared libraries are looked up (a riscv64 root)
+  --strace        print every system call on stderr
+  --trace         print every instruction on stderr
+  --stats         print instructions, seconds and MIPS at exit
+PROG is a riscv64 Linux ELF executable (with execute permission, as Linux requires).`;
+
 export interface ExecOptions {
   sysroot?: string;
   strace: boolean;
   trace: boolean;
   stats: boolean;
+  /** --help: print EXEC_USAGE and exit 0 (nothing is run). */
+  help: boolean;
   prog: string;
   args: string[];
 }
 
 /** Parses the arguments after `exec`. Options end at the first non-option (PROG) or `--`. */
 export function parseExecArgs(args: string[]): ExecOptions {
-  const o: ExecOptions = { strace: false, trace: false, stats: false, prog: '', args: [] };
+  const o: ExecOptions = { strace: false, trace: false, stats: false, help: false, prog: '', args: [] };
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i]!;
@@ -34,6 +43,10 @@ export function parseExecArgs(args: string[]): ExecOptions {
     if (a === '--strace') o.strace = true;
     else if (a === '--trace') o.trace = true;
     else if (a === '--stats') o.stats = true;
+    else if (a === '--help' || a === '-h') {
+      o.help = true;
+      return o;
+    }
     else if (a === '--sysroot' || a.startsWith('--sysroot=')) {
       const v = a === '--sysroot' ? args[++i] : a.slice('--sysroot='.length);
       if (v === undefined || v === '') throw new RvisorError('USAGE', 'exec: --sysroot needs a directory');
@@ -82,8 +95,31 @@ function err(line: string): void {
   }
 }
 
+/** Linux's execve(2) refuses a file without execute permission (EACCES, "Permission denied"),
+ *  even for root when no execute bit is set; so does `rvisor exec`. Missing files and directories
+ *  are left to the loader, which names them. */
+export function checkExecutable(path: string): void {
+  let regular = false;
+  try {
+    regular = statSync(path).isFile();
+  } catch {
+    return;
+  }
+  if (!regular) return;
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw new RvisorError('EXEC_DENIED', `${path}: permission denied (EACCES: the file is not executable; chmod +x it)`);
+  }
+}
+
 export async function execCommand(args: string[]): Promise<number> {
   const o = parseExecArgs(args);
+  if (o.help) {
+    process.stdout.write(EXEC_USAGE + '\n');
+    return 0;
+  }
+  checkExecutable(o.prog);
   if (o.sysroot !== undefined) {
     let ok = false;
     try {

@@ -1,8 +1,8 @@
 // The `rvisor` command: parses the verb and hands over to its module. Every user-facing failure is
 // an RvisorError, printed as one line with a stable exit status; anything else is a bug and says so.
 import { RvisorError } from '../errors.js';
-import { execCommand } from './exec.js';
-import { runCommand } from './run.js';
+import { EXEC_USAGE, execCommand } from './exec.js';
+import { RUN_USAGE, runCommand } from './run.js';
 
 const USAGE = `usage: rvisor <command> [options]
 
@@ -10,8 +10,9 @@ commands:
   run [options]  boot a Linux guest on the virtual board (no options: the bundled image);
                  "rvisor run --help" lists the options
   exec [--sysroot DIR] [--strace] [--trace] [--stats] PROG [ARGS...]
-                 run one riscv64 Linux program on this host (process VM)
-  help           show this text`;
+                 run one riscv64 Linux program on this host (process VM);
+                 "rvisor exec --help" lists the options
+  help [COMMAND] show this text, or the options of COMMAND`;
 
 export async function cli(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -22,11 +23,18 @@ export async function cli(argv: string[]): Promise<number> {
       case 'run':
         return await runCommand(rest);
       case undefined:
+        // No command is a usage error: the text goes to stderr and the status says so.
+        throw new RvisorError('USAGE', `no command given\n${USAGE}`);
       case 'help':
       case '--help':
-      case '-h':
-        process.stdout.write(USAGE + '\n');
-        return verb === undefined ? 2 : 0;
+      case '-h': {
+        // Help is a success: stdout, status 0 (for every verb: "rvisor run --help" too).
+        const topic = rest[0];
+        const text = topic === undefined ? USAGE : topic === 'run' ? RUN_USAGE : topic === 'exec' ? EXEC_USAGE : undefined;
+        if (text === undefined) throw new RvisorError('USAGE', `help: unknown command "${topic}" (commands: run, exec)`);
+        process.stdout.write(text + '\n');
+        return 0;
+      }
       default:
         throw new RvisorError('USAGE', `unknown command "${verb}" (try "rvisor help")`);
     }

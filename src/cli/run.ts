@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { webcrypto } from 'node:crypto';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { VirtBoard, type BoardConfig, type DiskConfig } from '../machine/board.js';
-import { RawFileDisk } from '../host/disk/raw-file.js';
+import { RawFileDisk, openRawDisks } from '../host/disk/raw-file.js';
 import { HostConsole } from '../vmm/console.js';
 import { readImage, IMAGES_DIR } from '../vmm/files.js';
 import { RvisorError } from '../errors.js';
 import { HostMemory } from '../memory/host-memory.js';
+import { parseSize } from '../vmm/size.js';
 
 export const RUN_USAGE = `usage: rvisor run [options]
   --mem SIZE          guest RAM, e.g. 256M or 1G (default 256M)
@@ -32,23 +33,14 @@ export interface RunOptions {
   bios: string | undefined;
   disks: { path: string; readOnly: boolean; serial?: string }[];
   stats: boolean;
-}
-
-export function parseSize(text: string): number {
-  const m = /^(\d+)([KMG]?)i?B?$/i.exec(text.trim());
-  if (!m) throw new RvisorError('USAGE', `--mem ${text}: expected a size such as 256M or 1G`);
-  const mult = { '': 1048576, K: 1024, M: 1048576, G: 1073741824 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
-  const bytes = Number(m[1]) * mult;
-  if (bytes < 16 * 1048576) throw new RvisorError('MEM_TOO_SMALL', `--mem ${text}: at least 16M is needed`);
-  if (bytes > 3 * 1073741824) throw new RvisorError('USAGE', `--mem ${text}: at most 3G is supported`);
-  if (bytes % 4096) throw new RvisorError('USAGE', `--mem ${text}: must be a multiple of 4K`);
-  return bytes;
+  /** --help: print RUN_USAGE and exit 0. */
+  help: boolean;
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
   const o: RunOptions = {
     memBytes: 256 * 1048576, cpus: 1, kernel: join(IMAGES_DIR, 'Image.gz'),
-    initrd: join(IMAGES_DIR, 'initramfs.cpio.gz'), append: 'console=ttyS0', bios: undefined, disks: [], stats: false,
+    initrd: join(IMAGES_DIR, 'initramfs.cpio.gz'), append: 'console=ttyS0', bios: undefined, disks: [], stats: false, help: false,
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -58,7 +50,7 @@ export function parseRunArgs(args: string[]): RunOptions {
       return v;
     };
     switch (a) {
-      case '--mem': case '-m': o.memBytes = parseSize(value()); break;
+      case '--mem': case '-m': o.memBytes = parseSize(value(), a); break;
       case '--cpus': case '-smp': {
         const v = value();
         o.cpus = Number(v);
@@ -78,7 +70,7 @@ export function parseRunArgs(args: string[]): RunOptions {
         break;
       }
       case '--stats': o.stats = true; break;
-      case '--help': case '-h': throw new RvisorError('USAGE', RUN_USAGE);
+      case '--help': case '-h': o.help = true; break;
       default: throw new RvisorError('USAGE', `unknown option ${a}\n${RUN_USAGE}`);
     }
   }
@@ -87,13 +79,18 @@ export function parseRunArgs(args: string[]): RunOptions {
 
 export async function runCommand(args: string[]): Promise<number> {
   const o = parseRunArgs(args);
+  if (o.help) {
+    process.stdout.write(RUN_USAGE + '\n');
+    return 0;
+  }
   // Everything that can fail is checked before the terminal changes mode or anything is opened
   // for writing.
   if (o.kernel === undefined && o.bios === undefined) throw new RvisorError('USAGE', '--kernel none needs --bios FILE (a bare-metal program)');
   const kernel = o.kernel === undefined ? undefined : readImage(o.kernel, 'kernel');
   const initrd = o.initrd === undefined ? undefined : readImage(o.initrd, 'initrd');
   const firmware = o.bios === undefined ? undefined : readImage(o.bios, 'firmware');
-  const disks: DiskConfig[] = o.disks.map((d) => ({ backend: RawFileDisk.open(d.path, { readOnly: d.readOnly }), readOnly: d.readOnly, serial: d.serial }));
+  const opened = openRawDisks(o.disks);
+  const disks: DiskConfig[] = o.disks.map((d, i) => ({ backend: opened[i]!, readOnly: d.readOnly, serial: d.serial }));
   const host = new HostMemory();
   const started = performance.now();
   let totalInsns = 0n;

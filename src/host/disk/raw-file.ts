@@ -1,28 +1,53 @@
 // Raw disk images on the host: the Node side of virtio-blk's BlockBackend. Opening never creates
-// or changes anything: a missing file, a directory, or a write-protected file asked for
-// read-write is a clear RvisorError before the VM starts (design rule 5).
+// or changes anything: a missing file, a directory, a write-protected file asked for read-write,
+// an empty file or one that is not whole 512-byte sectors, and the same file attached twice are
+// clear RvisorErrors before the VM starts (design rule 5).
 import * as fs from 'node:fs';
 import { RvisorError } from '../../errors.js';
 import type { BlockBackend } from '../../devices/virtio/blk/backend.js';
+
+const SECTOR = 512n;
 
 export interface RawFileOptions {
   /** Open read-only (the guest sees a read-only disk). Default false. */
   readOnly?: boolean;
 }
 
+export interface SharedRawDisk {
+  path: string;
+  fd: number;
+  readOnly: boolean;
+}
+
 export class RawFileDisk implements BlockBackend {
   readonly path: string;
   readonly readOnly: boolean;
   readonly size: number;
+  /** The file's identity on the host (st_dev, st_ino): two paths are the same disk when equal. */
+  readonly dev: bigint;
+  readonly ino: bigint;
   /** Last I/O error seen (diagnostics): the guest only sees VIRTIO_BLK_S_IOERR. */
   lastError: Error | undefined;
   private fd: number | undefined;
 
-  private constructor(path: string, fd: number, size: number, readOnly: boolean) {
+  private constructor(path: string, fd: number, st: fs.BigIntStats, readOnly: boolean) {
     this.path = path;
     this.fd = fd;
-    this.size = size;
+    this.size = Number(st.size);
+    this.dev = st.dev;
+    this.ino = st.ino;
     this.readOnly = readOnly;
+  }
+
+  /** What another thread of this process needs to use the same open file (fds are per process). */
+  share(): SharedRawDisk {
+    if (this.fd === undefined) throw new RvisorError('INTERNAL', `disk image '${this.path}' is closed`);
+    return { path: this.path, fd: this.fd, readOnly: this.readOnly };
+  }
+
+  /** The disk another thread opened (see share()); close() it only where it was opened. */
+  static fromShared(s: SharedRawDisk): RawFileDisk {
+    return new RawFileDisk(s.path, s.fd, fs.fstatSync(s.fd, { bigint: true }), s.readOnly);
   }
 
   /** Opens an existing raw image. Throws RvisorError (nothing is created or modified). */
@@ -49,13 +74,22 @@ export class RawFileDisk implements BlockBackend {
     } catch (e) {
       throw openError(path, e, readOnly);
     }
+    let opened: fs.BigIntStats;
     try {
-      const size = fs.fstatSync(fd).size;
-      return new RawFileDisk(path, fd, size, readOnly);
+      opened = fs.fstatSync(fd, { bigint: true });
     } catch (e) {
       fs.closeSync(fd);
       throw openError(path, e, readOnly);
     }
+    // virtio-blk counts the disk in 512-byte sectors (virtio 1.2 §5.2.4, capacity): an empty file
+    // would be a disk of no sectors, and a partial last sector could be neither read nor written.
+    const bad = opened.size === 0n ? 'is empty (0 bytes)'
+      : opened.size % SECTOR !== 0n ? `is ${opened.size} bytes, not a whole number of 512-byte sectors` : undefined;
+    if (bad !== undefined) {
+      fs.closeSync(fd);
+      throw new RvisorError('BAD_IMAGE', `disk image '${path}' ${bad}`);
+    }
+    return new RawFileDisk(path, fd, opened, readOnly);
   }
 
   read(offset: number, buf: Uint8Array): boolean {
@@ -124,6 +158,28 @@ export class RawFileDisk implements BlockBackend {
     } catch {
       // already closed
     }
+  }
+}
+
+/** Opens every disk of a VM, in order, refusing one file attached twice (by st_dev and st_ino, so
+ *  symbolic and hard links to the same file count as the same disk): the guest would see two
+ *  disks sharing blocks behind each other's caches. On any error the ones opened are closed. */
+export function openRawDisks(specs: readonly { path: string; readOnly?: boolean }[]): RawFileDisk[] {
+  const disks: RawFileDisk[] = [];
+  try {
+    for (const spec of specs) {
+      const d = RawFileDisk.open(spec.path, { readOnly: spec.readOnly === true });
+      disks.push(d);
+      const first = disks.find((o) => o !== d && o.dev === d.dev && o.ino === d.ino);
+      if (first) {
+        const same = first.path === d.path ? '' : ` (the same file as '${first.path}')`;
+        throw new RvisorError('DISK_OPEN', `disk image '${d.path}'${same} is attached twice`);
+      }
+    }
+    return disks;
+  } catch (e) {
+    for (const d of disks) d.close();
+    throw e;
   }
 }
 
