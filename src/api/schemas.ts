@@ -1,0 +1,154 @@
+// The REST API's schemas (TypeBox, i.e. JSON Schema): the same objects validate every request,
+// check every response and generate the OpenAPI document (docs/openapi.json). Compile-time checks
+// at the end keep them equal to the host's contract in src/vmm/types.ts.
+import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typebox';
+import type {
+  HostEvent, HostStats, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
+} from '../vmm/types.js';
+import { ERROR_CODES } from '../errors.js';
+
+/** VM names, as everywhere in rvisor. */
+export const VM_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+/** Guest RAM sizes as `rvisor run --mem` takes them (the host checks the range). */
+export const MEMORY_PATTERN = '^[0-9]{1,12}([KMGkmg]([iI]?[bB])?|[bB])?$';
+/** Files are named by absolute host paths over the API: the daemon's working directory means
+ *  nothing to a client (the CLI makes relative paths absolute before sending). */
+export const ABS_PATH_PATTERN = '^/';
+const FilePath = (description: string) => Type.String({ minLength: 2, pattern: ABS_PATH_PATTERN, description });
+
+const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const VmName = Type.String({ pattern: VM_NAME_PATTERN, description: 'VM name: [a-z0-9][a-z0-9-]{0,62}' });
+export const VmStateSchema = Type.Union(
+  [Type.Literal('shutoff'), Type.Literal('running'), Type.Literal('paused'), Type.Literal('crashed')],
+  { $id: 'VmState', description: 'States as libvirt names them' },
+);
+
+export const Disk = Type.Object({
+  path: FilePath('Absolute host path of a raw disk image'),
+  readonly: Type.Boolean(),
+}, { additionalProperties: false });
+
+const definitionFields = {
+  vcpus: Type.Integer({ minimum: 1, maximum: 8 }),
+  memory: Type.String({ pattern: MEMORY_PATTERN, description: 'Guest RAM, e.g. "256M" or "1G" (16M .. 3G, a multiple of 4K)' }),
+  kernel: nullable(FilePath('Linux kernel Image (absolute path; default: the bundled guest\'s)')),
+  initrd: nullable(FilePath('initramfs (absolute path; default: the bundled guest\'s)')),
+  append: Type.String(),
+  bios: nullable(FilePath('M-mode firmware (absolute path); null: the VMM implements the SBI')),
+  weight: Type.Integer({ minimum: 1, maximum: 65535 }),
+  cap: Type.Integer({ minimum: 0, maximum: 800, description: 'Most CPU the VM may use, per cent of one pCPU (at most 100 × vcpus); 0 = no cap' }),
+  autostart: Type.Boolean(),
+};
+
+export const VmDefinitionSchema = Type.Object({
+  name: VmName,
+  ...definitionFields,
+  disks: Type.Array(Disk, { maxItems: 6 }),
+}, { $id: 'VmDefinition', additionalProperties: false });
+
+/** What POST /vms takes: a name and any of the other fields (the host fills defaults); a disk's
+ *  `readonly` defaults to false. Unknown keys are refused, so a typo is an error, not a default. */
+export const VmDefinitionInputSchema = Type.Object({
+  name: VmName,
+  ...Object.fromEntries(Object.entries(definitionFields).map(([k, v]) => [k, Type.Optional(v)])) as {
+    [K in keyof typeof definitionFields]: TOptional<(typeof definitionFields)[K]>
+  },
+  disks: Type.Optional(Type.Array(Type.Object({
+    path: FilePath('Absolute host path of a raw disk image'),
+    readonly: Type.Optional(Type.Boolean({ description: 'default false' })),
+  }, { additionalProperties: false }), { maxItems: 6 })),
+}, { $id: 'VmDefinitionInput', additionalProperties: false });
+
+export const VmInfoSchema = Type.Object({
+  name: VmName,
+  state: VmStateSchema,
+  reason: Type.String({ description: 'Why it is in this state: booted, user, poweroff, daemon-restart, "error: …" …' }),
+  since: Type.String({ description: 'ISO time of the last state change' }),
+  definition: VmDefinitionSchema,
+}, { $id: 'VmInfo' });
+
+export const VcpuStatsSchema = Type.Object({
+  id: Type.Integer(),
+  cpuTimeNs: Type.Number(),
+  instructions: Type.Number(),
+  stealNs: Type.Number(),
+});
+
+export const VmStatsSchema = Type.Object({
+  name: VmName,
+  state: VmStateSchema,
+  cpuTimeNs: Type.Number({ description: 'Host CPU time spent running guest code, ns' }),
+  instructions: Type.Number(),
+  stealNs: Type.Number({ description: 'Time runnable but waiting for a pCPU, ns' }),
+  vcpus: Type.Array(VcpuStatsSchema),
+  memory: Type.Object({ nominalBytes: Type.Number(), presentBytes: Type.Number() }),
+  lastPcpu: nullable(Type.Integer()),
+}, { $id: 'VmStats' });
+
+export const SchedInfoSchema = Type.Object({
+  weight: Type.Integer({ minimum: 1, maximum: 65535 }),
+  cap: Type.Integer({ minimum: 0, maximum: 800 }),
+}, { $id: 'SchedInfo', additionalProperties: false });
+
+export const SchedInfoUpdateSchema = Type.Object({
+  weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  cap: Type.Optional(Type.Integer({ minimum: 0, maximum: 800 })),
+}, { additionalProperties: false, minProperties: 1 });
+
+export const HostStatsSchema = Type.Object({
+  pcpus: Type.Integer(),
+  vms: Type.Object({
+    total: Type.Integer(), running: Type.Integer(), paused: Type.Integer(), crashed: Type.Integer(), shutoff: Type.Integer(),
+  }),
+  pcpuBusyNs: Type.Array(Type.Number()),
+  arenas: Type.Array(Type.Object({
+    index: Type.Integer(), bytes: Type.Number(), framesInUse: Type.Number(), vms: Type.Integer(),
+  })),
+  rssBytes: Type.Number(),
+}, { $id: 'HostStats' });
+
+/** GET /host: what a client needs to know about the host it talks to. */
+export const HostInfoSchema = Type.Object({
+  version: Type.String({ description: 'rvisor version of the host' }),
+  stateDir: Type.String(),
+  pcpus: Type.Integer(),
+  stats: HostStatsSchema,
+}, { $id: 'HostInfo' });
+
+export const HostEventSchema = Type.Union([
+  Type.Object({ type: Type.Literal('state'), name: VmName, state: VmStateSchema, reason: Type.String(), time: Type.String() }),
+  Type.Object({ type: Type.Union([Type.Literal('defined'), Type.Literal('undefined')]), name: VmName, time: Type.String() }),
+  Type.Object({ type: Type.Literal('schedinfo'), name: VmName, weight: Type.Integer(), cap: Type.Integer(), time: Type.String() }),
+], { $id: 'HostEvent' });
+
+export const ErrorSchema = Type.Object({
+  error: Type.Object({
+    code: Type.String({ description: `A stable code: ${Object.keys(ERROR_CODES).join(', ')}` }),
+    message: Type.String(),
+  }),
+}, { $id: 'Error', description: 'An error: a stable code (see src/errors.ts) and a message for people' });
+
+export const NameParams = Type.Object({ name: VmName });
+export const StartBody = Type.Object({ paused: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const ShutdownBody = Type.Object({
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'default 60000' })),
+}, { additionalProperties: false });
+export const AutostartBody = Type.Object({ autostart: Type.Boolean() }, { additionalProperties: false });
+
+// Compile-time checks: the schemas describe exactly the host's types (both directions where the
+// server hands host values out, schema → type where it hands request bodies in).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const check = <T extends true>(): T => true as T;
+check<Same<Static<typeof VmStateSchema>, VmState>>();
+check<Same<Static<typeof VmDefinitionSchema>, VmDefinition>>();
+check<Same<Static<typeof VmInfoSchema>, VmInfo>>();
+check<Same<Static<typeof VmStatsSchema>, VmStats>>();
+check<Same<Static<typeof SchedInfoSchema>, SchedInfo>>();
+check<Same<Static<typeof HostStatsSchema>, HostStats>>();
+check<Same<Static<typeof HostEventSchema>, HostEvent>>();
+check<Static<typeof SchedInfoUpdateSchema> extends Partial<SchedInfo> ? true : false>();
+check<Omit<Static<typeof VmDefinitionInputSchema>, 'disks'> extends Omit<VmDefinitionInput, 'disks'> ? true : false>();
+
+export type HostInfo = Static<typeof HostInfoSchema>;
+export type ApiError = Static<typeof ErrorSchema>;
