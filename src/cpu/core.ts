@@ -39,6 +39,12 @@ interface CoreExports {
 
 let compiled: WebAssembly.Module | undefined;
 
+/** Uses a module compiled elsewhere (a worker thread gets the main thread's, so the core is
+ *  compiled once per process). */
+export function setCoreModule(m: WebAssembly.Module): void {
+  compiled = m;
+}
+
 /** The compiled core module (compiled once per process, shareable with worker threads). */
 export function coreModule(): WebAssembly.Module {
   if (!compiled) {

@@ -56,6 +56,9 @@ export interface BoardConfig {
   wallNs(): bigint;
   /** Instructions per hart slice (default 20000). */
   sliceInsns?: number;
+  /** Longest idle period step() reports when no timer is armed, ms (default 100). A host that
+   *  wakes the board on every input may raise it, so idle guests cost nothing. */
+  maxIdleMs?: number;
 }
 
 export type StepResult =
@@ -456,9 +459,10 @@ export class VirtBoard implements SbiBoard {
       if (mie & (1n << BigInt(IRQ_STI)) && hart.field(HART_MENVCFG) >> 63n) consider(hart.field(HART_STIMECMP));
     }
     const alarm = this.rtc.nextAlarm();
-    let ms = deadline === undefined ? 100 : this.clock.msUntil(deadline);
+    const cap = this.cfg.maxIdleMs ?? 100;
+    let ms = deadline === undefined ? cap : this.clock.msUntil(deadline);
     if (alarm !== undefined) ms = Math.min(ms, Math.max(0, Number(alarm - this.rtc.guestNs()) / 1e6));
-    return Math.min(ms, 100);
+    return Math.min(ms, cap);
   }
 
   private flushOutput(): void {

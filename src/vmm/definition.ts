@@ -1,0 +1,105 @@
+// VM definitions: defaults, validation and the checks against the host's files. A definition
+// that passes normalizeDefinition can be stored; checkDefinitionFiles is repeated at start (files
+// may have gone since). Every failure is RvisorError('BAD_DEFINITION') naming the field.
+import { accessSync, constants, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { RvisorError } from '../errors.js';
+import { IMAGES_DIR } from './files.js';
+import { parseSize } from './size.js';
+import type { VmDefinition, VmDefinitionInput } from './types.js';
+
+export const VM_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const DEFAULT_WEIGHT = 256;
+const KEYS = new Set(['name', 'vcpus', 'memory', 'kernel', 'initrd', 'append', 'bios', 'disks', 'weight', 'cap', 'autostart']);
+
+function bad(message: string): never {
+  throw new RvisorError('BAD_DEFINITION', message);
+}
+
+export function checkName(name: unknown): string {
+  if (typeof name !== 'string' || !VM_NAME.test(name)) bad(`VM name ${JSON.stringify(name)} is invalid: it must match [a-z0-9][a-z0-9-]{0,62}`);
+  return name;
+}
+
+export function checkWeight(w: unknown): number {
+  if (typeof w !== 'number' || !Number.isInteger(w) || w < 1 || w > 65535) bad(`weight ${JSON.stringify(w)} must be an integer 1..65535`);
+  return w;
+}
+
+export function checkCap(c: unknown, vcpus = 8): number {
+  if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > 100 * vcpus) bad(`cap ${JSON.stringify(c)} must be an integer 0..${100 * vcpus} (per cent of one pCPU; 0 = none)`);
+  return c;
+}
+
+/** Fills defaults and validates shapes and ranges; relative paths are made absolute against
+ *  `cwd`. Does not touch the file system. */
+export function normalizeDefinition(input: VmDefinitionInput, cwd = process.cwd()): VmDefinition {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) bad('a VM definition must be a JSON object');
+  const unknown = Object.keys(input).filter((k) => !KEYS.has(k));
+  if (unknown.length) bad(`unknown key${unknown.length > 1 ? 's' : ''} in the definition: ${unknown.join(', ')}`);
+  const name = checkName(input.name);
+  const vcpus = input.vcpus ?? 1;
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 8) bad(`vcpus ${JSON.stringify(vcpus)} must be an integer 1..8`);
+  const memory = input.memory ?? '256M';
+  if (typeof memory !== 'string') bad(`memory must be a size string such as "256M", not ${JSON.stringify(memory)}`);
+  try {
+    parseSize(memory, 'memory');
+  } catch (e) {
+    bad((e as Error).message);
+  }
+  const path = (v: unknown, what: string, dflt: string | null): string | null => {
+    if (v === undefined) return dflt;
+    if (v === null) return null;
+    if (typeof v !== 'string' || v === '') bad(`${what} must be a file path or null`);
+    return isAbsolute(v) ? v : resolve(cwd, v);
+  };
+  const kernel = path(input.kernel, 'kernel', join(IMAGES_DIR, 'Image.gz'));
+  const initrd = path(input.initrd, 'initrd', join(IMAGES_DIR, 'initramfs.cpio.gz'));
+  const bios = path(input.bios, 'bios', null);
+  if (kernel === null && bios === null) bad('nothing to boot: give a kernel, or firmware in bios');
+  const append = input.append ?? 'console=ttyS0';
+  if (typeof append !== 'string') bad('append must be a string');
+  const disksIn = input.disks ?? [];
+  if (!Array.isArray(disksIn)) bad('disks must be an array of {"path", "readonly"}');
+  if (disksIn.length > 6) bad(`at most 6 disks, not ${disksIn.length}`);
+  const disks = disksIn.map((d, i) => {
+    if (typeof d !== 'object' || d === null || typeof d.path !== 'string' || d.path === '') bad(`disks[${i}] needs a "path"`);
+    const extra = Object.keys(d).filter((k) => k !== 'path' && k !== 'readonly');
+    if (extra.length) bad(`disks[${i}] has unknown key ${extra[0]}`);
+    if (d.readonly !== undefined && typeof d.readonly !== 'boolean') bad(`disks[${i}].readonly must be true or false`);
+    return { path: isAbsolute(d.path) ? d.path : resolve(cwd, d.path), readonly: d.readonly === true };
+  });
+  const seen = new Set<string>();
+  for (const d of disks) {
+    if (seen.has(d.path)) bad(`disk ${d.path} is attached twice`);
+    seen.add(d.path);
+  }
+  const weight = checkWeight(input.weight ?? DEFAULT_WEIGHT);
+  const cap = checkCap(input.cap ?? 0, vcpus);
+  const autostart = input.autostart ?? false;
+  if (typeof autostart !== 'boolean') bad('autostart must be true or false');
+  return { name, vcpus, memory, kernel, initrd, append, bios, disks, weight, cap, autostart };
+}
+
+/** The files a definition names exist, are regular files and can be opened as asked. */
+export function checkDefinitionFiles(def: VmDefinition): void {
+  const need = (p: string | null, what: string, write = false) => {
+    if (p === null) return;
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      bad(`${what} ${p} does not exist`);
+    }
+    if (!st.isFile()) bad(`${what} ${p} is not a regular file`);
+    try {
+      accessSync(p, write ? constants.R_OK | constants.W_OK : constants.R_OK);
+    } catch {
+      bad(`${what} ${p} cannot be ${write ? 'read and written' : 'read'}`);
+    }
+  };
+  need(def.kernel, 'kernel');
+  need(def.initrd, 'initrd');
+  need(def.bios, 'bios');
+  def.disks.forEach((d, i) => need(d.path, `disks[${i}]`, !d.readonly));
+}

@@ -1,0 +1,584 @@
+// The hypervisor host (`rvisor serve`, and the package's programmatic API): the VM registry, the
+// lifecycle state machine, the pCPU workers and the credit scheduler that shares them. The main
+// thread is the control plane only: guest code runs on the workers (pcpu.ts), one slice at a time,
+// and every slice comes back with the VM's board state, so a VM can continue on any worker and a
+// worker's failure loses only the VM it was running.
+import { EventEmitter } from 'node:events';
+import { availableParallelism, homedir } from 'node:os';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { RvisorError } from '../errors.js';
+import { coreModule } from '../cpu/core.js';
+import { freeBoardMemory, type BoardState } from '../machine/board.js';
+import { setClockRunning } from '../machine/clock.js';
+import { TIMEBASE_HZ } from '../machine/memory-map.js';
+import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
+import { parseSize } from './size.js';
+import { checkCap, checkDefinitionFiles, checkWeight, normalizeDefinition } from './definition.js';
+import { Registry } from './registry.js';
+import { ConsoleLog } from './console-log.js';
+import { Arenas, type Arena } from './arenas.js';
+import { CreditScheduler, type SchedEntity } from './scheduler.js';
+import { Pcpu } from './pcpu.js';
+import type { FromWorker, VmLaunch } from './protocol.js';
+import type {
+  ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, SchedInfo, ShutdownOptions, StartOptions,
+  VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
+} from './types.js';
+
+/** The running machine of a VM (exists while it is running or paused). */
+interface VmRun {
+  id: number;
+  arena: Arena;
+  memBytes: number;
+  disks: RawFileDisk[];
+  launch: VmLaunch;
+  /** The board's latest state; undefined until the first slice built the machine. */
+  board: BoardState | undefined;
+  /** The pCPU where the board object is live and equal to `board` (-1: none). */
+  liveOn: number;
+  /** A slice of it is running on a pCPU now. */
+  inFlight: boolean;
+  sched: SchedEntity;
+  input: number[];
+  powerKey: boolean;
+  fault: boolean;
+  paused: boolean;
+  shutdownRequested: boolean;
+  /** Called when the slice in flight ends. */
+  sliceWaiters: (() => void)[];
+  /** Called when the run ends (shutoff or crashed). */
+  endWaiters: (() => void)[];
+  hartInsns: number[];
+  hartMs: number[];
+  hartSteal: number[];
+}
+
+interface Vm {
+  def: VmDefinition;
+  state: VmState;
+  reason: string;
+  since: string;
+  run: VmRun | undefined;
+  console: ConsoleLog;
+  lastPcpu: number | null;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+export function defaultStateDir(): string {
+  const xdg = process.env['XDG_DATA_HOME'];
+  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'share'), 'rvisor');
+}
+
+export class Host extends EventEmitter implements HostApi {
+  readonly stateDir: string;
+  readonly pcpus: number;
+  private readonly registry: Registry;
+  private readonly vms = new Map<string, Vm>();
+  private readonly byId = new Map<number, Vm>();
+  private readonly sched: CreditScheduler;
+  private readonly arenas: Arenas;
+  private readonly cpus: Pcpu[] = [];
+  private readonly testHooks: boolean;
+  private nextId = 1;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private closed = false;
+  readonly warnings: string[] = [];
+
+  constructor(o: HostOptions = {}) {
+    super();
+    this.stateDir = o.stateDir ?? defaultStateDir();
+    const pcpus = o.pcpus ?? availableParallelism();
+    if (!Number.isInteger(pcpus) || pcpus < 1 || pcpus > 256) throw new RvisorError('USAGE', `--pcpus ${pcpus}: expected 1..256`);
+    this.pcpus = pcpus;
+    this.testHooks = o.testHooks === true;
+    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    this.registry = new Registry(this.stateDir);
+    this.sched = new CreditScheduler({ pcpus });
+    const module = coreModule();
+    this.arenas = new Arenas(pcpus, (a) => {
+      for (const p of this.cpus) p.send({ t: 'arena', index: a.index, memory: a.host.memory });
+    });
+    const memories = () => this.arenas.list.map((a) => a.host.memory);
+    for (let i = 0; i < pcpus; i++) {
+      this.cpus.push(new Pcpu(i, module, memories, {
+        reply: (p, m) => this.onReply(p, m),
+        lost: (p, vm, reason) => this.onLost(p, vm, reason),
+      }, 30000));
+    }
+    for (const { def, wasRunning } of this.registry.load((w) => this.warnings.push(w))) {
+      this.addVm(def, 'shutoff', wasRunning ? 'daemon-restart' : 'defined');
+      if (wasRunning) this.registry.setRunning(def.name, false);
+    }
+  }
+
+  /** Starts the VMs marked autostart (after the constructor, so callers can listen first). */
+  async autostart(): Promise<void> {
+    for (const vm of this.vms.values()) {
+      if (!vm.def.autostart || vm.state !== 'shutoff') continue;
+      try {
+        await this.start(vm.def.name);
+      } catch (e) {
+        this.warnings.push(`autostart of ${vm.def.name} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  // ---- registry ----------------------------------------------------------------------------
+
+  private addVm(def: VmDefinition, state: VmState, reason: string): Vm {
+    const vm: Vm = { def, state, reason, since: new Date().toISOString(), run: undefined, console: new ConsoleLog(), lastPcpu: null };
+    this.vms.set(def.name, vm);
+    return vm;
+  }
+
+  private get(name: string): Vm {
+    const vm = typeof name === 'string' ? this.vms.get(name) : undefined;
+    if (!vm) throw new RvisorError('VM_NOT_FOUND', `no VM named ${JSON.stringify(name)}`);
+    return vm;
+  }
+
+  private info_(vm: Vm): VmInfo {
+    return { name: vm.def.name, state: vm.state, reason: vm.reason, since: vm.since, definition: structuredClone(vm.def) };
+  }
+
+  private emitEvent(e: HostEvent): void {
+    this.emit('event', e);
+  }
+
+  private setState(vm: Vm, state: VmState, reason: string): void {
+    vm.state = state;
+    vm.reason = reason;
+    vm.since = new Date().toISOString();
+    this.emitEvent({ type: 'state', name: vm.def.name, state, reason, time: vm.since });
+  }
+
+  private refuse(vm: Vm, verb: string, allowed: VmState[]): void {
+    if (!allowed.includes(vm.state)) {
+      throw new RvisorError('VM_STATE', `cannot ${verb} VM ${vm.def.name}: it is ${vm.state} (${verb} needs ${allowed.join(' or ')})`);
+    }
+  }
+
+  list(): VmInfo[] {
+    return [...this.vms.values()].sort((a, b) => a.def.name.localeCompare(b.def.name)).map((vm) => this.info_(vm));
+  }
+
+  info(name: string): VmInfo {
+    return this.info_(this.get(name));
+  }
+
+  define(input: VmDefinitionInput): VmInfo {
+    const def = normalizeDefinition(input);
+    if (this.vms.has(def.name)) throw new RvisorError('VM_EXISTS', `a VM named ${def.name} is already defined`);
+    checkDefinitionFiles(def);
+    this.registry.save(def);
+    const vm = this.addVm(def, 'shutoff', 'defined');
+    this.emitEvent({ type: 'defined', name: def.name, time: vm.since });
+    return this.info_(vm);
+  }
+
+  undefine(name: string): void {
+    const vm = this.get(name);
+    this.refuse(vm, 'undefine', ['shutoff', 'crashed']);
+    this.registry.remove(name);
+    this.vms.delete(name);
+    this.emitEvent({ type: 'undefined', name, time: new Date().toISOString() });
+  }
+
+  setAutostart(name: string, on: boolean): VmInfo {
+    const vm = this.get(name);
+    if (typeof on !== 'boolean') throw new RvisorError('BAD_DEFINITION', 'autostart must be true or false');
+    vm.def = { ...vm.def, autostart: on };
+    this.registry.save(vm.def);
+    return this.info_(vm);
+  }
+
+  schedinfo(name: string): SchedInfo {
+    const vm = this.get(name);
+    return { weight: vm.def.weight, cap: vm.def.cap };
+  }
+
+  setSchedinfo(name: string, s: Partial<SchedInfo>): SchedInfo {
+    const vm = this.get(name);
+    const weight = s.weight === undefined ? vm.def.weight : checkWeight(s.weight);
+    const cap = s.cap === undefined ? vm.def.cap : checkCap(s.cap, vm.def.vcpus);
+    vm.def = { ...vm.def, weight, cap };
+    this.registry.save(vm.def);
+    if (vm.run) {
+      vm.run.sched.weight = weight;
+      vm.run.sched.cap = cap;
+      this.dispatch();
+    }
+    this.emitEvent({ type: 'schedinfo', name, weight, cap, time: new Date().toISOString() });
+    return { weight, cap };
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  async start(name: string, opts: StartOptions = {}): Promise<VmInfo> {
+    const vm = this.get(name);
+    this.refuse(vm, 'start', ['shutoff', 'crashed']);
+    const def = vm.def;
+    checkDefinitionFiles(def);
+    let disks: RawFileDisk[];
+    try {
+      disks = openRawDisks(def.disks.map((d) => ({ path: d.path, readOnly: d.readonly })));
+    } catch (e) {
+      throw new RvisorError('BAD_DEFINITION', (e as Error).message, { cause: e });
+    }
+    const memBytes = parseSize(def.memory, 'memory');
+    const arena = this.arenas.place(memBytes, def.vcpus);
+    const id = this.nextId++;
+    const run: VmRun = {
+      id, arena, memBytes, disks,
+      launch: {
+        spec: { vcpus: def.vcpus, memBytes, kernel: def.kernel, initrd: def.initrd, append: def.append, bios: def.bios },
+        disks: disks.map((d) => d.share()), arena: arena.index, stamp: `${id}`,
+      },
+      board: undefined, liveOn: -1, inFlight: false, sched: this.sched.add(id, def.weight, def.cap),
+      input: [], powerKey: false, fault: false, paused: opts.paused === true, shutdownRequested: false,
+      sliceWaiters: [], endWaiters: [],
+      hartInsns: new Array(def.vcpus).fill(0), hartMs: new Array(def.vcpus).fill(0), hartSteal: new Array(def.vcpus).fill(0),
+    };
+    vm.run = run;
+    this.byId.set(id, vm);
+    this.registry.setRunning(name, true);
+    if (run.paused) {
+      this.sched.block(run.sched);
+      this.setState(vm, 'paused', 'start-paused');
+    } else {
+      this.sched.wake(run.sched, now());
+      this.setState(vm, 'running', 'booted');
+      this.dispatch();
+    }
+    return this.info_(vm);
+  }
+
+  /** Resolves when the VM's slice in flight (if any) has ended. */
+  private sliceEnd(run: VmRun): Promise<void> {
+    if (!run.inFlight) return Promise.resolve();
+    return new Promise((res) => run.sliceWaiters.push(res));
+  }
+
+  /** The control plane changes the board state itself: the live copy on a worker is stale. */
+  private editBoard(run: VmRun, edit: (s: BoardState) => BoardState): void {
+    if (run.board) run.board = edit(run.board);
+    this.dropLive(run);
+  }
+
+  private dropLive(run: VmRun): void {
+    if (run.liveOn >= 0) this.cpus[run.liveOn]!.send({ t: 'drop', vm: run.id });
+    run.liveOn = -1;
+  }
+
+  async pause(name: string): Promise<VmInfo> {
+    const vm = this.get(name);
+    this.refuse(vm, 'pause', ['running']);
+    const run = vm.run!;
+    run.paused = true;
+    this.sched.block(run.sched);
+    await this.sliceEnd(run);
+    if (vm.run !== run || vm.state !== 'running') return this.info_(vm); // it ended meanwhile
+    this.editBoard(run, (s) => ({ ...s, clock: setClockRunning(s.clock, false, now(), TIMEBASE_HZ) }));
+    this.setState(vm, 'paused', 'user');
+    return this.info_(vm);
+  }
+
+  async resume(name: string): Promise<VmInfo> {
+    const vm = this.get(name);
+    this.refuse(vm, 'resume', ['paused']);
+    const run = vm.run!;
+    run.paused = false;
+    this.editBoard(run, (s) => ({ ...s, clock: setClockRunning(s.clock, true, now(), TIMEBASE_HZ) }));
+    this.sched.wake(run.sched, now());
+    this.setState(vm, 'running', 'unpaused');
+    this.dispatch();
+    return this.info_(vm);
+  }
+
+  async shutdown(name: string, opts: ShutdownOptions = {}): Promise<VmInfo> {
+    const vm = this.get(name);
+    this.refuse(vm, 'shut down', ['running']);
+    const run = vm.run!;
+    const timeoutMs = opts.timeoutMs ?? 60000;
+    run.shutdownRequested = true;
+    run.powerKey = true;
+    this.wakeRun(run);
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await new Promise<boolean>((res) => {
+      run.endWaiters.push(() => res(true));
+      timer = setTimeout(() => res(false), timeoutMs);
+    });
+    clearTimeout(timer);
+    if (!ended) {
+      throw new RvisorError('SHUTDOWN_TIMEOUT', `VM ${name} did not power off within ${timeoutMs / 1000} s of the power key (it is still ${vm.state}; destroy stops it hard)`);
+    }
+    return this.info_(vm);
+  }
+
+  async destroy(name: string): Promise<VmInfo> {
+    const vm = this.get(name);
+    this.refuse(vm, 'destroy', ['running', 'paused', 'crashed']);
+    if (vm.state === 'crashed') {
+      this.setState(vm, 'shutoff', 'destroyed');
+      return this.info_(vm);
+    }
+    const run = vm.run!;
+    run.paused = true;
+    this.sched.block(run.sched);
+    await this.sliceEnd(run);
+    if (vm.run === run) this.finish(vm, 'shutoff', 'destroyed');
+    return this.info_(vm);
+  }
+
+  /** Resets the machine: fresh memory, the same definition and disks (reboot and reset are the
+   *  same hard reset here: the guest is not asked). */
+  private async resetMachine(name: string, verb: string, reason: string): Promise<VmInfo> {
+    const vm = this.get(name);
+    this.refuse(vm, verb, ['running', 'paused']);
+    const run = vm.run!;
+    const wasPaused = run.paused;
+    run.paused = true;
+    this.sched.block(run.sched);
+    await this.sliceEnd(run);
+    if (vm.run !== run) return this.info_(vm);
+    this.freshBoard(run);
+    run.paused = wasPaused;
+    if (!wasPaused) this.sched.wake(run.sched, now());
+    this.setState(vm, vm.state, reason);
+    this.dispatch();
+    return this.info_(vm);
+  }
+
+  reboot(name: string): Promise<VmInfo> {
+    return this.resetMachine(name, 'reboot', 'reboot');
+  }
+
+  reset(name: string): Promise<VmInfo> {
+    return this.resetMachine(name, 'reset', 'reset');
+  }
+
+  private freshBoard(run: VmRun): void {
+    this.dropLive(run);
+    if (run.board) freeBoardMemory(run.arena.host, run.board);
+    run.board = undefined;
+    run.input.length = 0;
+  }
+
+  /** The run ends: its memory goes back to the arena, its disks are closed. */
+  private finish(vm: Vm, state: 'shutoff' | 'crashed', reason: string, boardFreed = false): void {
+    const run = vm.run;
+    if (!run) return;
+    vm.run = undefined;
+    this.byId.delete(run.id);
+    this.sched.remove(run.sched);
+    this.dropLive(run);
+    if (run.board && !boardFreed) freeBoardMemory(run.arena.host, run.board);
+    this.arenas.release(run.arena, run.memBytes, vm.def.vcpus);
+    for (const d of run.disks) d.close();
+    this.registry.setRunning(vm.def.name, false);
+    this.setState(vm, state, reason);
+    for (const f of run.sliceWaiters.splice(0)) f();
+    for (const f of run.endWaiters.splice(0)) f();
+  }
+
+  // ---- scheduling --------------------------------------------------------------------------
+
+  private wakeRun(run: VmRun): void {
+    if (run.paused) return;
+    this.sched.wake(run.sched, now());
+    this.dispatch();
+  }
+
+  /** Gives every free pCPU the runnable VM the scheduler picks, then arms the timer for the next
+   *  wake-up or accounting boundary. */
+  private dispatch(): void {
+    if (this.closed) return;
+    const t = now();
+    this.sched.wakeDue(t);
+    for (const p of this.cpus) {
+      if (p.busy) continue;
+      const pick = this.sched.pick(p.index, t);
+      if (!pick) break;
+      this.sendSlice(p, this.byId.get(pick.e.id)!, pick.sliceMs);
+    }
+    let next = this.sched.wakeDue(t);
+    if (this.sched.anyThrottled()) next = Math.min(next, this.sched.account(t));
+    this.arm(next);
+  }
+
+  private arm(at: number): void {
+    if (at === this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.dispatch();
+    }, Math.max(0, at - now()));
+  }
+
+  private sendSlice(p: Pcpu, vm: Vm, sliceMs: number): void {
+    const run = vm.run!;
+    const from = run.board === undefined ? 'boot' : run.liveOn === p.index ? 'live' : run.board;
+    if (from !== 'live') this.dropLive(run);
+    const stealNs = run.sched.stealUnreported * 1e6;
+    run.sched.stealUnreported = 0;
+    p.send({
+      t: 'run', vm: run.id, launch: run.launch, from, sliceMs, input: run.input.splice(0),
+      powerKey: run.powerKey, stealNs, fault: run.fault,
+    });
+    run.powerKey = false;
+    run.fault = false;
+    run.inFlight = true;
+    vm.lastPcpu = p.index;
+  }
+
+  private onReply(p: Pcpu, m: FromWorker): void {
+    const vm = this.byId.get(m.vm);
+    const run = vm?.run;
+    if (!vm || !run || run.id !== m.vm) {
+      this.dispatch();
+      return;
+    }
+    const t = now();
+    run.inFlight = false;
+    if (m.output) vm.console.append(m.output);
+    this.sched.charge(run.sched, m.ranMs, t);
+    if (m.t === 'crashed') {
+      run.liveOn = -1;
+      this.finish(vm, 'crashed', `error: ${m.reason}`);
+      this.dispatch();
+      return;
+    }
+    run.board = m.state;
+    run.liveOn = p.index;
+    const harts = m.hartInsns.length;
+    for (let h = 0; h < harts; h++) {
+      run.hartInsns[h]! += m.hartInsns[h]!;
+      run.hartMs[h]! += m.hartMs[h]!;
+      if (harts > 1 && m.hartInsns[h]! > 0) run.hartSteal[h]! += Math.max(0, m.ranMs - m.hartMs[h]!);
+    }
+    const r = m.result;
+    if (r.kind === 'poweroff') {
+      this.finish(vm, 'shutoff', run.shutdownRequested ? 'shutdown' : r.code === 0 ? 'poweroff' : `poweroff (status ${r.code})`);
+    } else if (r.kind === 'reboot') {
+      this.freshBoard(run); // the guest asked for a reboot: a fresh machine, as `rvisor run` does
+      this.setState(vm, vm.state, 'reboot');
+    } else if (r.kind === 'idle' && !run.paused && !run.input.length && !run.powerKey && !run.fault) {
+      this.sched.block(run.sched, t + r.ms);
+    }
+    for (const f of run.sliceWaiters.splice(0)) f();
+    this.dispatch();
+  }
+
+  private onLost(_p: Pcpu, vmId: number | undefined, reason: string): void {
+    for (const vm of this.byId.values()) if (vm.run && vm.run.liveOn === _p.index) vm.run.liveOn = -1;
+    const vm = vmId === undefined ? undefined : this.byId.get(vmId);
+    if (vm?.run) {
+      vm.run.inFlight = false;
+      this.sched.charge(vm.run.sched, 0, now());
+      this.finish(vm, 'crashed', `error: ${reason}`);
+    }
+    this.dispatch();
+  }
+
+  // ---- consoles, statistics ------------------------------------------------------------------
+
+  attachConsole(name: string, onOutput: (bytes: Uint8Array) => void): ConsoleAttachment {
+    const vm = this.get(name);
+    this.refuse(vm, 'attach a console to', ['running', 'paused']);
+    const scrollback = vm.console.scrollback();
+    const detach = vm.console.attach(onOutput);
+    return {
+      scrollback,
+      write: (bytes: Uint8Array) => {
+        const run = vm.run;
+        if (!run) return;
+        for (const b of bytes) run.input.push(b);
+        this.wakeRun(run);
+      },
+      detach,
+    };
+  }
+
+  stats(name: string): VmStats {
+    const vm = this.get(name);
+    const run = vm.run;
+    const ns = (ms: number) => Math.round(ms * 1e6);
+    const vcpus = Array.from({ length: vm.def.vcpus }, (_, id) => ({
+      id,
+      cpuTimeNs: ns(run?.hartMs[id] ?? 0),
+      instructions: run?.hartInsns[id] ?? 0,
+      stealNs: ns((run?.sched.stealMs ?? 0) + (run?.hartSteal[id] ?? 0)),
+    }));
+    const presentPages = run?.board ? countPresent(run.arena, run.board) : 0;
+    return {
+      name, state: vm.state,
+      cpuTimeNs: ns(run?.sched.cpuMs ?? 0),
+      instructions: vcpus.reduce((s, v) => s + v.instructions, 0),
+      stealNs: ns(run?.sched.stealMs ?? 0),
+      vcpus,
+      memory: { nominalBytes: parseSize(vm.def.memory, 'memory'), presentBytes: presentPages * 4096 },
+      lastPcpu: vm.lastPcpu,
+    };
+  }
+
+  hostStats(): HostStats {
+    const count = (s: VmState) => [...this.vms.values()].filter((v) => v.state === s).length;
+    return {
+      pcpus: this.pcpus,
+      vms: { total: this.vms.size, running: count('running'), paused: count('paused'), crashed: count('crashed'), shutoff: count('shutoff') },
+      pcpuBusyNs: this.cpus.map((p) => Math.round(p.busyMs * 1e6)),
+      arenas: this.arenas.list.map((a) => ({ index: a.index, bytes: a.host.byteLength, framesInUse: a.host.framesInUse, vms: a.vms })),
+      rssBytes: process.memoryUsage.rss(),
+    };
+  }
+
+  /** Test hook (HostOptions.testHooks): the VM's next slice throws inside its pCPU worker, as a
+   *  bug in the emulator would. */
+  injectFault(name: string): void {
+    if (!this.testHooks) throw new RvisorError('USAGE', 'test hooks are off on this host');
+    const vm = this.get(name);
+    this.refuse(vm, 'inject a fault into', ['running']);
+    vm.run!.fault = true;
+    this.wakeRun(vm.run!);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.all(this.cpus.map((p) => p.close()));
+    for (const vm of this.vms.values()) {
+      const run = vm.run;
+      if (!run) continue;
+      // The workers are gone, so no slice is in flight. The running marker stays: the next host
+      // reports the VM shutoff with reason daemon-restart.
+      vm.run = undefined;
+      if (run.board) freeBoardMemory(run.arena.host, run.board);
+      for (const d of run.disks) d.close();
+      vm.state = 'shutoff';
+      vm.reason = 'daemon-stop';
+    }
+  }
+}
+
+function countPresent(arena: Arena, s: BoardState): number {
+  const v = arena.host.view;
+  let n = 0;
+  for (let i = 0; i < s.ram.size / 4096; i++) if (v.getUint32(s.ram.p2m + i * 4, true) !== 0) n++;
+  return n;
+}
+
+/** Opens a host: loads the registry from the state dir, starts the pCPU workers and the VMs
+ *  marked autostart. */
+export async function openHost(opts: HostOptions = {}): Promise<Host> {
+  const host = new Host(opts);
+  await host.autostart();
+  return host;
+}

@@ -1,0 +1,69 @@
+// The one place where a machine is assembled from what a user asked for: boot files read (and
+// decompressed), disks attached, the board's configuration filled. `rvisor run` and the pCPU
+// workers of `rvisor serve` both build their boards here, so the CLI holds no machine assembly.
+import type { BoardConfig, DiskConfig } from '../machine/board.js';
+import type { EntropySource } from '../devices/virtio/rng/rng.js';
+import { readImage } from './files.js';
+
+/** A machine as a user describes it (a VM definition or `rvisor run`'s options), sizes parsed. */
+export interface MachineSpec {
+  vcpus: number;
+  memBytes: number;
+  kernel: string | null;
+  initrd: string | null;
+  append: string;
+  bios: string | null;
+}
+
+/** What the host around the board provides. */
+export interface MachineIo {
+  consoleOut(bytes: Uint8Array): void;
+  hostNowMs(): number;
+  wallNs(): bigint;
+  entropy: EntropySource;
+  maxIdleMs?: number;
+}
+
+export interface BootImages {
+  kernel: Uint8Array | undefined;
+  initrd: Uint8Array | undefined;
+  firmware: Uint8Array | undefined;
+}
+
+/** Reads the boot files once per (path, size, mtime): a host starting many VMs from the same
+ *  images decompresses them once per thread. */
+export class BootImageCache {
+  private readonly cache = new Map<string, Uint8Array>();
+
+  read(path: string | null, what: string, stamp = ''): Uint8Array | undefined {
+    if (path === null) return undefined;
+    const key = `${path}\0${stamp}`;
+    let bytes = this.cache.get(key);
+    if (!bytes) {
+      bytes = readImage(path, what);
+      this.cache.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  images(spec: MachineSpec, stamp = ''): BootImages {
+    return {
+      kernel: this.read(spec.kernel, 'kernel', stamp),
+      initrd: this.read(spec.initrd, 'initrd', stamp),
+      firmware: this.read(spec.bios, 'firmware', stamp),
+    };
+  }
+}
+
+export function readBootImages(spec: MachineSpec): BootImages {
+  return new BootImageCache().images(spec);
+}
+
+export function boardConfig(spec: MachineSpec, images: BootImages, disks: DiskConfig[], io: MachineIo): BoardConfig {
+  return {
+    harts: spec.vcpus, memBytes: spec.memBytes, kernel: images.kernel, kernelName: spec.kernel ?? '',
+    initrd: images.initrd, append: spec.append, firmware: images.firmware, disks,
+    entropy: io.entropy, consoleOut: io.consoleOut, hostNowMs: io.hostNowMs, wallNs: io.wallNs,
+    ...(io.maxIdleMs !== undefined ? { maxIdleMs: io.maxIdleMs } : {}),
+  };
+}

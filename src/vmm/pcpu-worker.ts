@@ -1,0 +1,127 @@
+// A physical CPU of `rvisor serve`: a worker thread that runs slices of VMs when the control plane
+// says so (protocol.ts). It instantiates the wasm core (compiled once, by the main thread) once per
+// arena, keeps the boards of the VMs it ran last, and reports every slice with the board's state.
+// An exception while building or running a board ends that VM only (it is reported as crashed);
+// the worker goes on with the next slice.
+import { parentPort, workerData } from 'node:worker_threads';
+import { webcrypto } from 'node:crypto';
+import { HostMemory } from '../memory/host-memory.js';
+import { Core, setCoreModule } from '../cpu/core.js';
+import { VirtBoard, type BoardState } from '../machine/board.js';
+import { RawFileDisk } from '../host/disk/raw-file.js';
+import { BootImageCache, boardConfig, type MachineIo } from './machine.js';
+import type { FromWorker, ToWorker, VmLaunch } from './protocol.js';
+
+interface WorkerInit {
+  module: WebAssembly.Module;
+  arenas: WebAssembly.Memory[];
+}
+
+/** Board operations another part of the project adds (the power key, steal-time reporting). */
+interface BoardExtras {
+  pressPowerKey?(): void;
+  addSteal?(hart: number, ns: bigint): void;
+}
+
+interface Live {
+  board: VirtBoard;
+  out: Uint8Array[];
+}
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+setCoreModule(init.module);
+const arenas: { host: HostMemory; core: Core | undefined }[] = [];
+init.arenas.forEach((m, i) => (arenas[i] = { host: HostMemory.attach(m), core: undefined }));
+const live = new Map<number, Live>();
+const images = new BootImageCache();
+const now = () => performance.timeOrigin + performance.now();
+
+function coreFor(index: number): { host: HostMemory; core: Core } {
+  const a = arenas[index];
+  if (!a) throw new Error(`arena ${index} is unknown to this worker`);
+  a.core ??= new Core(a.host);
+  return { host: a.host, core: a.core };
+}
+
+function build(vm: number, launch: VmLaunch, from: 'boot' | BoardState): Live {
+  const out: Uint8Array[] = [];
+  const io: MachineIo = {
+    consoleOut: (bytes) => out.push(bytes),
+    hostNowMs: now,
+    wallNs: () => BigInt(Date.now()) * 1000000n,
+    entropy: (buf) => webcrypto.getRandomValues(buf),
+    maxIdleMs: 10000,
+  };
+  const disks = launch.disks.map((d) => ({ backend: RawFileDisk.fromShared(d), readOnly: d.readOnly }));
+  const cfg = boardConfig(launch.spec, images.images(launch.spec, launch.stamp), disks, io);
+  const { host, core } = coreFor(launch.arena);
+  const board = new VirtBoard(cfg, host, from === 'boot' ? { core } : { core, restore: from });
+  const entry = { board, out };
+  live.set(vm, entry);
+  return entry;
+}
+
+function drain(out: Uint8Array[]): Uint8Array | null {
+  if (!out.length) return null;
+  const total = out.reduce((n, b) => n + b.length, 0);
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const b of out.splice(0)) {
+    all.set(b, at);
+    at += b.length;
+  }
+  return all;
+}
+
+function runSlice(m: Extract<ToWorker, { t: 'run' }>): FromWorker {
+  const t0 = now();
+  let entry: Live | undefined;
+  try {
+    if (m.from === 'live') {
+      entry = live.get(m.vm);
+      if (!entry) throw new Error('internal: the VM\'s board is not live on this pCPU');
+    } else {
+      entry = build(m.vm, m.launch, m.from);
+    }
+    const board = entry.board;
+    const extra = board as unknown as BoardExtras;
+    if (m.stealNs > 0 && extra.addSteal) {
+      for (let h = 0; h < board.harts.length; h++) extra.addSteal(h, BigInt(Math.round(m.stealNs)));
+    }
+    if (m.input.length) board.pushInput(m.input);
+    if (m.powerKey) {
+      if (!extra.pressPowerKey) throw new Error('this machine has no power key');
+      extra.pressPowerKey();
+    }
+    const insns0 = board.hartInsns.slice(), ms0 = board.hartMs.slice();
+    const result = board.step(m.sliceMs);
+    if (m.fault) throw new Error('fault injected by the test hook');
+    const state = board.save();
+    return {
+      t: 'ran', vm: m.vm, ranMs: now() - t0, result, output: drain(entry.out), state,
+      hartInsns: board.hartInsns.map((v, i) => Number(v - insns0[i]!)),
+      hartMs: board.hartMs.map((v, i) => v - ms0[i]!),
+    };
+  } catch (e) {
+    live.delete(m.vm);
+    const reason = e instanceof Error ? e.message : String(e);
+    return { t: 'crashed', vm: m.vm, ranMs: now() - t0, reason, output: entry ? drain(entry.out) : null };
+  }
+}
+
+port.on('message', (m: ToWorker) => {
+  switch (m.t) {
+    case 'arena':
+      arenas[m.index] = { host: HostMemory.attach(m.memory), core: undefined };
+      break;
+    case 'drop':
+      live.delete(m.vm);
+      break;
+    case 'run': {
+      const reply = runSlice(m);
+      port.postMessage(reply, reply.output ? [reply.output.buffer as ArrayBuffer] : []);
+      break;
+    }
+  }
+});

@@ -1,0 +1,50 @@
+// Messages between the control plane (host.ts, main thread) and the pCPU workers (pcpu-worker.ts).
+// A worker is a dumb executor: it runs one slice of one VM when told and answers with what
+// happened and the board's state, so the control plane always holds every VM's latest state and
+// can hand it to any worker next (the board stays live in the worker that ran it last, which runs
+// it again without rebuilding it).
+import type { BoardState, StepResult } from '../machine/board.js';
+import type { SharedRawDisk } from '../host/disk/raw-file.js';
+import type { MachineSpec } from './machine.js';
+
+/** What a worker needs to build (or rebuild) a VM's board. */
+export interface VmLaunch {
+  spec: MachineSpec;
+  disks: SharedRawDisk[];
+  arena: number;
+  /** Changes when the boot files may have changed (part of the worker's image-cache key). */
+  stamp: string;
+}
+
+export type ToWorker =
+  | { t: 'arena'; index: number; memory: WebAssembly.Memory }
+  | {
+      t: 'run';
+      vm: number;
+      launch: VmLaunch;
+      /** How to get the board: boot a fresh machine, rebuild it from this state, or use the one
+       *  live in this worker (it ran the VM's last slice and nothing changed since). */
+      from: 'boot' | 'live' | BoardState;
+      sliceMs: number;
+      input: number[];
+      powerKey: boolean;
+      /** Steal time to report to the guest (SBI STA), ns. */
+      stealNs: number;
+      /** Test hook: the slice throws inside the worker, as an emulator bug would. */
+      fault: boolean;
+    }
+  | { t: 'drop'; vm: number };
+
+export type FromWorker =
+  | {
+      t: 'ran';
+      vm: number;
+      /** Host time the slice took on this pCPU, ms. */
+      ranMs: number;
+      hartInsns: number[];
+      hartMs: number[];
+      result: StepResult;
+      output: Uint8Array | null;
+      state: BoardState;
+    }
+  | { t: 'crashed'; vm: number; ranMs: number; reason: string; output: Uint8Array | null };
