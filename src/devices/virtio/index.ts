@@ -8,3 +8,4 @@ export * from './blk/backend.js';
 export * from './blk/blk.js';
 export * from './rng/rng.js';
 export * from './console/console.js';
+export * from './input/input.js';
