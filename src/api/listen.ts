@@ -83,8 +83,10 @@ function socketAlive(path: string): Promise<boolean> {
 }
 
 /** Makes `path` free for a new socket: a socket file nobody answers on (left by a daemon that was
- *  killed) is removed; a live one or any other kind of file is an error. */
-async function clearStaleSocket(path: string): Promise<void> {
+ *  killed) is removed; a live one (another `rvisor serve` on this state dir) or any other kind of
+ *  file is an error. `rvisor serve` calls it before opening the host, so a second daemon never
+ *  touches the first one's registry. */
+export async function clearStaleSocket(path: string): Promise<void> {
   let st;
   try {
     st = lstatSync(path);

@@ -12,6 +12,10 @@ commands:
   exec [--sysroot DIR] [--strace] [--trace] [--stats] PROG [ARGS...]
                  run one riscv64 Linux program on this host (process VM);
                  "rvisor exec --help" lists the options
+  serve [--state-dir DIR] [--pcpus N] [--listen HOST:PORT]
+                 run the hypervisor host: many VMs, their API on a Unix socket (and TCP)
+  vm VERB [...]  drive the host's VMs (define, list, start, console, ...);
+                 "rvisor vm --help" lists the verbs
   help [COMMAND] show this text, or the options of COMMAND`;
 
 export async function cli(argv: string[]): Promise<number> {
@@ -22,6 +26,11 @@ export async function cli(argv: string[]): Promise<number> {
         return await execCommand(rest);
       case 'run':
         return await runCommand(rest);
+      // Loaded on demand: the host and its API (fastify) are not needed by run and exec.
+      case 'serve':
+        return await (await import('./serve.js')).serveCommand(rest);
+      case 'vm':
+        return await (await import('./vm.js')).vmCommand(rest);
       case undefined:
         // No command is a usage error: the text goes to stderr and the status says so.
         throw new RvisorError('USAGE', `no command given\n${USAGE}`);
@@ -30,8 +39,9 @@ export async function cli(argv: string[]): Promise<number> {
       case '-h': {
         // Help is a success: stdout, status 0 (for every verb: "rvisor run --help" too).
         const topic = rest[0];
-        const text = topic === undefined ? USAGE : topic === 'run' ? RUN_USAGE : topic === 'exec' ? EXEC_USAGE : undefined;
-        if (text === undefined) throw new RvisorError('USAGE', `help: unknown command "${topic}" (commands: run, exec)`);
+        const text = topic === undefined ? USAGE : topic === 'run' ? RUN_USAGE : topic === 'exec' ? EXEC_USAGE
+          : topic === 'serve' ? (await import('./serve.js')).SERVE_USAGE : topic === 'vm' ? (await import('./vm.js')).VM_USAGE : undefined;
+        if (text === undefined) throw new RvisorError('USAGE', `help: unknown command "${topic}" (commands: run, exec, serve, vm)`);
         process.stdout.write(text + '\n');
         return 0;
       }

@@ -1,0 +1,283 @@
+// `rvisor vm VERB`: the host's client in virsh's spirit. It talks to `rvisor serve` only through
+// the programmatic remote API (src/api/client.ts): no machine assembly happens here.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { RvisorError } from '../errors.js';
+import { connect, type RemoteHostApi } from '../api/client.js';
+import type { VmDefinitionInput, VmInfo, VmState, VmStats } from '../vmm/types.js';
+
+export const VM_USAGE = `usage: rvisor vm [--connect SOCKET|URL] [--token TOKEN] [--state-dir DIR] VERB [options]
+
+verbs:
+  define FILE                     define a VM from a JSON definition (relative paths in it are
+                                  taken from FILE's folder)
+  undefine NAME                   remove a VM that is shut off or crashed
+  list [--all] [--json]           running and paused VMs (--all: every VM)
+  info NAME [--json]              state and definition
+  start NAME [--paused]           boot the VM (--paused: leave its vCPUs stopped)
+  pause NAME | resume NAME        stop / continue the vCPUs
+  shutdown NAME [--timeout S]     ask the guest to power off and wait (default 60 s)
+  destroy NAME                    hard stop
+  reboot NAME | reset NAME        restart the machine with the same definition
+  console NAME [--linger S]       attach to the serial console: on a terminal Ctrl-] detaches;
+                                  from a pipe, stdin is typed in and the command ends once stdin
+                                  has ended and the guest has been quiet for S seconds (default 1)
+  stats NAME [--json]             CPU time, instructions, steal time, memory
+  schedinfo NAME [--weight N] [--cap N]
+                                  show or change the scheduler parameters
+  autostart NAME [--disable]      start the VM when the host starts (--disable: do not)
+
+--connect picks the host: a Unix socket path (default: <state dir>/rvisor.sock) or
+http://HOST:PORT, whose token comes from --token, $RVISOR_TOKEN or <state dir>/token.
+The state dir is --state-dir, else $XDG_DATA_HOME/rvisor, else ~/.local/share/rvisor.`;
+
+const CTRL_RIGHT_BRACKET = 0x1d;
+
+const OPTIONS = {
+  connect: { type: 'string' },
+  token: { type: 'string' },
+  'state-dir': { type: 'string' },
+  all: { type: 'boolean' },
+  json: { type: 'boolean' },
+  paused: { type: 'boolean' },
+  timeout: { type: 'string' },
+  linger: { type: 'string' },
+  weight: { type: 'string' },
+  cap: { type: 'string' },
+  disable: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+type Opt = keyof typeof OPTIONS;
+const GLOBAL: Opt[] = ['connect', 'token', 'state-dir', 'help'];
+
+/** Per verb: its positional arguments and the options it takes. */
+const VERBS: Record<string, { args: string[]; opts: Opt[] }> = {
+  define: { args: ['FILE'], opts: [] },
+  undefine: { args: ['NAME'], opts: [] },
+  list: { args: [], opts: ['all', 'json'] },
+  info: { args: ['NAME'], opts: ['json'] },
+  start: { args: ['NAME'], opts: ['paused'] },
+  pause: { args: ['NAME'], opts: [] },
+  resume: { args: ['NAME'], opts: [] },
+  shutdown: { args: ['NAME'], opts: ['timeout'] },
+  destroy: { args: ['NAME'], opts: [] },
+  reboot: { args: ['NAME'], opts: [] },
+  reset: { args: ['NAME'], opts: [] },
+  console: { args: ['NAME'], opts: ['linger'] },
+  stats: { args: ['NAME'], opts: ['json'] },
+  schedinfo: { args: ['NAME'], opts: ['weight', 'cap'] },
+  autostart: { args: ['NAME'], opts: ['disable'] },
+};
+
+function usage(message: string): never {
+  throw new RvisorError('USAGE', `${message}\n${VM_USAGE}`);
+}
+
+function parse(args: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    usage((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const { values, positionals } = parsed;
+  const [verb, ...rest] = positionals;
+  if (values.help) return { help: true as const };
+  if (verb === undefined) usage('a verb is needed');
+  const spec = VERBS[verb];
+  if (!spec) usage(`unknown verb "${verb}"`);
+  for (const k of Object.keys(values) as Opt[]) {
+    if (!GLOBAL.includes(k) && !spec.opts.includes(k)) usage(`"vm ${verb}" does not take --${k}`);
+  }
+  if (rest.length !== spec.args.length) usage(`"vm ${verb}" takes ${spec.args.length ? spec.args.join(' ') : 'no arguments'}`);
+  return { help: false as const, verb, arg: rest[0], values };
+}
+
+function number(text: string, what: string, min: number, max: number, integer = true): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new RvisorError('USAGE', `--${what} ${text}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}`);
+  }
+  return n;
+}
+
+/** Reads a definition file; relative file paths in it are taken from the file's folder, since
+ *  the host (another process, maybe another working directory) needs absolute ones. */
+export function readDefinition(file: string): VmDefinitionInput {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new RvisorError('ENOENT_FILE', `${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+  }
+  let def: unknown;
+  try {
+    def = JSON.parse(text);
+  } catch (e) {
+    throw new RvisorError('BAD_DEFINITION', `${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof def !== 'object' || def === null || Array.isArray(def)) throw new RvisorError('BAD_DEFINITION', `${file}: a definition is a JSON object`);
+  const base = dirname(resolve(file));
+  const abs = (p: unknown) => (typeof p === 'string' && p !== '' && !isAbsolute(p) ? resolve(base, p) : p);
+  const d = { ...def } as Record<string, unknown>;
+  for (const k of ['kernel', 'initrd', 'bios']) if (k in d) d[k] = abs(d[k]);
+  if (Array.isArray(d.disks)) d.disks = d.disks.map((x: unknown) => (typeof x === 'object' && x !== null && 'path' in x ? { ...x, path: abs((x as { path: unknown }).path) } : x));
+  return d as unknown as VmDefinitionInput;
+}
+
+/** The table of `virsh list`: Id (position among the active VMs, "-" when inactive), Name, State. */
+export function formatList(vms: VmInfo[]): string {
+  let id = 0;
+  const rows = vms.map((v) => [v.state === 'running' || v.state === 'paused' ? String(++id) : '-', v.name, v.state]);
+  const w = [2, 4].map((min, i) => Math.max(min, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => ` ${r[0]!.padEnd(w[0]!)}   ${r[1]!.padEnd(w[1]!)}   ${r[2]}`.trimEnd();
+  const head = line(['Id', 'Name', 'State']);
+  return [head, '-'.repeat(Math.max(head.length + 4, 24)), ...rows.map(line)].join('\n') + '\n';
+}
+
+function field(label: string, value: string): string {
+  return `${(label + ':').padEnd(15)} ${value}\n`;
+}
+
+export function formatInfo(v: VmInfo): string {
+  const d = v.definition;
+  return field('Name', v.name) + field('State', `${v.state} (${v.reason})`) + field('Since', v.since) +
+    field('vCPUs', String(d.vcpus)) + field('Memory', d.memory) + field('Kernel', d.kernel ?? '-') +
+    field('Initrd', d.initrd ?? '-') + field('Append', d.append) + field('BIOS', d.bios ?? '- (the VMM is the SBI)') +
+    (d.disks.length ? d.disks.map((x, i) => field(i === 0 ? 'Disks' : '', `${x.path}${x.readonly ? ' (read-only)' : ''}`)).join('') : field('Disks', '-')) +
+    field('Weight', String(d.weight)) + field('Cap', d.cap ? `${d.cap}%` : '0 (none)') + field('Autostart', d.autostart ? 'enable' : 'disable');
+}
+
+const secs = (ns: number) => `${(ns / 1e9).toFixed(3)} s`;
+const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+
+export function formatStats(s: VmStats): string {
+  return field('Name', s.name) + field('State', s.state) + field('CPU time', secs(s.cpuTimeNs)) +
+    field('Instructions', String(s.instructions)) + field('Steal time', secs(s.stealNs)) +
+    field('Memory', `${mib(s.memory.nominalBytes)} defined, ${mib(s.memory.presentBytes)} present`) +
+    field('Last pCPU', s.lastPcpu === null ? '-' : String(s.lastPcpu)) +
+    s.vcpus.map((c) => field(`vCPU ${c.id}`, `cpu ${secs(c.cpuTimeNs)}, ${c.instructions} instructions, steal ${secs(c.stealNs)}`)).join('');
+}
+
+const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+
+/** Reports a lifecycle verb by the state the VM ended in: the one asked for, or an error naming
+ *  the state and its reason (e.g. a guest that crashed instead of powering off). */
+function say(v: VmInfo, want: VmState[], done: string): void {
+  if (!want.includes(v.state)) throw new RvisorError('VM_STATE', `VM ${v.name} is ${v.state} (${v.reason}), not ${want.join(' or ')}`);
+  process.stdout.write(`VM ${v.name} ${done}\n`);
+}
+
+export async function vmCommand(args: string[]): Promise<number> {
+  const p = parse(args);
+  if (p.help) {
+    process.stdout.write(VM_USAGE + '\n');
+    return 0;
+  }
+  const { verb, values } = p;
+  const arg = p.arg!;
+  // Check what can be checked before connecting.
+  const def = verb === 'define' ? readDefinition(arg) : undefined;
+  const timeoutMs = values.timeout === undefined ? undefined : Math.round(number(values.timeout, 'timeout', 0, 3600, false) * 1000);
+  const linger = values.linger === undefined ? 1 : number(values.linger, 'linger', 0, 3600, false);
+  const sched = {
+    ...(values.weight === undefined ? {} : { weight: number(values.weight, 'weight', 1, 65535) }),
+    ...(values.cap === undefined ? {} : { cap: number(values.cap, 'cap', 0, 800) }),
+  };
+
+  const host = await connect(values.connect, { token: values.token, stateDir: values['state-dir'] });
+  const out = (s: string) => process.stdout.write(s);
+  try {
+    switch (verb) {
+      case 'define': { const v = await host.define(def!); out(`VM ${v.name} defined from ${arg}\n`); break; }
+      case 'undefine': await host.undefine(arg); out(`VM ${arg} undefined\n`); break;
+      case 'list': {
+        const vms = (await host.list()).filter((v) => values.all || v.state === 'running' || v.state === 'paused');
+        out(values.json ? json(vms) : formatList(vms));
+        break;
+      }
+      case 'info': { const v = await host.info(arg); out(values.json ? json(v) : formatInfo(v)); break; }
+      case 'start': say(await host.start(arg, { paused: values.paused === true }), values.paused ? ['paused'] : ['running'], values.paused ? 'started (paused)' : 'started'); break;
+      case 'pause': say(await host.pause(arg), ['paused'], 'paused'); break;
+      case 'resume': say(await host.resume(arg), ['running'], 'resumed'); break;
+      case 'shutdown': say(await host.shutdown(arg, timeoutMs === undefined ? {} : { timeoutMs }), ['shutoff'], 'shut down'); break;
+      case 'destroy': say(await host.destroy(arg), ['shutoff'], 'destroyed'); break;
+      case 'reboot': say(await host.reboot(arg), ['running', 'paused'], 'rebooted'); break;
+      case 'reset': say(await host.reset(arg), ['running', 'paused'], 'reset'); break;
+      case 'stats': { const s = await host.stats(arg); out(values.json ? json(s) : formatStats(s)); break; }
+      case 'schedinfo': {
+        const s = Object.keys(sched).length ? await host.setSchedinfo(arg, sched) : await host.schedinfo(arg);
+        out(`weight : ${s.weight}\ncap    : ${s.cap}\n`);
+        break;
+      }
+      case 'autostart': {
+        const on = values.disable !== true;
+        await host.setAutostart(arg, on);
+        out(`VM ${arg} ${on ? 'marked' : 'unmarked'} as autostarted\n`);
+        break;
+      }
+      case 'console': return await consoleSession(host, arg, linger);
+    }
+    return 0;
+  } finally {
+    await host.close();
+  }
+}
+
+/** Attaches this terminal (or these pipes) to the VM's console until the user detaches (Ctrl-]),
+ *  stdin has ended and the guest has been quiet for `lingerS`, or the VM stops. */
+async function consoleSession(host: RemoteHostApi, name: string, lingerS: number): Promise<number> {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  const interactive = Boolean(stdin.isTTY);
+  let quietTimer: NodeJS.Timeout | undefined;
+  let stdinEnded = false;
+  let finish!: () => void;
+  const done = new Promise<void>((r) => { finish = r; });
+  const armQuiet = () => {
+    if (!stdinEnded) return;
+    if (quietTimer) clearTimeout(quietTimer);
+    quietTimer = setTimeout(finish, lingerS * 1000);
+  };
+  const con = await host.attachConsole(name, (bytes) => { stdout.write(bytes); armQuiet(); });
+  stdout.write(con.scrollback);
+  if (interactive) process.stderr.write(`Connected to VM ${name} (detach with Ctrl-])\r\n`);
+
+  const onData = (chunk: Buffer) => {
+    if (interactive) {
+      const i = chunk.indexOf(CTRL_RIGHT_BRACKET);
+      if (i >= 0) {
+        if (i > 0) con.write(chunk.subarray(0, i));
+        finish();
+        return;
+      }
+    }
+    con.write(chunk);
+  };
+  const onEnd = () => { stdinEnded = true; armQuiet(); };
+  if (interactive) stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.on('end', onEnd);
+  stdin.on('error', onEnd);
+  stdin.resume();
+
+  let stopped: { code: number; reason: string } | undefined;
+  void con.closed.then((c) => { stopped = c; finish(); });
+  await done;
+
+  if (quietTimer) clearTimeout(quietTimer);
+  stdin.off('data', onData);
+  stdin.off('end', onEnd);
+  if (interactive) stdin.setRawMode(false);
+  stdin.pause();
+  if (!stdinEnded && !interactive) stdin.destroy();
+  if (stopped === undefined) con.detach();
+  if (interactive) process.stderr.write('\r\n');
+  if (stopped !== undefined && stopped.code !== 1000) {
+    throw new RvisorError('HOST_UNREACHABLE', `the console of ${name} was closed by the host (${stopped.code}${stopped.reason ? `: ${stopped.reason}` : ''})`);
+  }
+  if (stopped !== undefined && interactive) process.stderr.write(`rvisor: ${stopped.reason || `VM ${name} stopped`}\n`);
+  return 0;
+}
