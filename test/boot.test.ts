@@ -106,42 +106,39 @@ test('two harts: both online in /proc/cpuinfo', async () => {
 
 test('bad input: clear errors, non-zero exits, nothing created or modified', () => {
   const dir = scratchDir();
+  /** Runs `rvisor run ARGS`: the status, the first line of stderr, and never a stack trace. */
+  const refused = (args: string[], status: number, message: RegExp): void => {
+    const r = runRvisor(['run', ...args]);
+    const what = `rvisor run ${args.join(' ')}`;
+    assert.equal(r.status, status, `${what}: status; stderr: ${r.stderr}`);
+    assert.match(r.stderr.split('\n')[0]!, message, what);
+    assert.match(r.stderr, /^rvisor: /, what);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `${what}: a stack trace`);
+    assert.equal(r.stdout.length, 0, `${what}: nothing on stdout`);
+  };
+
   const missing = join(dir, 'no-such-kernel');
-  let r = runRvisor(['run', '--kernel', missing]);
-  assert.equal(r.status, 3);
-  assert.match(r.stderr, /kernel .*no-such-kernel: no such file/);
+  refused(['--kernel', missing], 3, /kernel .*no-such-kernel: no such file/);
 
   const notKernel = join(dir, 'not-a-kernel');
   writeFileSync(notKernel, 'just some text, not a kernel\n'.repeat(10));
-  r = runRvisor(['run', '--kernel', notKernel]);
-  assert.equal(r.status, 10);
-  assert.match(r.stderr, /not a RISC-V Linux kernel Image/);
+  refused(['--kernel', notKernel], 10, /not a RISC-V Linux kernel Image/);
 
-  r = runRvisor(['run', '--mem', '16M']);
-  assert.equal(r.status, 11);
-  assert.match(r.stderr, /memory too small/);
+  refused(['--mem', '16M'], 11, /memory too small/);
 
   const noDisk = join(dir, 'no-such-disk.img');
-  r = runRvisor(['run', '--disk', noDisk]);
-  assert.equal(r.status, 3);
-  assert.match(r.stderr, /no-such-disk\.img.*does not exist/);
+  refused(['--disk', noDisk], 3, /no-such-disk\.img.*does not exist/);
   assert.equal(existsSync(noDisk), false);
 
   const ro = freshDisk('readonly.ext4');
   chmodSync(ro, 0o444);
   const before = readFileSync(ro);
   const mtime = statSync(ro).mtimeMs;
-  r = runRvisor(['run', '--disk', ro]);
-  assert.equal(r.status, 13);
-  assert.match(r.stderr, /read-only/);
+  refused(['--disk', ro], 13, /readonly\.ext4' is read-only/);
   assert.deepEqual(readFileSync(ro), before);
   assert.equal(statSync(ro).mtimeMs, mtime);
 
-  r = runRvisor(['run', '--cpus', '0']);
-  assert.equal(r.status, 2);
-  r = runRvisor(['run', '--frobnicate']);
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /unknown option --frobnicate/);
-  for (const x of [r]) assert.doesNotMatch(x.stderr, /\n\s+at /); // never a stack trace
+  refused(['--cpus', '0'], 2, /--cpus 0: expected 1\.\.8/);
+  refused(['--frobnicate'], 2, /unknown option --frobnicate/);
   assert.ok(existsSync(IMAGES));
 });

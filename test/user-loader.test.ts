@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostMemory } from '../src/memory/host-memory.js';
-import { RvisorError } from '../src/errors.js';
+import { RvisorError, type ErrorCode } from '../src/errors.js';
 import { AddressSpace, ACCESS_EXEC, ACCESS_WRITE } from '../src/user/address-space.js';
 import { ET_DYN, ET_EXEC, PT_INTERP, PT_LOAD, parseElf } from '../src/user/elf.js';
 import { ELF_ET_DYN_BASE, STACK_TOP, TASK_SIZE } from '../src/user/layout.js';
@@ -47,14 +47,14 @@ function makeElf(opts: { cls?: number; machine?: number; type?: number; entry?: 
 const TEXT: Seg = { type: PT_LOAD, flags: 5, offset: 0, vaddr: 0x10000, filesz: 0x1800, memsz: 0x1800 };
 const DATA: Seg = { type: PT_LOAD, flags: 6, offset: 0x2000, vaddr: 0x12000, filesz: 0x100, memsz: 0x3000 };
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
+/** Asserts that f throws an RvisorError with this code (and a message matching `message`). */
+function throwsCode(f: () => unknown, code: ErrorCode, message?: string | RegExp): void {
+  assert.throws(f, (e: unknown) => {
     assert.ok(e instanceof RvisorError, `expected an RvisorError, got ${String(e)}`);
-    return e.code;
-  }
-  return 'no error';
+    assert.equal(e.code, code, `${typeof message === 'string' ? `${message}: ` : ''}${e.message}`);
+    if (message instanceof RegExp) assert.match(e.message, message);
+    return true;
+  });
 }
 
 test('elf: a valid executable parses', () => {
@@ -66,21 +66,17 @@ test('elf: a valid executable parses', () => {
 });
 
 test('elf: bad input gets a distinct error code naming the file', () => {
-  assert.equal(code(() => parseElf('x', new TextEncoder().encode('#!/bin/sh\necho hi\n'))), 'NOT_ELF');
-  assert.equal(code(() => parseElf('x', new Uint8Array(0))), 'NOT_ELF');
-  assert.equal(code(() => parseElf('x', makeElf({ cls: 1, segs: [TEXT] }))), 'ELF_CLASS');
-  assert.equal(code(() => parseElf('x', makeElf({ machine: 62, segs: [TEXT] }))), 'ELF_CLASS');
-  assert.equal(code(() => parseElf('x', makeElf({ type: 1, segs: [TEXT] }))), 'ELF_CLASS');
-  assert.equal(code(() => parseElf('x', makeElf({ segs: [TEXT, DATA] }).subarray(0, 40))), 'ELF_CORRUPT');
-  assert.equal(code(() => parseElf('x', makeElf({ segs: [TEXT, DATA] }).subarray(0, 0x2010))), 'ELF_CORRUPT');
-  assert.equal(code(() => parseElf('x', makeElf({ segs: [{ ...DATA, filesz: 0x4000 }] }))), 'ELF_CORRUPT');
-  assert.equal(code(() => parseElf('x', makeElf({ segs: [{ ...DATA, vaddr: 0x12010 }] }))), 'ELF_CORRUPT', 'offset/vaddr not congruent');
-  assert.equal(code(() => parseElf('x', makeElf({ segs: [] }))), 'ELF_CORRUPT');
-  try {
-    parseElf('/some/prog', makeElf({ machine: 62, segs: [TEXT] }));
-  } catch (e) {
-    assert.match((e as Error).message, /^\/some\/prog: x86-64 ELF/);
-  }
+  throwsCode(() => parseElf('x', new TextEncoder().encode('#!/bin/sh\necho hi\n')), 'NOT_ELF');
+  throwsCode(() => parseElf('x', new Uint8Array(0)), 'NOT_ELF');
+  throwsCode(() => parseElf('x', makeElf({ cls: 1, segs: [TEXT] })), 'ELF_CLASS');
+  throwsCode(() => parseElf('x', makeElf({ machine: 62, segs: [TEXT] })), 'ELF_CLASS');
+  throwsCode(() => parseElf('x', makeElf({ type: 1, segs: [TEXT] })), 'ELF_CLASS');
+  throwsCode(() => parseElf('x', makeElf({ segs: [TEXT, DATA] }).subarray(0, 40)), 'ELF_CORRUPT');
+  throwsCode(() => parseElf('x', makeElf({ segs: [TEXT, DATA] }).subarray(0, 0x2010)), 'ELF_CORRUPT');
+  throwsCode(() => parseElf('x', makeElf({ segs: [{ ...DATA, filesz: 0x4000 }] })), 'ELF_CORRUPT');
+  throwsCode(() => parseElf('x', makeElf({ segs: [{ ...DATA, vaddr: 0x12010 }] })), 'ELF_CORRUPT', 'offset/vaddr not congruent');
+  throwsCode(() => parseElf('x', makeElf({ segs: [] })), 'ELF_CORRUPT');
+  throwsCode(() => parseElf('/some/prog', makeElf({ machine: 62, segs: [TEXT] })), 'ELF_CLASS', /^\/some\/prog: x86-64 ELF/);
 });
 
 test('loader: segments land at their addresses with the right contents and protections', () => {
@@ -115,8 +111,8 @@ test('loader: a PIE goes to ELF_ET_DYN_BASE; a missing interpreter is ELF_INTERP
   const withInterp = makeElf({ segs: [TEXT, { type: PT_INTERP, flags: 4, offset: 0x1f00, vaddr: 0x11f00, filesz: 20, memsz: 20 }] });
   withInterp.set(new TextEncoder().encode('/lib/ld-missing.so\0'), 0x1f00);
   writeFileSync(join(dir, 'dyn'), withInterp);
-  assert.equal(code(() => loadProgram(new AddressSpace(new HostMemory(64 * 1048576 + 4 * 1048576)), join(dir, 'dyn'), dir)), 'ELF_INTERP');
-  assert.equal(code(() => loadProgram(new AddressSpace(new HostMemory(64 * 1048576 + 4 * 1048576)), join(dir, 'does-not-exist'))), 'ENOENT_FILE');
+  throwsCode(() => loadProgram(new AddressSpace(new HostMemory(64 * 1048576 + 4 * 1048576)), join(dir, 'dyn'), dir), 'ELF_INTERP');
+  throwsCode(() => loadProgram(new AddressSpace(new HostMemory(64 * 1048576 + 4 * 1048576)), join(dir, 'does-not-exist')), 'ENOENT_FILE');
 });
 
 test('loader: the real hello fixture loads (static, ET_EXEC)', () => {
