@@ -28,6 +28,7 @@ import { fdtNode as virtioFdtNode } from '../devices/virtio/transport/fdt.js';
 import { VirtioBlk } from '../devices/virtio/blk/blk.js';
 import type { BlockBackend } from '../devices/virtio/blk/backend.js';
 import { VirtioRng, type EntropySource } from '../devices/virtio/rng/rng.js';
+import { powerButton, KEY_POWER, type VirtioInput } from '../devices/virtio/input/input.js';
 import { RvisorError } from '../errors.js';
 
 export interface DiskConfig {
@@ -125,6 +126,7 @@ export class VirtBoard implements SbiBoard {
   private readonly hooks: SystemHooks;
   private readonly virtio: VirtioMmioTransport[] = [];
   private readonly syscon: SifiveTest;
+  private readonly powerKey: VirtioInput;
   /** Instructions retired by all harts (for --stats). */
   instructions = 0n;
   /** Per hart: instructions retired and host time spent running it (ms), for accounting. */
@@ -190,12 +192,15 @@ export class VirtBoard implements SbiBoard {
       plicFdtNode({ base: MAP.PLIC_BASE, size: MAP.PLIC_SIZE, numSources: MAP.PLIC_NUM_SOURCES }),
       clintFdtNode({ base: MAP.CLINT_BASE, size: MAP.CLINT_SIZE }),
     ];
-    // virtio slots: disks first, then the entropy device; the rest stay empty (DeviceID 0)
+    // virtio slots: disks first, then the entropy device and the power button (virtio-input);
+    // the rest stay empty (DeviceID 0)
+    this.powerKey = powerButton();
     const virtio = [
       ...cfg.disks.map((d) => new VirtioBlk(d.backend, { readOnly: d.readOnly, serial: d.serial })),
       new VirtioRng(cfg.entropy),
+      this.powerKey,
     ];
-    if (virtio.length > MAP.VIRTIO_COUNT) throw new RvisorError('USAGE', `at most ${MAP.VIRTIO_COUNT - 1} disks`);
+    if (virtio.length > MAP.VIRTIO_COUNT) throw new RvisorError('USAGE', `at most ${MAP.VIRTIO_COUNT - 2} disks`);
     for (let slot = 0; slot < MAP.VIRTIO_COUNT; slot++) {
       const base = MAP.virtioBase(slot), irq = MAP.virtioIrq(slot);
       const dev = virtio[slot];
@@ -366,6 +371,21 @@ export class VirtBoard implements SbiBoard {
   pushInput(bytes: ArrayLike<number>): void {
     for (let i = 0; i < bytes.length; i++) this.input.push(bytes[i]!);
     this.feedUart();
+  }
+
+  /** Presses and releases the power key (virtio-input: KEY_POWER down, SYN, up, SYN); the guest's
+   *  input daemon acts on it (busybox acpid powers the bundled guest off). False when no driver
+   *  in the guest listens to the device yet: the press is lost, as at a machine whose OS is not
+   *  up. The host should step() the board soon after (it may be idle). */
+  pressPowerKey(): boolean {
+    return this.powerKey.pressKey(KEY_POWER);
+  }
+
+  /** Tells the guest that hart `hart` was runnable but not running for `ns` nanoseconds (steal
+   *  time, SBI STA). False when the guest registered no steal-time memory for that hart, or when
+   *  firmware (which then owns the SBI) runs the board. */
+  addSteal(hart: number, ns: bigint): boolean {
+    return this.sbi?.addSteal(hart, ns) ?? false;
   }
 
   /** Moves queued console input into the UART once a driver listens (IER.ERBFI), as far as its
