@@ -1,0 +1,153 @@
+// A small in-memory HostApi for the API layer's unit tests (never shipped): the libvirt states and
+// verbs without machines. Guest output is produced on demand with `output()`; console input is
+// recorded in `inputs` and echoed back as output, as a guest's tty would.
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { RvisorError } from '../src/errors.js';
+import type {
+  ConsoleAttachment, HostApi, HostEvent, HostStats, SchedInfo, ShutdownOptions, StartOptions, VmDefinition,
+  VmDefinitionInput, VmInfo, VmState, VmStats,
+} from '../src/vmm/types.js';
+
+interface FakeVm {
+  def: VmDefinition;
+  state: VmState;
+  reason: string;
+  since: string;
+  viewers: Set<(b: Uint8Array) => void>;
+  scrollback: Buffer;
+}
+
+export class FakeHost extends EventEmitter implements HostApi {
+  readonly stateDir = '/nonexistent/fake-state';
+  readonly pcpus = 2;
+  readonly vms = new Map<string, FakeVm>();
+  readonly inputs: { name: string; bytes: Buffer }[] = [];
+  /** Makes list() answer with data that breaks the schema (tests the response check). */
+  broken = false;
+
+  private get(name: string): FakeVm {
+    const vm = this.vms.get(name);
+    if (!vm) throw new RvisorError('VM_NOT_FOUND', `no VM named ${JSON.stringify(name)}`);
+    return vm;
+  }
+
+  private info_(vm: FakeVm): VmInfo {
+    return { name: vm.def.name, state: vm.state, reason: vm.reason, since: vm.since, definition: structuredClone(vm.def) };
+  }
+
+  private set(vm: FakeVm, state: VmState, reason: string): VmInfo {
+    vm.state = state;
+    vm.reason = reason;
+    vm.since = new Date().toISOString();
+    this.emitEvent({ type: 'state', name: vm.def.name, state, reason, time: vm.since });
+    return this.info_(vm);
+  }
+
+  private need(vm: FakeVm, verb: string, states: VmState[]): void {
+    if (!states.includes(vm.state)) throw new RvisorError('VM_STATE', `cannot ${verb} VM ${vm.def.name}: it is ${vm.state}`);
+  }
+
+  private emitEvent(e: HostEvent): void {
+    this.emit('event', e);
+  }
+
+  list(): VmInfo[] {
+    if (this.broken) return [{ name: 'NOT A NAME' } as unknown as VmInfo];
+    return [...this.vms.values()].map((v) => this.info_(v));
+  }
+
+  info(name: string): VmInfo { return this.info_(this.get(name)); }
+
+  define(input: VmDefinitionInput): VmInfo {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(input.name)) throw new RvisorError('BAD_DEFINITION', 'bad name');
+    if (this.vms.has(input.name)) throw new RvisorError('VM_EXISTS', `VM ${input.name} is already defined`);
+    const def: VmDefinition = {
+      name: input.name, vcpus: input.vcpus ?? 1, memory: input.memory ?? '256M', kernel: input.kernel ?? '/images/Image.gz',
+      initrd: input.initrd ?? '/images/initramfs.cpio.gz', append: input.append ?? 'console=ttyS0', bios: input.bios ?? null,
+      disks: input.disks ?? [], weight: input.weight ?? 256, cap: input.cap ?? 0, autostart: input.autostart ?? false,
+    };
+    for (const d of def.disks) if (!existsSync(d.path)) throw new RvisorError('BAD_DEFINITION', `disk ${d.path} does not exist`);
+    const vm: FakeVm = { def, state: 'shutoff', reason: 'defined', since: new Date().toISOString(), viewers: new Set(), scrollback: Buffer.alloc(0) };
+    this.vms.set(def.name, vm);
+    this.emitEvent({ type: 'defined', name: def.name, time: vm.since });
+    return this.info_(vm);
+  }
+
+  undefine(name: string): void {
+    const vm = this.get(name);
+    this.need(vm, 'undefine', ['shutoff', 'crashed']);
+    this.vms.delete(name);
+    this.emitEvent({ type: 'undefined', name, time: new Date().toISOString() });
+  }
+
+  async start(name: string, opts: StartOptions = {}): Promise<VmInfo> {
+    const vm = this.get(name);
+    this.need(vm, 'start', ['shutoff', 'crashed']);
+    return this.set(vm, opts.paused ? 'paused' : 'running', opts.paused ? 'start-paused' : 'booted');
+  }
+  async pause(name: string): Promise<VmInfo> { const vm = this.get(name); this.need(vm, 'pause', ['running']); return this.set(vm, 'paused', 'user'); }
+  async resume(name: string): Promise<VmInfo> { const vm = this.get(name); this.need(vm, 'resume', ['paused']); return this.set(vm, 'running', 'unpaused'); }
+  async shutdown(name: string, opts: ShutdownOptions = {}): Promise<VmInfo> {
+    const vm = this.get(name);
+    this.need(vm, 'shut down', ['running']);
+    if (opts.timeoutMs === 0) throw new RvisorError('SHUTDOWN_TIMEOUT', `VM ${name} did not power off within 0 ms`);
+    return this.set(vm, 'shutoff', 'shutdown');
+  }
+  async destroy(name: string): Promise<VmInfo> { const vm = this.get(name); this.need(vm, 'destroy', ['running', 'paused', 'crashed']); return this.set(vm, 'shutoff', 'destroyed'); }
+  async reboot(name: string): Promise<VmInfo> { const vm = this.get(name); this.need(vm, 'reboot', ['running', 'paused']); return this.set(vm, vm.state, 'reboot'); }
+  async reset(name: string): Promise<VmInfo> { const vm = this.get(name); this.need(vm, 'reset', ['running', 'paused']); return this.set(vm, vm.state, 'reset'); }
+
+  setAutostart(name: string, on: boolean): VmInfo { const vm = this.get(name); vm.def.autostart = on; return this.info_(vm); }
+  schedinfo(name: string): SchedInfo { const d = this.get(name).def; return { weight: d.weight, cap: d.cap }; }
+  setSchedinfo(name: string, s: Partial<SchedInfo>): SchedInfo {
+    const d = this.get(name).def;
+    if (s.weight !== undefined) d.weight = s.weight;
+    if (s.cap !== undefined) d.cap = s.cap;
+    this.emitEvent({ type: 'schedinfo', name, weight: d.weight, cap: d.cap, time: new Date().toISOString() });
+    return { weight: d.weight, cap: d.cap };
+  }
+
+  stats(name: string): VmStats {
+    const vm = this.get(name);
+    return {
+      name, state: vm.state, cpuTimeNs: 1_500_000_000, instructions: 123456789, stealNs: 2_000_000,
+      vcpus: [{ id: 0, cpuTimeNs: 1_500_000_000, instructions: 123456789, stealNs: 2_000_000 }],
+      memory: { nominalBytes: 268435456, presentBytes: 10485760 }, lastPcpu: 1,
+    };
+  }
+
+  hostStats(): HostStats {
+    return {
+      pcpus: 2, vms: { total: this.vms.size, running: 0, paused: 0, crashed: 0, shutoff: this.vms.size },
+      pcpuBusyNs: [0, 0], arenas: [], rssBytes: process.memoryUsage.rss(),
+    };
+  }
+
+  attachConsole(name: string, onOutput: (bytes: Uint8Array) => void): ConsoleAttachment {
+    const vm = this.get(name);
+    this.need(vm, 'attach a console to', ['running', 'paused']);
+    vm.viewers.add(onOutput);
+    return {
+      scrollback: Uint8Array.from(vm.scrollback),
+      write: (bytes) => {
+        this.inputs.push({ name, bytes: Buffer.from(bytes) });
+        this.output(name, bytes);
+      },
+      detach: () => { vm.viewers.delete(onOutput); },
+    };
+  }
+
+  /** Guest console output: kept in the 64 KiB scrollback and sent to every viewer. */
+  output(name: string, bytes: Uint8Array | string): void {
+    const vm = this.get(name);
+    const b = typeof bytes === 'string' ? Buffer.from(bytes) : Buffer.from(bytes);
+    vm.scrollback = Buffer.concat([vm.scrollback, b]).subarray(-65536);
+    for (const v of vm.viewers) v(b);
+  }
+
+  viewerCount(name: string): number { return this.get(name).viewers.size; }
+
+  closed = false;
+  async close(): Promise<void> { this.closed = true; }
+}
