@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { RvisorError } from '../errors.js';
+import { RvisorError, type ErrorCode } from '../errors.js';
 import { coreModule } from '../cpu/core.js';
 import { freeBoardMemory, type BoardState } from '../machine/board.js';
 import { setClockRunning } from '../machine/clock.js';
@@ -49,6 +49,8 @@ interface VmRun {
   sliceWaiters: (() => void)[];
   /** Called when the run ends (shutoff or crashed). */
   endWaiters: (() => void)[];
+  /** Called after the slice that built the machine, with the build error if it failed. */
+  bootWaiters: ((err: RvisorError | undefined) => void)[];
   hartInsns: number[];
   hartMs: number[];
   hartSteal: number[];
@@ -239,7 +241,7 @@ export class Host extends EventEmitter implements HostApi {
       },
       board: undefined, liveOn: -1, inFlight: false, sched: this.sched.add(id, def.weight, def.cap),
       input: [], powerKey: false, fault: false, paused: opts.paused === true, shutdownRequested: false,
-      sliceWaiters: [], endWaiters: [],
+      sliceWaiters: [], endWaiters: [], bootWaiters: [],
       hartInsns: new Array(def.vcpus).fill(0), hartMs: new Array(def.vcpus).fill(0), hartSteal: new Array(def.vcpus).fill(0),
     };
     vm.run = run;
@@ -251,9 +253,21 @@ export class Host extends EventEmitter implements HostApi {
     } else {
       this.sched.wake(run.sched, now());
       this.setState(vm, 'running', 'booted');
-      this.dispatch();
+      await this.booted(run);
     }
     return this.info_(vm);
+  }
+
+  /** Dispatches a run whose machine is not built yet and waits for its first slice: a machine that
+   *  cannot be built (boot files unusable, memory too small for the kernel) fails the verb with the
+   *  error and leaves the VM shutoff, as a refused start. */
+  private async booted(run: VmRun): Promise<void> {
+    if (run.board !== undefined) return this.dispatch();
+    const err = await new Promise<RvisorError | undefined>((res) => {
+      run.bootWaiters.push(res);
+      this.dispatch();
+    });
+    if (err) throw err;
   }
 
   /** Resolves when the VM's slice in flight (if any) has ended. */
@@ -294,7 +308,7 @@ export class Host extends EventEmitter implements HostApi {
     this.editBoard(run, (s) => ({ ...s, clock: setClockRunning(s.clock, true, now(), TIMEBASE_HZ) }));
     this.sched.wake(run.sched, now());
     this.setState(vm, 'running', 'unpaused');
-    this.dispatch();
+    await this.booted(run);
     return this.info_(vm);
   }
 
@@ -382,6 +396,7 @@ export class Host extends EventEmitter implements HostApi {
     this.setState(vm, state, reason);
     for (const f of run.sliceWaiters.splice(0)) f();
     for (const f of run.endWaiters.splice(0)) f();
+    for (const f of run.bootWaiters.splice(0)) f(undefined);
   }
 
   // ---- scheduling --------------------------------------------------------------------------
@@ -451,10 +466,17 @@ export class Host extends EventEmitter implements HostApi {
     this.sched.charge(run.sched, m.ranMs, t);
     if (m.t === 'crashed') {
       run.liveOn = -1;
-      this.finish(vm, 'crashed', `error: ${m.reason}`);
+      if (m.buildError) {
+        const err = new RvisorError(m.buildError as ErrorCode, `VM ${vm.def.name} cannot start: ${m.reason}`);
+        this.finish(vm, 'shutoff', `failed: ${m.reason}`);
+        for (const f of run.bootWaiters.splice(0)) f(err);
+      } else {
+        this.finish(vm, 'crashed', `error: ${m.reason}`);
+      }
       this.dispatch();
       return;
     }
+    for (const f of run.bootWaiters.splice(0)) f(undefined);
     run.board = m.state;
     run.liveOn = p.index;
     const harts = m.hartInsns.length;

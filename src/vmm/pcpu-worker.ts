@@ -10,6 +10,7 @@ import { Core, setCoreModule } from '../cpu/core.js';
 import { VirtBoard, type BoardState } from '../machine/board.js';
 import { RawFileDisk } from '../host/disk/raw-file.js';
 import { BootImageCache, boardConfig, type MachineIo } from './machine.js';
+import { RvisorError } from '../errors.js';
 import type { FromWorker, ToWorker, VmLaunch } from './protocol.js';
 
 interface WorkerInit {
@@ -77,12 +78,15 @@ function drain(out: Uint8Array[]): Uint8Array | null {
 function runSlice(m: Extract<ToWorker, { t: 'run' }>): FromWorker {
   const t0 = now();
   let entry: Live | undefined;
+  let building = false;
   try {
     if (m.from === 'live') {
       entry = live.get(m.vm);
       if (!entry) throw new Error('internal: the VM\'s board is not live on this pCPU');
     } else {
+      building = true;
       entry = build(m.vm, m.launch, m.from);
+      building = false;
     }
     const board = entry.board;
     const extra = board as unknown as BoardExtras;
@@ -106,7 +110,8 @@ function runSlice(m: Extract<ToWorker, { t: 'run' }>): FromWorker {
   } catch (e) {
     live.delete(m.vm);
     const reason = e instanceof Error ? e.message : String(e);
-    return { t: 'crashed', vm: m.vm, ranMs: now() - t0, reason, output: entry ? drain(entry.out) : null };
+    const buildError = building && e instanceof RvisorError ? e.code : undefined;
+    return { t: 'crashed', vm: m.vm, ranMs: now() - t0, reason, output: entry ? drain(entry.out) : null, ...(buildError ? { buildError } : {}) };
   }
 }
 

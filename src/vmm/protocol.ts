@@ -47,4 +47,13 @@ export type FromWorker =
       output: Uint8Array | null;
       state: BoardState;
     }
-  | { t: 'crashed'; vm: number; ranMs: number; reason: string; output: Uint8Array | null };
+  | {
+      t: 'crashed';
+      vm: number;
+      ranMs: number;
+      reason: string;
+      /** The machine could not be built (bad boot files, too little memory): the user's error,
+       *  with its RvisorError code, rather than a guest's or the emulator's failure. */
+      buildError?: string;
+      output: Uint8Array | null;
+    };

@@ -1,0 +1,126 @@
+// Helpers for tests of the host (`rvisor serve`'s engine): a host on a temporary state dir that is
+// always closed, console readers with bounded waits, and tiny bare-metal guests assembled from the
+// instruction table (they boot in microseconds, so lifecycle tests need no Linux).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openHost, type Host } from '../src/vmm/host.js';
+import { encode as I } from '../src/isa/encode.js';
+import { RAM_BASE, UART0_BASE } from '../src/machine/memory-map.js';
+
+export async function withHost<T>(opts: { pcpus?: number; stateDir?: string }, fn: (host: Host, dir: string) => Promise<T>): Promise<T> {
+  const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'rvisor-host-'));
+  const host = await openHost({ stateDir: dir, pcpus: opts.pcpus ?? 2, testHooks: true });
+  try {
+    return await fn(host, dir);
+  } finally {
+    await host.close();
+    if (!opts.stateDir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Reads one VM's console from the moment it is made. */
+export class ConsoleReader {
+  text = '';
+  private seen = 0;
+  private readonly att;
+
+  constructor(host: Host, readonly name: string) {
+    this.att = host.attachConsole(name, (b) => { this.text += Buffer.from(b).toString('latin1'); });
+    this.text = Buffer.from(this.att.scrollback).toString('latin1');
+  }
+
+  /** Waits (at most timeoutMs) until `pattern` appears after the previous match. */
+  async waitFor(pattern: string, timeoutMs = 120000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.text.indexOf(pattern, this.seen);
+      if (at >= 0) {
+        const out = this.text.slice(this.seen, at + pattern.length);
+        this.seen = at + pattern.length;
+        return out;
+      }
+      if (Date.now() > end) throw new Error(`${this.name}: timed out waiting for ${JSON.stringify(pattern)}; console tail:\n${this.text.slice(-1500)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  send(text: string): void {
+    this.att.write(Buffer.from(text));
+  }
+
+  /** Types a command and returns what it printed (up to a marker the command echoes). */
+  async run(cmd: string, timeoutMs = 60000): Promise<string> {
+    const tag = Math.random().toString(36).slice(2, 8);
+    this.send(`${cmd}; echo "@@${tag}""@@"\n`);
+    const out = await this.waitFor(`@@${tag}@@`, timeoutMs);
+    const echoed = out.lastIndexOf(`"@@${tag}""@@"`); // the terminal echoes the command line (twice if typed ahead)
+    const body = out.slice(out.indexOf('\n', echoed) + 1, out.lastIndexOf(`@@${tag}@@`));
+    return body.replace(/\r/g, '').replace(/\n$/, '');
+  }
+
+  detach(): void {
+    this.att.detach();
+  }
+}
+
+/** M-mode program: prints `msg` on the UART, then waits for interrupts forever (an idle guest). */
+export function idleProgram(msg: string): Uint8Array {
+  const code: number[] = [];
+  li32(code, 6, UART0_BASE);
+  for (const ch of Buffer.from(msg)) code.push(I('addi', { rd: 7, rs1: 0, imm: ch }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
+  code.push(I('wfi'), I('jal', { rd: 0, imm: -4 }));
+  return words(code);
+}
+
+/** M-mode program: writes one doubleword (its own address) into every 4 KiB page of
+ *  [RAM_BASE + 64 KiB, RAM_BASE + bytes), prints "W", then forever re-reads every page and prints
+ *  "V" after each pass that found every value intact ("X" and stops if one was not). */
+export function toucherProgram(bytes: number): Uint8Array {
+  const code: number[] = [];
+  li32(code, 6, UART0_BASE);
+  const start = () => { li32(code, 10, RAM_BASE + 65536); zext(code, 10); };
+  const endAddr = () => { li32(code, 11, RAM_BASE); zext(code, 11); li32(code, 12, bytes / 4096); code.push(I('slli', { rd: 12, rs1: 12, imm: 12 }), I('add', { rd: 11, rs1: 11, rs2: 12 })); };
+  li32(code, 13, 4096);
+  start();
+  endAddr();
+  let loop = code.length;
+  code.push(I('sd', { rs1: 10, rs2: 10, imm: 0 }), I('add', { rd: 10, rs1: 10, rs2: 13 }));
+  code.push(I('bltu', { rs1: 10, rs2: 11, imm: (loop - code.length) * 4 }));
+  code.push(I('addi', { rd: 7, rs1: 0, imm: 'W'.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
+  const verify = code.length;
+  start();
+  loop = code.length;
+  code.push(I('ld', { rd: 14, rs1: 10, imm: 0 }));
+  const bad = code.length;
+  code.push(0); // bne x14, x10, fail (patched)
+  code.push(I('add', { rd: 10, rs1: 10, rs2: 13 }));
+  code.push(I('bltu', { rs1: 10, rs2: 11, imm: (loop - code.length) * 4 }));
+  code.push(I('addi', { rd: 7, rs1: 0, imm: 'V'.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
+  code.push(I('jal', { rd: 0, imm: (verify - code.length) * 4 }));
+  const fail = code.length;
+  code.push(I('addi', { rd: 7, rs1: 0, imm: 'X'.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
+  code.push(I('wfi'), I('jal', { rd: 0, imm: -4 }));
+  code[bad] = I('bne', { rs1: 14, rs2: 10, imm: (fail - bad) * 4 });
+  return words(code);
+}
+
+function li32(code: number[], rd: number, v: number): void {
+  const hi = (v + 0x800) & ~0xfff;
+  code.push(I('lui', { rd, imm: hi | 0 }), I('addi', { rd, rs1: rd, imm: v - hi }));
+}
+
+function zext(code: number[], rd: number): void {
+  code.push(I('slli', { rd, rs1: rd, imm: 32 }), I('srli', { rd, rs1: rd, imm: 32 }));
+}
+
+function words(code: number[]): Uint8Array {
+  return new Uint8Array(Uint32Array.from(code).buffer);
+}
+
+/** Writes a program to a file in `dir` and returns a definition that boots it as firmware. */
+export function bareMetalVm(dir: string, name: string, program: Uint8Array, memory = '32M'): { name: string; memory: string; kernel: null; initrd: null; bios: string } {
+  const path = join(dir, `${name}.bin`);
+  writeFileSync(path, program);
+  return { name, memory, kernel: null, initrd: null, bios: path };
+}
