@@ -138,6 +138,13 @@ export class VirtBoard implements SbiBoard {
       throw new RvisorError('USAGE', `--cpus must be 1..8, not ${cfg.harts}`);
     }
     const saved = opts.restore;
+    // Images are checked before anything is allocated, so a refused machine leaves nothing behind.
+    let layout: { kernel: ReturnType<typeof parseKernelImage>; p: ReturnType<typeof place> } | undefined;
+    if (!saved) {
+      if (!cfg.kernel && !cfg.firmware) throw new RvisorError('USAGE', 'nothing to boot: give a kernel, or firmware with --bios');
+      const kernel = cfg.kernel ? parseKernelImage(cfg.kernel, cfg.kernelName) : { bytes: new Uint8Array(0), textOffset: 0x200000, imageSize: 0 };
+      layout = { kernel, p: place(cfg.memBytes, kernel, cfg.initrd?.length, cfg.firmware?.length ?? 0) };
+    }
     this.host = host;
     this.slice = cfg.sliceInsns ?? 20000;
     this.ownsCore = !opts.core;
@@ -221,9 +228,7 @@ export class VirtBoard implements SbiBoard {
     }
 
     // ---- images ----
-    if (!cfg.kernel && !cfg.firmware) throw new RvisorError('USAGE', 'nothing to boot: give a kernel, or firmware with --bios');
-    const kernel = cfg.kernel ? parseKernelImage(cfg.kernel, cfg.kernelName) : { bytes: new Uint8Array(0), textOffset: 0x200000, imageSize: 0 };
-    const p = place(cfg.memBytes, kernel, cfg.initrd?.length, cfg.firmware?.length ?? 0);
+    const { kernel, p } = layout!;
     const base = MAP.RAM_BASE;
     if (cfg.firmware) this.ram.write(base + p.firmware, cfg.firmware);
     if (cfg.kernel) this.ram.write(base + p.kernel, kernel.bytes);
