@@ -1,6 +1,8 @@
 #!/bin/bash
-# Re-runs every case of test/golden/go/cases.json under live QEMU (qemu-riscv64-static) and fails
-# on any difference.  With --write, regenerates the golden file from guest/go/cases.mjs instead.
+# Re-runs every case of guest/go/cases.mjs under live QEMU (qemu-riscv64-static) and fails on any
+# difference from test/golden/go/cases.json, or when that file is stale (a case, binary or
+# environment that differs from cases.mjs). With --write, regenerates the golden file from
+# cases.mjs instead (then review the diff).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 exec node "$HERE/../busybox/golden.mjs" "$HERE/cases.mjs" "$@"
