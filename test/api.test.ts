@@ -4,10 +4,8 @@
 // stream, through the typed client. The same API on the real host: api-host.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApi, openApiDocument } from '../src/api/server.js';
 import { startApi, tokenPath } from '../src/api/listen.js';
@@ -16,25 +14,10 @@ import { RvisorError } from '../src/errors.js';
 import type { HostEvent } from '../src/vmm/types.js';
 import { FakeHost } from './fake-host.js';
 import { ROOT } from './helpers.js';
-
-/** Rejects when `p` has not settled within `ms`: every wait in these tests is bounded. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms); })])
-    .finally(() => clearTimeout(timer));
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { rawRequest, tempStateDir, until, within } from './api-helpers.js';
 
 function tempDir(): string {
-  // Short: Unix socket paths are limited to about 100 bytes.
-  return mkdtempSync(join(tmpdir(), 'rv-api-'));
+  return tempStateDir();
 }
 
 async function injectApp(host = new FakeHost()) {
@@ -162,20 +145,7 @@ test('the OpenAPI document is served and docs/openapi.json is not stale', async 
 });
 
 /** A raw HTTP request (for checks the client would not make). */
-function raw(opts: { socketPath?: string; port?: number; path: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ ...(opts.socketPath ? { socketPath: opts.socketPath } : { host: '127.0.0.1', port: opts.port }), path: opts.path, headers: opts.headers ?? {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined, headers: res.headers });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const raw = (opts: { socketPath?: string; port?: number; path: string; headers?: Record<string, string> }) => rawRequest(opts);
 
 test('listeners: Unix socket 0600 without token, TCP with bearer token (401 JSON otherwise), token file 0600 reused, stale socket removed, live socket refused', async (t) => {
   const dir = tempDir();

@@ -14,7 +14,7 @@ export const MEMORY_PATTERN = '^[0-9]{1,12}([KMGkmg]([iI]?[bB])?|[bB])?$';
 /** Files are named by absolute host paths over the API: the daemon's working directory means
  *  nothing to a client (the CLI makes relative paths absolute before sending). */
 export const ABS_PATH_PATTERN = '^/';
-const FilePath = (description: string) => Type.String({ minLength: 2, pattern: ABS_PATH_PATTERN, description });
+const FilePath = (description: string) => Type.String({ pattern: ABS_PATH_PATTERN, description });
 
 const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 

@@ -17,7 +17,7 @@ import type { ConsoleAttachment, HostApi, HostEvent } from '../vmm/types.js';
 import { errorBody, httpStatus } from './errors.js';
 import {
   AutostartBody, ErrorSchema, HostEventSchema, HostInfoSchema, NameParams, SchedInfoSchema, SchedInfoUpdateSchema,
-  ShutdownBody, StartBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN,
+  ShutdownBody, StartBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN, MEMORY_PATTERN, ABS_PATH_PATTERN,
 } from './schemas.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -80,6 +80,14 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
       let message: string;
       if (ctx === 'params') {
         message = `VM name ${JSON.stringify((req.params as { name?: string }).name)} is invalid: it must match ${VM_NAME_PATTERN.slice(1, -1)}`;
+      } else if (v.keyword === 'pattern') {
+        const value = JSON.stringify(v.instancePath.split('/').slice(1).reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], req.body));
+        const pattern = (v.params as { pattern?: string }).pattern;
+        const why = pattern === VM_NAME_PATTERN ? `is not a valid VM name (${VM_NAME_PATTERN.slice(1, -1)})`
+          : pattern === MEMORY_PATTERN ? 'is not a size such as "256M" or "1G" (units B, K, M, G)'
+            : pattern === ABS_PATH_PATTERN ? 'must be an absolute path (the host\'s working directory means nothing to a client)'
+              : v.message ?? 'is invalid';
+        message = `${ctx}${v.instancePath} ${value} ${why}`;
       } else if (v.keyword === 'additionalProperties') {
         message = `${ctx}${v.instancePath}: unknown key "${String((v.params as { additionalProperty?: string }).additionalProperty)}"`;
       } else {
