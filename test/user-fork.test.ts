@@ -1,7 +1,7 @@
 // Several guest processes in one `rvisor exec`: fork, vfork, execve, wait4/waitid, pipes between
 // processes, signals across them. Expected results come from qemu-riscv64-static
-// (test/fixtures/user/build-fork.sh): busybox shell cases in fork-cases.json and the transcript
-// of the C fixture fork.c in fork.expected.
+// (test/fixtures/user/build.sh, which re-checks them with --check): busybox shell cases in
+// fork-cases.json and the transcript of the C fixture fork.c in fork.expected.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
