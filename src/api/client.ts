@@ -16,7 +16,7 @@ import type {
 } from '../vmm/types.js';
 import { errorFromBody } from './errors.js';
 import type { HostInfo } from './schemas.js';
-import { defaultStateDir, readToken, socketPath } from './listen.js';
+import { defaultStateDir, readToken, socketPath } from './paths.js';
 
 type Promised<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : T[K] };
 

@@ -1,67 +1,16 @@
 // Where the API listens: always the Unix socket `<stateDir>/rvisor.sock` (mode 0600, no token),
 // and with `listen` also TCP, where every request needs the bearer token kept in
 // `<stateDir>/token` (generated at the first start, mode 0600, reused afterwards).
-import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
-import { homedir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { RvisorError } from '../errors.js';
 import type { HostApi } from '../vmm/types.js';
 import { buildApi } from './server.js';
+import { loadOrCreateToken, socketPath, tokenPath } from './paths.js';
 
-export const SOCKET_NAME = 'rvisor.sock';
-export const TOKEN_NAME = 'token';
-
-/** `$XDG_DATA_HOME/rvisor`, else `~/.local/share/rvisor` (relative XDG paths are ignored, as the
- *  XDG spec asks). */
-export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_DATA_HOME;
-  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'share'), 'rvisor');
-}
-
-export function socketPath(stateDir: string): string {
-  return join(stateDir, SOCKET_NAME);
-}
-
-export function tokenPath(stateDir: string): string {
-  return join(stateDir, TOKEN_NAME);
-}
-
-/** The TCP listener's token: read from `<stateDir>/token`, or generated (256 random bits) and
- *  stored there with mode 0600 when absent. A token file readable by others is made 0600. */
-export function loadOrCreateToken(stateDir: string): string {
-  const path = tokenPath(stateDir);
-  try {
-    const st = statSync(path);
-    if (st.mode & 0o077) chmodSync(path, 0o600);
-    const token = readFileSync(path, 'utf8').trim();
-    if (/^[A-Za-z0-9_-]{20,}$/.test(token)) return token;
-    unlinkSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const token = randomBytes(32).toString('base64url');
-  const fd = openSync(path, 'wx', 0o600);
-  try {
-    writeSync(fd, token + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return token;
-}
-
-/** Reads the token a client needs for a TCP host (undefined when the file is not there). */
-export function readToken(stateDir: string): string | undefined {
-  try {
-    return readFileSync(tokenPath(stateDir), 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { defaultStateDir, loadOrCreateToken, readToken, socketPath, tokenPath } from './paths.js';
 
 /** `HOST:PORT` (IPv6 as `[::1]:PORT`) → its parts. */
 export function parseListen(text: string): { host: string; port: number } {

@@ -11,7 +11,7 @@ export const VM_USAGE = `usage: rvisor vm [--connect SOCKET|URL] [--token TOKEN]
 
 verbs:
   define FILE                     define a VM from a JSON definition (relative paths in it are
-                                  taken from FILE's folder)
+                                  taken from FILE's folder; FILE "-" reads standard input)
   undefine NAME                   remove a VM that is shut off or crashed
   list [--all] [--json]           running and paused VMs (--all: every VM)
   info NAME [--json]              state and definition
@@ -102,12 +102,13 @@ function number(text: string, what: string, min: number, max: number, integer = 
   return n;
 }
 
-/** Reads a definition file; relative file paths in it are taken from the file's folder, since
- *  the host (another process, maybe another working directory) needs absolute ones. */
+/** Reads a definition file ("-": standard input); relative file paths in it are taken from the
+ *  file's folder (stdin: the working directory), since the host (another process, maybe another
+ *  working directory) needs absolute ones. */
 export function readDefinition(file: string): VmDefinitionInput {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new RvisorError('ENOENT_FILE', `${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
@@ -119,7 +120,7 @@ export function readDefinition(file: string): VmDefinitionInput {
     throw new RvisorError('BAD_DEFINITION', `${file}: not valid JSON (${(e as Error).message})`);
   }
   if (typeof def !== 'object' || def === null || Array.isArray(def)) throw new RvisorError('BAD_DEFINITION', `${file}: a definition is a JSON object`);
-  const base = dirname(resolve(file));
+  const base = file === '-' ? process.cwd() : dirname(resolve(file));
   const abs = (p: unknown) => (typeof p === 'string' && p !== '' && !isAbsolute(p) ? resolve(base, p) : p);
   const d = { ...def } as Record<string, unknown>;
   for (const k of ['kernel', 'initrd', 'bios']) if (k in d) d[k] = abs(d[k]);
@@ -191,7 +192,7 @@ export async function vmCommand(args: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s);
   try {
     switch (verb) {
-      case 'define': { const v = await host.define(def!); out(`VM ${v.name} defined from ${arg}\n`); break; }
+      case 'define': { const v = await host.define(def!); out(`VM ${v.name} defined from ${arg === '-' ? 'standard input' : arg}\n`); break; }
       case 'undefine': await host.undefine(arg); out(`VM ${arg} undefined\n`); break;
       case 'list': {
         const vms = (await host.list()).filter((v) => values.all || v.state === 'running' || v.state === 'paused');
