@@ -56,6 +56,23 @@ test('weights 512:256 on one pCPU share it 2:1', () => {
   assert.ok(Math.abs(ratio - 2) / 2 <= 0.1, `ratio ${ratio.toFixed(2)}`);
 });
 
+test('weights hold when the host loses time between slices (dispatch gaps, other load)', () => {
+  // Each slice is followed by 2 ms in which the pCPU does host work, not guest work.
+  const s = new CreditScheduler({ pcpus: 1 });
+  const a = s.add(1, 512, 0), b = s.add(2, 256, 0);
+  s.wake(a, 0);
+  s.wake(b, 0);
+  let t = 0;
+  while (t < 20000) {
+    const p = s.pick(0, t)!;
+    t += p.sliceMs;
+    s.charge(p.e, p.sliceMs, t);
+    t += 2;
+  }
+  const ratio = a.cpuMs / b.cpuMs;
+  assert.ok(Math.abs(ratio - 2) / 2 <= 0.1, `ratio ${ratio.toFixed(2)}`);
+});
+
 test('a cap of 25 holds a CPU-bound VM to a quarter of a pCPU even when the pCPU is free', () => {
   const { ents, busy } = simulate(1, [{ weight: 256, cap: 25 }], 10000);
   const got = share(ents[0]!, 10000);

@@ -1,14 +1,10 @@
 // `rvisor run`: boots a Linux guest on the virtual board with the console on this terminal.
 // With no arguments it boots the bundled kernel and initramfs (images/). Options follow QEMU's.
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
-import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
-import { VirtBoard, type BoardConfig, type DiskConfig } from '../machine/board.js';
-import { RawFileDisk, openRawDisks } from '../host/disk/raw-file.js';
 import { HostConsole } from '../vmm/console.js';
-import { readImage, IMAGES_DIR } from '../vmm/files.js';
+import { IMAGES_DIR } from '../vmm/files.js';
+import { LocalVm } from '../vmm/local-vm.js';
 import { RvisorError } from '../errors.js';
-import { HostMemory } from '../memory/host-memory.js';
 import { parseSize } from '../vmm/size.js';
 
 export const RUN_USAGE = `usage: rvisor run [options]
@@ -83,67 +79,36 @@ export async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(RUN_USAGE + '\n');
     return 0;
   }
-  // Everything that can fail is checked before the terminal changes mode or anything is opened
-  // for writing.
+  // Everything that can fail (boot files, disks) is checked before the terminal changes mode or
+  // anything is opened for writing.
   if (o.kernel === undefined && o.bios === undefined) throw new RvisorError('USAGE', '--kernel none needs --bios FILE (a bare-metal program)');
-  const kernel = o.kernel === undefined ? undefined : readImage(o.kernel, 'kernel');
-  const initrd = o.initrd === undefined ? undefined : readImage(o.initrd, 'initrd');
-  const firmware = o.bios === undefined ? undefined : readImage(o.bios, 'firmware');
-  const opened = openRawDisks(o.disks);
-  const disks: DiskConfig[] = o.disks.map((d, i) => ({ backend: opened[i]!, readOnly: d.readOnly, serial: d.serial }));
-  const host = new HostMemory();
+  let console_: HostConsole | undefined;
+  const vm = new LocalVm(
+    { vcpus: o.cpus, memBytes: o.memBytes, kernel: o.kernel ?? null, initrd: o.initrd ?? null, append: o.append, bios: o.bios ?? null },
+    o.disks, (bytes) => console_?.write(bytes));
   const started = performance.now();
-  let totalInsns = 0n;
-  let quit = false;
-  let wake: (() => void) | undefined;
-  let board: VirtBoard | undefined;
-  const console_ = new HostConsole({
-    input: (bytes) => { board?.pushInput(bytes); wake?.(); },
-    quit: () => { quit = true; wake?.(); },
-    stats: () => process.stderr.write(`\r\nrvisor: ${stats()}\r\n`),
-  });
-  const cfg: BoardConfig = {
-    harts: o.cpus, memBytes: o.memBytes, kernel, kernelName: o.kernel ?? '', initrd, append: o.append, firmware, disks,
-    entropy: (buf) => webcrypto.getRandomValues(buf),
-    consoleOut: (bytes) => console_.write(bytes),
-    hostNowMs: () => performance.now(),
-    wallNs: () => BigInt(Date.now()) * 1000000n,
-  };
   const stats = () => {
     const secs = (performance.now() - started) / 1000;
-    const insns = totalInsns + (board?.instructions ?? 0n);
+    const insns = vm.instructions;
     return `${insns} instructions in ${secs.toFixed(2)} s (${(Number(insns) / secs / 1e6).toFixed(1)} MIPS)`;
   };
+  console_ = new HostConsole({
+    input: (bytes) => vm.pushInput(bytes),
+    quit: () => vm.quit(),
+    stats: () => process.stderr.write(`\r\nrvisor: ${stats()}\r\n`),
+  });
   let status = 0;
   // A signal ends the VM like Ctrl-A X, but through the normal exit path, so the terminal leaves
   // raw mode and disks are closed.
-  const onSignal = (sig: NodeJS.Signals) => { status = 128 + (sig === 'SIGTERM' ? 15 : sig === 'SIGHUP' ? 1 : 2); quit = true; wake?.(); };
+  const onSignal = (sig: NodeJS.Signals) => { status = 128 + (sig === 'SIGTERM' ? 15 : sig === 'SIGHUP' ? 1 : 2); vm.quit(); };
   for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.on(sig, onSignal);
   try {
-    board = new VirtBoard(cfg, host);
-    for (;;) {
-      if (quit) break;
-      const r = board.step(25);
-      if (r.kind === 'poweroff') { status = r.code; break; }
-      if (r.kind === 'reboot') {
-        totalInsns += board.instructions;
-        board.destroy();
-        board = new VirtBoard(cfg, host);
-        continue;
-      }
-      if (r.kind === 'idle' && r.ms > 0) {
-        // The guest waits for an interrupt: sleep the host until its next timer or console input
-        // (the virtual clock keeps running, as wall time does for a real machine).
-        await Promise.race([sleep(r.ms), new Promise<void>((res) => { wake = res; })]);
-        wake = undefined;
-      } else {
-        await tick();
-      }
-    }
+    const code = await vm.run();
+    if (code !== undefined) status = code;
   } finally {
     for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.off(sig, onSignal);
     console_.close();
-    for (const d of disks) (d.backend as RawFileDisk).close?.();
+    vm.close();
   }
   if (o.stats) process.stderr.write(`rvisor: ${stats()}\n`);
   return status;

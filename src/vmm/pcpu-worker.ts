@@ -18,12 +18,6 @@ interface WorkerInit {
   arenas: WebAssembly.Memory[];
 }
 
-/** Board operations another part of the project adds (the power key, steal-time reporting). */
-interface BoardExtras {
-  pressPowerKey?(): void;
-  addSteal?(hart: number, ns: bigint): void;
-}
-
 interface Live {
   board: VirtBoard;
   out: Uint8Array[];
@@ -89,15 +83,11 @@ function runSlice(m: Extract<ToWorker, { t: 'run' }>): FromWorker {
       building = false;
     }
     const board = entry.board;
-    const extra = board as unknown as BoardExtras;
-    if (m.stealNs > 0 && extra.addSteal) {
-      for (let h = 0; h < board.harts.length; h++) extra.addSteal(h, BigInt(Math.round(m.stealNs)));
+    if (m.stealNs > 0) {
+      for (let h = 0; h < board.harts.length; h++) board.addSteal(h, BigInt(Math.round(m.stealNs)));
     }
     if (m.input.length) board.pushInput(m.input);
-    if (m.powerKey) {
-      if (!extra.pressPowerKey) throw new Error('this machine has no power key');
-      extra.pressPowerKey();
-    }
+    if (m.powerKey) board.pressPowerKey();
     const insns0 = board.hartInsns.slice(), ms0 = board.hartMs.slice();
     const result = board.step(m.sliceMs);
     if (m.fault) throw new Error('fault injected by the test hook');

@@ -88,18 +88,21 @@ export class CreditScheduler {
     return e.cap > 0 && e.usedInPeriod >= (e.cap / 100) * this.periodMs;
   }
 
-  /** Earns credit for every period boundary passed since the last call; returns the time of the
-   *  next boundary. */
+  /** At each period boundary, hands out as credit the CPU time the VMs actually used in the
+   *  period, in proportion to their weights (zero-sum: credit never drifts as a whole, so time lost
+   *  to the host's own work or to idle gaps does not saturate every VM at the clamp and flatten the
+   *  weights). Returns the time of the next boundary. */
   account(now: number): number {
     if (this.lastAccount === undefined) this.lastAccount = now;
     if (now - this.lastAccount >= this.periodMs) {
       const active = [...this.entities.values()].filter((e) => e.active || e.status === 'runnable' || e.status === 'running');
       const totalWeight = active.reduce((s, e) => s + e.weight, 0);
-      const offered = this.pcpus * this.periodMs;
+      const used = active.reduce((s, e) => s + e.usedInPeriod, 0);
       for (const e of active) {
-        // A VM cannot use more than one pCPU (its harts share a slice) nor more than its cap.
-        const limit = Math.min(this.periodMs, e.cap > 0 ? (e.cap / 100) * this.periodMs : Infinity);
-        e.credit = Math.max(-this.periodMs, Math.min(limit, e.credit + (offered * e.weight) / totalWeight));
+        // Clamped so that a VM cannot hoard credit while it cannot use it (one pCPU at most, its
+        // cap) nor sink so deep that it starves when it is alone.
+        const limit = 2 * Math.min(this.periodMs, e.cap > 0 ? (e.cap / 100) * this.periodMs : Infinity);
+        e.credit = Math.max(-2 * this.periodMs, Math.min(limit, e.credit + (used * e.weight) / totalWeight));
       }
       for (const e of this.entities.values()) {
         e.usedInPeriod = 0;

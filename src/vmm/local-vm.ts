@@ -1,0 +1,85 @@
+// One VM run on the calling thread, with no host daemon: what `rvisor run` uses. It assembles the
+// machine through machine.ts (as the pCPU workers of `rvisor serve` do), runs the board in slices,
+// sleeps while the guest is idle and wakes on console input, and rebuilds the machine (same disks)
+// when the guest reboots.
+import { webcrypto } from 'node:crypto';
+import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
+import { VirtBoard, type DiskConfig } from '../machine/board.js';
+import { HostMemory } from '../memory/host-memory.js';
+import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
+import { boardConfig, readBootImages, type MachineSpec } from './machine.js';
+
+export interface LocalDiskSpec {
+  path: string;
+  readOnly: boolean;
+  serial?: string;
+}
+
+export class LocalVm {
+  private board: VirtBoard | undefined;
+  private readonly disks: RawFileDisk[];
+  private readonly create: () => VirtBoard;
+  private quitting = false;
+  private wake: (() => void) | undefined;
+  private finished = 0n;
+
+  /** Reads the boot files and opens the disks: everything that can fail does so here, before
+   *  the caller changes the terminal or anything is written. */
+  constructor(spec: MachineSpec, diskSpecs: LocalDiskSpec[], consoleOut: (bytes: Uint8Array) => void) {
+    const images = readBootImages(spec);
+    this.disks = openRawDisks(diskSpecs);
+    const disks: DiskConfig[] = diskSpecs.map((d, i) => ({ backend: this.disks[i]!, readOnly: d.readOnly, serial: d.serial }));
+    const host = new HostMemory();
+    const cfg = boardConfig(spec, images, disks, {
+      consoleOut,
+      entropy: (buf) => webcrypto.getRandomValues(buf),
+      hostNowMs: () => performance.now(),
+      wallNs: () => BigInt(Date.now()) * 1000000n,
+    });
+    this.create = () => new VirtBoard(cfg, host);
+  }
+
+  /** Instructions retired since the first boot (all reboots included). */
+  get instructions(): bigint {
+    return this.finished + (this.board?.instructions ?? 0n);
+  }
+
+  pushInput(bytes: Uint8Array): void {
+    this.board?.pushInput(bytes);
+    this.wake?.();
+  }
+
+  /** Ends run() at the next slice boundary. */
+  quit(): void {
+    this.quitting = true;
+    this.wake?.();
+  }
+
+  /** Boots and runs until the guest powers off (its status) or quit() (undefined). */
+  async run(): Promise<number | undefined> {
+    this.board = this.create();
+    for (;;) {
+      if (this.quitting) return undefined;
+      const r = this.board.step(25);
+      if (r.kind === 'poweroff') return r.code;
+      if (r.kind === 'reboot') {
+        this.finished += this.board.instructions;
+        this.board.destroy();
+        this.board = this.create();
+        continue;
+      }
+      if (r.kind === 'idle' && r.ms > 0) {
+        // The guest waits for an interrupt: sleep until its next timer or console input (the
+        // virtual clock keeps running, as wall time does for a real machine).
+        await Promise.race([sleep(r.ms), new Promise<void>((res) => { this.wake = res; })]);
+        this.wake = undefined;
+      } else {
+        await tick();
+      }
+    }
+  }
+
+  close(): void {
+    for (const d of this.disks) d.close();
+  }
+}
