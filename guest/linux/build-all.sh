@@ -1,53 +1,84 @@
 #!/bin/bash
 # Rebuilds the bundled Linux guest from Debian bookworm's packages and refreshes images/:
-#   images/Image.gz            Linux 6.1 arch/riscv/boot/Image (guest/linux/build-kernel.sh), gzip -9n
+#   images/Image.gz            Linux 6.12 arch/riscv/boot/Image (bookworm-backports' linux-source-6.12,
+#                              guest/linux/build-kernel.sh --version 6.12), gzip -9n: the default kernel
+#   images/Image-6.1.gz        Linux 6.1 (bookworm's linux-source-6.1, build-kernel.sh --version 6.1)
 #   images/initramfs.cpio.gz   busybox initramfs (guest/linux/build-initramfs.sh)
 #   images/disk.ext4.gz        8 MiB ext4 test disk (guest/linux/build-disk.sh), gzip -9n
 #   images/MANIFEST.md         versions, sizes, sha256 of each file compressed and uncompressed
 # then boots the new images under QEMU (guest/linux/qemu-test.sh).  All outputs are reproducible:
 # a rebuild with the same package versions gives the same bytes.
 #
-# Usage: guest/linux/build-all.sh [--no-install] [--no-test] [--reference]
+# Usage: guest/linux/build-all.sh [--no-install] [--no-test] [--reference] [--reuse]
 #   --no-install  do not apt-get install the build dependencies
 #   --no-test     do not boot the new images under QEMU
+#   --reuse       keep OUT and skip each build step whose products are already there (after a
+#                 step was run on its own, e.g. build-kernel.sh --version 6.12 "$OUT")
 #   --reference   also refresh guest/linux/qemu-boot.log and guest/linux/qemu-virt.dts
 #   env OUT=/tmp/rvisor-build/linux-out (build products), JOBS=2
-# Takes about 10 minutes on 2 cores (the kernel is most of it).  Needs root for apt-get.
+# Takes about 15 minutes on 2 cores (the kernels are most of it).  Needs root for apt-get; adds
+# Debian's bookworm-backports suite (deb and deb-src) to the apt sources for linux-source-6.12.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 IMAGES="$ROOT/images"
 OUT="${OUT:-/tmp/rvisor-build/linux-out}"
-INSTALL=1 TEST=1 REFERENCE=0
+INSTALL=1 TEST=1 REFERENCE=0 REUSE=0
 for a in "$@"; do
   case "$a" in
     --no-install) INSTALL=0 ;;
     --no-test) TEST=0 ;;
     --reference) REFERENCE=1 ;;
-    *) echo "usage: $0 [--no-install] [--no-test] [--reference]" >&2; exit 2 ;;
+    --reuse) REUSE=1 ;;
+    *) echo "usage: $0 [--no-install] [--no-test] [--reference] [--reuse]" >&2; exit 2 ;;
   esac
 done
 
-PKGS=(linux-source-6.1 gcc-riscv64-linux-gnu libc6-dev-riscv64-cross binutils-riscv64-linux-gnu
+PKGS=(linux-source-6.1 linux-source-6.12 gcc-riscv64-linux-gnu libc6-dev-riscv64-cross binutils-riscv64-linux-gnu
       gcc make bc flex bison libssl-dev libelf-dev cpio xz-utils dpkg-dev file e2fsprogs
       device-tree-compiler opensbi qemu-system-misc expect)
+BACKPORTS=/etc/apt/sources.list.d/debian-backports.sources
 if [ "$INSTALL" = 1 ]; then
+  updated=0
+  # linux-source-6.12 is in bookworm-backports (apt installs from it only when asked: -t).
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "build-all: adding bookworm-backports (deb, deb-src) in $BACKPORTS"
+    cat > "$BACKPORTS" <<'SRC'
+Types: deb deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    apt-get update -qq; updated=1
+  fi
   missing=()
-  for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' && continue
+    # only linux-source-6.12 comes from backports (pkg/suite); everything else from bookworm
+    if [ "$p" = linux-source-6.12 ]; then missing+=("$p/bookworm-backports"); else missing+=("$p"); fi
+  done
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "build-all: apt-get install ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null
+    [ "$updated" = 1 ] || apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
   fi
 fi
 
-rm -rf "$OUT"; mkdir -p "$OUT"
-"$HERE/build-kernel.sh" "$OUT"
-"$HERE/build-initramfs.sh" "$OUT"
-"$HERE/build-disk.sh" "$OUT"
+[ "$REUSE" = 1 ] || rm -rf "$OUT"
+mkdir -p "$OUT"
+step() { # step PRODUCT COMMAND...: runs COMMAND unless --reuse and OUT/PRODUCT exists
+  local product="$1"; shift
+  if [ "$REUSE" = 1 ] && [ -s "$OUT/$product" ]; then echo "build-all: reusing $OUT/$product"; else "$@"; fi
+}
+step kernel-6.12-versions.txt "$HERE/build-kernel.sh" --version 6.12 "$OUT"
+step kernel-6.1-versions.txt "$HERE/build-kernel.sh" --version 6.1 "$OUT"
+step initramfs-versions.txt "$HERE/build-initramfs.sh" "$OUT"
+step disk-versions.txt "$HERE/build-disk.sh" "$OUT"
 
 mkdir -p "$IMAGES"
-gzip -9 -n -c "$OUT/Image" > "$IMAGES/Image.gz"
+gzip -9 -n -c "$OUT/Image-6.12" > "$IMAGES/Image.gz"
+gzip -9 -n -c "$OUT/Image-6.1" > "$IMAGES/Image-6.1.gz"
 cp "$OUT/initramfs.cpio.gz" "$IMAGES/initramfs.cpio.gz"
 cp "$OUT/disk.ext4.gz" "$IMAGES/disk.ext4.gz"
 
@@ -62,18 +93,19 @@ row() { # row GZ RAW: | file | bytes | sha256 |, compressed then uncompressed
   cat <<EOF
 # Bundled guest images
 
-Built from Debian bookworm packages only, by \`guest/linux/build-all.sh\` (this file is generated
-by it: do not edit). Every file is gzip (\`gzip -9 -n\`: no name, no timestamp), so the VMM reads
+Built from Debian bookworm packages only (the 6.12 kernel source from bookworm-backports), by
+\`guest/linux/build-all.sh\` (this file is generated by it: do not edit). Every file is gzip (\`gzip -9 -n\`: no name, no timestamp), so the VMM reads
 it with \`node:zlib\`. The build is reproducible: the same package versions give the same bytes.
 
 ## Rebuild
 
-    sudo guest/linux/build-all.sh            # ~10 min on 2 cores; installs the build deps with apt-get
+    sudo guest/linux/build-all.sh            # ~15 min on 2 cores; adds bookworm-backports, installs the build deps with apt-get
     guest/linux/qemu-test.sh                 # boot the committed images under Debian's QEMU (also run by build-all)
 
 The three steps on their own (products in /tmp/rvisor-build/linux-out):
 
-    guest/linux/build-kernel.sh              # -> Image, config, System.map
+    guest/linux/build-kernel.sh --version 6.12   # -> Image-6.12, config-6.12, System.map-6.12
+    guest/linux/build-kernel.sh --version 6.1    # -> Image-6.1, config-6.1, System.map-6.1
     guest/linux/build-initramfs.sh           # -> initramfs.cpio.gz, busybox
     guest/linux/build-disk.sh                # -> disk.ext4, disk.ext4.gz
 
@@ -81,27 +113,39 @@ The three steps on their own (products in /tmp/rvisor-build/linux-out):
 
 | file | bytes | sha256 |
 |---|---:|---|
-$(row Image.gz Image)
+$(row Image.gz Image-6.12)
+$(row Image-6.1.gz Image-6.1)
 $(row initramfs.cpio.gz initramfs.cpio)
 $(row disk.ext4.gz disk.ext4)
 
 \`opensbi-fw_jump.bin.gz\` (Debian's OpenSBI for \`rvisor run --bios\`) is described in \`OPENSBI.md\`.
 
-## Image.gz — Linux kernel
+## Image.gz — Linux 6.12 kernel (the default)
 
-- Source: Debian package \`linux-source-6.1\` $(ver linux-source-6.1) (\`/usr/src/linux-source-6.1.tar.xz\`), kernel release $(kv kernelrelease kernel-versions.txt)
-- Config: \`make ARCH=riscv tinyconfig\` + \`guest/linux/rvisor.config\` (merge_config.sh, olddefconfig), checked option by option; target \`Image\` (uncompressed, loaded at RAM base + 2 MiB)
-- Compiler: \`gcc-riscv64-linux-gnu\` $(ver gcc-riscv64-linux-gnu) — $(kv gcc kernel-versions.txt); \`binutils-riscv64-linux-gnu\` $(ver binutils-riscv64-linux-gnu)
-- Banner: \`$(kv linux_banner kernel-versions.txt)\`
+- Source: Debian package \`linux-source-6.12\` $(ver linux-source-6.12) from bookworm-backports (\`/usr/src/linux-source-6.12.tar.xz\`), kernel release $(kv kernelrelease kernel-6.12-versions.txt)
+- Config: \`make ARCH=riscv tinyconfig\` + \`guest/linux/rvisor.config\` + \`guest/linux/rvisor-6.12.config\` (merge_config.sh, olddefconfig), checked option by option; target \`Image\` (uncompressed, loaded at RAM base + 2 MiB)
+- Beyond 6.1's options: SBI steal-time accounting (\`PARAVIRT\`, \`PARAVIRT_TIME_ACCOUNTING\`: used when the SBI reports spec 2.0 and STA), no vector extension, misaligned accesses assumed slow (no boot-time probe)
+- Compiler: \`gcc-riscv64-linux-gnu\` $(ver gcc-riscv64-linux-gnu) — $(kv gcc kernel-6.12-versions.txt); \`binutils-riscv64-linux-gnu\` $(ver binutils-riscv64-linux-gnu)
+- Banner: \`$(kv linux_banner kernel-6.12-versions.txt)\`
 - KBUILD_BUILD_TIMESTAMP = date of the package's Debian changelog entry; user/host \`rvisor\`
+
+## Image-6.1.gz — Linux 6.1 kernel
+
+- Source: Debian package \`linux-source-6.1\` $(ver linux-source-6.1) (\`/usr/src/linux-source-6.1.tar.xz\`), kernel release $(kv kernelrelease kernel-6.1-versions.txt)
+- Config: \`make ARCH=riscv tinyconfig\` + \`guest/linux/rvisor.config\` + \`guest/linux/rvisor-6.1.config\`; compiler as above
+- Banner: \`$(kv linux_banner kernel-6.1-versions.txt)\`
+- Boot it with \`rvisor run --kernel images/Image-6.1.gz\`
+
+Both kernels: virtio-mmio block, entropy, console and input (evdev), 8250 UART and SBI console,
+PLIC, goldfish RTC, syscon power-off/reboot, ext4, initramfs; 100 Hz, tickless idle, up to 8 harts.
 
 ## initramfs.cpio.gz — busybox userland
 
-- busybox: Debian source package \`busybox\` $(kv "busybox (source)" initramfs-versions.txt) (\`apt-get source busybox\`), defconfig + \`CONFIG_STATIC=y\`, no PIE; banner \`$(kv busybox-banner initramfs-versions.txt)\`
+- busybox: Debian source package \`busybox\` $(kv "busybox (source)" initramfs-versions.txt) (\`apt-get source busybox\`), defconfig (acpid included) + \`CONFIG_STATIC=y\`, no PIE; banner \`$(kv busybox-banner initramfs-versions.txt)\`
 - libc: \`libc6-dev-riscv64-cross\` $(ver libc6-dev-riscv64-cross) (glibc, static); compiler as above
-- Contents: \`/bin/busybox\` + $(kv applets initramfs-versions.txt) applet symlinks, \`/init\` (guest/linux/rootfs/init), \`/etc/{inittab,profile,passwd,group,hostname}\`, \`/dev/console\` (c 5,1), \`/dev/null\`, mount points \`/proc /sys /dev /tmp /mnt /root /run /var\`
-- Packed by the kernel's \`usr/gen_init_cpio\` (from linux-source-6.1), all entries 0:0, mtime $(kv mtime initramfs-versions.txt); \`gzip\` $(ver gzip)
-- /init mounts proc, sysfs, devtmpfs, tmpfs on /tmp and /dev/vda (ext4) on /mnt when present, prints the kernel version, then the readiness line \`rvisor guest ready\`, then execs busybox init: a login shell on the console (prompt \`~ # \`), \`poweroff\`/\`reboot\` with or without \`-f\`
+- Contents: \`/bin/busybox\` + $(kv applets initramfs-versions.txt) applet symlinks, \`/init\` (guest/linux/rootfs/init), \`/etc/{inittab,profile,passwd,group,hostname,acpid.conf}\`, \`/etc/acpi/power\`, \`/dev/console\` (c 5,1), \`/dev/null\`, mount points \`/proc /sys /dev /tmp /mnt /root /run /var /var/log\`
+- Packed by the kernel's \`usr/gen_init_cpio\` (from linux-source-6.12), all entries 0:0, mtime $(kv mtime initramfs-versions.txt); \`gzip\` $(ver gzip)
+- /init mounts proc, sysfs, devtmpfs, tmpfs on /tmp and /dev/vda (ext4) on /mnt when present, prints the kernel version, then the readiness line \`rvisor guest ready\`, then execs busybox init: acpid (the power key runs \`/etc/acpi/power\`: a clean \`poweroff\`), a login shell on the console (prompt \`~ # \`), \`poweroff\`/\`reboot\` with or without \`-f\`
 
 ## disk.ext4.gz — test disk
 

@@ -2,17 +2,23 @@
 # Proves the guest images under the reference machine, Debian's qemu-system-riscv64 (TCG, virt):
 # boots them, waits for `rvisor guest ready`, then drives the console shell with expect:
 # uname -a, /proc/cpuinfo (hart count), cat /mnt/hello.txt, a write to /mnt + sync, Ctrl-C of a
-# running `sleep`, and ends with `poweroff -f` (QEMU must exit 0).  Three cases:
-#   default  -bios default (QEMU's bundled OpenSBI), 1 hart; also `reboot -f` + a second boot
-#            that must see the file written before the reboot
-#   smp2     -bios default, -smp 2: both harts online in /proc/cpuinfo and /sys
-#   fwjump   -bios Debian's opensbi fw_jump.bin, 1 hart; ends with plain `poweroff` (busybox init)
+# running `sleep`, and ends with `poweroff -f` (QEMU must exit 0).  Cases, for the default kernel
+# Image (Linux 6.12) and Image-6.1 (Linux 6.1):
+#   default   -bios default (QEMU's bundled OpenSBI), 1 hart; also `reboot -f` + a second boot
+#             that must see the file written before the reboot
+#   smp2      -bios default, -smp 2: both harts online in /proc/cpuinfo and /sys (6.12 only)
+#   fwjump    -bios Debian's opensbi fw_jump.bin, 1 hart; ends with plain `poweroff` (busybox init)
+#             (6.12 only)
+#   powerkey  -device virtio-keyboard-device: /proc/bus/input/devices lists it, then the QEMU
+#             monitor's `sendkey power` makes the guest's acpid power it off cleanly (exit 0)
 # The disk is a scratch copy: the images are not modified.
 #
 # Usage: guest/linux/qemu-test.sh [--save-reference] [IMAGES_DIR]
-#   IMAGES_DIR holds Image(.gz) initramfs.cpio.gz disk.ext4(.gz)   (default: the repo's images/)
-#   --save-reference: also write guest/linux/qemu-boot.log (the default case's console log) and
-#   guest/linux/qemu-virt.dts (the device tree QEMU builds for that command line).
+#   IMAGES_DIR holds Image(.gz) Image-6.1(.gz) initramfs.cpio.gz disk.ext4(.gz)   (default: the
+#   repo's images/)
+#   --save-reference: also write guest/linux/qemu-boot.log and qemu-boot-6.1.log (the default
+#   case's console log per kernel), qemu-powerkey.log (the 6.12 powerkey case's console log) and
+#   guest/linux/qemu-virt.dts (the device tree QEMU builds for the default command line).
 # Needs: qemu-system-misc, opensbi, expect, device-tree-compiler, e2fsprogs (debugfs).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,14 +40,14 @@ unpack() { # unpack NAME: IMAGES/NAME or IMAGES/NAME.gz -> WORK/NAME
   elif [ -f "$IMAGES/$1.gz" ]; then gzip -dc "$IMAGES/$1.gz" > "$WORK/$1"
   else die "no $1 or $1.gz in $IMAGES"; fi
 }
-unpack Image; unpack disk.ext4
+unpack Image; unpack Image-6.1; unpack disk.ext4
 [ -f "$IMAGES/initramfs.cpio.gz" ] || die "no initramfs.cpio.gz in $IMAGES"
 cp "$IMAGES/initramfs.cpio.gz" "$WORK/"
 
-# The expect driver: argv = case-name log-file harts ending -- qemu command...
+# The expect driver: argv = case-name log-file harts ending kernel-version -- qemu command...
 cat > "$WORK/drive.exp" <<'EXP'
 set name [lindex $argv 0]; set log [lindex $argv 1]; set harts [lindex $argv 2]
-set ending [lindex $argv 3]; set cmd [lrange $argv 5 end]
+set ending [lindex $argv 3]; set kver [lindex $argv 4]; set cmd [lrange $argv 6 end]
 log_user 0
 log_file -a -noappend $log
 set timeout 180
@@ -72,7 +78,7 @@ proc run {cmd} {
 spawn -noecho {*}$cmd
 ready "boot"
 set u [run "uname -a"]
-if {![regexp {Linux rvisor 6\.1\.\d+ #1 SMP .* riscv64 GNU/Linux} $u]} { fail "uname -a: $u" }
+if {![regexp "Linux rvisor $kver\\.\\d+ #1 SMP .* riscv64 GNU/Linux" $u]} { fail "uname -a (want $kver): $u" }
 ok "uname -a: [string trim $u]"
 set c [run "cat /proc/cpuinfo"]
 set n [regexp -all -line {^processor\s*:} $c]
@@ -96,6 +102,23 @@ set timeout 20
 expect -brace { -re $prompt {} timeout { fail "Ctrl-C did not stop `sleep 60`" } }
 set timeout 180
 ok "Ctrl-C interrupted sleep after [expr {[clock milliseconds] - $t0}] ms"
+if {$ending eq "powerkey"} {
+  set d [run "cat /proc/bus/input/devices"]
+  if {![regexp {N: Name="QEMU Virtio Keyboard"} $d] || ![regexp {H: Handlers=[^\n]*event0} $d]} { fail "/proc/bus/input/devices: $d" }
+  ok "/proc/bus/input/devices: [string map {"\n" " | "} [string trim $d]]"
+  if {![regexp {acpid} [run "ps"]]} { fail "acpid is not running" }
+  # Ctrl-A c: QEMU's monitor (multiplexed on stdio with -nographic); sendkey power presses and
+  # releases the key on the keyboard (KEY_POWER on virtio-keyboard)
+  send -- "\001c"
+  expect -brace { "(qemu)" {} timeout { fail "no QEMU monitor prompt" } }
+  send -- "sendkey power\r"
+  expect -brace { "rvisor: power key pressed" {} timeout { fail "the guest did not act on the power key" } eof { fail "QEMU exited before the guest acted on the power key" } }
+  expect -brace { eof {} timeout { fail "QEMU still running after the power key" } }
+  set st [wait]
+  if {[lindex $st 3] != 0} { fail "QEMU exit status [lindex $st 3] after the power key" }
+  ok "power key (monitor sendkey power): acpid ran poweroff, QEMU exited with status 0"
+  exit 0
+}
 if {$ending eq "reboot"} {
   send -- "reboot -f\r"
   ready "after reboot -f"
@@ -113,39 +136,50 @@ EXP
 
 # virtio devices on virtio-mmio (the kernel has no PCI): `-drive if=virtio` would make a
 # virtio-blk-pci device that this kernel cannot see.
-qemu_cmd() { # qemu_cmd BIOS SMP DISK [extra -machine opts]
-  echo "$QEMU" -machine "virt$4" -nographic -bios "$1" -smp "$2" -m 256M \
-    -kernel "$WORK/Image" -initrd "$WORK/initramfs.cpio.gz" -append console=ttyS0 \
-    -drive "file=$3,format=raw,if=none,id=hd0" -device virtio-blk-device,drive=hd0
+qemu_cmd() { # qemu_cmd KERNEL BIOS SMP DISK [extra -machine opts] [extra args...]
+  local kernel="$1" bios="$2" smp="$3" disk="$4" mopts="${5:-}"
+  shift 5 || shift $#
+  echo "$QEMU" -machine "virt$mopts" -nographic -bios "$bios" -smp "$smp" -m 256M \
+    -kernel "$WORK/$kernel" -initrd "$WORK/initramfs.cpio.gz" -append console=ttyS0 \
+    -drive "file=$disk,format=raw,if=none,id=hd0" -device virtio-blk-device,drive=hd0 "$@"
 }
-run_case() { # run_case NAME BIOS SMP ENDING
-  local disk="$WORK/disk-$1.ext4"
+run_case() { # run_case NAME KERNEL BIOS SMP ENDING [extra qemu args...]
+  local name="$1" kernel="$2" bios="$3" smp="$4" ending="$5"
+  shift 5
+  local disk="$WORK/disk-$name.ext4" kver=6.12
+  [ "$kernel" = Image-6.1 ] && kver=6.1
   cp "$WORK/disk.ext4" "$disk"
   # shellcheck disable=SC2046
-  expect "$WORK/drive.exp" "$1" "$WORK/$1.log" "$3" "$4" -- $(qemu_cmd "$2" "$3" "$disk" "") \
-    || { echo "--- console log tail ($WORK/$1.log):"; tail -30 "$WORK/$1.log"; exit 1; }
+  expect "$WORK/drive.exp" "$name" "$WORK/$name.log" "$smp" "$ending" "$kver" -- $(qemu_cmd "$kernel" "$bios" "$smp" "$disk" "" "$@") \
+    || { echo "--- console log tail ($WORK/$name.log):"; tail -30 "$WORK/$name.log"; exit 1; }
+  set -- "$name"
   grep -E -i 'warn|error|fail|unable|bug:|oops' "$WORK/$1.log" | tr -d '\r' | sed "s/^/qemu-test: $1: log: /" || true
   E2FSPROGS_FAKE_TIME=0 e2fsck -f -n "$disk" > /dev/null 2>&1 || die "$1: disk not clean after poweroff (e2fsck -n)"
   echo "qemu-test: $1: disk clean (e2fsck -n), /written.txt: $(debugfs -R 'cat /written.txt' "$disk" 2>/dev/null)"
 }
 echo "qemu-test: $($QEMU --version | head -1); images from $IMAGES"
-run_case default default 1 reboot
-run_case smp2 default 2 "poweroff -f"
-run_case fwjump "$FW_JUMP" 1 poweroff
+run_case default Image default 1 reboot
+run_case smp2 Image default 2 "poweroff -f"
+run_case fwjump Image "$FW_JUMP" 1 poweroff
+run_case powerkey Image default 1 powerkey -device virtio-keyboard-device
+run_case default-6.1 Image-6.1 default 1 reboot
+run_case powerkey-6.1 Image-6.1 default 1 powerkey -device virtio-keyboard-device
 
 if [ "$SAVE" = 1 ]; then
   tr -d '\r' < "$WORK/default.log" > "$HERE/qemu-boot.log"
+  tr -d '\r' < "$WORK/default-6.1.log" > "$HERE/qemu-boot-6.1.log"
+  tr -d '\r' < "$WORK/powerkey.log" > "$HERE/qemu-powerkey.log"
   cp "$WORK/disk.ext4" "$WORK/disk-dtb.ext4"
   # shellcheck disable=SC2046
-  $(qemu_cmd default 1 "$WORK/disk-dtb.ext4" ",dumpdtb=$WORK/virt.dtb") > /dev/null 2>&1 || true
+  $(qemu_cmd Image default 1 "$WORK/disk-dtb.ext4" ",dumpdtb=$WORK/virt.dtb") > /dev/null 2>&1 || true
   [ -s "$WORK/virt.dtb" ] || die "QEMU wrote no dtb"
   {
     echo "// Device tree that QEMU $($QEMU --version | head -1 | sed 's/.*version //') builds for:"
-    echo "//   $(qemu_cmd default 1 disk.ext4 ",dumpdtb=virt.dtb" | sed "s|$WORK/||g")"
+    echo "//   $(qemu_cmd Image default 1 disk.ext4 ",dumpdtb=virt.dtb" | sed "s|$WORK/||g")"
     echo "// dumped with -machine virt,dumpdtb=... and decompiled with dtc -I dtb -O dts."
     echo "// Generated by guest/linux/qemu-test.sh --save-reference: do not edit."
     dtc -q -I dtb -O dts "$WORK/virt.dtb"
   } > "$HERE/qemu-virt.dts"
-  echo "qemu-test: wrote $HERE/qemu-boot.log and $HERE/qemu-virt.dts"
+  echo "qemu-test: wrote $HERE/qemu-boot.log, qemu-boot-6.1.log, qemu-powerkey.log and qemu-virt.dts"
 fi
 echo "qemu-test: all cases passed"
