@@ -20,7 +20,7 @@
 static volatile sig_atomic_t count, depth, maxdepth;
 static volatile int last_signo, last_code, last_pid_ok, last_value;
 static volatile unsigned long last_addr;
-static volatile int mask_has_usr1, mask_has_usr2;
+static volatile int mask_has_usr1;
 static sigjmp_buf jb;
 
 static void info_handler(int sig, siginfo_t *si, void *uc) {
@@ -30,13 +30,15 @@ static void info_handler(int sig, siginfo_t *si, void *uc) {
   last_pid_ok = si->si_pid == getpid();
   last_value = si->si_value.sival_int;
   sigset_t cur; sigprocmask(SIG_BLOCK, NULL, &cur);
-  mask_has_usr1 = sigismember(&cur, SIGUSR1); mask_has_usr2 = sigismember(&cur, SIGUSR2);
+  mask_has_usr1 = sigismember(&cur, SIGUSR1);
   (void)sig;
 }
 static void report(const char *what) {
   printf("%-28s count %d signo %d code %d pid_ok %d", what, count, last_signo, last_code, last_pid_ok);
   if (last_code == SI_QUEUE) printf(" value %d", last_value);
-  printf(" (in handler: USR1 blocked %d, USR2 blocked %d)\n", mask_has_usr1, mask_has_usr2);
+  // Only the signal itself: whether sa_mask (SIGUSR2 here) is blocked too is guest/sigmask's
+  // check, against Linux itself, since qemu-riscv64 7.2 gets it wrong.
+  printf(" (in handler: USR1 blocked %d)\n", mask_has_usr1);
 }
 static void nodefer_handler(int sig) {
   depth++;
