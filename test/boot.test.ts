@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync, readFileSync, chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { GuestSession } from './guest-session.js';
 import { ROOT, readRepoFile, scratchDir, runRvisor } from './helpers.js';
 
@@ -19,11 +20,9 @@ function freshDisk(name: string): string {
   return path;
 }
 
-/** Lines of a boot log that look like trouble. */
-function complaints(log: string): string[] {
-  return log.split(/\r?\n/).filter((l) => /warn|fail|error|unable|can't|cannot|bug:|oops|call trace/i.test(l))
-    .map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, '').trim());
-}
+/** Lines of a boot log that look like trouble: the same function re-checks guest/linux/qemu-boot.log
+ *  against a live QEMU boot (scripts/oracle/qemu-boot-check.sh). */
+const { complaints } = (await import(pathToFileURL(join(ROOT, 'scripts', 'oracle', 'boot-log.mjs')).href)) as { complaints(log: string): string[] };
 
 test('the bundled guest boots, runs commands, keeps a file on its disk across a reboot, powers off with 0', async () => {
   const disk = freshDisk('boot-disk.ext4');
@@ -45,7 +44,8 @@ test('the bundled guest boots, runs commands, keeps a file on its disk across a 
     s.kill();
   }
   // The kernel's own view of our devices: every complaint in our boot log must also be in the
-  // reference QEMU boot of the same kernel (guest/linux/qemu-boot.log).
+  // reference QEMU boot of the same kernel (guest/linux/qemu-boot.log, re-checked against a live
+  // QEMU boot by scripts/oracle/qemu-boot-check.sh).
   const reference = new Set(complaints(readFileSync(join(ROOT, 'guest', 'linux', 'qemu-boot.log'), 'utf8')));
   const ours = complaints(s.output).filter((l) => !/^~ #|rvisor:/.test(l));
   assert.deepEqual(ours.filter((l) => !reference.has(l)), [], 'kernel complaints that QEMU\'s boot does not have');

@@ -1,20 +1,46 @@
 #!/usr/bin/env bash
-# Re-checks every committed golden file against the live oracles (QEMU user mode from Debian's
-# qemu-user-static, GNU binutils for riscv64). Installs them with apt-get when missing (root).
-set -euo pipefail
+# Re-checks every committed golden file and fixture against a live reference, and fails if any
+# differs or any check cannot run (tools are installed first by install-tools.sh; nothing skips).
+# Each check rebuilds what is built from source here and compares it byte for byte as well.
+#
+# golden file / fixture                                   reference               checked by
+# ------------------------------------------------------  ----------------------  -----------------------------------
+# test/golden/decode/objdump.txt.gz                       GNU objdump (binutils)  scripts/oracle/decode-golden.mjs --check
+# test/golden/baremetal/*.out, guest/baremetal/bin/*.bin  qemu-system-riscv64     guest/baremetal/regen.sh
+# test/golden/busybox/cases.json, test/golden/busybox/inputs/*
+#                                                         qemu-riscv64-static     guest/busybox/regen.sh (cases from cases.mjs)
+# test/golden/ctests/*.json, guest/ctests/bin/ctest.gz    qemu-riscv64-static     guest/ctests/regen.sh
+# test/golden/fpu/f32.txt.gz, f64.txt.gz                  qemu-riscv64-static     guest/fpu-vectors/regen.sh
+# test/golden/go/cases.json                               qemu-riscv64-static     guest/go/regen.sh (cases from cases.mjs)
+# test/golden/sigmask/linux.out, guest/sigmask/bin/sigmask.gz
+#                                                         Linux (native build)    guest/sigmask/regen.sh
+# test/golden/streams/*.out.gz, guest/streams/bin/*.gz, guest/streams/manifest.json
+#                                                         qemu-riscv64-static     guest/streams/regen.sh
+# test/fixtures/user/*.gz, sysroot/*.gz, zdata.txt.gz     their sources, Debian's riscv64 glibc
+#                                                                                 test/fixtures/user/build.sh --check
+# test/fixtures/user/{smoke,threads,signals,hostio,fork}.expected, fork-cases.json
+#                                                         qemu-riscv64-static     test/fixtures/user/build.sh --check
+# guest/linux/qemu-*.log (qemu-boot.log), guest/linux/qemu-virt.dts
+#                                                         qemu-system-riscv64     scripts/oracle/qemu-boot-check.sh
+#
+# (test/fdt.test.ts compares the board's device tree with dtc and a live QEMU dump in `npm test`
+# itself; it keeps no golden file.) Run after `npm run build` (decode-golden reads dist/).
+set -uo pipefail
 cd "$(dirname "$0")/../.."
-need=()
-command -v qemu-riscv64-static >/dev/null || need+=(qemu-user-static)
-command -v riscv64-linux-gnu-objdump >/dev/null || need+=(binutils-riscv64-linux-gnu)
-command -v riscv64-linux-gnu-gcc >/dev/null || need+=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross)
-command -v qemu-system-riscv64 >/dev/null || need+=(qemu-system-misc)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-node scripts/oracle/decode-golden.mjs --check
+scripts/oracle/install-tools.sh || exit 1
+failed=()
+check() { # check NAME COMMAND...
+  echo "== $1"
+  if "${@:2}"; then echo "-- $1: ok"; else echo "-- $1: FAILED"; failed+=("$1"); fi
+}
+check decode node scripts/oracle/decode-golden.mjs --check
 for s in guest/*/regen.sh; do
-  [ -x "$s" ] || continue
-  echo "== $s"
-  "$s"
+  check "$s" "$s"
 done
+check test/fixtures/user test/fixtures/user/build.sh --check
+check guest/linux scripts/oracle/qemu-boot-check.sh
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "check-all: ${#failed[@]} check(s) failed: ${failed[*]}"
+  exit 1
+fi
+echo "check-all: every golden file and fixture matches its live reference"
