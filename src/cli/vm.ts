@@ -243,8 +243,8 @@ async function consoleSession(host: RemoteHostApi, name: string, lingerS: number
     quietTimer = setTimeout(finish, lingerS * 1000);
   };
   const con = await host.attachConsole(name, (bytes) => { stdout.write(bytes); armQuiet(); });
-  stdout.write(con.scrollback);
   if (interactive) process.stderr.write(`Connected to VM ${name} (detach with Ctrl-])\r\n`);
+  stdout.write(con.scrollback);
 
   const onData = (chunk: Buffer) => {
     if (interactive) {
