@@ -33,6 +33,8 @@ export class Pcpu {
     const w = new Worker(new URL('./pcpu-worker.js', import.meta.url), {
       workerData: { module: this.module, arenas: this.arenas() },
       name: `rvisor-pcpu-${this.index}`,
+      // The host process's own flags, less those that only make sense for its main script.
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
     });
     this.worker = w;
     w.on('message', (m: FromWorker) => {
