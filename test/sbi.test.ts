@@ -223,12 +223,16 @@ test('steal-time accounting: hostile arguments fail with SBI errors and touch no
   assert.equal(sbi.addSteal(1, 1n), false);
 });
 
-test('steal-time accounting: a hart (re)started by HSM starts with reporting off', () => {
+test('steal-time accounting: a stopped hart is not written to; a (re)started one starts with reporting off', () => {
   const { call, callOn, sbi, state } = fixture(2);
   state[1] = HSM_STARTED;
   callOn(1, EXT_STA, 0, BigInt(RAM_BASE + 0x4000), 0n, 0n);
   assert.equal(sbi.addSteal(1, 1n), true);
-  state[1] = HSM_STOPPED; // the hart stopped itself (hart_stop)
+  assert.deepEqual(callOn(1, EXT_HSM, 1), [SBI_SUCCESS, 0n]); // hart_stop
+  assert.equal(state[1], HSM_STOPPED);
+  assert.equal(sbi.addSteal(1, 1n), false, 'stopped: not runnable, nothing written');
   assert.deepEqual(call(EXT_HSM, 0, 1n, 0x80020000n, 0n), [SBI_SUCCESS, 0n]);
-  assert.equal(sbi.addSteal(1, 1n), false);
+  assert.equal(sbi.addSteal(1, 1n), false, 'started again: it must register again');
+  callOn(1, EXT_STA, 0, BigInt(RAM_BASE + 0x4000), 0n, 0n);
+  assert.equal(sbi.addSteal(1, 1n), true);
 });

@@ -234,7 +234,10 @@ export class Sbi {
         this.board.startHart(Number(h), a[1]!, a[2]!);
         return [SBI_SUCCESS, 0n];
       }
-      case 1: this.board.stopHart(index); return [SBI_SUCCESS, 0n];
+      case 1: // hart_stop: a stopped hart is not runnable, so its steal-time memory is left alone
+        this.staShmem[index] = null;
+        this.board.stopHart(index);
+        return [SBI_SUCCESS, 0n];
       case 2: {
         const h = a[0]!;
         if (h >= BigInt(n)) return [SBI_ERR_INVALID_PARAM, 0n];
