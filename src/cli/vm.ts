@@ -242,7 +242,11 @@ async function consoleSession(host: RemoteHostApi, name: string, lingerS: number
     if (quietTimer) clearTimeout(quietTimer);
     quietTimer = setTimeout(finish, lingerS * 1000);
   };
-  const con = await host.attachConsole(name, (bytes) => { stdout.write(bytes); armQuiet(); });
+  // Whoever reads our output went away (e.g. `| head`): detach quietly, as SIGPIPE would end a tool.
+  let outputGone = false;
+  const onOutError = () => { outputGone = true; finish(); };
+  stdout.on('error', onOutError);
+  const con = await host.attachConsole(name, (bytes) => { if (!outputGone) stdout.write(bytes); armQuiet(); });
   if (interactive) process.stderr.write(`Connected to VM ${name} (detach with Ctrl-])\r\n`);
   stdout.write(con.scrollback);
 
@@ -269,6 +273,8 @@ async function consoleSession(host: RemoteHostApi, name: string, lingerS: number
   await done;
 
   if (quietTimer) clearTimeout(quietTimer);
+  stdout.off('error', onOutError);
+  if (outputGone) stdout.on('error', () => {});
   stdin.off('data', onData);
   stdin.off('end', onEnd);
   if (interactive) stdin.setRawMode(false);
