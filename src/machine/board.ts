@@ -157,7 +157,9 @@ export class VirtBoard implements SbiBoard {
     this.hooks = {
       ramMiss: (_h, pa) => this.ram.ramMiss(pa),
       mmioPresent: (_h, pa) => this.bus.claims(pa),
-      timeNow: () => this.clock.ticks(),
+      // The time CSR is a read-only shadow of the memory-mapped mtime (privileged spec 3.1.11), so a
+      // guest write to the CLINT's mtime moves it too.
+      timeNow: () => this.clint.mtime(),
       mmioRead: (_h, pa, size) => this.bus.read(pa, size),
       mmioWrite: (_h, pa, value, size) => this.bus.write(pa, value, size),
     };
@@ -174,7 +176,7 @@ export class VirtBoard implements SbiBoard {
       now: () => this.clock.ticks(),
       onSoftware: (h, level) => this.setHostIrq(h, IRQ_MSI, level),
       // A new mtimecmp takes effect at once (the firmware's timer handler clears MTIP this way).
-      onTimerChange: (h) => this.setHostIrq(h, IRQ_MTI, this.clint.timerPending(h, this.harts[h]?.field(HART_TIME) ?? 0n)),
+      onTimerChange: (h) => this.setHostIrq(h, IRQ_MTI, this.clint.timerPending(h, this.clock.ticks())),
     });
     this.uart = new Uart16550({
       onOutput: (b) => this.outBuf.push(b),
@@ -393,8 +395,10 @@ export class VirtBoard implements SbiBoard {
     return this.sbi?.addSteal(hart, ns) ?? false;
   }
 
-  /** Moves queued console input into the UART once a driver listens (IER.ERBFI), as far as its
-   *  FIFO has room; called on input, when the guest drains the FIFO, and after every round. */
+  /** Moves queued console input into the UART while the guest reads it (`uart.receiving`: a driver
+   *  enabled IER.ERBFI, or a reader polls LSR), as far as its FIFO has room; called on input, when
+   *  the UART asks (the guest drained the FIFO or started polling), and after every round. Until
+   *  then input waits here, so input typed ahead of Linux's driver survives its FIFO reset. */
   private feedUart(): void {
     if (!this.input.length || !this.uart.receiving) return;
     const n = Math.min(this.uart.rxSpace, this.input.length);
@@ -414,10 +418,10 @@ export class VirtBoard implements SbiBoard {
   }
 
   /** Interrupts pending and enabled in mie (what wakes a WFI). */
-  private wakes(h: number, now: bigint): boolean {
+  private wakes(h: number, mtime: bigint): boolean {
     const hart = this.harts[h]!;
     let mip = hart.field(HART_MIP) | hart.field(HART_MIP_HOST);
-    if (hart.field(HART_MENVCFG) >> 63n && now >= hart.field(HART_STIMECMP)) mip |= 1n << BigInt(IRQ_STI);
+    if (hart.field(HART_MENVCFG) >> 63n && mtime >= hart.field(HART_STIMECMP)) mip |= 1n << BigInt(IRQ_STI);
     return (mip & hart.field(HART_MIE)) !== 0n;
   }
 
@@ -428,16 +432,16 @@ export class VirtBoard implements SbiBoard {
     const start = this.cfg.hostNowMs();
     let result: StepResult = { kind: 'running' };
     do {
-      const now = this.clock.ticks();
+      const now = this.clock.ticks(), mtime = this.clint.mtime(now);
       let ran = false;
       for (let h = 0; h < this.harts.length && !this.ending; h++) {
         const st = this.state[h]!;
         if (st === 'stopped') continue;
         const hart = this.harts[h]!;
-        hart.setField(HART_TIME, now);
+        hart.setField(HART_TIME, mtime);
         this.setHostIrq(h, IRQ_MTI, this.clint.timerPending(h, now));
         if (st === 'wfi') {
-          if (!this.wakes(h, now)) continue;
+          if (!this.wakes(h, mtime)) continue;
           this.state[h] = 'running';
         }
         ran = true;
@@ -481,7 +485,7 @@ export class VirtBoard implements SbiBoard {
       const hart = this.harts[h]!;
       const mie = hart.field(HART_MIE);
       if (mie & (1n << BigInt(IRQ_MTI))) consider(this.clint.nextDeadline(h));
-      if (mie & (1n << BigInt(IRQ_STI)) && hart.field(HART_MENVCFG) >> 63n) consider(hart.field(HART_STIMECMP));
+      if (mie & (1n << BigInt(IRQ_STI)) && hart.field(HART_MENVCFG) >> 63n) consider(this.clint.clockAt(hart.field(HART_STIMECMP)));
     }
     const alarm = this.rtc.nextAlarm();
     const cap = this.cfg.maxIdleMs ?? 100;

@@ -72,6 +72,13 @@ export class Clint implements MmioDevice, Stateful<ClintState> {
     return (now + this.offset) & U64;
   }
 
+  /** The now() tick at which mtime reads `value` (for deadlines compared against mtime, such as
+   *  Sstc's stimecmp); 0 when mtime is already past it. */
+  clockAt(value: bigint): bigint {
+    const t = value - this.offset;
+    return t < 0n ? 0n : t;
+  }
+
   /** mtimecmp of a hart (unsigned 64-bit). */
   timecmp(hart: number): bigint {
     return this.mtimecmp[hart] ?? U64;
