@@ -262,3 +262,121 @@ test('save/restore round-trips mid-operation (through JSON) and re-drives the IR
   assert.throws(() => b.u.restore({ ...json, rx: new Array(17).fill(0) }), { code: 'INTERNAL' });
   assert.throws(() => b.u.restore({ ...json, ier: 256 }), { code: 'INTERNAL' });
 });
+
+// ---- when the host hands input over (`receiving`): a driver with ERBFI, or a polling reader ----
+
+/** The host side as the board does it: queued input goes in while the guest reads (receiving),
+ *  as far as the FIFO has room, whenever the UART asks (onRxSpace), input arrives, or a round of
+ *  the harts ends (roundEnd). */
+function withHost() {
+  const queue: number[] = [];
+  const out: number[] = [];
+  const irq = { level: false, set(l: boolean) { this.level = l; } };
+  const feed = (): void => {
+    if (!queue.length || !u.receiving) return;
+    u.pushInput(queue.splice(0, Math.min(u.rxSpace, queue.length)));
+  };
+  const u: Uart16550 = new Uart16550({ onOutput: (b) => out.push(b), irq, onRxSpace: feed });
+  const type = (text: string): void => {
+    for (const c of Buffer.from(text)) queue.push(c);
+    feed();
+  };
+  return { u, queue, out, irq, type, roundEnd: feed, r: (o: number) => u.read(o, 1), w: (o: number, v: number) => u.write(o, v, 1) };
+}
+
+/** A getchar loop as firmware writes it: poll LSR.DR, then read RBR (at most `polls` polls). */
+function getchar(r: (o: number) => number, polls = 100): number {
+  for (let i = 0; i < polls; i++) if (r(LSR) & 0x01) return r(RBR);
+  return -1;
+}
+
+test('a polling reader gets input without ever enabling the receive interrupt (LSR.DR, RBR)', () => {
+  const h = withHost();
+  h.w(LCR, 0x03);
+  h.w(FCR, 0x01); // OpenSBI's uart8250_init: FIFO on, interrupts off
+  h.w(IER, 0x00);
+  h.type('hi!');
+  assert.equal(h.u.receiving, false, 'nobody read yet: the input waits with the host');
+  assert.equal(h.queue.length, 3);
+  // the reader polls: the fourth empty LSR read in a row lets the input in, and that read sees it
+  assert.equal(h.r(LSR) & 0x01, 0);
+  assert.equal(h.r(LSR) & 0x01, 0);
+  assert.equal(h.r(LSR) & 0x01, 0);
+  assert.equal(h.r(LSR) & 0x01, 1);
+  assert.equal(h.u.receiving, true);
+  assert.equal(h.r(RBR), 0x68);
+  assert.equal(String.fromCharCode(getchar(h.r), getchar(h.r)), 'i!');
+  assert.equal(h.irq.level, false, 'no interrupt: ERBFI is clear');
+  // input typed while the reader keeps polling (and echoing) arrives too
+  h.type('ok');
+  for (const want of 'ok') {
+    const c = getchar(h.r);
+    assert.equal(String.fromCharCode(c), want);
+    h.w(THR, c);
+  }
+  assert.deepEqual(Buffer.from(h.out).toString(), 'ok');
+  assert.equal(getchar(h.r), -1, 'nothing more');
+  // without the FIFO (16450 mode) too, one byte at a time
+  h.w(FCR, 0x00);
+  h.type('xyz');
+  assert.equal(String.fromCharCode(getchar(h.r), getchar(h.r), getchar(h.r)), 'xyz');
+});
+
+test("Linux's 8250 driver does not count as polling: input typed ahead of it survives its FIFO reset", () => {
+  const h = withHost();
+  h.type('echo hi\n');
+  // console writes while the port is closed (serial8250_console_write: IER saved and cleared,
+  // then per character LSR for THRE and a THR write, LSR for BOTH_EMPTY, IER restored)
+  for (let line = 0; line < 50; line++) {
+    const ier = h.r(IER);
+    h.w(IER, 0);
+    for (const c of Buffer.from('[    0.123456] some kernel message\r\n')) {
+      h.r(LSR);
+      h.w(THR, c);
+    }
+    h.r(LSR);
+    h.w(IER, ier);
+  }
+  // serial8250_do_startup: clear FIFOs, clear interrupts (LSR, RX, IIR, MSR), LSR safety check,
+  // THRE test (LSR then IER/IIR), LCR, MCR, TX enable test, clear interrupts again; then
+  // set_termios: IER = RLSI|RDI, FCR = ENABLE, FCR = fcr
+  h.w(FCR, 0x01); h.w(FCR, 0x07); h.w(FCR, 0x00);
+  h.r(LSR); h.r(RBR); h.r(IIR); h.r(MSR);
+  h.r(LSR);
+  h.r(LSR); h.w(IER, 0x02); h.r(IIR); h.w(IER, 0); h.w(IER, 0x02); h.r(IIR); h.w(IER, 0);
+  h.w(LCR, 0x03); h.w(MCR, 0x0b);
+  h.w(IER, 0x02); h.r(LSR); h.r(IIR); h.w(IER, 0);
+  h.r(LSR); h.r(RBR); h.r(IIR); h.r(MSR);
+  assert.equal(h.u.receiving, false);
+  assert.equal(h.queue.length, 8, 'nothing was handed over, so nothing was lost');
+  h.w(IER, 0x05);
+  h.w(FCR, 0x01);
+  h.w(FCR, 0x81);
+  assert.equal(h.u.receiving, true);
+  h.roundEnd();
+  assert.equal(h.irq.level, true, 'the driver gets its receive interrupt');
+  // the driver's interrupt handler: read while LSR.DR (the host refills the FIFO as it empties)
+  const got: number[] = [];
+  while (h.r(LSR) & 0x01) got.push(h.r(RBR));
+  assert.equal(Buffer.from(got).toString(), 'echo hi\n');
+});
+
+test('polling state: any other register access restarts the count; save/restore keeps it; old states restore', () => {
+  const h = withHost();
+  h.type('a');
+  h.r(LSR); h.r(LSR); h.r(LSR);
+  h.r(SCR); // breaks the run
+  h.r(LSR); h.r(LSR); h.r(LSR);
+  assert.equal(h.u.receiving, false);
+  const mid = JSON.parse(JSON.stringify(h.u.save())) as UartState;
+  assert.equal(mid.rxPolls, 3);
+  const b = withHost();
+  b.u.restore(mid);
+  b.type('b');
+  assert.equal(b.r(LSR) & 0x01, 1, 'the restored count goes on: the fourth empty read lets input in');
+  const { rxPolls: _gone, ...older } = mid;
+  const c = withHost();
+  c.u.restore(older as UartState);
+  assert.equal(c.u.save().rxPolls, 0);
+  assert.throws(() => c.u.restore({ ...mid, rxPolls: 99 }), { code: 'INTERNAL' });
+});

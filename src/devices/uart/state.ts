@@ -26,4 +26,8 @@ export interface UartState {
   thrPending: boolean;
   /** Level last driven on the interrupt line. */
   irqLevel: boolean;
+  /** LSR reads in a row that found the receiver empty, up to POLLING_READS (from which on the
+   *  guest counts as polling for input); any other register access resets it. (restore() reads
+   *  a state saved before it existed as 0.) */
+  rxPolls: number;
 }

@@ -20,6 +20,14 @@
 //   in loopback they follow RTS, DTR, OUT1, OUT2 (datasheet, MCR bit 4).
 // - OUT2 does not gate the interrupt line (it does on PCs; on the virt board, as in QEMU, it
 //   does not).
+// - When received data arrives is the host's choice (flow control on a virtual line): the device
+//   tells the host whether the guest is reading (`receiving`) and calls `onRxSpace` when that may
+//   let more in. The guest is reading when its driver enabled the receive interrupt (IER.ERBFI),
+//   or when it polls: POLLING_READS reads of LSR in a row (no other register access between) that
+//   find the receiver empty, as a getchar loop does (firmware, bare-metal code, kgdb). Linux's 8250
+//   driver never reads LSR more than twice in a row (its transmitter waits end at once here), and
+//   it resets the FIFO and discards RBR while opening the port with ERBFI clear: input typed ahead
+//   of it therefore waits with the host instead of being lost to that reset.
 
 import type { FdtNodeWriter, IrqLine, MmioDevice, Stateful } from '../device.js';
 import { RvisorError } from '../../errors.js';
@@ -77,13 +85,16 @@ const MSR_TERI = 0x04;
 const MSR_DDCD = 0x08;
 /** RX trigger levels selected by FCR bits 7:6 (datasheet table "FIFO Control Register"). */
 const RX_TRIGGER = [1, 4, 8, 14];
+/** Consecutive LSR reads finding the receiver empty that make a polling reader (see the header). */
+export const POLLING_READS = 4;
 
 export interface UartOptions {
   /** Receives every byte the guest transmits (not called in loopback mode). */
   onOutput(byte: number): void;
   /** The interrupt line (from the PLIC). */
   irq: IrqLine;
-  /** Optional: called when the guest has emptied the RX FIFO, so the host may push more input. */
+  /** Optional: called when the host may push more input: the guest emptied the RX FIFO, or it
+   *  started polling the receiver. */
   onRxSpace?(): void;
 }
 
@@ -101,7 +112,7 @@ export class Uart16550 implements MmioDevice, Stateful<UartState> {
 
   /** Power-on values (datasheet: "Reset" column of the register summary). */
   static resetState(): UartState {
-    return { ier: 0, lcr: 0, mcr: 0, scr: 0, dll: 0, dlm: 0, fcr: 0, lsrErrors: 0, msrDelta: 0, rx: [], thrPending: false, irqLevel: false };
+    return { ier: 0, lcr: 0, mcr: 0, scr: 0, dll: 0, dlm: 0, fcr: 0, lsrErrors: 0, msrDelta: 0, rx: [], thrPending: false, irqLevel: false, rxPolls: 0 };
   }
 
   /** Back to power-on state (a board reset); drives the IRQ line low. */
@@ -120,10 +131,11 @@ export class Uart16550 implements MmioDevice, Stateful<UartState> {
     return this.fifoEnabled ? UART_FIFO_SIZE : 1;
   }
 
-  /** Whether the guest wants received data by interrupt (IER.ERBFI): a driver has the port open.
-   *  Hosts hold typed-ahead input until then, since drivers reset the FIFO when they start. */
+  /** Whether the guest reads received data: its driver enabled the receive interrupt (IER.ERBFI),
+   *  or it polls LSR for it (POLLING_READS empty reads in a row). Hosts hold input until then:
+   *  input typed ahead of a driver would be lost to the FIFO reset the driver starts with. */
   get receiving(): boolean {
-    return (this.s.ier & IER_ERBFI) !== 0;
+    return (this.s.ier & IER_ERBFI) !== 0 || this.s.rxPolls >= POLLING_READS;
   }
 
   /** How many bytes pushInput() accepts now (16 minus the FIFO level; 1 or 0 without FIFO). */
@@ -152,6 +164,12 @@ export class Uart16550 implements MmioDevice, Stateful<UartState> {
   read(offset: number, size: number): number {
     if (!validAccess(offset, size)) return 0;
     const s = this.s;
+    if (offset === LSR && s.rx.length === 0) {
+      // The receiver is polled: a reader waiting for data (see `receiving`) may get it at once.
+      if (s.rxPolls < POLLING_READS && ++s.rxPolls === POLLING_READS && !(s.ier & IER_ERBFI)) this.onRxSpace?.();
+    } else {
+      s.rxPolls = 0;
+    }
     switch (offset) {
       case RBR_THR_DLL: {
         if (s.lcr & LCR_DLAB) return s.dll;
@@ -203,6 +221,7 @@ export class Uart16550 implements MmioDevice, Stateful<UartState> {
     if (!validAccess(offset, size)) return;
     const s = this.s;
     const v = value & 0xff;
+    s.rxPolls = 0;
     switch (offset) {
       case RBR_THR_DLL:
         if (s.lcr & LCR_DLAB) {
@@ -263,12 +282,15 @@ export class Uart16550 implements MmioDevice, Stateful<UartState> {
   /** Restores a saved state and re-drives the IRQ line with the level that state implies
    *  (idempotent for a level-triggered PLIC restored from the same snapshot). */
   restore(state: UartState): void {
+    const polls = (state as Partial<UartState> | null)?.rxPolls;
     const ok =
       state !== null && typeof state === 'object' && Array.isArray(state.rx) && state.rx.length <= UART_FIFO_SIZE &&
       [state.ier, state.lcr, state.mcr, state.scr, state.dll, state.dlm, state.fcr, state.lsrErrors, state.msrDelta].every(isByte) &&
-      state.rx.every(isByte) && typeof state.thrPending === 'boolean' && typeof state.irqLevel === 'boolean';
+      state.rx.every(isByte) && typeof state.thrPending === 'boolean' && typeof state.irqLevel === 'boolean' &&
+      (polls === undefined || (Number.isInteger(polls) && polls >= 0 && polls <= POLLING_READS));
     if (!ok) throw new RvisorError('INTERNAL', 'uart: saved state is malformed');
-    this.s = { ...state, rx: [...state.rx] };
+    // (a state saved before rxPolls existed restores as "not polled")
+    this.s = { ...state, rx: [...state.rx], rxPolls: polls ?? 0 };
     this.irq.set(this.s.irqLevel);
     this.update();
   }
