@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RvisorError } from '../src/errors.js';
-import type { Host } from '../src/vmm/host.js';
+import { openHost, type Host } from '../src/vmm/host.js';
 import type { VmState } from '../src/vmm/types.js';
 import { withHost, ConsoleReader, idleProgram, bareMetalVm } from './host-helpers.js';
 
@@ -174,6 +174,8 @@ test('the registry: definitions written atomically survive a host restart; runni
       host.setAutostart('auto', true);
       host.setSchedinfo('keep', { weight: 100, cap: 50 });
       await host.start('keep');
+      // A second host on the same state dir is refused while this one runs.
+      assert.equal(await code(() => openHost({ stateDir, pcpus: 1 })), 'USAGE');
     });
     const file = join(stateDir, 'vms', 'keep', 'definition.json');
     assert.equal(statSync(file).mode & 0o777, 0o600);

@@ -2,18 +2,12 @@
 // Kept apart from the server so that clients (the CLI) load no server code.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fsyncSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export const SOCKET_NAME = 'rvisor.sock';
 export const TOKEN_NAME = 'token';
 
-/** `$XDG_DATA_HOME/rvisor`, else `~/.local/share/rvisor` (relative XDG paths are ignored, as the
- *  XDG spec asks). */
-export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_DATA_HOME;
-  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'share'), 'rvisor');
-}
+export { defaultStateDir } from '../vmm/state-dir.js';
 
 export function socketPath(stateDir: string): string {
   return join(stateDir, SOCKET_NAME);

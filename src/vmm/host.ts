@@ -4,8 +4,7 @@
 // and every slice comes back with the VM's board state, so a VM can continue on any worker and a
 // worker's failure loses only the VM it was running.
 import { EventEmitter } from 'node:events';
-import { availableParallelism, homedir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { RvisorError, type ErrorCode } from '../errors.js';
 import { coreModule } from '../cpu/core.js';
@@ -16,6 +15,7 @@ import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
 import { parseSize } from './size.js';
 import { checkCap, checkDefinitionFiles, checkWeight, normalizeDefinition } from './definition.js';
 import { Registry } from './registry.js';
+import { defaultStateDir, lockStateDir } from './state-dir.js';
 import { ConsoleLog } from './console-log.js';
 import { Arenas, type Arena } from './arenas.js';
 import { CreditScheduler, type SchedEntity } from './scheduler.js';
@@ -68,11 +68,6 @@ interface Vm {
 
 const now = () => performance.timeOrigin + performance.now();
 
-export function defaultStateDir(): string {
-  const xdg = process.env['XDG_DATA_HOME'];
-  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'share'), 'rvisor');
-}
-
 export class Host extends EventEmitter implements HostApi {
   readonly stateDir: string;
   readonly pcpus: number;
@@ -87,6 +82,7 @@ export class Host extends EventEmitter implements HostApi {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private closed = false;
+  private readonly unlock: () => void;
   readonly warnings: string[] = [];
 
   constructor(o: HostOptions = {}) {
@@ -97,6 +93,7 @@ export class Host extends EventEmitter implements HostApi {
     this.pcpus = pcpus;
     this.testHooks = o.testHooks === true;
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    this.unlock = lockStateDir(this.stateDir);
     this.registry = new Registry(this.stateDir);
     this.sched = new CreditScheduler({ pcpus });
     const module = coreModule();
@@ -587,6 +584,7 @@ export class Host extends EventEmitter implements HostApi {
       vm.state = 'shutoff';
       vm.reason = 'daemon-stop';
     }
+    this.unlock();
   }
 }
 
