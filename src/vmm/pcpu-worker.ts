@@ -99,6 +99,15 @@ function runSlice(m: Extract<ToWorker, { t: 'run' }>): FromWorker {
     };
   } catch (e) {
     live.delete(m.vm);
+    // A machine booted in this slice has no state at the control plane yet: free what it holds
+    // here (a board rebuilt from state is freed by the control plane from that state).
+    if (m.from === 'boot' && entry) {
+      try {
+        entry.board.destroy();
+      } catch {
+        // the board is broken; its frames stay allocated
+      }
+    }
     const reason = e instanceof Error ? e.message : String(e);
     const buildError = building && e instanceof RvisorError ? e.code : undefined;
     return { t: 'crashed', vm: m.vm, ranMs: now() - t0, reason, output: entry ? drain(entry.out) : null, ...(buildError ? { buildError } : {}) };
