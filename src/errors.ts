@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   UNAUTHORIZED: { exit: 21, what: 'the API request has no valid bearer token' },
   HOST_UNREACHABLE: { exit: 22, what: 'the rvisor host (serve) cannot be reached' },
   BAD_REQUEST: { exit: 23, what: 'an API request is malformed' },
+  SNAPSHOT_FOREIGN: { exit: 24, what: 'the file is not an rvisor snapshot' },
+  SNAPSHOT_CORRUPT: { exit: 25, what: 'the snapshot file is truncated or corrupt (a checksum or length does not fit)' },
+  SNAPSHOT_VERSION: { exit: 26, what: 'the snapshot was written in a newer format than this rvisor reads' },
+  DISK_CHANGED: { exit: 27, what: 'a disk changed since the snapshot was taken (restore with force to accept it)' },
   INTERNAL: { exit: 70, what: 'an internal error in rvisor (a bug: please report it)' },
 } as const;
 

@@ -6,6 +6,9 @@ import { IMAGES_DIR } from '../vmm/files.js';
 import { LocalVm } from '../vmm/local-vm.js';
 import { RvisorError } from '../errors.js';
 import { parseSize } from '../vmm/size.js';
+import { checkBootFiles, checkDisks, checkMachine, openSnapshotFile, type OpenSnapshot } from '../vmm/snapshot-file.js';
+
+export const DEFAULT_SAVE_FILE = 'rvisor-snapshot.rvs';
 
 export const RUN_USAGE = `usage: rvisor run [options]
   --mem SIZE          guest RAM, e.g. 256M or 1G (default 256M)
@@ -18,7 +21,12 @@ export const RUN_USAGE = `usage: rvisor run [options]
   --disk FILE[,ro][,serial=ID]
                       a raw disk image as a virtio-blk device (repeatable)
   --stats             print instructions, seconds and MIPS at exit
-console keys: Ctrl-A X quit, Ctrl-A H help`;
+  --save-file FILE    where Ctrl-A W (or SIGUSR1) saves the machine before exiting
+                      (default ./rvisor-snapshot.rvs)
+  --restore FILE      resume a machine saved so (its configuration comes from the file; options
+                      given must match it)
+  --force             restore even though a disk or boot file changed since the save
+console keys: Ctrl-A X quit, Ctrl-A W save the machine and quit, Ctrl-A H help`;
 
 export interface RunOptions {
   memBytes: number;
@@ -31,12 +39,18 @@ export interface RunOptions {
   stats: boolean;
   /** --help: print RUN_USAGE and exit 0. */
   help: boolean;
+  saveFile: string;
+  restore: string | undefined;
+  force: boolean;
+  /** The machine options given on the command line (a restore checks them against the file). */
+  given: Set<'mem' | 'cpus' | 'disk' | 'kernel' | 'initrd' | 'append' | 'bios'>;
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
   const o: RunOptions = {
     memBytes: 256 * 1048576, cpus: 1, kernel: join(IMAGES_DIR, 'Image.gz'),
     initrd: join(IMAGES_DIR, 'initramfs.cpio.gz'), append: 'console=ttyS0', bios: undefined, disks: [], stats: false, help: false,
+    saveFile: DEFAULT_SAVE_FILE, restore: undefined, force: false, given: new Set(),
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -46,26 +60,31 @@ export function parseRunArgs(args: string[]): RunOptions {
       return v;
     };
     switch (a) {
-      case '--mem': case '-m': o.memBytes = parseSize(value(), a); break;
+      case '--mem': case '-m': o.memBytes = parseSize(value(), a); o.given.add('mem'); break;
       case '--cpus': case '-smp': {
         const v = value();
         o.cpus = Number(v);
         if (!/^\d+$/.test(v) || o.cpus < 1 || o.cpus > 8) throw new RvisorError('USAGE', `--cpus ${v}: expected 1..8`);
+        o.given.add('cpus');
         break;
       }
-      case '--kernel': { const v = value(); o.kernel = v === 'none' ? undefined : v; break; }
-      case '--initrd': { const v = value(); o.initrd = v === 'none' ? undefined : v; break; }
-      case '--append': o.append = value(); break;
-      case '--bios': { const v = value(); o.bios = v === 'none' ? undefined : v; break; }
+      case '--kernel': { const v = value(); o.kernel = v === 'none' ? undefined : v; o.given.add('kernel'); break; }
+      case '--initrd': { const v = value(); o.initrd = v === 'none' ? undefined : v; o.given.add('initrd'); break; }
+      case '--append': o.append = value(); o.given.add('append'); break;
+      case '--bios': { const v = value(); o.bios = v === 'none' ? undefined : v; o.given.add('bios'); break; }
       case '--disk': {
         const [path, ...flags] = value().split(',');
         const bad = flags.find((f) => f !== 'ro' && !f.startsWith('serial='));
         if (!path || bad !== undefined) throw new RvisorError('USAGE', `--disk expects FILE[,ro][,serial=ID]${bad ? `, not "${bad}"` : ''}`);
         const serial = flags.find((f) => f.startsWith('serial='))?.slice(7);
         o.disks.push({ path, readOnly: flags.includes('ro'), ...(serial !== undefined ? { serial } : {}) });
+        o.given.add('disk');
         break;
       }
       case '--stats': o.stats = true; break;
+      case '--save-file': o.saveFile = value(); break;
+      case '--restore': o.restore = value(); break;
+      case '--force': o.force = true; break;
       case '--help': case '-h': o.help = true; break;
       default: throw new RvisorError('USAGE', `unknown option ${a}\n${RUN_USAGE}`);
     }
@@ -83,20 +102,49 @@ export async function runCommand(args: string[]): Promise<number> {
   // anything is opened for writing.
   if (o.kernel === undefined && o.bios === undefined) throw new RvisorError('USAGE', '--kernel none needs --bios FILE (a bare-metal program)');
   let console_: HostConsole | undefined;
-  const vm = new LocalVm(
-    { vcpus: o.cpus, memBytes: o.memBytes, kernel: o.kernel ?? null, initrd: o.initrd ?? null, append: o.append, bios: o.bios ?? null },
-    o.disks, (bytes) => console_?.write(bytes));
+  let spec = { vcpus: o.cpus, memBytes: o.memBytes, kernel: o.kernel ?? null, initrd: o.initrd ?? null, append: o.append, bios: o.bios ?? null };
+  let disks = o.disks;
+  let snap: OpenSnapshot | undefined;
+  let vm: LocalVm;
+  try {
+    if (o.restore !== undefined) {
+      // The machine is the snapshot's; options given must describe that machine.
+      snap = openSnapshotFile(o.restore);
+      const c = snap.config;
+      const what = `snapshot ${o.restore}`;
+      checkMachine(c, {
+        vcpus: o.given.has('cpus') ? o.cpus : c.vcpus, memBytes: o.given.has('mem') ? o.memBytes : c.memBytes,
+        disks: o.given.has('disk') ? o.disks : c.disks,
+      }, what);
+      const other = (['kernel', 'initrd', 'bios', 'append'] as const).filter((k) => o.given.has(k));
+      if (other.length) throw new RvisorError('SNAPSHOT_MISMATCH', `--${other[0]} cannot change a restored machine (the ${what} holds its own)`);
+      checkBootFiles(c, what, o.force);
+      checkDisks(c, what, o.force);
+      spec = { vcpus: c.vcpus, memBytes: c.memBytes, kernel: c.kernel?.path ?? null, initrd: c.initrd?.path ?? null, append: c.append, bios: c.bios?.path ?? null };
+      disks = c.disks.map((d) => ({ path: d.path, readOnly: d.readOnly, ...(d.serial !== undefined ? { serial: d.serial } : {}) }));
+    }
+    vm = new LocalVm(spec, disks, (bytes) => console_?.write(bytes), snap ? { restore: snap } : {});
+  } finally {
+    snap?.close();
+  }
   const started = performance.now();
   const stats = () => {
     const secs = (performance.now() - started) / 1000;
     const insns = vm.instructions;
     return `${insns} instructions in ${secs.toFixed(2)} s (${(Number(insns) / secs / 1e6).toFixed(1)} MIPS)`;
   };
+  const saveFile = o.saveFile;
+  const save = () => {
+    vm.save(saveFile).catch((e: Error) => process.stderr.write(`\r\nrvisor: the machine was not saved: ${e.message}\r\n`));
+  };
   console_ = new HostConsole({
     input: (bytes) => vm.pushInput(bytes),
     quit: () => vm.quit(),
     stats: () => process.stderr.write(`\r\nrvisor: ${stats()}\r\n`),
+    save,
   });
+  // SIGUSR1 saves as Ctrl-A W does (for scripts, whose stdin is not a terminal).
+  process.on('SIGUSR1', save);
   let status = 0;
   // A signal ends the VM like Ctrl-A X, but through the normal exit path, so the terminal leaves
   // raw mode and disks are closed.
@@ -107,8 +155,14 @@ export async function runCommand(args: string[]): Promise<number> {
     if (code !== undefined) status = code;
   } finally {
     for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.off(sig, onSignal);
+    process.off('SIGUSR1', save);
     console_.close();
     vm.close();
+  }
+  if (vm.saved) {
+    const r = vm.saved.result;
+    process.stderr.write(`${console_.raw ? '\r\n' : ''}rvisor: machine saved to ${vm.saved.path} (${(r.bytes / 1048576).toFixed(1)} MiB, ${r.pagesStored} of ${r.pagesPresent} present pages stored); ` +
+      `"rvisor run --restore ${vm.saved.path}" resumes it\n`);
   }
   if (o.stats) process.stderr.write(`rvisor: ${stats()}\n`);
   return status;

@@ -1,5 +1,6 @@
 // The VM's console on the host terminal, in QEMU's spirit: raw mode when stdin is a terminal,
-// Ctrl-A X quits, Ctrl-A H lists the keys, Ctrl-A A sends a literal Ctrl-A. When stdin is not a
+// Ctrl-A X quits, Ctrl-A W saves the machine to a file and quits, Ctrl-A H lists the keys,
+// Ctrl-A A sends a literal Ctrl-A. When stdin is not a
 // terminal its bytes are typed into the guest as they come; its end does not stop the guest.
 
 const CTRL_A = 0x01;
@@ -11,11 +12,13 @@ export interface ConsoleHandlers {
   quit(): void;
   /** Ctrl-A S: print statistics. */
   stats?(): void;
+  /** Ctrl-A W: save the machine to the save file and quit. */
+  save?(): void;
 }
 
 export class HostConsole {
   private escape = false;
-  private readonly raw: boolean;
+  readonly raw: boolean;
   private readonly onData = (chunk: Buffer) => this.data(chunk);
 
   constructor(private readonly h: ConsoleHandlers, private readonly stdin: NodeJS.ReadStream = process.stdin,
@@ -44,6 +47,7 @@ export class HostConsole {
         if (k === 'x') { this.h.quit(); return; }
         if (k === 'h') this.help();
         else if (k === 's') this.h.stats?.();
+        else if (k === 'w' && this.h.save) { this.h.save(); return; }
         else if (b === CTRL_A || k === 'a') out.push(CTRL_A);
         continue;
       }
@@ -54,7 +58,7 @@ export class HostConsole {
   }
 
   private help(): void {
-    this.stdout.write('\r\nC-a h    print this help\r\nC-a x    exit rvisor\r\nC-a s    print statistics\r\nC-a a    send C-a\r\n');
+    this.stdout.write('\r\nC-a h    print this help\r\nC-a x    exit rvisor\r\nC-a w    save the machine to the save file and exit\r\nC-a s    print statistics\r\nC-a a    send C-a\r\n');
   }
 
   close(): void {

@@ -1,13 +1,16 @@
 // One VM run on the calling thread, with no host daemon: what `rvisor run` uses. It assembles the
 // machine through machine.ts (as the pCPU workers of `rvisor serve` do), runs the board in slices,
 // sleeps while the guest is idle and wakes on console input, and rebuilds the machine (same disks)
-// when the guest reboots.
+// when the guest reboots. It can save the whole machine to a snapshot file at a slice boundary
+// and be built from one (src/snapshot/, docs/snapshot-format.md).
 import { webcrypto } from 'node:crypto';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { VirtBoard, type DiskConfig } from '../machine/board.js';
 import { HostMemory } from '../memory/host-memory.js';
 import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
 import { boardConfig, readBootImages, type MachineSpec } from './machine.js';
+import { materializeMachine } from '../snapshot/machine.js';
+import { diskIdentity, fileIdentity, writeSnapshotFile, type OpenSnapshot, type SaveResult } from './snapshot-file.js';
 
 export interface LocalDiskSpec {
   path: string;
@@ -22,21 +25,75 @@ export class LocalVm {
   private quitting = false;
   private wake: (() => void) | undefined;
   private finished = 0n;
+  private readonly host: HostMemory;
+  private restored: ReturnType<typeof materializeMachine> | undefined;
+  private saveReq: { path: string; done: (r: SaveResult | Error) => void } | undefined;
+  /** The snapshot run() saved before it returned (undefined: it ended otherwise). */
+  saved: { path: string; result: SaveResult } | undefined;
 
   /** Reads the boot files and opens the disks: everything that can fail does so here, before
    *  the caller changes the terminal or anything is written. */
-  constructor(spec: MachineSpec, diskSpecs: LocalDiskSpec[], consoleOut: (bytes: Uint8Array) => void) {
+  constructor(private readonly spec: MachineSpec, private readonly diskSpecs: LocalDiskSpec[], consoleOut: (bytes: Uint8Array) => void,
+    opts: { restore?: OpenSnapshot } = {}) {
     const images = readBootImages(spec);
     this.disks = openRawDisks(diskSpecs);
     const disks: DiskConfig[] = diskSpecs.map((d, i) => ({ backend: this.disks[i]!, readOnly: d.readOnly, serial: d.serial }));
-    const host = new HostMemory();
+    const host = this.host = new HostMemory();
     const cfg = boardConfig(spec, images, disks, {
       consoleOut,
       entropy: (buf) => webcrypto.getRandomValues(buf),
       hostNowMs: () => performance.now(),
       wallNs: () => BigInt(Date.now()) * 1000000n,
     });
-    this.create = () => new VirtBoard(cfg, host);
+    this.create = () => {
+      const restore = this.restored;
+      this.restored = undefined;
+      return new VirtBoard(cfg, host, restore ? { restore } : {});
+    };
+    if (opts.restore) {
+      const snap = opts.restore;
+      try {
+        this.restored = materializeMachine(snap.reader, host, {
+          config: snap.config, meta: snap.meta, nowMs: performance.now(), wallNowNs: BigInt(Date.now()) * 1000000n, running: true,
+        });
+      } catch (e) {
+        this.close();
+        throw e;
+      }
+    }
+  }
+
+  /** Saves the machine to `path` at the next slice boundary; run() then returns (undefined). The
+   *  promise rejects (and the VM runs on) when the file cannot be written. */
+  save(path: string): Promise<SaveResult> {
+    return new Promise((resolve, reject) => {
+      if (this.saveReq) { reject(new Error('a save is already in progress')); return; }
+      this.saveReq = { path, done: (r) => (r instanceof Error ? reject(r) : resolve(r)) };
+      this.wake?.();
+    });
+  }
+
+  private doSave(board: VirtBoard): boolean {
+    const req = this.saveReq!;
+    this.saveReq = undefined;
+    try {
+      const s = this.spec;
+      const result = writeSnapshotFile(req.path, {
+        meta: { origin: 'run', name: null, paused: false },
+        config: {
+          vcpus: s.vcpus, memBytes: s.memBytes, append: s.append,
+          kernel: fileIdentity(s.kernel), initrd: fileIdentity(s.initrd), bios: fileIdentity(s.bios),
+          disks: this.diskSpecs.map((d) => diskIdentity(d)),
+        },
+        host: this.host, state: board.save(), nowMs: performance.now(),
+      });
+      this.saved = { path: req.path, result };
+      req.done(result);
+      return true;
+    } catch (e) {
+      req.done(e as Error);
+      return false;
+    }
   }
 
   /** Instructions retired since the first boot (all reboots included). */
@@ -60,6 +117,7 @@ export class LocalVm {
     this.board = this.create();
     for (;;) {
       if (this.quitting) return undefined;
+      if (this.saveReq && this.doSave(this.board)) return undefined;
       const r = this.board.step(25);
       if (r.kind === 'poweroff') return r.code;
       if (r.kind === 'reboot') {
