@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { RvisorError } from '../src/errors.js';
 import type {
-  ConsoleAttachment, HostApi, HostEvent, HostStats, SchedInfo, ShutdownOptions, StartOptions, VmDefinition,
+  ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinition,
   VmDefinitionInput, VmInfo, VmState, VmStats,
 } from '../src/vmm/types.js';
 
@@ -97,6 +97,22 @@ export class FakeHost extends EventEmitter implements HostApi {
   async destroy(name: string): Promise<VmInfo> { const vm = this.get(name); this.need(vm, 'destroy', ['running', 'paused', 'crashed']); return this.set(vm, 'shutoff', 'destroyed'); }
   async reboot(name: string): Promise<VmInfo> { const vm = this.get(name); this.need(vm, 'reboot', ['running', 'paused']); return this.set(vm, vm.state, 'reboot'); }
   async reset(name: string): Promise<VmInfo> { const vm = this.get(name); this.need(vm, 'reset', ['running', 'paused']); return this.set(vm, vm.state, 'reset'); }
+  /** Saves only record the request (no file is written). */
+  readonly saves: { name: string; file: string }[] = [];
+  async save(name: string, file: string): Promise<SaveInfo> {
+    const vm = this.get(name);
+    this.need(vm, 'save', ['running', 'paused']);
+    this.saves.push({ name, file });
+    return { vm: this.set(vm, 'shutoff', 'saved'), file, bytes: 4096, pagesPresent: 2, pagesStored: 1, durationMs: 1 };
+  }
+  async restore(file: string, opts: RestoreOptions = {}): Promise<VmInfo> {
+    if (!existsSync(file)) throw new RvisorError('ENOENT_FILE', `snapshot ${file}: no such file`);
+    const name = opts.name ?? 'restored';
+    if (!this.vms.has(name)) this.define({ name });
+    const vm = this.get(name);
+    this.need(vm, 'restore into', ['shutoff', 'crashed']);
+    return this.set(vm, opts.paused ? 'paused' : 'running', opts.paused ? 'restored-paused' : 'restored');
+  }
 
   setAutostart(name: string, on: boolean): VmInfo { const vm = this.get(name); vm.def.autostart = on; return this.info_(vm); }
   schedinfo(name: string): SchedInfo { const d = this.get(name).def; return { weight: d.weight, cap: d.cap }; }

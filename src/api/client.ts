@@ -12,7 +12,7 @@ import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
 import { RvisorError } from '../errors.js';
 import type {
-  ConsoleAttachment, HostApi, HostEvent, HostStats, SchedInfo, ShutdownOptions, StartOptions, VmDefinitionInput, VmInfo, VmStats,
+  ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinitionInput, VmInfo, VmStats,
 } from '../vmm/types.js';
 import { errorFromBody } from './errors.js';
 import type { HostInfo } from './schemas.js';
@@ -155,6 +155,8 @@ class HostClient implements RemoteHostApi {
   destroy(name: string): Promise<VmInfo> { return this.call('POST', this.vm(name, '/destroy')); }
   reboot(name: string): Promise<VmInfo> { return this.call('POST', this.vm(name, '/reboot')); }
   reset(name: string): Promise<VmInfo> { return this.call('POST', this.vm(name, '/reset')); }
+  save(name: string, file: string): Promise<SaveInfo> { return this.call('POST', this.vm(name, '/save'), { file }); }
+  restore(file: string, opts: RestoreOptions = {}): Promise<VmInfo> { return this.call('POST', '/restore', { file, ...opts }); }
   setAutostart(name: string, on: boolean): Promise<VmInfo> { return this.call('PUT', this.vm(name, '/autostart'), { autostart: on }); }
   schedinfo(name: string): Promise<SchedInfo> { return this.call('GET', this.vm(name, '/schedinfo')); }
   setSchedinfo(name: string, s: Partial<SchedInfo>): Promise<SchedInfo> { return this.call('PUT', this.vm(name, '/schedinfo'), s); }

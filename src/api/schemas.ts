@@ -3,7 +3,7 @@
 // at the end keep them equal to the host's contract in src/vmm/types.ts.
 import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typebox';
 import type {
-  HostEvent, HostStats, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
+  HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
 } from '../vmm/types.js';
 import { ERROR_CODES } from '../errors.js';
 
@@ -130,7 +130,27 @@ export const ErrorSchema = Type.Object({
 }, { $id: 'Error', description: 'An error: a stable code (see src/errors.ts) and a message for people' });
 
 export const NameParams = Type.Object({ name: VmName });
-export const StartBody = Type.Object({ paused: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const StartBody = Type.Object({
+  paused: Type.Optional(Type.Boolean()),
+  force: Type.Optional(Type.Boolean({ description: 'resume the managed save even if a disk or boot file changed since' })),
+}, { additionalProperties: false });
+export const SaveBody = Type.Object({
+  file: FilePath('Absolute path of the snapshot file to write (replaced atomically)'),
+}, { additionalProperties: false });
+export const SaveInfoSchema = Type.Object({
+  vm: VmInfoSchema,
+  file: Type.String(),
+  bytes: Type.Number({ description: 'Size of the snapshot file' }),
+  pagesPresent: Type.Number({ description: 'Guest pages backed by memory' }),
+  pagesStored: Type.Number({ description: 'Pages stored (present and not all zero)' }),
+  durationMs: Type.Number(),
+}, { $id: 'SaveInfo' });
+export const RestoreBody = Type.Object({
+  file: FilePath('Absolute path of the snapshot file'),
+  name: Type.Optional(VmName),
+  paused: Type.Optional(Type.Boolean()),
+  force: Type.Optional(Type.Boolean({ description: 'restore even if a disk or boot file changed since the save' })),
+}, { additionalProperties: false });
 export const ShutdownBody = Type.Object({
   timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'default 60000' })),
 }, { additionalProperties: false });
@@ -147,6 +167,8 @@ check<Same<Static<typeof VmStatsSchema>, VmStats>>();
 check<Same<Static<typeof SchedInfoSchema>, SchedInfo>>();
 check<Same<Static<typeof HostStatsSchema>, HostStats>>();
 check<Same<Static<typeof HostEventSchema>, HostEvent>>();
+check<Same<Static<typeof SaveInfoSchema>, SaveInfo>>();
+check<Omit<Static<typeof RestoreBody>, 'file'> extends RestoreOptions ? true : false>();
 check<Static<typeof SchedInfoUpdateSchema> extends Partial<SchedInfo> ? true : false>();
 check<Omit<Static<typeof VmDefinitionInputSchema>, 'disks'> extends Omit<VmDefinitionInput, 'disks'> ? true : false>();
 

@@ -17,7 +17,7 @@ import type { ConsoleAttachment, HostApi, HostEvent } from '../vmm/types.js';
 import { errorBody, httpStatus } from './errors.js';
 import {
   AutostartBody, ErrorSchema, HostEventSchema, HostInfoSchema, NameParams, SchedInfoSchema, SchedInfoUpdateSchema,
-  ShutdownBody, StartBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN, MEMORY_PATTERN, ABS_PATH_PATTERN,
+  ShutdownBody, StartBody, SaveBody, SaveInfoSchema, RestoreBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN, MEMORY_PATTERN, ABS_PATH_PATTERN,
 } from './schemas.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -175,7 +175,32 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
   app.post('/vms/:name/start', {
     preValidation: emptyBody,
     schema: { tags: ['vms'], summary: 'Start a VM (optionally paused)', params: NameParams, body: StartBody, response: { 200: VmInfoSchema, ...errors } },
-  }, async (req) => await host.start(req.params.name, req.body.paused === undefined ? {} : { paused: req.body.paused }));
+  }, async (req) => await host.start(req.params.name, {
+    ...(req.body.paused === undefined ? {} : { paused: req.body.paused }), ...(req.body.force === undefined ? {} : { force: req.body.force }),
+  }));
+
+  app.post('/vms/:name/save', {
+    schema: {
+      tags: ['vms'], summary: 'Save a running or paused VM to a snapshot file and stop it',
+      description: 'The VM ends shutoff (reason saved). Its folder keeps the snapshot as a managed save: the next start resumes ' +
+        'from it (and drops it). Format: docs/snapshot-format.md.',
+      params: NameParams, body: SaveBody, response: { 200: SaveInfoSchema, ...errors },
+    },
+  }, async (req) => await host.save(req.params.name, req.body.file));
+
+  app.post('/restore', {
+    schema: {
+      tags: ['vms'], summary: 'Run a VM from a snapshot file',
+      description: 'Into the VM `name` (default: the name it was saved under), which must be shutoff or crashed and of the snapshot\'s ' +
+        'configuration; a new name is defined from the snapshot\'s configuration. A missing (ENOENT_FILE), foreign (SNAPSHOT_FOREIGN), newer ' +
+        '(SNAPSHOT_VERSION), corrupt or truncated (SNAPSHOT_CORRUPT) or mismatched (SNAPSHOT_MISMATCH) file, or a disk changed since the save ' +
+        '(DISK_CHANGED, unless force), is refused and changes nothing.',
+      body: RestoreBody, response: { 200: VmInfoSchema, ...errors },
+    },
+  }, async (req) => {
+    const { file, ...opts } = req.body;
+    return await host.restore(file, opts);
+  });
 
   app.post('/vms/:name/shutdown', {
     preValidation: emptyBody,

@@ -15,11 +15,18 @@ verbs:
   undefine NAME                   remove a VM that is shut off or crashed
   list [--all] [--json]           running and paused VMs (--all: every VM)
   info NAME [--json]              state and definition
-  start NAME [--paused]           boot the VM (--paused: leave its vCPUs stopped)
+  start NAME [--paused] [--force] boot the VM (--paused: leave its vCPUs stopped); a VM saved
+                                  with "save" resumes from its managed save instead (--force:
+                                  even if a disk or boot file changed since)
   pause NAME | resume NAME        stop / continue the vCPUs
   shutdown NAME [--timeout S]     ask the guest to power off and wait (default 60 s)
   destroy NAME                    hard stop
   reboot NAME | reset NAME        restart the machine with the same definition
+  save NAME FILE                  save the running or paused VM to the snapshot FILE and stop it;
+                                  the next start resumes from it (managed save)
+  restore FILE [--name NAME] [--paused] [--force]
+                                  run a VM from a snapshot (default name: the one it was saved
+                                  under; a new name is defined from the snapshot)
   console NAME [--linger S]       attach to the serial console: on a terminal Ctrl-] detaches;
                                   from a pipe, stdin is typed in and the command ends once stdin
                                   has ended and the guest has been quiet for S seconds (default 1)
@@ -46,6 +53,8 @@ const OPTIONS = {
   weight: { type: 'string' },
   cap: { type: 'string' },
   disable: { type: 'boolean' },
+  name: { type: 'string' },
+  force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 type Opt = keyof typeof OPTIONS;
@@ -57,7 +66,9 @@ const VERBS: Record<string, { args: string[]; opts: Opt[] }> = {
   undefine: { args: ['NAME'], opts: [] },
   list: { args: [], opts: ['all', 'json'] },
   info: { args: ['NAME'], opts: ['json'] },
-  start: { args: ['NAME'], opts: ['paused'] },
+  start: { args: ['NAME'], opts: ['paused', 'force'] },
+  save: { args: ['NAME', 'FILE'], opts: [] },
+  restore: { args: ['FILE'], opts: ['name', 'paused', 'force'] },
   pause: { args: ['NAME'], opts: [] },
   resume: { args: ['NAME'], opts: [] },
   shutdown: { args: ['NAME'], opts: ['timeout'] },
@@ -91,7 +102,7 @@ function parse(args: string[]) {
     if (!GLOBAL.includes(k) && !spec.opts.includes(k)) usage(`"vm ${verb}" does not take --${k}`);
   }
   if (rest.length !== spec.args.length) usage(`"vm ${verb}" takes ${spec.args.length ? spec.args.join(' ') : 'no arguments'}`);
-  return { help: false as const, verb, arg: rest[0], values };
+  return { help: false as const, verb, arg: rest[0], arg2: rest[1], values };
 }
 
 function number(text: string, what: string, min: number, max: number, integer = true): number {
@@ -200,7 +211,25 @@ export async function vmCommand(args: string[]): Promise<number> {
         break;
       }
       case 'info': { const v = await host.info(arg); out(values.json ? json(v) : formatInfo(v)); break; }
-      case 'start': say(await host.start(arg, { paused: values.paused === true }), values.paused ? ['paused'] : ['running'], values.paused ? 'started (paused)' : 'started'); break;
+      case 'start': {
+        const v = await host.start(arg, { paused: values.paused === true, ...(values.force ? { force: true } : {}) });
+        const restored = v.reason.startsWith('restored');
+        say(v, values.paused ? ['paused'] : ['running'], `${restored ? 'resumed from its managed save' : 'started'}${values.paused ? ' (paused)' : ''}`);
+        break;
+      }
+      case 'save': {
+        const file = resolve(p.arg2!);
+        const r = await host.save(arg, file);
+        out(`VM ${arg} saved to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB, ${r.pagesStored} of ${r.pagesPresent} present pages stored, ${Math.round(r.durationMs)} ms)\n`);
+        break;
+      }
+      case 'restore': {
+        const v = await host.restore(resolve(arg), {
+          ...(values.name !== undefined ? { name: values.name } : {}), ...(values.paused ? { paused: true } : {}), ...(values.force ? { force: true } : {}),
+        });
+        say(v, values.paused ? ['paused'] : ['running'], `restored from ${arg}${values.paused ? ' (paused)' : ''}`);
+        break;
+      }
       case 'pause': say(await host.pause(arg), ['paused'], 'paused'); break;
       case 'resume': say(await host.resume(arg), ['running'], 'resumed'); break;
       case 'shutdown': say(await host.shutdown(arg, timeoutMs === undefined ? {} : { timeoutMs }), ['shutoff'], 'shut down'); break;

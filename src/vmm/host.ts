@@ -5,7 +5,8 @@
 // worker's failure loses only the VM it was running.
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { mkdirSync } from 'node:fs';
+import { existsSync, linkSync, copyFileSync, mkdirSync, unlinkSync, constants as fsConstants } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { RvisorError, type ErrorCode } from '../errors.js';
 import { coreModule } from '../cpu/core.js';
 import { freeBoardMemory, type BoardState } from '../machine/board.js';
@@ -20,11 +21,18 @@ import { ConsoleLog } from './console-log.js';
 import { Arenas, type Arena } from './arenas.js';
 import { CreditScheduler, type SchedEntity } from './scheduler.js';
 import { Pcpu } from './pcpu.js';
+import { materializeMachine } from '../snapshot/machine.js';
+import {
+  checkBootFiles, checkDisks, checkMachine, diskIdentity, fileIdentity, openSnapshotFile, writeSnapshotFile, type OpenSnapshot,
+} from './snapshot-file.js';
 import type { FromWorker, VmLaunch } from './protocol.js';
 import type {
-  ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, SchedInfo, ShutdownOptions, StartOptions,
+  ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions,
   VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
 } from './types.js';
+
+/** The managed save in a VM's folder (HostApi.save): the next start resumes from it. */
+const MANAGED_SAVE = 'managed-save.rvs';
 
 /** The running machine of a VM (exists while it is running or paused). */
 interface VmRun {
@@ -219,16 +227,60 @@ export class Host extends EventEmitter implements HostApi {
   async start(name: string, opts: StartOptions = {}): Promise<VmInfo> {
     const vm = this.get(name);
     this.refuse(vm, 'start', ['shutoff', 'crashed']);
+    // A managed save (see save()) is resumed, then dropped, as libvirt does.
+    const managed = this.managedSavePath(name);
+    if (!existsSync(managed)) return this.launch(vm, opts);
+    const info = await this.launch(vm, opts, managed);
+    try { unlinkSync(managed); } catch { /* already gone */ }
+    return info;
+  }
+
+  private managedSavePath(name: string): string {
+    return join(this.registry.vmsDir, name, MANAGED_SAVE);
+  }
+
+  /** Starts the VM: booted fresh, or from the snapshot file `snapshot` (checked against the
+   *  definition, its disks and boot files first: a refusal changes nothing). */
+  private async launch(vm: Vm, opts: StartOptions, snapshot?: string): Promise<VmInfo> {
+    const name = vm.def.name;
     const def = vm.def;
     checkDefinitionFiles(def);
+    const memBytes = parseSize(def.memory, 'memory');
+    let snap: OpenSnapshot | undefined;
+    if (snapshot !== undefined) {
+      snap = openSnapshotFile(snapshot);
+      try {
+        const what = `snapshot ${snapshot}`;
+        checkMachine(snap.config, { vcpus: def.vcpus, memBytes, disks: def.disks.map((d) => ({ path: d.path, readOnly: d.readonly })) }, what);
+        checkBootFiles(snap.config, what, opts.force === true);
+        checkDisks(snap.config, what, opts.force === true);
+      } catch (e) {
+        snap.close();
+        throw e;
+      }
+    }
     let disks: RawFileDisk[];
     try {
       disks = openRawDisks(def.disks.map((d) => ({ path: d.path, readOnly: d.readonly })));
     } catch (e) {
+      snap?.close();
       throw new RvisorError('BAD_DEFINITION', (e as Error).message, { cause: e });
     }
-    const memBytes = parseSize(def.memory, 'memory');
     const arena = this.arenas.place(memBytes, def.vcpus);
+    let restored: BoardState | undefined;
+    if (snap) {
+      try {
+        restored = materializeMachine(snap.reader, arena.host, {
+          config: snap.config, meta: snap.meta, nowMs: now(), wallNowNs: BigInt(Date.now()) * 1000000n, running: opts.paused !== true,
+        });
+      } catch (e) {
+        this.arenas.release(arena, memBytes, def.vcpus);
+        for (const d of disks) d.close();
+        throw e;
+      } finally {
+        snap.close();
+      }
+    }
     const id = this.nextId++;
     const run: VmRun = {
       id, arena, memBytes, disks,
@@ -236,7 +288,7 @@ export class Host extends EventEmitter implements HostApi {
         spec: { vcpus: def.vcpus, memBytes, kernel: def.kernel, initrd: def.initrd, append: def.append, bios: def.bios },
         disks: disks.map((d) => d.share()), arena: arena.index, stamp: `${id}`,
       },
-      board: undefined, liveOn: -1, inFlight: false, sched: this.sched.add(id, def.weight, def.cap),
+      board: restored, liveOn: -1, inFlight: false, sched: this.sched.add(id, def.weight, def.cap),
       input: [], powerKey: false, fault: false, paused: opts.paused === true, shutdownRequested: false,
       sliceWaiters: [], endWaiters: [], bootWaiters: [],
       hartInsns: new Array(def.vcpus).fill(0), hartMs: new Array(def.vcpus).fill(0), hartSteal: new Array(def.vcpus).fill(0),
@@ -246,10 +298,10 @@ export class Host extends EventEmitter implements HostApi {
     this.registry.setRunning(name, true);
     if (run.paused) {
       this.sched.block(run.sched);
-      this.setState(vm, 'paused', 'start-paused');
+      this.setState(vm, 'paused', restored ? 'restored-paused' : 'start-paused');
     } else {
       this.sched.wake(run.sched, now());
-      this.setState(vm, 'running', 'booted');
+      this.setState(vm, 'running', restored ? 'restored' : 'booted');
       await this.booted(run);
     }
     return this.info_(vm);
@@ -369,6 +421,102 @@ export class Host extends EventEmitter implements HostApi {
 
   reset(name: string): Promise<VmInfo> {
     return this.resetMachine(name, 'reset', 'reset');
+  }
+
+  async save(name: string, file: string): Promise<SaveInfo> {
+    const t0 = now();
+    const vm = this.get(name);
+    this.refuse(vm, 'save', ['running', 'paused']);
+    if (typeof file !== 'string' || file === '') throw new RvisorError('BAD_REQUEST', 'save needs a file path');
+    const path = isAbsolute(file) ? file : resolve(file);
+    const run = vm.run!;
+    const wasPaused = run.paused;
+    run.paused = true;
+    this.sched.block(run.sched);
+    await this.sliceEnd(run);
+    const resume = () => {
+      if (vm.run !== run) return;
+      run.paused = wasPaused;
+      if (!wasPaused) this.wakeRun(run);
+    };
+    if (vm.run !== run) throw new RvisorError('VM_STATE', `VM ${name} stopped before it could be saved (${vm.state}, ${vm.reason})`);
+    if (!run.board) {
+      resume();
+      throw new RvisorError('VM_STATE', `VM ${name} has not run yet (started paused): there is no machine state to save`);
+    }
+    const def = vm.def;
+    let result;
+    try {
+      result = writeSnapshotFile(path, {
+        meta: { origin: 'serve', name, paused: wasPaused },
+        config: {
+          vcpus: def.vcpus, memBytes: run.memBytes, append: def.append,
+          kernel: fileIdentity(def.kernel), initrd: fileIdentity(def.initrd), bios: fileIdentity(def.bios),
+          disks: def.disks.map((d) => diskIdentity({ path: d.path, readOnly: d.readonly })),
+          sched: { weight: def.weight, cap: def.cap },
+        },
+        host: run.arena.host, state: run.board, nowMs: now(),
+      });
+      // The managed save: a hard link to the file (a copy, reflinked where the file system can,
+      // when the file is on another file system).
+      const managed = this.managedSavePath(name);
+      try { unlinkSync(managed); } catch { /* none yet */ }
+      if (managed !== path) {
+        try {
+          linkSync(path, managed);
+        } catch {
+          copyFileSync(path, managed, fsConstants.COPYFILE_FICLONE);
+        }
+      }
+    } catch (e) {
+      resume();
+      throw e;
+    }
+    this.finish(vm, 'shutoff', 'saved');
+    return { vm: this.info_(vm), file: path, bytes: result.bytes, pagesPresent: result.pagesPresent, pagesStored: result.pagesStored, durationMs: now() - t0 };
+  }
+
+  async restore(file: string, opts: RestoreOptions = {}): Promise<VmInfo> {
+    if (typeof file !== 'string' || file === '') throw new RvisorError('BAD_REQUEST', 'restore needs a snapshot file path');
+    const path = isAbsolute(file) ? file : resolve(file);
+    const what = `snapshot ${path}`;
+    // Read and check the file before anything is defined or changed.
+    const snap = openSnapshotFile(path);
+    let name: string, config;
+    try {
+      config = snap.config;
+      const n = opts.name ?? snap.meta.name;
+      if (n === null || n === undefined) throw new RvisorError('BAD_REQUEST', `${what} was saved by rvisor run and names no VM: give a name`);
+      name = n;
+      checkBootFiles(config, what, opts.force === true);
+      checkDisks(config, what, opts.force === true);
+    } finally {
+      snap.close();
+    }
+    const existing = this.vms.get(name);
+    if (existing) return this.launchChecked(existing, opts, path);
+    const mib = config.memBytes % 1048576 === 0 ? `${config.memBytes / 1048576}M` : `${config.memBytes / 1024}K`;
+    this.define({
+      name, vcpus: config.vcpus, memory: mib, kernel: config.kernel?.path ?? null, initrd: config.initrd?.path ?? null,
+      bios: config.bios?.path ?? null, append: config.append, disks: config.disks.map((d) => ({ path: d.path, readonly: d.readOnly })),
+      ...(config.sched ? { weight: config.sched.weight, cap: config.sched.cap } : {}),
+    });
+    try {
+      return await this.launchChecked(this.get(name), opts, path);
+    } catch (e) {
+      // Nothing is left behind by a refused restore: the VM it defined goes again.
+      if (this.vms.get(name)?.state === 'shutoff') this.undefine(name);
+      throw e;
+    }
+  }
+
+  private async launchChecked(vm: Vm, opts: RestoreOptions, path: string): Promise<VmInfo> {
+    this.refuse(vm, 'restore into', ['shutoff', 'crashed']);
+    const info = await this.launch(vm, { ...(opts.paused ? { paused: true } : {}), ...(opts.force ? { force: true } : {}) }, path);
+    // An older managed save would make the next start go back in time: it goes.
+    const managed = this.managedSavePath(vm.def.name);
+    if (managed !== path) try { unlinkSync(managed); } catch { /* none */ }
+    return info;
   }
 
   private freshBoard(run: VmRun): void {

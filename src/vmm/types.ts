@@ -92,6 +92,32 @@ export interface ConsoleAttachment {
 
 export interface StartOptions {
   paused?: boolean;
+  /** Resume from the managed save (see HostApi.save) even if a disk or boot file changed since. */
+  force?: boolean;
+}
+
+export interface RestoreOptions {
+  /** The VM to restore into (default: the name the snapshot was saved under). A VM of that name
+   *  must be shutoff or crashed and of the snapshot's configuration; a new name is defined from
+   *  the snapshot's configuration. */
+  name?: string;
+  /** Leave the vCPUs stopped (the guest clock stands still until resume). */
+  paused?: boolean;
+  /** Restore even if a disk or boot file changed since the save. */
+  force?: boolean;
+}
+
+/** What HostApi.save did. */
+export interface SaveInfo {
+  vm: VmInfo;
+  /** The snapshot written (absolute path). */
+  file: string;
+  bytes: number;
+  /** Guest pages backed by memory, and those stored (the rest were all zero). */
+  pagesPresent: number;
+  pagesStored: number;
+  /** Time from the request to the file being on disk, ms. */
+  durationMs: number;
 }
 
 export interface ShutdownOptions {
@@ -121,6 +147,13 @@ export interface HostApi {
   /** Graceful reboot is not asked of the guest: the machine is reset with the same definition. */
   reboot(name: string): Promise<VmInfo>;
   reset(name: string): Promise<VmInfo>;
+  /** Saves a running or paused VM to `file` (a snapshot, docs/snapshot-format.md) and stops it
+   *  (shutoff, reason saved). As libvirt's managed save, the VM's folder keeps the snapshot too
+   *  and the next start resumes from it (then drops it). */
+  save(name: string, file: string): Promise<SaveInfo>;
+  /** Runs a VM from a snapshot file (see RestoreOptions). The file is checked first: a missing,
+   *  foreign, newer, corrupt or mismatched file, or a changed disk, changes nothing. */
+  restore(file: string, opts?: RestoreOptions): Promise<VmInfo>;
   setAutostart(name: string, on: boolean): VmInfo;
   schedinfo(name: string): SchedInfo;
   setSchedinfo(name: string, s: Partial<SchedInfo>): SchedInfo;
