@@ -47,7 +47,12 @@ export class HostConsole {
         if (k === 'x') { this.h.quit(); return; }
         if (k === 'h') this.help();
         else if (k === 's') this.h.stats?.();
-        else if (k === 'w' && this.h.save) { this.h.save(); return; }
+        else if (k === 'w' && this.h.save) {
+          // What was typed before the key reaches the guest; what follows it in this chunk does not.
+          if (out.length) this.h.input(Uint8Array.from(out));
+          this.h.save();
+          return;
+        }
         else if (b === CTRL_A || k === 'a') out.push(CTRL_A);
         continue;
       }
