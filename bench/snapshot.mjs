@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// npm run bench:snapshot — save and restore of a booted 256 MiB bundled guest on a host with real
+// pCPU workers (issue #8's goals: resume ≤ 5 ms): save time and file size, then per restore the
+// time from the API call to its return (VM running), to the first guest instruction retired (vCPU
+// running) and to the guest answering a console command; a cold boot to answering for comparison.
+// Prints a markdown table (median of --runs, default 5).
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { openHost } from '../dist/src/vmm/host.js';
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const RUNS = arg('--runs', 5);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+async function waitFor(cond, ms, what) {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out: ${what}`);
+    await sleep(1);
+  }
+}
+
+/** Types `echo pong-N` and resolves when the answer comes back (the time it took, ms). */
+async function answer(host, name, t0) {
+  let text = '';
+  const att = host.attachConsole(name, (b) => { text += Buffer.from(b).toString('latin1'); });
+  const n = Math.floor(Math.random() * 1e6);
+  att.write(Buffer.from(`echo pong-$((${n}+1))\n`));
+  await waitFor(() => text.includes(`pong-${n + 1}`), 60000, 'console answer');
+  const ms = performance.now() - t0;
+  att.detach();
+  return ms;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'rvisor-bench-snap-'));
+const host = await openHost({ stateDir: dir, pcpus: 2 });
+const rows = [];
+try {
+  host.define({ name: 'src', memory: '256M' });
+  const tBoot = performance.now();
+  await host.start('src');
+  let text = '';
+  const att = host.attachConsole('src', (b) => { text += Buffer.from(b).toString('latin1'); });
+  await waitFor(() => text.includes('~ # '), 120000, 'boot');
+  att.detach();
+  const coldMs = await answer(host, 'src', tBoot);
+  await sleep(1000);
+  const file = join(dir, 'src.rvs');
+  const saved = await host.save('src', file);
+  const size = statSync(file).size;
+  console.error(`saved: ${saved.durationMs.toFixed(1)} ms, ${size} bytes, ${saved.pagesStored}/${saved.pagesPresent} pages`);
+
+  const api = [], vcpu = [], ans = [];
+  for (let i = 0; i < RUNS; i++) {
+    const name = `r${i}`;
+    const t0 = performance.now();
+    await host.restore(file, { name });
+    api.push(performance.now() - t0);
+    await waitFor(() => host.stats(name).instructions > 0, 10000, 'first slice');
+    vcpu.push(performance.now() - t0);
+    ans.push(await answer(host, name, t0));
+    console.error(`  restore ${i}: api ${api.at(-1).toFixed(1)} ms, vcpu ${vcpu.at(-1).toFixed(1)} ms, answers ${ans.at(-1).toFixed(1)} ms`);
+    await host.destroy(name);
+    host.undefine(name);
+  }
+  rows.push(['save (API call → file on disk, VM stopped)', `${saved.durationMs.toFixed(0)} ms`]);
+  rows.push(['snapshot file size (256 MiB guest after boot)', `${(size / 1048576).toFixed(2)} MiB (${saved.pagesStored} of ${saved.pagesPresent} present pages stored, ${(saved.pagesPresent * 4 / 1024).toFixed(1)} MiB present)`]);
+  rows.push(['restore: API call → returns, VM running (goal ≤ 5 ms)', `${median(api).toFixed(1)} ms`]);
+  rows.push(['restore: API call → first guest instruction retired', `${median(vcpu).toFixed(1)} ms`]);
+  rows.push(['restore: API call → guest answers `echo` on its console', `${median(ans).toFixed(1)} ms`]);
+  rows.push(['for comparison: cold boot → guest answers `echo`', `${coldMs.toFixed(0)} ms`]);
+} finally {
+  await host.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(`Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:snapshot\` (median of ${RUNS} restores; ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}):\n`);
+console.log('| measurement | result |\n|---|---|');
+for (const [a, b] of rows) console.log(`| ${a} | ${b} |`);
