@@ -102,7 +102,7 @@ it with \`node:zlib\`. The build is reproducible: the same package versions give
     sudo guest/linux/build-all.sh            # ~15 min on 2 cores; adds bookworm-backports, installs the build deps with apt-get
     guest/linux/qemu-test.sh                 # boot the committed images under Debian's QEMU (also run by build-all)
 
-The three steps on their own (products in /tmp/rvisor-build/linux-out):
+The steps on their own (products in /tmp/rvisor-build/linux-out; \`build-all.sh --reuse\` then packs them):
 
     guest/linux/build-kernel.sh --version 6.12   # -> Image-6.12, config-6.12, System.map-6.12
     guest/linux/build-kernel.sh --version 6.1    # -> Image-6.1, config-6.1, System.map-6.1
@@ -124,7 +124,7 @@ $(row disk.ext4.gz disk.ext4)
 
 - Source: Debian package \`linux-source-6.12\` $(ver linux-source-6.12) from bookworm-backports (\`/usr/src/linux-source-6.12.tar.xz\`), kernel release $(kv kernelrelease kernel-6.12-versions.txt)
 - Config: \`make ARCH=riscv tinyconfig\` + \`guest/linux/rvisor.config\` + \`guest/linux/rvisor-6.12.config\` (merge_config.sh, olddefconfig), checked option by option; target \`Image\` (uncompressed, loaded at RAM base + 2 MiB)
-- Beyond 6.1's options: SBI steal-time accounting (\`PARAVIRT\`, \`PARAVIRT_TIME_ACCOUNTING\`: used when the SBI reports spec 2.0 and STA), no vector extension, misaligned accesses assumed slow (no boot-time probe)
+- Beyond 6.1's options: SBI steal-time accounting (\`PARAVIRT\`, \`PARAVIRT_TIME_ACCOUNTING\`: used when the SBI reports spec 2.0 and STA), \`RISCV_ISA_FALLBACK\` (parse the device tree's \`riscv,isa\` string, all QEMU 7.2 and rvisor give), no vector extension, misaligned accesses assumed slow (no boot-time probe)
 - Compiler: \`gcc-riscv64-linux-gnu\` $(ver gcc-riscv64-linux-gnu) — $(kv gcc kernel-6.12-versions.txt); \`binutils-riscv64-linux-gnu\` $(ver binutils-riscv64-linux-gnu)
 - Banner: \`$(kv linux_banner kernel-6.12-versions.txt)\`
 - KBUILD_BUILD_TIMESTAMP = date of the package's Debian changelog entry; user/host \`rvisor\`
@@ -156,10 +156,12 @@ PLIC, goldfish RTC, syscon power-off/reboot, ext4, initramfs; 100 Hz, tickless i
 ## Reference machine
 
 Proven with Debian's \`qemu-system-misc\` $(ver qemu-system-misc) and \`opensbi\` $(ver opensbi) by \`guest/linux/qemu-test.sh\`
-(\`-bios default\` with 1 and 2 harts, and \`-bios .../opensbi/generic/fw_jump.bin\`). The disk is
-on virtio-mmio (\`-device virtio-blk-device\`): the kernel has no PCI, so \`-drive if=virtio\`
-(virtio-blk-pci on QEMU's virt) would not be seen. QEMU's console log and device tree:
-\`guest/linux/qemu-boot.log\`, \`guest/linux/qemu-virt.dts\`.
+(6.12: \`-bios default\` with 1 and 2 harts, \`-bios .../opensbi/generic/fw_jump.bin\`, and a
+\`virtio-keyboard-device\` whose power key — monitor \`sendkey power\` — makes acpid power off; 6.1:
+1 hart, and the power key). The disk is on virtio-mmio (\`-device virtio-blk-device\`): the kernels
+have no PCI, so \`-drive if=virtio\` (virtio-blk-pci on QEMU's virt) would not be seen. QEMU's
+console logs and device tree: \`guest/linux/qemu-boot.log\` (6.12), \`guest/linux/qemu-boot-6.1.log\`,
+\`guest/linux/qemu-powerkey.log\`, \`guest/linux/qemu-virt.dts\`.
 EOF
 } > "$IMAGES/MANIFEST.md"
 echo "build-all: images/ refreshed:"
