@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   SNAPSHOT_CORRUPT: { exit: 25, what: 'the snapshot file is truncated or corrupt (a checksum or length does not fit)' },
   SNAPSHOT_VERSION: { exit: 26, what: 'the snapshot was written in a newer format than this rvisor reads' },
   DISK_CHANGED: { exit: 27, what: 'a disk changed since the snapshot was taken (restore with force to accept it)' },
+  DISK_IN_USE: { exit: 28, what: 'a disk image is attached read-write to another running VM (or read-write here while others use it)' },
   INTERNAL: { exit: 70, what: 'an internal error in rvisor (a bug: please report it)' },
 } as const;
 

@@ -2,7 +2,7 @@
 // machine, pause, crash isolation, the registry across restarts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RvisorError } from '../src/errors.js';
@@ -243,6 +243,74 @@ test('consoles: several viewers see the same output; a late viewer gets the scro
       await late.waitFor('from-a\r\n', 10000);
       b.detach();
       assert.equal(await code(() => host.attachConsole('nope', () => {})), 'VM_NOT_FOUND');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('verbs on one VM run one at a time: a reboot racing a destroy leaks nothing, a reboot racing a pause leaves it paused and still', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rvisor-race-'));
+  try {
+    await withHost({ pcpus: 2 }, async (host) => {
+      host.define(bareMetalVm(dir, 'warm', idleProgram('w\n')));
+      await host.start('warm');
+      await host.destroy('warm');
+      const base = host.hostStats().arenas[0]!.framesInUse;
+      host.define({ name: 'r', memory: '64M' });
+      for (let i = 0; i < 4; i++) {
+        await host.start('r');
+        await new Promise((res) => setTimeout(res, 100 + 50 * i));
+        const results = await Promise.allSettled([host.reboot('r'), host.destroy('r')]);
+        assert.ok(results.every((x) => x.status === 'fulfilled'), JSON.stringify(results));
+        assert.equal(host.info('r').state, 'shutoff');
+        assert.equal(host.hostStats().arenas[0]!.framesInUse, base, `round ${i}: frames leaked`);
+      }
+      await host.start('r');
+      await new Promise((res) => setTimeout(res, 300));
+      await Promise.all([host.reboot('r'), host.pause('r')]);
+      assert.equal(host.info('r').state, 'paused');
+      const a = host.stats('r').instructions;
+      await new Promise((res) => setTimeout(res, 500));
+      assert.equal(host.stats('r').instructions, a, 'a paused VM runs nothing');
+      const twice = await Promise.allSettled([host.resume('r'), host.resume('r')]);
+      assert.deepEqual(twice.map((x) => x.status), ['fulfilled', 'rejected'], 'the second resume finds it running');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a machine that cannot be built fails start with its error and stays shutoff', async () => {
+  await withHost({ pcpus: 1 }, async (host) => {
+    host.define({ name: 'tiny', memory: '16M' });
+    assert.equal(await code(host.start('tiny')), 'MEM_TOO_SMALL');
+    const info = host.info('tiny');
+    assert.equal(info.state, 'shutoff');
+    assert.match(info.reason, /^failed: memory too small/);
+  });
+});
+
+test('a disk attached read-write to a running VM cannot be attached to another; read-only sharing is allowed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rvisor-disk-'));
+  try {
+    const disk = join(dir, 'shared.img');
+    writeFileSync(disk, new Uint8Array(1024 * 1024));
+    await withHost({ pcpus: 1 }, async (host) => {
+      host.define({ ...bareMetalVm(dir, 'rw', idleProgram('a\n')), disks: [{ path: disk, readonly: false }] });
+      host.define({ ...bareMetalVm(dir, 'ro1', idleProgram('b\n')), disks: [{ path: disk, readonly: true }] });
+      host.define({ ...bareMetalVm(dir, 'ro2', idleProgram('c\n')), disks: [{ path: disk, readonly: true }] });
+      await host.start('rw');
+      assert.equal(await code(host.start('ro1')), 'DISK_IN_USE');
+      assert.equal(host.info('ro1').state, 'shutoff');
+      await host.destroy('rw');
+      await host.start('ro1');
+      await host.start('ro2');
+      assert.equal(await code(host.start('rw')), 'DISK_IN_USE');
+      await host.destroy('ro1');
+      await host.destroy('ro2');
+      await host.start('rw');
+      assert.equal(host.info('rw').state, 'running');
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -24,6 +24,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SNAPSHOT_VERSION: 400,
   SNAPSHOT_MISMATCH: 409,
   DISK_CHANGED: 409,
+  DISK_IN_USE: 409,
   HOST_UNREACHABLE: 502,
 };
 

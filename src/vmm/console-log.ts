@@ -27,6 +27,11 @@ export class ConsoleLog {
     }
   }
 
+  /** Forgets the scrollback (a new run of the VM starts); viewers stay attached. */
+  clear(): void {
+    this.end = 0;
+  }
+
   /** The last (up to) 64 KiB, oldest first. */
   scrollback(): Uint8Array {
     const len = Math.min(this.end, SCROLLBACK_BYTES);

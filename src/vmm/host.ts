@@ -5,7 +5,7 @@
 // worker's failure loses only the VM it was running.
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { existsSync, linkSync, copyFileSync, mkdirSync, unlinkSync, constants as fsConstants } from 'node:fs';
+import { existsSync, linkSync, copyFileSync, mkdirSync, statSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RvisorError, type ErrorCode } from '../errors.js';
 import { coreModule } from '../cpu/core.js';
@@ -66,6 +66,8 @@ interface VmRun {
 
 interface Vm {
   def: VmDefinition;
+  /** Verbs on one VM run one after the other (the tail of the queue). */
+  queue: Promise<unknown>;
   state: VmState;
   reason: string;
   since: string;
@@ -86,6 +88,8 @@ export class Host extends EventEmitter implements HostApi {
   private readonly arenas: Arenas;
   private readonly cpus: Pcpu[] = [];
   private readonly testHooks: boolean;
+  /** Disk files (st_dev:st_ino) attached to running or paused VMs, and whether read-write. */
+  private readonly disksInUse = new Map<string, { vm: string; writable: boolean }[]>();
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -136,7 +140,7 @@ export class Host extends EventEmitter implements HostApi {
   // ---- registry ----------------------------------------------------------------------------
 
   private addVm(def: VmDefinition, state: VmState, reason: string): Vm {
-    const vm: Vm = { def, state, reason, since: new Date().toISOString(), run: undefined, console: new ConsoleLog(), lastPcpu: null };
+    const vm: Vm = { def, queue: Promise.resolve(), state, reason, since: new Date().toISOString(), run: undefined, console: new ConsoleLog(), lastPcpu: null };
     this.vms.set(def.name, vm);
     return vm;
   }
@@ -160,6 +164,14 @@ export class Host extends EventEmitter implements HostApi {
     vm.reason = reason;
     vm.since = new Date().toISOString();
     this.emitEvent({ type: 'state', name: vm.def.name, state, reason, time: vm.since });
+  }
+
+  /** Runs a verb after the VM's earlier verbs have finished, so that two verbs never interleave
+   *  around a slice in flight (a reboot and a destroy at once, a pause during a reset). */
+  private serial<T>(vm: Vm, fn: () => Promise<T>): Promise<T> {
+    const p = vm.queue.then(fn, fn);
+    vm.queue = p.catch(() => undefined);
+    return p;
   }
 
   private refuse(vm: Vm, verb: string, allowed: VmState[]): void {
@@ -226,6 +238,11 @@ export class Host extends EventEmitter implements HostApi {
 
   async start(name: string, opts: StartOptions = {}): Promise<VmInfo> {
     const vm = this.get(name);
+    return this.serial(vm, () => this.start_(vm, opts));
+  }
+
+  private async start_(vm: Vm, opts: StartOptions): Promise<VmInfo> {
+    const name = vm.def.name;
     this.refuse(vm, 'start', ['shutoff', 'crashed']);
     // A managed save (see save()) is resumed, then dropped, as libvirt does.
     const managed = this.managedSavePath(name);
@@ -266,6 +283,13 @@ export class Host extends EventEmitter implements HostApi {
       snap?.close();
       throw new RvisorError('BAD_DEFINITION', (e as Error).message, { cause: e });
     }
+    try {
+      this.claimDisks(name, disks);
+    } catch (e) {
+      snap?.close();
+      for (const d of disks) d.close();
+      throw e;
+    }
     const arena = this.arenas.place(memBytes, def.vcpus);
     let restored: BoardState | undefined;
     if (snap) {
@@ -275,6 +299,7 @@ export class Host extends EventEmitter implements HostApi {
         });
       } catch (e) {
         this.arenas.release(arena, memBytes, def.vcpus);
+        this.releaseDisks(name, disks);
         for (const d of disks) d.close();
         throw e;
       } finally {
@@ -286,7 +311,7 @@ export class Host extends EventEmitter implements HostApi {
       id, arena, memBytes, disks,
       launch: {
         spec: { vcpus: def.vcpus, memBytes, kernel: def.kernel, initrd: def.initrd, append: def.append, bios: def.bios },
-        disks: disks.map((d) => d.share()), arena: arena.index, stamp: `${id}`,
+        disks: disks.map((d) => d.share()), arena: arena.index, stamps: bootStamps(def),
       },
       board: restored, liveOn: -1, inFlight: false, sched: this.sched.add(id, def.weight, def.cap),
       input: [], powerKey: false, fault: false, paused: opts.paused === true, shutdownRequested: false,
@@ -294,6 +319,7 @@ export class Host extends EventEmitter implements HostApi {
       hartInsns: new Array(def.vcpus).fill(0), hartMs: new Array(def.vcpus).fill(0), hartSteal: new Array(def.vcpus).fill(0),
     };
     vm.run = run;
+    vm.console.clear(); // scrollback is of this run only
     this.byId.set(id, vm);
     this.registry.setRunning(name, true);
     if (run.paused) {
@@ -338,6 +364,10 @@ export class Host extends EventEmitter implements HostApi {
 
   async pause(name: string): Promise<VmInfo> {
     const vm = this.get(name);
+    return this.serial(vm, () => this.pause_(vm));
+  }
+
+  private async pause_(vm: Vm): Promise<VmInfo> {
     this.refuse(vm, 'pause', ['running']);
     const run = vm.run!;
     run.paused = true;
@@ -351,6 +381,10 @@ export class Host extends EventEmitter implements HostApi {
 
   async resume(name: string): Promise<VmInfo> {
     const vm = this.get(name);
+    return this.serial(vm, () => this.resume_(vm));
+  }
+
+  private async resume_(vm: Vm): Promise<VmInfo> {
     this.refuse(vm, 'resume', ['paused']);
     const run = vm.run!;
     run.paused = false;
@@ -363,12 +397,17 @@ export class Host extends EventEmitter implements HostApi {
 
   async shutdown(name: string, opts: ShutdownOptions = {}): Promise<VmInfo> {
     const vm = this.get(name);
-    this.refuse(vm, 'shut down', ['running']);
-    const run = vm.run!;
     const timeoutMs = opts.timeoutMs ?? 60000;
-    run.shutdownRequested = true;
-    run.powerKey = true;
-    this.wakeRun(run);
+    // Only pressing the key is a verb in the queue: waiting for the guest does not hold up a
+    // destroy meant to cut the wait short.
+    const run = await this.serial(vm, async () => {
+      this.refuse(vm, 'shut down', ['running']);
+      const r = vm.run!;
+      r.shutdownRequested = true;
+      r.powerKey = true;
+      this.wakeRun(r);
+      return r;
+    });
     let timer: NodeJS.Timeout | undefined;
     const ended = await new Promise<boolean>((res) => {
       run.endWaiters.push(() => res(true));
@@ -376,6 +415,7 @@ export class Host extends EventEmitter implements HostApi {
     });
     clearTimeout(timer);
     if (!ended) {
+      run.shutdownRequested = false; // a later poweroff of the guest's own is not this shutdown
       throw new RvisorError('SHUTDOWN_TIMEOUT', `VM ${name} did not power off within ${timeoutMs / 1000} s of the power key (it is still ${vm.state}; destroy stops it hard)`);
     }
     return this.info_(vm);
@@ -383,6 +423,10 @@ export class Host extends EventEmitter implements HostApi {
 
   async destroy(name: string): Promise<VmInfo> {
     const vm = this.get(name);
+    return this.serial(vm, () => this.destroy_(vm));
+  }
+
+  private async destroy_(vm: Vm): Promise<VmInfo> {
     this.refuse(vm, 'destroy', ['running', 'paused', 'crashed']);
     if (vm.state === 'crashed') {
       this.setState(vm, 'shutoff', 'destroyed');
@@ -400,6 +444,10 @@ export class Host extends EventEmitter implements HostApi {
    *  same hard reset here: the guest is not asked). */
   private async resetMachine(name: string, verb: string, reason: string): Promise<VmInfo> {
     const vm = this.get(name);
+    return this.serial(vm, () => this.resetMachine_(vm, verb, reason));
+  }
+
+  private async resetMachine_(vm: Vm, verb: string, reason: string): Promise<VmInfo> {
     this.refuse(vm, verb, ['running', 'paused']);
     const run = vm.run!;
     const wasPaused = run.paused;
@@ -424,8 +472,13 @@ export class Host extends EventEmitter implements HostApi {
   }
 
   async save(name: string, file: string): Promise<SaveInfo> {
-    const t0 = now();
     const vm = this.get(name);
+    return this.serial(vm, () => this.save_(vm, file));
+  }
+
+  private async save_(vm: Vm, file: string): Promise<SaveInfo> {
+    const t0 = now();
+    const name = vm.def.name;
     this.refuse(vm, 'save', ['running', 'paused']);
     if (typeof file !== 'string' || file === '') throw new RvisorError('BAD_REQUEST', 'save needs a file path');
     const path = isAbsolute(file) ? file : resolve(file);
@@ -510,13 +563,43 @@ export class Host extends EventEmitter implements HostApi {
     }
   }
 
-  private async launchChecked(vm: Vm, opts: RestoreOptions, path: string): Promise<VmInfo> {
+  private launchChecked(vm: Vm, opts: RestoreOptions, path: string): Promise<VmInfo> {
+    return this.serial(vm, () => this.launchChecked_(vm, opts, path));
+  }
+
+  private async launchChecked_(vm: Vm, opts: RestoreOptions, path: string): Promise<VmInfo> {
     this.refuse(vm, 'restore into', ['shutoff', 'crashed']);
     const info = await this.launch(vm, { ...(opts.paused ? { paused: true } : {}), ...(opts.force ? { force: true } : {}) }, path);
     // An older managed save would make the next start go back in time: it goes.
     const managed = this.managedSavePath(vm.def.name);
     if (managed !== path) try { unlinkSync(managed); } catch { /* none */ }
     return info;
+  }
+
+  /** A disk file may be attached to several running VMs only read-only (as QEMU's image locking
+   *  refuses a second writer): a read-write attachment conflicts with any other. */
+  private claimDisks(name: string, disks: RawFileDisk[]): void {
+    for (const d of disks) {
+      const users = this.disksInUse.get(`${d.dev}:${d.ino}`) ?? [];
+      const clash = users.find((u) => u.writable || !d.readOnly);
+      if (clash) {
+        throw new RvisorError('DISK_IN_USE', `disk ${d.path} is attached ${clash.writable ? 'read-write' : 'read-only'} to the running VM ${clash.vm}: `
+          + 'a disk may be shared only read-only by every VM');
+      }
+    }
+    for (const d of disks) {
+      const key = `${d.dev}:${d.ino}`;
+      this.disksInUse.set(key, [...(this.disksInUse.get(key) ?? []), { vm: name, writable: !d.readOnly }]);
+    }
+  }
+
+  private releaseDisks(name: string, disks: RawFileDisk[]): void {
+    for (const d of disks) {
+      const key = `${d.dev}:${d.ino}`;
+      const left = (this.disksInUse.get(key) ?? []).filter((u) => u.vm !== name);
+      if (left.length) this.disksInUse.set(key, left);
+      else this.disksInUse.delete(key);
+    }
   }
 
   private freshBoard(run: VmRun): void {
@@ -536,6 +619,7 @@ export class Host extends EventEmitter implements HostApi {
     this.dropLive(run);
     if (run.board && !boardFreed) freeBoardMemory(run.arena.host, run.board);
     this.arenas.release(run.arena, run.memBytes, vm.def.vcpus);
+    this.releaseDisks(vm.def.name, run.disks);
     for (const d of run.disks) d.close();
     this.registry.setRunning(vm.def.name, false);
     this.setState(vm, state, reason);
@@ -613,8 +697,9 @@ export class Host extends EventEmitter implements HostApi {
       run.liveOn = -1;
       if (m.buildError) {
         const err = new RvisorError(m.buildError as ErrorCode, `VM ${vm.def.name} cannot start: ${m.reason}`);
+        const waiters = run.bootWaiters.splice(0); // finish() would release them as a success
         this.finish(vm, 'shutoff', `failed: ${m.reason}`);
-        for (const f of run.bootWaiters.splice(0)) f(err);
+        for (const f of waiters) f(err);
       } else {
         this.finish(vm, 'crashed', `error: ${m.reason}`);
       }
@@ -728,12 +813,28 @@ export class Host extends EventEmitter implements HostApi {
       // reports the VM shutoff with reason daemon-restart.
       vm.run = undefined;
       if (run.board) freeBoardMemory(run.arena.host, run.board);
+      this.releaseDisks(vm.def.name, run.disks);
       for (const d of run.disks) d.close();
-      vm.state = 'shutoff';
-      vm.reason = 'daemon-stop';
+      this.setState(vm, 'shutoff', 'daemon-stop');
     }
     this.unlock();
   }
+}
+
+/** The boot files' identity (size, mtime, inode) by path: the workers' image caches keep one
+ *  decompressed copy per file and read it again only when the file changed. */
+function bootStamps(def: VmDefinition): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of [def.kernel, def.initrd, def.bios]) {
+    if (p === null) continue;
+    try {
+      const st = statSync(p);
+      out[p] = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      out[p] = '?';
+    }
+  }
+  return out;
 }
 
 function countPresent(arena: Arena, s: BoardState): number {

@@ -30,28 +30,25 @@ export interface BootImages {
   firmware: Uint8Array | undefined;
 }
 
-/** Reads the boot files once per (path, size, mtime): a host starting many VMs from the same
- *  images decompresses them once per thread. */
+/** Reads the boot files once per (path, stamp): a host starting many VMs from the same images
+ *  decompresses them once per thread. The stamp is the file's identity (size, mtime, inode); one
+ *  copy per path is kept, replaced when the file changed. */
 export class BootImageCache {
-  private readonly cache = new Map<string, Uint8Array>();
+  private readonly cache = new Map<string, { stamp: string; bytes: Uint8Array }>();
 
   read(path: string | null, what: string, stamp = ''): Uint8Array | undefined {
     if (path === null) return undefined;
-    const key = `${path}\0${stamp}`;
-    let bytes = this.cache.get(key);
-    if (!bytes) {
-      bytes = readImage(path, what);
-      this.cache.set(key, bytes);
-    }
+    const hit = this.cache.get(path);
+    if (hit && hit.stamp === stamp) return hit.bytes;
+    const bytes = readImage(path, what);
+    this.cache.set(path, { stamp, bytes });
     return bytes;
   }
 
-  images(spec: MachineSpec, stamp = ''): BootImages {
-    return {
-      kernel: this.read(spec.kernel, 'kernel', stamp),
-      initrd: this.read(spec.initrd, 'initrd', stamp),
-      firmware: this.read(spec.bios, 'firmware', stamp),
-    };
+  /** `stamps`: each boot file's identity by path (a file whose stamp changed is read again). */
+  images(spec: MachineSpec, stamps: Record<string, string> = {}): BootImages {
+    const read = (path: string | null, what: string) => this.read(path, what, path === null ? '' : stamps[path] ?? '');
+    return { kernel: read(spec.kernel, 'kernel'), initrd: read(spec.initrd, 'initrd'), firmware: read(spec.bios, 'firmware') };
   }
 }
 

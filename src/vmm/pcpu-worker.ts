@@ -49,7 +49,7 @@ function build(vm: number, launch: VmLaunch, from: 'boot' | BoardState): Live {
     maxIdleMs: 10000,
   };
   const disks = launch.disks.map((d) => ({ backend: RawFileDisk.fromShared(d), readOnly: d.readOnly }));
-  const cfg = boardConfig(launch.spec, images.images(launch.spec, launch.stamp), disks, io);
+  const cfg = boardConfig(launch.spec, images.images(launch.spec, launch.stamps), disks, io);
   const { host, core } = coreFor(launch.arena);
   const board = new VirtBoard(cfg, host, from === 'boot' ? { core } : { core, restore: from });
   const entry = { board, out };

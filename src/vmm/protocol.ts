@@ -12,8 +12,9 @@ export interface VmLaunch {
   spec: MachineSpec;
   disks: SharedRawDisk[];
   arena: number;
-  /** Changes when the boot files may have changed (part of the worker's image-cache key). */
-  stamp: string;
+  /** Each boot file's identity by path (size, mtime, inode): the worker's image cache reads a
+   *  file again only when it changed. */
+  stamps: Record<string, string>;
 }
 
 export type ToWorker =

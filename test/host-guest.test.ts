@@ -1,0 +1,57 @@
+// What the bundled Linux guest sees of the host: a graceful shutdown through the power key, and
+// steal time (SBI STA) in /proc/stat when it competes for a pCPU.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encode as I } from '../src/isa/encode.js';
+import { withHost, ConsoleReader } from './host-helpers.js';
+
+test('shutdown: the power key makes the bundled guest power off cleanly (state shutoff, reason shutdown)', async () => {
+  await withHost({ pcpus: 2 }, async (host) => {
+    host.define({ name: 'sd', memory: '64M' });
+    await host.start('sd');
+    const c = new ConsoleReader(host, 'sd');
+    await c.waitFor('rvisor guest ready', 120000);
+    await c.run('echo up');
+    const info = await host.shutdown('sd', { timeoutMs: 60000 });
+    assert.equal(info.state, 'shutoff');
+    assert.equal(info.reason, 'shutdown');
+    assert.match(c.text, /reboot: Power down/);
+  });
+});
+
+/** /proc/stat's aggregate cpu line: [user, nice, system, idle, iowait, irq, softirq, steal]. */
+async function cpuLine(c: ConsoleReader): Promise<number[]> {
+  const line = await c.run('head -1 /proc/stat');
+  const m = /^cpu\s+(.*)$/m.exec(line);
+  assert.ok(m, `no cpu line in ${JSON.stringify(line)}`);
+  return m[1]!.trim().split(/\s+/).map(Number);
+}
+
+test('steal time: a guest sharing its pCPU with a busy VM sees steal grow in /proc/stat (SBI STA)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rvisor-steal-'));
+  try {
+    await withHost({ pcpus: 1 }, async (host) => {
+      host.define({ name: 'linux', memory: '64M' });
+      await host.start('linux');
+      const c = new ConsoleReader(host, 'linux');
+      await c.waitFor('rvisor guest ready', 120000);
+      const alone = await cpuLine(c);
+      const spin = join(dir, 'spin.bin');
+      writeFileSync(spin, new Uint8Array(Uint32Array.from([I('addi', { rd: 5, rs1: 5, imm: 1 }), I('jal', { rd: 0, imm: -4 })]).buffer));
+      host.define({ name: 'hog', memory: '32M', kernel: null, initrd: null, bios: spin });
+      await host.start('hog');
+      // The guest is busy too (a shell loop for about 3 s of its time), so it waits for the pCPU.
+      await c.run('end=$(( $(cut -d. -f1 /proc/uptime) + 3 )); while [ $(cut -d. -f1 /proc/uptime) -lt $end ]; do :; done', 120000);
+      const shared = await cpuLine(c);
+      const steal = shared[7]! - alone[7]!;
+      assert.ok(steal >= 50, `steal grew by ${steal} ticks (USER_HZ) while sharing the pCPU; before ${alone}, after ${shared}`);
+      const stats = host.stats('linux');
+      assert.ok(stats.stealNs > 0.5e9, `host-side steal ${stats.stealNs} ns`);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
