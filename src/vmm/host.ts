@@ -1,14 +1,13 @@
 // The hypervisor host (`rvisor serve`, and the package's programmatic API): the VM registry, the
-// lifecycle state machine, the pCPU workers and the credit scheduler that shares them. The main
-// thread is the control plane only: guest code runs on the workers (pcpu.ts), one slice at a time,
-// and every slice comes back with the VM's board state, so a VM can continue on any worker and a
-// worker's failure loses only the VM it was running.
+// lifecycle state machine, consoles and statistics. The main thread is the control plane only:
+// guest code runs on the pCPU workers, which the dispatcher (dispatcher.ts: workers, credit
+// scheduler, slices) shares between the VMs; every slice comes back with the VM's board state, so
+// a VM can continue on any worker and a worker's failure loses only the VM it was running.
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { existsSync, linkSync, copyFileSync, mkdirSync, statSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { RvisorError, type ErrorCode } from '../errors.js';
-import { coreModule } from '../cpu/core.js';
+import { RvisorError } from '../errors.js';
 import { freeBoardMemory, type BoardState } from '../machine/board.js';
 import { setClockRunning } from '../machine/clock.js';
 import { TIMEBASE_HZ } from '../machine/memory-map.js';
@@ -19,13 +18,11 @@ import { Registry } from './registry.js';
 import { defaultStateDir, lockStateDir } from './state-dir.js';
 import { ConsoleLog } from './console-log.js';
 import { Arenas, type Arena } from './arenas.js';
-import { CreditScheduler, type SchedEntity } from './scheduler.js';
-import { Pcpu } from './pcpu.js';
+import { Dispatcher, now, type RunEvents, type VmRun } from './dispatcher.js';
 import { materializeMachine } from '../snapshot/machine.js';
 import {
   checkBootFiles, checkDisks, checkMachine, diskIdentity, fileIdentity, openSnapshotFile, writeSnapshotFile, type OpenSnapshot,
 } from './snapshot-file.js';
-import type { FromWorker, VmLaunch } from './protocol.js';
 import type {
   ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions,
   VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
@@ -33,36 +30,6 @@ import type {
 
 /** The managed save in a VM's folder (HostApi.save): the next start resumes from it. */
 const MANAGED_SAVE = 'managed-save.rvs';
-
-/** The running machine of a VM (exists while it is running or paused). */
-interface VmRun {
-  id: number;
-  arena: Arena;
-  memBytes: number;
-  disks: RawFileDisk[];
-  launch: VmLaunch;
-  /** The board's latest state; undefined until the first slice built the machine. */
-  board: BoardState | undefined;
-  /** The pCPU where the board object is live and equal to `board` (-1: none). */
-  liveOn: number;
-  /** A slice of it is running on a pCPU now. */
-  inFlight: boolean;
-  sched: SchedEntity;
-  input: number[];
-  powerKey: boolean;
-  fault: boolean;
-  paused: boolean;
-  shutdownRequested: boolean;
-  /** Called when the slice in flight ends. */
-  sliceWaiters: (() => void)[];
-  /** Called when the run ends (shutoff or crashed). */
-  endWaiters: (() => void)[];
-  /** Called after the slice that built the machine, with the build error if it failed. */
-  bootWaiters: ((err: RvisorError | undefined) => void)[];
-  hartInsns: number[];
-  hartMs: number[];
-  hartSteal: number[];
-}
 
 interface Vm {
   def: VmDefinition;
@@ -76,23 +43,17 @@ interface Vm {
   lastPcpu: number | null;
 }
 
-const now = () => performance.timeOrigin + performance.now();
-
 export class Host extends EventEmitter implements HostApi {
   readonly stateDir: string;
   readonly pcpus: number;
   private readonly registry: Registry;
   private readonly vms = new Map<string, Vm>();
-  private readonly byId = new Map<number, Vm>();
-  private readonly sched: CreditScheduler;
   private readonly arenas: Arenas;
-  private readonly cpus: Pcpu[] = [];
+  private readonly cpu: Dispatcher;
   private readonly testHooks: boolean;
   /** Disk files (st_dev:st_ino) attached to running or paused VMs, and whether read-write. */
   private readonly disksInUse = new Map<string, { vm: string; writable: boolean }[]>();
   private nextId = 1;
-  private timer: NodeJS.Timeout | undefined;
-  private timerAt = Infinity;
   private closed = false;
   private readonly unlock: () => void;
   readonly warnings: string[] = [];
@@ -107,18 +68,8 @@ export class Host extends EventEmitter implements HostApi {
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
     this.unlock = lockStateDir(this.stateDir);
     this.registry = new Registry(this.stateDir);
-    this.sched = new CreditScheduler({ pcpus });
-    const module = coreModule();
-    this.arenas = new Arenas(pcpus, (a) => {
-      for (const p of this.cpus) p.send({ t: 'arena', index: a.index, memory: a.host.memory });
-    });
-    const memories = () => this.arenas.list.map((a) => a.host.memory);
-    for (let i = 0; i < pcpus; i++) {
-      this.cpus.push(new Pcpu(i, module, memories, {
-        reply: (p, m) => this.onReply(p, m),
-        lost: (p, vm, reason) => this.onLost(p, vm, reason),
-      }, 30000));
-    }
+    this.arenas = new Arenas(pcpus, (a) => this.cpu.addArena(a));
+    this.cpu = new Dispatcher(pcpus, this.arenas);
     for (const { def, wasRunning } of this.registry.load((w) => this.warnings.push(w))) {
       this.addVm(def, 'shutoff', wasRunning ? 'daemon-restart' : 'defined');
       if (wasRunning) this.registry.setRunning(def.name, false);
@@ -228,7 +179,7 @@ export class Host extends EventEmitter implements HostApi {
     if (vm.run) {
       vm.run.sched.weight = weight;
       vm.run.sched.cap = cap;
-      this.dispatch();
+      this.cpu.dispatch();
     }
     this.emitEvent({ type: 'schedinfo', name, weight, cap, time: new Date().toISOString() });
     return { weight, cap };
@@ -307,59 +258,43 @@ export class Host extends EventEmitter implements HostApi {
       }
     }
     const id = this.nextId++;
-    const run: VmRun = {
-      id, arena, memBytes, disks,
+    const run = this.cpu.add({
+      id, arena, memBytes, disks, vcpus: def.vcpus, weight: def.weight, cap: def.cap,
       launch: {
         spec: { vcpus: def.vcpus, memBytes, kernel: def.kernel, initrd: def.initrd, append: def.append, bios: def.bios },
         disks: disks.map((d) => d.share()), arena: arena.index, stamps: bootStamps(def),
       },
-      board: restored, liveOn: -1, inFlight: false, sched: this.sched.add(id, def.weight, def.cap),
-      input: [], powerKey: false, fault: false, paused: opts.paused === true, shutdownRequested: false,
-      sliceWaiters: [], endWaiters: [], bootWaiters: [],
-      hartInsns: new Array(def.vcpus).fill(0), hartMs: new Array(def.vcpus).fill(0), hartSteal: new Array(def.vcpus).fill(0),
-    };
+      events: this.runEvents(vm), board: restored, paused: opts.paused === true,
+    });
     vm.run = run;
     vm.console.clear(); // scrollback is of this run only
-    this.byId.set(id, vm);
     this.registry.setRunning(name, true);
     if (run.paused) {
-      this.sched.block(run.sched);
+      this.cpu.hold(run);
       this.setState(vm, 'paused', restored ? 'restored-paused' : 'start-paused');
     } else {
-      this.sched.wake(run.sched, now());
       this.setState(vm, 'running', restored ? 'restored' : 'booted');
-      await this.booted(run);
+      this.cpu.sched.wake(run.sched, now());
+      await this.cpu.booted(run);
     }
     return this.info_(vm);
   }
 
-  /** Dispatches a run whose machine is not built yet and waits for its first slice: a machine that
-   *  cannot be built (boot files unusable, memory too small for the kernel) fails the verb with the
-   *  error and leaves the VM shutoff, as a refused start. */
-  private async booted(run: VmRun): Promise<void> {
-    if (run.board !== undefined) return this.dispatch();
-    const err = await new Promise<RvisorError | undefined>((res) => {
-      run.bootWaiters.push(res);
-      this.dispatch();
-    });
-    if (err) throw err;
-  }
-
-  /** Resolves when the VM's slice in flight (if any) has ended. */
-  private sliceEnd(run: VmRun): Promise<void> {
-    if (!run.inFlight) return Promise.resolve();
-    return new Promise((res) => run.sliceWaiters.push(res));
-  }
-
-  /** The control plane changes the board state itself: the live copy on a worker is stale. */
-  private editBoard(run: VmRun, edit: (s: BoardState) => BoardState): void {
-    if (run.board) run.board = edit(run.board);
-    this.dropLive(run);
-  }
-
-  private dropLive(run: VmRun): void {
-    if (run.liveOn >= 0) this.cpus[run.liveOn]!.send({ t: 'drop', vm: run.id });
-    run.liveOn = -1;
+  /** What the dispatcher reports of a run, and what the lifecycle makes of it. */
+  private runEvents(vm: Vm): RunEvents {
+    return {
+      output: (bytes) => vm.console.append(bytes),
+      poweroff: (code) => this.finish(vm, 'shutoff', vm.run?.shutdownRequested ? 'shutdown' : code === 0 ? 'poweroff' : `poweroff (status ${code})`),
+      crashed: (reason) => this.finish(vm, 'crashed', `error: ${reason}`),
+      buildFailed: (err) => {
+        const run = vm.run;
+        const waiters = run ? run.bootWaiters.splice(0) : []; // finish() would release them as a success
+        this.finish(vm, 'shutoff', `failed: ${err.message}`);
+        const e = new RvisorError(err.code, `VM ${vm.def.name} cannot start: ${err.message}`);
+        for (const f of waiters) f(e);
+      },
+      rebooted: () => this.setState(vm, vm.state, 'reboot'),
+    };
   }
 
   async pause(name: string): Promise<VmInfo> {
@@ -371,10 +306,10 @@ export class Host extends EventEmitter implements HostApi {
     this.refuse(vm, 'pause', ['running']);
     const run = vm.run!;
     run.paused = true;
-    this.sched.block(run.sched);
-    await this.sliceEnd(run);
+    this.cpu.hold(run);
+    await this.cpu.sliceEnd(run);
     if (vm.run !== run || vm.state !== 'running') return this.info_(vm); // it ended meanwhile
-    this.editBoard(run, (s) => ({ ...s, clock: setClockRunning(s.clock, false, now(), TIMEBASE_HZ) }));
+    this.cpu.editBoard(run, (s) => ({ ...s, clock: setClockRunning(s.clock, false, now(), TIMEBASE_HZ) }));
     this.setState(vm, 'paused', 'user');
     return this.info_(vm);
   }
@@ -388,10 +323,10 @@ export class Host extends EventEmitter implements HostApi {
     this.refuse(vm, 'resume', ['paused']);
     const run = vm.run!;
     run.paused = false;
-    this.editBoard(run, (s) => ({ ...s, clock: setClockRunning(s.clock, true, now(), TIMEBASE_HZ) }));
-    this.sched.wake(run.sched, now());
+    this.cpu.editBoard(run, (s) => ({ ...s, clock: setClockRunning(s.clock, true, now(), TIMEBASE_HZ) }));
+    this.cpu.sched.wake(run.sched, now());
     this.setState(vm, 'running', 'unpaused');
-    await this.booted(run);
+    await this.cpu.booted(run);
     return this.info_(vm);
   }
 
@@ -405,7 +340,7 @@ export class Host extends EventEmitter implements HostApi {
       const r = vm.run!;
       r.shutdownRequested = true;
       r.powerKey = true;
-      this.wakeRun(r);
+      this.cpu.wake(r);
       return r;
     });
     let timer: NodeJS.Timeout | undefined;
@@ -434,8 +369,8 @@ export class Host extends EventEmitter implements HostApi {
     }
     const run = vm.run!;
     run.paused = true;
-    this.sched.block(run.sched);
-    await this.sliceEnd(run);
+    this.cpu.hold(run);
+    await this.cpu.sliceEnd(run);
     if (vm.run === run) this.finish(vm, 'shutoff', 'destroyed');
     return this.info_(vm);
   }
@@ -452,14 +387,14 @@ export class Host extends EventEmitter implements HostApi {
     const run = vm.run!;
     const wasPaused = run.paused;
     run.paused = true;
-    this.sched.block(run.sched);
-    await this.sliceEnd(run);
+    this.cpu.hold(run);
+    await this.cpu.sliceEnd(run);
     if (vm.run !== run) return this.info_(vm);
-    this.freshBoard(run);
+    this.cpu.freshBoard(run);
     run.paused = wasPaused;
-    if (!wasPaused) this.sched.wake(run.sched, now());
+    if (!wasPaused) this.cpu.sched.wake(run.sched, now());
     this.setState(vm, vm.state, reason);
-    this.dispatch();
+    this.cpu.dispatch();
     return this.info_(vm);
   }
 
@@ -485,12 +420,12 @@ export class Host extends EventEmitter implements HostApi {
     const run = vm.run!;
     const wasPaused = run.paused;
     run.paused = true;
-    this.sched.block(run.sched);
-    await this.sliceEnd(run);
+    this.cpu.hold(run);
+    await this.cpu.sliceEnd(run);
     const resume = () => {
       if (vm.run !== run) return;
       run.paused = wasPaused;
-      if (!wasPaused) this.wakeRun(run);
+      if (!wasPaused) this.cpu.wake(run);
     };
     if (vm.run !== run) throw new RvisorError('VM_STATE', `VM ${name} stopped before it could be saved (${vm.state}, ${vm.reason})`);
     if (!run.board) {
@@ -602,21 +537,13 @@ export class Host extends EventEmitter implements HostApi {
     }
   }
 
-  private freshBoard(run: VmRun): void {
-    this.dropLive(run);
-    if (run.board) freeBoardMemory(run.arena.host, run.board);
-    run.board = undefined;
-    run.input.length = 0;
-  }
-
   /** The run ends: its memory goes back to the arena, its disks are closed. */
   private finish(vm: Vm, state: 'shutoff' | 'crashed', reason: string, boardFreed = false): void {
     const run = vm.run;
     if (!run) return;
     vm.run = undefined;
-    this.byId.delete(run.id);
-    this.sched.remove(run.sched);
-    this.dropLive(run);
+    vm.lastPcpu = run.lastPcpu;
+    this.cpu.remove(run);
     if (run.board && !boardFreed) freeBoardMemory(run.arena.host, run.board);
     this.arenas.release(run.arena, run.memBytes, vm.def.vcpus);
     this.releaseDisks(vm.def.name, run.disks);
@@ -626,117 +553,6 @@ export class Host extends EventEmitter implements HostApi {
     for (const f of run.sliceWaiters.splice(0)) f();
     for (const f of run.endWaiters.splice(0)) f();
     for (const f of run.bootWaiters.splice(0)) f(undefined);
-  }
-
-  // ---- scheduling --------------------------------------------------------------------------
-
-  private wakeRun(run: VmRun): void {
-    if (run.paused) return;
-    this.sched.wake(run.sched, now());
-    this.dispatch();
-  }
-
-  /** Gives every free pCPU the runnable VM the scheduler picks, then arms the timer for the next
-   *  wake-up or accounting boundary. */
-  private dispatch(): void {
-    if (this.closed) return;
-    const t = now();
-    this.sched.wakeDue(t);
-    for (const p of this.cpus) {
-      if (p.busy) continue;
-      const pick = this.sched.pick(p.index, t);
-      if (!pick) break;
-      this.sendSlice(p, this.byId.get(pick.e.id)!, pick.sliceMs);
-    }
-    let next = this.sched.wakeDue(t);
-    if (this.sched.anyThrottled()) next = Math.min(next, this.sched.account(t));
-    this.arm(next);
-  }
-
-  private arm(at: number): void {
-    if (at === this.timerAt) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = at;
-    if (at === Infinity) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.dispatch();
-    }, Math.max(0, at - now()));
-  }
-
-  private sendSlice(p: Pcpu, vm: Vm, sliceMs: number): void {
-    const run = vm.run!;
-    const from = run.board === undefined ? 'boot' : run.liveOn === p.index ? 'live' : run.board;
-    if (from !== 'live') this.dropLive(run);
-    const stealNs = run.sched.stealUnreported * 1e6;
-    run.sched.stealUnreported = 0;
-    p.send({
-      t: 'run', vm: run.id, launch: run.launch, from, sliceMs, input: run.input.splice(0),
-      powerKey: run.powerKey, stealNs, fault: run.fault,
-    });
-    run.powerKey = false;
-    run.fault = false;
-    run.inFlight = true;
-    vm.lastPcpu = p.index;
-  }
-
-  private onReply(p: Pcpu, m: FromWorker): void {
-    const vm = this.byId.get(m.vm);
-    const run = vm?.run;
-    if (!vm || !run || run.id !== m.vm) {
-      this.dispatch();
-      return;
-    }
-    const t = now();
-    run.inFlight = false;
-    if (m.output) vm.console.append(m.output);
-    this.sched.charge(run.sched, m.ranMs, t);
-    if (m.t === 'crashed') {
-      run.liveOn = -1;
-      if (m.buildError) {
-        const err = new RvisorError(m.buildError as ErrorCode, `VM ${vm.def.name} cannot start: ${m.reason}`);
-        const waiters = run.bootWaiters.splice(0); // finish() would release them as a success
-        this.finish(vm, 'shutoff', `failed: ${m.reason}`);
-        for (const f of waiters) f(err);
-      } else {
-        this.finish(vm, 'crashed', `error: ${m.reason}`);
-      }
-      this.dispatch();
-      return;
-    }
-    for (const f of run.bootWaiters.splice(0)) f(undefined);
-    run.board = m.state;
-    run.liveOn = p.index;
-    const harts = m.hartInsns.length;
-    for (let h = 0; h < harts; h++) {
-      run.hartInsns[h]! += m.hartInsns[h]!;
-      run.hartMs[h]! += m.hartMs[h]!;
-      if (harts > 1 && m.hartInsns[h]! > 0) run.hartSteal[h]! += Math.max(0, m.ranMs - m.hartMs[h]!);
-    }
-    const r = m.result;
-    if (r.kind === 'poweroff') {
-      this.finish(vm, 'shutoff', run.shutdownRequested ? 'shutdown' : r.code === 0 ? 'poweroff' : `poweroff (status ${r.code})`);
-    } else if (r.kind === 'reboot') {
-      this.freshBoard(run); // the guest asked for a reboot: a fresh machine, as `rvisor run` does
-      this.setState(vm, vm.state, 'reboot');
-    } else if (r.kind === 'idle' && !run.paused && !run.input.length && !run.powerKey && !run.fault) {
-      this.sched.block(run.sched, t + r.ms);
-    }
-    for (const f of run.sliceWaiters.splice(0)) f();
-    this.dispatch();
-  }
-
-  private onLost(_p: Pcpu, vmId: number | undefined, reason: string): void {
-    for (const vm of this.byId.values()) if (vm.run && vm.run.liveOn === _p.index) vm.run.liveOn = -1;
-    const vm = vmId === undefined ? undefined : this.byId.get(vmId);
-    if (vm?.run) {
-      vm.run.inFlight = false;
-      this.sched.charge(vm.run.sched, 0, now());
-      this.finish(vm, 'crashed', `error: ${reason}`);
-    }
-    this.dispatch();
   }
 
   // ---- consoles, statistics ------------------------------------------------------------------
@@ -752,7 +568,7 @@ export class Host extends EventEmitter implements HostApi {
         const run = vm.run;
         if (!run) return;
         for (const b of bytes) run.input.push(b);
-        this.wakeRun(run);
+        this.cpu.wake(run);
       },
       detach,
     };
@@ -776,7 +592,7 @@ export class Host extends EventEmitter implements HostApi {
       stealNs: ns(run?.sched.stealMs ?? 0),
       vcpus,
       memory: { nominalBytes: parseSize(vm.def.memory, 'memory'), presentBytes: presentPages * 4096 },
-      lastPcpu: vm.lastPcpu,
+      lastPcpu: run?.lastPcpu ?? vm.lastPcpu,
     };
   }
 
@@ -785,7 +601,7 @@ export class Host extends EventEmitter implements HostApi {
     return {
       pcpus: this.pcpus,
       vms: { total: this.vms.size, running: count('running'), paused: count('paused'), crashed: count('crashed'), shutoff: count('shutoff') },
-      pcpuBusyNs: this.cpus.map((p) => Math.round(p.busyMs * 1e6)),
+      pcpuBusyNs: this.cpu.busyNs(),
       arenas: this.arenas.list.map((a) => ({ index: a.index, bytes: a.host.byteLength, framesInUse: a.host.framesInUse, vms: a.vms })),
       rssBytes: process.memoryUsage.rss(),
     };
@@ -798,14 +614,13 @@ export class Host extends EventEmitter implements HostApi {
     const vm = this.get(name);
     this.refuse(vm, 'inject a fault into', ['running']);
     vm.run!.fault = true;
-    this.wakeRun(vm.run!);
+    this.cpu.wake(vm.run!);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    await Promise.all(this.cpus.map((p) => p.close()));
+    await this.cpu.close();
     for (const vm of this.vms.values()) {
       const run = vm.run;
       if (!run) continue;
