@@ -101,5 +101,9 @@ export function checkDefinitionFiles(def: VmDefinition): void {
   need(def.kernel, 'kernel');
   need(def.initrd, 'initrd');
   need(def.bios, 'bios');
-  def.disks.forEach((d, i) => need(d.path, `disks[${i}]`, !d.readonly));
+  def.disks.forEach((d, i) => {
+    need(d.path, `disks[${i}]`, !d.readonly);
+    const size = statSync(d.path).size;
+    if (size === 0 || size % 512 !== 0) bad(`disks[${i}] ${d.path} is ${size} bytes: a disk image is a non-zero whole number of 512-byte sectors`);
+  });
 }
