@@ -33,7 +33,8 @@ export class FakeHost extends EventEmitter implements HostApi {
   }
 
   private info_(vm: FakeVm): VmInfo {
-    return { name: vm.def.name, state: vm.state, reason: vm.reason, since: vm.since, definition: structuredClone(vm.def) };
+    const active = vm.state === 'running' || vm.state === 'paused';
+    return { name: vm.def.name, id: active ? [...this.vms.keys()].indexOf(vm.def.name) + 1 : null, state: vm.state, reason: vm.reason, since: vm.since, definition: structuredClone(vm.def) };
   }
 
   private set(vm: FakeVm, state: VmState, reason: string): VmInfo {

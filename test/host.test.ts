@@ -316,3 +316,26 @@ test('a disk attached read-write to a running VM cannot be attached to another; 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a running VM has a domain id, stable while it runs and never reused; none when stopped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rvisor-id-'));
+  try {
+    await withHost({ pcpus: 1 }, async (host) => {
+      host.define(bareMetalVm(dir, 'a', idleProgram('a\n')));
+      host.define(bareMetalVm(dir, 'b', idleProgram('b\n')));
+      assert.equal(host.info('a').id, null);
+      const a1 = (await host.start('a')).id!;
+      const b1 = (await host.start('b')).id!;
+      assert.ok(a1 >= 1 && b1 > a1);
+      await host.pause('a');
+      assert.equal(host.info('a').id, a1, 'pause keeps the id');
+      await host.destroy('a');
+      assert.equal(host.info('a').id, null);
+      assert.equal(host.info('b').id, b1, 'another VM stopping does not renumber');
+      const a2 = (await host.start('a')).id!;
+      assert.ok(a2 > b1, 'ids are not reused');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

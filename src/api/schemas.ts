@@ -62,6 +62,7 @@ export const VmDefinitionInputSchema = Type.Object({
 
 export const VmInfoSchema = Type.Object({
   name: VmName,
+  id: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'While running or paused: the run\'s id (as libvirt\'s domain id, stable until the VM stops); else null' }),
   state: VmStateSchema,
   reason: Type.String({ description: 'Why it is in this state: booted, user, poweroff, daemon-restart, "error: …" …' }),
   since: Type.String({ description: 'ISO time of the last state change' }),

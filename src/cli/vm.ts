@@ -139,10 +139,9 @@ export function readDefinition(file: string): VmDefinitionInput {
   return d as unknown as VmDefinitionInput;
 }
 
-/** The table of `virsh list`: Id (position among the active VMs, "-" when inactive), Name, State. */
+/** The table of `virsh list`: Id (the run's id while running or paused, "-" otherwise), Name, State. */
 export function formatList(vms: VmInfo[]): string {
-  let id = 0;
-  const rows = vms.map((v) => [v.state === 'running' || v.state === 'paused' ? String(++id) : '-', v.name, v.state]);
+  const rows = vms.map((v) => [v.id === null ? '-' : String(v.id), v.name, v.state]);
   const w = [2, 4].map((min, i) => Math.max(min, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => ` ${r[0]!.padEnd(w[0]!)}   ${r[1]!.padEnd(w[1]!)}   ${r[2]}`.trimEnd();
   const head = line(['Id', 'Name', 'State']);

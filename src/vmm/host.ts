@@ -103,7 +103,7 @@ export class Host extends EventEmitter implements HostApi {
   }
 
   private info_(vm: Vm): VmInfo {
-    return { name: vm.def.name, state: vm.state, reason: vm.reason, since: vm.since, definition: structuredClone(vm.def) };
+    return { name: vm.def.name, id: vm.run?.id ?? null, state: vm.state, reason: vm.reason, since: vm.since, definition: structuredClone(vm.def) };
   }
 
   private emitEvent(e: HostEvent): void {

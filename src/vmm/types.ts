@@ -31,6 +31,9 @@ export type VmDefinitionInput = Pick<VmDefinition, 'name'> & Partial<Omit<VmDefi
 
 export interface VmInfo {
   name: string;
+  /** While running or paused: the run's id (as libvirt's domain id: given at start, never reused
+   *  by this host, stable until the VM stops); null otherwise. */
+  id: number | null;
   state: VmState;
   /** Why it is in this state: booted, user, poweroff, reboot, daemon-restart, destroyed, shutdown,
    *  `error: …` (crashed) … */
