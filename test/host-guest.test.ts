@@ -6,6 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode as I } from '../src/isa/encode.js';
+import { PassThrough } from 'node:stream';
+import { HostConsole } from '../src/vmm/console.js';
+import { LocalVm } from '../src/vmm/local-vm.js';
+import { ROOT } from './helpers.js';
 import { withHost, ConsoleReader } from './host-helpers.js';
 
 test('shutdown: the power key makes the bundled guest power off cleanly (state shutoff, reason shutdown)', async () => {
@@ -54,4 +58,32 @@ test('steal time: a guest sharing its pCPU with a busy VM sees steal grow in /pr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('rvisor run: Ctrl-A P presses the power key and the guest shuts down (status 0)', async () => {
+  // The console maps the key...
+  const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin }) as unknown as NodeJS.ReadStream;
+  const help: string[] = [];
+  const stdout = { write: (b: string | Uint8Array) => { help.push(String(b)); return true; } } as unknown as NodeJS.WriteStream;
+  const keys: string[] = [];
+  const con = new HostConsole({ input: (b) => keys.push(Buffer.from(b).toString()), quit: () => keys.push('QUIT'), powerKey: () => keys.push('POWER') }, stdin, stdout);
+  stdin.emit('data', Buffer.from('x\x01py\x01h'));
+  con.close();
+  assert.deepEqual(keys, ['POWER', 'xy']); // the key acts at once; typed bytes go at the chunk's end
+  assert.match(help.join(''), /C-a p +press the power key/);
+  // ...and the machine of `rvisor run` acts on it.
+  let out = '';
+  const vm = new LocalVm({ vcpus: 1, memBytes: 64 << 20, kernel: join(ROOT, 'images', 'Image.gz'), initrd: join(ROOT, 'images', 'initramfs.cpio.gz'), append: 'console=ttyS0', bios: null },
+    [], (b) => { out += Buffer.from(b).toString('latin1'); });
+  const ran = vm.run();
+  const deadline = Date.now() + 120000;
+  while (!out.includes('rvisor guest ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500)); // acpid is started by init after the ready line
+  assert.ok(vm.pressPowerKey(), 'the guest driver listens to the power key');
+  const timer = setTimeout(() => vm.quit(), 60000);
+  const status = await ran;
+  clearTimeout(timer);
+  vm.close();
+  assert.equal(status, 0, `guest output tail: ${out.slice(-400)}`);
+  assert.match(out, /reboot: Power down/);
 });

@@ -26,7 +26,8 @@ export const RUN_USAGE = `usage: rvisor run [options]
   --restore FILE      resume a machine saved so (its configuration comes from the file; options
                       given must match it)
   --force             restore even though a disk or boot file changed since the save
-console keys: Ctrl-A X quit, Ctrl-A W save the machine and quit, Ctrl-A H help`;
+console keys: Ctrl-A X quit, Ctrl-A P power key (guest shuts down), Ctrl-A W save the machine and quit,
+Ctrl-A H help`;
 
 export interface RunOptions {
   memBytes: number;
@@ -142,6 +143,9 @@ export async function runCommand(args: string[]): Promise<number> {
     quit: () => vm.quit(),
     stats: () => process.stderr.write(`\r\nrvisor: ${stats()}\r\n`),
     save,
+    powerKey: () => {
+      if (!vm.pressPowerKey()) process.stderr.write('\r\nrvisor: the guest has no driver for the power key (virtio-input)\r\n');
+    },
   });
   // SIGUSR1 saves as Ctrl-A W does (for scripts, whose stdin is not a terminal).
   process.on('SIGUSR1', save);

@@ -1,5 +1,6 @@
 // The VM's console on the host terminal, in QEMU's spirit: raw mode when stdin is a terminal,
-// Ctrl-A X quits, Ctrl-A W saves the machine to a file and quits, Ctrl-A H lists the keys,
+// Ctrl-A X quits, Ctrl-A W saves the machine to a file and quits, Ctrl-A P presses the power key,
+// Ctrl-A H lists the keys,
 // Ctrl-A A sends a literal Ctrl-A. When stdin is not a
 // terminal its bytes are typed into the guest as they come; its end does not stop the guest.
 
@@ -14,6 +15,8 @@ export interface ConsoleHandlers {
   stats?(): void;
   /** Ctrl-A W: save the machine to the save file and quit. */
   save?(): void;
+  /** Ctrl-A P: press the machine's power key (the guest shuts down, as QEMU's system_powerdown). */
+  powerKey?(): void;
 }
 
 export class HostConsole {
@@ -47,6 +50,7 @@ export class HostConsole {
         if (k === 'x') { this.h.quit(); return; }
         if (k === 'h') this.help();
         else if (k === 's') this.h.stats?.();
+        else if (k === 'p') this.h.powerKey?.();
         else if (k === 'w' && this.h.save) {
           // What was typed before the key reaches the guest; what follows it in this chunk does not.
           if (out.length) this.h.input(Uint8Array.from(out));
@@ -63,7 +67,7 @@ export class HostConsole {
   }
 
   private help(): void {
-    this.stdout.write('\r\nC-a h    print this help\r\nC-a x    exit rvisor\r\nC-a w    save the machine to the save file and exit\r\nC-a s    print statistics\r\nC-a a    send C-a\r\n');
+    this.stdout.write('\r\nC-a h    print this help\r\nC-a x    exit rvisor\r\nC-a w    save the machine to the save file and exit\r\nC-a p    press the power key (the guest shuts down)\r\nC-a s    print statistics\r\nC-a a    send C-a\r\n');
   }
 
   close(): void {

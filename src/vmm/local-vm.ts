@@ -106,6 +106,14 @@ export class LocalVm {
     this.wake?.();
   }
 
+  /** Presses the machine's power key (a guest that listens shuts down). False when no guest
+   *  driver listens to it. */
+  pressPowerKey(): boolean {
+    const pressed = this.board?.pressPowerKey() ?? false;
+    this.wake?.();
+    return pressed;
+  }
+
   /** Ends run() at the next slice boundary. */
   quit(): void {
     this.quitting = true;
