@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { VirtBoard, type BoardConfig, type DiskConfig, type StepResult } from '../src/machine/board.js';
 import { HostMemory } from '../src/memory/host-memory.js';
 import { readRepoFile } from './helpers.js';
+import { ConsoleText } from './console-text.js';
 
 /** A repository path (relative) or an absolute path; gunzipped when it ends in .gz. */
 function load(path: string): Uint8Array {
@@ -27,12 +28,10 @@ export interface BoardSessionOptions {
 
 export class BoardSession {
   readonly board: VirtBoard;
-  output = '';
   /** Resolves with the poweroff code (a reboot counts as an error here). */
   readonly ended: Promise<number>;
-  private seen = 0;
   private stopped = false;
-  private waiters: (() => void)[] = [];
+  readonly console = new ConsoleText(() => (this.stopped ? 'the board stopped' : undefined));
   private wake: (() => void) | undefined;
 
   constructor(opts: BoardSessionOptions = {}) {
@@ -42,7 +41,7 @@ export class BoardSession {
       initrd: load(opts.initrd ?? 'images/initramfs.cpio.gz'), append: 'console=ttyS0',
       disks: opts.disks ?? [],
       entropy: (buf) => webcrypto.getRandomValues(buf),
-      consoleOut: (bytes) => { this.output += Buffer.from(bytes).toString('latin1'); this.notify(); },
+      consoleOut: (bytes) => this.console.add(Buffer.from(bytes).toString('latin1')),
       hostNowMs: () => performance.now(),
       wallNs: () => BigInt(Date.now()) * 1000000n,
       maxIdleMs: 1000,
@@ -67,15 +66,14 @@ export class BoardSession {
       }
     } finally {
       this.stopped = true;
-      this.notify();
+      this.console.notify();
       this.board.destroy();
     }
   }
 
-  private notify(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+  /** Everything the guest printed so far. */
+  get output(): string {
+    return this.console.text;
   }
 
   /** Wakes the board loop (after input or a host-side event). */
@@ -83,25 +81,8 @@ export class BoardSession {
     this.wake?.();
   }
 
-  async waitFor(pattern: string | RegExp, timeoutMs = 60000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const rest = this.output.slice(this.seen);
-      const m = typeof pattern === 'string' ? (rest.includes(pattern) ? { index: rest.indexOf(pattern), 0: pattern } : null) : pattern.exec(rest);
-      if (m) {
-        const end = this.seen + m.index + m[0].length;
-        const text = this.output.slice(this.seen, end);
-        this.seen = end;
-        return text;
-      }
-      if (this.stopped) throw new Error(`the board stopped before "${pattern}"; console tail:\n${this.output.slice(-2000)}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for "${pattern}"; console tail:\n${this.output.slice(-2000)}`);
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, Math.min(left, 1000));
-        this.waiters.push(() => { clearTimeout(t); res(); });
-      });
-    }
+  waitFor(pattern: string | RegExp, timeoutMs = 60000): Promise<string> {
+    return this.console.waitFor(pattern, timeoutMs);
   }
 
   send(line: string): void {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { openHost, type Host } from '../src/vmm/host.js';
 import { encode as I } from '../src/isa/encode.js';
 import { RAM_BASE, UART0_BASE } from '../src/machine/memory-map.js';
+import { ConsoleText } from './console-text.js';
 
 export async function withHost<T>(opts: { pcpus?: number; stateDir?: string }, fn: (host: Host, dir: string) => Promise<T>): Promise<T> {
   const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'rvisor-host-'));
@@ -19,30 +20,23 @@ export async function withHost<T>(opts: { pcpus?: number; stateDir?: string }, f
   }
 }
 
-/** Reads one VM's console from the moment it is made. */
+/** Reads one VM's console: its scrollback, then what follows. */
 export class ConsoleReader {
-  text = '';
-  private seen = 0;
+  private readonly console = new ConsoleText();
   private readonly att;
 
   constructor(host: Host, readonly name: string) {
-    this.att = host.attachConsole(name, (b) => { this.text += Buffer.from(b).toString('latin1'); });
-    this.text = Buffer.from(this.att.scrollback).toString('latin1');
+    this.att = host.attachConsole(name, (b) => this.console.add(Buffer.from(b).toString('latin1')));
+    this.console.add(Buffer.from(this.att.scrollback).toString('latin1'));
+  }
+
+  get text(): string {
+    return this.console.text;
   }
 
   /** Waits (at most timeoutMs) until `pattern` appears after the previous match. */
-  async waitFor(pattern: string, timeoutMs = 120000): Promise<string> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const at = this.text.indexOf(pattern, this.seen);
-      if (at >= 0) {
-        const out = this.text.slice(this.seen, at + pattern.length);
-        this.seen = at + pattern.length;
-        return out;
-      }
-      if (Date.now() > end) throw new Error(`${this.name}: timed out waiting for ${JSON.stringify(pattern)}; console tail:\n${this.text.slice(-1500)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  waitFor(pattern: string, timeoutMs = 120000): Promise<string> {
+    return this.console.waitFor(pattern, timeoutMs);
   }
 
   send(text: string): void {
