@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { GuestSession } from './guest-session.js';
 import { BoardSession } from './board-session.js';
 import { ROOT, readRepoFile } from './helpers.js';
@@ -12,10 +13,8 @@ import { MemoryBlockBackend } from '../src/devices/virtio/blk/backend.js';
 
 const READY = 'rvisor guest ready';
 
-function complaints(log: string): string[] {
-  return log.split(/\r?\n/).filter((l) => /warn|fail|error|unable|can't|cannot|bug:|oops|call trace/i.test(l))
-    .map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, '').trim());
-}
+// The same reading of a boot log as boot.test.ts and scripts/oracle/check-all.sh.
+const { complaints } = (await import(pathToFileURL(join(ROOT, 'scripts', 'oracle', 'boot-log.mjs')).href)) as { complaints(log: string): string[] };
 
 /** The `cpuN` (or total `cpu`) line of /proc/stat as numbers: user nice system idle iowait irq
  *  softirq steal ... (USER_HZ = 100 ticks per second). */
