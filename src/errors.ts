@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   SNAPSHOT_VERSION: { exit: 26, what: 'the snapshot was written in a newer format than this rvisor reads' },
   DISK_CHANGED: { exit: 27, what: 'a disk changed since the snapshot was taken (restore with force to accept it)' },
   DISK_IN_USE: { exit: 28, what: 'a disk image is attached read-write to another running VM (or read-write here while others use it)' },
+  SNAPSHOT_NOT_FOUND: { exit: 29, what: 'the VM has no checkpoint of that name' },
+  SNAPSHOT_EXISTS: { exit: 30, what: 'the VM already has a checkpoint of that name' },
   INTERNAL: { exit: 70, what: 'an internal error in rvisor (a bug: please report it)' },
 } as const;
 

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { RvisorError } from '../src/errors.js';
 import type {
-  ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinition,
+  CheckpointInfo, ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinition,
   VmDefinitionInput, VmInfo, VmState, VmStats,
 } from '../src/vmm/types.js';
 
@@ -106,6 +106,11 @@ export class FakeHost extends EventEmitter implements HostApi {
     this.saves.push({ name, file });
     return { vm: this.set(vm, 'shutoff', 'saved'), file, bytes: 4096, pagesPresent: 2, pagesStored: 1, durationMs: 1 };
   }
+  // Checkpoints are not modelled here (test/checkpoint.test.ts runs the real host).
+  async snapshotCreate(name: string): Promise<CheckpointInfo> { this.get(name); throw new RvisorError('VM_STATE', 'no checkpoints in the fake host'); }
+  snapshotList(name: string): CheckpointInfo[] { this.get(name); return []; }
+  async snapshotRevert(name: string, snap: string): Promise<VmInfo> { this.get(name); throw new RvisorError('SNAPSHOT_NOT_FOUND', `no snapshot ${snap}`); }
+  async snapshotDelete(name: string, snap: string): Promise<void> { this.get(name); throw new RvisorError('SNAPSHOT_NOT_FOUND', `no snapshot ${snap}`); }
   async restore(file: string, opts: RestoreOptions = {}): Promise<VmInfo> {
     if (!existsSync(file)) throw new RvisorError('ENOENT_FILE', `snapshot ${file}: no such file`);
     const name = opts.name ?? 'restored';

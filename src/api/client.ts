@@ -12,7 +12,7 @@ import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
 import { RvisorError } from '../errors.js';
 import type {
-  ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinitionInput, VmInfo, VmStats,
+  CheckpointInfo, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinitionInput, VmInfo, VmStats,
 } from '../vmm/types.js';
 import { errorFromBody } from './errors.js';
 import type { HostInfo } from './schemas.js';
@@ -157,6 +157,10 @@ class HostClient implements RemoteHostApi {
   reset(name: string): Promise<VmInfo> { return this.call('POST', this.vm(name, '/reset')); }
   save(name: string, file: string): Promise<SaveInfo> { return this.call('POST', this.vm(name, '/save'), { file }); }
   restore(file: string, opts: RestoreOptions = {}): Promise<VmInfo> { return this.call('POST', '/restore', { file, ...opts }); }
+  snapshotCreate(name: string, snap: string): Promise<CheckpointInfo> { return this.call('POST', this.vm(name, '/snapshots'), { name: snap }); }
+  snapshotList(name: string): Promise<CheckpointInfo[]> { return this.call('GET', this.vm(name, '/snapshots')); }
+  snapshotRevert(name: string, snap: string, opts: RevertOptions = {}): Promise<VmInfo> { return this.call('POST', this.vm(name, `/snapshots/${encodeURIComponent(snap)}/revert`), opts); }
+  async snapshotDelete(name: string, snap: string): Promise<void> { await this.call('DELETE', this.vm(name, `/snapshots/${encodeURIComponent(snap)}`)); }
   setAutostart(name: string, on: boolean): Promise<VmInfo> { return this.call('PUT', this.vm(name, '/autostart'), { autostart: on }); }
   schedinfo(name: string): Promise<SchedInfo> { return this.call('GET', this.vm(name, '/schedinfo')); }
   setSchedinfo(name: string, s: Partial<SchedInfo>): Promise<SchedInfo> { return this.call('PUT', this.vm(name, '/schedinfo'), s); }

@@ -3,7 +3,7 @@
 // at the end keep them equal to the host's contract in src/vmm/types.ts.
 import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typebox';
 import type {
-  HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
+  CheckpointInfo, RevertOptions, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
 } from '../vmm/types.js';
 import { ERROR_CODES } from '../errors.js';
 
@@ -152,6 +152,19 @@ export const RestoreBody = Type.Object({
   paused: Type.Optional(Type.Boolean()),
   force: Type.Optional(Type.Boolean({ description: 'restore even if a disk or boot file changed since the save' })),
 }, { additionalProperties: false });
+export const SnapName = Type.String({ pattern: VM_NAME_PATTERN, description: 'Snapshot (checkpoint) name: [a-z0-9][a-z0-9-]{0,62}' });
+export const SnapParams = Type.Object({ name: VmName, snap: SnapName });
+export const CheckpointBody = Type.Object({ name: SnapName }, { additionalProperties: false });
+export const RevertBody = Type.Object({
+  paused: Type.Optional(Type.Boolean({ description: 'leave the VM paused (default: as it was when the checkpoint was taken)' })),
+}, { additionalProperties: false });
+export const CheckpointInfoSchema = Type.Object({
+  name: SnapName,
+  parent: nullable(SnapName),
+  created: Type.String({ description: 'ISO time' }),
+  state: Type.Union([Type.Literal('running'), Type.Literal('paused'), Type.Literal('shutoff')], { description: 'The VM\'s state when it was taken (shutoff: disks only)' }),
+  current: Type.Boolean({ description: 'the VM was last created from or reverted to it (the parent of the next one)' }),
+}, { $id: 'CheckpointInfo' });
 export const ShutdownBody = Type.Object({
   timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'default 60000' })),
 }, { additionalProperties: false });
@@ -169,6 +182,8 @@ check<Same<Static<typeof SchedInfoSchema>, SchedInfo>>();
 check<Same<Static<typeof HostStatsSchema>, HostStats>>();
 check<Same<Static<typeof HostEventSchema>, HostEvent>>();
 check<Same<Static<typeof SaveInfoSchema>, SaveInfo>>();
+check<Same<Static<typeof CheckpointInfoSchema>, CheckpointInfo>>();
+check<Static<typeof RevertBody> extends RevertOptions ? true : false>();
 check<Omit<Static<typeof RestoreBody>, 'file'> extends RestoreOptions ? true : false>();
 check<Static<typeof SchedInfoUpdateSchema> extends Partial<SchedInfo> ? true : false>();
 check<Omit<Static<typeof VmDefinitionInputSchema>, 'disks'> extends Omit<VmDefinitionInput, 'disks'> ? true : false>();

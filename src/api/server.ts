@@ -17,7 +17,7 @@ import type { ConsoleAttachment, HostApi, HostEvent } from '../vmm/types.js';
 import { errorBody, httpStatus } from './errors.js';
 import {
   AutostartBody, ErrorSchema, HostEventSchema, HostInfoSchema, NameParams, SchedInfoSchema, SchedInfoUpdateSchema,
-  ShutdownBody, StartBody, SaveBody, SaveInfoSchema, RestoreBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN, MEMORY_PATTERN, ABS_PATH_PATTERN,
+  CheckpointBody, CheckpointInfoSchema, RevertBody, SnapParams, ShutdownBody, StartBody, SaveBody, SaveInfoSchema, RestoreBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN, MEMORY_PATTERN, ABS_PATH_PATTERN,
 } from './schemas.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -133,6 +133,7 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
       security: [{ bearer: [] }],
       tags: [
         { name: 'vms', description: 'VM definitions and lifecycle' },
+        { name: 'snapshots', description: 'Named checkpoints of a VM (RAM, devices, disks)' },
         { name: 'host', description: 'The host' },
       ],
     },
@@ -200,6 +201,38 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
   }, async (req) => {
     const { file, ...opts } = req.body;
     return await host.restore(file, opts);
+  });
+
+  app.post('/vms/:name/snapshots', {
+    schema: {
+      tags: ['snapshots'], summary: 'Take a named checkpoint of a VM',
+      description: 'A running or paused VM: RAM, devices and a point-in-time copy of each read-write disk (reflinked where the file system ' +
+        'can); the guest pauses only while its state is copied. A shut-off VM: its disks only. Its parent is the checkpoint the VM was last ' +
+        'created from or reverted to. SNAPSHOT_EXISTS (409), VM_STATE (crashed, or a managed save pending).',
+      params: NameParams, body: CheckpointBody, response: { 201: CheckpointInfoSchema, ...errors },
+    },
+  }, async (req, reply) => reply.code(201).send(await host.snapshotCreate(req.params.name, req.body.name)));
+
+  app.get('/vms/:name/snapshots', {
+    schema: { tags: ['snapshots'], summary: 'A VM\'s checkpoints, oldest first', params: NameParams, response: { 200: Type.Array(CheckpointInfoSchema), ...errors } },
+  }, async (req) => await host.snapshotList(req.params.name));
+
+  app.post('/vms/:name/snapshots/:snap/revert', {
+    preValidation: emptyBody,
+    schema: {
+      tags: ['snapshots'], summary: 'Revert a VM to a checkpoint: RAM, devices and disks',
+      description: 'The VM (in any state) is stopped, its disks are copied back and the machine resumes running or paused as it was when ' +
+        'the checkpoint was taken (or paused if asked); a disks-only checkpoint leaves it shutoff. Refused, changing nothing: SNAPSHOT_NOT_FOUND, ' +
+        'SNAPSHOT_MISMATCH (the definition or a boot file changed since), DISK_IN_USE, DISK_CHANGED (a read-only disk changed).',
+      params: SnapParams, body: RevertBody, response: { 200: VmInfoSchema, ...errors },
+    },
+  }, async (req) => await host.snapshotRevert(req.params.name, req.params.snap, req.body.paused === undefined ? {} : { paused: req.body.paused }));
+
+  app.delete('/vms/:name/snapshots/:snap', {
+    schema: { tags: ['snapshots'], summary: 'Delete a checkpoint (its children become its parent\'s)', params: SnapParams, response: { 204: Type.Null({ description: 'Deleted' }), ...errors } },
+  }, async (req, reply) => {
+    await host.snapshotDelete(req.params.name, req.params.snap);
+    return reply.code(204).send(null);
   });
 
   app.post('/vms/:name/shutdown', {

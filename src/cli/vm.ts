@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RvisorError } from '../errors.js';
 import { connect, type RemoteHostApi } from '../api/client.js';
-import type { VmDefinitionInput, VmInfo, VmState, VmStats } from '../vmm/types.js';
+import type { CheckpointInfo, VmDefinitionInput, VmInfo, VmState, VmStats } from '../vmm/types.js';
 
 export const VM_USAGE = `usage: rvisor vm [--connect SOCKET|URL] [--token TOKEN] [--state-dir DIR] VERB [options]
 
@@ -27,6 +27,14 @@ verbs:
   restore FILE [--name NAME] [--paused] [--force]
                                   run a VM from a snapshot (default name: the one it was saved
                                   under; a new name is defined from the snapshot)
+  snapshot create NAME SNAP       take the checkpoint SNAP (RAM, devices, a copy of each read-write
+                                  disk) of a running or paused VM, which pauses only while it is
+                                  copied; of a shut-off VM, its disks only
+  snapshot list NAME [--json]     the VM's checkpoints with their parents (* marks the current one)
+  snapshot revert NAME SNAP [--paused]
+                                  back to the checkpoint: RAM, devices and disks (the VM ends
+                                  running or paused as it was then; --paused: paused)
+  snapshot delete NAME SNAP       remove a checkpoint (its children become its parent's)
   console NAME [--linger S]       attach to the serial console: on a terminal Ctrl-] detaches;
                                   from a pipe, stdin is typed in and the command ends once stdin
                                   has ended and the guest has been quiet for S seconds (default 1)
@@ -79,6 +87,10 @@ const VERBS: Record<string, { args: string[]; opts: Opt[] }> = {
   stats: { args: ['NAME'], opts: ['json'] },
   schedinfo: { args: ['NAME'], opts: ['weight', 'cap'] },
   autostart: { args: ['NAME'], opts: ['disable'] },
+  'snapshot create': { args: ['NAME', 'SNAP'], opts: [] },
+  'snapshot list': { args: ['NAME'], opts: ['json'] },
+  'snapshot revert': { args: ['NAME', 'SNAP'], opts: ['paused'] },
+  'snapshot delete': { args: ['NAME', 'SNAP'], opts: [] },
 };
 
 function usage(message: string): never {
@@ -93,8 +105,9 @@ function parse(args: string[]) {
     usage((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
   const { values, positionals } = parsed;
-  const [verb, ...rest] = positionals;
+  let [verb, ...rest] = positionals;
   if (values.help) return { help: true as const };
+  if (verb === 'snapshot' && rest.length) [verb, rest] = [`snapshot ${rest[0]}`, rest.slice(1)];
   if (verb === undefined) usage('a verb is needed');
   const spec = VERBS[verb];
   if (!spec) usage(`unknown verb "${verb}"`);
@@ -159,6 +172,15 @@ export function formatInfo(v: VmInfo): string {
     field('Initrd', d.initrd ?? '-') + field('Append', d.append) + field('BIOS', d.bios ?? '- (the VMM is the SBI)') +
     (d.disks.length ? d.disks.map((x, i) => field(i === 0 ? 'Disks' : '', `${x.path}${x.readonly ? ' (read-only)' : ''}`)).join('') : field('Disks', '-')) +
     field('Weight', String(d.weight)) + field('Cap', d.cap ? `${d.cap}%` : '0 (none)') + field('Autostart', d.autostart ? 'enable' : 'disable');
+}
+
+/** `snapshot list`: one row per checkpoint, oldest first, with its parent; * marks the current one. */
+export function formatCheckpoints(list: CheckpointInfo[]): string {
+  const rows = list.map((c) => [`${c.name}${c.current ? ' *' : ''}`, c.parent ?? '-', c.state, c.created]);
+  const w = [4, 6, 7].map((min, i) => Math.max(min, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => ` ${r[0]!.padEnd(w[0]!)}   ${r[1]!.padEnd(w[1]!)}   ${r[2]!.padEnd(w[2]!)}   ${r[3]}`.trimEnd();
+  const head = line(['Name', 'Parent', 'State', 'Created']);
+  return [head, '-'.repeat(head.length + 4), ...rows.map(line)].join('\n') + '\n';
 }
 
 const secs = (ns: number) => `${(ns / 1e9).toFixed(3)} s`;
@@ -247,6 +269,14 @@ export async function vmCommand(args: string[]): Promise<number> {
         out(`VM ${arg} ${on ? 'marked' : 'unmarked'} as autostarted\n`);
         break;
       }
+      case 'snapshot create': { const c = await host.snapshotCreate(arg, p.arg2!); out(`Snapshot ${c.name} of VM ${arg} created (${c.state === 'shutoff' ? 'disks only' : c.state}${c.parent ? `, parent ${c.parent}` : ''})\n`); break; }
+      case 'snapshot list': { const l = await host.snapshotList(arg); out(values.json ? json(l) : formatCheckpoints(l)); break; }
+      case 'snapshot revert': {
+        const v = await host.snapshotRevert(arg, p.arg2!, values.paused ? { paused: true } : {});
+        out(`VM ${arg} reverted to snapshot ${p.arg2!} (${v.state})\n`);
+        break;
+      }
+      case 'snapshot delete': await host.snapshotDelete(arg, p.arg2!); out(`Snapshot ${p.arg2!} of VM ${arg} deleted\n`); break;
       case 'console': return await consoleSession(host, arg, linger);
     }
     return 0;

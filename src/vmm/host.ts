@@ -20,11 +20,12 @@ import { ConsoleLog } from './console-log.js';
 import { Arenas, type Arena } from './arenas.js';
 import { Dispatcher, now, type RunEvents, type VmRun } from './dispatcher.js';
 import { materializeMachine } from '../snapshot/machine.js';
+import { Checkpoints } from './checkpoints.js';
 import {
   checkBootFiles, checkDisks, checkMachine, diskIdentity, fileIdentity, openSnapshotFile, writeSnapshotFile, type OpenSnapshot,
 } from './snapshot-file.js';
 import type {
-  ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions,
+  CheckpointInfo, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions,
   VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
 } from './types.js';
 
@@ -50,6 +51,7 @@ export class Host extends EventEmitter implements HostApi {
   private readonly vms = new Map<string, Vm>();
   private readonly arenas: Arenas;
   private readonly cpu: Dispatcher;
+  private readonly checkpoints: Checkpoints<Vm>;
   private readonly testHooks: boolean;
   /** Disk files (st_dev:st_ino) attached to running or paused VMs, and whether read-write. */
   private readonly disksInUse = new Map<string, { vm: string; writable: boolean }[]>();
@@ -70,6 +72,10 @@ export class Host extends EventEmitter implements HostApi {
     this.registry = new Registry(this.stateDir);
     this.arenas = new Arenas(pcpus, (a) => this.cpu.addArena(a));
     this.cpu = new Dispatcher(pcpus, this.arenas);
+    this.checkpoints = new Checkpoints<Vm>({
+      vmsDir: this.registry.vmsDir, cpu: this.cpu, get: (n) => this.get(n), serial: (vm, fn) => this.serial(vm, fn), info: (vm) => this.info_(vm),
+      stop: (vm) => this.finish(vm, 'shutoff', 'reverted'), launch: (vm, o, f) => this.launch(vm, o, f), diskUsers: (k) => this.disksInUse.get(k) ?? [],
+    });
     for (const { def, wasRunning } of this.registry.load((w) => this.warnings.push(w))) {
       this.addVm(def, 'shutoff', wasRunning ? 'daemon-restart' : 'defined');
       if (wasRunning) this.registry.setRunning(def.name, false);
@@ -510,6 +516,12 @@ export class Host extends EventEmitter implements HostApi {
     if (managed !== path) try { unlinkSync(managed); } catch { /* none */ }
     return info;
   }
+
+  // Named checkpoints (checkpoints.ts).
+  snapshotCreate(name: string, snap: string): Promise<CheckpointInfo> { return this.checkpoints.create(name, snap); }
+  snapshotList(name: string): CheckpointInfo[] { return this.checkpoints.list(name); }
+  snapshotRevert(name: string, snap: string, opts: RevertOptions = {}): Promise<VmInfo> { return this.checkpoints.revert(name, snap, opts); }
+  snapshotDelete(name: string, snap: string): Promise<void> { return this.checkpoints.delete(name, snap); }
 
   /** A disk file may be attached to several running VMs only read-only (as QEMU's image locking
    *  refuses a second writer): a read-write attachment conflicts with any other. */

@@ -110,6 +110,24 @@ export interface RestoreOptions {
   force?: boolean;
 }
 
+export interface RevertOptions {
+  /** Leave the reverted VM paused (default: running or paused as it was at the checkpoint). */
+  paused?: boolean;
+}
+
+/** A named checkpoint of a VM (HostApi.snapshotCreate). */
+export interface CheckpointInfo {
+  name: string;
+  /** The checkpoint the VM was last created from or reverted to when this one was taken. */
+  parent: string | null;
+  /** ISO time. */
+  created: string;
+  /** The VM's state when it was taken (shutoff: disks only). */
+  state: 'running' | 'paused' | 'shutoff';
+  /** The VM was last created from or reverted to this one (the next one's parent). */
+  current: boolean;
+}
+
 /** What HostApi.save did. */
 export interface SaveInfo {
   vm: VmInfo;
@@ -157,6 +175,19 @@ export interface HostApi {
   /** Runs a VM from a snapshot file (see RestoreOptions). The file is checked first: a missing,
    *  foreign, newer, corrupt or mismatched file, or a changed disk, changes nothing. */
   restore(file: string, opts?: RestoreOptions): Promise<VmInfo>;
+  /** Takes the checkpoint `snap` (RAM, devices and a copy of each read-write disk) of a running or
+   *  paused VM, which pauses only while its state is copied; of a shut-off VM, its disks only.
+   *  SNAPSHOT_EXISTS, BAD_REQUEST (name), VM_STATE (crashed, or shut off with a managed save). */
+  snapshotCreate(name: string, snap: string): Promise<CheckpointInfo>;
+  /** The VM's checkpoints, oldest first. */
+  snapshotList(name: string): CheckpointInfo[];
+  /** Back to the checkpoint: RAM, devices and disks (the VM runs, or is paused as it was then, or
+   *  as opts.paused says; a disks-only checkpoint leaves it shut off). SNAPSHOT_NOT_FOUND,
+   *  SNAPSHOT_MISMATCH (the definition or a boot file changed since), DISK_IN_USE, DISK_CHANGED
+   *  (a read-only disk changed): a refusal changes nothing. */
+  snapshotRevert(name: string, snap: string, opts?: RevertOptions): Promise<VmInfo>;
+  /** Removes the checkpoint; its children become its parent's. */
+  snapshotDelete(name: string, snap: string): Promise<void>;
   setAutostart(name: string, on: boolean): VmInfo;
   schedinfo(name: string): SchedInfo;
   setSchedinfo(name: string, s: Partial<SchedInfo>): SchedInfo;
