@@ -1,10 +1,13 @@
 // Helpers for the API, client and `rvisor serve`/`rvisor vm` tests: bounded waits, raw HTTP
 // requests, temporary state dirs and a snapshot of a folder to prove "nothing changed on disk".
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CLI, runRvisor, type RunResult } from './helpers.js';
 
 /** Rejects when `p` has not settled within `ms`: every wait in these tests is bounded. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -75,4 +78,42 @@ export function snapshot(dir: string): Record<string, string> {
   out['./'] = `dir mtime=${lstatSync(dir).mtimeMs}`;
   walk(dir, '');
   return out;
+}
+
+export interface Serve {
+  dir: string;
+  out(): string;
+  err(): string;
+  pid: number;
+  exited: Promise<number | null>;
+}
+
+/** Starts `rvisor serve` on a fresh state dir; it is killed (and the dir removed) after the test
+ *  whatever happens. */
+export async function startServe(t: { after(fn: () => Promise<void>): void }, extra: string[] = []): Promise<Serve> {
+  const dir = tempStateDir();
+  const child = spawn(process.execPath, [CLI, 'serve', '--state-dir', dir, '--pcpus', '1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await within(exited, 10_000, 'serve killed');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await until(() => (extra.includes('--listen') ? /API on http:/ : /API on unix:/).test(out) || child.exitCode !== null, 30_000, 'serve listening');
+  assert.equal(child.exitCode, null, `serve failed: ${err}`);
+  return { dir, out: () => out, err: () => err, pid: child.pid!, exited };
+}
+
+/** `rvisor vm --state-dir DIR ARGS…` as a function. */
+export function vmIn(dir: string) {
+  return (args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): RunResult & { out: string } => {
+    const r = runRvisor(['vm', '--state-dir', dir, ...args], { timeoutMs: 90_000, ...opts });
+    return { ...r, out: r.stdout.toString() };
+  };
 }

@@ -5,15 +5,14 @@
 // CLI verbs against `rvisor serve`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { RvisorError } from '../src/errors.js';
 import { IMAGES_DIR } from '../src/vmm/files.js';
-import { CLI, ROOT, runRvisor } from './helpers.js';
-import { snapshot, until, within } from './api-helpers.js';
+import { ROOT } from './helpers.js';
+import { snapshot, startServe, until, vmIn, within } from './api-helpers.js';
 import { withHost, ConsoleReader } from './host-helpers.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
@@ -153,21 +152,10 @@ test('checkpoints on a host: live create, files in /tmp and on the disk, revert,
 });
 
 test('rvisor vm snapshot create / list / revert / delete against rvisor serve', { timeout: 240_000 }, async (t) => {
-  const dir = tempDir(t);
-  const child = spawn(process.execPath, [CLI, 'serve', '--state-dir', dir, '--pcpus', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let serveOut = '';
-  child.stdout!.on('data', (d: Buffer) => { serveOut += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { serveOut += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await within(exited, 10_000, 'serve stopped');
-  });
-  await until(() => /API on unix:/.test(serveOut) || child.exitCode !== null, 30_000, 'serve listening');
-  const vm = (args: string[], input = '') => {
-    const r = runRvisor(['vm', '--state-dir', dir, ...args], { input, timeoutMs: 90_000 });
-    return { ...r, out: r.stdout.toString() };
-  };
+  const serve = await startServe(t);
+  const { dir } = serve;
+  const run = vmIn(dir);
+  const vm = (args: string[], input = '') => run(args, { input });
   const console_ = (name: string, input: string) => vm(['console', name, '--linger', '1'], input).out;
 
   writeFileSync(join(dir, 'g.json'), JSON.stringify({ name: 'g', memory: '64M' }));
@@ -207,6 +195,6 @@ test('rvisor vm snapshot create / list / revert / delete against rvisor serve', 
   assert.deepEqual([r.status, r.out], [0, 'Snapshot s1 of VM g deleted\n'], r.stderr);
   assert.match(vm(['snapshot', 'list', 'g']).out, /\n s2 +- +running/);
   assert.equal(vm(['destroy', 'g']).status, 0);
-  child.kill('SIGTERM');
-  assert.equal(await within(exited, 20_000, 'serve stops on SIGTERM'), 0);
+  process.kill(serve.pid, 'SIGTERM');
+  assert.equal(await within(serve.exited, 20_000, 'serve stops on SIGTERM'), 0);
 });

@@ -4,48 +4,11 @@
 // and a clean stop on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, runRvisor, type RunResult } from './helpers.js';
-import { tempStateDir, until, within } from './api-helpers.js';
+import { runRvisor } from './helpers.js';
+import { startServe, until, vmIn, within } from './api-helpers.js';
 
-interface Serve {
-  dir: string;
-  out(): string;
-  err(): string;
-  pid: number;
-  exited: Promise<number | null>;
-}
-
-/** Starts `rvisor serve` on a fresh state dir; it is killed (and the dir removed) after the test
- *  whatever happens. */
-async function startServe(t: { after(fn: () => Promise<void>): void }, extra: string[] = []): Promise<Serve> {
-  const dir = tempStateDir();
-  const child = spawn(process.execPath, [CLI, 'serve', '--state-dir', dir, '--pcpus', '1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await within(exited, 10_000, 'serve killed');
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await until(() => (extra.includes('--listen') ? /API on http:/ : /API on unix:/).test(out) || child.exitCode !== null, 30_000, 'serve listening');
-  assert.equal(child.exitCode, null, `serve failed: ${err}`);
-  return { dir, out: () => out, err: () => err, pid: child.pid!, exited };
-}
-
-function vmIn(dir: string) {
-  return (args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): RunResult & { out: string } => {
-    const r = runRvisor(['vm', '--state-dir', dir, ...args], { timeoutMs: 90_000, ...opts });
-    return { ...r, out: r.stdout.toString() };
-  };
-}
 
 test('rvisor serve + rvisor vm: define, list table and --json, start, piped console, stats, schedinfo, autostart, pause, errors, undefine; SIGTERM stops', { timeout: 240_000 }, async (t) => {
   const s = await startServe(t, ['--listen', '127.0.0.1:0']);

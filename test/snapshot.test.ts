@@ -4,7 +4,6 @@
 // and `rvisor vm save` / `start` (managed save) / `restore` against `rvisor serve`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +11,8 @@ import { gunzipSync } from 'node:zlib';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GuestSession } from './guest-session.js';
-import { CLI, ROOT, runRvisor } from './helpers.js';
-import { until, within } from './api-helpers.js';
+import { ROOT, runRvisor } from './helpers.js';
+import { startServe, until, vmIn, within } from './api-helpers.js';
 import { RvisorError } from '../src/errors.js';
 import { HostMemory } from '../src/memory/host-memory.js';
 import { LocalVm } from '../src/vmm/local-vm.js';
@@ -211,21 +210,10 @@ test('console: Ctrl-A W saves after delivering what was typed before it; the hel
 });
 
 test('rvisor vm save / start (managed save) / restore against rvisor serve', { timeout: 240_000 }, async (t) => {
-  const dir = tempDir(t);
-  const child = spawn(process.execPath, [CLI, 'serve', '--state-dir', dir, '--pcpus', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let serveOut = '';
-  child.stdout!.on('data', (d: Buffer) => { serveOut += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { serveOut += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await within(exited, 10_000, 'serve stopped');
-  });
-  await until(() => /API on unix:/.test(serveOut) || child.exitCode !== null, 30_000, 'serve listening');
-  const vm = (args: string[], input = '') => {
-    const r = runRvisor(['vm', '--state-dir', dir, ...args], { input, timeoutMs: 90_000 });
-    return { ...r, out: r.stdout.toString() };
-  };
+  const serve = await startServe(t);
+  const { dir } = serve;
+  const run = vmIn(dir);
+  const vm = (args: string[], input = '') => run(args, { input });
   const console_ = (name: string, input: string) => vm(['console', name, '--linger', '1'], input).out;
 
   writeFileSync(join(dir, 'g.json'), JSON.stringify({ name: 'g', memory: '128M' }));
@@ -266,6 +254,6 @@ test('rvisor vm save / start (managed save) / restore against rvisor serve', { t
   // a save of a VM that does not run
   assert.equal(vm(['save', 'g', join(dir, 'g2.rvs')]).status, 19);
   assert.equal(vm(['destroy', 'h']).status, 0);
-  child.kill('SIGTERM');
-  await within(exited, 20_000, 'serve stops on SIGTERM');
+  process.kill(serve.pid, 'SIGTERM');
+  await within(serve.exited, 20_000, 'serve stops on SIGTERM');
 });
