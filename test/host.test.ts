@@ -339,3 +339,21 @@ test('a running VM has a domain id, stable while it runs and never reused; none 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('closing the host ends a shutdown that is still waiting for its guest (no verb is left hanging)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rvisor-close-'));
+  try {
+    await withHost({ pcpus: 1 }, async (host) => {
+      host.define(bareMetalVm(dir, 'deaf', idleProgram('ignores the power key\n')));
+      await host.start('deaf');
+      const pending = host.shutdown('deaf', { timeoutMs: 120000 });
+      await new Promise((r) => setTimeout(r, 200));
+      await host.close();
+      const info = await pending;
+      assert.equal(info.state, 'shutoff');
+      assert.equal(info.reason, 'daemon-stop');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -643,6 +643,8 @@ export class Host extends EventEmitter implements HostApi {
       this.releaseDisks(vm.def.name, run.disks);
       for (const d of run.disks) d.close();
       this.setState(vm, 'shutoff', 'daemon-stop');
+      for (const f of [...run.sliceWaiters.splice(0), ...run.endWaiters.splice(0)]) f();
+      for (const f of run.bootWaiters.splice(0)) f(undefined);
     }
     this.unlock();
   }
