@@ -134,6 +134,7 @@ export const NameParams = Type.Object({ name: VmName });
 export const StartBody = Type.Object({
   paused: Type.Optional(Type.Boolean()),
   force: Type.Optional(Type.Boolean({ description: 'resume the managed save even if a disk or boot file changed since' })),
+  prefault: Type.Optional(Type.Boolean({ description: 'resuming the managed save: load every page first (default: lazily, each on first touch)' })),
 }, { additionalProperties: false });
 export const SaveBody = Type.Object({
   file: FilePath('Absolute path of the snapshot file to write (replaced atomically)'),
@@ -151,6 +152,7 @@ export const RestoreBody = Type.Object({
   name: Type.Optional(VmName),
   paused: Type.Optional(Type.Boolean()),
   force: Type.Optional(Type.Boolean({ description: 'restore even if a disk or boot file changed since the save' })),
+  prefault: Type.Optional(Type.Boolean({ description: 'load every page before the guest runs (default: lazy restore, each page loaded from the file on first touch)' })),
 }, { additionalProperties: false });
 export const SnapName = Type.String({ pattern: VM_NAME_PATTERN, description: 'Snapshot (checkpoint) name: [a-z0-9][a-z0-9-]{0,62}' });
 export const SnapParams = Type.Object({ name: VmName, snap: SnapName });

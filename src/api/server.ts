@@ -178,6 +178,7 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
     schema: { tags: ['vms'], summary: 'Start a VM (optionally paused)', params: NameParams, body: StartBody, response: { 200: VmInfoSchema, ...errors } },
   }, async (req) => await host.start(req.params.name, {
     ...(req.body.paused === undefined ? {} : { paused: req.body.paused }), ...(req.body.force === undefined ? {} : { force: req.body.force }),
+    ...(req.body.prefault === undefined ? {} : { prefault: req.body.prefault }),
   }));
 
   app.post('/vms/:name/save', {

@@ -26,6 +26,8 @@ export const RUN_USAGE = `usage: rvisor run [options]
   --restore FILE      resume a machine saved so (its configuration comes from the file; options
                       given must match it)
   --force             restore even though a disk or boot file changed since the save
+  --prefault          restore with every page loaded first (default: each page is read from
+                      the file when the guest first touches it)
 console keys: Ctrl-A X quit, Ctrl-A P power key (guest shuts down), Ctrl-A W save the machine and quit,
 Ctrl-A H help`;
 
@@ -43,6 +45,7 @@ export interface RunOptions {
   saveFile: string;
   restore: string | undefined;
   force: boolean;
+  prefault: boolean;
   /** The machine options given on the command line (a restore checks them against the file). */
   given: Set<'mem' | 'cpus' | 'disk' | 'kernel' | 'initrd' | 'append' | 'bios'>;
 }
@@ -51,7 +54,7 @@ export function parseRunArgs(args: string[]): RunOptions {
   const o: RunOptions = {
     memBytes: 256 * 1048576, cpus: 1, kernel: join(IMAGES_DIR, 'Image.gz'),
     initrd: join(IMAGES_DIR, 'initramfs.cpio.gz'), append: 'console=ttyS0', bios: undefined, disks: [], stats: false, help: false,
-    saveFile: DEFAULT_SAVE_FILE, restore: undefined, force: false, given: new Set(),
+    saveFile: DEFAULT_SAVE_FILE, restore: undefined, force: false, prefault: false, given: new Set(),
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -86,6 +89,7 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--save-file': o.saveFile = value(); break;
       case '--restore': o.restore = value(); break;
       case '--force': o.force = true; break;
+      case '--prefault': o.prefault = true; break;
       case '--help': case '-h': o.help = true; break;
       default: throw new RvisorError('USAGE', `unknown option ${a}\n${RUN_USAGE}`);
     }
@@ -124,9 +128,12 @@ export async function runCommand(args: string[]): Promise<number> {
       spec = { vcpus: c.vcpus, memBytes: c.memBytes, kernel: c.kernel?.path ?? null, initrd: c.initrd?.path ?? null, append: c.append, bios: c.bios?.path ?? null };
       disks = c.disks.map((d) => ({ path: d.path, readOnly: d.readOnly, ...(d.serial !== undefined ? { serial: d.serial } : {}) }));
     }
-    vm = new LocalVm(spec, disks, (bytes) => console_?.write(bytes), snap ? { restore: snap } : {});
-  } finally {
+    const restore = snap;
+    snap = undefined; // the LocalVm owns it now (a lazy restore reads pages from it until close())
+    vm = new LocalVm(spec, disks, (bytes) => console_?.write(bytes), restore ? { restore, prefault: o.prefault } : {});
+  } catch (e) {
     snap?.close();
+    throw e;
   }
   const started = performance.now();
   const stats = () => {

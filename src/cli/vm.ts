@@ -15,18 +15,21 @@ verbs:
   undefine NAME                   remove a VM that is shut off or crashed
   list [--all] [--json]           running and paused VMs (--all: every VM)
   info NAME [--json]              state and definition
-  start NAME [--paused] [--force] boot the VM (--paused: leave its vCPUs stopped); a VM saved
+  start NAME [--paused] [--force] [--prefault]
+                                  boot the VM (--paused: leave its vCPUs stopped); a VM saved
                                   with "save" resumes from its managed save instead (--force:
-                                  even if a disk or boot file changed since)
+                                  even if a disk or boot file changed since; --prefault: load
+                                  all its memory first instead of each page on first touch)
   pause NAME | resume NAME        stop / continue the vCPUs
   shutdown NAME [--timeout S]     ask the guest to power off and wait (default 60 s)
   destroy NAME                    hard stop
   reboot NAME | reset NAME        restart the machine with the same definition
   save NAME FILE                  save the running or paused VM to the snapshot FILE and stop it;
                                   the next start resumes from it (managed save)
-  restore FILE [--name NAME] [--paused] [--force]
+  restore FILE [--name NAME] [--paused] [--force] [--prefault]
                                   run a VM from a snapshot (default name: the one it was saved
-                                  under; a new name is defined from the snapshot)
+                                  under; a new name is defined from the snapshot); its pages are
+                                  read from FILE on first touch unless --prefault
   snapshot create NAME SNAP       take the checkpoint SNAP (RAM, devices, a copy of each read-write
                                   disk) of a running or paused VM, which pauses only while it is
                                   copied; of a shut-off VM, its disks only
@@ -63,6 +66,7 @@ const OPTIONS = {
   disable: { type: 'boolean' },
   name: { type: 'string' },
   force: { type: 'boolean' },
+  prefault: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 type Opt = keyof typeof OPTIONS;
@@ -74,9 +78,9 @@ const VERBS: Record<string, { args: string[]; opts: Opt[] }> = {
   undefine: { args: ['NAME'], opts: [] },
   list: { args: [], opts: ['all', 'json'] },
   info: { args: ['NAME'], opts: ['json'] },
-  start: { args: ['NAME'], opts: ['paused', 'force'] },
+  start: { args: ['NAME'], opts: ['paused', 'force', 'prefault'] },
   save: { args: ['NAME', 'FILE'], opts: [] },
-  restore: { args: ['FILE'], opts: ['name', 'paused', 'force'] },
+  restore: { args: ['FILE'], opts: ['name', 'paused', 'force', 'prefault'] },
   pause: { args: ['NAME'], opts: [] },
   resume: { args: ['NAME'], opts: [] },
   shutdown: { args: ['NAME'], opts: ['timeout'] },
@@ -233,7 +237,7 @@ export async function vmCommand(args: string[]): Promise<number> {
       }
       case 'info': { const v = await host.info(arg); out(values.json ? json(v) : formatInfo(v)); break; }
       case 'start': {
-        const v = await host.start(arg, { paused: values.paused === true, ...(values.force ? { force: true } : {}) });
+        const v = await host.start(arg, { paused: values.paused === true, ...(values.force ? { force: true } : {}), ...(values.prefault ? { prefault: true } : {}) });
         const restored = v.reason.startsWith('restored');
         say(v, values.paused ? ['paused'] : ['running'], `${restored ? 'resumed from its managed save' : 'started'}${values.paused ? ' (paused)' : ''}`);
         break;
@@ -247,6 +251,7 @@ export async function vmCommand(args: string[]): Promise<number> {
       case 'restore': {
         const v = await host.restore(resolve(arg), {
           ...(values.name !== undefined ? { name: values.name } : {}), ...(values.paused ? { paused: true } : {}), ...(values.force ? { force: true } : {}),
+          ...(values.prefault ? { prefault: true } : {}),
         });
         say(v, values.paused ? ['paused'] : ['running'], `restored from ${arg}${values.paused ? ' (paused)' : ''}`);
         break;

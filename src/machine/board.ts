@@ -11,7 +11,7 @@ import {
   HART_P2M, HART_RAM_BASE, HART_RAM_SIZE, HART_MIP_HOST, HART_MIE, HART_MIP, HART_STIMECMP, HART_TIME,
   HF_SYSTEM, HF_HOST_SBI, STOP_TRAP, STOP_WFI, CAUSE_ECALL_S, IRQ_MEI, IRQ_SEI, IRQ_MTI, IRQ_MSI, IRQ_STI,
 } from '../cpu/layout.js';
-import { GuestRam, type GuestRamState } from './ram.js';
+import { GuestRam, type GuestRamState, type PageSources } from './ram.js';
 import { Bus } from './bus.js';
 import { VirtualClock, type ClockState } from './clock.js';
 import { Sbi, HSM_STARTED, HSM_STOPPED, type SbiBoard } from './sbi.js';
@@ -60,6 +60,8 @@ export interface BoardConfig {
   /** Longest idle period step() reports when no timer is armed, ms (default 100). A host that
    *  wakes the board on every input may raise it, so idle guests cost nothing. */
   maxIdleMs?: number;
+  /** Opens the snapshot a lazily restored machine loads its pages from (GuestRamState.lazy). */
+  pageSources?: PageSources;
 }
 
 export type StepResult =
@@ -150,7 +152,7 @@ export class VirtBoard implements SbiBoard {
     this.ownsCore = !opts.core;
     this.core = opts.core ?? new Core(host);
     this.clock = new VirtualClock(MAP.TIMEBASE_HZ, cfg.hostNowMs);
-    this.ram = saved ? GuestRam.attach(host, saved.ram) : new GuestRam(host, MAP.RAM_BASE, cfg.memBytes);
+    this.ram = saved ? GuestRam.attach(host, saved.ram, cfg.pageSources) : new GuestRam(host, MAP.RAM_BASE, cfg.memBytes);
     if (saved && (saved.ram.size !== cfg.memBytes || saved.harts.length !== cfg.harts)) {
       throw new RvisorError('SNAPSHOT_MISMATCH', `saved board has ${saved.harts.length} harts and ${saved.ram.size} bytes of RAM, the configuration ${cfg.harts} and ${cfg.memBytes}`);
     }

@@ -13,36 +13,112 @@ export interface GuestRamState {
   p2m: number;
   base: number;
   size: number;
+  /** Lazy restore: pages still to be loaded from a snapshot on first touch. */
+  lazy?: LazyPages;
 }
+
+/** A PAGE section of a snapshot a lazily restored machine loads pages from. */
+export interface LazySection {
+  /** File offset of the section header, its stored and raw payload lengths and flags. */
+  offset: number;
+  storedLength: number;
+  rawLength: number;
+  flags: number;
+  /** The section header's SHA-256 (hex), checked when the section is read. */
+  checksum: string;
+  /** First and last guest page number in it. */
+  first: number;
+  last: number;
+}
+
+/** Lazy restore (docs/snapshot-format.md): the snapshot a restored machine's stored pages still
+ *  come from. A page whose P2M entry is 0 and that one of these sections holds is loaded from it
+ *  on first touch (guest access or DMA); any other untouched page is demand-zero. Plain data, so
+ *  any thread of the process that opened `fd` can read it. */
+export interface LazyPages {
+  /** The snapshot file, for messages, and a descriptor of it open in this process. */
+  path: string;
+  fd: number;
+  sections: LazySection[];
+}
+
+/** Reads stored pages of a snapshot (the platform's file reading: src/vmm/lazy-pages.ts). */
+export interface PageSource {
+  /** Copies page `index`'s stored content into dst (4096 bytes); false: not stored (zero). */
+  load(index: number, dst: Uint8Array): boolean;
+  /** Every stored page number, ascending. */
+  stored(fn: (index: number) => void): void;
+}
+
+/** Makes the page source of a lazily restored machine (a board gets one in its configuration). */
+export type PageSources = (lazy: LazyPages) => PageSource;
 
 export class GuestRam implements GuestMemory {
   /** Host offset of the P2M table. */
   readonly p2m: number;
   readonly pages: number;
 
-  constructor(private readonly host: HostMemory, readonly base: number, readonly size: number, p2m?: number) {
+  private lazy: LazyPages | undefined;
+  private source: PageSource | undefined;
+
+  constructor(private readonly host: HostMemory, readonly base: number, readonly size: number, p2m?: number,
+    lazy?: LazyPages, private readonly sources?: PageSources) {
     if (size % PAGE !== 0 || size <= 0) throw new RvisorError('USAGE', `memory size must be a positive multiple of 4 KiB, not ${size}`);
     this.pages = size / PAGE;
     this.p2m = p2m ?? host.allocContiguous(this.pages * 4);
+    this.lazy = lazy;
   }
 
-  /** The same RAM seen from another thread (or after a board was rebuilt from its state). */
-  static attach(host: HostMemory, s: GuestRamState): GuestRam {
-    return new GuestRam(host, s.base, s.size, s.p2m);
+  /** The same RAM seen from another thread (or after a board was rebuilt from its state);
+   *  `sources` opens the snapshot of a lazily restored machine when a page is first needed. */
+  static attach(host: HostMemory, s: GuestRamState, sources?: PageSources): GuestRam {
+    return new GuestRam(host, s.base, s.size, s.p2m, s.lazy, sources);
   }
 
   save(): GuestRamState {
-    return { p2m: this.p2m, base: this.base, size: this.size };
+    return { p2m: this.p2m, base: this.base, size: this.size, ...(this.lazy ? { lazy: this.lazy } : {}) };
   }
 
-  /** Host offset of the frame backing guest page `index`, allocating it on first touch. */
+  private pageSource(): PageSource {
+    if (!this.source) {
+      if (!this.sources) throw new RvisorError('INTERNAL', `RAM restored lazily from ${this.lazy!.path} but no page source was given`);
+      this.source = this.sources(this.lazy!);
+    }
+    return this.source;
+  }
+
+  /** Host offset of the frame backing guest page `index`, allocating it on first touch (and
+   *  loading its content from the snapshot of a lazily restored machine). */
   frame(index: number): number {
     const slot = this.p2m + index * 4;
     const f = this.host.view.getUint32(slot, true);
     if (f !== 0) return f * PAGE;
     const frame = this.host.allocFrame();
+    if (this.lazy) {
+      try {
+        this.pageSource().load(index, this.host.bytes.subarray(frame, frame + PAGE));
+      } catch (e) {
+        this.host.freeFrame(frame);
+        throw e;
+      }
+    }
     this.host.view.setUint32(slot, frame / PAGE, true);
     return frame;
+  }
+
+  /** Loads every page of a lazily restored machine that is still in the snapshot (prefault; and
+   *  before a save, which must hold them). Returns the number loaded. */
+  loadAll(): number {
+    if (!this.lazy) return 0;
+    let n = 0;
+    const v = this.host.view;
+    this.pageSource().stored((p) => {
+      if (p < this.pages && v.getUint32(this.p2m + p * 4, true) === 0) {
+        this.frame(p);
+        n++;
+      }
+    });
+    return n;
   }
 
   /** The core's RAM-miss hook: backs the page of guest-physical address pa. */
@@ -134,6 +210,8 @@ export class GuestRam implements GuestMemory {
 
   /** Frees every backing frame (the VM is gone or rebooting with fresh memory). */
   release(): void {
+    this.lazy = undefined; // fresh memory is demand-zero
+    this.source = undefined;
     const v = this.host.view;
     for (let i = 0; i < this.pages; i++) {
       const f = v.getUint32(this.p2m + i * 4, true);

@@ -188,10 +188,8 @@ export class SnapshotReader {
 
   /** A section's raw payload, its checksum verified. */
   payload(s: SectionRef): Uint8Array {
-    const sh = this.src.read(s.offset, SECTION_HEADER);
-    const body = this.src.read(s.offset + SECTION_HEADER, s.storedLength);
+    const body = this.verify(s);
     const where = `section ${JSON.stringify(s.tag)} at offset ${s.offset}`;
-    if (!equal(this.codec.sha256([sh.subarray(0, 24), body]), s.checksum)) throw corrupt(this.what, `${where}: checksum mismatch (the file is corrupt)`);
     if (!(s.flags & F_DEFLATE)) return body;
     let raw: Uint8Array;
     try {
@@ -201,6 +199,15 @@ export class SnapshotReader {
     }
     if (raw.length !== s.rawLength) throw corrupt(this.what, `${where}: decompresses to ${raw.length} bytes, not ${s.rawLength}`);
     return raw;
+  }
+
+  /** Checks a section's checksum (SNAPSHOT_CORRUPT when it fails); returns its stored payload. */
+  verify(s: SectionRef): Uint8Array {
+    const sh = this.src.read(s.offset, SECTION_HEADER);
+    const body = this.src.read(s.offset + SECTION_HEADER, s.storedLength);
+    const where = `section ${JSON.stringify(s.tag)} at offset ${s.offset}`;
+    if (!equal(this.codec.sha256([sh.subarray(0, 24), body]), s.checksum)) throw corrupt(this.what, `${where}: checksum mismatch (the file is corrupt)`);
+    return body;
   }
 
   json<T>(s: SectionRef): T {

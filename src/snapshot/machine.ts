@@ -11,6 +11,7 @@ import type { BoardState } from '../machine/board.js';
 import { ticksAt } from '../machine/clock.js';
 import { TIMEBASE_HZ, RAM_BASE } from '../machine/memory-map.js';
 import { RvisorError } from '../errors.js';
+import { lazyPages } from './lazy.js';
 import { decodePages, encodePages, PAGES_PER_SECTION, type SnapshotReader, type SnapshotWriter } from './format.js';
 
 const PAGE = 4096;
@@ -132,9 +133,13 @@ export interface MaterializeOptions {
   wallNowNs: bigint;
   /** Whether the clock runs from now on (false: the VM is restored paused). */
   running: boolean;
+  /** Lazy restore: copy no page now; the RAM loads each stored page from this file (open as
+   *  `fd` in this process, kept open while the machine may need it) on first touch. */
+  lazy?: { path: string; fd: number };
 }
 
-/** Rebuilds the machine in `host`: fresh RAM (pages copied in), P2M and harts. Checks every
+/** Rebuilds the machine in `host`: fresh RAM (pages copied in, or loaded on first touch with
+ *  `lazy`), P2M and harts. Checks every
  *  section it reads; on any failure frees what it allocated and throws. The clock catches up with
  *  the host's wall clock (mtime advances by the wall time since the save; never backwards). */
 export function materializeMachine(r: SnapshotReader, host: HostMemory, o: MaterializeOptions): BoardState {
@@ -147,11 +152,12 @@ export function materializeMachine(r: SnapshotReader, host: HostMemory, o: Mater
       board.ram.base !== RAM_BASE || typeof board.clock?.ticks !== 'string' || !/^\d+$/.test(board.clock.ticks)) {
     throw bad('the BORD section does not fit the configuration');
   }
-  const ram = new GuestRam(host, RAM_BASE, o.config.memBytes);
+  const lazy = o.lazy ? lazyPages(r, o.lazy.path, o.lazy.fd, o.config.memBytes / PAGE) : undefined;
+  const ram = new GuestRam(host, RAM_BASE, o.config.memBytes, undefined, lazy);
   const bases: number[] = [];
   try {
     const pages = ram.pages;
-    for (const s of r.sections) {
+    for (const s of lazy ? [] : r.sections) {
       if (s.tag !== 'PAGE') continue;
       decodePages(r.payload(s), pages, what, (p, bytes) => {
         const f = ram.frame(p);

@@ -45,6 +45,8 @@ interface Vm {
 }
 
 export class Host extends EventEmitter implements HostApi {
+  /** Snapshot files that lazily restored runs still load pages from (closed when the run ends). */
+  private readonly lazyFiles = new Map<VmRun, () => void>();
   readonly stateDir: string;
   readonly pcpus: number;
   private readonly registry: Registry;
@@ -249,19 +251,24 @@ export class Host extends EventEmitter implements HostApi {
     }
     const arena = this.arenas.place(memBytes, def.vcpus);
     let restored: BoardState | undefined;
+    // Lazy restore (the default): no page is copied now; the workers load each from the file on
+    // first touch, through this descriptor, kept open until the run ends (a managed save or a
+    // checkpoint deleted meanwhile stays readable).
+    const lazy = snap !== undefined && opts.prefault !== true;
     if (snap) {
       try {
         restored = materializeMachine(snap.reader, arena.host, {
           config: snap.config, meta: snap.meta, nowMs: now(), wallNowNs: BigInt(Date.now()) * 1000000n, running: opts.paused !== true,
+          ...(lazy ? { lazy: { path: snap.path, fd: snap.fd } } : {}),
         });
       } catch (e) {
+        snap.close();
         this.arenas.release(arena, memBytes, def.vcpus);
         this.releaseDisks(name, disks);
         for (const d of disks) d.close();
         throw e;
-      } finally {
-        snap.close();
       }
+      if (!lazy) snap.close();
     }
     const id = this.nextId++;
     const run = this.cpu.add({
@@ -273,6 +280,7 @@ export class Host extends EventEmitter implements HostApi {
       events: this.runEvents(vm), board: restored, paused: opts.paused === true,
     });
     vm.run = run;
+    if (lazy) this.lazyFiles.set(run, snap!.close);
     vm.console.clear(); // scrollback is of this run only
     this.registry.setRunning(name, true);
     if (run.paused) {
@@ -510,7 +518,7 @@ export class Host extends EventEmitter implements HostApi {
 
   private async launchChecked_(vm: Vm, opts: RestoreOptions, path: string): Promise<VmInfo> {
     this.refuse(vm, 'restore into', ['shutoff', 'crashed']);
-    const info = await this.launch(vm, { ...(opts.paused ? { paused: true } : {}), ...(opts.force ? { force: true } : {}) }, path);
+    const info = await this.launch(vm, { ...(opts.paused ? { paused: true } : {}), ...(opts.force ? { force: true } : {}), ...(opts.prefault ? { prefault: true } : {}) }, path);
     // An older managed save would make the next start go back in time: it goes.
     const managed = this.managedSavePath(vm.def.name);
     if (managed !== path) try { unlinkSync(managed); } catch { /* none */ }
@@ -557,6 +565,8 @@ export class Host extends EventEmitter implements HostApi {
     vm.lastPcpu = run.lastPcpu;
     this.cpu.remove(run);
     if (run.board && !boardFreed) freeBoardMemory(run.arena.host, run.board);
+    this.lazyFiles.get(run)?.();
+    this.lazyFiles.delete(run);
     this.arenas.release(run.arena, run.memBytes, vm.def.vcpus);
     this.releaseDisks(vm.def.name, run.disks);
     for (const d of run.disks) d.close();

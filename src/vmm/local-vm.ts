@@ -10,6 +10,7 @@ import { HostMemory } from '../memory/host-memory.js';
 import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
 import { boardConfig, readBootImages, type MachineSpec } from './machine.js';
 import { materializeMachine } from '../snapshot/machine.js';
+import { nodePageSources } from './lazy-pages.js';
 import { diskIdentity, fileIdentity, writeSnapshotFile, type OpenSnapshot, type SaveResult } from './snapshot-file.js';
 
 export interface LocalDiskSpec {
@@ -27,6 +28,8 @@ export class LocalVm {
   private finished = 0n;
   private readonly host: HostMemory;
   private restored: ReturnType<typeof materializeMachine> | undefined;
+  /** The snapshot a lazy restore still reads pages from. */
+  private snapshot: OpenSnapshot | undefined;
   private saveReq: { path: string; done: (r: SaveResult | Error) => void } | undefined;
   /** The snapshot run() saved before it returned (undefined: it ended otherwise). */
   saved: { path: string; result: SaveResult } | undefined;
@@ -34,9 +37,16 @@ export class LocalVm {
   /** Reads the boot files and opens the disks: everything that can fail does so here, before
    *  the caller changes the terminal or anything is written. */
   constructor(private readonly spec: MachineSpec, private readonly diskSpecs: LocalDiskSpec[], consoleOut: (bytes: Uint8Array) => void,
-    opts: { restore?: OpenSnapshot } = {}) {
-    const images = readBootImages(spec);
-    this.disks = openRawDisks(diskSpecs);
+    opts: { restore?: OpenSnapshot; prefault?: boolean } = {}) {
+    let images, disks_;
+    try {
+      images = readBootImages(spec);
+      disks_ = openRawDisks(diskSpecs);
+    } catch (e) {
+      opts.restore?.close();
+      throw e;
+    }
+    this.disks = disks_;
     const disks: DiskConfig[] = diskSpecs.map((d, i) => ({ backend: this.disks[i]!, readOnly: d.readOnly, serial: d.serial }));
     const host = this.host = new HostMemory();
     const cfg = boardConfig(spec, images, disks, {
@@ -44,6 +54,7 @@ export class LocalVm {
       entropy: (buf) => webcrypto.getRandomValues(buf),
       hostNowMs: () => performance.now(),
       wallNs: () => BigInt(Date.now()) * 1000000n,
+      pageSources: nodePageSources,
     });
     this.create = () => {
       const restore = this.restored;
@@ -52,14 +63,20 @@ export class LocalVm {
     };
     if (opts.restore) {
       const snap = opts.restore;
+      const lazy = opts.prefault !== true;
+      // Lazy restore: each page is read from the file on first touch, so it stays open until close().
+      if (lazy) this.snapshot = snap;
       try {
         this.restored = materializeMachine(snap.reader, host, {
           config: snap.config, meta: snap.meta, nowMs: performance.now(), wallNowNs: BigInt(Date.now()) * 1000000n, running: true,
+          ...(lazy ? { lazy: { path: snap.path, fd: snap.fd } } : {}),
         });
       } catch (e) {
         this.close();
+        if (!lazy) snap.close();
         throw e;
       }
+      if (!lazy) snap.close();
     }
   }
 
@@ -147,5 +164,7 @@ export class LocalVm {
 
   close(): void {
     for (const d of this.disks) d.close();
+    this.snapshot?.close();
+    this.snapshot = undefined;
   }
 }

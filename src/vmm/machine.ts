@@ -1,6 +1,7 @@
 // The one place where a machine is assembled from what a user asked for: boot files read (and
 // decompressed), disks attached, the board's configuration filled. `rvisor run` and the pCPU
 // workers of `rvisor serve` both build their boards here, so the CLI holds no machine assembly.
+import type { PageSources } from '../machine/ram.js';
 import type { BoardConfig, DiskConfig } from '../machine/board.js';
 import type { EntropySource } from '../devices/virtio/rng/rng.js';
 import { readImage } from './files.js';
@@ -22,6 +23,8 @@ export interface MachineIo {
   wallNs(): bigint;
   entropy: EntropySource;
   maxIdleMs?: number;
+  /** Reads a lazily restored machine's pages from its snapshot (src/vmm/lazy-pages.ts). */
+  pageSources?: PageSources;
 }
 
 export interface BootImages {
@@ -62,5 +65,6 @@ export function boardConfig(spec: MachineSpec, images: BootImages, disks: DiskCo
     initrd: images.initrd, append: spec.append, firmware: images.firmware, disks,
     entropy: io.entropy, consoleOut: io.consoleOut, hostNowMs: io.hostNowMs, wallNs: io.wallNs,
     ...(io.maxIdleMs !== undefined ? { maxIdleMs: io.maxIdleMs } : {}),
+    ...(io.pageSources ? { pageSources: io.pageSources } : {}),
   };
 }

@@ -11,6 +11,7 @@ import { VirtBoard, type BoardState } from '../machine/board.js';
 import { RawFileDisk } from '../host/disk/raw-file.js';
 import { BootImageCache, boardConfig, type MachineIo } from './machine.js';
 import { RvisorError } from '../errors.js';
+import { nodePageSources } from './lazy-pages.js';
 import type { FromWorker, ToWorker, VmLaunch } from './protocol.js';
 
 interface WorkerInit {
@@ -47,6 +48,7 @@ function build(vm: number, launch: VmLaunch, from: 'boot' | BoardState): Live {
     wallNs: () => BigInt(Date.now()) * 1000000n,
     entropy: (buf) => webcrypto.getRandomValues(buf),
     maxIdleMs: 10000,
+    pageSources: nodePageSources,
   };
   const disks = launch.disks.map((d) => ({ backend: RawFileDisk.fromShared(d), readOnly: d.readOnly }));
   const cfg = boardConfig(launch.spec, images.images(launch.spec, launch.stamps), disks, io);

@@ -13,6 +13,8 @@ import type { BoardState } from '../machine/board.js';
 import { SnapshotReader, SnapshotWriter, type ByteSource, type SnapshotCodec } from '../snapshot/format.js';
 import { captureMachine, type CaptureStats, type DiskIdentity, type FileIdentity, type SnapshotConfig, type SnapshotMeta } from '../snapshot/machine.js';
 
+import { loadLazyPages } from './lazy-pages.js';
+
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Disks up to this size get a content hash in the snapshot. */
@@ -128,6 +130,8 @@ export function writeSnapshotFile(path: string, req: SaveRequest): SaveResult {
     const meta: SnapshotMeta = { format: 1, rvisor: VERSION, created: new Date(now).toISOString(), wallNs: (BigInt(now) * 1000000n).toString(), ...req.meta };
     w.json('META', meta);
     w.json('CONF', req.config);
+    // A lazily restored machine's pages still in its snapshot belong in this one too.
+    loadLazyPages(req.host, req.state);
     const stats = captureMachine(w, req.host, req.state, req.nowMs);
     const bytes = w.finish();
     fsyncSync(fd);
@@ -147,6 +151,9 @@ export interface OpenSnapshot {
   reader: SnapshotReader;
   meta: SnapshotMeta;
   config: SnapshotConfig;
+  /** The open file (a lazy restore keeps it open: close() only when the machine is done with it). */
+  fd: number;
+  path: string;
   close(): void;
 }
 
@@ -172,7 +179,7 @@ export function openSnapshotFile(path: string): OpenSnapshot {
       Number.isInteger(config.memBytes) && config.memBytes > 0 && config.memBytes % 4096 === 0 && typeof config.append === 'string' &&
       Array.isArray(config.disks) && config.disks.every((d) => typeof d?.path === 'string' && typeof d.readOnly === 'boolean');
     if (!ok) throw bad('the CONF section is malformed');
-    return { reader, meta, config, close: () => closeSync(fd) };
+    return { reader, meta, config, fd, path, close: () => closeSync(fd) };
   } catch (e) {
     closeSync(fd);
     throw e;

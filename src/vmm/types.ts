@@ -97,6 +97,9 @@ export interface StartOptions {
   paused?: boolean;
   /** Resume from the managed save (see HostApi.save) even if a disk or boot file changed since. */
   force?: boolean;
+  /** Resuming from the managed save: load every page before the guest runs, instead of each on
+   *  first touch (lazy restore). */
+  prefault?: boolean;
 }
 
 export interface RestoreOptions {
@@ -108,6 +111,9 @@ export interface RestoreOptions {
   paused?: boolean;
   /** Restore even if a disk or boot file changed since the save. */
   force?: boolean;
+  /** Load every page before the guest runs (default: lazy restore, each page loaded from the
+   *  file on first touch). */
+  prefault?: boolean;
 }
 
 export interface RevertOptions {
