@@ -2,15 +2,13 @@
 // steal time (SBI STA) in /proc/stat when it competes for a pCPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encode as I } from '../src/isa/encode.js';
 import { PassThrough } from 'node:stream';
 import { HostConsole } from '../src/vmm/console.js';
 import { LocalVm } from '../src/vmm/local-vm.js';
 import { ROOT } from './helpers.js';
-import { withHost, ConsoleReader } from './host-helpers.js';
+import { withHost, ConsoleReader, spinProgram } from './host-helpers.js';
 
 test('shutdown: the power key makes the bundled guest power off cleanly (state shutoff, reason shutdown)', async () => {
   await withHost({ pcpus: 2 }, async (host) => {
@@ -35,29 +33,24 @@ async function cpuLine(c: ConsoleReader): Promise<number[]> {
 }
 
 test('steal time: a guest sharing its pCPU with a busy VM sees steal grow in /proc/stat (SBI STA)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rvisor-steal-'));
-  try {
-    await withHost({ pcpus: 1 }, async (host) => {
-      host.define({ name: 'linux', memory: '64M' });
-      await host.start('linux');
-      const c = new ConsoleReader(host, 'linux');
-      await c.waitFor('rvisor guest ready', 120000);
-      const alone = await cpuLine(c);
-      const spin = join(dir, 'spin.bin');
-      writeFileSync(spin, new Uint8Array(Uint32Array.from([I('addi', { rd: 5, rs1: 5, imm: 1 }), I('jal', { rd: 0, imm: -4 })]).buffer));
-      host.define({ name: 'hog', memory: '32M', kernel: null, initrd: null, bios: spin });
-      await host.start('hog');
-      // The guest is busy too (a shell loop for about 3 s of its time), so it waits for the pCPU.
-      await c.run('end=$(( $(cut -d. -f1 /proc/uptime) + 3 )); while [ $(cut -d. -f1 /proc/uptime) -lt $end ]; do :; done', 120000);
-      const shared = await cpuLine(c);
-      const steal = shared[7]! - alone[7]!;
-      assert.ok(steal >= 50, `steal grew by ${steal} ticks (USER_HZ) while sharing the pCPU; before ${alone}, after ${shared}`);
-      const stats = host.stats('linux');
-      assert.ok(stats.stealNs > 0.5e9, `host-side steal ${stats.stealNs} ns`);
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withHost({ pcpus: 1 }, async (host, dir) => {
+    host.define({ name: 'linux', memory: '64M' });
+    await host.start('linux');
+    const c = new ConsoleReader(host, 'linux');
+    await c.waitFor('rvisor guest ready', 120000);
+    const alone = await cpuLine(c);
+    const spin = join(dir, 'spin.bin');
+    writeFileSync(spin, spinProgram());
+    host.define({ name: 'hog', memory: '32M', kernel: null, initrd: null, bios: spin });
+    await host.start('hog');
+    // The guest is busy too (a shell loop for about 3 s of its time), so it waits for the pCPU.
+    await c.run('end=$(( $(cut -d. -f1 /proc/uptime) + 3 )); while [ $(cut -d. -f1 /proc/uptime) -lt $end ]; do :; done', 120000);
+    const shared = await cpuLine(c);
+    const steal = shared[7]! - alone[7]!;
+    assert.ok(steal >= 50, `steal grew by ${steal} ticks (USER_HZ) while sharing the pCPU; before ${alone}, after ${shared}`);
+    const stats = host.stats('linux');
+    assert.ok(stats.stealNs > 0.5e9, `host-side steal ${stats.stealNs} ns`);
+  });
 });
 
 test('rvisor run: Ctrl-A P presses the power key and the guest shuts down (status 0)', async () => {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openHost, type Host } from '../src/vmm/host.js';
+import type { VmState } from '../src/vmm/types.js';
 import { encode as I } from '../src/isa/encode.js';
 import { RAM_BASE, UART0_BASE } from '../src/machine/memory-map.js';
 import { ConsoleText } from './console-text.js';
@@ -18,6 +19,13 @@ export async function withHost<T>(opts: { pcpus?: number; stateDir?: string }, f
     await host.close();
     if (!opts.stateDir) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Waits (bounded) until the VM is in `state`; returns whether it got there. */
+export async function waitForState(host: Host, name: string, state: VmState, timeoutMs = 30000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (host.info(name).state !== state && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  return host.info(name).state === state;
 }
 
 /** Reads one VM's console: its scrollback, then what follows. */
@@ -56,6 +64,11 @@ export class ConsoleReader {
   detach(): void {
     this.att.detach();
   }
+}
+
+/** M-mode program that never stops computing (a CPU-bound guest). */
+export function spinProgram(): Uint8Array {
+  return words([I('addi', { rd: 5, rs1: 5, imm: 1 }), I('jal', { rd: 0, imm: -4 })]);
 }
 
 /** M-mode program: prints `msg` on the UART, then waits for interrupts forever (an idle guest). */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { RvisorError } from '../src/errors.js';
 import { openHost, type Host } from '../src/vmm/host.js';
 import type { VmState } from '../src/vmm/types.js';
-import { withHost, ConsoleReader, idleProgram, bareMetalVm } from './host-helpers.js';
+import { withHost, ConsoleReader, idleProgram, bareMetalVm, waitForState } from './host-helpers.js';
 
 const code = async (p: Promise<unknown> | (() => unknown)): Promise<string | undefined> => {
   try {
@@ -32,8 +32,7 @@ test('eight VMs of the bundled guest on two pCPUs reach their shell and answer; 
     const states: string[] = [];
     host.on('event', (e) => { if (e.type === 'state') states.push(`${e.name}:${e.state}`); });
     host.injectFault('guest-3');
-    const deadline = Date.now() + 30000;
-    while (host.info('guest-3').state !== 'crashed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitForState(host, 'guest-3', 'crashed');
     const crashed = host.info('guest-3');
     assert.equal(crashed.state, 'crashed');
     assert.match(crashed.reason, /^error: fault injected/);
@@ -49,94 +48,82 @@ test('eight VMs of the bundled guest on two pCPUs reach their shell and answer; 
 });
 
 test('lifecycle: every verb in every state is allowed (to its new state) or refused with VM_STATE (nothing changes)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rvisor-lc-'));
-  try {
-    await withHost({ pcpus: 1 }, async (host) => {
-      const def = bareMetalVm(dir, 'lc', idleProgram('idle guest up\n'));
-      host.define(def);
-      const reach = async (s: VmState): Promise<void> => {
-        const cur = host.info('lc').state;
-        if (cur === 'running' || cur === 'paused') await host.destroy('lc');
-        if (host.info('lc').state === 'crashed') await host.destroy('lc');
-        if (s === 'shutoff') return;
-        await host.start('lc', { paused: s === 'paused' });
-        if (s === 'crashed') {
-          host.injectFault('lc');
-          const end = Date.now() + 10000;
-          while (host.info('lc').state !== 'crashed' && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-        }
-        assert.equal(host.info('lc').state, s);
-      };
-      type Verb = [string, () => Promise<unknown>];
-      const verbs: Verb[] = [
-        ['start', () => host.start('lc')],
-        ['pause', () => host.pause('lc')],
-        ['resume', () => host.resume('lc')],
-        ['shutdown', () => host.shutdown('lc', { timeoutMs: 300 })],
-        ['destroy', () => host.destroy('lc')],
-        ['reboot', () => host.reboot('lc')],
-        ['reset', () => host.reset('lc')],
-      ];
-      // state -> verb -> resulting state, or an error code
-      const expect: Record<VmState, Record<string, string>> = {
-        shutoff: { start: 'running', pause: 'VM_STATE', resume: 'VM_STATE', shutdown: 'VM_STATE', destroy: 'VM_STATE', reboot: 'VM_STATE', reset: 'VM_STATE' },
-        running: { start: 'VM_STATE', pause: 'paused', resume: 'VM_STATE', shutdown: 'SHUTDOWN_TIMEOUT', destroy: 'shutoff', reboot: 'running', reset: 'running' },
-        paused: { start: 'VM_STATE', pause: 'VM_STATE', resume: 'running', shutdown: 'VM_STATE', destroy: 'shutoff', reboot: 'paused', reset: 'paused' },
-        crashed: { start: 'running', pause: 'VM_STATE', resume: 'VM_STATE', shutdown: 'VM_STATE', destroy: 'shutoff', reboot: 'VM_STATE', reset: 'VM_STATE' },
-      };
-      for (const from of ['shutoff', 'running', 'paused', 'crashed'] as VmState[]) {
-        for (const [verb, call] of verbs) {
-          await reach(from);
-          const before = host.info('lc');
-          const err = await code(call());
-          const want = expect[from][verb]!;
-          if (/^[A-Z_]+$/.test(want)) {
-            assert.equal(err, want, `${verb} in ${from}`);
-            assert.equal(host.info('lc').state, before.state, `${verb} in ${from} changed nothing`);
-            assert.deepEqual(host.info('lc').definition, before.definition);
-          } else {
-            assert.equal(err, undefined, `${verb} in ${from}`);
-            assert.equal(host.info('lc').state, want, `${verb} in ${from}`);
-          }
+  await withHost({ pcpus: 1 }, async (host, dir) => {
+    const def = bareMetalVm(dir, 'lc', idleProgram('idle guest up\n'));
+    host.define(def);
+    const reach = async (s: VmState): Promise<void> => {
+      const cur = host.info('lc').state;
+      if (cur === 'running' || cur === 'paused') await host.destroy('lc');
+      if (host.info('lc').state === 'crashed') await host.destroy('lc');
+      if (s === 'shutoff') return;
+      await host.start('lc', { paused: s === 'paused' });
+      if (s === 'crashed') {
+        host.injectFault('lc');
+        await waitForState(host, 'lc', 'crashed');
+      }
+      assert.equal(host.info('lc').state, s);
+    };
+    type Verb = [string, () => Promise<unknown>];
+    const verbs: Verb[] = [
+      ['start', () => host.start('lc')],
+      ['pause', () => host.pause('lc')],
+      ['resume', () => host.resume('lc')],
+      ['shutdown', () => host.shutdown('lc', { timeoutMs: 300 })],
+      ['destroy', () => host.destroy('lc')],
+      ['reboot', () => host.reboot('lc')],
+      ['reset', () => host.reset('lc')],
+    ];
+    // state -> verb -> resulting state, or an error code
+    const expect: Record<VmState, Record<string, string>> = {
+      shutoff: { start: 'running', pause: 'VM_STATE', resume: 'VM_STATE', shutdown: 'VM_STATE', destroy: 'VM_STATE', reboot: 'VM_STATE', reset: 'VM_STATE' },
+      running: { start: 'VM_STATE', pause: 'paused', resume: 'VM_STATE', shutdown: 'SHUTDOWN_TIMEOUT', destroy: 'shutoff', reboot: 'running', reset: 'running' },
+      paused: { start: 'VM_STATE', pause: 'VM_STATE', resume: 'running', shutdown: 'VM_STATE', destroy: 'shutoff', reboot: 'paused', reset: 'paused' },
+      crashed: { start: 'running', pause: 'VM_STATE', resume: 'VM_STATE', shutdown: 'VM_STATE', destroy: 'shutoff', reboot: 'VM_STATE', reset: 'VM_STATE' },
+    };
+    for (const from of ['shutoff', 'running', 'paused', 'crashed'] as VmState[]) {
+      for (const [verb, call] of verbs) {
+        await reach(from);
+        const before = host.info('lc');
+        const err = await code(call());
+        const want = expect[from][verb]!;
+        if (/^[A-Z_]+$/.test(want)) {
+          assert.equal(err, want, `${verb} in ${from}`);
+          assert.equal(host.info('lc').state, before.state, `${verb} in ${from} changed nothing`);
+          assert.deepEqual(host.info('lc').definition, before.definition);
+        } else {
+          assert.equal(err, undefined, `${verb} in ${from}`);
+          assert.equal(host.info('lc').state, want, `${verb} in ${from}`);
         }
       }
-      // undefine: only shutoff or crashed
-      await reach('running');
-      assert.equal(await code(() => host.undefine('lc')), 'VM_STATE');
-      await reach('crashed');
-      host.undefine('lc');
-      assert.equal(await code(() => host.info('lc')), 'VM_NOT_FOUND');
-      assert.equal(host.hostStats().arenas[0]!.framesInUse > 0, true);
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    }
+    // undefine: only shutoff or crashed
+    await reach('running');
+    assert.equal(await code(() => host.undefine('lc')), 'VM_STATE');
+    await reach('crashed');
+    host.undefine('lc');
+    assert.equal(await code(() => host.info('lc')), 'VM_NOT_FOUND');
+    assert.equal(host.hostStats().arenas[0]!.framesInUse > 0, true);
+  });
 });
 
 test('a destroyed or crashed VM gives back every frame it used', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rvisor-fr-'));
-  try {
-    await withHost({ pcpus: 2 }, async (host) => {
-      host.define(bareMetalVm(dir, 'warm', idleProgram('x\n')));
-      await host.start('warm');
-      await new ConsoleReader(host, 'warm').waitFor('x');
-      await host.destroy('warm');
-      const base = host.hostStats().arenas[0]!.framesInUse; // the workers' code caches stay
-      host.define({ name: 'linux', memory: '64M' });
-      await host.start('linux');
-      await new ConsoleReader(host, 'linux').waitFor('rvisor guest ready', 120000);
-      assert.ok(host.hostStats().arenas[0]!.framesInUse > base + 1000);
-      await host.reset('linux');
-      await new ConsoleReader(host, 'linux').waitFor('Linux version', 60000);
-      host.injectFault('linux');
-      const end = Date.now() + 10000;
-      while (host.info('linux').state !== 'crashed' && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(host.info('linux').state, 'crashed');
-      assert.equal(host.hostStats().arenas[0]!.framesInUse, base);
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withHost({ pcpus: 2 }, async (host, dir) => {
+    host.define(bareMetalVm(dir, 'warm', idleProgram('x\n')));
+    await host.start('warm');
+    await new ConsoleReader(host, 'warm').waitFor('x');
+    await host.destroy('warm');
+    const base = host.hostStats().arenas[0]!.framesInUse; // the workers' code caches stay
+    host.define({ name: 'linux', memory: '64M' });
+    await host.start('linux');
+    await new ConsoleReader(host, 'linux').waitFor('rvisor guest ready', 120000);
+    assert.ok(host.hostStats().arenas[0]!.framesInUse > base + 1000);
+    await host.reset('linux');
+    await new ConsoleReader(host, 'linux').waitFor('Linux version', 60000);
+    host.injectFault('linux');
+    await waitForState(host, 'linux', 'crashed');
+    assert.equal(host.info('linux').state, 'crashed');
+    assert.equal(host.hostStats().arenas[0]!.framesInUse, base);
+  });
 });
 
 async function uptime(c: ConsoleReader): Promise<number> {
@@ -165,7 +152,7 @@ test('pause: the guest\'s clock stands still while paused, and the guest carries
 
 test('the registry: definitions written atomically survive a host restart; running VMs come back shutoff (daemon-restart); autostart VMs start', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'rvisor-reg-'));
-  const dir = mkdtempSync(join(tmpdir(), 'rvisor-reg-bin-'));
+  const dir = stateDir; // the bare-metal programs live beside the registry
   try {
     await withHost({ stateDir }, async (host: Host) => {
       host.define(bareMetalVm(dir, 'keep', idleProgram('k\n')));
@@ -194,7 +181,6 @@ test('the registry: definitions written atomically survive a host restart; runni
     });
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -226,59 +212,49 @@ test('bad definitions are refused with a clear code and nothing is written', asy
 });
 
 test('consoles: several viewers see the same output; a late viewer gets the scrollback', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rvisor-con-'));
-  try {
-    await withHost({ pcpus: 1 }, async (host) => {
-      host.define({ name: 'con', memory: '64M' });
-      await host.start('con');
-      const a = new ConsoleReader(host, 'con');
-      const b = new ConsoleReader(host, 'con');
-      await a.waitFor('rvisor guest ready', 120000);
-      await b.waitFor('rvisor guest ready', 10000);
-      const late = new ConsoleReader(host, 'con');
-      assert.ok(late.text.includes('Linux version'), 'scrollback holds the boot log');
-      assert.ok(late.text.length <= 65536);
-      a.send('echo from-a\n');
-      await b.waitFor('from-a\r\n', 10000);
-      await late.waitFor('from-a\r\n', 10000);
-      b.detach();
-      assert.equal(await code(() => host.attachConsole('nope', () => {})), 'VM_NOT_FOUND');
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withHost({ pcpus: 1 }, async (host, dir) => {
+    host.define({ name: 'con', memory: '64M' });
+    await host.start('con');
+    const a = new ConsoleReader(host, 'con');
+    const b = new ConsoleReader(host, 'con');
+    await a.waitFor('rvisor guest ready', 120000);
+    await b.waitFor('rvisor guest ready', 10000);
+    const late = new ConsoleReader(host, 'con');
+    assert.ok(late.text.includes('Linux version'), 'scrollback holds the boot log');
+    assert.ok(late.text.length <= 65536);
+    a.send('echo from-a\n');
+    await b.waitFor('from-a\r\n', 10000);
+    await late.waitFor('from-a\r\n', 10000);
+    b.detach();
+    assert.equal(await code(() => host.attachConsole('nope', () => {})), 'VM_NOT_FOUND');
+  });
 });
 
 test('verbs on one VM run one at a time: a reboot racing a destroy leaks nothing, a reboot racing a pause leaves it paused and still', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rvisor-race-'));
-  try {
-    await withHost({ pcpus: 2 }, async (host) => {
-      host.define(bareMetalVm(dir, 'warm', idleProgram('w\n')));
-      await host.start('warm');
-      await host.destroy('warm');
-      const base = host.hostStats().arenas[0]!.framesInUse;
-      host.define({ name: 'r', memory: '64M' });
-      for (let i = 0; i < 4; i++) {
-        await host.start('r');
-        await new Promise((res) => setTimeout(res, 100 + 50 * i));
-        const results = await Promise.allSettled([host.reboot('r'), host.destroy('r')]);
-        assert.ok(results.every((x) => x.status === 'fulfilled'), JSON.stringify(results));
-        assert.equal(host.info('r').state, 'shutoff');
-        assert.equal(host.hostStats().arenas[0]!.framesInUse, base, `round ${i}: frames leaked`);
-      }
+  await withHost({ pcpus: 2 }, async (host, dir) => {
+    host.define(bareMetalVm(dir, 'warm', idleProgram('w\n')));
+    await host.start('warm');
+    await host.destroy('warm');
+    const base = host.hostStats().arenas[0]!.framesInUse;
+    host.define({ name: 'r', memory: '64M' });
+    for (let i = 0; i < 4; i++) {
       await host.start('r');
-      await new Promise((res) => setTimeout(res, 300));
-      await Promise.all([host.reboot('r'), host.pause('r')]);
-      assert.equal(host.info('r').state, 'paused');
-      const a = host.stats('r').instructions;
-      await new Promise((res) => setTimeout(res, 500));
-      assert.equal(host.stats('r').instructions, a, 'a paused VM runs nothing');
-      const twice = await Promise.allSettled([host.resume('r'), host.resume('r')]);
-      assert.deepEqual(twice.map((x) => x.status), ['fulfilled', 'rejected'], 'the second resume finds it running');
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+      await new Promise((res) => setTimeout(res, 100 + 50 * i));
+      const results = await Promise.allSettled([host.reboot('r'), host.destroy('r')]);
+      assert.ok(results.every((x) => x.status === 'fulfilled'), JSON.stringify(results));
+      assert.equal(host.info('r').state, 'shutoff');
+      assert.equal(host.hostStats().arenas[0]!.framesInUse, base, `round ${i}: frames leaked`);
+    }
+    await host.start('r');
+    await new Promise((res) => setTimeout(res, 300));
+    await Promise.all([host.reboot('r'), host.pause('r')]);
+    assert.equal(host.info('r').state, 'paused');
+    const a = host.stats('r').instructions;
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal(host.stats('r').instructions, a, 'a paused VM runs nothing');
+    const twice = await Promise.allSettled([host.resume('r'), host.resume('r')]);
+    assert.deepEqual(twice.map((x) => x.status), ['fulfilled', 'rejected'], 'the second resume finds it running');
+  });
 });
 
 test('a machine that cannot be built fails start with its error and stays shutoff', async () => {
@@ -292,68 +268,53 @@ test('a machine that cannot be built fails start with its error and stays shutof
 });
 
 test('a disk attached read-write to a running VM cannot be attached to another; read-only sharing is allowed', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rvisor-disk-'));
-  try {
+  await withHost({ pcpus: 1 }, async (host, dir) => {
     const disk = join(dir, 'shared.img');
     writeFileSync(disk, new Uint8Array(1024 * 1024));
-    await withHost({ pcpus: 1 }, async (host) => {
-      host.define({ ...bareMetalVm(dir, 'rw', idleProgram('a\n')), disks: [{ path: disk, readonly: false }] });
-      host.define({ ...bareMetalVm(dir, 'ro1', idleProgram('b\n')), disks: [{ path: disk, readonly: true }] });
-      host.define({ ...bareMetalVm(dir, 'ro2', idleProgram('c\n')), disks: [{ path: disk, readonly: true }] });
-      await host.start('rw');
-      assert.equal(await code(host.start('ro1')), 'DISK_IN_USE');
-      assert.equal(host.info('ro1').state, 'shutoff');
-      await host.destroy('rw');
-      await host.start('ro1');
-      await host.start('ro2');
-      assert.equal(await code(host.start('rw')), 'DISK_IN_USE');
-      await host.destroy('ro1');
-      await host.destroy('ro2');
-      await host.start('rw');
-      assert.equal(host.info('rw').state, 'running');
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    host.define({ ...bareMetalVm(dir, 'rw', idleProgram('a\n')), disks: [{ path: disk, readonly: false }] });
+    host.define({ ...bareMetalVm(dir, 'ro1', idleProgram('b\n')), disks: [{ path: disk, readonly: true }] });
+    host.define({ ...bareMetalVm(dir, 'ro2', idleProgram('c\n')), disks: [{ path: disk, readonly: true }] });
+    await host.start('rw');
+    assert.equal(await code(host.start('ro1')), 'DISK_IN_USE');
+    assert.equal(host.info('ro1').state, 'shutoff');
+    await host.destroy('rw');
+    await host.start('ro1');
+    await host.start('ro2');
+    assert.equal(await code(host.start('rw')), 'DISK_IN_USE');
+    await host.destroy('ro1');
+    await host.destroy('ro2');
+    await host.start('rw');
+    assert.equal(host.info('rw').state, 'running');
+  });
 });
 
 test('a running VM has a domain id, stable while it runs and never reused; none when stopped', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rvisor-id-'));
-  try {
-    await withHost({ pcpus: 1 }, async (host) => {
-      host.define(bareMetalVm(dir, 'a', idleProgram('a\n')));
-      host.define(bareMetalVm(dir, 'b', idleProgram('b\n')));
-      assert.equal(host.info('a').id, null);
-      const a1 = (await host.start('a')).id!;
-      const b1 = (await host.start('b')).id!;
-      assert.ok(a1 >= 1 && b1 > a1);
-      await host.pause('a');
-      assert.equal(host.info('a').id, a1, 'pause keeps the id');
-      await host.destroy('a');
-      assert.equal(host.info('a').id, null);
-      assert.equal(host.info('b').id, b1, 'another VM stopping does not renumber');
-      const a2 = (await host.start('a')).id!;
-      assert.ok(a2 > b1, 'ids are not reused');
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withHost({ pcpus: 1 }, async (host, dir) => {
+    host.define(bareMetalVm(dir, 'a', idleProgram('a\n')));
+    host.define(bareMetalVm(dir, 'b', idleProgram('b\n')));
+    assert.equal(host.info('a').id, null);
+    const a1 = (await host.start('a')).id!;
+    const b1 = (await host.start('b')).id!;
+    assert.ok(a1 >= 1 && b1 > a1);
+    await host.pause('a');
+    assert.equal(host.info('a').id, a1, 'pause keeps the id');
+    await host.destroy('a');
+    assert.equal(host.info('a').id, null);
+    assert.equal(host.info('b').id, b1, 'another VM stopping does not renumber');
+    const a2 = (await host.start('a')).id!;
+    assert.ok(a2 > b1, 'ids are not reused');
+  });
 });
 
 test('closing the host ends a shutdown that is still waiting for its guest (no verb is left hanging)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rvisor-close-'));
-  try {
-    await withHost({ pcpus: 1 }, async (host) => {
-      host.define(bareMetalVm(dir, 'deaf', idleProgram('ignores the power key\n')));
-      await host.start('deaf');
-      const pending = host.shutdown('deaf', { timeoutMs: 120000 });
-      await new Promise((r) => setTimeout(r, 200));
-      await host.close();
-      const info = await pending;
-      assert.equal(info.state, 'shutoff');
-      assert.equal(info.reason, 'daemon-stop');
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withHost({ pcpus: 1 }, async (host, dir) => {
+    host.define(bareMetalVm(dir, 'deaf', idleProgram('ignores the power key\n')));
+    await host.start('deaf');
+    const pending = host.shutdown('deaf', { timeoutMs: 120000 });
+    await new Promise((r) => setTimeout(r, 200));
+    await host.close();
+    const info = await pending;
+    assert.equal(info.state, 'shutoff');
+    assert.equal(info.reason, 'daemon-stop');
+  });
 });
