@@ -3,7 +3,7 @@
 // at the end keep them equal to the host's contract in src/vmm/types.ts.
 import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typebox';
 import type {
-  CheckpointInfo, RevertOptions, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
+  CheckpointInfo, CloneInfo, CloneOptions, RevertOptions, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
 } from '../vmm/types.js';
 import { ERROR_CODES } from '../errors.js';
 
@@ -167,6 +167,16 @@ export const CheckpointInfoSchema = Type.Object({
   state: Type.Union([Type.Literal('running'), Type.Literal('paused'), Type.Literal('shutoff')], { description: 'The VM\'s state when it was taken (shutoff: disks only)' }),
   current: Type.Boolean({ description: 'the VM was last created from or reverted to it (the parent of the next one)' }),
 }, { $id: 'CheckpointInfo' });
+export const CloneBody = Type.Object({
+  name: VmName,
+  paused: Type.Optional(Type.Boolean({ description: 'start the clone paused (the original keeps its state)' })),
+}, { additionalProperties: false });
+export const CloneInfoSchema = Type.Object({
+  vm: VmInfoSchema,
+  pausedMs: Type.Number({ description: 'How long the original\'s vCPUs were stopped, ms' }),
+  durationMs: Type.Number({ description: 'The whole verb, ms' }),
+  pagesShared: Type.Number({ description: 'Guest pages the two share copy-on-write when the clone starts' }),
+}, { $id: 'CloneInfo' });
 export const ShutdownBody = Type.Object({
   timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'default 60000' })),
 }, { additionalProperties: false });
@@ -185,6 +195,8 @@ check<Same<Static<typeof HostStatsSchema>, HostStats>>();
 check<Same<Static<typeof HostEventSchema>, HostEvent>>();
 check<Same<Static<typeof SaveInfoSchema>, SaveInfo>>();
 check<Same<Static<typeof CheckpointInfoSchema>, CheckpointInfo>>();
+check<Same<Static<typeof CloneInfoSchema>, CloneInfo>>();
+check<Omit<Static<typeof CloneBody>, 'name'> extends CloneOptions ? true : false>();
 check<Static<typeof RevertBody> extends RevertOptions ? true : false>();
 check<Omit<Static<typeof RestoreBody>, 'file'> extends RestoreOptions ? true : false>();
 check<Static<typeof SchedInfoUpdateSchema> extends Partial<SchedInfo> ? true : false>();

@@ -17,7 +17,7 @@ import type { ConsoleAttachment, HostApi, HostEvent } from '../vmm/types.js';
 import { errorBody, httpStatus } from './errors.js';
 import {
   AutostartBody, ErrorSchema, HostEventSchema, HostInfoSchema, NameParams, SchedInfoSchema, SchedInfoUpdateSchema,
-  CheckpointBody, CheckpointInfoSchema, RevertBody, SnapParams, ShutdownBody, StartBody, SaveBody, SaveInfoSchema, RestoreBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN, MEMORY_PATTERN, ABS_PATH_PATTERN,
+  CheckpointBody, CheckpointInfoSchema, CloneBody, CloneInfoSchema, RevertBody, SnapParams, ShutdownBody, StartBody, SaveBody, SaveInfoSchema, RestoreBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN, MEMORY_PATTERN, ABS_PATH_PATTERN,
 } from './schemas.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -203,6 +203,17 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
     const { file, ...opts } = req.body;
     return await host.restore(file, opts);
   });
+
+  app.post('/vms/:name/clone', {
+    schema: {
+      tags: ['vms'], summary: 'Clone a running or paused VM live',
+      description: 'Defines and starts the VM `name` from the original\'s current state; both keep running. Guest RAM is shared ' +
+        'copy-on-write (the original pauses only while its page map is copied), each read-write disk is copied into the clone\'s folder ' +
+        '(reflinked where the file system can), and the clone gets a new VM generation ID. VM_EXISTS (409), VM_STATE, ENOMEM_HOST (no room ' +
+        'in the original\'s memory arena).',
+      params: NameParams, body: CloneBody, response: { 201: CloneInfoSchema, ...errors },
+    },
+  }, async (req, reply) => reply.code(201).send(await host.clone(req.params.name, req.body.name, req.body.paused === undefined ? {} : { paused: req.body.paused })));
 
   app.post('/vms/:name/snapshots', {
     schema: {

@@ -30,6 +30,10 @@ verbs:
                                   run a VM from a snapshot (default name: the one it was saved
                                   under; a new name is defined from the snapshot); its pages are
                                   read from FILE on first touch unless --prefault
+  clone NAME NEW [--paused] [--json]
+                                  a live copy NEW of the running or paused VM: both run on, RAM
+                                  shared copy-on-write, each read-write disk copied (reflinked
+                                  where possible), a new VM generation ID
   snapshot create NAME SNAP       take the checkpoint SNAP (RAM, devices, a copy of each read-write
                                   disk) of a running or paused VM, which pauses only while it is
                                   copied; of a shut-off VM, its disks only
@@ -91,6 +95,7 @@ const VERBS: Record<string, { args: string[]; opts: Opt[] }> = {
   stats: { args: ['NAME'], opts: ['json'] },
   schedinfo: { args: ['NAME'], opts: ['weight', 'cap'] },
   autostart: { args: ['NAME'], opts: ['disable'] },
+  clone: { args: ['NAME', 'NEW'], opts: ['paused', 'json'] },
   'snapshot create': { args: ['NAME', 'SNAP'], opts: [] },
   'snapshot list': { args: ['NAME'], opts: ['json'] },
   'snapshot revert': { args: ['NAME', 'SNAP'], opts: ['paused'] },
@@ -254,6 +259,11 @@ export async function vmCommand(args: string[]): Promise<number> {
           ...(values.prefault ? { prefault: true } : {}),
         });
         say(v, values.paused ? ['paused'] : ['running'], `restored from ${arg}${values.paused ? ' (paused)' : ''}`);
+        break;
+      }
+      case 'clone': {
+        const c = await host.clone(arg, p.arg2!, values.paused ? { paused: true } : {});
+        out(values.json ? json(c) : `VM ${c.vm.name} cloned from ${arg} (${c.vm.state}; ${c.pagesShared} pages shared copy-on-write; ${arg} paused ${c.pausedMs.toFixed(1)} ms)\n`);
         break;
       }
       case 'pause': say(await host.pause(arg), ['paused'], 'paused'); break;

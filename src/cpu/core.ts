@@ -12,10 +12,11 @@ import { CACHE_SIZE, HART_BCACHE, HART_TIME, PAGE_SIZE } from './layout.js';
  *  2 execute), or -1 if the access must fault (the core then stops with a page-fault trap). */
 export type TlbMissHandler = (hartBase: number, va: bigint, access: number) => number;
 
-/** What a system VM provides to the core: backing for guest RAM pages on first touch (returns the
- *  host frame offset, after recording it in the VM's P2M, or -1), and device register access. */
+/** What a system VM provides to the core: backing for guest RAM pages on first touch, and before
+ *  the first write to a page marked P2M_WP (returns the host frame offset, after recording it in
+ *  the VM's P2M, or -1), and device register access. */
 export interface SystemHooks {
-  ramMiss(hartBase: number, pa: bigint): number;
+  ramMiss(hartBase: number, pa: bigint, write: boolean): number;
   /** Whether a device claims physical address pa (else the access faults). */
   mmioPresent(hartBase: number, pa: bigint): boolean;
   /** The current mtime in ticks (the time CSR, Sstc). */
@@ -35,6 +36,8 @@ const noSystem: SystemHooks = {
 interface CoreExports {
   run(hart: number, budget: number): number;
   flush_tlb(hart: number): void;
+  tlb_drop_frame(hart: number, frame: number): void;
+  tlb_drop_writes(hart: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -79,7 +82,7 @@ export class Core {
           throw new RvisorError('INTERNAL', `wasm core aborted at ${line}:${col}`);
         },
         tlb_miss: (hart: number, va: bigint, access: number): bigint => BigInt(this.missHandler(hart, va, access)),
-        ram_miss: (hart: number, pa: bigint): bigint => BigInt(this.system.ramMiss(hart, pa)),
+        ram_miss: (hart: number, pa: bigint, write: number): bigint => BigInt(this.system.ramMiss(hart, pa, write !== 0)),
         mmio_read: (hart: number, pa: bigint, size: number): bigint => this.system.mmioRead(hart, pa, size),
         mmio_present: (hart: number, pa: bigint): number => (this.system.mmioPresent(hart, pa) ? 1 : 0),
         time_now: (hart: number): bigint => {
@@ -129,6 +132,16 @@ export class Core {
    *  (free them with HostMemory.freeHart). */
   destroy(): void {
     for (let off = 0; off < CACHE_SIZE; off += PAGE_SIZE) this.mem.freeFrame(this.codeCache + off);
+  }
+
+  /** Forgets the translations of `hart` that reach the frame at host offset `frame`. */
+  dropFrame(hart: Hart | number, frame: number): void {
+    this.exports.tlb_drop_frame(typeof hart === 'number' ? hart : hart.base, frame);
+  }
+
+  /** Forgets every write permission in `hart`'s TLB (pages were write-protected). */
+  dropWrites(hart: Hart | number): void {
+    this.exports.tlb_drop_writes(typeof hart === 'number' ? hart : hart.base);
   }
 
   /** Forgets every cached translation of `hart` (after a page map change). */

@@ -73,10 +73,17 @@ export const HART_MCOUNTINHIBIT = 1232;
 export const HART_PMPCFG = 1280;
 export const HART_PMPADDR = 1408;
 /** Guest-physical RAM of the VM this hart belongs to: address of its P2M (u32 per 4 KiB page:
- *  host frame offset >> 12, or 0 when not yet backed), RAM base and size in bytes. */
+ *  P2M_* below; 0 when not yet backed), RAM base and size in bytes. */
 export const HART_P2M = 1920;
 export const HART_RAM_BASE = 1928;
 export const HART_RAM_SIZE = 1936;
+/** A system VM's P2M entry: the backing frame's number (host offset >> 12; an arena is at most
+ *  4 GiB, so 20 bits) and flags above it. P2M_WP: a write must ask the host first (the frame may
+ *  be shared copy-on-write, or the page's writes are being logged); the host clears it. P2M_DIRTY:
+ *  the host cleared P2M_WP for a write since the dirty log last looked (the core never reads it). */
+export const P2M_FRAME_MASK = 0xfffff;
+export const P2M_WP = 0x80000000;
+export const P2M_DIRTY = 0x40000000;
 /** Physical address of the MMIO access in progress (for the host's MMIO handler). */
 export const HART_MMIO_PA = 1952;
 /** minstret and mcycle are the retired-instruction count (HART_INSTRET) plus these offsets;

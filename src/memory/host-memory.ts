@@ -21,6 +21,7 @@ const H_MAGIC = 1;
 const H_NEXT = 2; // next never-used frame (frame number = byte offset / 4096)
 const H_FREE = 3; // head of the free-frame list (0 = empty); a free frame's first u32 links the next
 const H_IN_USE = 4; // frames handed out
+const H_SHARES = 5; // offset of the share-count table (0 until a frame is first shared)
 const H_HART_MAP = 8; // bitmap of the fixed hart slots between MEM_HARTS_BASE and MEM_RESERVED
 const HART_SLOTS = Math.floor((MEM_RESERVED - MEM_HARTS_BASE) / HART_SIZE);
 const MAGIC = 0x52564d41; // "RVMA"
@@ -146,6 +147,56 @@ export class HostMemory {
     } finally {
       this.unlock();
     }
+  }
+
+  /** The share-count table: one Int32 per frame of the largest arena (4 MiB of address space,
+   *  made on first use; its pages cost host memory only where frames are shared). Slot f holds
+   *  how many page-map entries beyond the first name frame f. */
+  private shares(create: boolean): Int32Array | undefined {
+    if (this.shareView) return this.shareView;
+    let at = Atomics.load(this.i32, H_SHARES);
+    if (at === 0) {
+      if (!create) return undefined;
+      this.lock();
+      try {
+        at = Atomics.load(this.i32, H_SHARES);
+        if (at === 0) {
+          at = this.bump((MAX_WASM_PAGES * WASM_PAGE) / PAGE_SIZE * 4 / PAGE_SIZE);
+          Atomics.store(this.i32, H_SHARES, at);
+        }
+      } finally {
+        this.unlock();
+      }
+    }
+    this.shareView = new Int32Array(this.memory.buffer, at, (MAX_WASM_PAGES * WASM_PAGE) / PAGE_SIZE);
+    return this.shareView;
+  }
+  private shareView: Int32Array | undefined;
+
+  /** One more page-map entry names the frame at `off` (copy-on-write sharing: its content must not
+   *  change while it is shared). */
+  shareFrame(off: number): void {
+    Atomics.add(this.shares(true)!, off / PAGE_SIZE, 1);
+  }
+
+  /** How many page-map entries beyond one name the frame at `off` (0: exclusively held). */
+  sharers(off: number): number {
+    const t = this.shares(false);
+    return t ? Atomics.load(t, off / PAGE_SIZE) : 0;
+  }
+
+  /** A page-map entry stops naming the frame at `off`: the last one frees it. */
+  releaseFrame(off: number): void {
+    const t = this.shares(false);
+    if (t) {
+      const i = off / PAGE_SIZE;
+      for (;;) {
+        const c = Atomics.load(t, i);
+        if (c === 0) break; // the last holder
+        if (Atomics.compareExchange(t, i, c, c - 1) === c) return;
+      }
+    }
+    this.freeFrame(off);
   }
 
   /** Reserves a zeroed region for one hart's state (HART_SIZE bytes). */

@@ -5,6 +5,7 @@
 // worker). Frames freed by one VM are reused by the next VM of the same arena.
 import { HostMemory } from '../memory/host-memory.js';
 import { CACHE_SIZE, HART_SIZE, MEM_RESERVED } from '../cpu/layout.js';
+import { RvisorError } from '../errors.js';
 
 const ARENA_BYTES = 4 * 1024 ** 3;
 
@@ -42,6 +43,17 @@ export class Arenas {
     a.committed += need;
     a.vms++;
     return a;
+  }
+
+  /** Commits a VM's bytes in a given arena (a clone lives in its original's): HOST_FULL when
+   *  they do not fit there. */
+  commit(a: Arena, memBytes: number, vcpus: number): void {
+    const need = Arenas.need(memBytes, vcpus);
+    if (a.committed + need > this.capacity) {
+      throw new RvisorError('ENOMEM_HOST', `arena ${a.index} has ${Math.floor((this.capacity - a.committed) / 1048576)} MiB uncommitted and the VM needs ${Math.ceil(need / 1048576)} MiB`);
+    }
+    a.committed += need;
+    a.vms++;
   }
 
   release(a: Arena, memBytes: number, vcpus: number): void {

@@ -21,11 +21,12 @@ import { Arenas, type Arena } from './arenas.js';
 import { Dispatcher, now, type RunEvents, type VmRun } from './dispatcher.js';
 import { materializeMachine } from '../snapshot/machine.js';
 import { Checkpoints } from './checkpoints.js';
+import { cloneVm, type PreparedMachine } from './clone.js';
 import {
   checkBootFiles, checkDisks, checkMachine, diskIdentity, fileIdentity, openSnapshotFile, writeSnapshotFile, type OpenSnapshot,
 } from './snapshot-file.js';
 import type {
-  CheckpointInfo, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions,
+  CheckpointInfo, CloneInfo, CloneOptions, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions,
   VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
 } from './types.js';
 
@@ -215,9 +216,11 @@ export class Host extends EventEmitter implements HostApi {
     return join(this.registry.vmsDir, name, MANAGED_SAVE);
   }
 
-  /** Starts the VM: booted fresh, or from the snapshot file `snapshot` (checked against the
-   *  definition, its disks and boot files first: a refusal changes nothing). */
-  private async launch(vm: Vm, opts: StartOptions, snapshot?: string): Promise<VmInfo> {
+  /** Starts the VM: booted fresh, from the snapshot file `snapshot` (checked against the
+   *  definition, its disks and boot files first: a refusal changes nothing), or from a machine the
+   *  control plane made (a clone: launch owns it and its arena room, also when it fails). */
+  private async launch(vm: Vm, opts: StartOptions, snapshot?: string | PreparedMachine): Promise<VmInfo> {
+    if (typeof snapshot === 'object') return this.launchPrepared(vm, opts, snapshot);
     const name = vm.def.name;
     const def = vm.def;
     checkDefinitionFiles(def);
@@ -249,8 +252,36 @@ export class Host extends EventEmitter implements HostApi {
       for (const d of disks) d.close();
       throw e;
     }
-    const arena = this.arenas.place(memBytes, def.vcpus);
-    let restored: BoardState | undefined;
+    return this.launchPrepared(vm, opts, undefined, snap, disks);
+  }
+
+  private async launchPrepared(vm: Vm, opts: StartOptions, prepared?: PreparedMachine, snap?: OpenSnapshot, opened?: RawFileDisk[]): Promise<VmInfo> {
+    const name = vm.def.name;
+    const def = vm.def;
+    const memBytes = parseSize(def.memory, 'memory');
+    let disks: RawFileDisk[];
+    if (opened) {
+      disks = opened;
+    } else {
+      try {
+        checkDefinitionFiles(def);
+        disks = openRawDisks(def.disks.map((d) => ({ path: d.path, readOnly: d.readonly })));
+        try {
+          this.claimDisks(name, disks);
+        } catch (e) {
+          for (const d of disks) d.close();
+          throw e;
+        }
+      } catch (e) {
+        if (prepared) {
+          freeBoardMemory(prepared.arena.host, prepared.board);
+          this.arenas.release(prepared.arena, memBytes, def.vcpus);
+        }
+        throw e instanceof RvisorError ? e : new RvisorError('BAD_DEFINITION', (e as Error).message, { cause: e });
+      }
+    }
+    const arena = prepared?.arena ?? this.arenas.place(memBytes, def.vcpus);
+    let restored: BoardState | undefined = prepared?.board;
     // Lazy restore (the default): no page is copied now; the workers load each from the file on
     // first touch, through this descriptor, kept open until the run ends (a managed save or a
     // checkpoint deleted meanwhile stays readable).
@@ -285,9 +316,9 @@ export class Host extends EventEmitter implements HostApi {
     this.registry.setRunning(name, true);
     if (run.paused) {
       this.cpu.hold(run);
-      this.setState(vm, 'paused', restored ? 'restored-paused' : 'start-paused');
+      this.setState(vm, 'paused', prepared ? `${prepared.reason}-paused` : restored ? 'restored-paused' : 'start-paused');
     } else {
-      this.setState(vm, 'running', restored ? 'restored' : 'booted');
+      this.setState(vm, 'running', prepared?.reason ?? (restored ? 'restored' : 'booted'));
       this.cpu.sched.wake(run.sched, now());
       await this.cpu.booted(run);
     }
@@ -530,6 +561,16 @@ export class Host extends EventEmitter implements HostApi {
   snapshotList(name: string): CheckpointInfo[] { return this.checkpoints.list(name); }
   snapshotRevert(name: string, snap: string, opts: RevertOptions = {}): Promise<VmInfo> { return this.checkpoints.revert(name, snap, opts); }
   snapshotDelete(name: string, snap: string): Promise<void> { return this.checkpoints.delete(name, snap); }
+
+  /** A live clone (clone.ts): original and clone run side by side, RAM shared copy-on-write. */
+  clone(name: string, newName: string, opts: CloneOptions = {}): Promise<CloneInfo> {
+    return cloneVm<Vm>({
+      vmsDir: this.registry.vmsDir, cpu: this.cpu, get: (n) => this.get(n), exists: (n) => this.vms.has(n), serial: (vm, fn) => this.serial(vm, fn),
+      define: (def) => (this.define(def), this.get(def.name)), undefine: (n) => this.undefine(n),
+      commit: (a, m, v) => this.arenas.commit(a, m, v), uncommit: (a, m, v) => this.arenas.release(a, m, v),
+      launch: (vm, paused, machine) => this.serial(vm, () => this.launch(vm, paused ? { paused: true } : {}, machine)),
+    }, name, newName, opts);
+  }
 
   /** A disk file may be attached to several running VMs only read-only (as QEMU's image locking
    *  refuses a second writer): a read-write attachment conflicts with any other. */

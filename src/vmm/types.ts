@@ -121,6 +121,23 @@ export interface RevertOptions {
   paused?: boolean;
 }
 
+/** HostApi.clone options. */
+export interface CloneOptions {
+  /** The clone starts paused (the original keeps its state). */
+  paused?: boolean;
+}
+
+/** What HostApi.clone did. */
+export interface CloneInfo {
+  vm: VmInfo;
+  /** How long the original's vCPUs were stopped, ms. */
+  pausedMs: number;
+  /** The whole verb, ms. */
+  durationMs: number;
+  /** Guest pages the two VMs share (copy-on-write) when the clone starts. */
+  pagesShared: number;
+}
+
 /** A named checkpoint of a VM (HostApi.snapshotCreate). */
 export interface CheckpointInfo {
   name: string;
@@ -185,6 +202,10 @@ export interface HostApi {
    *  paused VM, which pauses only while its state is copied; of a shut-off VM, its disks only.
    *  SNAPSHOT_EXISTS, BAD_REQUEST (name), VM_STATE (crashed, or shut off with a managed save). */
   snapshotCreate(name: string, snap: string): Promise<CheckpointInfo>;
+  /** A live clone NEW of a running or paused VM: both run on, guest RAM shared copy-on-write,
+   *  each read-write disk copied (reflinked where possible) into the clone's folder, a new VM
+   *  generation ID. VM_EXISTS, VM_STATE, ENOMEM_HOST (no room in the original's arena). */
+  clone(name: string, newName: string, opts?: CloneOptions): Promise<CloneInfo>;
   /** The VM's checkpoints, oldest first. */
   snapshotList(name: string): CheckpointInfo[];
   /** Back to the checkpoint: RAM, devices and disks (the VM runs, or is paused as it was then, or

@@ -25,9 +25,9 @@ import { XLATE_MMIO } from './mmu';
 import { pending_interrupt, take_trap, take_recorded_trap, wfi_wakes, fetch_ctx, data_ctx } from './priv';
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, sext32, divw, divuw, remw, remuw } from './alu';
 import { exec_ext, EXT_FLUSH_FETCH, EXT_CONTEXT, EXT_JUMP, EXT_FLUSH_TLB } from './exec-ext';
-import { flush_tlb } from './mem';
+import { flush_tlb, tlb_drop_frame, tlb_drop_writes } from './mem';
 
-export { flush_tlb };
+export { flush_tlb, tlb_drop_frame, tlb_drop_writes };
 
 /** Internal stop codes. The instruction completed, then interrupts must be re-checked: */
 const EV_IRQ_CHECK: i32 = 16;

@@ -193,4 +193,29 @@ export function flush_tlb(h: usize): void {
   }
 }
 
+/** Drops every TLB entry of hart h that reaches the 4 KiB frame at host offset `frame` (after the
+ *  host moved the guest page it backed, e.g. copy-on-write). */
+export function tlb_drop_frame(h: usize, frame: usize): void {
+  for (let i: usize = 0; i < <usize>TLB_ENTRIES; i++) {
+    const e = h + HART_TLB + (i << 5);
+    const add = load<u64>(e, TLB_ADDEND);
+    for (let t: usize = 0; t < 24; t += 8) {
+      const key = load<u64>(e + t);
+      if (key == <u64>-1) continue;
+      const vpn = key & ((<u64>1 << 52) - 1);
+      if (((<usize>((vpn << 12) + add)) & ~<usize>0xfff) == frame) {
+        store<i64>(e, -1);
+        store<i64>(e, -1, TLB_TAG_W);
+        store<i64>(e, -1, TLB_TAG_X);
+        break;
+      }
+    }
+  }
+}
+
+/** Drops every write permission in hart h's TLB (the host write-protected pages in the P2M). */
+export function tlb_drop_writes(h: usize): void {
+  for (let i: usize = 0; i < <usize>TLB_ENTRIES; i++) store<i64>(h + HART_TLB + (i << 5), -1, TLB_TAG_W);
+}
+
 export { ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC };

@@ -2,13 +2,16 @@
 // "Sv39"): the page-table walk with hardware A/D update, permission checks with SUM and MXR, and
 // the guest-physical → host step through the VM's P2M. Physical addresses outside RAM are MMIO.
 import {
-  HART_SATP, HART_P2M, HART_RAM_BASE, HART_RAM_SIZE, HART_MMIO_PA, ACCESS_WRITE, ACCESS_EXEC,
+  HART_SATP, HART_P2M, HART_RAM_BASE, HART_RAM_SIZE, HART_MMIO_PA, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC,
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_PAGE_FAULT,
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, HART_CAUSE, HART_TVAL, HART_PMPCFG, HART_PMPADDR,
+  P2M_FRAME_MASK, P2M_WP,
 } from '../layout';
 
+/** The host backs the page of pa: allocates it on first touch, or for a write to a page marked
+ *  P2M_WP breaks copy-on-write sharing / logs the write. Returns the frame's host offset or -1. */
 @external("env", "ram_miss")
-declare function ram_miss(hart: usize, pa: u64): i64;
+declare function ram_miss(hart: usize, pa: u64, write: i32): i64;
 /** Whether some device claims physical address pa (an unclaimed address is an access fault,
  *  privileged spec section 3.6: "vacant" regions allow no accesses). */
 @external("env", "mmio_present")
@@ -38,14 +41,16 @@ function fault(h: usize, access: u32, va: u64, page: bool): usize {
   return 0;
 }
 
-/** Host address of guest-physical address pa if it is RAM (backing the page on first touch), else 0. */
-export function phys_ram(h: usize, pa: u64): usize {
+/** Host address of guest-physical address pa if it is RAM (backing the page on first touch, and
+ *  asking the host before the first write to a write-protected page), else 0. */
+export function phys_ram(h: usize, pa: u64, access: u32): usize {
   const off = pa - load<u64>(h + HART_RAM_BASE);
   if (off >= load<u64>(h + HART_RAM_SIZE)) return 0;
   const slot = <usize>load<u64>(h + HART_P2M) + (<usize>(off >> 12) << 2);
-  let frame = <u64>load<u32>(slot) << 12;
-  if (frame == 0) {
-    const f = ram_miss(h, pa);
+  const e = load<u32>(slot);
+  let frame = <u64>(e & P2M_FRAME_MASK) << 12;
+  if (frame == 0 || (access == ACCESS_WRITE && (e & P2M_WP) != 0)) {
+    const f = ram_miss(h, pa, access == ACCESS_WRITE ? 1 : 0);
     if (f <= 0) return 0;
     frame = <u64>f;
   }
@@ -68,9 +73,11 @@ export function translate(h: usize, va: u64, access: u32, ctx: u64): usize {
     let level: i32 = 2;
     let pte: u64 = 0;
     let pte_host: usize = 0;
+    let pte_pa_last: u64 = 0;
     while (true) {
       const pte_pa = table + (((va >> (12 + 9 * <u64>level)) & 0x1ff) << 3);
-      pte_host = phys_ram(h, pte_pa);
+      pte_pa_last = pte_pa;
+      pte_host = phys_ram(h, pte_pa, ACCESS_READ);
       if (pte_host == 0) return fault(h, access, va, false);
       pte = load<u64>(pte_host);
       if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte >> 54) != 0) {
@@ -99,11 +106,16 @@ export function translate(h: usize, va: u64, access: u32, ctx: u64): usize {
     if ((ppn & low_mask) != 0) return fault(h, access, va, true); // misaligned superpage
     // hardware A/D update (section 4.3.2 step 7)
     const need = PTE_A | (access == ACCESS_WRITE ? PTE_D : 0);
-    if ((pte & need) != need) store<u64>(pte_host, pte | need);
+    if ((pte & need) != need) {
+      // the PTE's page may be write-protected (shared copy-on-write, or its writes logged)
+      const w = phys_ram(h, pte_pa_last, ACCESS_WRITE);
+      if (w == 0) return fault(h, access, va, false);
+      store<u64>(w, pte | need);
+    }
     pa = ((ppn | ((va >> 12) & low_mask)) << 12) | (va & 0xfff);
   }
   if (!pmp_allows(h, pa, access, priv)) return fault(h, access, va, false);
-  const host = phys_ram(h, pa);
+  const host = phys_ram(h, pa, access);
   if (host != 0) return host;
   if (access == ACCESS_EXEC || mmio_present(h, pa) == 0) return fault(h, access, va, false);
   store<u64>(h + HART_MMIO_PA, pa);
