@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { HostConsole } from '../vmm/console.js';
 import { IMAGES_DIR } from '../vmm/files.js';
 import { LocalVm } from '../vmm/local-vm.js';
+import type { MachineSpec } from '../vmm/machine.js';
 import { RvisorError } from '../errors.js';
 import { parseSize } from '../vmm/size.js';
+import { parseSeed } from '../machine/deterministic.js';
 import { checkBootFiles, checkDisks, checkMachine, openSnapshotFile, type OpenSnapshot } from '../vmm/snapshot-file.js';
 
 export const DEFAULT_SAVE_FILE = 'rvisor-snapshot.rvs';
@@ -21,6 +23,12 @@ export const RUN_USAGE = `usage: rvisor run [options]
   --disk FILE[,ro][,serial=ID]
                       a raw disk image as a virtio-blk device (repeatable)
   --stats             print instructions, seconds and MIPS at exit
+  --deterministic     deterministic mode, as QEMU's -icount: guest time advances with retired
+                      instructions (10 ns each), idle time is skipped, the RTC starts at
+                      2025-01-01T00:00:00Z, entropy comes from --seed; the same seed and the same
+                      input give the same run, byte for byte (input typed at a terminal arrives
+                      at instants that differ from run to run)
+  --seed N            the entropy seed of --deterministic (default 0; 0..2^64-1, decimal or 0x hex)
   --save-file FILE    where Ctrl-A W (or SIGUSR1) saves the machine before exiting
                       (default ./rvisor-snapshot.rvs)
   --restore FILE      resume a machine saved so (its configuration comes from the file; options
@@ -46,16 +54,19 @@ export interface RunOptions {
   restore: string | undefined;
   force: boolean;
   prefault: boolean;
+  /** --deterministic: the seed (decimal string); undefined: the normal mode. */
+  deterministic: string | undefined;
   /** The machine options given on the command line (a restore checks them against the file). */
-  given: Set<'mem' | 'cpus' | 'disk' | 'kernel' | 'initrd' | 'append' | 'bios'>;
+  given: Set<'mem' | 'cpus' | 'disk' | 'kernel' | 'initrd' | 'append' | 'bios' | 'deterministic'>;
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
   const o: RunOptions = {
     memBytes: 256 * 1048576, cpus: 1, kernel: join(IMAGES_DIR, 'Image.gz'),
     initrd: join(IMAGES_DIR, 'initramfs.cpio.gz'), append: 'console=ttyS0', bios: undefined, disks: [], stats: false, help: false,
-    saveFile: DEFAULT_SAVE_FILE, restore: undefined, force: false, prefault: false, given: new Set(),
+    saveFile: DEFAULT_SAVE_FILE, restore: undefined, force: false, prefault: false, deterministic: undefined, given: new Set(),
   };
+  let seed: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const value = (): string => {
@@ -90,9 +101,15 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--restore': o.restore = value(); break;
       case '--force': o.force = true; break;
       case '--prefault': o.prefault = true; break;
+      case '--deterministic': o.deterministic ??= '0'; o.given.add('deterministic'); break;
+      case '--seed': seed = parseSeed(value()); break;
       case '--help': case '-h': o.help = true; break;
       default: throw new RvisorError('USAGE', `unknown option ${a}\n${RUN_USAGE}`);
     }
+  }
+  if (seed !== undefined) {
+    if (o.deterministic === undefined) throw new RvisorError('USAGE', '--seed needs --deterministic');
+    o.deterministic = seed;
   }
   return o;
 }
@@ -107,7 +124,10 @@ export async function runCommand(args: string[]): Promise<number> {
   // anything is opened for writing.
   if (o.kernel === undefined && o.bios === undefined) throw new RvisorError('USAGE', '--kernel none needs --bios FILE (a bare-metal program)');
   let console_: HostConsole | undefined;
-  let spec = { vcpus: o.cpus, memBytes: o.memBytes, kernel: o.kernel ?? null, initrd: o.initrd ?? null, append: o.append, bios: o.bios ?? null };
+  let spec: MachineSpec = {
+    vcpus: o.cpus, memBytes: o.memBytes, kernel: o.kernel ?? null, initrd: o.initrd ?? null, append: o.append, bios: o.bios ?? null,
+    ...(o.deterministic !== undefined ? { deterministic: { seed: o.deterministic } } : {}),
+  };
   let disks = o.disks;
   let snap: OpenSnapshot | undefined;
   let vm: LocalVm;
@@ -123,9 +143,16 @@ export async function runCommand(args: string[]): Promise<number> {
       }, what);
       const other = (['kernel', 'initrd', 'bios', 'append'] as const).filter((k) => o.given.has(k));
       if (other.length) throw new RvisorError('SNAPSHOT_MISMATCH', `--${other[0]} cannot change a restored machine (the ${what} holds its own)`);
+      // Deterministic or not, and the seed, are the machine's.
+      if (o.given.has('deterministic') && c.deterministic?.seed !== o.deterministic) {
+        throw new RvisorError('SNAPSHOT_MISMATCH', c.deterministic ? `${what} is of a machine run with --deterministic --seed ${c.deterministic.seed}, not ${o.deterministic}` : `${what} is of a machine run without --deterministic`);
+      }
       checkBootFiles(c, what, o.force);
       checkDisks(c, what, o.force);
-      spec = { vcpus: c.vcpus, memBytes: c.memBytes, kernel: c.kernel?.path ?? null, initrd: c.initrd?.path ?? null, append: c.append, bios: c.bios?.path ?? null };
+      spec = {
+        vcpus: c.vcpus, memBytes: c.memBytes, kernel: c.kernel?.path ?? null, initrd: c.initrd?.path ?? null, append: c.append, bios: c.bios?.path ?? null,
+        ...(c.deterministic ? { deterministic: { seed: c.deterministic.seed } } : {}),
+      };
       disks = c.disks.map((d) => ({ path: d.path, readOnly: d.readOnly, ...(d.serial !== undefined ? { serial: d.serial } : {}) }));
     }
     const restore = snap;

@@ -14,6 +14,7 @@ import {
 import { GuestRam, type GuestRamState, type PageSources } from './ram.js';
 import { Bus } from './bus.js';
 import { VirtualClock, type ClockState } from './clock.js';
+import { Deterministic, DET_QUANTUM, type DeterministicConfig, type DeterministicState } from './deterministic.js';
 import { Sbi, HSM_STARTED, HSM_STOPPED, type SbiBoard } from './sbi.js';
 import { parseKernelImage, place, FDT_MAX } from './boot-image.js';
 import { buildVirtFdt, type DeviceNode } from './fdt.js';
@@ -62,6 +63,9 @@ export interface BoardConfig {
   maxIdleMs?: number;
   /** Opens the snapshot a lazily restored machine loads its pages from (GuestRamState.lazy). */
   pageSources?: PageSources;
+  /** Deterministic mode (src/machine/deterministic.ts): time from retired instructions, entropy
+   *  from this seed; hostNowMs, wallNs and entropy then reach nothing the guest sees. */
+  deterministic?: DeterministicConfig;
 }
 
 export type StepResult =
@@ -89,6 +93,9 @@ export interface BoardState {
   input: number[];
   ending: StepResult | null;
   instructions: string;
+  /** Deterministic mode's state (seed, PRNG, skipped time, hart turn); a board restored from a
+   *  state that has it runs in deterministic mode. */
+  deterministic?: DeterministicState;
 }
 
 export interface BoardOptions {
@@ -121,6 +128,7 @@ export class VirtBoard implements SbiBoard {
   readonly sbi: Sbi | undefined;
   private readonly state: HartRun[] = [];
   private readonly input: number[] = [];
+  private readonly det: Deterministic | undefined;
   private outBuf: number[] = [];
   private ending: StepResult | undefined;
   private readonly slice: number;
@@ -140,6 +148,12 @@ export class VirtBoard implements SbiBoard {
       throw new RvisorError('USAGE', `--cpus must be 1..8, not ${cfg.harts}`);
     }
     const saved = opts.restore;
+    // Deterministic mode (the saved machine's, else the configuration's): the guest's time and
+    // entropy come from the machine itself, never from the host.
+    if (saved && cfg.deterministic && !saved.deterministic) throw new RvisorError('SNAPSHOT_MISMATCH', 'the saved machine did not run in deterministic mode');
+    const seed = saved ? saved.deterministic?.seed : cfg.deterministic?.seed;
+    this.det = seed !== undefined ? new Deterministic(seed, MAP.TIMEBASE_HZ, () => this.instructions) : undefined;
+    if (this.det) cfg = this.cfg = { ...cfg, entropy: this.det.entropy.fill, wallNs: this.det.wallNs };
     // Images are checked before anything is allocated, so a refused machine leaves nothing behind.
     let layout: { kernel: ReturnType<typeof parseKernelImage>; p: ReturnType<typeof place> } | undefined;
     if (!saved) {
@@ -151,7 +165,7 @@ export class VirtBoard implements SbiBoard {
     this.slice = cfg.sliceInsns ?? 20000;
     this.ownsCore = !opts.core;
     this.core = opts.core ?? new Core(host);
-    this.clock = new VirtualClock(MAP.TIMEBASE_HZ, cfg.hostNowMs);
+    this.clock = this.det?.clock ?? new VirtualClock(MAP.TIMEBASE_HZ, cfg.hostNowMs);
     this.ram = saved ? GuestRam.attach(host, saved.ram, cfg.pageSources) : new GuestRam(host, MAP.RAM_BASE, cfg.memBytes);
     if (saved && (saved.ram.size !== cfg.memBytes || saved.harts.length !== cfg.harts)) {
       throw new RvisorError('SNAPSHOT_MISMATCH', `saved board has ${saved.harts.length} harts and ${saved.ram.size} bytes of RAM, the configuration ${cfg.harts} and ${cfg.memBytes}`);
@@ -305,6 +319,7 @@ export class VirtBoard implements SbiBoard {
       input: [...this.input],
       ending: this.ending ?? null,
       instructions: this.instructions.toString(),
+      ...(this.det ? { deterministic: this.det.save() } : {}),
     };
   }
 
@@ -334,6 +349,7 @@ export class VirtBoard implements SbiBoard {
     this.input.push(...s.input);
     this.ending = s.ending ?? undefined;
     this.instructions = BigInt(s.instructions);
+    if (this.det) this.det.restore(s.deterministic!, this.harts.length);
   }
 
   // ---- SbiBoard ----
@@ -394,6 +410,7 @@ export class VirtBoard implements SbiBoard {
    *  time, SBI STA). False when the guest registered no steal-time memory for that hart, or when
    *  firmware (which then owns the SBI) runs the board. */
   addSteal(hart: number, ns: bigint): boolean {
+    if (this.det) return false; // host scheduling time must not reach a deterministic guest
     return this.sbi?.addSteal(hart, ns) ?? false;
   }
 
@@ -428,7 +445,8 @@ export class VirtBoard implements SbiBoard {
   }
 
   /** Runs the harts round-robin for about `budgetMs` of host time. */
-  step(budgetMs: number): StepResult {
+  step(budgetMs: number, opts: { stopAt?: bigint } = {}): StepResult {
+    if (this.det) return this.stepDeterministic(budgetMs, opts.stopAt);
     this.core.setSystemHooks(this.hooks); // the core may be shared with other boards of this thread
     this.clock.resume();
     const start = this.cfg.hostNowMs();
@@ -474,6 +492,85 @@ export class VirtBoard implements SbiBoard {
       }
     } while (this.cfg.hostNowMs() - start < budgetMs);
     return result;
+  }
+
+  /** step() in deterministic mode (deterministic.ts): the harts take turns in quanta that end at
+   *  every multiple of DET_QUANTUM instructions (board total); a run also ends at the hart's next
+   *  timer deadline, so the interrupt is taken then; when every hart waits, the clock jumps to the
+   *  next deadline and step() returns 'idle' with the time skipped (the host may sleep that long,
+   *  as QEMU's icount sleep=on: the guest cannot tell). Host time decides only where step()
+   *  returns, always between two runs, where every run of the machine passes; with `stopAt` it
+   *  returns at the first such point at or after that instruction count (exactly there when it is
+   *  a multiple of DET_QUANTUM). */
+  private stepDeterministic(budgetMs: number, stopAt: bigint | undefined): StepResult {
+    this.core.setSystemHooks(this.hooks);
+    const det = this.det!, clock = det.clock, n = this.harts.length, q = BigInt(DET_QUANTUM);
+    const start = this.cfg.hostNowMs();
+    for (;;) {
+      if (this.ending) return this.ending;
+      if (stopAt !== undefined && this.instructions >= stopAt) return { kind: 'running' };
+      const now = clock.ticks(), mtime = this.clint.mtime(now);
+      this.rtc.poll();
+      this.feedUart();
+      let pick = -1;
+      for (let i = 0; i < n; i++) {
+        const h = (det.cursor + i) % n, st = this.state[h]!;
+        if (st === 'stopped') continue;
+        this.harts[h]!.setField(HART_TIME, mtime);
+        this.setHostIrq(h, IRQ_MTI, this.clint.timerPending(h, now));
+        if (pick < 0 && (st === 'running' || this.wakes(h, mtime))) pick = h;
+      }
+      if (pick < 0) {
+        let next: bigint | undefined;
+        for (let h = 0; h < n; h++) next = this.deadlineAfter(h, now, next);
+        const alarm = this.rtc.nextAlarm();
+        const at = alarm === undefined ? undefined : det.ticksAtWall(alarm);
+        if (at !== undefined && at > now && (next === undefined || at < next)) next = at;
+        if (next === undefined) return { kind: 'idle', ms: this.cfg.maxIdleMs ?? 100 };
+        clock.warp += next - now;
+        return { kind: 'idle', ms: Number(next - now) * 1000 / clock.hz };
+      }
+      const hart = this.harts[pick]!;
+      this.state[pick] = 'running';
+      det.cursor = pick;
+      let budget = q - this.instructions % q;
+      const due = this.deadlineAfter(pick, now, undefined);
+      if (due !== undefined) {
+        const d = clock.instructionsUntil(due);
+        if (d > 0n && d < budget) budget = d;
+      }
+      if (n > 1) hart.clearReservation();
+      const before = hart.instret, t0 = this.cfg.hostNowMs();
+      const stop = this.core.run(hart, Number(budget));
+      const retired = hart.instret - before;
+      this.instructions += retired;
+      this.hartInsns[pick]! += retired;
+      this.hartMs[pick]! += this.cfg.hostNowMs() - t0;
+      if (stop === STOP_TRAP) {
+        if (hart.cause === CAUSE_ECALL_S && this.sbi) this.sbi.handle(pick);
+        else throw new RvisorError('INTERNAL', `hart ${pick} stopped with unexpected trap cause ${hart.cause} at pc 0x${hart.pc.toString(16)}`);
+      } else if (stop === STOP_WFI) {
+        this.state[pick] = 'wfi';
+      }
+      // The hart's turn ends at a multiple of the quantum, or when it waits or stops.
+      if (this.instructions % q === 0n || this.state[pick] !== 'running') det.cursor = (pick + 1) % n;
+      this.flushOutput();
+      if (this.cfg.hostNowMs() - start >= budgetMs) return this.ending ?? { kind: 'running' };
+    }
+  }
+
+  /** The earliest of hart h's enabled timer deadlines (CLINT mtimecmp, Sstc stimecmp) after `now`,
+   *  in clock ticks, or `best` when that is earlier or there is none. */
+  private deadlineAfter(h: number, now: bigint, best: bigint | undefined): bigint | undefined {
+    if (this.state[h] === 'stopped') return best;
+    const hart = this.harts[h]!, mie = hart.field(HART_MIE);
+    const consider = (t: bigint | undefined) => {
+      if (t !== undefined && t > now && (best === undefined || t < best)) best = t;
+    };
+    if (mie & (1n << BigInt(IRQ_MTI))) consider(this.clint.nextDeadline(h));
+    const cmp = hart.field(HART_STIMECMP);
+    if (mie & (1n << BigInt(IRQ_STI)) && hart.field(HART_MENVCFG) >> 63n && cmp !== M64) consider(this.clint.clockAt(cmp));
+    return best;
   }
 
   /** How long the host may sleep when every hart waits: until the nearest timer deadline. */

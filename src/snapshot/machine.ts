@@ -67,6 +67,9 @@ export interface SnapshotConfig {
   disks: DiskIdentity[];
   /** Scheduler settings of a host's VM (weight, cap), for a restore that defines the VM anew. */
   sched?: { weight: number; cap: number };
+  /** Deterministic mode (src/machine/deterministic.ts): the machine's seed. Such a machine's
+   *  clock is restored as saved (no catch-up with the host's wall clock). */
+  deterministic?: { seed: string };
 }
 
 interface SavedHart {
@@ -141,7 +144,8 @@ export interface MaterializeOptions {
 /** Rebuilds the machine in `host`: fresh RAM (pages copied in, or loaded on first touch with
  *  `lazy`), P2M and harts. Checks every
  *  section it reads; on any failure frees what it allocated and throws. The clock catches up with
- *  the host's wall clock (mtime advances by the wall time since the save; never backwards). */
+ *  the host's wall clock (mtime advances by the wall time since the save; never backwards),
+ *  except a deterministic machine's, which continues exactly where it was saved. */
 export function materializeMachine(r: SnapshotReader, host: HostMemory, o: MaterializeOptions): BoardState {
   const what = r.what;
   const bad = (m: string) => new RvisorError('SNAPSHOT_CORRUPT', `${what}: ${m}`);
@@ -181,7 +185,9 @@ export function materializeMachine(r: SnapshotReader, host: HostMemory, o: Mater
     throw e;
   }
   const gapNs = o.wallNowNs - BigInt(o.meta.wallNs);
-  const catchUp = gapNs > 0n ? (gapNs * BigInt(TIMEBASE_HZ)) / 1000000000n : 0n;
+  // A deterministic machine's clock is a function of its instructions: nothing of the host's
+  // time since the save may reach it.
+  const catchUp = gapNs > 0n && !board.deterministic ? (gapNs * BigInt(TIMEBASE_HZ)) / 1000000000n : 0n;
   return {
     ...board,
     harts: board.harts.map((h, i) => ({ base: bases[i]!, run: h.run })),

@@ -101,6 +101,7 @@ export class LocalVm {
           vcpus: s.vcpus, memBytes: s.memBytes, append: s.append,
           kernel: fileIdentity(s.kernel), initrd: fileIdentity(s.initrd), bios: fileIdentity(s.bios),
           disks: this.diskSpecs.map((d) => diskIdentity(d)),
+          ...(s.deterministic ? { deterministic: { seed: s.deterministic.seed } } : {}),
         },
         host: this.host, state: board.save(), nowMs: performance.now(),
       });
@@ -153,7 +154,8 @@ export class LocalVm {
       }
       if (r.kind === 'idle' && r.ms > 0) {
         // The guest waits for an interrupt: sleep until its next timer or console input (the
-        // virtual clock keeps running, as wall time does for a real machine).
+        // virtual clock keeps running, as wall time does for a real machine; in deterministic mode
+        // it has already jumped over the idle time, and sleeping keeps it near wall time).
         await Promise.race([sleep(r.ms), new Promise<void>((res) => { this.wake = res; })]);
         this.wake = undefined;
       } else {

@@ -14,6 +14,9 @@ export interface MachineSpec {
   initrd: string | null;
   append: string;
   bios: string | null;
+  /** Deterministic mode with this seed (src/machine/deterministic.ts): guest time from retired
+   *  instructions, entropy from the seed. */
+  deterministic?: { seed: string };
 }
 
 /** What the host around the board provides. */
@@ -66,5 +69,6 @@ export function boardConfig(spec: MachineSpec, images: BootImages, disks: DiskCo
     entropy: io.entropy, consoleOut: io.consoleOut, hostNowMs: io.hostNowMs, wallNs: io.wallNs,
     ...(io.maxIdleMs !== undefined ? { maxIdleMs: io.maxIdleMs } : {}),
     ...(io.pageSources ? { pageSources: io.pageSources } : {}),
+    ...(spec.deterministic ? { deterministic: { seed: spec.deterministic.seed } } : {}),
   };
 }
