@@ -13,6 +13,7 @@ import { plicFdtNode } from '../src/devices/plic/plic.js';
 import { clintFdtNode } from '../src/devices/clint/clint.js';
 import { goldfishRtcFdtNode } from '../src/devices/rtc/rtc.js';
 import { sysconFdtNode } from '../src/devices/syscon/syscon.js';
+import { vmgenidFdtNode } from '../src/devices/vmgenid/vmgenid.js';
 
 // ---- a minimal DTB parser, written against the spec, independent of the writer ----
 
@@ -154,6 +155,7 @@ function boardDevices(): DeviceNode[] {
     virtio,
     plicFdtNode({ base: map.PLIC_BASE, size: map.PLIC_SIZE, numSources: map.PLIC_NUM_SOURCES }),
     clintFdtNode({ base: map.CLINT_BASE, size: map.CLINT_SIZE }),
+    vmgenidFdtNode({ base: map.VMGENID_BASE, size: map.VMGENID_SIZE, irq: map.VMGENID_IRQ }),
   ];
 }
 
@@ -342,6 +344,13 @@ test('buildVirtFdt: cpus, memory, chosen, soc and every device node as QEMU virt
     assert.deepEqual(u32s(n, 'value'), [value]);
   }
 
+  // rvisor's own device (QEMU's virt has none): binding microsoft,vmgenid.yaml
+  const vmgenid = node(root, 'soc/vmgenid@102000');
+  assert.deepEqual(strs(vmgenid, 'compatible'), ['microsoft,vmgenid']);
+  assert.deepEqual(u64s(vmgenid, 'reg'), [0x10_2000n, 0x1000n]);
+  assert.deepEqual(u32s(vmgenid, 'interrupts'), [12]);
+  assert.deepEqual(u32s(vmgenid, 'interrupt-parent'), [plicPh]);
+
   // phandles are distinct and non-zero
   const all = [...intc, ...cpuPh, plicPh, testPh];
   assert.equal(new Set(all).size, all.length);
@@ -462,6 +471,23 @@ test('our /soc device nodes, /cpus and syscon nodes equal those of QEMU virt (qe
       const extraQemu = new Set(['riscv,ndev', 'rng-seed', 'riscv,isa', 'mmu-type', 'riscv,cbom-block-size', 'riscv,cboz-block-size']);
       if (path === 'chosen' || path === '') continue;
       for (const k of qn.props.keys()) if (!extraQemu.has(k)) assert.ok(on.props.has(k), `${path} lacks ${k} (QEMU has it)`);
+    }
+    // rvisor-only nodes are not compared; none of them may take an address or an interrupt that
+    // QEMU's virt uses
+    const rvisorOnly = ['vmgenid@102000'];
+    const qSoc = node(q, 'soc');
+    for (const name of rvisorOnly) {
+      assert.ok(node(ours, 'soc').children.some((c) => c.name === name), `our tree lacks ${name}`);
+      const on = node(ours, `soc/${name}`);
+      const [base] = u64s(on, 'reg');
+      for (const c of qSoc.children) {
+        const reg = c.props.get('reg');
+        if (!reg || reg.length < 16) continue;
+        const dv = new DataView(reg.buffer, reg.byteOffset, reg.byteLength);
+        const [qb, qs] = [dv.getBigUint64(0), dv.getBigUint64(8)];
+        assert.ok(base! + BigInt(map.VMGENID_SIZE) <= qb || base! >= qb + qs, `${name} overlaps QEMU's ${c.name}`);
+        if (c.props.has('interrupts')) assert.notDeepEqual(u32s(c, 'interrupts'), u32s(on, 'interrupts'), `${name} shares QEMU's ${c.name} interrupt`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

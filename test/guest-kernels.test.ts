@@ -1,6 +1,7 @@
 // The bundled kernels and what the 6.12 guest adds: Linux 6.1 (images/Image-6.1.gz) still boots;
 // the host's steal-time reports (SBI STA) show in the guest's /proc/stat; the host's power key
-// (virtio-input) makes the bundled guest power off cleanly, through its stock acpid.
+// (virtio-input) makes the bundled guest power off cleanly, through its stock acpid; Linux's
+// vmgenid driver binds the board's VM generation ID and reseeds its RNG on a new generation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -100,5 +101,43 @@ test('the power key (virtio-input) makes the bundled guest power off cleanly: ex
     assert.equal(await again.ended, 0);
   } finally {
     await again.stop();
+  }
+});
+
+/** The count of the interrupt named `name` in /proc/interrupts (one hart). */
+function interruptCount(text: string, name: string): number {
+  const m = new RegExp(`^ *\\d+: +(\\d+) .*\\b${name}\\r?$`, 'm').exec(text);
+  assert.ok(m, `no ${name} line in:\n${text}`);
+  return Number(m[1]);
+}
+
+test('Linux\'s vmgenid driver binds the VM generation ID; newGeneration() interrupts it once and it reseeds its RNG', async () => {
+  const s = new BoardSession();
+  try {
+    await s.waitFor(READY);
+    assert.match(await s.run('ls /sys/bus/platform/drivers/vmgenid/'), /102000\.vmgenid/, 'the driver is bound to the device');
+    assert.match(await s.run('cat /sys/firmware/devicetree/base/soc/vmgenid@102000/compatible'), /microsoft,vmgenid/);
+    const before = interruptCount(await s.run('cat /proc/interrupts'), 'vmgenid');
+    assert.equal(before, 0);
+    const reads = s.board.vmgenid.guidReads;
+    assert.ok(reads > 0, 'the driver read the ID at probe');
+    const old = s.board.vmgenid.guid;
+    const id = s.board.newGeneration();
+    assert.notDeepEqual(id, old);
+    assert.deepEqual(s.board.vmgenid.guid, id);
+    s.kick();
+    // printed by add_vmfork_randomness() only when the driver read an ID different from the last
+    await s.waitFor('random: crng reseeded due to virtual machine fork');
+    assert.ok(s.board.vmgenid.guidReads > reads, 'the interrupt handler read the new ID');
+    assert.equal(interruptCount(await s.run('cat /proc/interrupts'), 'vmgenid'), 1, 'exactly one interrupt');
+    // a second generation: one more
+    s.board.newGeneration();
+    s.kick();
+    await s.waitFor('random: crng reseeded due to virtual machine fork');
+    assert.equal(interruptCount(await s.run('cat /proc/interrupts'), 'vmgenid'), 2);
+    s.send('poweroff -f');
+    assert.equal(await s.ended, 0);
+  } finally {
+    await s.stop();
   }
 });

@@ -124,7 +124,7 @@ $(row disk.ext4.gz disk.ext4)
 
 - Source: Debian package \`linux-source-6.12\` $(ver linux-source-6.12) from bookworm-backports (\`/usr/src/linux-source-6.12.tar.xz\`), kernel release $(kv kernelrelease kernel-6.12-versions.txt)
 - Config: \`make ARCH=riscv tinyconfig\` + \`guest/linux/rvisor.config\` + \`guest/linux/rvisor-6.12.config\` (merge_config.sh, olddefconfig), checked option by option; target \`Image\` (uncompressed, loaded at RAM base + 2 MiB)
-- Beyond 6.1's options: SBI steal-time accounting (\`PARAVIRT\`, \`PARAVIRT_TIME_ACCOUNTING\`: used when the SBI reports spec 2.0 and STA), \`RISCV_ISA_FALLBACK\` (parse the device tree's \`riscv,isa\` string, all QEMU 7.2 and rvisor give), no vector extension, misaligned accesses assumed slow (no boot-time probe)
+- Beyond 6.1's options: SBI steal-time accounting (\`PARAVIRT\`, \`PARAVIRT_TIME_ACCOUNTING\`: used when the SBI reports spec 2.0 and STA), \`RISCV_ISA_FALLBACK\` (parse the device tree's \`riscv,isa\` string, all QEMU 7.2 and rvisor give), no vector extension, misaligned accesses assumed slow (no boot-time probe), the VM generation ID driver (\`VIRT_DRIVERS\`, \`VMGENID\`: the device tree's \`microsoft,vmgenid\`, which rvisor's board has and QEMU's virt has not; a new ID reseeds the RNG)
 - Compiler: \`gcc-riscv64-linux-gnu\` $(ver gcc-riscv64-linux-gnu) — $(kv gcc kernel-6.12-versions.txt); \`binutils-riscv64-linux-gnu\` $(ver binutils-riscv64-linux-gnu)
 - Banner: \`$(kv linux_banner kernel-6.12-versions.txt)\`
 - KBUILD_BUILD_TIMESTAMP = date of the package's Debian changelog entry; user/host \`rvisor\`

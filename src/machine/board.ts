@@ -1,5 +1,5 @@
 // One virtual RISC-V board laid out like QEMU's `virt` machine: harts, RAM, CLINT, PLIC, UART,
-// RTC, syscon power control, virtio-mmio slots, the device tree, the boot loader and (without
+// RTC, syscon power control, virtio-mmio slots, a VM generation ID (rvisor's addition), the device tree, the boot loader and (without
 // firmware) the SBI. step() runs the harts for a bounded stretch of host time and reports what
 // the host should do next; it never blocks and never reads a host clock or file itself (the host
 // side, src/vmm/, supplies time, console bytes and disks), so it can run in a browser later.
@@ -24,6 +24,7 @@ import { Plic, plicFdtNode } from '../devices/plic/plic.js';
 import { Clint, clintFdtNode } from '../devices/clint/clint.js';
 import { GoldfishRtc, goldfishRtcFdtNode } from '../devices/rtc/rtc.js';
 import { SifiveTest, sysconFdtNode } from '../devices/syscon/syscon.js';
+import { VmGenId, randomVmGenId, vmgenidFdtNode } from '../devices/vmgenid/vmgenid.js';
 import { VirtioMmioTransport, EmptyVirtioMmioSlot, type VirtioMmioState } from '../devices/virtio/transport/mmio.js';
 import { fdtNode as virtioFdtNode } from '../devices/virtio/transport/fdt.js';
 import { VirtioBlk } from '../devices/virtio/blk/blk.js';
@@ -87,6 +88,10 @@ export interface BoardState {
   clock: ClockState;
   devices: {
     uart: unknown; plic: unknown; clint: unknown; rtc: unknown; syscon: unknown;
+    /** The VM generation ID (VmGenIdState). Absent in states saved before the device existed:
+     *  such a board gets a fresh random ID (its guest, booted without the device in its tree,
+     *  does not look at it). */
+    vmgenid?: unknown;
     virtio: { transport: VirtioMmioState; device: unknown }[];
   };
   sbi: unknown;
@@ -104,6 +109,9 @@ export interface BoardOptions {
   core?: Core;
   /** Rebuild a running machine from its saved state instead of booting: nothing is loaded. */
   restore?: BoardState;
+  /** With `restore`: give the restored machine a new VM generation ID at once (newGeneration()),
+   *  e.g. when the state is a clone's or is resumed a second time. */
+  newGeneration?: boolean;
 }
 
 interface StatefulDevice {
@@ -125,6 +133,8 @@ export class VirtBoard implements SbiBoard {
   readonly plic: Plic;
   readonly clint: Clint;
   readonly rtc: GoldfishRtc;
+  /** The VM generation ID device (src/devices/vmgenid/); change it with newGeneration(). */
+  readonly vmgenid: VmGenId;
   readonly sbi: Sbi | undefined;
   private readonly state: HartRun[] = [];
   private readonly input: number[] = [];
@@ -200,6 +210,8 @@ export class VirtBoard implements SbiBoard {
       onRxSpace: () => this.feedUart(),
     });
     this.rtc = new GoldfishRtc({ wallNs: cfg.wallNs, irq: this.plic.irqLine(MAP.RTC_IRQ) });
+    // The first boot's ID comes from the entropy source; a restore sets the saved one.
+    this.vmgenid = new VmGenId({ irq: this.plic.irqLine(MAP.VMGENID_IRQ), guid: saved ? new Uint8Array(16) : randomVmGenId(cfg.entropy) });
     const syscon = this.syscon = new SifiveTest({
       onPowerOff: () => this.end({ kind: 'poweroff', code: 0 }),
       onReboot: () => this.end({ kind: 'reboot' }),
@@ -207,12 +219,14 @@ export class VirtBoard implements SbiBoard {
     });
     this.bus.map(MAP.SYSCON_BASE, MAP.SYSCON_SIZE, syscon);
     this.bus.map(MAP.RTC_BASE, MAP.RTC_SIZE, this.rtc);
+    this.bus.map(MAP.VMGENID_BASE, MAP.VMGENID_SIZE, this.vmgenid);
     this.bus.map(MAP.CLINT_BASE, MAP.CLINT_SIZE, this.clint);
     this.bus.map(MAP.PLIC_BASE, MAP.PLIC_SIZE, this.plic);
     this.bus.map(MAP.UART0_BASE, MAP.UART0_SIZE, this.uart);
     const nodes: DeviceNode[] = [
       sysconFdtNode({ base: MAP.SYSCON_BASE, size: MAP.SYSCON_SIZE }),
       goldfishRtcFdtNode({ base: MAP.RTC_BASE, size: MAP.RTC_SIZE, irq: MAP.RTC_IRQ }),
+      vmgenidFdtNode({ base: MAP.VMGENID_BASE, size: MAP.VMGENID_SIZE, irq: MAP.VMGENID_IRQ }),
       uartFdtNode({ base: MAP.UART0_BASE, size: MAP.UART0_SIZE, irq: MAP.UART0_IRQ, clockHz: MAP.UART0_CLOCK_HZ }),
       plicFdtNode({ base: MAP.PLIC_BASE, size: MAP.PLIC_SIZE, numSources: MAP.PLIC_NUM_SOURCES }),
       clintFdtNode({ base: MAP.CLINT_BASE, size: MAP.CLINT_SIZE }),
@@ -242,6 +256,7 @@ export class VirtBoard implements SbiBoard {
     }
     if (saved) {
       this.restoreState(saved);
+      if (opts.newGeneration) this.newGeneration();
       return;
     }
 
@@ -313,6 +328,7 @@ export class VirtBoard implements SbiBoard {
       clock: this.clock.save(),
       devices: {
         uart: dev(this.uart), plic: dev(this.plic), clint: dev(this.clint), rtc: dev(this.rtc), syscon: dev(this.syscon),
+        vmgenid: this.vmgenid.save(),
         virtio: this.virtio.map((t) => ({ transport: t.save(), device: (t.device as unknown as Partial<StatefulDevice>).save?.() ?? null })),
       },
       sbi: (this.sbi as unknown as Partial<StatefulDevice> | undefined)?.save?.() ?? null,
@@ -338,6 +354,9 @@ export class VirtBoard implements SbiBoard {
     dev(this.clint, s.devices.clint);
     dev(this.rtc, s.devices.rtc);
     dev(this.syscon, s.devices.syscon);
+    // A state saved before the device existed: a fresh ID (that guest's tree has no such device).
+    if (s.devices.vmgenid !== undefined) dev(this.vmgenid, s.devices.vmgenid);
+    else this.vmgenid.restore({ guid: Array.from(randomVmGenId(this.cfg.entropy)) });
     s.devices.virtio.forEach((v, i) => {
       const t = this.virtio[i]!;
       const d = t.device as unknown as Partial<StatefulDevice>;
@@ -404,6 +423,17 @@ export class VirtBoard implements SbiBoard {
    *  up. The host should step() the board soon after (it may be idle). */
   pressPowerKey(): boolean {
     return this.powerKey.pressKey(KEY_POWER);
+  }
+
+  /** Gives the machine a new VM generation ID, random from the board's entropy source, and
+   *  interrupts the guest once so that its vmgenid driver reads it (Linux ≥ 6.10 then reseeds its
+   *  RNG: "random: crng reseeded due to virtual machine fork"). Call it on a clone or on a
+   *  restore of a state that may be resumed more than once, before the guest runs again; the ID
+   *  is part of save(), so a plain restore keeps it. Returns the new ID (16 bytes). The host
+   *  should step() the board soon after (it may be idle). */
+  newGeneration(): Uint8Array {
+    this.vmgenid.regenerate(randomVmGenId(this.cfg.entropy));
+    return this.vmgenid.guid;
   }
 
   /** Tells the guest that hart `hart` was runnable but not running for `ns` nanoseconds (steal

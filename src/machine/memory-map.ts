@@ -7,6 +7,7 @@
 //   0x0000_1000  boot ROM (reset vector + the FDT pointer in QEMU; ours holds the same stub)
 //   0x0010_0000  sifive,test1 "syscon" (poweroff / reboot / fail with exit code)
 //   0x0010_1000  google,goldfish-rtc                                          PLIC IRQ 11
+//   0x0010_2000  microsoft,vmgenid (rvisor only: free in QEMU's virt)         PLIC IRQ 12
 //   0x0200_0000  CLINT (sifive,clint0 / riscv,clint0): msip, mtimecmp, mtime
 //   0x0c00_0000  PLIC (sifive,plic-1.0.0 / riscv,plic0)
 //   0x1000_0000  UART0, ns16550a, 3.6864 MHz input clock                      PLIC IRQ 10
@@ -35,6 +36,14 @@ export const SYSCON_RESET = 0x7777; // reboot (Linux: syscon-reboot value)
 export const RTC_BASE = 0x10_1000;
 export const RTC_SIZE = 0x1000;
 export const RTC_IRQ = 11;
+
+/** VM generation ID (compatible "microsoft,vmgenid"; not in QEMU's virt, which has vmgenid on
+ *  ACPI only): a page and an interrupt source that QEMU's virt leaves unused (its next device
+ *  after the RTC is the CLINT; its IRQs are 1..8 virtio, 10 UART, 11 RTC, 32..35 PCIe, 64..95 the
+ *  platform bus). */
+export const VMGENID_BASE = 0x10_2000;
+export const VMGENID_SIZE = 0x1000;
+export const VMGENID_IRQ = 12;
 
 /** CLINT (QEMU virt: VIRT_CLINT). */
 export const CLINT_BASE = 0x200_0000;
