@@ -164,6 +164,23 @@ function savedAndRestoredMatches(dir: string, harts: number): { out: string; tot
   return { out: outA, total };
 }
 
+test('the board draws its own randomness (the VM generation ID) from the seed, never from the host', () => {
+  const guid = (seed: string) => {
+    const b = new VirtBoard(config(seed, []), new HostMemory());
+    try {
+      const first = Buffer.from(b.vmgenid.guid).toString('hex');
+      return [first, Buffer.from(b.newGeneration()).toString('hex')];
+    } finally {
+      b.destroy();
+    }
+  };
+  const [a1, a2] = guid('5'), [b1, b2] = guid('5'), [c1] = guid('6');
+  assert.equal(a1, b1);
+  assert.equal(a2, b2);
+  assert.notEqual(a1, a2);
+  assert.notEqual(a1, c1);
+});
+
 test('deterministic mode: a run saved at instruction N and restored prints byte for byte what an uninterrupted run prints; another seed, other entropy', { timeout: 120_000 }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rvisor-det-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
