@@ -17,6 +17,7 @@ import { DeterministicClock, DET_EPOCH_NS, DET_INSNS_PER_TICK, DET_QUANTUM, Seed
 import { VirtualClock } from '../src/machine/clock.js';
 import { fileIdentity, openSnapshotFile, writeSnapshotFile } from '../src/vmm/snapshot-file.js';
 import { materializeMachine } from '../src/snapshot/machine.js';
+import { parseRunArgs } from '../src/cli/run.js';
 import { ROOT, readRepoFile, runRvisor } from './helpers.js';
 
 const KERNEL = join(ROOT, 'images', 'Image.gz');
@@ -102,6 +103,9 @@ test('the deterministic clock is a function of the instructions retired (and the
   d.restore(saved);
   assert.equal(bytes(d, 64), cont);
   assert.equal(parseSeed('0x10'), '16');
+  assert.equal(parseRunArgs(['--deterministic']).deterministic, '0');
+  assert.equal(parseRunArgs(['--seed', '0x10', '--deterministic']).deterministic, '16');
+  assert.equal(parseRunArgs([]).deterministic, undefined);
   assert.throws(() => parseSeed('-1'), /unsigned/);
   assert.throws(() => parseSeed(String(1n << 64n)), /2\^64/);
 });
@@ -161,6 +165,10 @@ function savedAndRestoredMatches(dir: string, harts: number): { out: string; tot
   const outB = before + after.join('');
   b2.board.destroy();
   assert.equal(outB, outA, 'the restored run prints what the uninterrupted one printed');
+  // rvisor run --restore keeps the file's mode and seed: another seed is refused.
+  const other = runRvisor(['run', '--restore', file, '--deterministic', '--seed', '2'], { timeoutMs: 30_000 });
+  assert.notEqual(other.status, 0);
+  assert.match(other.stderr, /run with --deterministic --seed 1, not 2/);
   return { out: outA, total };
 }
 
