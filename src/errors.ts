@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   DISK_IN_USE: { exit: 28, what: 'a disk image is attached read-write to another running VM (or read-write here while others use it)' },
   SNAPSHOT_NOT_FOUND: { exit: 29, what: 'the VM has no checkpoint of that name' },
   SNAPSHOT_EXISTS: { exit: 30, what: 'the VM already has a checkpoint of that name' },
+  MIGRATION_FAILED: { exit: 31, what: 'a live migration failed (the VM runs on at the source; the destination kept nothing)' },
+  MIGRATION_CANCELLED: { exit: 32, what: 'the live migration was cancelled (the VM runs on at the source)' },
   INTERNAL: { exit: 70, what: 'an internal error in rvisor (a bug: please report it)' },
 } as const;
 

@@ -105,6 +105,10 @@ test('live clone of the bundled guest: both run on, RAM and disk writes stay in 
     assert.ok(host.hostStats().arenas[0]!.framesInUse < framesBefore + 1024, 'the clone copied no guest page');
     const k = new ConsoleReader(host, 'copy');
     assert.equal(await k.run('md5sum /tmp/r | cut -c1-32; cat /mnt/f'), `${sum}\nbefore`);
+    // A new identity: the clone's kernel saw a new VM generation ID and reseeded its RNG.
+    assert.equal(await k.run('dmesg | grep -c "machine fork"'), '1');
+    assert.equal(await o.run('dmesg | grep -c "machine fork"'), '0');
+    assert.notEqual(await k.run('head -c 16 /dev/urandom | od -An -tx1'), await o.run('head -c 16 /dev/urandom | od -An -tx1'));
 
     // Writes in each: RAM (tmpfs), and the disk.
     const sumO = await o.run('head -c 8388608 /dev/urandom > /tmp/r; echo orig > /mnt/f; echo o > /tmp/only-orig; sync; md5sum /tmp/r | cut -c1-32');

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { RvisorError } from '../src/errors.js';
 import type {
-  CheckpointInfo, CloneInfo, ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinition,
+  CheckpointInfo, CloneInfo, MigrationInfo, ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinition,
   VmDefinitionInput, VmInfo, VmState, VmStats,
 } from '../src/vmm/types.js';
 
@@ -107,6 +107,8 @@ export class FakeHost extends EventEmitter implements HostApi {
     return { vm: this.set(vm, 'shutoff', 'saved'), file, bytes: 4096, pagesPresent: 2, pagesStored: 1, durationMs: 1 };
   }
   // Checkpoints are not modelled here (test/checkpoint.test.ts runs the real host).
+  async migrate(name: string): Promise<MigrationInfo> { this.get(name); throw new RvisorError('VM_STATE', 'no migrations in the fake host'); }
+  migrateCancel(): boolean { return false; }
   async clone(name: string): Promise<CloneInfo> { this.get(name); throw new RvisorError('VM_STATE', 'no clones in the fake host'); }
   async snapshotCreate(name: string): Promise<CheckpointInfo> { this.get(name); throw new RvisorError('VM_STATE', 'no checkpoints in the fake host'); }
   snapshotList(name: string): CheckpointInfo[] { this.get(name); return []; }

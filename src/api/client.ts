@@ -12,7 +12,7 @@ import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
 import { RvisorError } from '../errors.js';
 import type {
-  CheckpointInfo, CloneInfo, CloneOptions, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinitionInput, VmInfo, VmStats,
+  CheckpointInfo, CloneInfo, CloneOptions, MigrateOptions, MigrationInfo, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinitionInput, VmInfo, VmStats,
 } from '../vmm/types.js';
 import { errorFromBody } from './errors.js';
 import type { HostInfo } from './schemas.js';
@@ -157,6 +157,8 @@ class HostClient implements RemoteHostApi {
   reset(name: string): Promise<VmInfo> { return this.call('POST', this.vm(name, '/reset')); }
   save(name: string, file: string): Promise<SaveInfo> { return this.call('POST', this.vm(name, '/save'), { file }); }
   restore(file: string, opts: RestoreOptions = {}): Promise<VmInfo> { return this.call('POST', '/restore', { file, ...opts }); }
+  migrate(name: string, opts: MigrateOptions): Promise<MigrationInfo> { return this.call('POST', this.vm(name, '/migrate'), opts); }
+  async migrateCancel(name: string): Promise<boolean> { await this.call('DELETE', this.vm(name, '/migrate')); return true; }
   clone(name: string, newName: string, opts: CloneOptions = {}): Promise<CloneInfo> { return this.call('POST', this.vm(name, '/clone'), { name: newName, ...opts }); }
   snapshotCreate(name: string, snap: string): Promise<CheckpointInfo> { return this.call('POST', this.vm(name, '/snapshots'), { name: snap }); }
   snapshotList(name: string): Promise<CheckpointInfo[]> { return this.call('GET', this.vm(name, '/snapshots')); }

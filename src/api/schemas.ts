@@ -3,7 +3,7 @@
 // at the end keep them equal to the host's contract in src/vmm/types.ts.
 import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typebox';
 import type {
-  CheckpointInfo, CloneInfo, CloneOptions, RevertOptions, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
+  CheckpointInfo, CloneInfo, CloneOptions, MigrateOptions, MigrationInfo, RevertOptions, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
 } from '../vmm/types.js';
 import { ERROR_CODES } from '../errors.js';
 
@@ -121,6 +121,13 @@ export const HostEventSchema = Type.Union([
   Type.Object({ type: Type.Literal('state'), name: VmName, state: VmStateSchema, reason: Type.String(), time: Type.String() }),
   Type.Object({ type: Type.Union([Type.Literal('defined'), Type.Literal('undefined')]), name: VmName, time: Type.String() }),
   Type.Object({ type: Type.Literal('schedinfo'), name: VmName, weight: Type.Integer(), cap: Type.Integer(), time: Type.String() }),
+  Type.Object({
+    type: Type.Literal('migration'), name: VmName,
+    phase: Type.Union([Type.Literal('setup'), Type.Literal('precopy'), Type.Literal('stop-copy'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')]),
+    round: Type.Integer(), pagesSent: Type.Integer(), pagesRemaining: Type.Integer(), bytesSent: Type.Number(),
+    rateMBps: Type.Number({ description: 'measured link rate, MB/s' }), expectedDowntimeMs: Type.Number(), throttlePct: Type.Integer(),
+    time: Type.String(), message: Type.Optional(Type.String()),
+  }),
 ], { $id: 'HostEvent' });
 
 export const ErrorSchema = Type.Object({
@@ -177,6 +184,17 @@ export const CloneInfoSchema = Type.Object({
   durationMs: Type.Number({ description: 'The whole verb, ms' }),
   pagesShared: Type.Number({ description: 'Guest pages the two share copy-on-write when the clone starts' }),
 }, { $id: 'CloneInfo' });
+export const MigrateBody = Type.Object({
+  to: Type.String({ description: 'The destination host\'s API: http://HOST:PORT of its `rvisor serve --listen`' }),
+  token: Type.Optional(Type.String({ description: 'The destination\'s bearer token' })),
+  maxDowntimeMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: 'default 300' })),
+  copyStorage: Type.Optional(Type.Boolean({ description: 'send the disks\' content too (default: the destination uses the same paths)' })),
+}, { additionalProperties: false });
+export const MigrationInfoSchema = Type.Object({
+  vm: VmInfoSchema, to: Type.String(), destination: VmInfoSchema,
+  totalMs: Type.Number(), downtimeMs: Type.Number({ description: 'guest stopped at the source → running at the destination' }),
+  rounds: Type.Integer(), pagesTotal: Type.Integer(), pagesSent: Type.Integer(), bytesSent: Type.Number(), throttlePct: Type.Integer(),
+}, { $id: 'MigrationInfo' });
 export const ShutdownBody = Type.Object({
   timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'default 60000' })),
 }, { additionalProperties: false });
@@ -196,6 +214,8 @@ check<Same<Static<typeof HostEventSchema>, HostEvent>>();
 check<Same<Static<typeof SaveInfoSchema>, SaveInfo>>();
 check<Same<Static<typeof CheckpointInfoSchema>, CheckpointInfo>>();
 check<Same<Static<typeof CloneInfoSchema>, CloneInfo>>();
+check<Same<Static<typeof MigrationInfoSchema>, MigrationInfo>>();
+check<Same<Static<typeof MigrateBody>, MigrateOptions>>();
 check<Omit<Static<typeof CloneBody>, 'name'> extends CloneOptions ? true : false>();
 check<Static<typeof RevertBody> extends RevertOptions ? true : false>();
 check<Omit<Static<typeof RestoreBody>, 'file'> extends RestoreOptions ? true : false>();

@@ -17,7 +17,7 @@ import type { ConsoleAttachment, HostApi, HostEvent } from '../vmm/types.js';
 import { errorBody, httpStatus } from './errors.js';
 import {
   AutostartBody, ErrorSchema, HostEventSchema, HostInfoSchema, NameParams, SchedInfoSchema, SchedInfoUpdateSchema,
-  CheckpointBody, CheckpointInfoSchema, CloneBody, CloneInfoSchema, RevertBody, SnapParams, ShutdownBody, StartBody, SaveBody, SaveInfoSchema, RestoreBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN, MEMORY_PATTERN, ABS_PATH_PATTERN,
+  CheckpointBody, CheckpointInfoSchema, CloneBody, CloneInfoSchema, MigrateBody, MigrationInfoSchema, RevertBody, SnapParams, ShutdownBody, StartBody, SaveBody, SaveInfoSchema, RestoreBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN, MEMORY_PATTERN, ABS_PATH_PATTERN,
 } from './schemas.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -112,6 +112,9 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
       if (!timingSafeEqual(want, got)) {
         reply.header('www-authenticate', 'Bearer realm="rvisor"');
         const message = req.headers.authorization ? 'the bearer token is wrong' : 'this listener needs "Authorization: Bearer <token>" (the token is in the host\'s state dir)';
+        // A refused WebSocket upgrade's socket belongs to nobody once answered: close it, or it
+        // stays open (and keeps the server from closing).
+        if (req.headers.upgrade) reply.raw.once('finish', () => req.raw.socket.destroy());
         return fail(reply, 'UNAUTHORIZED', message);
       }
     });
@@ -214,6 +217,42 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
       params: NameParams, body: CloneBody, response: { 201: CloneInfoSchema, ...errors },
     },
   }, async (req, reply) => reply.code(201).send(await host.clone(req.params.name, req.body.name, req.body.paused === undefined ? {} : { paused: req.body.paused })));
+
+  app.post('/vms/:name/migrate', {
+    schema: {
+      tags: ['vms'], summary: 'Migrate a running or paused VM live to another host',
+      description: 'Pre-copy rounds driven by the dirty-page log while the guest runs, then stop-and-copy once the rest fits ' +
+        '`maxDowntimeMs` (default 300) at the measured rate; a guest dirtying memory faster than the link is throttled (auto-converge). ' +
+        'Progress goes to the event stream (type migration). The VM ends shutoff here (reason migrated). A cancel (DELETE), a dead link or ' +
+        'a refusal leaves it running here and nothing at the destination: MIGRATION_CANCELLED, MIGRATION_FAILED, UNAUTHORIZED, VM_EXISTS.',
+      params: NameParams, body: MigrateBody, response: { 200: MigrationInfoSchema, ...errors },
+    },
+  }, async (req) => await host.migrate(req.params.name, req.body));
+
+  app.delete('/vms/:name/migrate', {
+    schema: {
+      tags: ['vms'], summary: 'Cancel the VM\'s migration in progress (it runs on here)', params: NameParams,
+      response: { 204: Type.Null({ description: 'Cancelled' }), ...errors },
+    },
+  }, async (req, reply) => {
+    if (!host.migrateCancel(req.params.name)) throw new RvisorError('VM_STATE', `VM ${req.params.name} has no migration in progress that can still be cancelled`);
+    return reply.code(204).send(null);
+  });
+
+  app.route({
+    method: 'GET',
+    url: '/migrations/incoming',
+    schema: {
+      tags: ['vms'], summary: 'Receive a live migration (WebSocket; used by another host\'s migrate)',
+      description: 'The migration stream of docs/migration.md. Over TCP it needs this host\'s bearer token like every request.',
+      response: { 101: Type.Null({ description: 'Switching to the WebSocket protocol' }), ...errors },
+    },
+    handler: async (_req, reply) => fail(reply, 'BAD_REQUEST', 'this endpoint is a WebSocket: send an Upgrade request'),
+    wsHandler: (socket: WebSocket) => {
+      if (!('acceptMigration' in host)) { socket.close(1011, 'this host cannot receive migrations'); return; }
+      (host as HostApi & { acceptMigration(ws: WebSocket): void }).acceptMigration(socket);
+    },
+  });
 
   app.post('/vms/:name/snapshots', {
     schema: {

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RvisorError } from '../errors.js';
 import { connect, type RemoteHostApi } from '../api/client.js';
+import { migrateWithProgress } from './migrate-progress.js';
 import type { CheckpointInfo, VmDefinitionInput, VmInfo, VmState, VmStats } from '../vmm/types.js';
 
 export const VM_USAGE = `usage: rvisor vm [--connect SOCKET|URL] [--token TOKEN] [--state-dir DIR] VERB [options]
@@ -34,6 +35,12 @@ verbs:
                                   a live copy NEW of the running or paused VM: both run on, RAM
                                   shared copy-on-write, each read-write disk copied (reflinked
                                   where possible), a new VM generation ID
+  migrate NAME --to URL [--token-file F] [--max-downtime MS] [--copy-storage]
+                                  move the running or paused VM live to the rvisor serve at URL
+                                  (http://HOST:PORT of its --listen; F holds its token), with a
+                                  progress bar; Ctrl-C or "migrate NAME --cancel" cancels (the VM
+                                  runs on here); --max-downtime: longest stop (default 300 ms);
+                                  --copy-storage: send the disks too (default: same paths there)
   snapshot create NAME SNAP       take the checkpoint SNAP (RAM, devices, a copy of each read-write
                                   disk) of a running or paused VM, which pauses only while it is
                                   copied; of a shut-off VM, its disks only
@@ -71,6 +78,11 @@ const OPTIONS = {
   name: { type: 'string' },
   force: { type: 'boolean' },
   prefault: { type: 'boolean' },
+  to: { type: 'string' },
+  'token-file': { type: 'string' },
+  'max-downtime': { type: 'string' },
+  'copy-storage': { type: 'boolean' },
+  cancel: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 type Opt = keyof typeof OPTIONS;
@@ -96,6 +108,7 @@ const VERBS: Record<string, { args: string[]; opts: Opt[] }> = {
   schedinfo: { args: ['NAME'], opts: ['weight', 'cap'] },
   autostart: { args: ['NAME'], opts: ['disable'] },
   clone: { args: ['NAME', 'NEW'], opts: ['paused', 'json'] },
+  migrate: { args: ['NAME'], opts: ['to', 'token-file', 'max-downtime', 'copy-storage', 'cancel', 'json'] },
   'snapshot create': { args: ['NAME', 'SNAP'], opts: [] },
   'snapshot list': { args: ['NAME'], opts: ['json'] },
   'snapshot revert': { args: ['NAME', 'SNAP'], opts: ['paused'] },
@@ -264,6 +277,30 @@ export async function vmCommand(args: string[]): Promise<number> {
       case 'clone': {
         const c = await host.clone(arg, p.arg2!, values.paused ? { paused: true } : {});
         out(values.json ? json(c) : `VM ${c.vm.name} cloned from ${arg} (${c.vm.state}; ${c.pagesShared} pages shared copy-on-write; ${arg} paused ${c.pausedMs.toFixed(1)} ms)\n`);
+        break;
+      }
+      case 'migrate': {
+        if (values.cancel) {
+          await host.migrateCancel(arg);
+          out(`Migration of VM ${arg} cancelled (it runs on here)\n`);
+          break;
+        }
+        if (values.to === undefined) usage('migrate needs --to URL (or --cancel)');
+        let token: string | undefined;
+        if (values['token-file'] !== undefined) {
+          try {
+            token = readFileSync(values['token-file'], 'utf8').trim();
+          } catch (e) {
+            throw new RvisorError('ENOENT_FILE', `--token-file ${values['token-file']}: ${(e as Error).message}`);
+          }
+        }
+        const maxDowntimeMs = values['max-downtime'] === undefined ? undefined : number(values['max-downtime'], 'max-downtime', 1, 600000);
+        const r = await migrateWithProgress(host, arg, {
+          to: values.to, ...(token !== undefined ? { token } : {}), ...(maxDowntimeMs !== undefined ? { maxDowntimeMs } : {}),
+          ...(values['copy-storage'] ? { copyStorage: true } : {}),
+        });
+        out(values.json ? json(r) : `VM ${arg} migrated to ${r.to} in ${(r.totalMs / 1000).toFixed(2)} s: ${r.rounds} rounds, ${r.pagesSent} pages sent `
+          + `(${(r.bytesSent / 1048576).toFixed(1)} MiB), downtime ${r.downtimeMs.toFixed(1)} ms${r.throttlePct ? `, throttled up to ${r.throttlePct}%` : ''}\n`);
         break;
       }
       case 'pause': say(await host.pause(arg), ['paused'], 'paused'); break;

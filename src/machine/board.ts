@@ -181,7 +181,7 @@ export class VirtBoard implements SbiBoard {
       throw new RvisorError('SNAPSHOT_MISMATCH', `saved board has ${saved.harts.length} harts and ${saved.ram.size} bytes of RAM, the configuration ${cfg.harts} and ${cfg.memBytes}`);
     }
     this.hooks = {
-      ramMiss: (_h, pa) => this.ram.ramMiss(pa),
+      ramMiss: (_h, pa, write) => this.ram.ramMiss(pa, write),
       mmioPresent: (_h, pa) => this.bus.claims(pa),
       // The time CSR is a read-only shadow of the memory-mapped mtime (privileged spec 3.1.11), so a
       // guest write to the CLINT's mtime moves it too.
@@ -190,6 +190,10 @@ export class VirtBoard implements SbiBoard {
       mmioWrite: (_h, pa, value, size) => this.bus.write(pa, value, size),
     };
     this.core.setSystemHooks(this.hooks);
+    // A page that moved (copy-on-write) must not be reached through any hart's old translation.
+    this.ram.onMoved = (frame) => {
+      for (const hart of this.harts) this.core.dropFrame(hart, frame);
+    };
 
     // ---- devices ----
     const n = cfg.harts;

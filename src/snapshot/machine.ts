@@ -5,7 +5,7 @@
 // allocated is freed again when the file turns out corrupt halfway. Platform-neutral.
 import type { HostMemory } from '../memory/host-memory.js';
 import { Hart, type HartState } from '../cpu/hart.js';
-import { HART_P2M } from '../cpu/layout.js';
+import { HART_P2M, P2M_FRAME_MASK } from '../cpu/layout.js';
 import { GuestRam } from '../machine/ram.js';
 import type { BoardState } from '../machine/board.js';
 import { ticksAt } from '../machine/clock.js';
@@ -113,7 +113,7 @@ export function captureMachine(w: SnapshotWriter, host: HostMemory, state: Board
   };
   const view = host.view, bytes = host.bytes;
   for (let p = 0; p < pages; p++) {
-    const f = view.getUint32(state.ram.p2m + p * 4, true);
+    const f = view.getUint32(state.ram.p2m + p * 4, true) & P2M_FRAME_MASK;
     if (f === 0) continue;
     present++;
     const at = f * PAGE;
@@ -164,7 +164,7 @@ export function materializeMachine(r: SnapshotReader, host: HostMemory, o: Mater
     for (const s of lazy ? [] : r.sections) {
       if (s.tag !== 'PAGE') continue;
       decodePages(r.payload(s), pages, what, (p, bytes) => {
-        const f = ram.frame(p);
+        const f = ram.frame(p, true);
         host.bytes.set(bytes, f);
       });
     }

@@ -43,6 +43,8 @@ export interface VmRun {
   fault: boolean;
   paused: boolean;
   shutdownRequested: boolean;
+  /** The next machine built from `board` gets a new VM generation ID (see protocol.ts). */
+  newGeneration: boolean;
   /** Called when the slice in flight ends. */
   sliceWaiters: (() => void)[];
   /** Called when the run ends (shutoff or crashed). */
@@ -55,7 +57,7 @@ export interface VmRun {
   hartSteal: number[];
 }
 
-export type NewRun = Pick<VmRun, 'id' | 'arena' | 'memBytes' | 'disks' | 'launch' | 'events' | 'board' | 'paused'> & { vcpus: number; weight: number; cap: number };
+export type NewRun = Pick<VmRun, 'id' | 'arena' | 'memBytes' | 'disks' | 'launch' | 'events' | 'board' | 'paused' | 'newGeneration'> & { vcpus: number; weight: number; cap: number };
 
 export const now = (): number => performance.timeOrigin + performance.now();
 
@@ -186,8 +188,10 @@ export class Dispatcher {
     if (from !== 'live') this.dropLive(run);
     const stealNs = run.sched.stealUnreported * 1e6;
     run.sched.stealUnreported = 0;
+    const newGeneration = run.newGeneration && from !== 'live' && from !== 'boot';
+    if (newGeneration) run.newGeneration = false;
     p.send({
-      t: 'run', vm: run.id, launch: run.launch, from, sliceMs, input: run.input.splice(0),
+      t: 'run', vm: run.id, launch: run.launch, from, sliceMs, newGeneration, input: run.input.splice(0),
       powerKey: run.powerKey, stealNs, fault: run.fault,
     });
     run.powerKey = false;

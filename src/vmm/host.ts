@@ -22,11 +22,14 @@ import { Dispatcher, now, type RunEvents, type VmRun } from './dispatcher.js';
 import { materializeMachine } from '../snapshot/machine.js';
 import { Checkpoints } from './checkpoints.js';
 import { cloneVm, type PreparedMachine } from './clone.js';
+import { Migration } from './migration/send.js';
+import { receiveMigration } from './migration/receive.js';
+import type { WebSocket } from 'ws';
 import {
-  checkBootFiles, checkDisks, checkMachine, diskIdentity, fileIdentity, openSnapshotFile, writeSnapshotFile, type OpenSnapshot,
+  checkBootFiles, checkDisks, checkMachine, diskIdentity, fileIdentity, openSnapshotFile, writeSnapshotFile, VERSION, type OpenSnapshot,
 } from './snapshot-file.js';
 import type {
-  CheckpointInfo, CloneInfo, CloneOptions, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions,
+  CheckpointInfo, CloneInfo, CloneOptions, MigrateOptions, MigrationInfo, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions,
   VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
 } from './types.js';
 
@@ -48,6 +51,7 @@ interface Vm {
 export class Host extends EventEmitter implements HostApi {
   /** Snapshot files that lazily restored runs still load pages from (closed when the run ends). */
   private readonly lazyFiles = new Map<VmRun, () => void>();
+  private readonly migrations = new Map<Vm, Migration<Vm>>();
   readonly stateDir: string;
   readonly pcpus: number;
   private readonly registry: Registry;
@@ -309,6 +313,9 @@ export class Host extends EventEmitter implements HostApi {
         disks: disks.map((d) => d.share()), arena: arena.index, stamps: bootStamps(def),
       },
       events: this.runEvents(vm), board: restored, paused: opts.paused === true,
+      // A clone, or a machine resumed from a snapshot (which may be resumed again), is a copy: the
+      // guest learns it through a new VM generation ID. A migrated VM is the same VM.
+      newGeneration: restored !== undefined && prepared?.reason !== 'migrated',
     });
     vm.run = run;
     if (lazy) this.lazyFiles.set(run, snap!.close);
@@ -561,6 +568,37 @@ export class Host extends EventEmitter implements HostApi {
   snapshotList(name: string): CheckpointInfo[] { return this.checkpoints.list(name); }
   snapshotRevert(name: string, snap: string, opts: RevertOptions = {}): Promise<VmInfo> { return this.checkpoints.revert(name, snap, opts); }
   snapshotDelete(name: string, snap: string): Promise<void> { return this.checkpoints.delete(name, snap); }
+
+  /** Live migration to another host (migration/send.ts); cancel with migrateCancel. */
+  async migrate(name: string, opts: MigrateOptions): Promise<MigrationInfo> {
+    const vm = this.get(name);
+    if (typeof opts?.to !== 'string') throw new RvisorError('BAD_REQUEST', 'migrate needs a destination (to)');
+    if (this.migrations.has(vm)) throw new RvisorError('VM_STATE', `VM ${name} is already being migrated`);
+    const m = new Migration<Vm>({
+      cpu: this.cpu, rvisorVersion: VERSION, info: (v) => this.info_(v), emit: (e) => this.emitEvent(e),
+      migrated: (v) => this.finish(v, 'shutoff', 'migrated'),
+      leavePaused: (v, reason) => { if (v.run) { v.run.paused = true; this.cpu.hold(v.run); this.setState(v, 'paused', reason); } },
+    }, vm, opts);
+    this.migrations.set(vm, m);
+    try {
+      return await this.serial(vm, () => m.run());
+    } finally {
+      this.migrations.delete(vm);
+    }
+  }
+
+  migrateCancel(name: string): boolean {
+    return this.migrations.get(this.get(name))?.cancel() ?? false;
+  }
+
+  /** The destination side of a migration: a WebSocket from the source host (migration/receive.ts). */
+  acceptMigration(ws: WebSocket): void {
+    receiveMigration<Vm>({
+      vmsDir: this.registry.vmsDir, exists: (n) => this.vms.has(n), define: (def) => (this.define(def), this.get(def.name)),
+      undefine: (n) => this.undefine(n), place: (m, v) => this.arenas.place(m, v), release: (a, m, v) => this.arenas.release(a, m, v),
+      launch: (vm, paused, machine) => this.serial(vm, () => this.launch(vm, paused ? { paused: true } : {}, machine)),
+    }, ws);
+  }
 
   /** A live clone (clone.ts): original and clone run side by side, RAM shared copy-on-write. */
   clone(name: string, newName: string, opts: CloneOptions = {}): Promise<CloneInfo> {

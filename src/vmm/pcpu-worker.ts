@@ -40,7 +40,7 @@ function coreFor(index: number): { host: HostMemory; core: Core } {
   return { host: a.host, core: a.core };
 }
 
-function build(vm: number, launch: VmLaunch, from: 'boot' | BoardState): Live {
+function build(vm: number, launch: VmLaunch, from: 'boot' | BoardState, newGeneration: boolean): Live {
   const out: Uint8Array[] = [];
   const io: MachineIo = {
     consoleOut: (bytes) => out.push(bytes),
@@ -53,7 +53,7 @@ function build(vm: number, launch: VmLaunch, from: 'boot' | BoardState): Live {
   const disks = launch.disks.map((d) => ({ backend: RawFileDisk.fromShared(d), readOnly: d.readOnly }));
   const cfg = boardConfig(launch.spec, images.images(launch.spec, launch.stamps), disks, io);
   const { host, core } = coreFor(launch.arena);
-  const board = new VirtBoard(cfg, host, from === 'boot' ? { core } : { core, restore: from });
+  const board = new VirtBoard(cfg, host, from === 'boot' ? { core } : { core, restore: from, newGeneration });
   const entry = { board, out };
   live.set(vm, entry);
   return entry;
@@ -81,7 +81,7 @@ function runSlice(m: Extract<ToWorker, { t: 'run' }>): FromWorker {
       if (!entry) throw new Error('internal: the VM\'s board is not live on this pCPU');
     } else {
       building = true;
-      entry = build(m.vm, m.launch, m.from);
+      entry = build(m.vm, m.launch, m.from, m.newGeneration);
       building = false;
     }
     const board = entry.board;

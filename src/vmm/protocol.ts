@@ -27,6 +27,9 @@ export type ToWorker =
        *  live in this worker (it ran the VM's last slice and nothing changed since). */
       from: 'boot' | 'live' | BoardState;
       sliceMs: number;
+      /** With a BoardState: the rebuilt machine gets a new VM generation ID (a clone, or a
+       *  machine resumed from a snapshot, which may be resumed more than once). */
+      newGeneration: boolean;
       input: number[];
       powerKey: boolean;
       /** Steal time to report to the guest (SBI STA), ns. */

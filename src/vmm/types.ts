@@ -79,8 +79,44 @@ export interface HostStats {
 }
 
 /** The event stream (GET /events, host.on('event')). */
+/** HostApi.migrate options. */
+export interface MigrateOptions {
+  /** The destination host's API: http://HOST:PORT of its `rvisor serve --listen`. */
+  to: string;
+  /** The destination's bearer token (its <state dir>/token). */
+  token?: string;
+  /** Stop-and-copy once the rest would take at most this long (default 300 ms, as QEMU). */
+  maxDowntimeMs?: number;
+  /** Send the disks' content too (default: the destination reaches them at the same paths). */
+  copyStorage?: boolean;
+}
+
+/** What HostApi.migrate did. */
+export interface MigrationInfo {
+  /** The VM at the source (shutoff, reason migrated). */
+  vm: VmInfo;
+  to: string;
+  /** The VM at the destination, as it answered. */
+  destination: VmInfo;
+  totalMs: number;
+  /** From the guest's stop at the source to the destination's confirmation that it runs. */
+  downtimeMs: number;
+  rounds: number;
+  /** Present pages at the start, and pages sent in all rounds. */
+  pagesTotal: number;
+  pagesSent: number;
+  bytesSent: number;
+  /** The highest auto-converge throttle applied, per cent of the guest's CPU taken away. */
+  throttlePct: number;
+}
+
 export type HostEvent =
   | { type: 'state'; name: string; state: VmState; reason: string; time: string }
+  | {
+      type: 'migration'; name: string; phase: 'setup' | 'precopy' | 'stop-copy' | 'done' | 'failed' | 'cancelled';
+      round: number; pagesSent: number; pagesRemaining: number; bytesSent: number; rateMBps: number; expectedDowntimeMs: number;
+      throttlePct: number; time: string; message?: string;
+    }
   | { type: 'defined' | 'undefined'; name: string; time: string }
   | { type: 'schedinfo'; name: string; weight: number; cap: number; time: string };
 
@@ -206,6 +242,13 @@ export interface HostApi {
    *  each read-write disk copied (reflinked where possible) into the clone's folder, a new VM
    *  generation ID. VM_EXISTS, VM_STATE, ENOMEM_HOST (no room in the original's arena). */
   clone(name: string, newName: string, opts?: CloneOptions): Promise<CloneInfo>;
+  /** Live migration of a running or paused VM to another host (see MigrateOptions); it ends
+   *  shutoff (reason migrated) here. A cancel, a dead link or a refusal before the switch leaves it
+   *  running here and nothing at the destination: MIGRATION_CANCELLED, MIGRATION_FAILED,
+   *  UNAUTHORIZED (the destination refused the token), VM_EXISTS (there). */
+  migrate(name: string, opts: MigrateOptions): Promise<MigrationInfo>;
+  /** Cancels the VM's migration in progress; false when there is none (or it has switched). */
+  migrateCancel(name: string): boolean;
   /** The VM's checkpoints, oldest first. */
   snapshotList(name: string): CheckpointInfo[];
   /** Back to the checkpoint: RAM, devices and disks (the VM runs, or is paused as it was then, or

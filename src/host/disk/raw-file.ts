@@ -17,7 +17,12 @@ export interface SharedRawDisk {
   path: string;
   fd: number;
   readOnly: boolean;
+  /** The write log shared by every thread writing the disk (see RawFileDisk.dirty). */
+  dirty?: SharedArrayBuffer;
 }
+
+/** Granularity of the write log: one bit per 64 KiB of the disk. */
+export const DIRTY_CHUNK = 65536;
 
 export class RawFileDisk implements BlockBackend {
   readonly path: string;
@@ -28,26 +33,48 @@ export class RawFileDisk implements BlockBackend {
   readonly ino: bigint;
   /** Last I/O error seen (diagnostics): the guest only sees VIRTIO_BLK_S_IOERR. */
   lastError: Error | undefined;
+  /** A writable disk's write log: bit i is set after a write to chunk i (DIRTY_CHUNK bytes) has
+   *  completed, by whichever thread wrote it; a live migration with --copy-storage clears a bit
+   *  before it reads the chunk, so a write it may have missed is always logged again. */
+  readonly dirty: Int32Array | undefined;
   private fd: number | undefined;
 
-  private constructor(path: string, fd: number, st: fs.BigIntStats, readOnly: boolean) {
+  private constructor(path: string, fd: number, st: fs.BigIntStats, readOnly: boolean, dirty?: SharedArrayBuffer) {
     this.path = path;
     this.fd = fd;
     this.size = Number(st.size);
     this.dev = st.dev;
     this.ino = st.ino;
     this.readOnly = readOnly;
+    if (!readOnly) this.dirty = new Int32Array(dirty ?? new SharedArrayBuffer(Math.ceil(this.size / DIRTY_CHUNK / 32) * 4 + 4));
   }
 
   /** What another thread of this process needs to use the same open file (fds are per process). */
   share(): SharedRawDisk {
     if (this.fd === undefined) throw new RvisorError('INTERNAL', `disk image '${this.path}' is closed`);
-    return { path: this.path, fd: this.fd, readOnly: this.readOnly };
+    return { path: this.path, fd: this.fd, readOnly: this.readOnly, ...(this.dirty ? { dirty: this.dirty.buffer as SharedArrayBuffer } : {}) };
   }
 
   /** The disk another thread opened (see share()); close() it only where it was opened. */
   static fromShared(s: SharedRawDisk): RawFileDisk {
-    return new RawFileDisk(s.path, s.fd, fs.fstatSync(s.fd, { bigint: true }), s.readOnly);
+    return new RawFileDisk(s.path, s.fd, fs.fstatSync(s.fd, { bigint: true }), s.readOnly, s.dirty);
+  }
+
+  /** Takes the write log: calls fn(chunk) for each chunk written since the last call (clearing
+   *  its bit first). */
+  takeDirty(fn: (chunk: number) => void): void {
+    const d = this.dirty;
+    if (!d) return;
+    for (let w = 0; w < d.length; w++) {
+      if (Atomics.load(d, w) === 0) continue;
+      const bits = Atomics.exchange(d, w, 0);
+      for (let b = 0; b < 32; b++) if (bits & (1 << b)) fn(w * 32 + b);
+    }
+  }
+
+  private logWrite(offset: number, len: number): void {
+    const d = this.dirty!;
+    for (let c = Math.floor(offset / DIRTY_CHUNK); c <= Math.floor((offset + len - 1) / DIRTY_CHUNK); c++) Atomics.or(d, c >> 5, 1 << (c & 31));
   }
 
   /** Opens an existing raw image. Throws RvisorError (nothing is created or modified). */
@@ -120,12 +147,17 @@ export class RawFileDisk implements BlockBackend {
       let done = 0;
       while (done < buf.length) {
         const n = fs.writeSync(fd, buf, done, buf.length - done, offset + done);
-        if (n <= 0) return false;
+        if (n <= 0) {
+          if (done) this.logWrite(offset, done);
+          return false;
+        }
         done += n;
       }
+      if (buf.length) this.logWrite(offset, buf.length);
       return true;
     } catch (e) {
       this.lastError = e as Error;
+      if (buf.length) this.logWrite(offset, buf.length); // part of it may have been written
       return false;
     }
   }
