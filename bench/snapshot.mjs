@@ -3,12 +3,17 @@
 // pCPU workers (issue #8's goals: resume ≤ 5 ms): save time and file size, then per restore, lazy
 // (pages read on first touch) and --prefault (every page loaded first), the time from the API call
 // to its return (VM running), to the first guest instruction retired (vCPU running) and to the
-// guest answering a console command; a cold boot to answering for comparison.
+// guest answering a console command; a cold boot to answering for comparison. Also live clones
+// (API call → clone running, original's pause, → clone answers) and live migration to a second
+// host over TCP loopback (total time and downtime for the idle guest, and for the guest rewriting
+// 64 MiB of tmpfs in a loop).
 // Prints a markdown table (median of --runs, default 5).
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { openHost } from '../dist/src/vmm/host.js';
+import { startApi } from '../dist/src/api/listen.js';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -51,6 +56,64 @@ try {
   att.detach();
   const coldMs = await answer(host, 'src', tBoot);
   await sleep(1000);
+
+  // Live clones of the running guest.
+  const cl = { api: [], paused: [], ans: [] };
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    const c = await host.clone('src', `c${i}`);
+    cl.api.push(performance.now() - t0);
+    cl.paused.push(c.pausedMs);
+    cl.ans.push(await answer(host, `c${i}`, t0));
+    console.error(`  clone ${i}: api ${cl.api.at(-1).toFixed(2)} ms (original paused ${c.pausedMs.toFixed(2)} ms, ${c.pagesShared} pages shared), answers ${cl.ans.at(-1).toFixed(1)} ms`);
+    await host.destroy(`c${i}`);
+    host.undefine(`c${i}`);
+  }
+
+  // Live migration to a second host and back, over TCP loopback.
+  const dir2 = mkdtempSync(join(tmpdir(), 'rvisor-bench-mig-'));
+  const other = await openHost({ stateDir: dir2, pcpus: 2 });
+  const apiOther = await startApi({ host: other, stateDir: dir2, listen: '127.0.0.1:0' });
+  const apiHere = await startApi({ host, stateDir: dir, listen: '127.0.0.1:0' });
+  const migs = [];
+  try {
+    const there = { to: apiOther.tcp.url, token: readFileSync(apiOther.tokenPath, 'utf8').trim() };
+    const back = { to: apiHere.tcp.url, token: readFileSync(apiHere.tokenPath, 'utf8').trim() };
+    for (let i = 0; i < RUNS; i++) {
+      const r1 = await host.migrate('src', there);
+      host.undefine('src');
+      const r2 = await other.migrate('src', back);
+      other.undefine('src');
+      migs.push(r1, r2);
+      console.error(`  idle migration ${i}: ${r1.totalMs.toFixed(0)} / ${r2.totalMs.toFixed(0)} ms, downtime ${r1.downtimeMs.toFixed(1)} / ${r2.downtimeMs.toFixed(1)} ms, ${r1.rounds}/${r2.rounds} rounds`);
+    }
+    await answer(host, 'src', performance.now());
+    // A guest rewriting 64 MiB of tmpfs in a loop.
+    const att2 = host.attachConsole('src', () => {});
+    att2.write(Buffer.from('(while true; do dd if=/dev/urandom of=/tmp/churn bs=1048576 count=64 2>/dev/null; done) &\n'));
+    att2.detach();
+    await sleep(2000);
+    const busy = await host.migrate('src', there);
+    console.error(`  busy migration: ${busy.totalMs.toFixed(0)} ms, downtime ${busy.downtimeMs.toFixed(1)} ms, ${busy.rounds} rounds, ${busy.pagesSent} pages sent, throttle ${busy.throttlePct}%`);
+    host.undefine('src');
+    const back2 = await other.migrate('src', back);
+    other.undefine('src');
+    const att3 = host.attachConsole('src', () => {});
+    att3.write(Buffer.from('kill %1\n'));
+    att3.detach();
+    await sleep(500);
+    console.error(`  busy migration back: ${back2.totalMs.toFixed(0)} ms, downtime ${back2.downtimeMs.toFixed(1)} ms, ${back2.rounds} rounds`);
+    rows.push([`live clone: API call → clone running (goal ≤ 2 ms)`, `${median(cl.api).toFixed(2)} ms (original's vCPUs stopped ${median(cl.paused).toFixed(2)} ms)`]);
+    rows.push([`live clone: API call → clone answers \`echo\``, `${median(cl.ans).toFixed(1)} ms`]);
+    rows.push([`live migration, idle guest (${migs.length} moves): total`, `${median(migs.map((x) => x.totalMs)).toFixed(0)} ms (${median(migs.map((x) => x.bytesSent / 1048576)).toFixed(1)} MiB sent, ${median(migs.map((x) => x.rounds))} pre-copy rounds)`]);
+    rows.push([`live migration, idle guest: downtime (goal ≤ 30 ms)`, `${median(migs.map((x) => x.downtimeMs)).toFixed(1)} ms`]);
+    rows.push([`live migration, guest rewriting 64 MiB in a loop: total / downtime`, `${busy.totalMs.toFixed(0)} ms / ${busy.downtimeMs.toFixed(1)} ms (${busy.rounds} rounds, ${(busy.bytesSent / 1048576).toFixed(0)} MiB sent, auto-converge throttle ${busy.throttlePct}%)`]);
+  } finally {
+    await apiHere.close();
+    await apiOther.close();
+    await other.close();
+    rmSync(dir2, { recursive: true, force: true });
+  }
   const file = join(dir, 'src.rvs');
   const saved = await host.save('src', file);
   const size = statSync(file).size;

@@ -26,8 +26,8 @@ export const RUN_USAGE = `usage: rvisor run [options]
   --deterministic     deterministic mode, as QEMU's -icount: guest time advances with retired
                       instructions (10 ns each), idle time is skipped, the RTC starts at
                       2025-01-01T00:00:00Z, entropy comes from --seed; the same seed and the same
-                      input give the same run, byte for byte (input typed at a terminal arrives
-                      at instants that differ from run to run)
+                      input give the same run, byte for byte (keys typed at a terminal reach the
+                      guest at moments that differ from run to run)
   --seed N            the entropy seed of --deterministic (default 0; 0..2^64-1, decimal or 0x hex)
   --save-file FILE    where Ctrl-A W (or SIGUSR1) saves the machine before exiting
                       (default ./rvisor-snapshot.rvs)

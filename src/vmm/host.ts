@@ -9,7 +9,6 @@ import { existsSync, linkSync, copyFileSync, mkdirSync, statSync, unlinkSync, co
 import { isAbsolute, join, resolve } from 'node:path';
 import { RvisorError } from '../errors.js';
 import { freeBoardMemory, type BoardState } from '../machine/board.js';
-import { setClockRunning } from '../machine/clock.js';
 import { TIMEBASE_HZ } from '../machine/memory-map.js';
 import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
 import { parseSize } from './size.js';
@@ -293,7 +292,8 @@ export class Host extends EventEmitter implements HostApi {
     if (snap) {
       try {
         restored = materializeMachine(snap.reader, arena.host, {
-          config: snap.config, meta: snap.meta, nowMs: now(), wallNowNs: BigInt(Date.now()) * 1000000n, running: opts.paused !== true,
+          // Running even when restored paused: the clock keeps host time while no vCPU runs.
+          config: snap.config, meta: snap.meta, nowMs: now(), wallNowNs: BigInt(Date.now()) * 1000000n, running: true,
           ...(lazy ? { lazy: { path: snap.path, fd: snap.fd } } : {}),
         });
       } catch (e) {
@@ -361,7 +361,8 @@ export class Host extends EventEmitter implements HostApi {
     this.cpu.hold(run);
     await this.cpu.sliceEnd(run);
     if (vm.run !== run || vm.state !== 'running') return this.info_(vm); // it ended meanwhile
-    this.cpu.editBoard(run, (s) => ({ ...s, clock: setClockRunning(s.clock, false, now(), TIMEBASE_HZ) }));
+    // The guest's clock keeps host time while no vCPU runs (as Xen's system time does), so after a
+    // pause of any length its wall clock is right; no guest timer fires meanwhile, since nothing runs.
     this.setState(vm, 'paused', 'user');
     return this.info_(vm);
   }
@@ -375,7 +376,6 @@ export class Host extends EventEmitter implements HostApi {
     this.refuse(vm, 'resume', ['paused']);
     const run = vm.run!;
     run.paused = false;
-    this.cpu.editBoard(run, (s) => ({ ...s, clock: setClockRunning(s.clock, true, now(), TIMEBASE_HZ) }));
     this.cpu.sched.wake(run.sched, now());
     this.setState(vm, 'running', 'unpaused');
     await this.cpu.booted(run);

@@ -48,22 +48,34 @@ class FileSource implements ByteSource {
   }
 }
 
-function sha256File(path: string): string {
-  const h = createHash('sha256');
+/** Content hashes of files by identity (device, inode, size, mtime, ctime in ns): a file is hashed
+ *  again only when one of them changed — any write moves ctime, which users cannot set back — so a
+ *  restore does not re-read the kernel and initrd it checked a moment ago. */
+const hashCache = new Map<string, string>(); // boot files only: disks are hashed every time
+
+function sha256File(path: string, cached = false): string {
   const fd = openSync(path, 'r');
   try {
+    const st = fstatSync(fd, { bigint: true });
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const known = cached ? hashCache.get(key) : undefined;
+    if (known !== undefined) return known;
+    const h = createHash('sha256');
     const buf = Buffer.alloc(1 << 20);
     for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+    const hex = h.digest('hex');
+    if (hashCache.size > 256) hashCache.clear();
+    hashCache.set(key, hex);
+    return hex;
   } finally {
     closeSync(fd);
   }
-  return h.digest('hex');
 }
 
 export function fileIdentity(path: string | null): FileIdentity | null {
   if (path === null) return null;
   try {
-    return { path, size: statSync(path).size, sha256: sha256File(path) };
+    return { path, size: statSync(path).size, sha256: sha256File(path, true) };
   } catch (e) {
     throw new RvisorError('ENOENT_FILE', `${path}: ${(e as Error).message}`);
   }

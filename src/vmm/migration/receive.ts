@@ -156,7 +156,7 @@ export function receiveMigration<V>(h: ReceiveHost<V>, ws: WebSocket): void {
       arena: inc.arena, reason: 'migrated',
       board: {
         ...m.board, harts: m.board.harts.map((x, i) => ({ base: inc!.harts[i]!, run: x.run })), ram: inc.ram.save(),
-        clock: { ticks: ticks.toString(), running: !inc.paused, atMs: now() },
+        clock: { ticks: ticks.toString(), running: true, atMs: now() }, // keeps host time, paused or not
       },
     };
     reply({ t: 'built' });
