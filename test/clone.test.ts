@@ -11,21 +11,12 @@ import { HostMemory } from '../src/memory/host-memory.js';
 import { GuestRam } from '../src/machine/ram.js';
 import { shareRam, protectAll, collectDirty } from '../src/machine/p2m.js';
 import { P2M_WP } from '../src/cpu/layout.js';
-import { RvisorError } from '../src/errors.js';
 import { IMAGES_DIR } from '../src/vmm/files.js';
 import { ROOT } from './helpers.js';
-import { withHost, ConsoleReader } from './host-helpers.js';
+import { withHost, ConsoleReader, errorCode } from './host-helpers.js';
 
 const BASE = 0x8000_0000;
-const code = async (p: Promise<unknown>): Promise<string | undefined> => {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof RvisorError, `expected an RvisorError, got ${(e as Error).stack}`);
-    return e.code;
-  }
-  return undefined;
-};
+const code = errorCode;
 
 test('shared RAM: copy-on-write in either direction, share counts free a frame only with its last user', () => {
   const host = new HostMemory();

@@ -1,7 +1,9 @@
 // Helpers for tests of the host (`rvisor serve`'s engine): a host on a temporary state dir that is
 // always closed, console readers with bounded waits, and tiny bare-metal guests assembled from the
 // instruction table (they boot in microseconds, so lifecycle tests need no Linux).
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { RvisorError } from '../src/errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openHost, type Host } from '../src/vmm/host.js';
@@ -9,6 +11,17 @@ import type { VmState } from '../src/vmm/types.js';
 import { encode as I } from '../src/isa/encode.js';
 import { RAM_BASE, UART0_BASE } from '../src/machine/memory-map.js';
 import { ConsoleText } from './console-text.js';
+
+/** The RvisorError code a verb fails with (undefined: it succeeded); anything else fails the test. */
+export async function errorCode(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    assert.ok(e instanceof RvisorError, `expected an RvisorError, got ${(e as Error).stack}`);
+    return e.code;
+  }
+  return undefined;
+}
 
 export async function withHost<T>(opts: { pcpus?: number; stateDir?: string }, fn: (host: Host, dir: string) => Promise<T>): Promise<T> {
   const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'rvisor-host-'));

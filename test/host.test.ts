@@ -199,6 +199,10 @@ test('bad definitions are refused with a clear code and nothing is written', asy
       [{ name: 'd', disks: [{ path: '/nonexistent/disk.img' }] }, 'BAD_DEFINITION'],
       [{ name: 'k', kernel: '/nonexistent/Image' }, 'BAD_DEFINITION'],
       [{ name: 'u', colour: 'blue' }, 'BAD_DEFINITION'],
+      [{ name: 'det', deterministic: { seed: 'x' } }, 'BAD_DEFINITION'],
+      [{ name: 'det', deterministic: { seed: 7 } }, 'BAD_DEFINITION'],
+      [{ name: 'det', deterministic: { seed: '18446744073709551616' } }, 'BAD_DEFINITION'],
+      [{ name: 'det', deterministic: { seed: '1', extra: 1 } }, 'BAD_DEFINITION'],
     ];
     for (const [def, want] of cases) {
       assert.equal(await code(() => host.define(def as never)), want, JSON.stringify(def));
@@ -206,6 +210,8 @@ test('bad definitions are refused with a clear code and nothing is written', asy
     assert.deepEqual(readdirSync(join(stateDir, 'vms')), []);
     host.define({ name: 'one', memory: '64M' });
     assert.equal(await code(() => host.define({ name: 'one' })), 'VM_EXISTS');
+    assert.deepEqual(host.define({ name: 'det', memory: '64M', deterministic: { seed: '0x10' } }).definition.deterministic, { seed: '16' });
+    host.undefine('det');
     assert.equal(await code(() => host.start('two')), 'VM_NOT_FOUND');
     assert.equal(await code(() => host.setSchedinfo('one', { weight: 70000 })), 'BAD_DEFINITION');
     assert.deepEqual(readdirSync(join(stateDir, 'vms')), ['one']);

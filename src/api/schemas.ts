@@ -41,10 +41,15 @@ const definitionFields = {
   autostart: Type.Boolean(),
 };
 
+const Deterministic = Type.Object({
+  seed: Type.String({ pattern: '^(0[xX][0-9a-fA-F]+|[0-9]+)$', description: 'Entropy seed, 0..2^64-1 (decimal or 0x hex)' }),
+}, { additionalProperties: false, description: 'Deterministic mode, as QEMU\'s -icount: guest time from retired instructions, entropy from the seed' });
+
 export const VmDefinitionSchema = Type.Object({
   name: VmName,
   ...definitionFields,
   disks: Type.Array(Disk, { maxItems: 6 }),
+  deterministic: Type.Optional(Deterministic),
 }, { $id: 'VmDefinition', additionalProperties: false });
 
 /** What POST /vms takes: a name and any of the other fields (the host fills defaults); a disk's
@@ -58,6 +63,7 @@ export const VmDefinitionInputSchema = Type.Object({
     path: FilePath('Absolute host path of a raw disk image'),
     readonly: Type.Optional(Type.Boolean({ description: 'default false' })),
   }, { additionalProperties: false }), { maxItems: 6 })),
+  deterministic: Type.Optional(Deterministic),
 }, { $id: 'VmDefinitionInput', additionalProperties: false });
 
 export const VmInfoSchema = Type.Object({

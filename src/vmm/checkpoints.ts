@@ -157,6 +157,7 @@ export class Checkpoints<V extends CheckpointVm> {
               kernel: fileIdentity(def.kernel), initrd: fileIdentity(def.initrd), bios: fileIdentity(def.bios),
               disks: ids,
               sched: { weight: def.weight, cap: def.cap },
+              ...(def.deterministic ? { deterministic: def.deterministic } : {}),
             },
             host: run.arena.host, state: run.board!, nowMs: now(),
           });

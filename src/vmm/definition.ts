@@ -6,11 +6,12 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { RvisorError } from '../errors.js';
 import { IMAGES_DIR } from './files.js';
 import { parseSize } from './size.js';
+import { parseSeed } from '../machine/deterministic.js';
 import type { VmDefinition, VmDefinitionInput } from './types.js';
 
 export const VM_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const DEFAULT_WEIGHT = 256;
-const KEYS = new Set(['name', 'vcpus', 'memory', 'kernel', 'initrd', 'append', 'bios', 'disks', 'weight', 'cap', 'autostart']);
+const KEYS = new Set(['name', 'vcpus', 'memory', 'kernel', 'initrd', 'append', 'bios', 'disks', 'weight', 'cap', 'autostart', 'deterministic']);
 
 function bad(message: string): never {
   throw new RvisorError('BAD_DEFINITION', message);
@@ -78,7 +79,19 @@ export function normalizeDefinition(input: VmDefinitionInput, cwd = process.cwd(
   const cap = checkCap(input.cap ?? 0, vcpus);
   const autostart = input.autostart ?? false;
   if (typeof autostart !== 'boolean') bad('autostart must be true or false');
-  return { name, vcpus, memory, kernel, initrd, append, bios, disks, weight, cap, autostart };
+  let deterministic: { seed: string } | undefined;
+  if (input.deterministic !== undefined) {
+    const d = input.deterministic as unknown;
+    if (typeof d !== 'object' || d === null || Object.keys(d).some((k) => k !== 'seed') || typeof (d as { seed?: unknown }).seed !== 'string') {
+      bad('deterministic must be {"seed": "N"} (an unsigned integer as a string, decimal or 0x hex)');
+    }
+    try {
+      deterministic = { seed: parseSeed((d as { seed: string }).seed, 'deterministic.seed') };
+    } catch (e) {
+      bad((e as Error).message);
+    }
+  }
+  return { name, vcpus, memory, kernel, initrd, append, bios, disks, weight, cap, autostart, ...(deterministic ? { deterministic } : {}) };
 }
 
 /** The files a definition names exist, are regular files and can be opened as asked. */

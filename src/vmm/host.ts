@@ -309,7 +309,10 @@ export class Host extends EventEmitter implements HostApi {
     const run = this.cpu.add({
       id, arena, memBytes, disks, vcpus: def.vcpus, weight: def.weight, cap: def.cap,
       launch: {
-        spec: { vcpus: def.vcpus, memBytes, kernel: def.kernel, initrd: def.initrd, append: def.append, bios: def.bios },
+        spec: {
+          vcpus: def.vcpus, memBytes, kernel: def.kernel, initrd: def.initrd, append: def.append, bios: def.bios,
+          ...(def.deterministic ? { deterministic: def.deterministic } : {}),
+        },
         disks: disks.map((d) => d.share()), arena: arena.index, stamps: bootStamps(def),
       },
       events: this.runEvents(vm), board: restored, paused: opts.paused === true,
@@ -494,6 +497,7 @@ export class Host extends EventEmitter implements HostApi {
           kernel: fileIdentity(def.kernel), initrd: fileIdentity(def.initrd), bios: fileIdentity(def.bios),
           disks: def.disks.map((d) => diskIdentity({ path: d.path, readOnly: d.readonly })),
           sched: { weight: def.weight, cap: def.cap },
+          ...(def.deterministic ? { deterministic: def.deterministic } : {}),
         },
         host: run.arena.host, state: run.board, nowMs: now(),
       });
@@ -540,6 +544,7 @@ export class Host extends EventEmitter implements HostApi {
       name, vcpus: config.vcpus, memory: mib, kernel: config.kernel?.path ?? null, initrd: config.initrd?.path ?? null,
       bios: config.bios?.path ?? null, append: config.append, disks: config.disks.map((d) => ({ path: d.path, readonly: d.readOnly })),
       ...(config.sched ? { weight: config.sched.weight, cap: config.sched.cap } : {}),
+      ...(config.deterministic ? { deterministic: config.deterministic } : {}),
     });
     try {
       return await this.launchChecked(this.get(name), opts, path);

@@ -24,6 +24,9 @@ export interface VmDefinition {
   /** Most CPU the VM may use, per cent of one pCPU; 0 = no cap. */
   cap: number;
   autostart: boolean;
+  /** Deterministic mode (as `rvisor run --deterministic --seed`): guest time from retired
+   *  instructions, entropy from the seed; absent: the normal, host-timed machine. */
+  deterministic?: { seed: string };
 }
 
 /** What a caller may leave out of a definition (defaults filled by `normalizeDefinition`). */
