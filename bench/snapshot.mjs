@@ -57,6 +57,36 @@ try {
   const coldMs = await answer(host, 'src', tBoot);
   await sleep(1000);
 
+  const file = join(dir, 'src.rvs');
+  const saved = await host.save('src', file);
+  const size = statSync(file).size;
+  console.error(`saved: ${saved.durationMs.toFixed(1)} ms, ${size} bytes, ${saved.pagesStored}/${saved.pagesPresent} pages`);
+
+  // Lazy restore (the default: each page read from the file on first touch) and prefault
+  // (every page loaded before the call returns), alternating.
+  const m = { lazy: { api: [], vcpu: [], ans: [], early: [] }, prefault: { api: [], vcpu: [], ans: [], early: [] } };
+  for (let i = 0; i < RUNS; i++) {
+    for (const mode of ['lazy', 'prefault']) {
+      const r = m[mode];
+      const name = `r${i}${mode[0]}`;
+      // A copy per restore: no worker has any of its sections cached (a cold lazy restore).
+      const copy = join(dir, `${name}.rvs`);
+      copyFileSync(file, copy);
+      const t0 = performance.now();
+      await host.restore(copy, { name, ...(mode === 'prefault' ? { prefault: true } : {}) });
+      r.api.push(performance.now() - t0);
+      r.early.push(host.stats(name).memory.presentBytes / 4096);
+      await waitFor(() => host.stats(name).instructions > 0, 10000, 'first slice');
+      r.vcpu.push(performance.now() - t0);
+      r.ans.push(await answer(host, name, t0));
+      console.error(`  ${mode} restore ${i}: api ${r.api.at(-1).toFixed(1)} ms (${r.early.at(-1)} pages present), vcpu ${r.vcpu.at(-1).toFixed(1)} ms, answers ${r.ans.at(-1).toFixed(1)} ms`);
+      await host.destroy(name);
+      host.undefine(name);
+    }
+  }
+  // Clones and migrations of the saved guest, restored as it was after its boot.
+  await host.restore(file, { name: 'src' });
+  await answer(host, 'src', performance.now());
   // Live clones of the running guest.
   const cl = { api: [], paused: [], ans: [] };
   for (let i = 0; i < RUNS; i++) {
@@ -90,56 +120,31 @@ try {
     await answer(host, 'src', performance.now());
     // A guest rewriting 64 MiB of tmpfs in a loop.
     const att2 = host.attachConsole('src', () => {});
-    att2.write(Buffer.from('(while true; do dd if=/dev/urandom of=/tmp/churn bs=1048576 count=64 2>/dev/null; done) &\n'));
+    // 64 MiB of non-zero bytes (yes is fast where /dev/urandom is not), rewritten in place in a loop.
+    att2.write(Buffer.from('yes rvisor | head -c 67108864 > /tmp/src; (while true; do dd if=/tmp/src of=/tmp/churn bs=1048576 conv=notrunc 2>/dev/null; done) & echo $! > /tmp/churn.pid\n'));
     att2.detach();
-    await sleep(2000);
+    await sleep(8000);
     const busy = await host.migrate('src', there);
     console.error(`  busy migration: ${busy.totalMs.toFixed(0)} ms, downtime ${busy.downtimeMs.toFixed(1)} ms, ${busy.rounds} rounds, ${busy.pagesSent} pages sent, throttle ${busy.throttlePct}%`);
     host.undefine('src');
     const back2 = await other.migrate('src', back);
     other.undefine('src');
     const att3 = host.attachConsole('src', () => {});
-    att3.write(Buffer.from('kill %1\n'));
+    att3.write(Buffer.from('kill $(cat /tmp/churn.pid); sleep 1; rm -f /tmp/src /tmp/churn\n'));
     att3.detach();
-    await sleep(500);
+    await sleep(1500);
+    await answer(host, 'src', performance.now()); // quiet again before the save
     console.error(`  busy migration back: ${back2.totalMs.toFixed(0)} ms, downtime ${back2.downtimeMs.toFixed(1)} ms, ${back2.rounds} rounds`);
     rows.push([`live clone: API call → clone running (goal ≤ 2 ms)`, `${median(cl.api).toFixed(2)} ms (original's vCPUs stopped ${median(cl.paused).toFixed(2)} ms)`]);
     rows.push([`live clone: API call → clone answers \`echo\``, `${median(cl.ans).toFixed(1)} ms`]);
     rows.push([`live migration, idle guest (${migs.length} moves): total`, `${median(migs.map((x) => x.totalMs)).toFixed(0)} ms (${median(migs.map((x) => x.bytesSent / 1048576)).toFixed(1)} MiB sent, ${median(migs.map((x) => x.rounds))} pre-copy rounds)`]);
     rows.push([`live migration, idle guest: downtime (goal ≤ 30 ms)`, `${median(migs.map((x) => x.downtimeMs)).toFixed(1)} ms`]);
-    rows.push([`live migration, guest rewriting 64 MiB in a loop: total / downtime`, `${busy.totalMs.toFixed(0)} ms / ${busy.downtimeMs.toFixed(1)} ms (${busy.rounds} rounds, ${(busy.bytesSent / 1048576).toFixed(0)} MiB sent, auto-converge throttle ${busy.throttlePct}%)`]);
+    rows.push([`live migration, guest rewriting 64 MiB of tmpfs in a loop (dd): total / downtime`, `${busy.totalMs.toFixed(0)} ms / ${busy.downtimeMs.toFixed(1)} ms (${busy.rounds} rounds, ${(busy.bytesSent / 1048576).toFixed(0)} MiB sent, auto-converge throttle ${busy.throttlePct}%)`]);
   } finally {
     await apiHere.close();
     await apiOther.close();
     await other.close();
     rmSync(dir2, { recursive: true, force: true });
-  }
-  const file = join(dir, 'src.rvs');
-  const saved = await host.save('src', file);
-  const size = statSync(file).size;
-  console.error(`saved: ${saved.durationMs.toFixed(1)} ms, ${size} bytes, ${saved.pagesStored}/${saved.pagesPresent} pages`);
-
-  // Lazy restore (the default: each page read from the file on first touch) and prefault
-  // (every page loaded before the call returns), alternating.
-  const m = { lazy: { api: [], vcpu: [], ans: [], early: [] }, prefault: { api: [], vcpu: [], ans: [], early: [] } };
-  for (let i = 0; i < RUNS; i++) {
-    for (const mode of ['lazy', 'prefault']) {
-      const r = m[mode];
-      const name = `r${i}${mode[0]}`;
-      // A copy per restore: no worker has any of its sections cached (a cold lazy restore).
-      const copy = join(dir, `${name}.rvs`);
-      copyFileSync(file, copy);
-      const t0 = performance.now();
-      await host.restore(copy, { name, ...(mode === 'prefault' ? { prefault: true } : {}) });
-      r.api.push(performance.now() - t0);
-      r.early.push(host.stats(name).memory.presentBytes / 4096);
-      await waitFor(() => host.stats(name).instructions > 0, 10000, 'first slice');
-      r.vcpu.push(performance.now() - t0);
-      r.ans.push(await answer(host, name, t0));
-      console.error(`  ${mode} restore ${i}: api ${r.api.at(-1).toFixed(1)} ms (${r.early.at(-1)} pages present), vcpu ${r.vcpu.at(-1).toFixed(1)} ms, answers ${r.ans.at(-1).toFixed(1)} ms`);
-      await host.destroy(name);
-      host.undefine(name);
-    }
   }
   rows.push(['save (API call → file on disk, VM stopped)', `${saved.durationMs.toFixed(0)} ms`]);
   rows.push(['snapshot file size (256 MiB guest after boot)', `${(size / 1048576).toFixed(2)} MiB (${saved.pagesStored} of ${saved.pagesPresent} present pages stored, ${(saved.pagesPresent * 4 / 1024).toFixed(1)} MiB present)`]);
