@@ -125,6 +125,41 @@ export function toucherProgram(bytes: number): Uint8Array {
   return words(code);
 }
 
+/** M-mode program that dirties memory as fast as it can: sweep k writes k into every 4 KiB page of
+ *  [RAM_BASE + 64 KiB, RAM_BASE + bytes), then checks every page holds k ("X" and stops if one
+ *  does not), and prints "V" every 64 sweeps. */
+export function dirtierProgram(bytes: number): Uint8Array {
+  const code: number[] = [];
+  li32(code, 6, UART0_BASE);
+  li32(code, 13, 4096);
+  code.push(I('addi', { rd: 15, rs1: 0, imm: 1 }));
+  const start = () => { li32(code, 10, RAM_BASE + 65536); zext(code, 10); };
+  const outer = code.length;
+  start();
+  li32(code, 11, RAM_BASE); zext(code, 11); li32(code, 12, bytes / 4096);
+  code.push(I('slli', { rd: 12, rs1: 12, imm: 12 }), I('add', { rd: 11, rs1: 11, rs2: 12 }));
+  let loop = code.length;
+  code.push(I('sd', { rs1: 10, rs2: 15, imm: 0 }), I('add', { rd: 10, rs1: 10, rs2: 13 }));
+  code.push(I('bltu', { rs1: 10, rs2: 11, imm: (loop - code.length) * 4 }));
+  start();
+  loop = code.length;
+  code.push(I('ld', { rd: 14, rs1: 10, imm: 0 }));
+  const bad = code.length;
+  code.push(0); // bne x14, x15, fail (patched)
+  code.push(I('add', { rd: 10, rs1: 10, rs2: 13 }));
+  code.push(I('bltu', { rs1: 10, rs2: 11, imm: (loop - code.length) * 4 }));
+  code.push(I('andi', { rd: 16, rs1: 15, imm: 63 }));
+  code.push(I('bne', { rs1: 16, rs2: 0, imm: 12 }));
+  code.push(I('addi', { rd: 7, rs1: 0, imm: 'V'.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
+  code.push(I('addi', { rd: 15, rs1: 15, imm: 1 }));
+  code.push(I('jal', { rd: 0, imm: (outer - code.length) * 4 }));
+  const fail = code.length;
+  code.push(I('addi', { rd: 7, rs1: 0, imm: 'X'.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
+  code.push(I('wfi'), I('jal', { rd: 0, imm: -4 }));
+  code[bad] = I('bne', { rs1: 14, rs2: 15, imm: (fail - bad) * 4 });
+  return words(code);
+}
+
 function li32(code: number[], rd: number, v: number): void {
   const hi = (v + 0x800) & ~0xfff;
   code.push(I('lui', { rd, imm: hi | 0 }), I('addi', { rd, rs1: rd, imm: v - hi }));

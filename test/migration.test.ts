@@ -15,7 +15,7 @@ import { ERROR_CODES } from '../src/errors.js';
 import type { Host } from '../src/vmm/host.js';
 import type { HostEvent } from '../src/vmm/types.js';
 import { ROOT } from './helpers.js';
-import { withHost, ConsoleReader, errorCode, bareMetalVm, idleProgram } from './host-helpers.js';
+import { withHost, ConsoleReader, errorCode, bareMetalVm, dirtierProgram, idleProgram } from './host-helpers.js';
 import { startServe, until, vmIn } from './api-helpers.js';
 
 const code = errorCode;
@@ -167,4 +167,26 @@ test('rvisor vm clone and rvisor vm migrate --to URL --token-file F between two 
   r = va(['migrate', 'bm2', '--to', url, '--token-file', join(a.dir, 'no-such-token')]);
   assert.equal(r.status, ERROR_CODES.ENOENT_FILE.exit);
   assert.equal(va(['migrate', 'bm2', '--cancel']).status, ERROR_CODES.VM_STATE.exit, 'nothing to cancel');
+});
+
+test('live migration of a guest dirtying 16 MiB faster than the link: auto-converge throttles it while it is copied, every page arrives', { timeout: 180_000 }, async () => {
+  await twoHosts(async (src, dst, api, token, srcDir) => {
+    src.define(bareMetalVm(srcDir, 'dirt', dirtierProgram(16 * 1048576), '32M'));
+    await src.start('dirt');
+    const o = new ConsoleReader(src, 'dirt');
+    await o.waitFor('VVV', 30_000);
+    const events: HostEvent[] = [];
+    src.on('event', (e) => events.push(e));
+    const r = await src.migrate('dirt', { to: api.tcp!.url, token, maxDowntimeMs: 1 });
+    assert.ok(r.throttlePct > 0, `throttled: ${JSON.stringify(r)}`);
+    assert.ok(r.rounds > 2);
+    assert.ok(events.some((e) => e.type === 'migration' && e.phase === 'precopy' && e.throttlePct > 0));
+    assert.equal(src.schedinfo('dirt').cap, 0, 'the cap is the definition\'s again');
+    // At the destination it runs at full speed, and every page still holds its sweep's value.
+    const d = new ConsoleReader(dst, 'dirt');
+    await d.waitFor('VVV', 30_000);
+    assert.ok(!o.text.includes('X') && !d.text.includes('X'), 'no page lost or stale');
+    assert.equal(dst.schedinfo('dirt').cap, 0);
+    await dst.destroy('dirt');
+  });
 });
