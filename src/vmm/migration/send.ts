@@ -168,17 +168,24 @@ export class Migration<V extends MigrateVm> {
     return new Promise((resolve, reject) => ws.send(data, (err) => (err ? reject(this.closedWith ?? new RvisorError('MIGRATION_FAILED', err.message)) : resolve())));
   }
 
+  /** The P2M the dirty log was started on: a guest reboot gives the VM fresh RAM (and frees this
+   *  one), which the log knows nothing of. */
+  private p2m = -1;
+
   private check(run: VmRun): void {
     if (this.closedWith) throw this.closedWith;
     if (this.vm.run !== run) throw new RvisorError('VM_STATE', `VM ${this.vm.def.name} stopped during its migration (${this.vm.state})`);
+    if (this.p2m >= 0 && run.board?.ram.p2m !== this.p2m) {
+      throw new RvisorError('MIGRATION_FAILED', `VM ${this.vm.def.name} rebooted during its migration (its memory was replaced): migrate it again`);
+    }
   }
 
   /** Sends pages (reading each frame as it is now: a page written meanwhile is in the next round). */
   private async sendPages(run: VmRun, pages: number[]): Promise<void> {
     const host = run.arena.host;
-    const ram = run.board!.ram;
     for (let i = 0; i < pages.length; i += BATCH) {
       this.check(run);
+      const ram = run.board!.ram; // checked: the RAM the log runs on
       const batch = pages.slice(i, i + BATCH);
       const zero: number[] = [], full: number[] = [];
       for (const p of batch) (isZero(host.bytes, frameOf(host, ram, p)) ? zero : full).push(p);
@@ -256,6 +263,7 @@ export class Migration<V extends MigrateVm> {
       // Round 0: every present page (and every disk chunk) while the guest runs.
       await hold();
       const ram = run.board!.ram;
+      this.p2m = ram.p2m;
       if (ram.lazy) GuestRam.attach(run.arena.host, ram, nodePageSources).loadAll();
       let pending: number[] = [];
       protectAll(run.arena.host, ram, (p) => pending.push(p));
