@@ -16,7 +16,8 @@ import type { Host } from '../src/vmm/host.js';
 import type { HostEvent } from '../src/vmm/types.js';
 import { ROOT } from './helpers.js';
 import { withHost, ConsoleReader, errorCode, bareMetalVm, dirtierProgram, idleProgram } from './host-helpers.js';
-import { startServe, until, vmIn } from './api-helpers.js';
+import { startServe, until, vmIn, within } from './api-helpers.js';
+import { WebSocket } from 'ws';
 
 const code = errorCode;
 
@@ -188,5 +189,58 @@ test('live migration of a guest dirtying 16 MiB faster than the link: auto-conve
     assert.ok(!o.text.includes('X') && !d.text.includes('X'), 'no page lost or stale');
     assert.equal(dst.schedinfo('dirt').cap, 0);
     await dst.destroy('dirt');
+  });
+});
+
+test('a hostile or broken migration peer: commit first, malformed state, oversized PMP arrays, early close — the destination refuses, keeps nothing and keeps running', { timeout: 60_000 }, async () => {
+  await twoHosts(async (_src, dst, api, token, _srcDir, dstDir) => {
+    const url = `ws://127.0.0.1:${api.tcp!.port}/migrations/incoming`;
+    const session = async (msgs: unknown[], until = 'error'): Promise<{ replies: { t: string; code?: string }[] }> => {
+      const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+      const replies: { t: string; code?: string }[] = [];
+      await within(new Promise<void>((resolve, reject) => {
+        ws.on('open', () => { for (const m of msgs) ws.send(JSON.stringify(m)); if (until === 'none') ws.close(); });
+        ws.on('message', (d: Buffer) => { const r = JSON.parse(d.toString()); replies.push(r); if (r.t === until) ws.close(); });
+        ws.on('close', () => resolve());
+        ws.on('error', reject);
+      }), 20_000, 'peer session');
+      return { replies };
+    };
+    const def = { ...bareMetalVm(dstDir, 'evil', idleProgram('x')), vcpus: 1, append: '', disks: [], weight: 256, cap: 0, autostart: true };
+    const begin = { t: 'begin', version: 1, rvisor: 'x', definition: def, memBytes: 32 * 1048576, copyDisks: null, paused: false };
+    // commit before anything: an error reply, and the host lives on.
+    assert.deepEqual((await session([{ t: 'commit' }])).replies.map((r) => r.code), ['BAD_REQUEST']);
+    // A state whose hart has more PMP entries than a hart: refused before anything is written past it.
+    const hart = { x: [], f: [], pc: '0x0', fcsr: 0, instret: '0x0', priv: {}, pmpcfg: [], pmpaddr: new Array(9000).fill('0x4141414141414141') };
+    const board = { version: 1, harts: [{ base: 0, run: 'started' }], devices: { virtio: [] }, ram: { p2m: 0, base: 0, size: 0 } };
+    let r = await session([begin, { t: 'state', harts: [{ run: 'started', state: hart }], board, ticks: '0', sinceStopMs: 0 }]);
+    assert.deepEqual(r.replies.map((x) => x.t), ['ready', 'error']);
+    // A state that does not fit; and pages beyond the VM.
+    r = await session([begin, { t: 'state', harts: [], board, ticks: 'x', sinceStopMs: 0 }]);
+    assert.deepEqual(r.replies.map((x) => x.code ?? x.t), ['ready', 'BAD_REQUEST']);
+    // While the stream is open the incoming VM refuses every verb; a close drops it.
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    await within(new Promise<void>((resolve) => { ws.on('open', () => ws.send(JSON.stringify(begin))); ws.on('message', () => resolve()); }), 20_000, 'ready');
+    assert.equal(dst.list()[0]?.reason, 'incoming-migration');
+    assert.equal(await code(dst.start('evil')), 'VM_STATE');
+    assert.equal(await code((async () => dst.undefine('evil'))()), 'VM_STATE');
+    assert.equal(await code((async () => dst.define({ name: 'evil' }))()), 'VM_EXISTS');
+    ws.close();
+    await until(() => dst.list().length === 0, 10_000, 'the incoming VM dropped');
+    assert.deepEqual(readdirSync(join(dstDir, 'vms')), []);
+    assert.equal(dst.hostStats().vms.running, 0);
+  });
+});
+
+test('two clones racing for one name: one wins, the other changes nothing of the winner', { timeout: 60_000 }, async () => {
+  await withHost({ pcpus: 2 }, async (host, dir) => {
+    host.define(bareMetalVm(dir, 'va', idleProgram('a')));
+    host.define(bareMetalVm(dir, 'vb', idleProgram('b')));
+    await host.start('va');
+    await host.start('vb');
+    const results = await Promise.all([code(host.clone('va', 'vx')), code(host.clone('vb', 'vx'))]);
+    assert.deepEqual(results.sort(), [undefined, 'VM_EXISTS'].sort());
+    assert.equal(host.info('vx').state, 'running');
+    assert.ok(existsSync(join(dir, 'vms', 'vx', 'definition.json')), 'the winner\'s folder is intact');
   });
 });

@@ -157,6 +157,10 @@ export class Hart {
     this.fcsr = s.fcsr;
     this.instret = BigInt(s.instret);
     for (const [name, off] of PRIV_FIELDS) this.setField(off, BigInt(s.priv[name] ?? '0'));
+    // Never more entries than the hart has: a state from a file or a peer must not write past them.
+    if (!Array.isArray(s.pmpcfg) || !Array.isArray(s.pmpaddr) || s.pmpcfg.length > 16 || s.pmpaddr.length > 64) {
+      throw new RangeError('a hart state has more PMP entries than a hart (16 pmpcfg, 64 pmpaddr)');
+    }
     s.pmpcfg.forEach((v, i) => this.setField(L.HART_PMPCFG + i * 8, BigInt(v)));
     s.pmpaddr.forEach((v, i) => this.setField(L.HART_PMPADDR + i * 8, BigInt(v)));
     this.clearReservation();

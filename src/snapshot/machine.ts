@@ -5,7 +5,7 @@
 // allocated is freed again when the file turns out corrupt halfway. Platform-neutral.
 import type { HostMemory } from '../memory/host-memory.js';
 import { Hart, type HartState } from '../cpu/hart.js';
-import { HART_P2M, P2M_FRAME_MASK } from '../cpu/layout.js';
+import { HART_P2M, HART_RAM_BASE, HART_RAM_SIZE, P2M_FRAME_MASK } from '../cpu/layout.js';
 import { GuestRam } from '../machine/ram.js';
 import type { BoardState } from '../machine/board.js';
 import { ticksAt } from '../machine/clock.js';
@@ -177,7 +177,10 @@ export function materializeMachine(r: SnapshotReader, host: HostMemory, o: Mater
       } catch (e) {
         throw bad(`a hart's state is malformed (${(e as Error).message})`);
       }
+      // Where its RAM is comes from this host, never from the file.
       hart.setField(HART_P2M, BigInt(ram.p2m));
+      hart.setField(HART_RAM_BASE, BigInt(RAM_BASE));
+      hart.setField(HART_RAM_SIZE, BigInt(o.config.memBytes));
     }
   } catch (e) {
     ram.free();

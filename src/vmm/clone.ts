@@ -91,6 +91,9 @@ export async function cloneVm<V extends CloneVm>(h: CloneHost<V>, name: string, 
     let machine: PreparedMachine | undefined;
     try {
       if (src.run !== run) throw new RvisorError('VM_STATE', `VM ${name} stopped before it could be cloned (${src.state})`);
+      // Again after the wait: another verb may have taken the name meanwhile. From here to the
+      // definition nothing awaits, so the name stays free.
+      if (h.exists(newName)) throw new RvisorError('VM_EXISTS', `a VM named ${newName} is already defined`);
       if (!run.board) throw new RvisorError('VM_STATE', `VM ${name} has not run yet (started paused): there is no machine to clone`);
       const host = run.arena.host;
       const board = run.board;
@@ -99,12 +102,17 @@ export async function cloneVm<V extends CloneVm>(h: CloneHost<V>, name: string, 
       // Pages of a lazily restored original still in its snapshot are loaded now: the two share them.
       if (board.ram.lazy) GuestRam.attach(host, board.ram, nodePageSources).loadAll();
       // Disks: a copy of each read-write disk in the clone's folder; read-only ones are shared.
-      dir = join(h.vmsDir, newName);
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const folder = join(h.vmsDir, newName);
+      try {
+        mkdirSync(folder, { mode: 0o700 }); // a folder left by anyone else is not ours to fill or remove
+      } catch (e) {
+        throw new RvisorError('VM_EXISTS', `cannot make the clone's folder ${folder}: ${(e as Error).message}`);
+      }
+      dir = folder;
       const disks = src.def.disks.map((d, i) => {
         if (d.readonly) return { ...d };
-        const copy = join(dir!, `disk-${i}.img`);
-        copyFileSync(d.path, copy, fsConstants.COPYFILE_FICLONE);
+        const copy = join(folder, `disk-${i}.img`);
+        copyFileSync(d.path, copy, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL);
         return { ...d, path: copy };
       });
       const def: VmDefinition = { ...structuredClone(src.def), name: newName, disks, autostart: false };

@@ -5,7 +5,7 @@
 // a VM can continue on any worker and a worker's failure loses only the VM it was running.
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { existsSync, linkSync, copyFileSync, mkdirSync, statSync, unlinkSync, constants as fsConstants } from 'node:fs';
+import { existsSync, linkSync, copyFileSync, mkdirSync, statSync, unlinkSync, writeFileSync, constants as fsConstants } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RvisorError } from '../errors.js';
 import { freeBoardMemory, type BoardState } from '../machine/board.js';
@@ -32,6 +32,9 @@ import type {
   VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
 } from './types.js';
 
+/** Marks a VM folder whose live migration into this host has not switched yet. */
+const INCOMING = 'incoming';
+
 /** The managed save in a VM's folder (HostApi.save): the next start resumes from it. */
 const MANAGED_SAVE = 'managed-save.rvs';
 
@@ -51,6 +54,8 @@ export class Host extends EventEmitter implements HostApi {
   /** Snapshot files that lazily restored runs still load pages from (closed when the run ends). */
   private readonly lazyFiles = new Map<VmRun, () => void>();
   private readonly migrations = new Map<Vm, Migration<Vm>>();
+  /** VMs arriving by live migration, not yet switched: every verb refuses them (see get). */
+  private readonly incoming = new Set<string>();
   readonly stateDir: string;
   readonly pcpus: number;
   private readonly registry: Registry;
@@ -83,6 +88,12 @@ export class Host extends EventEmitter implements HostApi {
       stop: (vm) => this.finish(vm, 'shutoff', 'reverted'), launch: (vm, o, f) => this.launch(vm, o, f), diskUsers: (k) => this.disksInUse.get(k) ?? [],
     });
     for (const { def, wasRunning } of this.registry.load((w) => this.warnings.push(w))) {
+      if (existsSync(join(this.registry.vmsDir, def.name, INCOMING))) {
+        // A live migration into this host that never switched: the VM runs at its source.
+        this.registry.remove(def.name);
+        this.warnings.push(`removed VM ${def.name}: its incoming live migration did not complete`);
+        continue;
+      }
       this.addVm(def, 'shutoff', wasRunning ? 'daemon-restart' : 'defined');
       if (wasRunning) this.registry.setRunning(def.name, false);
     }
@@ -111,6 +122,7 @@ export class Host extends EventEmitter implements HostApi {
   private get(name: string): Vm {
     const vm = typeof name === 'string' ? this.vms.get(name) : undefined;
     if (!vm) throw new RvisorError('VM_NOT_FOUND', `no VM named ${JSON.stringify(name)}`);
+    if (this.incoming.has(name)) throw new RvisorError('VM_STATE', `VM ${name} is arriving by live migration: it can be used once it has switched`);
     return vm;
   }
 
@@ -599,8 +611,22 @@ export class Host extends EventEmitter implements HostApi {
   /** The destination side of a migration: a WebSocket from the source host (migration/receive.ts). */
   acceptMigration(ws: WebSocket): void {
     receiveMigration<Vm>({
-      vmsDir: this.registry.vmsDir, exists: (n) => this.vms.has(n), define: (def) => (this.define(def), this.get(def.name)),
-      undefine: (n) => this.undefine(n), place: (m, v) => this.arenas.place(m, v), release: (a, m, v) => this.arenas.release(a, m, v),
+      vmsDir: this.registry.vmsDir, exists: (n) => this.vms.has(n),
+      define: (def) => {
+        this.define(def);
+        this.incoming.add(def.name);
+        writeFileSync(join(this.registry.vmsDir, def.name, INCOMING), `${process.pid}\n`, { mode: 0o600 });
+        const vm = this.vms.get(def.name)!;
+        vm.reason = 'incoming-migration';
+        return vm;
+      },
+      undefine: (n) => { this.incoming.delete(n); this.undefine(n); },
+      arrived: (n, autostart) => {
+        this.incoming.delete(n);
+        try { unlinkSync(join(this.registry.vmsDir, n, INCOMING)); } catch { /* gone */ }
+        if (autostart) this.setAutostart(n, true);
+      },
+      place: (m, v) => this.arenas.place(m, v), release: (a, m, v) => this.arenas.release(a, m, v),
       launch: (vm, paused, machine) => this.serial(vm, () => this.launch(vm, paused ? { paused: true } : {}, machine)),
     }, ws);
   }

@@ -33,7 +33,11 @@ export type SourceMessage =
       copyDisks: number[] | null;
       paused: boolean;
     }
-  | { t: 'state'; harts: { run: BoardState['harts'][number]['run']; state: HartState }[]; board: BoardState; ticks: string; wallNs: string }
+  | {
+      t: 'state'; harts: { run: BoardState['harts'][number]['run']; state: HartState }[]; board: BoardState;
+      /** mtime at the stop, and the source's time from the stop to this message (ms). */
+      ticks: string; sinceStopMs: number;
+    }
   | { t: 'commit' }
   | { t: 'cancel'; reason: string };
 

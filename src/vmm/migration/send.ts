@@ -26,6 +26,8 @@ const BATCH = 128; // pages per message (512 KiB: the API takes WebSocket messag
 const MAX_ROUNDS = 30;
 const REPLY_MS = 30000;
 export const DEFAULT_MAX_DOWNTIME_MS = 300;
+/** Errors the destination reported itself (an `error` message), as opposed to a lost link. */
+const remoteErrors = new WeakSet<Error>();
 
 export interface MigrateVm {
   def: VmDefinition;
@@ -143,7 +145,11 @@ export class Migration<V extends MigrateVm> {
   private reply(expect: DestinationMessage['t']): Promise<DestinationMessage> {
     const next = this.replies.shift();
     const check = (m: DestinationMessage): DestinationMessage => {
-      if (m.t === 'error') throw new RvisorError(m.code in ERROR_CODES ? m.code as ErrorCode : 'MIGRATION_FAILED', `the destination refused the migration: ${m.message}`);
+      if (m.t === 'error') {
+        const e = new RvisorError(m.code in ERROR_CODES ? m.code as ErrorCode : 'MIGRATION_FAILED', `the destination refused the migration: ${m.message}`);
+        remoteErrors.add(e);
+        throw e;
+      }
       if (m.t !== expect) throw new RvisorError('MIGRATION_FAILED', `the destination answered ${m.t}, expected ${expect}`);
       return m;
     };
@@ -316,8 +322,8 @@ export class Migration<V extends MigrateVm> {
         t: 'state',
         harts: board.harts.map((s) => ({ run: s.run, state: new Hart(host, s.base).save() })),
         board: { ...board, harts: board.harts.map((s) => ({ base: 0, run: s.run })), ram: { p2m: 0, base: board.ram.base, size: board.ram.size } } as BoardState,
-        ticks: ticksAt(board.clock, tNow, TIMEBASE_HZ).toString(),
-        wallNs: (BigInt(Date.now()) * 1000000n).toString(),
+        ticks: ticksAt(board.clock, downtimeStart, TIMEBASE_HZ).toString(),
+        sinceStopMs: now() - downtimeStart,
       };
       await this.send(JSON.stringify(state));
       await this.reply('built');
@@ -328,6 +334,11 @@ export class Migration<V extends MigrateVm> {
       try {
         done = await this.reply('done');
       } catch (e) {
+        if (remoteErrors.has(e as Error)) {
+          // The destination said it could not run the VM (and dropped it): it runs on here.
+          this.committed = false;
+          throw e;
+        }
         // The destination may or may not run the VM now: never run it twice.
         this.h.leavePaused(vm, 'migration-unknown');
         throw new RvisorError('MIGRATION_FAILED', `the destination did not confirm that VM ${name} runs there (${(e as Error).message}); it stays paused here: check the destination, then resume or destroy it here`);
