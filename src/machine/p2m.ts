@@ -72,3 +72,11 @@ export function collectDirty(host: HostMemory, ram: GuestRamState, fn: (page: nu
 export function frameOf(host: HostMemory, ram: GuestRamState, page: number): number {
   return (host.view.getUint32(ram.p2m + page * 4, true) & P2M_FRAME_MASK) * PAGE;
 }
+
+/** Pages backed by a frame now (never-touched pages excluded). */
+export function presentPages(host: HostMemory, ram: GuestRamState): number {
+  const t = new Uint32Array(host.memory.buffer, ram.p2m, ram.size / PAGE);
+  let n = 0;
+  for (let i = 0; i < t.length; i++) if ((t[i]! & P2M_FRAME_MASK) !== 0) n++;
+  return n;
+}

@@ -12,7 +12,7 @@ import { HART_P2M, HART_TLB } from '../cpu/layout.js';
 import { Hart } from '../cpu/hart.js';
 import { GuestRam } from '../machine/ram.js';
 import type { BoardState } from '../machine/board.js';
-import { dropTlbWrites, shareRam } from '../machine/p2m.js';
+import { dropTlbWrites, presentPages, shareRam } from '../machine/p2m.js';
 import { checkName } from './definition.js';
 import { now, type Dispatcher, type VmRun } from './dispatcher.js';
 import { nodePageSources } from './lazy-pages.js';
@@ -119,9 +119,7 @@ export async function cloneVm<V extends CloneVm>(h: CloneHost<V>, name: string, 
       // RAM shared copy-on-write; harts copied (their TLBs emptied); the original's harts lose
       // their write permissions so their next write to each page goes through its P2M.
       const ram = shareRam(host, board.ram);
-      let pagesShared = 0;
-      const p = new Uint32Array(host.memory.buffer, ram.p2m, ram.size / 4096);
-      for (let i = 0; i < p.length; i++) if (p[i] !== 0) pagesShared++;
+      const pagesShared = presentPages(host, ram);
       const harts = board.harts.map((s) => {
         dropTlbWrites(host, s.base);
         const base = host.allocHart();

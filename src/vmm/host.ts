@@ -5,24 +5,25 @@
 // a VM can continue on any worker and a worker's failure loses only the VM it was running.
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { existsSync, linkSync, copyFileSync, mkdirSync, statSync, unlinkSync, writeFileSync, constants as fsConstants } from 'node:fs';
+import { existsSync, linkSync, copyFileSync, mkdirSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RvisorError } from '../errors.js';
 import { freeBoardMemory, type BoardState } from '../machine/board.js';
-import { TIMEBASE_HZ } from '../machine/memory-map.js';
 import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
 import { parseSize } from './size.js';
 import { checkCap, checkDefinitionFiles, checkWeight, normalizeDefinition } from './definition.js';
 import { Registry } from './registry.js';
 import { defaultStateDir, lockStateDir } from './state-dir.js';
 import { ConsoleLog } from './console-log.js';
-import { Arenas, type Arena } from './arenas.js';
+import { Arenas } from './arenas.js';
 import { Dispatcher, now, type RunEvents, type VmRun } from './dispatcher.js';
 import { materializeMachine } from '../snapshot/machine.js';
 import { Checkpoints } from './checkpoints.js';
+import { bootStamps } from './machine.js';
+import { DiskClaims } from './disk-claims.js';
+import { hostStats, vmStats } from './stats.js';
 import { cloneVm, type PreparedMachine } from './clone.js';
-import { Migration } from './migration/send.js';
-import { receiveMigration } from './migration/receive.js';
+import { INCOMING, MigrationDesk } from './migration/desk.js';
 import type { WebSocket } from 'ws';
 import {
   checkBootFiles, checkDisks, checkMachine, diskIdentity, fileIdentity, openSnapshotFile, writeSnapshotFile, VERSION, type OpenSnapshot,
@@ -31,9 +32,6 @@ import type {
   CheckpointInfo, CloneInfo, CloneOptions, MigrateOptions, MigrationInfo, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions,
   VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
 } from './types.js';
-
-/** Marks a VM folder whose live migration into this host has not switched yet. */
-const INCOMING = 'incoming';
 
 /** The managed save in a VM's folder (HostApi.save): the next start resumes from it. */
 const MANAGED_SAVE = 'managed-save.rvs';
@@ -53,9 +51,7 @@ interface Vm {
 export class Host extends EventEmitter implements HostApi {
   /** Snapshot files that lazily restored runs still load pages from (closed when the run ends). */
   private readonly lazyFiles = new Map<VmRun, () => void>();
-  private readonly migrations = new Map<Vm, Migration<Vm>>();
-  /** VMs arriving by live migration, not yet switched: every verb refuses them (see get). */
-  private readonly incoming = new Set<string>();
+  private readonly desk: MigrationDesk<Vm>;
   readonly stateDir: string;
   readonly pcpus: number;
   private readonly registry: Registry;
@@ -64,8 +60,8 @@ export class Host extends EventEmitter implements HostApi {
   private readonly cpu: Dispatcher;
   private readonly checkpoints: Checkpoints<Vm>;
   private readonly testHooks: boolean;
-  /** Disk files (st_dev:st_ino) attached to running or paused VMs, and whether read-write. */
-  private readonly disksInUse = new Map<string, { vm: string; writable: boolean }[]>();
+  /** Disk files attached to running or paused VMs, and whether read-write. */
+  private readonly disks = new DiskClaims();
   private nextId = 1;
   private closed = false;
   private readonly unlock: () => void;
@@ -85,7 +81,17 @@ export class Host extends EventEmitter implements HostApi {
     this.cpu = new Dispatcher(pcpus, this.arenas);
     this.checkpoints = new Checkpoints<Vm>({
       vmsDir: this.registry.vmsDir, cpu: this.cpu, get: (n) => this.get(n), serial: (vm, fn) => this.serial(vm, fn), info: (vm) => this.info_(vm),
-      stop: (vm) => this.finish(vm, 'shutoff', 'reverted'), launch: (vm, o, f) => this.launch(vm, o, f), diskUsers: (k) => this.disksInUse.get(k) ?? [],
+      stop: (vm) => this.finish(vm, 'shutoff', 'reverted'), launch: (vm, o, f) => this.launch(vm, o, f), diskUsers: (k) => this.disks.of(k),
+    });
+    this.desk = new MigrationDesk<Vm>({
+      cpu: this.cpu, rvisorVersion: VERSION, info: (v) => this.info_(v), emit: (e) => this.emitEvent(e),
+      migrated: (v) => this.finish(v, 'shutoff', 'migrated'),
+      leavePaused: (v, reason) => { if (v.run) { v.run.paused = true; this.cpu.hold(v.run); this.setState(v, 'paused', reason); } },
+      vmsDir: this.registry.vmsDir, exists: (n) => this.vms.has(n), serial: (vm, fn) => this.serial(vm, fn),
+      defineVm: (def) => { this.define(def); const vm = this.vms.get(def.name)!; vm.reason = 'incoming-migration'; return vm; },
+      undefineVm: (n) => this.undefine(n), setAutostart: (n, on) => this.setAutostart(n, on),
+      place: (m, v) => this.arenas.place(m, v), release: (a, m, v) => this.arenas.release(a, m, v),
+      launch: (vm, paused, machine) => this.serial(vm, () => this.launch(vm, paused ? { paused: true } : {}, machine)),
     });
     for (const { def, wasRunning } of this.registry.load((w) => this.warnings.push(w))) {
       if (existsSync(join(this.registry.vmsDir, def.name, INCOMING))) {
@@ -122,7 +128,7 @@ export class Host extends EventEmitter implements HostApi {
   private get(name: string): Vm {
     const vm = typeof name === 'string' ? this.vms.get(name) : undefined;
     if (!vm) throw new RvisorError('VM_NOT_FOUND', `no VM named ${JSON.stringify(name)}`);
-    if (this.incoming.has(name)) throw new RvisorError('VM_STATE', `VM ${name} is arriving by live migration: it can be used once it has switched`);
+    if (this.desk.isIncoming(name)) throw new RvisorError('VM_STATE', `VM ${name} is arriving by live migration: it can be used once it has switched`);
     return vm;
   }
 
@@ -261,7 +267,7 @@ export class Host extends EventEmitter implements HostApi {
       throw new RvisorError('BAD_DEFINITION', (e as Error).message, { cause: e });
     }
     try {
-      this.claimDisks(name, disks);
+      this.disks.claim(name, disks);
     } catch (e) {
       snap?.close();
       for (const d of disks) d.close();
@@ -282,7 +288,7 @@ export class Host extends EventEmitter implements HostApi {
         checkDefinitionFiles(def);
         disks = openRawDisks(def.disks.map((d) => ({ path: d.path, readOnly: d.readonly })));
         try {
-          this.claimDisks(name, disks);
+          this.disks.claim(name, disks);
         } catch (e) {
           for (const d of disks) d.close();
           throw e;
@@ -311,7 +317,7 @@ export class Host extends EventEmitter implements HostApi {
       } catch (e) {
         snap.close();
         this.arenas.release(arena, memBytes, def.vcpus);
-        this.releaseDisks(name, disks);
+        this.disks.release(name, disks);
         for (const d of disks) d.close();
         throw e;
       }
@@ -586,50 +592,10 @@ export class Host extends EventEmitter implements HostApi {
   snapshotRevert(name: string, snap: string, opts: RevertOptions = {}): Promise<VmInfo> { return this.checkpoints.revert(name, snap, opts); }
   snapshotDelete(name: string, snap: string): Promise<void> { return this.checkpoints.delete(name, snap); }
 
-  /** Live migration to another host (migration/send.ts); cancel with migrateCancel. */
-  async migrate(name: string, opts: MigrateOptions): Promise<MigrationInfo> {
-    const vm = this.get(name);
-    if (typeof opts?.to !== 'string') throw new RvisorError('BAD_REQUEST', 'migrate needs a destination (to)');
-    if (this.migrations.has(vm)) throw new RvisorError('VM_STATE', `VM ${name} is already being migrated`);
-    const m = new Migration<Vm>({
-      cpu: this.cpu, rvisorVersion: VERSION, info: (v) => this.info_(v), emit: (e) => this.emitEvent(e),
-      migrated: (v) => this.finish(v, 'shutoff', 'migrated'),
-      leavePaused: (v, reason) => { if (v.run) { v.run.paused = true; this.cpu.hold(v.run); this.setState(v, 'paused', reason); } },
-    }, vm, opts);
-    this.migrations.set(vm, m);
-    try {
-      return await this.serial(vm, () => m.run());
-    } finally {
-      this.migrations.delete(vm);
-    }
-  }
-
-  migrateCancel(name: string): boolean {
-    return this.migrations.get(this.get(name))?.cancel() ?? false;
-  }
-
-  /** The destination side of a migration: a WebSocket from the source host (migration/receive.ts). */
-  acceptMigration(ws: WebSocket): void {
-    receiveMigration<Vm>({
-      vmsDir: this.registry.vmsDir, exists: (n) => this.vms.has(n),
-      define: (def) => {
-        this.define(def);
-        this.incoming.add(def.name);
-        writeFileSync(join(this.registry.vmsDir, def.name, INCOMING), `${process.pid}\n`, { mode: 0o600 });
-        const vm = this.vms.get(def.name)!;
-        vm.reason = 'incoming-migration';
-        return vm;
-      },
-      undefine: (n) => { this.incoming.delete(n); this.undefine(n); },
-      arrived: (n, autostart) => {
-        this.incoming.delete(n);
-        try { unlinkSync(join(this.registry.vmsDir, n, INCOMING)); } catch { /* gone */ }
-        if (autostart) this.setAutostart(n, true);
-      },
-      place: (m, v) => this.arenas.place(m, v), release: (a, m, v) => this.arenas.release(a, m, v),
-      launch: (vm, paused, machine) => this.serial(vm, () => this.launch(vm, paused ? { paused: true } : {}, machine)),
-    }, ws);
-  }
+  // Live migration (migration/): sending, cancelling, and the destination side (a WebSocket from the source host).
+  migrate(name: string, opts: MigrateOptions): Promise<MigrationInfo> { return this.desk.migrate(this.get(name), opts); }
+  migrateCancel(name: string): boolean { return this.desk.cancel(this.get(name)); }
+  acceptMigration(ws: WebSocket): void { this.desk.accept(ws); }
 
   /** A live clone (clone.ts): original and clone run side by side, RAM shared copy-on-write. */
   clone(name: string, newName: string, opts: CloneOptions = {}): Promise<CloneInfo> {
@@ -639,32 +605,6 @@ export class Host extends EventEmitter implements HostApi {
       commit: (a, m, v) => this.arenas.commit(a, m, v), uncommit: (a, m, v) => this.arenas.release(a, m, v),
       launch: (vm, paused, machine) => this.serial(vm, () => this.launch(vm, paused ? { paused: true } : {}, machine)),
     }, name, newName, opts);
-  }
-
-  /** A disk file may be attached to several running VMs only read-only (as QEMU's image locking
-   *  refuses a second writer): a read-write attachment conflicts with any other. */
-  private claimDisks(name: string, disks: RawFileDisk[]): void {
-    for (const d of disks) {
-      const users = this.disksInUse.get(`${d.dev}:${d.ino}`) ?? [];
-      const clash = users.find((u) => u.writable || !d.readOnly);
-      if (clash) {
-        throw new RvisorError('DISK_IN_USE', `disk ${d.path} is attached ${clash.writable ? 'read-write' : 'read-only'} to the running VM ${clash.vm}: `
-          + 'a disk may be shared only read-only by every VM');
-      }
-    }
-    for (const d of disks) {
-      const key = `${d.dev}:${d.ino}`;
-      this.disksInUse.set(key, [...(this.disksInUse.get(key) ?? []), { vm: name, writable: !d.readOnly }]);
-    }
-  }
-
-  private releaseDisks(name: string, disks: RawFileDisk[]): void {
-    for (const d of disks) {
-      const key = `${d.dev}:${d.ino}`;
-      const left = (this.disksInUse.get(key) ?? []).filter((u) => u.vm !== name);
-      if (left.length) this.disksInUse.set(key, left);
-      else this.disksInUse.delete(key);
-    }
   }
 
   /** The run ends: its memory goes back to the arena, its disks are closed. */
@@ -678,7 +618,7 @@ export class Host extends EventEmitter implements HostApi {
     this.lazyFiles.get(run)?.();
     this.lazyFiles.delete(run);
     this.arenas.release(run.arena, run.memBytes, vm.def.vcpus);
-    this.releaseDisks(vm.def.name, run.disks);
+    this.disks.release(vm.def.name, run.disks);
     for (const d of run.disks) d.close();
     this.registry.setRunning(vm.def.name, false);
     this.setState(vm, state, reason);
@@ -707,36 +647,11 @@ export class Host extends EventEmitter implements HostApi {
   }
 
   stats(name: string): VmStats {
-    const vm = this.get(name);
-    const run = vm.run;
-    const ns = (ms: number) => Math.round(ms * 1e6);
-    const vcpus = Array.from({ length: vm.def.vcpus }, (_, id) => ({
-      id,
-      cpuTimeNs: ns(run?.hartMs[id] ?? 0),
-      instructions: run?.hartInsns[id] ?? 0,
-      stealNs: ns((run?.sched.stealMs ?? 0) + (run?.hartSteal[id] ?? 0)),
-    }));
-    const presentPages = run?.board ? countPresent(run.arena, run.board) : 0;
-    return {
-      name, state: vm.state,
-      cpuTimeNs: ns(run?.sched.cpuMs ?? 0),
-      instructions: vcpus.reduce((s, v) => s + v.instructions, 0),
-      stealNs: ns(run?.sched.stealMs ?? 0),
-      vcpus,
-      memory: { nominalBytes: parseSize(vm.def.memory, 'memory'), presentBytes: presentPages * 4096 },
-      lastPcpu: run?.lastPcpu ?? vm.lastPcpu,
-    };
+    return vmStats(this.get(name));
   }
 
   hostStats(): HostStats {
-    const count = (s: VmState) => [...this.vms.values()].filter((v) => v.state === s).length;
-    return {
-      pcpus: this.pcpus,
-      vms: { total: this.vms.size, running: count('running'), paused: count('paused'), crashed: count('crashed'), shutoff: count('shutoff') },
-      pcpuBusyNs: this.cpu.busyNs(),
-      arenas: this.arenas.list.map((a) => ({ index: a.index, bytes: a.host.byteLength, framesInUse: a.host.framesInUse, vms: a.vms })),
-      rssBytes: process.memoryUsage.rss(),
-    };
+    return hostStats(this.pcpus, [...this.vms.values()], this.cpu, this.arenas);
   }
 
   /** Test hook (HostOptions.testHooks): the VM's next slice throws inside its pCPU worker, as a
@@ -760,7 +675,7 @@ export class Host extends EventEmitter implements HostApi {
       // reports the VM shutoff with reason daemon-restart.
       vm.run = undefined;
       if (run.board) freeBoardMemory(run.arena.host, run.board);
-      this.releaseDisks(vm.def.name, run.disks);
+      this.disks.release(vm.def.name, run.disks);
       for (const d of run.disks) d.close();
       this.setState(vm, 'shutoff', 'daemon-stop');
       for (const f of [...run.sliceWaiters.splice(0), ...run.endWaiters.splice(0)]) f();
@@ -768,29 +683,6 @@ export class Host extends EventEmitter implements HostApi {
     }
     this.unlock();
   }
-}
-
-/** The boot files' identity (size, mtime, inode) by path: the workers' image caches keep one
- *  decompressed copy per file and read it again only when the file changed. */
-function bootStamps(def: VmDefinition): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of [def.kernel, def.initrd, def.bios]) {
-    if (p === null) continue;
-    try {
-      const st = statSync(p);
-      out[p] = `${st.size}:${st.mtimeMs}:${st.ino}`;
-    } catch {
-      out[p] = '?';
-    }
-  }
-  return out;
-}
-
-function countPresent(arena: Arena, s: BoardState): number {
-  const v = arena.host.view;
-  let n = 0;
-  for (let i = 0; i < s.ram.size / 4096; i++) if (v.getUint32(s.ram.p2m + i * 4, true) !== 0) n++;
-  return n;
 }
 
 /** Opens a host: loads the registry from the state dir, starts the pCPU workers and the VMs

@@ -1,6 +1,7 @@
 // The one place where a machine is assembled from what a user asked for: boot files read (and
 // decompressed), disks attached, the board's configuration filled. `rvisor run` and the pCPU
 // workers of `rvisor serve` both build their boards here, so the CLI holds no machine assembly.
+import { statSync } from 'node:fs';
 import type { PageSources } from '../machine/ram.js';
 import type { BoardConfig, DiskConfig } from '../machine/board.js';
 import type { EntropySource } from '../devices/virtio/rng/rng.js';
@@ -71,4 +72,20 @@ export function boardConfig(spec: MachineSpec, images: BootImages, disks: DiskCo
     ...(io.pageSources ? { pageSources: io.pageSources } : {}),
     ...(spec.deterministic ? { deterministic: { seed: spec.deterministic.seed } } : {}),
   };
+}
+
+/** The boot files' identity (size, mtime, inode) by path: the workers' image caches keep one
+ *  decompressed copy per file and read it again only when the file changed. */
+export function bootStamps(def: { kernel: string | null; initrd: string | null; bios: string | null }): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of [def.kernel, def.initrd, def.bios]) {
+    if (p === null) continue;
+    try {
+      const st = statSync(p);
+      out[p] = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      out[p] = '?';
+    }
+  }
+  return out;
 }

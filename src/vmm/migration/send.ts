@@ -317,7 +317,6 @@ export class Migration<V extends MigrateVm> {
       await this.sendDiskChunks(run, diskPending);
       const board = run.board!;
       const host = run.arena.host;
-      const tNow = now();
       const state: SourceMessage = {
         t: 'state',
         harts: board.harts.map((s) => ({ run: s.run, state: new Hart(host, s.base).save() })),
