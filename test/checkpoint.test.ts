@@ -9,11 +9,10 @@ import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { RvisorError } from '../src/errors.js';
 import { IMAGES_DIR } from '../src/vmm/files.js';
 import { ROOT } from './helpers.js';
 import { snapshot, startServe, until, vmIn, within } from './api-helpers.js';
-import { withHost, ConsoleReader } from './host-helpers.js';
+import { withHost, ConsoleReader, errorCode } from './host-helpers.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'rvisor-ckpt-'));
@@ -27,15 +26,7 @@ function makeDisk(dir: string, name = 'disk.ext4'): string {
   return p;
 }
 
-const code = async (p: Promise<unknown> | (() => unknown)): Promise<string | undefined> => {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    assert.ok(e instanceof RvisorError, `expected an RvisorError, got ${(e as Error).stack}`);
-    return e.code;
-  }
-  return undefined;
-};
+const code = errorCode;
 
 test('checkpoints on a host: live create, files in /tmp and on the disk, revert, parents, delete, refusals change nothing', { timeout: 300_000 }, async (t) => {
   const files = tempDir(t);
