@@ -137,9 +137,9 @@ try {
     console.error(`  busy migration back: ${back2.totalMs.toFixed(0)} ms, downtime ${back2.downtimeMs.toFixed(1)} ms, ${back2.rounds} rounds`);
     rows.push([`live clone: API call → clone running (goal ≤ 2 ms)`, `${median(cl.api).toFixed(2)} ms (original's vCPUs stopped ${median(cl.paused).toFixed(2)} ms)`]);
     rows.push([`live clone: API call → clone answers \`echo\``, `${median(cl.ans).toFixed(1)} ms`]);
-    rows.push([`live migration, idle guest (${migs.length} moves): total`, `${median(migs.map((x) => x.totalMs)).toFixed(0)} ms (${median(migs.map((x) => x.bytesSent / 1048576)).toFixed(1)} MiB sent, ${median(migs.map((x) => x.rounds))} pre-copy rounds)`]);
+    rows.push([`live migration, idle guest (${migs.length} moves): total`, `${median(migs.map((x) => x.totalMs)).toFixed(0)} ms (${median(migs.map((x) => x.bytesSent / 1048576)).toFixed(1)} MiB sent, ${median(migs.map((x) => x.rounds))} pre-copy round(s))`]);
     rows.push([`live migration, idle guest: downtime (goal ≤ 30 ms)`, `${median(migs.map((x) => x.downtimeMs)).toFixed(1)} ms`]);
-    rows.push([`live migration, guest rewriting 64 MiB of tmpfs in a loop (dd): total / downtime`, `${busy.totalMs.toFixed(0)} ms / ${busy.downtimeMs.toFixed(1)} ms (${busy.rounds} rounds, ${(busy.bytesSent / 1048576).toFixed(0)} MiB sent, auto-converge throttle ${busy.throttlePct}%)`]);
+    rows.push([`live migration, guest rewriting 64 MiB of tmpfs in a loop (dd): total / downtime`, `${busy.totalMs.toFixed(0)} ms / ${busy.downtimeMs.toFixed(1)} ms (${busy.rounds} round(s), ${(busy.bytesSent / 1048576).toFixed(0)} MiB sent, auto-converge throttle ${busy.throttlePct}%)`]);
   } finally {
     await apiHere.close();
     await apiOther.close();

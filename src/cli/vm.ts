@@ -299,7 +299,7 @@ export async function vmCommand(args: string[]): Promise<number> {
           to: values.to, ...(token !== undefined ? { token } : {}), ...(maxDowntimeMs !== undefined ? { maxDowntimeMs } : {}),
           ...(values['copy-storage'] ? { copyStorage: true } : {}),
         });
-        out(values.json ? json(r) : `VM ${arg} migrated to ${r.to} in ${(r.totalMs / 1000).toFixed(2)} s: ${r.rounds} rounds, ${r.pagesSent} pages sent `
+        out(values.json ? json(r) : `VM ${arg} migrated to ${r.to} in ${(r.totalMs / 1000).toFixed(2)} s: ${r.rounds} round${r.rounds === 1 ? '' : 's'}, ${r.pagesSent} pages sent `
           + `(${(r.bytesSent / 1048576).toFixed(1)} MiB), downtime ${r.downtimeMs.toFixed(1)} ms${r.throttlePct ? `, throttled up to ${r.throttlePct}%` : ''}\n`);
         break;
       }
