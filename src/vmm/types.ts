@@ -146,7 +146,7 @@ export interface RestoreOptions {
    *  must be shutoff or crashed and of the snapshot's configuration; a new name is defined from
    *  the snapshot's configuration. */
   name?: string;
-  /** Leave the vCPUs stopped (the guest clock stands still until resume). */
+  /** Leave the vCPUs stopped (the guest runs nothing until resume; its clock keeps host time). */
   paused?: boolean;
   /** Restore even if a disk or boot file changed since the save. */
   force?: boolean;
