@@ -131,7 +131,9 @@ export async function cloneVm<V extends CloneVm>(h: CloneHost<V>, name: string, 
         return { base, run: s.run };
       });
       const state: BoardState = { ...structuredClone({ ...board, harts: [], ram: { p2m: 0, base: 0, size: 0 } }), harts, ram };
-      machine = { board: newIdentity(state), arena: run.arena, reason: 'cloned' };
+      // Its new identity (a new VM generation ID) is given on its first slice: host.ts launch marks
+      // every machine started from saved state (VmRun.newGeneration).
+      machine = { board: state, arena: run.arena, reason: 'cloned' };
       resume();
       const vm = h.define(def);
       defined = true;
@@ -155,10 +157,4 @@ export async function cloneVm<V extends CloneVm>(h: CloneHost<V>, name: string, 
 function freeMachine(m: PreparedMachine): void {
   GuestRam.attach(m.arena.host, m.board.ram).free();
   for (const s of m.board.harts) m.arena.host.freeHart(s.base);
-}
-
-/** The clone's new identity in its machine state: a new VM generation ID (when the board has the
- *  device), so the guest knows it is a copy. */
-function newIdentity(s: BoardState): BoardState {
-  return s;
 }
