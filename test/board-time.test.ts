@@ -6,12 +6,8 @@ import assert from 'node:assert/strict';
 import { HostMemory } from '../src/memory/host-memory.js';
 import { VirtBoard } from '../src/machine/board.js';
 import { encode as I } from '../src/isa/encode.js';
+import { li32, words } from './asm.js';
 import { CLINT_BASE, SYSCON_BASE } from '../src/machine/memory-map.js';
-
-function li32(code: number[], rd: number, v: number): void {
-  const hi = (v + 0x800) & ~0xfff;
-  code.push(I('lui', { rd, imm: hi | 0 }), I('addi', { rd, rs1: rd, imm: v - hi }));
-}
 
 /** M-mode: mtime := 0x0000_0100_0000_0000 (high half written last), then reads the time CSR;
  *  powers off with 0 if time >= that value and < that value + 2^32, else fails with code 1. */
@@ -31,7 +27,7 @@ function program(): Uint8Array {
   li32(code, 28, 0x13333);
   code.push(I('sw', { rs1: 7, rs2: 28, imm: 0 }), I('jal', { rd: 0, imm: 0 }));
   code[branch] = I('bne', { rs1: 11, rs2: 6, imm: (fail - branch) * 4 });
-  return new Uint8Array(Uint32Array.from(code).buffer);
+  return words(code);
 }
 
 test('a guest write to CLINT mtime moves the time CSR with it', () => {

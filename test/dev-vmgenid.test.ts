@@ -9,6 +9,7 @@ import { Plic } from '../src/devices/plic/plic.js';
 import { HostMemory } from '../src/memory/host-memory.js';
 import { VirtBoard, type BoardConfig } from '../src/machine/board.js';
 import { encode as I } from '../src/isa/encode.js';
+import { li32, words } from './asm.js';
 import { SYSCON_BASE, VMGENID_BASE, VMGENID_IRQ } from '../src/machine/memory-map.js';
 
 const ID = Uint8Array.from({ length: 16 }, (_, i) => 0x10 + i * 0x11); // 10 21 32 ... ff
@@ -93,11 +94,6 @@ test('save/restore keeps the ID; a malformed state is refused', () => {
 
 // ---- on the board ----
 
-function li32(code: number[], rd: number, v: number): void {
-  const hi = (v + 0x800) & ~0xfff;
-  code.push(I('lui', { rd, imm: hi | 0 }), I('addi', { rd, rs1: rd, imm: v - hi }));
-}
-
 /** M-mode: reads the ID with ld (split by the bus), lw, lhu and lbu into a0..a5, then powers off. */
 function reader(): Uint8Array {
   const code: number[] = [];
@@ -113,7 +109,7 @@ function reader(): Uint8Array {
   li32(code, 7, SYSCON_BASE);
   li32(code, 28, 0x5555);
   code.push(I('sw', { rs1: 7, rs2: 28, imm: 0 }), I('jal', { rd: 0, imm: 0 }));
-  return new Uint8Array(Uint32Array.from(code).buffer);
+  return words(code);
 }
 
 function boardConfig(entropy: (b: Uint8Array) => void): BoardConfig {

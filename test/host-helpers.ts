@@ -11,6 +11,7 @@ import type { VmState } from '../src/vmm/types.js';
 import { encode as I } from '../src/isa/encode.js';
 import { RAM_BASE, UART0_BASE } from '../src/machine/memory-map.js';
 import { ConsoleText } from './console-text.js';
+import { li32, words, zext } from './asm.js';
 
 /** The RvisorError code a verb fails with (undefined: it succeeded); anything else fails the test. */
 export async function errorCode(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
@@ -93,35 +94,57 @@ export function idleProgram(msg: string): Uint8Array {
   return words(code);
 }
 
+/** Emits a loop over every 4 KiB page of [RAM_BASE + 64 KiB, RAM_BASE + bytes): x10 is the page,
+ *  `body` the loop's body (x13 must hold 4096; x11 and x12 are used). */
+function eachPage(code: number[], bytes: number, body: () => void): void {
+  li32(code, 10, RAM_BASE + 65536); zext(code, 10);
+  li32(code, 11, RAM_BASE); zext(code, 11); li32(code, 12, bytes / 4096);
+  code.push(I('slli', { rd: 12, rs1: 12, imm: 12 }), I('add', { rd: 11, rs1: 11, rs2: 12 }));
+  const loop = code.length;
+  body();
+  code.push(I('add', { rd: 10, rs1: 10, rs2: 13 }));
+  code.push(I('bltu', { rs1: 10, rs2: 11, imm: (loop - code.length) * 4 }));
+}
+
+/** Emits: the UART (x6) prints `ch`. */
+function putc(code: number[], ch: string): void {
+  code.push(I('addi', { rd: 7, rs1: 0, imm: ch.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
+}
+
+/** Emits a check that every page holds the value in register `want` (one doubleword each); the
+ *  returned fix-up points the failing branch at the given instruction index. */
+function checkPages(code: number[], bytes: number, want: number): (fail: number) => void {
+  let bad = -1;
+  eachPage(code, bytes, () => {
+    code.push(I('ld', { rd: 14, rs1: 10, imm: 0 }));
+    bad = code.length;
+    code.push(0); // bne x14, want, fail (patched)
+  });
+  return (fail) => { code[bad] = I('bne', { rs1: 14, rs2: want, imm: (fail - bad) * 4 }); };
+}
+
+/** Emits: print "X" and stop (WFI forever); returns where it starts. */
+function failStop(code: number[]): number {
+  const at = code.length;
+  putc(code, 'X');
+  code.push(I('wfi'), I('jal', { rd: 0, imm: -4 }));
+  return at;
+}
+
 /** M-mode program: writes one doubleword (its own address) into every 4 KiB page of
  *  [RAM_BASE + 64 KiB, RAM_BASE + bytes), prints "W", then forever re-reads every page and prints
  *  "V" after each pass that found every value intact ("X" and stops if one was not). */
 export function toucherProgram(bytes: number): Uint8Array {
   const code: number[] = [];
   li32(code, 6, UART0_BASE);
-  const start = () => { li32(code, 10, RAM_BASE + 65536); zext(code, 10); };
-  const endAddr = () => { li32(code, 11, RAM_BASE); zext(code, 11); li32(code, 12, bytes / 4096); code.push(I('slli', { rd: 12, rs1: 12, imm: 12 }), I('add', { rd: 11, rs1: 11, rs2: 12 })); };
   li32(code, 13, 4096);
-  start();
-  endAddr();
-  let loop = code.length;
-  code.push(I('sd', { rs1: 10, rs2: 10, imm: 0 }), I('add', { rd: 10, rs1: 10, rs2: 13 }));
-  code.push(I('bltu', { rs1: 10, rs2: 11, imm: (loop - code.length) * 4 }));
-  code.push(I('addi', { rd: 7, rs1: 0, imm: 'W'.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
+  eachPage(code, bytes, () => code.push(I('sd', { rs1: 10, rs2: 10, imm: 0 })));
+  putc(code, 'W');
   const verify = code.length;
-  start();
-  loop = code.length;
-  code.push(I('ld', { rd: 14, rs1: 10, imm: 0 }));
-  const bad = code.length;
-  code.push(0); // bne x14, x10, fail (patched)
-  code.push(I('add', { rd: 10, rs1: 10, rs2: 13 }));
-  code.push(I('bltu', { rs1: 10, rs2: 11, imm: (loop - code.length) * 4 }));
-  code.push(I('addi', { rd: 7, rs1: 0, imm: 'V'.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
+  const patch = checkPages(code, bytes, 10);
+  putc(code, 'V');
   code.push(I('jal', { rd: 0, imm: (verify - code.length) * 4 }));
-  const fail = code.length;
-  code.push(I('addi', { rd: 7, rs1: 0, imm: 'X'.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
-  code.push(I('wfi'), I('jal', { rd: 0, imm: -4 }));
-  code[bad] = I('bne', { rs1: 14, rs2: 10, imm: (fail - bad) * 4 });
+  patch(failStop(code));
   return words(code);
 }
 
@@ -133,44 +156,16 @@ export function dirtierProgram(bytes: number): Uint8Array {
   li32(code, 6, UART0_BASE);
   li32(code, 13, 4096);
   code.push(I('addi', { rd: 15, rs1: 0, imm: 1 }));
-  const start = () => { li32(code, 10, RAM_BASE + 65536); zext(code, 10); };
-  const outer = code.length;
-  start();
-  li32(code, 11, RAM_BASE); zext(code, 11); li32(code, 12, bytes / 4096);
-  code.push(I('slli', { rd: 12, rs1: 12, imm: 12 }), I('add', { rd: 11, rs1: 11, rs2: 12 }));
-  let loop = code.length;
-  code.push(I('sd', { rs1: 10, rs2: 15, imm: 0 }), I('add', { rd: 10, rs1: 10, rs2: 13 }));
-  code.push(I('bltu', { rs1: 10, rs2: 11, imm: (loop - code.length) * 4 }));
-  start();
-  loop = code.length;
-  code.push(I('ld', { rd: 14, rs1: 10, imm: 0 }));
-  const bad = code.length;
-  code.push(0); // bne x14, x15, fail (patched)
-  code.push(I('add', { rd: 10, rs1: 10, rs2: 13 }));
-  code.push(I('bltu', { rs1: 10, rs2: 11, imm: (loop - code.length) * 4 }));
+  const sweep = code.length;
+  eachPage(code, bytes, () => code.push(I('sd', { rs1: 10, rs2: 15, imm: 0 })));
+  const patch = checkPages(code, bytes, 15);
   code.push(I('andi', { rd: 16, rs1: 15, imm: 63 }));
-  code.push(I('bne', { rs1: 16, rs2: 0, imm: 12 }));
-  code.push(I('addi', { rd: 7, rs1: 0, imm: 'V'.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
+  code.push(I('bne', { rs1: 16, rs2: 0, imm: 12 })); // skip the "V" below
+  putc(code, 'V');
   code.push(I('addi', { rd: 15, rs1: 15, imm: 1 }));
-  code.push(I('jal', { rd: 0, imm: (outer - code.length) * 4 }));
-  const fail = code.length;
-  code.push(I('addi', { rd: 7, rs1: 0, imm: 'X'.charCodeAt(0) }), I('sb', { rs1: 6, rs2: 7, imm: 0 }));
-  code.push(I('wfi'), I('jal', { rd: 0, imm: -4 }));
-  code[bad] = I('bne', { rs1: 14, rs2: 15, imm: (fail - bad) * 4 });
+  code.push(I('jal', { rd: 0, imm: (sweep - code.length) * 4 }));
+  patch(failStop(code));
   return words(code);
-}
-
-function li32(code: number[], rd: number, v: number): void {
-  const hi = (v + 0x800) & ~0xfff;
-  code.push(I('lui', { rd, imm: hi | 0 }), I('addi', { rd, rs1: rd, imm: v - hi }));
-}
-
-function zext(code: number[], rd: number): void {
-  code.push(I('slli', { rd, rs1: rd, imm: 32 }), I('srli', { rd, rs1: rd, imm: 32 }));
-}
-
-function words(code: number[]): Uint8Array {
-  return new Uint8Array(Uint32Array.from(code).buffer);
 }
 
 /** Writes a program to a file in `dir` and returns a definition that boots it as firmware. */

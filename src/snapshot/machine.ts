@@ -82,7 +82,8 @@ export interface CaptureStats {
   pagesStored: number;
 }
 
-function isZero(b: Uint8Array, at: number): boolean {
+/** Whether the 4 KiB page at byte offset `at` of `b` is all zero. */
+export function isZeroPage(b: Uint8Array, at: number): boolean {
   const w = new BigUint64Array(b.buffer, b.byteOffset + at, PAGE / 8);
   for (let i = 0; i < w.length; i++) if (w[i] !== 0n) return false;
   return true;
@@ -117,7 +118,7 @@ export function captureMachine(w: SnapshotWriter, host: HostMemory, state: Board
     if (f === 0) continue;
     present++;
     const at = f * PAGE;
-    if (isZero(bytes, at)) continue;
+    if (isZeroPage(bytes, at)) continue;
     stored++;
     idx.push(p);
     data.push(bytes.subarray(at, at + PAGE));

@@ -184,14 +184,7 @@ export class Checkpoints<V extends CheckpointVm> {
     // Live: the guest stops only while its RAM and disks are copied.
     const run = vm.run!;
     const wasPaused = run.paused;
-    run.paused = true;
-    this.h.cpu.hold(run);
-    await this.h.cpu.sliceEnd(run);
-    const resume = () => {
-      if (vm.run !== run) return;
-      run.paused = wasPaused;
-      if (!wasPaused) this.h.cpu.wake(run);
-    };
+    const resume = await this.h.cpu.stopBetweenSlices(run);
     try {
       if (vm.run !== run) throw new RvisorError('VM_STATE', `VM ${name} stopped before its snapshot could be taken (${vm.state})`);
       if (!run.board) throw new RvisorError('VM_STATE', `VM ${name} has not run yet (started paused): there is no machine state to snapshot`);
@@ -247,9 +240,7 @@ export class Checkpoints<V extends CheckpointVm> {
     const run = vm.run;
     const paused = opts.paused ?? m.state === 'paused';
     if (run) {
-      run.paused = true;
-      this.h.cpu.hold(run);
-      await this.h.cpu.sliceEnd(run);
+      await this.h.cpu.stopBetweenSlices(run);
       if (vm.run === run) this.h.stop(vm);
     }
     for (const d of m.disks) if (d.copy !== null) copyFileSync(join(folder, d.copy), d.path, fsConstants.COPYFILE_FICLONE);

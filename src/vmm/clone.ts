@@ -72,17 +72,12 @@ export async function cloneVm<V extends CloneVm>(h: CloneHost<V>, name: string, 
     }
     if (h.exists(newName)) throw new RvisorError('VM_EXISTS', `a VM named ${newName} is already defined`);
     const run = src.run!;
-    const wasPaused = run.paused;
-    run.paused = true;
-    h.cpu.hold(run);
-    await h.cpu.sliceEnd(run);
+    const letRun = await h.cpu.stopBetweenSlices(run);
     const tHeld = now();
     let heldUntil = 0;
     const resume = () => {
       heldUntil = now();
-      if (src.run !== run) return;
-      run.paused = wasPaused;
-      if (!wasPaused) h.cpu.wake(run);
+      letRun();
     };
     let dir: string | undefined;
     let defined = false;

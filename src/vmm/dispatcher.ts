@@ -117,6 +117,23 @@ export class Dispatcher {
     this.sched.block(run.sched);
   }
 
+  /** Stops the VM between slices: off the run queue, marked paused (console input and timers do
+   *  not wake it), and its slice in flight ended. Resolves with a function that lets it run again
+   *  as it was before (paused or not), unless the run ended meanwhile. */
+  async stopBetweenSlices(run: VmRun): Promise<() => void> {
+    const wasPaused = run.paused;
+    run.paused = true;
+    this.hold(run);
+    await this.sliceEnd(run);
+    let done = false;
+    return () => {
+      if (done || this.runs.get(run.id) !== run) return;
+      done = true;
+      run.paused = wasPaused;
+      if (!wasPaused) this.wake(run);
+    };
+  }
+
   /** Resolves when the VM's slice in flight (if any) has ended. */
   sliceEnd(run: VmRun): Promise<void> {
     if (!run.inFlight) return Promise.resolve();

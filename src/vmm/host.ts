@@ -378,9 +378,7 @@ export class Host extends EventEmitter implements HostApi {
   private async pause_(vm: Vm): Promise<VmInfo> {
     this.refuse(vm, 'pause', ['running']);
     const run = vm.run!;
-    run.paused = true;
-    this.cpu.hold(run);
-    await this.cpu.sliceEnd(run);
+    await this.cpu.stopBetweenSlices(run); // stays stopped: the pause is the point
     if (vm.run !== run || vm.state !== 'running') return this.info_(vm); // it ended meanwhile
     // The guest's clock keeps host time while no vCPU runs (as Xen's system time does), so after a
     // pause of any length its wall clock is right; no guest timer fires meanwhile, since nothing runs.
@@ -441,9 +439,7 @@ export class Host extends EventEmitter implements HostApi {
       return this.info_(vm);
     }
     const run = vm.run!;
-    run.paused = true;
-    this.cpu.hold(run);
-    await this.cpu.sliceEnd(run);
+    await this.cpu.stopBetweenSlices(run);
     if (vm.run === run) this.finish(vm, 'shutoff', 'destroyed');
     return this.info_(vm);
   }
@@ -458,16 +454,11 @@ export class Host extends EventEmitter implements HostApi {
   private async resetMachine_(vm: Vm, verb: string, reason: string): Promise<VmInfo> {
     this.refuse(vm, verb, ['running', 'paused']);
     const run = vm.run!;
-    const wasPaused = run.paused;
-    run.paused = true;
-    this.cpu.hold(run);
-    await this.cpu.sliceEnd(run);
+    const resume = await this.cpu.stopBetweenSlices(run);
     if (vm.run !== run) return this.info_(vm);
     this.cpu.freshBoard(run);
-    run.paused = wasPaused;
-    if (!wasPaused) this.cpu.sched.wake(run.sched, now());
     this.setState(vm, vm.state, reason);
-    this.cpu.dispatch();
+    resume();
     return this.info_(vm);
   }
 
@@ -492,14 +483,7 @@ export class Host extends EventEmitter implements HostApi {
     const path = isAbsolute(file) ? file : resolve(file);
     const run = vm.run!;
     const wasPaused = run.paused;
-    run.paused = true;
-    this.cpu.hold(run);
-    await this.cpu.sliceEnd(run);
-    const resume = () => {
-      if (vm.run !== run) return;
-      run.paused = wasPaused;
-      if (!wasPaused) this.cpu.wake(run);
-    };
+    const resume = await this.cpu.stopBetweenSlices(run);
     if (vm.run !== run) throw new RvisorError('VM_STATE', `VM ${name} stopped before it could be saved (${vm.state}, ${vm.reason})`);
     if (!run.board) {
       resume();

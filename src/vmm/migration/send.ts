@@ -15,6 +15,7 @@ import { TIMEBASE_HZ } from '../../machine/memory-map.js';
 import { GuestRam } from '../../machine/ram.js';
 import type { BoardState } from '../../machine/board.js';
 import { collectDirty, dropTlbWrites, frameOf, protectAll } from '../../machine/p2m.js';
+import { isZeroPage } from '../../snapshot/machine.js';
 import { DIRTY_CHUNK, type RawFileDisk } from '../../host/disk/raw-file.js';
 import { now, type Dispatcher, type VmRun } from '../dispatcher.js';
 import { nodePageSources } from '../lazy-pages.js';
@@ -194,7 +195,10 @@ export class Migration<V extends MigrateVm> {
       const ram = run.board!.ram; // checked: the RAM the log runs on
       const batch = pages.slice(i, i + BATCH);
       const zero: number[] = [], full: number[] = [];
-      for (const p of batch) (isZero(host.bytes, frameOf(host, ram, p)) ? zero : full).push(p);
+      for (const p of batch) {
+        const f = frameOf(host, ram, p);
+        (f === 0 || isZeroPage(host.bytes, f) ? zero : full).push(p);
+      }
       if (full.length) {
         await this.send(encodePages(full, (p, dst) => {
           const f = frameOf(host, ram, p);
@@ -232,19 +236,14 @@ export class Migration<V extends MigrateVm> {
     const url = migrationUrl(this.opts.to);
     const wasPaused = run.paused;
     const origCap = run.sched.cap;
-    let held = false;
+    let release: (() => void) | undefined; // set while the guest is held
     const hold = async () => {
-      run.paused = true;
-      this.h.cpu.hold(run);
-      await this.h.cpu.sliceEnd(run);
-      held = true;
+      release = await this.h.cpu.stopBetweenSlices(run);
       this.check(run);
     };
-    const release = () => {
-      held = false;
-      if (vm.run !== run) return;
-      run.paused = wasPaused;
-      if (!wasPaused) this.h.cpu.wake(run);
+    const letRun = () => {
+      release?.();
+      release = undefined;
     };
     const progress = (phase: Extract<HostEvent, { type: 'migration' }>['phase'], round: number, remaining: number, rate: number, throttle: number, message?: string) => {
       this.h.emit({
@@ -282,7 +281,7 @@ export class Migration<V extends MigrateVm> {
         });
       }
       const total = pending.length;
-      release();
+      letRun();
       let rate = 0;
       for (;;) {
         progress('precopy', rounds, pending.length + diskPending.length * (DIRTY_CHUNK / PAGE), rate, throttle);
@@ -308,7 +307,7 @@ export class Migration<V extends MigrateVm> {
           const cap = Math.max(1, Math.round((100 - throttle) * vm.def.vcpus));
           run.sched.cap = origCap > 0 ? Math.min(origCap, cap) : cap;
         }
-        release();
+        letRun();
       }
       // Stop and copy: the guest is held from here until the destination runs it.
       downtimeStart = now();
@@ -354,7 +353,7 @@ export class Migration<V extends MigrateVm> {
     } catch (e) {
       if (!this.committed) {
         run.sched.cap = origCap;
-        if (held) release();
+        letRun();
         const err = this.cancelled ? (this.closedWith as Error) : e;
         this.fail(err as Error);
         await this.closed(5000); // the destination has dropped what it built once it closes
@@ -371,12 +370,6 @@ export class Migration<V extends MigrateVm> {
   }
 }
 
-function isZero(b: Uint8Array, at: number): boolean {
-  if (at === 0) return true;
-  const w = new BigUint64Array(b.buffer, b.byteOffset + at, PAGE / 8);
-  for (let i = 0; i < w.length; i++) if (w[i] !== 0n) return false;
-  return true;
-}
 
 function readAll(d: RawFileDisk, buf: Uint8Array, off: number): void {
   if (!d.read(off, buf)) throw new RvisorError('MIGRATION_FAILED', `cannot read disk ${d.path} at ${off}: ${d.lastError?.message ?? 'short read'}`);
