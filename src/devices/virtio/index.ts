@@ -9,3 +9,5 @@ export * from './blk/blk.js';
 export * from './rng/rng.js';
 export * from './console/console.js';
 export * from './input/input.js';
+export * from './balloon/balloon.js';
+export * from './balloon/stats.js';
