@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   SNAPSHOT_EXISTS: { exit: 30, what: 'the VM already has a checkpoint of that name' },
   MIGRATION_FAILED: { exit: 31, what: 'a live migration failed (the VM runs on at the source; the destination kept nothing)' },
   MIGRATION_CANCELLED: { exit: 32, what: 'the live migration was cancelled (the VM runs on at the source)' },
+  SWAP_FAILED: { exit: 33, what: 'the VM\'s swap file could not be written or read (that VM stops; others run on)' },
+  INSUFFICIENT_MEMORY: { exit: 34, what: 'the host cannot guarantee the memory reservation asked for (admission control)' },
   INTERNAL: { exit: 70, what: 'an internal error in rvisor (a bug: please report it)' },
 } as const;
 

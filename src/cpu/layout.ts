@@ -84,6 +84,16 @@ export const HART_RAM_SIZE = 1936;
 export const P2M_FRAME_MASK = 0xfffff;
 export const P2M_WP = 0x80000000;
 export const P2M_DIRTY = 0x40000000;
+/** The page was used (the core sets it whenever it maps the page for an access; GuestRam.frame
+ *  too): the memory manager's recency bit (hypervisor swap picks pages without it, issue #9). */
+export const P2M_ACCESSED = 0x20000000;
+/** The following mark a page with no frame (frame bits 0), saying why, for accounting: its
+ *  content is in the VM's swap file at page index × 4096 (the next touch reads it back)... */
+export const P2M_SWAPPED = 0x10000000;
+/** ...the guest's balloon driver gave it back (demand-zero if touched again)... */
+export const P2M_BALLOONED = 0x08000000;
+/** ...or the page-sharing scanner found it all zero and dropped its frame (demand-zero). */
+export const P2M_ZERO = 0x04000000;
 /** Physical address of the MMIO access in progress (for the host's MMIO handler). */
 export const HART_MMIO_PA = 1952;
 /** minstret and mcycle are the retired-instruction count (HART_INSTRET) plus these offsets;

@@ -31,6 +31,7 @@ import { VirtioBlk } from '../devices/virtio/blk/blk.js';
 import type { BlockBackend } from '../devices/virtio/blk/backend.js';
 import { VirtioRng, type EntropySource } from '../devices/virtio/rng/rng.js';
 import { powerButton, KEY_POWER, type VirtioInput } from '../devices/virtio/input/input.js';
+import { VirtioBalloon, isBalloonState } from '../devices/virtio/balloon/balloon.js';
 import { RvisorError } from '../errors.js';
 
 export interface DiskConfig {
@@ -67,6 +68,9 @@ export interface BoardConfig {
   /** Deterministic mode (src/machine/deterministic.ts): time from retired instructions, entropy
    *  from this seed; hostNowMs, wallNs and entropy then reach nothing the guest sees. */
   deterministic?: DeterministicConfig;
+  /** The virtio-balloon device (src/devices/virtio/balloon/): present unless false; stats are
+   *  asked for every statsIntervalMs of board time (default 2000, 0: only the driver's first). */
+  balloon?: { statsIntervalMs?: number } | false;
 }
 
 export type StepResult =
@@ -147,6 +151,8 @@ export class VirtBoard implements SbiBoard {
   private readonly virtio: VirtioMmioTransport[] = [];
   private readonly syscon: SifiveTest;
   private readonly powerKey: VirtioInput;
+  /** The memory balloon (absent when the configuration says balloon: false). */
+  readonly balloon: VirtioBalloon | undefined;
   /** Instructions retired by all harts (for --stats). */
   instructions = 0n;
   /** Per hart: instructions retired and host time spent running it (ms), for accounting. */
@@ -194,6 +200,9 @@ export class VirtBoard implements SbiBoard {
     this.ram.onMoved = (frame) => {
       for (const hart of this.harts) this.core.dropFrame(hart, frame);
     };
+    this.ram.onFlush = () => {
+      for (const hart of this.harts) this.core.flushTlb(hart);
+    };
 
     // ---- devices ----
     const n = cfg.harts;
@@ -235,16 +244,26 @@ export class VirtBoard implements SbiBoard {
       plicFdtNode({ base: MAP.PLIC_BASE, size: MAP.PLIC_SIZE, numSources: MAP.PLIC_NUM_SOURCES }),
       clintFdtNode({ base: MAP.CLINT_BASE, size: MAP.CLINT_SIZE }),
     ];
-    // virtio slots: disks first, then the entropy device and the power button (virtio-input);
-    // the rest stay empty (DeviceID 0)
+    // virtio slots: disks first, then the entropy device, the power button (virtio-input) and the
+    // balloon; the rest stay empty (DeviceID 0). With the most disks the balloon takes the extra
+    // slot (memory-map.ts).
     this.powerKey = powerButton();
+    const balloonCfg = cfg.balloon === false ? undefined : cfg.balloon ?? {};
+    this.balloon = balloonCfg && new VirtioBalloon({
+      memory: this.ram,
+      nowMs: () => Number(this.clock.ticks()) / (MAP.TIMEBASE_HZ / 1000),
+      statsIntervalMs: balloonCfg.statsIntervalMs,
+    });
     const virtio = [
       ...cfg.disks.map((d) => new VirtioBlk(d.backend, { readOnly: d.readOnly, serial: d.serial })),
       new VirtioRng(cfg.entropy),
       this.powerKey,
+      ...(this.balloon ? [this.balloon] : []),
     ];
-    if (virtio.length > MAP.VIRTIO_COUNT) throw new RvisorError('USAGE', `at most ${MAP.VIRTIO_COUNT - 2} disks`);
-    for (let slot = 0; slot < MAP.VIRTIO_COUNT; slot++) {
+    const disksMax = MAP.VIRTIO_COUNT - 2;
+    if (cfg.disks.length > disksMax) throw new RvisorError('USAGE', `at most ${disksMax} disks`);
+    const slots = Math.max(MAP.VIRTIO_COUNT, virtio.length);
+    for (let slot = 0; slot < slots; slot++) {
       const base = MAP.virtioBase(slot), irq = MAP.virtioIrq(slot);
       const dev = virtio[slot];
       const transport = dev && new VirtioMmioTransport(dev, { mem: this.ram, irq: this.plic.irqLine(irq) });
@@ -345,7 +364,11 @@ export class VirtBoard implements SbiBoard {
 
   private restoreState(s: BoardState): void {
     if (s.version !== 1) throw new RvisorError('SNAPSHOT_MISMATCH', `board state version ${s.version} is not 1`);
-    if (s.devices.virtio.length !== this.virtio.length) {
+    // A state saved before the balloon existed has one virtio entry fewer: that balloon starts fresh.
+    const lastIsBalloon = this.balloon !== undefined && this.virtio[this.virtio.length - 1]?.device === this.balloon;
+    const balloonMissing = lastIsBalloon && s.devices.virtio.length === this.virtio.length - 1
+      && !isBalloonState(s.devices.virtio[s.devices.virtio.length - 1]?.device);
+    if (s.devices.virtio.length !== this.virtio.length && !balloonMissing) {
       throw new RvisorError('SNAPSHOT_MISMATCH', `saved board has ${s.devices.virtio.length} virtio devices, the configuration ${this.virtio.length}`);
     }
     for (const { base, run } of s.harts) {
@@ -440,6 +463,15 @@ export class VirtBoard implements SbiBoard {
     return this.vmgenid.guid;
   }
 
+  /** Sets the balloon's target (num_pages: 4 KiB pages the guest should give back; clamped to the
+   *  RAM's pages) and interrupts the guest's driver when it changed. False when the board has no
+   *  balloon. The host should step() the board soon after (it may be idle). */
+  setBalloonTarget(pages: number): boolean {
+    if (!this.balloon) return false;
+    this.balloon.setTarget(pages);
+    return true;
+  }
+
   /** Tells the guest that hart `hart` was runnable but not running for `ns` nanoseconds (steal
    *  time, SBI STA). False when the guest registered no steal-time memory for that hart, or when
    *  firmware (which then owns the SBI) runs the board. */
@@ -502,6 +534,7 @@ export class VirtBoard implements SbiBoard {
         if (this.harts.length > 1) hart.clearReservation();
         const before = hart.instret, t0 = this.cfg.hostNowMs();
         const stop = this.core.run(hart, this.slice);
+        this.ram.settle(); // over its memory limit: swap out (between instructions only)
         const retired = hart.instret - before;
         this.instructions += retired;
         this.hartInsns[h]! += retired;
@@ -514,6 +547,7 @@ export class VirtBoard implements SbiBoard {
         }
       }
       this.rtc.poll();
+      this.balloon?.poll();
       this.feedUart();
       this.flushOutput();
       if (this.ending) {
@@ -545,6 +579,7 @@ export class VirtBoard implements SbiBoard {
       if (stopAt !== undefined && this.instructions >= stopAt) return { kind: 'running' };
       const now = clock.ticks(), mtime = this.clint.mtime(now);
       this.rtc.poll();
+      this.balloon?.poll();
       this.feedUart();
       let pick = -1;
       for (let i = 0; i < n; i++) {
@@ -576,6 +611,7 @@ export class VirtBoard implements SbiBoard {
       if (n > 1) hart.clearReservation();
       const before = hart.instret, t0 = this.cfg.hostNowMs();
       const stop = this.core.run(hart, Number(budget));
+      this.ram.settle();
       const retired = hart.instret - before;
       this.instructions += retired;
       this.hartInsns[pick]! += retired;

@@ -3,8 +3,8 @@
 // migration. Both rely on P2M_WP (layout.ts): a write-protected page is written only after
 // GuestRam.frame(index, true) looked at it — copying a shared frame, setting P2M_DIRTY.
 import type { HostMemory } from '../memory/host-memory.js';
-import { HART_TLB, P2M_DIRTY, P2M_FRAME_MASK, P2M_WP, TLB_ENTRIES, TLB_ENTRY_SIZE, TLB_TAG_W } from '../cpu/layout.js';
-import type { GuestRamState } from './ram.js';
+import { HART_TLB, P2M_BALLOONED, P2M_DIRTY, P2M_FRAME_MASK, P2M_WP, P2M_ZERO, TLB_ENTRIES, TLB_ENTRY_SIZE, TLB_TAG_W, TLB_TAG_X } from '../cpu/layout.js';
+import { CTL_BALLOONED, CTL_PRESENT, CTL_ZERO, p2mTableBytes, ramCtl, type GuestRamState } from './ram.js';
 
 const PAGE = 4096;
 
@@ -19,23 +19,41 @@ export function dropTlbWrites(host: HostMemory, hartBase: number): void {
   }
 }
 
+/** Drops every translation from a hart's software TLB (after pages lost their frames, or an
+ *  aging pass cleared P2M_ACCESSED: the next use of each page goes through the P2M again). */
+export function dropTlbAll(host: HostMemory, hartBase: number): void {
+  const v = host.view;
+  for (let i = 0; i < TLB_ENTRIES; i++) {
+    const e = hartBase + HART_TLB + i * TLB_ENTRY_SIZE;
+    for (const t of [0, TLB_TAG_W, TLB_TAG_X]) {
+      v.setInt32(e + t, -1, true);
+      v.setInt32(e + t + 4, -1, true);
+    }
+  }
+}
+
 /** A new P2M in the same memory naming the same frames as `ram`'s, every page write-protected in
  *  both (the first write in either copies the frame: HostMemory share counts). The caller drops
  *  the write permissions from the TLBs of `ram`'s harts. Pages still in a lazily restored
  *  machine's snapshot must have been loaded first. */
 export function shareRam(host: HostMemory, ram: GuestRamState): GuestRamState {
   const pages = ram.size / PAGE;
-  const p2m = host.allocContiguous(pages * 4);
+  const p2m = host.allocContiguous(p2mTableBytes(pages));
   const src = new Uint32Array(host.memory.buffer, ram.p2m, pages);
   const dst = new Uint32Array(host.memory.buffer, p2m, pages);
   for (let i = 0; i < pages; i++) {
     const e = src[i]!;
     const f = e & P2M_FRAME_MASK;
-    if (f === 0) continue;
+    if (f === 0) {
+      if (e & (P2M_BALLOONED | P2M_ZERO)) dst[i] = e & (P2M_BALLOONED | P2M_ZERO); // the balloon's state is copied too
+      continue;
+    }
     host.shareFrame(f * PAGE);
     src[i] = (e | P2M_WP) >>> 0;
     dst[i] = (f | P2M_WP) >>> 0;
   }
+  const from = ramCtl(host, ram.p2m, pages), to = ramCtl(host, p2m, pages);
+  for (const k of [CTL_PRESENT, CTL_BALLOONED, CTL_ZERO]) Atomics.store(to, k, Atomics.load(from, k));
   return { p2m, base: ram.base, size: ram.size };
 }
 

@@ -15,7 +15,7 @@ import type { BoardState } from '../machine/board.js';
 import { dropTlbWrites, presentPages, shareRam } from '../machine/p2m.js';
 import { checkName } from './definition.js';
 import { now, type Dispatcher, type VmRun } from './dispatcher.js';
-import { nodePageSources } from './lazy-pages.js';
+import { loadAllPages } from './lazy-pages.js';
 import type { Arena } from './arenas.js';
 import type { CloneInfo, CloneOptions, VmDefinition, VmInfo, VmState } from './types.js';
 
@@ -95,7 +95,7 @@ export async function cloneVm<V extends CloneVm>(h: CloneHost<V>, name: string, 
       h.commit(run.arena, run.memBytes, src.def.vcpus);
       committed = true;
       // Pages of a lazily restored original still in its snapshot are loaded now: the two share them.
-      if (board.ram.lazy) GuestRam.attach(host, board.ram, nodePageSources).loadAll();
+      loadAllPages(host, board.ram);
       // Disks: a copy of each read-write disk in the clone's folder; read-only ones are shared.
       const folder = join(h.vmsDir, newName);
       try {

@@ -4,8 +4,7 @@
 // thread.
 import { fstatSync, readSync } from 'node:fs';
 import type { HostMemory } from '../memory/host-memory.js';
-import type { BoardState } from '../machine/board.js';
-import { GuestRam, type PageSources } from '../machine/ram.js';
+import { GuestRam, type GuestRamState, type PageSources } from '../machine/ram.js';
 import { LazyPageSource, SectionCache } from '../snapshot/lazy.js';
 import type { ByteSource } from '../snapshot/format.js';
 import { nodeCodec } from './snapshot-file.js';
@@ -34,8 +33,10 @@ const cache = new SectionCache(8);
 /** This thread's page sources for lazily restored machines (BoardConfig.pageSources). */
 export const nodePageSources: PageSources = (lazy) => new LazyPageSource(lazy, new FdSource(lazy.fd), nodeCodec, Number.MAX_SAFE_INTEGER, cache);
 
-/** Loads every page a lazily restored machine still has in its snapshot into frames (before a
- *  save or checkpoint, which must hold them; nothing may run the machine meanwhile). */
-export function loadLazyPages(host: HostMemory, state: BoardState): number {
-  return state.ram.lazy ? GuestRam.attach(host, state.ram, nodePageSources).loadAll() : 0;
+/** Loads every page a lazily restored machine still has in its snapshot, and every page in the
+ *  VM's swap file, into frames (before a save, checkpoint, clone or migration, which read frames;
+ *  nothing may run the machine meanwhile). Returns the pages loaded. */
+export function loadAllPages(host: HostMemory, ram: GuestRamState): number {
+  const r = GuestRam.attach(host, ram, nodePageSources);
+  return r.loadAll() + r.swapInAll();
 }

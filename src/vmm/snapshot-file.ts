@@ -13,7 +13,7 @@ import type { BoardState } from '../machine/board.js';
 import { SnapshotReader, SnapshotWriter, type ByteSource, type SnapshotCodec } from '../snapshot/format.js';
 import { captureMachine, type CaptureStats, type DiskIdentity, type FileIdentity, type SnapshotConfig, type SnapshotMeta } from '../snapshot/machine.js';
 
-import { loadLazyPages } from './lazy-pages.js';
+import { loadAllPages } from './lazy-pages.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -143,7 +143,7 @@ export function writeSnapshotFile(path: string, req: SaveRequest): SaveResult {
     w.json('META', meta);
     w.json('CONF', req.config);
     // A lazily restored machine's pages still in its snapshot belong in this one too.
-    loadLazyPages(req.host, req.state);
+    loadAllPages(req.host, req.state.ram);
     const stats = captureMachine(w, req.host, req.state, req.nowMs);
     const bytes = w.finish();
     fsyncSync(fd);

@@ -5,7 +5,7 @@ import {
   HART_SATP, HART_P2M, HART_RAM_BASE, HART_RAM_SIZE, HART_MMIO_PA, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC,
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_PAGE_FAULT,
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, HART_CAUSE, HART_TVAL, HART_PMPCFG, HART_PMPADDR,
-  P2M_FRAME_MASK, P2M_WP,
+  P2M_FRAME_MASK, P2M_WP, P2M_ACCESSED,
 } from '../layout';
 
 /** The host backs the page of pa: allocates it on first touch, or for a write to a page marked
@@ -53,6 +53,8 @@ export function phys_ram(h: usize, pa: u64, access: u32): usize {
     const f = ram_miss(h, pa, access == ACCESS_WRITE ? 1 : 0);
     if (f <= 0) return 0;
     frame = <u64>f;
+  } else if ((e & P2M_ACCESSED) == 0) {
+    store<u32>(slot, e | P2M_ACCESSED); // recency for the host's reclaim (the host sets it on a miss)
   }
   return <usize>(frame + (pa & 0xfff));
 }

@@ -18,7 +18,7 @@ import { collectDirty, dropTlbWrites, frameOf, protectAll } from '../../machine/
 import { isZeroPage } from '../../snapshot/machine.js';
 import { DIRTY_CHUNK, type RawFileDisk } from '../../host/disk/raw-file.js';
 import { now, type Dispatcher, type VmRun } from '../dispatcher.js';
-import { nodePageSources } from '../lazy-pages.js';
+import { loadAllPages } from '../lazy-pages.js';
 import type { HostEvent, MigrateOptions, MigrationInfo, VmDefinition, VmInfo, VmState } from '../types.js';
 import { encodeDisk, encodePages, encodeZero, MIGRATION_VERSION, type DestinationMessage, type SourceMessage } from './protocol.js';
 
@@ -269,7 +269,7 @@ export class Migration<V extends MigrateVm> {
       await hold();
       const ram = run.board!.ram;
       this.p2m = ram.p2m;
-      if (ram.lazy) GuestRam.attach(run.arena.host, ram, nodePageSources).loadAll();
+      loadAllPages(run.arena.host, ram);
       let pending: number[] = [];
       protectAll(run.arena.host, ram, (p) => pending.push(p));
       for (const s of run.board!.harts) dropTlbWrites(run.arena.host, s.base);
