@@ -263,6 +263,7 @@ export class VirtBoard implements SbiBoard {
     const disksMax = MAP.VIRTIO_COUNT - 2;
     if (cfg.disks.length > disksMax) throw new RvisorError('USAGE', `at most ${disksMax} disks`);
     const slots = Math.max(MAP.VIRTIO_COUNT, virtio.length);
+    if (slots > MAP.VIRTIO_MAX_COUNT) throw new RvisorError('INTERNAL', `${virtio.length} virtio devices do not fit`);
     for (let slot = 0; slot < slots; slot++) {
       const base = MAP.virtioBase(slot), irq = MAP.virtioIrq(slot);
       const dev = virtio[slot];

@@ -12,6 +12,8 @@
 //   0x0c00_0000  PLIC (sifive,plic-1.0.0 / riscv,plic0)
 //   0x1000_0000  UART0, ns16550a, 3.6864 MHz input clock                      PLIC IRQ 10
 //   0x1000_1000  virtio-mmio slot 0 .. slot 7 (0x1000 apart)                  PLIC IRQ 1..8
+//   0x1000_9000  virtio-mmio slot 8, only on a machine with 6 disks (rvisor only: the balloon
+//                after disks, entropy and power key needs a ninth slot then)   PLIC IRQ 9
 //   0x8000_0000  RAM
 //
 // PLIC contexts follow QEMU's virt numbering (hw/riscv/virt.c: "hart-config" "MS" per hart):
@@ -69,6 +71,9 @@ export const UART0_CLOCK_HZ = 3_686_400;
 export const VIRTIO_BASE = 0x1000_1000;
 export const VIRTIO_SIZE = 0x1000;
 export const VIRTIO_COUNT = 8;
+/** Slots a machine may have: VIRTIO_COUNT, plus the ninth (free in QEMU's virt, as is IRQ 9) that
+ *  only a machine with the most disks and the balloon maps. */
+export const VIRTIO_MAX_COUNT = 9;
 export const VIRTIO_IRQ_BASE = 1;
 export const virtioBase = (slot: number): number => VIRTIO_BASE + slot * VIRTIO_SIZE;
 export const virtioIrq = (slot: number): number => VIRTIO_IRQ_BASE + slot;

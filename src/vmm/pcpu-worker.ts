@@ -88,6 +88,9 @@ function runSlice(m: Extract<ToWorker, { t: 'run' }>): FromWorker {
     if (m.stealNs > 0) {
       for (let h = 0; h < board.harts.length; h++) board.addSteal(h, BigInt(Math.round(m.stealNs)));
     }
+    if (m.balloonTarget !== undefined && board.balloon && board.balloon.target !== m.balloonTarget) {
+      board.setBalloonTarget(m.balloonTarget);
+    }
     if (m.input.length) board.pushInput(m.input);
     if (m.powerKey) board.pressPowerKey();
     const insns0 = board.hartInsns.slice(), ms0 = board.hartMs.slice();

@@ -34,6 +34,9 @@ export type ToWorker =
       powerKey: boolean;
       /** Steal time to report to the guest (SBI STA), ns. */
       stealNs: number;
+      /** The balloon's target in 4 KiB pages (VirtBoard.setBalloonTarget), applied before the
+       *  slice when it differs from the device's; absent: unchanged. */
+      balloonTarget?: number;
       /** Test hook: the slice throws inside the worker, as an emulator bug would. */
       fault: boolean;
     }

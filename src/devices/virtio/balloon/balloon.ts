@@ -72,6 +72,8 @@ export interface BalloonCounters {
 }
 
 export interface VirtioBalloonState extends BalloonCounters {
+  /** Names the device in a board's list of virtio states (src/machine/balloon-status.ts). */
+  kind: 'virtio-balloon';
   /** num_pages: the host's target, in 4 KiB pages. */
   target: number;
   /** actual, as the driver last wrote it. */
@@ -83,6 +85,11 @@ export interface VirtioBalloonState extends BalloonCounters {
   statsHead?: number;
   /** Board time of the next stats request. */
   nextStatsMs?: number;
+}
+
+/** True for a saved balloon state (what a board's virtio entry holds for this device). */
+export function isBalloonState(s: unknown): s is VirtioBalloonState {
+  return typeof s === 'object' && s !== null && (s as { kind?: unknown }).kind === 'virtio-balloon';
 }
 
 export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState> {
@@ -209,6 +216,7 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
     for (const [k, v] of Object.entries(st.stats ?? {})) if (typeof v === 'number') stats[k] = v;
     const head = opt(st.statsHead);
     this.s = {
+      kind: 'virtio-balloon',
       target: Math.min(n(st.target), this.mem.pages), actual: n(st.actual) >>> 0,
       inflated: n(st.inflated), deflated: n(st.deflated), reported: n(st.reported),
       badPfns: n(st.badPfns), badBuffers: n(st.badBuffers),
@@ -313,5 +321,5 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
 }
 
 function fresh(): VirtioBalloonState {
-  return { target: 0, actual: 0, inflated: 0, deflated: 0, reported: 0, badPfns: 0, badBuffers: 0, stats: {} };
+  return { kind: 'virtio-balloon', target: 0, actual: 0, inflated: 0, deflated: 0, reported: 0, badPfns: 0, badBuffers: 0, stats: {} };
 }
