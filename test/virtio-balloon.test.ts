@@ -1,7 +1,8 @@
 // virtio-balloon (§5.5) through the MMIO transport with the test driver: inflate/deflate reach
 // the memory's discard/undiscard with the right page indices, bad PFNs are counted and ignored,
 // the stats buffer is held and used at the interval, free page reports are released page by page,
-// config target/actual and the config interrupt, save/restore mid-protocol, hostile chains.
+// config target/actual and the config interrupt, save/restore mid-protocol, hostile chains; on the
+// board: default slot, balloon: false, the ninth slot with 6 disks, old states without the device.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtioMmioTransport, MMIO_CONFIG, MMIO_DEVICE_ID, INT_CONFIG_CHANGE, INT_USED_BUFFER } from '../src/devices/virtio/transport/mmio.js';
@@ -11,6 +12,13 @@ import {
 } from '../src/devices/virtio/balloon/balloon.js';
 import { VIRTIO_F_VERSION_1 } from '../src/devices/virtio/transport/virtio-device.js';
 import { FakeIrq, FakeRam, TestDriver, RAM_BASE, type DriverQueue } from './virtio-driver.js';
+import { VirtBoard, type BoardConfig, type BoardState } from '../src/machine/board.js';
+import { balloonStatus } from '../src/machine/balloon-status.js';
+import { HostMemory } from '../src/memory/host-memory.js';
+import { MemoryBlockBackend } from '../src/devices/virtio/blk/backend.js';
+import { virtioBase } from '../src/machine/memory-map.js';
+import { encode as I } from '../src/isa/encode.js';
+import { words } from './asm.js';
 
 const MiB = 1 << 20;
 
@@ -245,4 +253,69 @@ test('virtio-balloon: hostile chains and state never throw out of the device', (
   assert.doesNotThrow(() => r.dev.restore({ target: -1, actual: NaN, stats: null, statsHead: 1e9 } as never));
   assert.equal(r.dev.target, 0);
   assert.equal(r.dev.save().statsHead, undefined);
+});
+
+// ---- on the board ------------------------------------------------------------------------------
+
+function board(o: { balloon?: BoardConfig['balloon']; disks?: number } = {}, restore?: BoardState) {
+  const cfg: BoardConfig = {
+    harts: 1, memBytes: 32 << 20, kernel: undefined, kernelName: '', append: '',
+    firmware: words([I('jal', { rd: 0, imm: 0 })]),
+    disks: Array.from({ length: o.disks ?? 0 }, () => ({ backend: new MemoryBlockBackend(4096) })),
+    entropy: (b) => b.fill(7), consoleOut: () => {}, hostNowMs: () => performance.now(), wallNs: () => 0n,
+    ...(o.balloon !== undefined ? { balloon: o.balloon } : {}),
+  };
+  return new VirtBoard(cfg, HOST, restore ? { restore } : {});
+}
+const HOST = new HostMemory();
+const deviceId = (b: VirtBoard, slot: number) => Number(b.bus.read(BigInt(virtioBase(slot) + MMIO_DEVICE_ID), 4));
+
+test('board: a balloon by default after rng and power key; setBalloonTarget clamps; balloonStatus reads a saved state', () => {
+  const b = board();
+  try {
+    assert.deepEqual([0, 1, 2, 3].map((s) => deviceId(b, s)), [4, 18, 5, 0]);
+    assert.equal(b.setBalloonTarget(100), true);
+    assert.equal(b.setBalloonTarget(1e9), true);
+    assert.equal(b.balloon!.target, (32 << 20) / 4096);
+    b.setBalloonTarget(100);
+    const st = JSON.parse(JSON.stringify(b.save())) as BoardState;
+    assert.deepEqual(balloonStatus(st), { targetPages: 100, actualPages: 0, inflated: 0, deflated: 0, reported: 0, stats: {} });
+    // a state saved before the device existed (one virtio entry fewer) restores with a fresh balloon
+    const old = JSON.parse(JSON.stringify(st)) as BoardState;
+    old.devices.virtio.pop();
+    assert.equal(balloonStatus(old), undefined);
+    const legacy = board({}, old);
+    assert.equal(legacy.balloon!.target, 0);
+    legacy.core.destroy();
+    // and a state with the balloon restores it
+    const same = board({}, st);
+    assert.equal(same.balloon!.target, 100);
+    same.core.destroy();
+    // a state with a different device in the last entry is still refused
+    const wrong = JSON.parse(JSON.stringify(st)) as BoardState;
+    wrong.devices.virtio.splice(0, 1);
+    assert.throws(() => board({}, wrong), { code: 'SNAPSHOT_MISMATCH' });
+  } finally {
+    b.destroy();
+  }
+});
+
+test('board: balloon false leaves it out; with 6 disks the balloon takes a ninth slot', () => {
+  const none = board({ balloon: false });
+  try {
+    assert.equal(none.balloon, undefined);
+    assert.equal(none.setBalloonTarget(10), false);
+    assert.equal(deviceId(none, 2), 0);
+    assert.equal(balloonStatus(none.save()), undefined);
+  } finally {
+    none.destroy();
+  }
+  const full = board({ disks: 6, balloon: { statsIntervalMs: 0 } });
+  try {
+    assert.deepEqual([0, 5, 6, 7, 8].map((s) => deviceId(full, s)), [2, 2, 4, 18, 5]);
+    assert.equal(full.balloon!.statsIntervalMs, 0);
+  } finally {
+    full.destroy();
+  }
+  assert.throws(() => board({ disks: 7 }), { code: 'USAGE' });
 });

@@ -1,0 +1,91 @@
+// The bundled Linux 6.12 guest's stock virtio_balloon driver against the board's balloon, in this
+// process (BoardSession): the driver binds, statistics arrive, a 16 MiB target is reached
+// (ballooned pages hold no frame), a target of 0 gives them back, and memory the guest frees is
+// reported (free page reporting) and released. Every wait is bounded (generous: the CPU is shared).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BoardSession } from './board-session.js';
+import { balloonStatus } from '../src/machine/balloon-status.js';
+import { P2M_BALLOONED, P2M_FRAME_MASK } from '../src/cpu/layout.js';
+import type { VirtBoard } from '../src/machine/board.js';
+
+const PAGES_16M = (16 << 20) / 4096;
+
+/** Polls `cond` until it holds or `ms` pass; returns whether it held. */
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await sleep(100);
+  }
+  return cond();
+}
+
+/** Pages whose P2M entry says ballooned, and how many of those still have a frame. */
+function balloonedPages(board: VirtBoard): { ballooned: number; backed: number } {
+  const v = board.host.view, ram = board.ram;
+  let ballooned = 0, backed = 0;
+  for (let i = 0; i < ram.pages; i++) {
+    const e = v.getUint32(ram.p2m + 4 * i, true);
+    if (e & P2M_BALLOONED) {
+      ballooned++;
+      if (e & P2M_FRAME_MASK) backed++;
+    }
+  }
+  return { ballooned, backed };
+}
+
+test('Linux virtio_balloon: binds, sends stats, inflates to the target and deflates, reports freed pages', { timeout: 600_000 }, async (t) => {
+  const s = new BoardSession({ memBytes: 256 << 20 });
+  try {
+    await s.waitFor('rvisor guest ready', 180_000);
+    const board = s.board, dev = board.balloon!;
+    assert.ok(dev, 'the board has a balloon by default');
+    const bound = await s.run('ls /sys/bus/virtio/drivers/virtio_balloon/');
+    assert.match(bound, /virtio\d+/, 'the stock driver bound a device');
+
+    // statistics: the driver's first buffer arrives at probe, with real values
+    assert.ok(await until(() => (dev.stats.total_memory ?? 0) > 0, 60_000), 'stats arrived');
+    assert.ok(dev.stats.free_memory! > 0 && dev.stats.free_memory! < dev.stats.total_memory!);
+    const firstAt = dev.statsAtMs!;
+    assert.ok(await until(() => dev.statsAtMs! > firstAt, 60_000), 'stats refreshed at the interval');
+
+    // free page reporting: memory the guest frees is handed back by itself
+    const reported0 = dev.counters.reported;
+    await s.run('dd if=/dev/zero of=/tmp/x bs=1M count=32 2>/dev/null; rm /tmp/x', 120_000);
+    assert.ok(await until(() => dev.counters.reported > reported0, 60_000),
+      `reported pages grow after the guest freed 32 MiB (before ${reported0}, now ${dev.counters.reported})`);
+
+    // inflate to 16 MiB
+    const backedBefore = board.ram.backedPages();
+    const free0 = Number(/MemFree:\s+(\d+)/.exec(await s.run('cat /proc/meminfo'))![1]);
+    assert.equal(board.setBalloonTarget(PAGES_16M), true);
+    s.kick();
+    assert.ok(await until(() => dev.actual === PAGES_16M, 120_000), `actual reaches the target (now ${dev.actual})`);
+    assert.equal(dev.counters.inflated, PAGES_16M);
+    const b = balloonedPages(board);
+    assert.equal(b.ballooned, PAGES_16M, 'the P2M marks the inflated pages ballooned');
+    assert.equal(b.backed, 0, 'no ballooned page holds a frame');
+    assert.equal(board.ram.counters().ballooned, PAGES_16M);
+    assert.ok(board.ram.backedPages() <= backedBefore + 512, 'the balloon did not make the guest hold more frames');
+    const free1 = Number(/MemFree:\s+(\d+)/.exec(await s.run('cat /proc/meminfo'))![1]);
+    assert.ok(free1 < free0 - 12 * 1024, `MemFree drops by about 16 MiB (${free0} kB -> ${free1} kB)`);
+    const st = balloonStatus(board.save());
+    assert.equal(st?.targetPages, PAGES_16M);
+    assert.equal(st?.actualPages, PAGES_16M);
+
+    // deflate to 0
+    board.setBalloonTarget(0);
+    s.kick();
+    assert.ok(await until(() => dev.actual === 0, 120_000), `actual back to 0 (now ${dev.actual})`);
+    assert.equal(dev.counters.deflated, PAGES_16M);
+    assert.equal(balloonedPages(board).ballooned, 0);
+    assert.equal(board.ram.counters().ballooned, 0);
+    t.diagnostic(`stats ${JSON.stringify(dev.stats)}; reported ${dev.counters.reported} pages; MemFree ${free0} -> ${free1} kB`);
+    // the guest still works and uses its memory
+    assert.match(await s.run('echo ok-$((6*7))'), /ok-42/);
+  } finally {
+    await s.stop();
+  }
+});
