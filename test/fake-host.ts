@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { RvisorError } from '../src/errors.js';
 import type {
-  CheckpointInfo, CloneInfo, MigrationInfo, ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinition,
+  CheckpointInfo, CloneInfo, MigrationInfo, ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinition, MemoryTuneInfo,
   VmDefinitionInput, VmInfo, VmState, VmStats,
 } from '../src/vmm/types.js';
 
@@ -67,6 +67,7 @@ export class FakeHost extends EventEmitter implements HostApi {
       name: input.name, vcpus: input.vcpus ?? 1, memory: input.memory ?? '256M', kernel: input.kernel ?? '/images/Image.gz',
       initrd: input.initrd ?? '/images/initramfs.cpio.gz', append: input.append ?? 'console=ttyS0', bios: input.bios ?? null,
       disks: input.disks ?? [], weight: input.weight ?? 256, cap: input.cap ?? 0, autostart: input.autostart ?? false,
+      reservation: input.reservation ?? '0', limit: input.limit ?? null, shares: input.shares ?? 2560, balloon: input.balloon ?? true,
     };
     for (const d of def.disks) if (!existsSync(d.path)) throw new RvisorError('BAD_DEFINITION', `disk ${d.path} does not exist`);
     const vm: FakeVm = { def, state: 'shutoff', reason: 'defined', since: new Date().toISOString(), viewers: new Set(), scrollback: Buffer.alloc(0) };
@@ -125,6 +126,11 @@ export class FakeHost extends EventEmitter implements HostApi {
 
   setAutostart(name: string, on: boolean): VmInfo { const vm = this.get(name); vm.def.autostart = on; return this.info_(vm); }
   schedinfo(name: string): SchedInfo { const d = this.get(name).def; return { weight: d.weight, cap: d.cap }; }
+  memtune(name: string, u: Partial<MemoryTuneInfo> = {}): MemoryTuneInfo {
+    const d = this.get(name).def;
+    Object.assign(d, u);
+    return { reservation: d.reservation, limit: d.limit, shares: d.shares };
+  }
   setSchedinfo(name: string, s: Partial<SchedInfo>): SchedInfo {
     const d = this.get(name).def;
     if (s.weight !== undefined) d.weight = s.weight;
@@ -138,7 +144,10 @@ export class FakeHost extends EventEmitter implements HostApi {
     return {
       name, state: vm.state, cpuTimeNs: 1_500_000_000, instructions: 123456789, stealNs: 2_000_000,
       vcpus: [{ id: 0, cpuTimeNs: 1_500_000_000, instructions: 123456789, stealNs: 2_000_000 }],
-      memory: { nominalBytes: 268435456, presentBytes: 10485760 }, lastPcpu: 1,
+      memory: {
+        nominalBytes: 268435456, presentBytes: 10485760, sharedBytes: 4096, zeroBytes: 0, balloonedBytes: 0, swappedBytes: 0, swapIns: 0, swapOuts: 0,
+        reservationBytes: 0, limitBytes: null, shares: 2560, targetBytes: null, activeFraction: null, balloon: null,
+      }, lastPcpu: 1,
     };
   }
 
@@ -146,6 +155,10 @@ export class FakeHost extends EventEmitter implements HostApi {
     return {
       pcpus: 2, vms: { total: this.vms.size, running: 0, paused: 0, crashed: 0, shutoff: this.vms.size },
       pcpuBusyNs: [0, 0], arenas: [], rssBytes: process.memoryUsage.rss(),
+      memory: {
+        hostMemBytes: 1 << 30, reservedBytes: 0, heldBytes: 0, presentBytes: 0, sharedBytes: 0, zeroBytes: 0, balloonedBytes: 0, swappedBytes: 0,
+        sharing: { stableFrames: 0, stablePages: 0, scannedPages: 0, rateLimitPagesPerSec: 0 },
+      },
     };
   }
 

@@ -12,7 +12,7 @@ import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
 import { RvisorError } from '../errors.js';
 import type {
-  CheckpointInfo, CloneInfo, CloneOptions, MigrateOptions, MigrationInfo, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinitionInput, VmInfo, VmStats,
+  CheckpointInfo, CloneInfo, CloneOptions, MigrateOptions, MigrationInfo, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostStats, MemoryTuneInfo, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions, VmDefinitionInput, VmInfo, VmStats,
 } from '../vmm/types.js';
 import { errorFromBody } from './errors.js';
 import type { HostInfo } from './schemas.js';
@@ -167,6 +167,9 @@ class HostClient implements RemoteHostApi {
   setAutostart(name: string, on: boolean): Promise<VmInfo> { return this.call('PUT', this.vm(name, '/autostart'), { autostart: on }); }
   schedinfo(name: string): Promise<SchedInfo> { return this.call('GET', this.vm(name, '/schedinfo')); }
   setSchedinfo(name: string, s: Partial<SchedInfo>): Promise<SchedInfo> { return this.call('PUT', this.vm(name, '/schedinfo'), s); }
+  memtune(name: string, update?: Partial<MemoryTuneInfo>): Promise<MemoryTuneInfo> {
+    return update && Object.keys(update).length ? this.call('PUT', this.vm(name, '/memtune'), update) : this.call('GET', this.vm(name, '/memtune'));
+  }
   stats(name: string): Promise<VmStats> { return this.call('GET', this.vm(name, '/stats')); }
   async hostStats(): Promise<HostStats> { return (await this.call<HostInfo>('GET', '/host')).stats; }
 

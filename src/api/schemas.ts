@@ -3,7 +3,7 @@
 // at the end keep them equal to the host's contract in src/vmm/types.ts.
 import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typebox';
 import type {
-  CheckpointInfo, CloneInfo, CloneOptions, MigrateOptions, MigrationInfo, RevertOptions, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
+  CheckpointInfo, CloneInfo, CloneOptions, MigrateOptions, MigrationInfo, RevertOptions, HostEvent, HostStats, RestoreOptions, SaveInfo, SchedInfo, VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats, MemoryTuneInfo,
 } from '../vmm/types.js';
 import { ERROR_CODES } from '../errors.js';
 
@@ -11,6 +11,7 @@ import { ERROR_CODES } from '../errors.js';
 export const VM_NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
 /** Guest RAM sizes as `rvisor run --mem` takes them (the host checks the range). */
 export const MEMORY_PATTERN = '^[0-9]{1,12}([KMGkmg]([iI]?[bB])?|[bB])?$';
+const SIZE_PATTERN = MEMORY_PATTERN;
 /** Files are named by absolute host paths over the API: the daemon's working directory means
  *  nothing to a client (the CLI makes relative paths absolute before sending). */
 export const ABS_PATH_PATTERN = '^/';
@@ -39,7 +40,13 @@ const definitionFields = {
   weight: Type.Integer({ minimum: 1, maximum: 65535 }),
   cap: Type.Integer({ minimum: 0, maximum: 800, description: 'Most CPU the VM may use, per cent of one pCPU (at most 100 × vcpus); 0 = no cap' }),
   autostart: Type.Boolean(),
+  reservation: Type.String({ pattern: SIZE_PATTERN, description: 'Host memory guaranteed to the VM, e.g. "64M" (admission control); default "0"' }),
+  limit: nullable(Type.String({ pattern: SIZE_PATTERN, description: 'Most host memory the VM may hold (past it: balloon, then swap); null: none' })),
+  shares: Type.Integer({ minimum: 1, maximum: 10000000, description: 'Claim on memory under contention (default 10 per MiB)' }),
+  balloon: Type.Boolean({ description: 'A virtio-balloon device (default true)' }),
 };
+
+const SharingGroup = Type.String({ pattern: VM_NAME_PATTERN, description: 'Page sharing between VMs of the same group only (default: within the VM)' });
 
 const Deterministic = Type.Object({
   seed: Type.String({ pattern: '^(0[xX][0-9a-fA-F]+|[0-9]+)$', description: 'Entropy seed, 0..2^64-1 (decimal or 0x hex)' }),
@@ -50,6 +57,7 @@ export const VmDefinitionSchema = Type.Object({
   ...definitionFields,
   disks: Type.Array(Disk, { maxItems: 6 }),
   deterministic: Type.Optional(Deterministic),
+  sharingGroup: Type.Optional(SharingGroup),
 }, { $id: 'VmDefinition', additionalProperties: false });
 
 /** What POST /vms takes: a name and any of the other fields (the host fills defaults); a disk's
@@ -89,7 +97,13 @@ export const VmStatsSchema = Type.Object({
   instructions: Type.Number(),
   stealNs: Type.Number({ description: 'Time runnable but waiting for a pCPU, ns' }),
   vcpus: Type.Array(VcpuStatsSchema),
-  memory: Type.Object({ nominalBytes: Type.Number(), presentBytes: Type.Number() }),
+  memory: Type.Object({
+    nominalBytes: Type.Number(), presentBytes: Type.Number(), sharedBytes: Type.Number(), zeroBytes: Type.Number(),
+    balloonedBytes: Type.Number(), swappedBytes: Type.Number(), swapIns: Type.Number(), swapOuts: Type.Number(),
+    reservationBytes: Type.Number(), limitBytes: nullable(Type.Number()), shares: Type.Integer(),
+    targetBytes: nullable(Type.Number()), activeFraction: nullable(Type.Number()),
+    balloon: nullable(Type.Object({ targetBytes: Type.Number(), actualBytes: Type.Number(), stats: Type.Record(Type.String(), Type.Number()) })),
+  }),
   lastPcpu: nullable(Type.Integer()),
 }, { $id: 'VmStats' });
 
@@ -113,7 +127,24 @@ export const HostStatsSchema = Type.Object({
     index: Type.Integer(), bytes: Type.Number(), framesInUse: Type.Number(), vms: Type.Integer(),
   })),
   rssBytes: Type.Number(),
+  memory: Type.Object({
+    hostMemBytes: Type.Number(), reservedBytes: Type.Number(), heldBytes: Type.Number(), presentBytes: Type.Number(),
+    sharedBytes: Type.Number(), zeroBytes: Type.Number(), balloonedBytes: Type.Number(), swappedBytes: Type.Number(),
+    sharing: Type.Object({ stableFrames: Type.Number(), stablePages: Type.Number(), scannedPages: Type.Number(), rateLimitPagesPerSec: Type.Number() }),
+  }),
 }, { $id: 'HostStats' });
+
+export const MemoryTuneSchema = Type.Object({
+  reservation: Type.String({ pattern: SIZE_PATTERN }),
+  limit: nullable(Type.String({ pattern: SIZE_PATTERN })),
+  shares: Type.Integer({ minimum: 1, maximum: 10000000 }),
+}, { $id: 'MemoryTune', additionalProperties: false });
+
+export const MemoryTuneUpdateSchema = Type.Object({
+  reservation: Type.Optional(Type.String({ pattern: SIZE_PATTERN })),
+  limit: Type.Optional(nullable(Type.String({ pattern: SIZE_PATTERN }))),
+  shares: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000000 })),
+}, { additionalProperties: false, minProperties: 1 });
 
 /** GET /host: what a client needs to know about the host it talks to. */
 export const HostInfoSchema = Type.Object({
@@ -215,6 +246,8 @@ check<Same<Static<typeof VmDefinitionSchema>, VmDefinition>>();
 check<Same<Static<typeof VmInfoSchema>, VmInfo>>();
 check<Same<Static<typeof VmStatsSchema>, VmStats>>();
 check<Same<Static<typeof SchedInfoSchema>, SchedInfo>>();
+check<Same<Static<typeof MemoryTuneSchema>, MemoryTuneInfo>>();
+check<Static<typeof MemoryTuneUpdateSchema> extends Partial<MemoryTuneInfo> ? true : false>();
 check<Same<Static<typeof HostStatsSchema>, HostStats>>();
 check<Same<Static<typeof HostEventSchema>, HostEvent>>();
 check<Same<Static<typeof SaveInfoSchema>, SaveInfo>>();

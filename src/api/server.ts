@@ -16,7 +16,7 @@ import { RvisorError, type ErrorCode } from '../errors.js';
 import type { ConsoleAttachment, HostApi, HostEvent } from '../vmm/types.js';
 import { errorBody, httpStatus } from './errors.js';
 import {
-  AutostartBody, ErrorSchema, HostEventSchema, HostInfoSchema, NameParams, SchedInfoSchema, SchedInfoUpdateSchema,
+  AutostartBody, ErrorSchema, HostEventSchema, HostInfoSchema, NameParams, SchedInfoSchema, SchedInfoUpdateSchema, MemoryTuneSchema, MemoryTuneUpdateSchema,
   CheckpointBody, CheckpointInfoSchema, CloneBody, CloneInfoSchema, MigrateBody, MigrationInfoSchema, RevertBody, SnapParams, ShutdownBody, StartBody, SaveBody, SaveInfoSchema, RestoreBody, VmDefinitionInputSchema, VmInfoSchema, VmStatsSchema, VM_NAME_PATTERN, MEMORY_PATTERN, ABS_PATH_PATTERN,
 } from './schemas.js';
 
@@ -319,6 +319,17 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
   app.put('/vms/:name/schedinfo', {
     schema: { tags: ['vms'], summary: 'Change weight and/or cap (also while running)', params: NameParams, body: SchedInfoUpdateSchema, response: { 200: SchedInfoSchema, ...errors } },
   }, async (req) => await host.setSchedinfo(req.params.name, req.body));
+
+  app.get('/vms/:name/memtune', {
+    schema: { tags: ['vms'], summary: 'Memory controls: reservation, limit, shares', params: NameParams, response: { 200: MemoryTuneSchema, ...errors } },
+  }, async (req) => await host.memtune(req.params.name));
+
+  app.put('/vms/:name/memtune', {
+    schema: {
+      tags: ['vms'], summary: 'Change reservation, limit and/or shares (also while running: a larger reservation passes admission control first)',
+      params: NameParams, body: MemoryTuneUpdateSchema, response: { 200: MemoryTuneSchema, ...errors },
+    },
+  }, async (req) => await host.memtune(req.params.name, req.body));
 
   app.get('/vms/:name/stats', {
     schema: { tags: ['vms'], summary: 'CPU time, instructions, steal time and memory of a VM', params: NameParams, response: { 200: VmStatsSchema, ...errors } },

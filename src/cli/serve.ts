@@ -8,12 +8,20 @@ import { RvisorError } from '../errors.js';
 import { openHost } from '../vmm/host.js';
 import { clearStaleSocket, defaultStateDir, parseListen, socketPath, startApi } from '../api/listen.js';
 
-export const SERVE_USAGE = `usage: rvisor serve [--state-dir DIR] [--pcpus N] [--listen HOST:PORT]
+export const SERVE_USAGE = `usage: rvisor serve [--state-dir DIR] [--pcpus N] [--listen HOST:PORT] [--host-mem SIZE]
+                    [--page-sharing-rate N] [--idle-tax PCT]
   --state-dir DIR     where VM definitions, the API socket and the token live
                       (default: $XDG_DATA_HOME/rvisor, else ~/.local/share/rvisor)
   --pcpus N           worker threads that run guest code (default: the host's cores)
   --listen HOST:PORT  also serve the API on TCP; every request needs
                       "Authorization: Bearer <token>" with the token from <state dir>/token
+  --host-mem SIZE     memory the host gives to guests, e.g. 8G (default: 3/4 of this machine's);
+                      reservations must fit in it (admission control), and past it the host
+                      takes memory back (balloon, then swap) by shares and idle tax
+  --page-sharing-rate N
+                      guest pages per second the page-sharing scanner looks at (default 25600;
+                      0: off)
+  --idle-tax PCT      idle memory tax, per cent (default 75, as ESX)
 The API is always on <state dir>/rvisor.sock (mode 0600, no token). SIGINT or SIGTERM stops
 every VM and the host.`;
 
@@ -22,7 +30,10 @@ export async function serveCommand(args: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args, strict: true, allowPositionals: false,
-      options: { 'state-dir': { type: 'string' }, pcpus: { type: 'string' }, listen: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'state-dir': { type: 'string' }, pcpus: { type: 'string' }, listen: { type: 'string' }, 'host-mem': { type: 'string' },
+        'page-sharing-rate': { type: 'string' }, 'idle-tax': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (e) {
     throw new RvisorError('USAGE', `${(e as Error).message}\n${SERVE_USAGE}`);
@@ -37,12 +48,23 @@ export async function serveCommand(args: string[]): Promise<number> {
     if (!/^\d+$/.test(values.pcpus) || pcpus < 1 || pcpus > 256) throw new RvisorError('USAGE', `--pcpus ${values.pcpus}: expected 1..256`);
   }
   if (values.listen !== undefined) parseListen(values.listen);
+  const int = (v: string | undefined, what: string, max: number): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) > max) throw new RvisorError('USAGE', `--${what} ${v}: expected an integer 0..${max}`);
+    return Number(v);
+  };
+  const pageSharingRate = int(values['page-sharing-rate'], 'page-sharing-rate', 10_000_000);
+  const idleTaxPct = int(values['idle-tax'], 'idle-tax', 99);
+  const memory = {
+    ...(values['host-mem'] === undefined ? {} : { hostMem: values['host-mem'] }),
+    ...(pageSharingRate === undefined ? {} : { pageSharingRate }), ...(idleTaxPct === undefined ? {} : { idleTaxPct }),
+  };
   const stateDir = resolve(values['state-dir'] ?? defaultStateDir());
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   // Before the host reads the registry: refuse if another daemon serves this state dir.
   await clearStaleSocket(socketPath(stateDir));
 
-  const host = await openHost({ stateDir, ...(pcpus === undefined ? {} : { pcpus }) });
+  const host = await openHost({ stateDir, ...(pcpus === undefined ? {} : { pcpus }), ...memory });
   for (const w of (host as { warnings?: string[] }).warnings ?? []) process.stderr.write(`rvisor: warning: ${w}\n`);
   let api;
   try {

@@ -55,6 +55,10 @@ verbs:
   stats NAME [--json]             CPU time, instructions, steal time, memory
   schedinfo NAME [--weight N] [--cap N]
                                   show or change the scheduler parameters
+  memtune NAME [--reservation SIZE] [--limit SIZE|none] [--shares N]
+                                  show or change the memory controls (also while running):
+                                  host memory guaranteed, the most it may hold, its claim
+                                  under contention
   autostart NAME [--disable]      start the VM when the host starts (--disable: do not)
 
 --connect picks the host: a Unix socket path (default: <state dir>/rvisor.sock) or
@@ -74,6 +78,9 @@ const OPTIONS = {
   linger: { type: 'string' },
   weight: { type: 'string' },
   cap: { type: 'string' },
+  reservation: { type: 'string' },
+  limit: { type: 'string' },
+  shares: { type: 'string' },
   disable: { type: 'boolean' },
   name: { type: 'string' },
   force: { type: 'boolean' },
@@ -106,6 +113,7 @@ const VERBS: Record<string, { args: string[]; opts: Opt[] }> = {
   console: { args: ['NAME'], opts: ['linger'] },
   stats: { args: ['NAME'], opts: ['json'] },
   schedinfo: { args: ['NAME'], opts: ['weight', 'cap'] },
+  memtune: { args: ['NAME'], opts: ['reservation', 'limit', 'shares', 'json'] },
   autostart: { args: ['NAME'], opts: ['disable'] },
   clone: { args: ['NAME', 'NEW'], opts: ['paused', 'json'] },
   migrate: { args: ['NAME'], opts: ['to', 'token-file', 'max-downtime', 'copy-storage', 'cancel', 'json'] },
@@ -209,9 +217,17 @@ const secs = (ns: number) => `${(ns / 1e9).toFixed(3)} s`;
 const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
 export function formatStats(s: VmStats): string {
+  const m = s.memory;
+  const stat = (k: string) => (m.balloon?.stats[k] === undefined ? '-' : mib(m.balloon.stats[k]!));
   return field('Name', s.name) + field('State', s.state) + field('CPU time', secs(s.cpuTimeNs)) +
     field('Instructions', String(s.instructions)) + field('Steal time', secs(s.stealNs)) +
-    field('Memory', `${mib(s.memory.nominalBytes)} defined, ${mib(s.memory.presentBytes)} present`) +
+    field('Memory', `${mib(m.nominalBytes)} defined, ${mib(m.presentBytes)} present (${mib(m.sharedBytes)} shared), ` +
+      `${mib(m.zeroBytes)} zero, ${mib(m.balloonedBytes)} ballooned, ${mib(m.swappedBytes)} swapped`) +
+    field('Memory controls', `reservation ${mib(m.reservationBytes)}, limit ${m.limitBytes === null ? 'none' : mib(m.limitBytes)}, shares ${m.shares}` +
+      `${m.targetBytes === null ? '' : `, target ${mib(m.targetBytes)}`}${m.activeFraction === null ? '' : `, active ${Math.round(m.activeFraction * 100)}%`}`) +
+    field('Swap', `${m.swapOuts} pages out, ${m.swapIns} in`) +
+    (m.balloon ? field('Balloon', `target ${mib(m.balloon.targetBytes)}, actual ${mib(m.balloon.actualBytes)}; guest free ${stat('free_memory')}, ` +
+      `available ${stat('available_memory')}, caches ${stat('disk_caches')}, total ${stat('total_memory')}`) : '') +
     field('Last pCPU', s.lastPcpu === null ? '-' : String(s.lastPcpu)) +
     s.vcpus.map((c) => field(`vCPU ${c.id}`, `cpu ${secs(c.cpuTimeNs)}, ${c.instructions} instructions, steal ${secs(c.stealNs)}`)).join('');
 }
@@ -240,6 +256,11 @@ export async function vmCommand(args: string[]): Promise<number> {
   const sched = {
     ...(values.weight === undefined ? {} : { weight: number(values.weight, 'weight', 1, 65535) }),
     ...(values.cap === undefined ? {} : { cap: number(values.cap, 'cap', 0, 800) }),
+  };
+  const tune = {
+    ...(values.reservation === undefined ? {} : { reservation: values.reservation }),
+    ...(values.limit === undefined ? {} : { limit: values.limit === 'none' ? null : values.limit }),
+    ...(values.shares === undefined ? {} : { shares: number(values.shares, 'shares', 1, 10000000) }),
   };
 
   const host = await connect(values.connect, { token: values.token, stateDir: values['state-dir'] });
@@ -313,6 +334,11 @@ export async function vmCommand(args: string[]): Promise<number> {
       case 'schedinfo': {
         const s = Object.keys(sched).length ? await host.setSchedinfo(arg, sched) : await host.schedinfo(arg);
         out(`weight : ${s.weight}\ncap    : ${s.cap}\n`);
+        break;
+      }
+      case 'memtune': {
+        const t = await host.memtune(arg, tune);
+        out(values.json ? json(t) : `reservation : ${t.reservation}\nlimit       : ${t.limit ?? 'none'}\nshares      : ${t.shares}\n`);
         break;
       }
       case 'autostart': {

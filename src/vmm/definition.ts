@@ -5,13 +5,14 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RvisorError } from '../errors.js';
 import { IMAGES_DIR } from './files.js';
-import { parseSize } from './size.js';
+import { parseSize, sizeBytes } from './size.js';
 import { parseSeed } from '../machine/deterministic.js';
 import type { VmDefinition, VmDefinitionInput } from './types.js';
 
 export const VM_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const DEFAULT_WEIGHT = 256;
-const KEYS = new Set(['name', 'vcpus', 'memory', 'kernel', 'initrd', 'append', 'bios', 'disks', 'weight', 'cap', 'autostart', 'deterministic']);
+const KEYS = new Set(['name', 'vcpus', 'memory', 'kernel', 'initrd', 'append', 'bios', 'disks', 'weight', 'cap', 'autostart', 'deterministic',
+  'reservation', 'limit', 'shares', 'sharingGroup', 'balloon']);
 
 function bad(message: string): never {
   throw new RvisorError('BAD_DEFINITION', message);
@@ -30,6 +31,42 @@ export function checkWeight(w: unknown): number {
 export function checkCap(c: unknown, vcpus = 8): number {
   if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > 100 * vcpus) bad(`cap ${JSON.stringify(c)} must be an integer 0..${100 * vcpus} (per cent of one pCPU; 0 = none)`);
   return c;
+}
+
+/** Memory controls (issue #9) as stored in a definition: sizes as the user wrote them. */
+export interface MemoryTune {
+  reservation: string;
+  limit: string | null;
+  shares: number;
+}
+
+/** ESX's "normal" shares: 10 per MiB of guest memory. */
+export function defaultShares(memBytes: number): number {
+  return Math.max(1, Math.round((memBytes / 1048576) * 10));
+}
+
+/** Checks reservation ≤ limit ≤ memory and shares 1..10^7; returns the bytes. */
+export function checkMemoryTune(memBytes: number, t: MemoryTune): { reservationBytes: number; limitBytes: number | null; shares: number } {
+  const size = (v: unknown, what: string): number => {
+    if (typeof v !== 'string') bad(`${what} must be a size string such as "128M"`);
+    try {
+      const b = sizeBytes(v, what);
+      if (b % 4096) bad(`${what} ${v}: must be a multiple of 4K`);
+      return b;
+    } catch (e) {
+      if (e instanceof RvisorError && e.code === 'BAD_DEFINITION') throw e;
+      bad((e as Error).message);
+    }
+  };
+  const reservationBytes = size(t.reservation, 'reservation');
+  const limitBytes = t.limit === null ? null : size(t.limit, 'limit');
+  if (reservationBytes > memBytes) bad(`reservation ${t.reservation} is more than the VM's memory (${memBytes / 1048576} MiB)`);
+  if (limitBytes !== null) {
+    if (limitBytes < 4 * 1048576) bad(`limit ${t.limit} is below 4M: the guest could not run`);
+    if (limitBytes < reservationBytes) bad(`limit ${t.limit} is below the reservation ${t.reservation}`);
+  }
+  if (typeof t.shares !== 'number' || !Number.isInteger(t.shares) || t.shares < 1 || t.shares > 10000000) bad(`shares ${JSON.stringify(t.shares)} must be an integer 1..10000000`);
+  return { reservationBytes, limitBytes, shares: t.shares };
 }
 
 /** Fills defaults and validates shapes and ranges; relative paths are made absolute against
@@ -91,7 +128,21 @@ export function normalizeDefinition(input: VmDefinitionInput, cwd = process.cwd(
       bad((e as Error).message);
     }
   }
-  return { name, vcpus, memory, kernel, initrd, append, bios, disks, weight, cap, autostart, ...(deterministic ? { deterministic } : {}) };
+  const memBytes = parseSize(memory, 'memory');
+  const reservation = input.reservation ?? '0';
+  const limit = input.limit ?? null;
+  const shares = input.shares ?? defaultShares(memBytes);
+  checkMemoryTune(memBytes, { reservation, limit, shares });
+  const sharingGroup = input.sharingGroup;
+  if (sharingGroup !== undefined && (typeof sharingGroup !== 'string' || !VM_NAME.test(sharingGroup))) {
+    bad(`sharingGroup ${JSON.stringify(sharingGroup)} must match [a-z0-9][a-z0-9-]{0,62}`);
+  }
+  const balloon = input.balloon ?? true;
+  if (typeof balloon !== 'boolean') bad('balloon must be true or false');
+  return {
+    name, vcpus, memory, kernel, initrd, append, bios, disks, weight, cap, autostart, ...(deterministic ? { deterministic } : {}),
+    reservation, limit, shares, ...(sharingGroup ? { sharingGroup } : {}), balloon,
+  };
 }
 
 /** The files a definition names exist, are regular files and can be opened as asked. */

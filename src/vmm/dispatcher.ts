@@ -41,6 +41,11 @@ export interface VmRun {
   input: number[];
   powerKey: boolean;
   fault: boolean;
+  /** The memory manager's balloon target, pages (sent with every slice; the worker applies a
+   *  change). */
+  balloonTarget?: number;
+  /** A live migration reads its frames: the memory manager swaps nothing out meanwhile. */
+  pinned?: boolean;
   paused: boolean;
   shutdownRequested: boolean;
   /** The next machine built from `board` gets a new VM generation ID (see protocol.ts). */
@@ -210,6 +215,7 @@ export class Dispatcher {
     p.send({
       t: 'run', vm: run.id, launch: run.launch, from, sliceMs, newGeneration, input: run.input.splice(0),
       powerKey: run.powerKey, stealNs, fault: run.fault,
+      ...(run.balloonTarget !== undefined ? { balloonTarget: run.balloonTarget } : {}),
     });
     run.powerKey = false;
     run.fault = false;

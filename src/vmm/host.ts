@@ -22,6 +22,8 @@ import { Checkpoints } from './checkpoints.js';
 import { bootStamps } from './machine.js';
 import { DiskClaims } from './disk-claims.js';
 import { hostStats, vmStats } from './stats.js';
+import { MemoryManager } from './memory-manager.js';
+import { memoryOptions, memtune } from './memtune.js';
 import { cloneVm, type PreparedMachine } from './clone.js';
 import { INCOMING, MigrationDesk } from './migration/desk.js';
 import type { WebSocket } from 'ws';
@@ -30,7 +32,7 @@ import {
 } from './snapshot-file.js';
 import type {
   CheckpointInfo, CloneInfo, CloneOptions, MigrateOptions, MigrationInfo, RevertOptions, ConsoleAttachment, HostApi, HostEvent, HostOptions, HostStats, RestoreOptions, SaveInfo, SchedInfo, ShutdownOptions, StartOptions,
-  VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats,
+  VmDefinition, VmDefinitionInput, VmInfo, VmState, VmStats, MemoryTuneInfo,
 } from './types.js';
 
 /** The managed save in a VM's folder (HostApi.save): the next start resumes from it. */
@@ -59,6 +61,7 @@ export class Host extends EventEmitter implements HostApi {
   private readonly arenas: Arenas;
   private readonly cpu: Dispatcher;
   private readonly checkpoints: Checkpoints<Vm>;
+  private readonly memory: MemoryManager;
   private readonly testHooks: boolean;
   /** Disk files attached to running or paused VMs, and whether read-write. */
   private readonly disks = new DiskClaims();
@@ -79,6 +82,14 @@ export class Host extends EventEmitter implements HostApi {
     this.registry = new Registry(this.stateDir);
     this.arenas = new Arenas(pcpus, (a) => this.cpu.addArena(a));
     this.cpu = new Dispatcher(pcpus, this.arenas);
+    this.memory = new MemoryManager(memoryOptions(o), {
+      cpu: this.cpu, arenas: this.arenas, vmsDir: this.registry.vmsDir,
+      withHeld: (n, fn) => {
+        const vm = this.vms.get(n);
+        return vm ? this.serial(vm, async () => { if (vm.run) { const resume = await this.cpu.stopBetweenSlices(vm.run); try { fn(vm.run); } finally { resume(); } } }) : Promise.resolve();
+      },
+      failed: (n, e) => { const vm = this.vms.get(n); if (vm?.run) this.finish(vm, 'crashed', `error: ${e.message}`); },
+    });
     this.checkpoints = new Checkpoints<Vm>({
       vmsDir: this.registry.vmsDir, cpu: this.cpu, get: (n) => this.get(n), serial: (vm, fn) => this.serial(vm, fn), info: (vm) => this.info_(vm),
       stop: (vm) => this.finish(vm, 'shutoff', 'reverted'), launch: (vm, o, f) => this.launch(vm, o, f), diskUsers: (k) => this.disks.of(k),
@@ -215,6 +226,11 @@ export class Host extends EventEmitter implements HostApi {
     return { weight, cap };
   }
 
+  memtune(name: string, update: Partial<MemoryTuneInfo> = {}): MemoryTuneInfo {
+    const vm = this.get(name);
+    return memtune(vm, update, this.memory, (def) => this.registry.save(def));
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------------
 
   async start(name: string, opts: StartOptions = {}): Promise<VmInfo> {
@@ -245,6 +261,7 @@ export class Host extends EventEmitter implements HostApi {
     const name = vm.def.name;
     const def = vm.def;
     checkDefinitionFiles(def);
+    this.memory.admit(def);
     const memBytes = parseSize(def.memory, 'memory');
     let snap: OpenSnapshot | undefined;
     if (snapshot !== undefined) {
@@ -286,6 +303,7 @@ export class Host extends EventEmitter implements HostApi {
     } else {
       try {
         checkDefinitionFiles(def);
+        if (prepared) this.memory.admit(def);
         disks = openRawDisks(def.disks.map((d) => ({ path: d.path, readOnly: d.readonly })));
         try {
           this.disks.claim(name, disks);
@@ -329,7 +347,7 @@ export class Host extends EventEmitter implements HostApi {
       launch: {
         spec: {
           vcpus: def.vcpus, memBytes, kernel: def.kernel, initrd: def.initrd, append: def.append, bios: def.bios,
-          ...(def.deterministic ? { deterministic: def.deterministic } : {}),
+          ...(def.deterministic ? { deterministic: def.deterministic } : {}), ...(def.balloon ? {} : { balloon: false }),
         },
         disks: disks.map((d) => d.share()), arena: arena.index, stamps: bootStamps(def),
       },
@@ -339,6 +357,7 @@ export class Host extends EventEmitter implements HostApi {
       newGeneration: restored !== undefined && prepared?.reason !== 'migrated',
     });
     vm.run = run;
+    this.memory.attach(def, run);
     if (lazy) this.lazyFiles.set(run, snap!.close);
     vm.console.clear(); // scrollback is of this run only
     this.registry.setRunning(name, true);
@@ -499,7 +518,7 @@ export class Host extends EventEmitter implements HostApi {
           kernel: fileIdentity(def.kernel), initrd: fileIdentity(def.initrd), bios: fileIdentity(def.bios),
           disks: def.disks.map((d) => diskIdentity({ path: d.path, readOnly: d.readonly })),
           sched: { weight: def.weight, cap: def.cap },
-          ...(def.deterministic ? { deterministic: def.deterministic } : {}),
+          ...(def.deterministic ? { deterministic: def.deterministic } : {}), ...(def.balloon ? {} : { balloon: false }),
         },
         host: run.arena.host, state: run.board, nowMs: now(),
       });
@@ -598,6 +617,7 @@ export class Host extends EventEmitter implements HostApi {
     vm.run = undefined;
     vm.lastPcpu = run.lastPcpu;
     this.cpu.remove(run);
+    this.memory.detach(vm.def.name);
     if (run.board && !boardFreed) freeBoardMemory(run.arena.host, run.board);
     this.lazyFiles.get(run)?.();
     this.lazyFiles.delete(run);
@@ -631,11 +651,11 @@ export class Host extends EventEmitter implements HostApi {
   }
 
   stats(name: string): VmStats {
-    return vmStats(this.get(name));
+    return vmStats(this.get(name), this.memory);
   }
 
   hostStats(): HostStats {
-    return hostStats(this.pcpus, [...this.vms.values()], this.cpu, this.arenas);
+    return hostStats(this.pcpus, [...this.vms.values()], this.cpu, this.arenas, this.memory);
   }
 
   /** Test hook (HostOptions.testHooks): the VM's next slice throws inside its pCPU worker, as a
@@ -652,6 +672,7 @@ export class Host extends EventEmitter implements HostApi {
     if (this.closed) return;
     this.closed = true;
     await this.cpu.close();
+    this.memory.close();
     for (const vm of this.vms.values()) {
       const run = vm.run;
       if (!run) continue;

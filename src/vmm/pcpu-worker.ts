@@ -12,6 +12,7 @@ import { RawFileDisk } from '../host/disk/raw-file.js';
 import { BootImageCache, boardConfig, type MachineIo } from './machine.js';
 import { RvisorError } from '../errors.js';
 import { nodePageSources } from './lazy-pages.js';
+import { useNodeSwap } from './swap-file.js';
 import type { FromWorker, ToWorker, VmLaunch } from './protocol.js';
 
 interface WorkerInit {
@@ -27,6 +28,7 @@ interface Live {
 const port = parentPort!;
 const init = workerData as WorkerInit;
 setCoreModule(init.module);
+useNodeSwap(); // hypervisor swap: the VMs' swap files are read and written from this thread too
 const arenas: { host: HostMemory; core: Core | undefined }[] = [];
 init.arenas.forEach((m, i) => (arenas[i] = { host: HostMemory.attach(m), core: undefined }));
 const live = new Map<number, Live>();

@@ -27,10 +27,30 @@ export interface VmDefinition {
   /** Deterministic mode (as `rvisor run --deterministic --seed`): guest time from retired
    *  instructions, entropy from the seed; absent: the normal, host-timed machine. */
   deterministic?: { seed: string };
+  /** Host memory guaranteed to the VM (admission control refuses a start that cannot have it);
+   *  default "0". */
+  reservation: string;
+  /** The most host memory the VM may hold, even when the host has room (past it the host
+   *  balloons, then swaps); null: its memory size. */
+  limit: string | null;
+  /** Its claim on memory under contention (default 10 per MiB of memory, as ESX's "normal"). */
+  shares: number;
+  /** Page sharing merges identical pages within a VM, and between VMs of the same group only
+   *  (sharing between VMs leaks through timing: off unless asked for). */
+  sharingGroup?: string;
+  /** A virtio-balloon device (default true). */
+  balloon: boolean;
 }
 
 /** What a caller may leave out of a definition (defaults filled by `normalizeDefinition`). */
 export type VmDefinitionInput = Pick<VmDefinition, 'name'> & Partial<Omit<VmDefinition, 'name'>>;
+
+/** HostApi.memtune: the memory controls of a VM (sizes as "128M"; limit null: none). */
+export interface MemoryTuneInfo {
+  reservation: string;
+  limit: string | null;
+  shares: number;
+}
 
 export interface VmInfo {
   name: string;
@@ -62,9 +82,38 @@ export interface VmStats {
   instructions: number;
   stealNs: number;
   vcpus: VcpuStats[];
-  memory: { nominalBytes: number; presentBytes: number };
+  memory: VmMemoryStats;
   /** The worker (pCPU) that ran it last, or null. */
   lastPcpu: number | null;
+}
+
+/** A VM's memory (issue #9): what the guest sees, what the host holds for it and why. */
+export interface VmMemoryStats {
+  /** The guest's memory size. */
+  nominalBytes: number;
+  /** Guest pages backed by a host frame (their own or shared). */
+  presentBytes: number;
+  /** Of those, pages whose frame another page also maps (page sharing, clones). */
+  sharedBytes: number;
+  /** Pages known to be zero and not backed (the scanner, free page reporting, deflate). */
+  zeroBytes: number;
+  /** Pages the guest's balloon driver holds. */
+  balloonedBytes: number;
+  /** Pages in the VM's swap file. */
+  swappedBytes: number;
+  swapIns: number;
+  swapOuts: number;
+  reservationBytes: number;
+  /** null: no limit. */
+  limitBytes: number | null;
+  shares: number;
+  /** What the memory manager entitles it to now (host pressure, shares, idle tax); null: no
+   *  pressure, nothing is taken. */
+  targetBytes: number | null;
+  /** Fraction of its present pages used in the last aging period (the idle tax's estimate). */
+  activeFraction: number | null;
+  /** The virtio-balloon device as last seen; null: none, or not running. */
+  balloon: { targetBytes: number; actualBytes: number; stats: Record<string, number> } | null;
 }
 
 export interface SchedInfo {
@@ -79,6 +128,26 @@ export interface HostStats {
   pcpuBusyNs: number[];
   arenas: { index: number; bytes: number; framesInUse: number; vms: number }[];
   rssBytes: number;
+  memory: HostMemoryStats;
+}
+
+/** The host's memory for guests (issue #9). */
+export interface HostMemoryStats {
+  /** `rvisor serve --host-mem`: what the host gives to guests. */
+  hostMemBytes: number;
+  /** Reservations of the running and paused VMs (admission control keeps it ≤ hostMemBytes). */
+  reservedBytes: number;
+  /** Host frames in use in all arenas (guest pages, their P2M tables and vCPU state). */
+  heldBytes: number;
+  /** What the VMs' guest pages add up to, each counted once per VM (sharing makes it more than
+   *  the frames behind them). */
+  presentBytes: number;
+  sharedBytes: number;
+  zeroBytes: number;
+  balloonedBytes: number;
+  swappedBytes: number;
+  /** The page-sharing scanner: frames it keeps as merge targets, and pages mapping them. */
+  sharing: { stableFrames: number; stablePages: number; scannedPages: number; rateLimitPagesPerSec: number };
 }
 
 /** The event stream (GET /events, host.on('event')). */
@@ -264,6 +333,9 @@ export interface HostApi {
   setAutostart(name: string, on: boolean): VmInfo;
   schedinfo(name: string): SchedInfo;
   setSchedinfo(name: string, s: Partial<SchedInfo>): SchedInfo;
+  /** The VM's memory controls; with fields, changes them (live if it runs: a larger reservation
+   *  passes admission control first, INSUFFICIENT_MEMORY otherwise). */
+  memtune(name: string, update?: Partial<MemoryTuneInfo>): MemoryTuneInfo;
   stats(name: string): VmStats;
   hostStats(): HostStats;
   /** A console viewer (several may attach at once). Throws VM_STATE unless running or paused. */
@@ -281,4 +353,10 @@ export interface HostOptions {
   pcpus?: number;
   /** Enables test-only hooks such as Host.injectFault (never in production). */
   testHooks?: boolean;
+  /** The memory the host gives to guests, e.g. "8G" (default: 3/4 of the machine's). */
+  hostMem?: string;
+  /** Page-sharing scan rate, guest pages per second (default 25600; 0: off). */
+  pageSharingRate?: number;
+  /** Idle memory tax, per cent (default 75, as ESX). */
+  idleTaxPct?: number;
 }

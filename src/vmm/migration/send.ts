@@ -12,7 +12,7 @@ import { ERROR_CODES, RvisorError, type ErrorCode } from '../../errors.js';
 import { Hart } from '../../cpu/hart.js';
 import { ticksAt } from '../../machine/clock.js';
 import { TIMEBASE_HZ } from '../../machine/memory-map.js';
-import { GuestRam } from '../../machine/ram.js';
+import { CTL_LIMIT, ramCtl } from '../../machine/ram.js';
 import type { BoardState } from '../../machine/board.js';
 import { collectDirty, dropTlbWrites, frameOf, protectAll } from '../../machine/p2m.js';
 import { isZeroPage } from '../../snapshot/machine.js';
@@ -269,6 +269,10 @@ export class Migration<V extends MigrateVm> {
       await hold();
       const ram = run.board!.ram;
       this.p2m = ram.p2m;
+      // Every page stays in a frame until the migration ends (the pages sent are read from frames):
+      // no swap meanwhile (memory-manager.ts reads run.pinned).
+      run.pinned = true;
+      Atomics.store(ramCtl(run.arena.host, ram.p2m, ram.size / 4096), CTL_LIMIT, 0);
       loadAllPages(run.arena.host, ram);
       let pending: number[] = [];
       protectAll(run.arena.host, ram, (p) => pending.push(p));
@@ -366,6 +370,7 @@ export class Migration<V extends MigrateVm> {
       throw e;
     } finally {
       this.ws?.terminate();
+      run.pinned = false;
     }
   }
 }

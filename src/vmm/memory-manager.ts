@@ -1,0 +1,382 @@
+// The host's memory manager (issue #9): what each VM is entitled to, and the mechanisms that take
+// memory back — as ESX does it: reservations guaranteed by admission control, limits, shares with
+// an idle memory tax under contention, the balloon first, hypervisor swap when the balloon cannot
+// (or cannot fast enough), and transparent page sharing running beside them.
+//
+// Every VM's RAM is a P2M in shared memory (src/machine/ram.ts). Frames may be taken from a page
+// only while no hart runs it: from the worker between two runs of a hart (GuestRam.settle: swap
+// down to the control block's limit), or here while the VM is held between slices (page sharing,
+// aging, swap of a VM that does not run). A tick (every TICK_MS) reads the counters, computes the
+// targets, sets balloon targets and limits, and does a bounded amount of held work.
+import { join } from 'node:path';
+import { RvisorError } from '../errors.js';
+import { CTL_LIMIT, CTL_SWAP_FD, GuestRam, ramCounters, ramCtl, type RamCounters } from '../machine/ram.js';
+import { dropTlbAll } from '../machine/p2m.js';
+import { balloonStatus } from '../machine/balloon-status.js';
+import { PageSharing, sharedPages } from '../memory/page-sharing.js';
+import { checkMemoryTune } from './definition.js';
+import { parseSize } from './size.js';
+import { closeSwapFile, openSwapFile, useNodeSwap } from './swap-file.js';
+import type { Arenas } from './arenas.js';
+import type { Dispatcher, VmRun } from './dispatcher.js';
+import type { HostMemoryStats, VmDefinition, VmMemoryStats } from './types.js';
+
+const PAGE = 4096;
+const TICK_MS = 200;
+/** An aging pass per VM this often (recency for swap, the active fraction for the idle tax). */
+const AGE_MS = 4000;
+/** How long the balloon has to bring a VM down to its target before the host swaps. */
+const BALLOON_GRACE_MS = 3000;
+/** Reclaim starts when the guests' frames pass this fraction of --host-mem, down to LOW. */
+const HIGH = 0.95, LOW = 0.9;
+
+export interface MemoryOptions {
+  /** What the host gives to guests (`rvisor serve --host-mem`). */
+  hostMemBytes: number;
+  /** Page-sharing scan rate, pages per second (0: off). */
+  sharingRate: number;
+  /** The idle memory tax, per cent (ESX's default 75). */
+  idleTaxPct: number;
+}
+
+interface Hooks {
+  cpu: Dispatcher;
+  arenas: Arenas;
+  vmsDir: string;
+  /** Runs fn with the VM held between slices (in the VM's verb queue); skipped if it ended. */
+  withHeld(name: string, fn: (run: VmRun) => void): Promise<void>;
+  /** The VM's swap file failed: it stops (crashed) alone. */
+  failed(name: string, err: RvisorError): void;
+}
+
+interface MemVm {
+  name: string;
+  run: VmRun;
+  reservation: number; // pages
+  limit: number; // pages (nominal when none)
+  hasLimit: boolean;
+  shares: number;
+  group: string;
+  nominal: number; // pages
+  swapFd: number;
+  swapPath: string;
+  target: number | null; // pages, under pressure
+  active: number | null;
+  agedAt: number;
+  overSince: number | null;
+  busy: boolean;
+}
+
+export class MemoryManager {
+  private readonly vms = new Map<string, MemVm>();
+  private readonly sharing = new Map<number, PageSharing>();
+  private timer: NodeJS.Timeout | undefined;
+  private scanCursor = 0;
+  private scanned = 0;
+  private ticking = false;
+
+  constructor(readonly opts: MemoryOptions, private readonly hooks: Hooks) {
+    useNodeSwap();
+    if (opts.sharingRate < 0 || !Number.isFinite(opts.sharingRate)) throw new RvisorError('USAGE', `--page-sharing-rate ${opts.sharingRate}: expected pages per second ≥ 0`);
+    if (!(opts.idleTaxPct >= 0 && opts.idleTaxPct <= 99)) throw new RvisorError('USAGE', `--idle-tax ${opts.idleTaxPct}: expected 0..99 (per cent)`);
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  // ---- admission and registration ----------------------------------------------------------
+
+  /** Reservations the running VMs hold, bytes. */
+  reservedBytes(except?: string): number {
+    let n = 0;
+    for (const v of this.vms.values()) if (v.name !== except) n += v.reservation * PAGE;
+    return n;
+  }
+
+  /** Admission control: the VM's reservation must fit beside the others' in --host-mem. */
+  admit(def: VmDefinition): void {
+    const { reservationBytes } = checkMemoryTune(parseSize(def.memory, 'memory'), def);
+    const others = this.reservedBytes(def.name);
+    if (others + reservationBytes > this.opts.hostMemBytes) {
+      const mib = (b: number) => `${Math.round(b / 1048576)} MiB`;
+      throw new RvisorError('INSUFFICIENT_MEMORY',
+        `VM ${def.name} reserves ${mib(reservationBytes)} but the host has ${mib(this.opts.hostMemBytes - others)} unreserved ` +
+        `(--host-mem ${mib(this.opts.hostMemBytes)}, ${mib(others)} reserved by running VMs)`);
+    }
+  }
+
+  /** A run of the VM starts: its swap file is made in its folder. */
+  attach(def: VmDefinition, run: VmRun): void {
+    this.detach(def.name);
+    const swapPath = join(this.hooks.vmsDir, def.name, 'swap');
+    const swapFd = openSwapFile(swapPath);
+    const v: MemVm = {
+      name: def.name, run, reservation: 0, limit: 0, hasLimit: false, shares: 0, group: '', nominal: run.memBytes / PAGE,
+      swapFd, swapPath, target: null, active: null, agedAt: performance.now(), overSince: null, busy: false,
+    };
+    this.tune(v, def);
+    this.vms.set(def.name, v);
+    this.setCtl(v);
+  }
+
+  /** The run ended (its memory is freed by its owner): the swap file goes. */
+  detach(name: string): void {
+    const v = this.vms.get(name);
+    if (!v) return;
+    this.vms.delete(name);
+    closeSwapFile(v.swapFd, v.swapPath);
+    this.sharing.get(v.run.arena.index)?.forget(name);
+  }
+
+  /** The definition's memory controls changed (memtune): admission is checked by the caller. */
+  retune(def: VmDefinition): void {
+    const v = this.vms.get(def.name);
+    if (!v) return;
+    this.tune(v, def);
+    this.setCtl(v);
+    void this.tick();
+  }
+
+  private tune(v: MemVm, def: VmDefinition): void {
+    const t = checkMemoryTune(v.nominal * PAGE, def);
+    v.reservation = t.reservationBytes / PAGE;
+    v.hasLimit = t.limitBytes !== null;
+    v.limit = t.limitBytes === null ? v.nominal : t.limitBytes / PAGE;
+    v.shares = t.shares;
+    v.group = def.sharingGroup ? `group:${def.sharingGroup}` : `vm:${def.name}`;
+  }
+
+  /** Writes the swap file and the page limit into the VM's control block (once its machine
+   *  exists: the worker builds it in the first slice). */
+  private setCtl(v: MemVm): void {
+    const board = v.run.board;
+    if (!board) return;
+    const ctl = ramCtl(v.run.arena.host, board.ram.p2m, board.ram.size / PAGE);
+    Atomics.store(ctl, CTL_SWAP_FD, v.swapFd + 1);
+    Atomics.store(ctl, CTL_LIMIT, v.run.pinned ? 0 : this.swapLimit(v));
+  }
+
+  /** The limit the worker swaps down to: the user's limit, or a lower target the balloon did not
+   *  reach within the grace period. 0: none. */
+  private swapLimit(v: MemVm): number {
+    let l = v.hasLimit ? v.limit : 0;
+    if (v.target !== null && v.overSince !== null && performance.now() - v.overSince >= BALLOON_GRACE_MS) l = l ? Math.min(l, v.target) : v.target;
+    return l;
+  }
+
+  // ---- the tick ----------------------------------------------------------------------------
+
+  private counters(v: MemVm): RamCounters | undefined {
+    const b = v.run.board;
+    return b ? ramCounters(v.run.arena.host, b.ram) : undefined;
+  }
+
+  /** Frames the guests' arenas hold now. */
+  private heldPages(): number {
+    return this.hooks.arenas.list.reduce((n, a) => n + a.host.framesInUse, 0);
+  }
+
+  /** Entitlements under contention (ESX's shares-per-page ratio with the idle tax): while the
+   *  arenas hold more than HIGH × --host-mem, take pages from the VM whose shares per (taxed)
+   *  page are lowest, never below its reservation, until LOW × --host-mem. */
+  private computeTargets(list: { v: MemVm; present: number }[]): void {
+    const budget = Math.floor((this.opts.hostMemBytes / PAGE));
+    const held = this.heldPages();
+    const pressure = held > budget * HIGH || list.some((x) => x.v.target !== null && held > budget * LOW);
+    if (!pressure) {
+      for (const { v } of list) v.target = null;
+      return;
+    }
+    let excess = held - Math.floor(budget * LOW);
+    const k = 1 / (1 - this.opts.idleTaxPct / 100);
+    const t = list.map(({ v, present }) => ({ v, pages: Math.min(present, v.limit) }));
+    const chunk = Math.max(256, Math.ceil(excess / 64));
+    while (excess > 0) {
+      let best: (typeof t)[number] | undefined, bestRho = Infinity;
+      for (const x of t) {
+        if (x.pages <= x.v.reservation) continue;
+        const f = x.v.active ?? 1;
+        const rho = x.v.shares / (x.pages * (f + k * (1 - f)));
+        if (rho < bestRho) {
+          bestRho = rho;
+          best = x;
+        }
+      }
+      if (!best) break;
+      const take = Math.min(chunk, best.pages - best.v.reservation, excess);
+      best.pages -= take;
+      excess -= take;
+    }
+    for (const x of t) x.v.target = x.pages;
+  }
+
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = performance.now();
+      const list: { v: MemVm; present: number }[] = [];
+      for (const v of this.vms.values()) {
+        const c = this.counters(v);
+        if (!c) continue;
+        list.push({ v, present: c.present });
+      }
+      this.computeTargets(list);
+      const held: Promise<void>[] = [];
+      for (const { v, present } of list) {
+        this.steer(v, present, now);
+        this.setCtl(v);
+        const limit = this.swapLimit(v);
+        const mustSwap = limit > 0 && present > limit && !v.run.inFlight && !v.run.pinned;
+        const mustAge = now - v.agedAt >= AGE_MS;
+        if ((mustSwap || mustAge) && !v.busy) held.push(this.held(v, (ram) => {
+          if (mustAge) this.age(v, ram);
+          if (mustSwap) ram.reclaim(limit);
+        }));
+      }
+      held.push(...this.scanSome(list.map((x) => x.v)));
+      await Promise.all(held);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Sets the balloon target: the guest gives back what it holds beyond its target (or its
+   *  limit), and gets it back once there is room again. */
+  private steer(v: MemVm, present: number, now: number): void {
+    const b = v.run.board ? balloonStatus(v.run.board) : undefined;
+    const want = Math.min(v.limit, v.target ?? v.limit);
+    if (present > want) v.overSince ??= now;
+    else v.overSince = null;
+    if (!b) return;
+    // The balloon holds the pages the guest must do without: beyond `want`, from what it has
+    // touched (the rest of its memory costs the host nothing yet).
+    let balloon = b.actualPages + (present - want);
+    if (!v.hasLimit && v.target === null) balloon = 0;
+    else if (v.hasLimit && v.target === null) balloon = Math.max(balloon, v.nominal - v.limit);
+    balloon = Math.max(0, Math.min(v.nominal - Math.max(v.reservation, 1024), Math.round(balloon)));
+    // Small moves are noise: steer in steps of at least 1 MiB (256 pages).
+    if (Math.abs(balloon - (v.run.balloonTarget ?? 0)) >= 256 || (balloon === 0 && (v.run.balloonTarget ?? 0) !== 0)) {
+      v.run.balloonTarget = balloon;
+      this.hooks.cpu.wake(v.run);
+    }
+  }
+
+  /** Runs fn on the VM's RAM while it is held (nothing runs it), then drops its harts' TLBs. */
+  private held(v: MemVm, fn: (ram: GuestRam) => void): Promise<void> {
+    v.busy = true;
+    return this.hooks.withHeld(v.name, (run) => {
+      const board = run.board;
+      if (!board) return;
+      const host = run.arena.host;
+      const ram = GuestRam.attach(host, board.ram);
+      ram.onMoved = undefined;
+      ram.onFlush = undefined;
+      try {
+        fn(ram);
+      } catch (e) {
+        // The VM stops alone (after this hold ends); its pages not yet written stay in memory.
+        if (e instanceof RvisorError && e.code === 'SWAP_FAILED') setImmediate(() => this.hooks.failed(v.name, e));
+        else throw e;
+      } finally {
+        for (const h of board.harts) dropTlbAll(host, h.base);
+      }
+    }).catch(() => undefined).finally(() => {
+      v.busy = false;
+    });
+  }
+
+  private age(v: MemVm, ram: GuestRam): void {
+    const [used, backed] = ram.age();
+    v.active = backed ? used / backed : 0;
+    v.agedAt = performance.now();
+  }
+
+  /** Page sharing: this tick's share of the scan rate, spread over the VMs round-robin. */
+  private scanSome(list: MemVm[]): Promise<void>[] {
+    if (!this.opts.sharingRate || !list.length) return [];
+    let budget = Math.ceil((this.opts.sharingRate * TICK_MS) / 1000);
+    const out: Promise<void>[] = [];
+    const per = Math.max(256, Math.ceil(budget / list.length));
+    for (let i = 0; i < list.length && budget > 0; i++) {
+      const v = list[(this.scanCursor + i) % list.length]!;
+      if (v.busy) continue;
+      const n = Math.min(per, budget);
+      budget -= n;
+      out.push(this.held(v, (ram) => {
+        const s = this.scanner(v.run.arena.index, v.run.arena.host).scan({ key: v.name, group: v.group, ram: ram.save() }, n);
+        this.scanned += s.scanned;
+      }));
+    }
+    this.scanCursor = (this.scanCursor + 1) % list.length;
+    return out;
+  }
+
+  private scanner(index: number, host: GuestRamHost): PageSharing {
+    let s = this.sharing.get(index);
+    if (!s) {
+      s = new PageSharing(host);
+      this.sharing.set(index, s);
+    }
+    return s;
+  }
+
+  // ---- statistics --------------------------------------------------------------------------
+
+  vmMemory(def: VmDefinition, run: VmRun | undefined): VmMemoryStats {
+    const nominal = parseSize(def.memory, 'memory');
+    const t = checkMemoryTune(nominal, def);
+    const v = this.vms.get(def.name);
+    const c = v ? this.counters(v) : undefined;
+    const b = run?.board ? balloonStatus(run.board) : undefined;
+    const shared = run?.board ? sharedPages(run.arena.host, run.board.ram, this.sharing.get(run.arena.index)) : 0;
+    return {
+      nominalBytes: nominal, presentBytes: (c?.present ?? 0) * PAGE, sharedBytes: shared * PAGE, zeroBytes: (c?.zero ?? 0) * PAGE,
+      balloonedBytes: (c?.ballooned ?? 0) * PAGE, swappedBytes: (c?.swapped ?? 0) * PAGE, swapIns: c?.swapIns ?? 0, swapOuts: c?.swapOuts ?? 0,
+      reservationBytes: t.reservationBytes, limitBytes: t.limitBytes, shares: t.shares,
+      targetBytes: v?.target == null ? null : v.target * PAGE, activeFraction: v?.active ?? null,
+      balloon: b ? { targetBytes: b.targetPages * PAGE, actualBytes: b.actualPages * PAGE, stats: b.stats } : null,
+    };
+  }
+
+  hostMemory(): HostMemoryStats {
+    let present = 0, shared = 0, zero = 0, ballooned = 0, swapped = 0;
+    for (const v of this.vms.values()) {
+      const m = this.vmMemoryOf(v);
+      present += m.present;
+      shared += m.shared;
+      zero += m.zero;
+      ballooned += m.ballooned;
+      swapped += m.swapped;
+    }
+    let stableFrames = 0, stablePages = 0;
+    for (const s of this.sharing.values()) {
+      const st = s.stats();
+      stableFrames += st.stableFrames;
+      stablePages += st.stablePages;
+    }
+    return {
+      hostMemBytes: this.opts.hostMemBytes, reservedBytes: this.reservedBytes(), heldBytes: this.heldPages() * PAGE,
+      presentBytes: present * PAGE, sharedBytes: shared * PAGE, zeroBytes: zero * PAGE, balloonedBytes: ballooned * PAGE, swappedBytes: swapped * PAGE,
+      sharing: { stableFrames, stablePages, scannedPages: this.scanned, rateLimitPagesPerSec: this.opts.sharingRate },
+    };
+  }
+
+  private vmMemoryOf(v: MemVm): { present: number; shared: number; zero: number; ballooned: number; swapped: number } {
+    const c = this.counters(v);
+    const board = v.run.board;
+    return {
+      present: c?.present ?? 0, zero: c?.zero ?? 0, ballooned: c?.ballooned ?? 0, swapped: c?.swapped ?? 0,
+      shared: board ? sharedPages(v.run.arena.host, board.ram, this.sharing.get(v.run.arena.index)) : 0,
+    };
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const name of [...this.vms.keys()]) this.detach(name);
+    for (const s of this.sharing.values()) s.dispose();
+    this.sharing.clear();
+  }
+}
+
+type GuestRamHost = ConstructorParameters<typeof PageSharing>[0];
