@@ -58,16 +58,14 @@ export function scanNeedsTlbFlush(r: ScanResult): boolean {
   return r.zeroDropped + r.merged + r.promoted > 0;
 }
 
-/** An open-addressing hash table in typed arrays: key = two 32-bit hash lanes, value = two int32.
- *  Linear probing, tombstones on delete, rebuilt (one allocation) when it fills. */
+/** An open-addressing hash table in typed arrays: key = two 32-bit hash lanes, value = two int32,
+ *  one 16-byte record per slot (a probe touches one cache line). Linear probing, tombstones on
+ *  delete, rebuilt (one allocation) when half full. */
 class HashTable {
   private cap = 0;
   private mask = 0;
   private state!: Uint8Array; // 0 empty, 1 used, 2 deleted
-  private ka!: Int32Array;
-  private kb!: Int32Array;
-  private va!: Int32Array;
-  private vb!: Int32Array;
+  private rec!: Int32Array; // [key a, key b, value x, value y] per slot
   size = 0;
   private tomb = 0;
   /** Slot of the last find() hit (for value reads and delete). */
@@ -81,10 +79,7 @@ class HashTable {
     this.cap = cap;
     this.mask = cap - 1;
     this.state = new Uint8Array(cap);
-    this.ka = new Int32Array(cap);
-    this.kb = new Int32Array(cap);
-    this.va = new Int32Array(cap);
-    this.vb = new Int32Array(cap);
+    this.rec = new Int32Array(cap * 4);
     this.size = 0;
     this.tomb = 0;
   }
@@ -96,11 +91,11 @@ class HashTable {
   /** Looks up (a, b); true: found, values at `at`. */
   find(a: number, b: number): boolean {
     let i = HashTable.slot(a, b) & this.mask;
-    const st = this.state, ka = this.ka, kb = this.kb;
+    const st = this.state, rec = this.rec;
     for (;;) {
       const s = st[i]!;
       if (s === 0) return false;
-      if (s === 1 && ka[i] === a && kb[i] === b) {
+      if (s === 1 && rec[i * 4] === a && rec[i * 4 + 1] === b) {
         this.at = i;
         return true;
       }
@@ -109,29 +104,40 @@ class HashTable {
   }
 
   valueA(i: number): number {
-    return this.va[i]!;
+    return this.rec[i * 4 + 2]!;
   }
 
   valueB(i: number): number {
-    return this.vb[i]!;
+    return this.rec[i * 4 + 3]!;
   }
 
   /** Inserts or overwrites (a, b) -> (x, y). */
   set(a: number, b: number, x: number, y: number): void {
-    if (this.find(a, b)) {
-      this.va[this.at] = x;
-      this.vb[this.at] = y;
-      return;
-    }
     if ((this.size + this.tomb + 1) * 2 > this.cap) this.rebuild();
+    const st = this.state, rec = this.rec;
     let i = HashTable.slot(a, b) & this.mask;
-    while (this.state[i] === 1) i = (i + 1) & this.mask;
-    if (this.state[i] === 2) this.tomb--;
-    this.state[i] = 1;
-    this.ka[i] = a;
-    this.kb[i] = b;
-    this.va[i] = x;
-    this.vb[i] = y;
+    let free = -1;
+    for (;;) {
+      const s = st[i]!;
+      if (s === 0) break;
+      if (s === 2) {
+        if (free < 0) free = i;
+      } else if (rec[i * 4] === a && rec[i * 4 + 1] === b) {
+        rec[i * 4 + 2] = x;
+        rec[i * 4 + 3] = y;
+        return;
+      }
+      i = (i + 1) & this.mask;
+    }
+    if (free >= 0) {
+      i = free;
+      this.tomb--;
+    }
+    st[i] = 1;
+    rec[i * 4] = a;
+    rec[i * 4 + 1] = b;
+    rec[i * 4 + 2] = x;
+    rec[i * 4 + 3] = y;
     this.size++;
   }
 
@@ -145,11 +151,13 @@ class HashTable {
 
   /** Calls fn(slot, valueA, valueB) for each entry (fn may deleteAt(slot)). */
   forEach(fn: (i: number, x: number, y: number) => void): void {
-    for (let i = 0; i < this.cap; i++) if (this.state[i] === 1) fn(i, this.va[i]!, this.vb[i]!);
+    const st = this.state, rec = this.rec;
+    for (let i = 0; i < this.cap; i++) if (st[i] === 1) fn(i, rec[i * 4 + 2]!, rec[i * 4 + 3]!);
   }
 
+  /** Empties the table; keeps its room for the next pass unless far bigger than this one needed. */
   clear(): void {
-    if (this.cap > 4096) this.alloc(1024); // give back the memory of a big pass
+    if (this.cap > 1024 && this.cap > 8 * this.size) this.alloc(Math.max(1024, this.cap >>> 2));
     else {
       this.state.fill(0);
       this.size = 0;
@@ -158,11 +166,11 @@ class HashTable {
   }
 
   private rebuild(): void {
-    const { state, ka, kb, va, vb, cap } = this;
+    const { state, rec, cap } = this;
     let want = 1024;
     while (want < (this.size + 1) * 4) want *= 2;
     this.alloc(want);
-    for (let i = 0; i < cap; i++) if (state[i] === 1) this.set(ka[i]!, kb[i]!, va[i]!, vb[i]!);
+    for (let i = 0; i < cap; i++) if (state[i] === 1) this.set(rec[i * 4]!, rec[i * 4 + 1]!, rec[i * 4 + 2]!, rec[i * 4 + 3]!);
   }
 }
 
@@ -271,7 +279,9 @@ export class PageSharing {
           // A hint only when `other` runs meanwhile: confirmed again when that page merges.
           const oe = u32[(other.ram.p2m >>> 2) + q]!;
           const of = oe & P2M_FRAME_MASK;
-          if (of !== 0 && (of + 1) * WORDS <= words && (of === f || sameWords(u32, of * WORDS, w))) {
+          // (A frame another group's table already holds, after a VM changed groups, stays theirs.)
+          const free = this.stableOf === undefined || this.stableOf[f] === 0;
+          if (free && of !== 0 && (of + 1) * WORDS <= words && (of === f || sameWords(u32, of * WORDS, w))) {
             g.unstable.deleteAt(slot);
             this.promote(u32, base + page, e, g, a, b);
             r.promoted++;
@@ -408,17 +418,23 @@ export class PageSharing {
     this.stableCount++;
   }
 
-  /** Two independent 32-bit lanes over the page's 1024 words (into ha, hb). */
+  /** Two independent 32-bit lanes over the page's 1024 words (into ha, hb). Each lane runs as two
+   *  chains (even and odd words) so the multiplies overlap; the chains are joined at the end. */
   private hashPage(u32: Uint32Array, w: number): void {
-    let a = 0x2545f491, b = 0x6b43a9b5;
-    for (let k = w, end = w + WORDS; k < end; k++) {
-      const x = u32[k]!;
-      a = Math.imul(a ^ x, 0x9e3779b1);
-      a = (a << 13) | (a >>> 19);
-      b = Math.imul(b + x, 0x85ebca77) ^ (b >>> 15);
+    let a0 = 0x2545f491, a1 = 0x3c6ef372, b0 = 0x6b43a9b5, b1 = 0x1b873593;
+    for (let k = w, end = w + WORDS; k < end; k += 2) {
+      const x = u32[k]!, y = u32[k + 1]!;
+      a0 = Math.imul(a0 ^ x, 0x9e3779b1);
+      a1 = Math.imul(a1 ^ y, 0x9e3779b1);
+      b0 = Math.imul(b0 + x, 0x85ebca77);
+      b1 = Math.imul(b1 + y, 0x85ebca77);
+      a0 = (a0 << 13) | (a0 >>> 19);
+      a1 = (a1 << 13) | (a1 >>> 19);
+      b0 ^= b0 >>> 15;
+      b1 ^= b1 >>> 15;
     }
-    a = fmix(a ^ WORDS) | 0;
-    b = fmix(b ^ 0x5bd1e995) | 0;
+    const a = fmix(a0 ^ Math.imul(fmix(a1), 0xcc9e2d51)) | 0;
+    const b = fmix(b0 ^ Math.imul(fmix(b1), 0x1b873593)) | 0;
     this.ha = a === 0 ? 1 : a; // 0 in `last` means "not seen"
     this.hb = b;
   }
