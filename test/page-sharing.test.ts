@@ -325,3 +325,50 @@ test('scan speed (printed, not asserted)', () => {
     ram.free();
   }
 });
+
+test('interleaved small budgets with writes in between: every page always reads what was written last', () => {
+  const host = new HostMemory();
+  const start = host.framesInUse;
+  const vms = [0, 1, 2].map(() => new GuestRam(host, BASE, 128 * PAGE));
+  const shadow = vms.map(() => new Array<number>(128).fill(-1)); // content seed, -1: zero
+  const ps = new PageSharing(host);
+  let x = 12345;
+  const rnd = (n: number) => {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  const zero = new Uint8Array(PAGE);
+  for (let v = 0; v < 3; v++) for (let p = 0; p < 128; p++) {
+    const seed = rnd(4) === 0 ? -1 : rnd(12); // few distinct contents: much to merge
+    shadow[v]![p] = seed;
+    put(vms[v]!, p, seed < 0 ? zero : content(seed));
+  }
+  let merged = 0;
+  for (let step = 0; step < 300; step++) {
+    const v = rnd(3);
+    // VMs 0 and 1 share a group, VM 2 is alone.
+    merged += ps.scan(target(`vm${v}`, v === 2 ? 'solo' : 'pair', vms[v]!), 1 + rnd(40)).merged;
+    for (let k = rnd(4); k > 0; k--) { // the guests write a few pages (the host path)
+      const w = rnd(3), p = rnd(128), seed = rnd(12);
+      shadow[w]![p] = seed;
+      put(vms[w]!, p, content(seed));
+    }
+  }
+  assert.ok(merged > 50, `merged ${merged}`);
+  for (let v = 0; v < 3; v++) for (let p = 0; p < 128; p++) {
+    const seed = shadow[v]![p]!;
+    assert.deepEqual(get(vms[v]!, p), seed < 0 ? zero : content(seed), `vm ${v} page ${p}`);
+    const c = vms[v]!.counters();
+    assert.equal(c.present, vms[v]!.backedPages());
+  }
+  // VM 2 never shares a frame with the pair.
+  const pairFrames = new Set<number>();
+  for (const r of [vms[0]!, vms[1]!]) for (let p = 0; p < 128; p++) pairFrames.add(entry(host, r, p) & P2M_FRAME_MASK);
+  for (let p = 0; p < 128; p++) {
+    const f = entry(host, vms[2]!, p) & P2M_FRAME_MASK;
+    if (f) assert.ok(!pairFrames.has(f), `vm 2 page ${p} shares a frame with the pair`);
+  }
+  ps.dispose();
+  for (const r of vms) r.free();
+  assert.equal(host.framesInUse, start);
+});
