@@ -136,7 +136,8 @@ $(row disk.ext4.gz disk.ext4)
 - Banner: \`$(kv linux_banner kernel-6.1-versions.txt)\`
 - Boot it with \`rvisor run --kernel images/Image-6.1.gz\`
 
-Both kernels: virtio-mmio block, entropy, console and input (evdev), 8250 UART and SBI console,
+Both kernels: virtio-mmio block, entropy, console, input (evdev) and balloon (stats queue, free page
+reporting, deflate on OOM; VM event counters on), 8250 UART and SBI console,
 PLIC, goldfish RTC, syscon power-off/reboot, ext4, initramfs; 100 Hz, tickless idle, up to 8 harts.
 
 ## initramfs.cpio.gz — busybox userland
