@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VirtBoard, type BoardConfig, type DiskConfig, type StepResult } from '../src/machine/board.js';
+import { VirtBoard, type BoardConfig, type BoardState, type DiskConfig, type StepResult } from '../src/machine/board.js';
 import { HostMemory } from '../src/memory/host-memory.js';
 import { readRepoFile } from './helpers.js';
 import { ConsoleText } from './console-text.js';
@@ -24,6 +24,8 @@ export interface BoardSessionOptions {
   harts?: number;
   disks?: DiskConfig[];
   memBytes?: number;
+  /** Rebuild the machine from a state (see hold()) in the memory that holds it, instead of booting. */
+  restore?: { host: HostMemory; state: BoardState };
 }
 
 export class BoardSession {
@@ -31,6 +33,7 @@ export class BoardSession {
   /** Resolves with the poweroff code (a reboot counts as an error here). */
   readonly ended: Promise<number>;
   private stopped = false;
+  private kept = false;
   readonly console = new ConsoleText(() => (this.stopped ? 'the board stopped' : undefined));
   private wake: (() => void) | undefined;
 
@@ -46,7 +49,9 @@ export class BoardSession {
       wallNs: () => BigInt(Date.now()) * 1000000n,
       maxIdleMs: 1000,
     };
-    this.board = new VirtBoard(cfg, new HostMemory());
+    this.board = opts.restore
+      ? new VirtBoard(cfg, opts.restore.host, { restore: opts.restore.state })
+      : new VirtBoard(cfg, new HostMemory());
     this.ended = this.loop();
   }
 
@@ -67,7 +72,9 @@ export class BoardSession {
     } finally {
       this.stopped = true;
       this.console.notify();
-      this.board.destroy();
+      // hold(): the RAM and harts now belong to the state; only this board's core goes
+      if (this.kept) this.board.core.destroy();
+      else this.board.destroy();
     }
   }
 
@@ -95,6 +102,15 @@ export class BoardSession {
     const [a, b] = [tag.slice(0, 4), tag.slice(4)];
     this.send(`${cmd}; echo "${a}""${b}"`);
     return (await this.waitFor(tag, timeoutMs)).replace(tag, '');
+  }
+
+  /** Stops the loop and returns the machine's state (JSON round trip, as in a snapshot), leaving its
+   *  RAM and harts in place for `new BoardSession({ restore: { host: board.host, state } })`. */
+  async hold(): Promise<BoardState> {
+    const state = JSON.parse(JSON.stringify(this.board.save())) as BoardState;
+    this.kept = true;
+    await this.stop();
+    return state;
   }
 
   /** Stops the loop (if the guest has not powered off) and frees the board. */
