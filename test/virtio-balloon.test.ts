@@ -139,6 +139,7 @@ test('virtio-balloon: the stats buffer is held, used at the interval, values par
   assert.deepEqual(stats.takeUsed(), [], 'held, not used');
   assert.deepEqual(r.dev.stats, { free_memory: 1000, total_memory: 8192, swap_in: 3, 12: 42 });
   assert.equal(r.dev.statsAtMs, 0);
+  assert.equal(r.dev.nextPollMs(), 1000, 'an idle board wakes for the next request');
   r.clock.ms = 999;
   r.dev.poll();
   assert.deepEqual(stats.takeUsed(), []);
@@ -149,6 +150,7 @@ test('virtio-balloon: the stats buffer is held, used at the interval, values par
   r.clock.ms = 5000;
   r.dev.poll();
   assert.deepEqual(stats.takeUsed(), [], 'nothing held: nothing to use');
+  assert.equal(r.dev.nextPollMs(), undefined);
   // the driver refills and re-adds
   stats.post([statsBuf(r, [[4, 2000n]])]);
   r.drv.notify(2);
@@ -162,6 +164,7 @@ test('virtio-balloon: the stats buffer is held, used at the interval, values par
   r0.clock.ms = 1e9;
   r0.dev.poll();
   assert.deepEqual(r0.queues[2]!.takeUsed(), []);
+  assert.equal(r0.dev.nextPollMs(), undefined);
   assert.equal(r0.dev.stats.free_memory, 1);
 });
 

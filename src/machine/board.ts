@@ -596,6 +596,8 @@ export class VirtBoard implements SbiBoard {
         const alarm = this.rtc.nextAlarm();
         const at = alarm === undefined ? undefined : det.ticksAtWall(alarm);
         if (at !== undefined && at > now && (next === undefined || at < next)) next = at;
+        const due = this.balloonDue(now);
+        if (due !== undefined && (next === undefined || due < next)) next = due;
         if (next === undefined) return { kind: 'idle', ms: this.cfg.maxIdleMs ?? 100 };
         clock.warp += next - now;
         return { kind: 'idle', ms: Number(next - now) * 1000 / clock.hz };
@@ -644,6 +646,14 @@ export class VirtBoard implements SbiBoard {
     return best;
   }
 
+  /** Clock ticks of the balloon's next stats request, when it is still ahead of `now`. */
+  private balloonDue(now: bigint): bigint | undefined {
+    const ms = this.balloon?.nextPollMs();
+    if (ms === undefined || !Number.isFinite(ms)) return undefined;
+    const t = BigInt(Math.ceil(ms * (MAP.TIMEBASE_HZ / 1000))) + 1n;
+    return t > now ? t : undefined;
+  }
+
   /** How long the host may sleep when every hart waits: until the nearest timer deadline. */
   private idleMs(): number {
     let deadline: bigint | undefined;
@@ -657,6 +667,7 @@ export class VirtBoard implements SbiBoard {
       if (mie & (1n << BigInt(IRQ_MTI))) consider(this.clint.nextDeadline(h));
       if (mie & (1n << BigInt(IRQ_STI)) && hart.field(HART_MENVCFG) >> 63n) consider(this.clint.clockAt(hart.field(HART_STIMECMP)));
     }
+    consider(this.balloonDue(this.clock.ticks()));
     const alarm = this.rtc.nextAlarm();
     const cap = this.cfg.maxIdleMs ?? 100;
     let ms = deadline === undefined ? cap : this.clock.msUntil(deadline);

@@ -137,6 +137,12 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
     this.host?.configChanged();
   }
 
+  /** Board time (ms) of the next stats request, when one will be made (a buffer is held and the
+   *  interval is not 0): a board whose harts all wait wakes for it. */
+  nextPollMs(): number | undefined {
+    return this.s.statsHead !== undefined && this.statsIntervalMs > 0 ? this.s.nextStatsMs : undefined;
+  }
+
   /** Uses the held stats buffer when a request is due (the board calls this as time passes). */
   poll(): void {
     const s = this.s;
