@@ -34,12 +34,12 @@ class FakeBalloonMemory implements BalloonMemory {
   }
 }
 
-function rig(o: { statsIntervalMs?: number; mask?: bigint } = {}) {
+function rig(o: { statsIntervalMs?: number; mask?: bigint; workPerCall?: number } = {}) {
   const ram = new FakeRam(4 * MiB);
   const irq = new FakeIrq();
   const mem = new FakeBalloonMemory(ram.size / 4096);
   const clock = { ms: 0 };
-  const dev = new VirtioBalloon({ memory: mem, nowMs: () => clock.ms, statsIntervalMs: o.statsIntervalMs });
+  const dev = new VirtioBalloon({ memory: mem, nowMs: () => clock.ms, statsIntervalMs: o.statsIntervalMs, workPerCall: o.workPerCall });
   const t = new VirtioMmioTransport(dev, { mem: ram, irq });
   const drv = new TestDriver(t, ram);
   drv.negotiate(o.mask === undefined ? {} : { mask: o.mask });
@@ -187,6 +187,23 @@ test('virtio-balloon: free page reports release each whole page inside RAM, then
   r.drv.notify(3);
   assert.equal(rep.takeUsed().length, 1);
   assert.deepEqual(r.mem.calls, []);
+});
+
+test('virtio-balloon: a flood of buffers is worked off a share per call, the rest at the next polls', () => {
+  const r = rig({ workPerCall: 1000 });
+  r.drv.driverOk();
+  const rep = r.queues[3]!;
+  for (let i = 0; i < 3; i++) rep.post([{ addr: RAM_BASE, len: 4 * MiB, write: true }]); // 1024 pages each
+  r.drv.notify(3);
+  assert.equal(rep.takeUsed().length, 1, 'one buffer (1024 pages ≥ 1000) in the notify');
+  assert.equal(r.dev.counters.reported, 1024);
+  r.dev.poll();
+  assert.equal(rep.takeUsed().length, 1);
+  r.dev.poll();
+  assert.equal(rep.takeUsed().length, 1);
+  r.dev.poll();
+  assert.equal(rep.takeUsed().length, 0);
+  assert.equal(r.dev.counters.reported, 3072);
 });
 
 test('virtio-balloon: queue indices follow the negotiated features (no STATS_VQ: reporting is queue 2)', () => {

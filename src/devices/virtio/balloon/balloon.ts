@@ -16,7 +16,9 @@
 // REPORTING was (so 2 and 3 with Linux, which accepts both).
 //
 // Everything the guest gives is checked: PFNs outside RAM are counted and ignored, a trailing
-// partial PFN or stats entry is ignored, and the work one buffer can cause is bounded.
+// partial PFN or stats entry is ignored, the work one buffer can cause is bounded, and so is the
+// work of one call: buffers past BALLOON_WORK_PER_CALL page operations wait for the board's next
+// poll() (a legitimate driver, which posts one buffer at a time and waits, never gets there).
 import type { Stateful } from '../../device.js';
 import { readFromChain } from '../queue/chain.js';
 import type { DescriptorChain, Segment } from '../queue/virtqueue.js';
@@ -38,6 +40,11 @@ export const BALLOON_PFN_SHIFT = 12;
 const PAGE = 1 << BALLOON_PFN_SHIFT;
 /** Most PFNs taken from one inflate/deflate buffer (Linux sends at most 256): the rest is ignored. */
 export const BALLOON_MAX_PFNS_PER_BUFFER = 65536;
+/** Most pages released from one free page report (Linux reports at most 32 ranges of up to 4 MiB). */
+export const BALLOON_MAX_REPORT_PAGES = 65536;
+/** Page operations one call (a notify, or a poll) does before it leaves the rest of the available
+ *  buffers for the next poll, so that a flood of buffers cannot hold the host thread for long. */
+export const BALLOON_WORK_PER_CALL = 1 << 18;
 
 /** The guest RAM the balloon gives back and takes again, by page index from `base`
  *  (GuestRam in the board). */
@@ -59,6 +66,8 @@ export interface VirtioBalloonOptions {
   /** Ask for fresh statistics this often (ms of board time); 0: never after the first. Default 2000. */
   statsIntervalMs?: number;
   queueSize?: number;
+  /** Page operations per call before the rest waits for the next poll (BALLOON_WORK_PER_CALL). */
+  workPerCall?: number;
 }
 
 export interface BalloonCounters {
@@ -101,6 +110,7 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
   private readonly mem: BalloonMemory;
   private readonly nowMs: () => number;
   private readonly queueSize: number;
+  private readonly workPerCall: number;
   private s: VirtioBalloonState = fresh();
   private readonly chunk = new Uint8Array(4096);
 
@@ -110,6 +120,7 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
     const iv = options.statsIntervalMs ?? 2000;
     this.statsIntervalMs = Number.isFinite(iv) && iv > 0 ? iv : 0;
     this.queueSize = options.queueSize ?? 128;
+    this.workPerCall = options.workPerCall ?? BALLOON_WORK_PER_CALL;
   }
 
   get target(): number {
@@ -143,8 +154,14 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
     return this.s.statsHead !== undefined && this.statsIntervalMs > 0 ? this.s.nextStatsMs : undefined;
   }
 
-  /** Uses the held stats buffer when a request is due (the board calls this as time passes). */
+  /** The board calls this as time passes: goes on with inflate, deflate and report buffers left
+   *  waiting by a call that did its share of work, and uses the held stats buffer when a request
+   *  is due. */
   poll(): void {
+    for (const role of ['inflate', 'deflate', 'reporting'] as const) {
+      const i = this.queueIndex(role);
+      if (i !== undefined && (this.host?.queue(i)?.pending() ?? 0) > 0) this.notify(i);
+    }
     const s = this.s;
     if (s.statsHead === undefined || this.statsIntervalMs === 0 || s.nextStatsMs === undefined) return;
     if (this.nowMs() < s.nextStatsMs) return;
@@ -198,14 +215,15 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
     const vq = host?.queue(index);
     const role = this.queueRole(index);
     if (!host || !vq || !role) return;
+    let work = 0;
     for (let chain = vq.pop(); chain; chain = vq.pop()) {
       if (role === 'stats') {
         this.takeStats(chain);
         continue; // held, used later by poll()
       }
-      if (role === 'reporting') this.report(chain);
-      else this.pfns(chain, role === 'inflate');
+      work += role === 'reporting' ? this.report(chain) : this.pfns(chain, role === 'inflate');
       if (!vq.push(chain.head, 0)) break;
+      if (work >= this.workPerCall) break; // the rest at the next poll()
     }
     host.queueUsed(index);
   }
@@ -256,8 +274,8 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
     return i < 0 ? undefined : i;
   }
 
-  /** An inflate or deflate buffer: le32 PFNs in the device-readable bytes. */
-  private pfns(chain: DescriptorChain, inflate: boolean): void {
+  /** An inflate or deflate buffer: le32 PFNs in the device-readable bytes. Returns the PFNs read. */
+  private pfns(chain: DescriptorChain, inflate: boolean): number {
     const s = this.s;
     let bytes = chain.readableBytes;
     if (bytes % 4 !== 0) s.badBuffers++;
@@ -271,7 +289,7 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
       const part = this.chunk.subarray(0, Math.min(this.chunk.length, bytes - off));
       if (!readFromChain(this.host!.mem, chain.readable, off, part)) {
         s.badBuffers++;
-        return;
+        return off / 4;
       }
       const v = new DataView(part.buffer, part.byteOffset, part.byteLength);
       for (let i = 0; i < part.length; i += 4) {
@@ -287,12 +305,14 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
         }
       }
     }
+    return bytes / 4;
   }
 
   /** A free page report: every whole 4 KiB page inside RAM of each range is released (at most
-   *  RAM's page count per buffer). Linux posts the ranges device-writable; either kind counts. */
-  private report(chain: DescriptorChain): void {
-    let budget = this.mem.pages;
+   *  BALLOON_MAX_REPORT_PAGES per buffer). Linux posts the ranges device-writable; either kind
+   *  counts. Returns the pages released. */
+  private report(chain: DescriptorChain): number {
+    let budget = BALLOON_MAX_REPORT_PAGES;
     const ranges: Segment[] = [...chain.readable, ...chain.writable];
     const first = this.mem.base / PAGE;
     for (const r of ranges) {
@@ -301,12 +321,13 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
       for (let p = lo; p < hi; p++) {
         if (budget-- <= 0) {
           this.s.badBuffers++;
-          return;
+          return BALLOON_MAX_REPORT_PAGES;
         }
         this.mem.discard(p, false);
         this.s.reported++;
       }
     }
+    return BALLOON_MAX_REPORT_PAGES - budget;
   }
 
   /** A stats buffer: parse what the driver filled in, hold the buffer until the next request. */
