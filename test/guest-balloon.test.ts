@@ -1,7 +1,8 @@
 // The bundled Linux guests' (6.12 and 6.1) stock virtio_balloon driver against the board's
 // balloon, in this process (BoardSession): the driver binds, statistics arrive, a 16 MiB target is
 // reached (ballooned pages hold no frame), a target of 0 gives them back, and memory the guest
-// frees is reported (free page reporting) and released; a machine saved with the balloon inflated
+// frees is reported (free page reporting) and released; under memory pressure the driver deflates
+// by itself (DEFLATE_ON_OOM); a machine saved with the balloon inflated
 // and the stats buffer held, and rebuilt from that state, goes on (stats refreshed, deflate).
 // Every wait is bounded (generous: the CPU is shared).
 import { test } from 'node:test';
@@ -93,6 +94,25 @@ test(`Linux virtio_balloon (${kernel}): binds, sends stats, inflates to the targ
   }
 });
 }
+
+test('Linux virtio_balloon: deflate on OOM (a guest with 100 of its 128 MiB ballooned writes 40 MiB to tmpfs and lives)', { timeout: 600_000 }, async () => {
+  const s = new BoardSession({ memBytes: 128 << 20 });
+  try {
+    await s.waitFor('rvisor guest ready', 180_000);
+    const dev = s.board.balloon!;
+    const target = (100 << 20) / 4096;
+    s.board.setBalloonTarget(target);
+    s.kick();
+    assert.ok(await until(() => dev.actual === target, 120_000), `actual reaches ${target} (now ${dev.actual})`);
+    const out = await s.run('dd if=/dev/zero of=/tmp/x bs=1M count=40 2>&1; rm /tmp/x; echo still-$((6*7))', 120_000);
+    assert.match(out, /41943040 bytes/, 'the write succeeded');
+    assert.match(out, /still-42/);
+    assert.ok(dev.counters.deflated > 0 && dev.actual < target, `the driver deflated under pressure (deflated ${dev.counters.deflated}, actual ${dev.actual})`);
+    assert.equal(balloonedPages(s.board).ballooned, dev.actual, 'the P2M agrees with the driver');
+  } finally {
+    await s.stop();
+  }
+});
 
 test('Linux virtio_balloon: a machine saved inflated, with the stats buffer held, goes on after a rebuild from its state', { timeout: 600_000 }, async () => {
   const s = new BoardSession({ memBytes: 256 << 20 });
