@@ -61,6 +61,11 @@ test(`Linux virtio_balloon (${kernel}): binds, sends stats, inflates to the targ
     assert.ok(await until(() => dev.counters.reported > reported0, 60_000),
       `reported pages grow after the guest freed 32 MiB (before ${reported0}, now ${dev.counters.reported})`);
 
+    // data the guest holds across inflate and deflate (checksummed inside the guest)
+    const sum = async () => /([0-9a-f]{32})\s+\/tmp\/r/.exec(await s.run('md5sum /tmp/r', 120_000))![1];
+    await s.run('dd if=/dev/urandom of=/tmp/r bs=1M count=16 2>/dev/null', 120_000);
+    const sum0 = await sum();
+
     // inflate to 16 MiB
     const backedBefore = board.ram.backedPages();
     const free0 = Number(/MemFree:\s+(\d+)/.exec(await s.run('cat /proc/meminfo'))![1]);
@@ -87,8 +92,9 @@ test(`Linux virtio_balloon (${kernel}): binds, sends stats, inflates to the targ
     assert.equal(balloonedPages(board).ballooned, 0);
     assert.equal(board.ram.counters().ballooned, 0);
     t.diagnostic(`stats ${JSON.stringify(dev.stats)}; reported ${dev.counters.reported} pages; MemFree ${free0} -> ${free1} kB`);
-    // the guest still works and uses its memory
+    // the guest still works and its data is intact
     assert.match(await s.run('echo ok-$((6*7))'), /ok-42/);
+    assert.equal(await sum(), sum0, '16 MiB of random data in tmpfs reads back the same');
   } finally {
     await s.stop();
   }
