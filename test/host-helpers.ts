@@ -7,7 +7,7 @@ import { RvisorError } from '../src/errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openHost, type Host } from '../src/vmm/host.js';
-import type { VmState } from '../src/vmm/types.js';
+import type { HostOptions, VmState } from '../src/vmm/types.js';
 import { encode as I } from '../src/isa/encode.js';
 import { RAM_BASE, UART0_BASE } from '../src/machine/memory-map.js';
 import { ConsoleText } from './console-text.js';
@@ -24,9 +24,9 @@ export async function errorCode(p: Promise<unknown> | (() => unknown)): Promise<
   return undefined;
 }
 
-export async function withHost<T>(opts: { pcpus?: number; stateDir?: string }, fn: (host: Host, dir: string) => Promise<T>): Promise<T> {
+export async function withHost<T>(opts: Omit<HostOptions, 'testHooks'>, fn: (host: Host, dir: string) => Promise<T>): Promise<T> {
   const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'rvisor-host-'));
-  const host = await openHost({ stateDir: dir, pcpus: opts.pcpus ?? 2, testHooks: true });
+  const host = await openHost({ ...opts, stateDir: dir, pcpus: opts.pcpus ?? 2, testHooks: true });
   try {
     return await fn(host, dir);
   } finally {
