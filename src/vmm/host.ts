@@ -319,7 +319,7 @@ export class Host extends EventEmitter implements HostApi {
         throw e instanceof RvisorError ? e : new RvisorError('BAD_DEFINITION', (e as Error).message, { cause: e });
       }
     }
-    const arena = prepared?.arena ?? this.arenas.place(memBytes, def.vcpus);
+    const arena = prepared?.arena ?? this.arenas.place(memBytes, def.vcpus, def.sharingGroup, this.memory.opts.hostMemBytes);
     let restored: BoardState | undefined = prepared?.board;
     // Lazy restore (the default): no page is copied now; the workers load each from the file on
     // first touch, through this descriptor, kept open until the run ends (a managed save or a
@@ -334,7 +334,7 @@ export class Host extends EventEmitter implements HostApi {
         });
       } catch (e) {
         snap.close();
-        this.arenas.release(arena, memBytes, def.vcpus);
+        this.arenas.release(arena, memBytes, def.vcpus, prepared ? undefined : def.sharingGroup);
         this.disks.release(name, disks);
         for (const d of disks) d.close();
         throw e;
@@ -605,7 +605,7 @@ export class Host extends EventEmitter implements HostApi {
     return cloneVm<Vm>({
       vmsDir: this.registry.vmsDir, cpu: this.cpu, get: (n) => this.get(n), exists: (n) => this.vms.has(n), serial: (vm, fn) => this.serial(vm, fn),
       define: (def) => (this.define(def), this.get(def.name)), undefine: (n) => this.undefine(n),
-      commit: (a, m, v) => this.arenas.commit(a, m, v), uncommit: (a, m, v) => this.arenas.release(a, m, v),
+      commit: (a, m, v) => this.arenas.commit(a, m, v, this.get(name).def.sharingGroup), uncommit: (a, m, v) => this.arenas.release(a, m, v, this.get(name).def.sharingGroup),
       launch: (vm, paused, machine) => this.serial(vm, () => this.launch(vm, paused ? { paused: true } : {}, machine)),
     }, name, newName, opts);
   }
@@ -621,7 +621,7 @@ export class Host extends EventEmitter implements HostApi {
     if (run.board && !boardFreed) freeBoardMemory(run.arena.host, run.board);
     this.lazyFiles.get(run)?.();
     this.lazyFiles.delete(run);
-    this.arenas.release(run.arena, run.memBytes, vm.def.vcpus);
+    this.arenas.release(run.arena, run.memBytes, vm.def.vcpus, vm.def.sharingGroup);
     this.disks.release(vm.def.name, run.disks);
     for (const d of run.disks) d.close();
     this.registry.setRunning(vm.def.name, false);

@@ -15,6 +15,7 @@ import { dropTlbAll } from '../machine/p2m.js';
 import { balloonStatus } from '../machine/balloon-status.js';
 import { PageSharing, sharedPages } from '../memory/page-sharing.js';
 import { checkMemoryTune } from './definition.js';
+import { entitlements, type Claim } from './entitlement.js';
 import { parseSize } from './size.js';
 import { closeSwapFile, openSwapFile, useNodeSwap } from './swap-file.js';
 import type { Arenas } from './arenas.js';
@@ -61,6 +62,8 @@ interface MemVm {
   swapFd: number;
   swapPath: string;
   target: number | null; // pages, under pressure
+  /** The target comes from an arena near its 4 GiB (it cannot grow): swap at once, no grace. */
+  hard: boolean;
   active: number | null;
   agedAt: number;
   overSince: number | null;
@@ -111,7 +114,7 @@ export class MemoryManager {
     const swapFd = openSwapFile(swapPath);
     const v: MemVm = {
       name: def.name, run, reservation: 0, limit: 0, hasLimit: false, shares: 0, group: '', nominal: run.memBytes / PAGE,
-      swapFd, swapPath, target: null, active: null, agedAt: performance.now(), overSince: null, busy: false,
+      swapFd, swapPath, target: null, hard: false, active: null, agedAt: performance.now(), overSince: null, busy: false,
     };
     this.tune(v, def);
     this.vms.set(def.name, v);
@@ -159,7 +162,7 @@ export class MemoryManager {
    *  reach within the grace period. 0: none. */
   private swapLimit(v: MemVm): number {
     let l = v.hasLimit ? v.limit : 0;
-    if (v.target !== null && v.overSince !== null && performance.now() - v.overSince >= BALLOON_GRACE_MS) l = l ? Math.min(l, v.target) : v.target;
+    if (v.target !== null && v.overSince !== null && (v.hard || performance.now() - v.overSince >= BALLOON_GRACE_MS)) l = l ? Math.min(l, v.target) : v.target;
     return l;
   }
 
@@ -175,38 +178,33 @@ export class MemoryManager {
     return this.hooks.arenas.list.reduce((n, a) => n + a.host.framesInUse, 0);
   }
 
-  /** Entitlements under contention (ESX's shares-per-page ratio with the idle tax): while the
-   *  arenas hold more than HIGH × --host-mem, take pages from the VM whose shares per (taxed)
-   *  page are lowest, never below its reservation, until LOW × --host-mem. */
+  /** Entitlements under contention (entitlement.ts): while the frames in use pass HIGH × a
+   *  budget, pages are taken from the VMs (lowest shares per taxed page first, never below a
+   *  reservation) down to LOW × the budget. Two budgets: --host-mem for all arenas, and each
+   *  arena's own capacity for the VMs in it (an arena cannot grow past 4 GiB). */
   private computeTargets(list: { v: MemVm; present: number }[]): void {
-    const budget = Math.floor((this.opts.hostMemBytes / PAGE));
-    const held = this.heldPages();
-    const pressure = held > budget * HIGH || list.some((x) => x.v.target !== null && held > budget * LOW);
-    if (!pressure) {
-      for (const { v } of list) v.target = null;
-      return;
+    const claim = (x: { v: MemVm; present: number }): Claim => ({
+      pages: Math.min(x.present, x.v.limit), reservation: x.v.reservation, shares: x.v.shares, active: x.v.active,
+    });
+    const targets = new Map<MemVm, number>();
+    const hard = new Set<MemVm>();
+    const pool = (members: { v: MemVm; present: number }[], held: number, budget: number, isHard: boolean) => {
+      const squeezed = members.some((x) => x.v.target !== null);
+      if (!(held > budget * HIGH || (squeezed && held > budget * LOW))) return;
+      const kept = entitlements(members.map(claim), held - Math.floor(budget * LOW), this.opts.idleTaxPct);
+      members.forEach((x, i) => {
+        targets.set(x.v, Math.min(targets.get(x.v) ?? Infinity, kept[i]!));
+        if (isHard) hard.add(x.v);
+      });
+    };
+    pool(list, this.heldPages(), Math.floor(this.opts.hostMemBytes / PAGE), false);
+    for (const a of this.hooks.arenas.list) {
+      pool(list.filter((x) => x.v.run.arena === a), a.host.framesInUse, Math.floor(this.hooks.arenas.capacity / PAGE), true);
     }
-    let excess = held - Math.floor(budget * LOW);
-    const k = 1 / (1 - this.opts.idleTaxPct / 100);
-    const t = list.map(({ v, present }) => ({ v, pages: Math.min(present, v.limit) }));
-    const chunk = Math.max(256, Math.ceil(excess / 64));
-    while (excess > 0) {
-      let best: (typeof t)[number] | undefined, bestRho = Infinity;
-      for (const x of t) {
-        if (x.pages <= x.v.reservation) continue;
-        const f = x.v.active ?? 1;
-        const rho = x.v.shares / (x.pages * (f + k * (1 - f)));
-        if (rho < bestRho) {
-          bestRho = rho;
-          best = x;
-        }
-      }
-      if (!best) break;
-      const take = Math.min(chunk, best.pages - best.v.reservation, excess);
-      best.pages -= take;
-      excess -= take;
+    for (const { v } of list) {
+      v.target = targets.get(v) ?? null;
+      v.hard = hard.has(v);
     }
-    for (const x of t) x.v.target = x.pages;
   }
 
   async tick(): Promise<void> {
