@@ -49,6 +49,14 @@ test('rvisor serve + rvisor vm: define, list table and --json, start, piped cons
 
   assert.equal(vm(['schedinfo', 'web', '--weight', '512', '--cap', '50']).out, 'weight : 512\ncap    : 50\n');
   assert.equal(vm(['schedinfo', 'web']).out, 'weight : 512\ncap    : 50\n');
+  // Memory controls, live, and the host's memory.
+  assert.equal(vm(['memtune', 'web', '--limit', '48M', '--shares', '100']).out, 'reservation : 0\nlimit       : 48M\nshares      : 100\n');
+  assert.equal(vm(['memtune', 'web', '--limit', 'none']).out, 'reservation : 0\nlimit       : none\nshares      : 100\n');
+  r = vm(['memtune', 'web', '--reservation', '100G']);
+  assert.equal(r.status, 18, 'BAD_DEFINITION: more than its memory');
+  assert.match(vm(['stats', 'web']).out, /\nMemory controls: +reservation 0\.0 MiB, limit none, shares 100/);
+  assert.match(vm(['nodeinfo']).out, /^pCPUs: +\d+\nVMs: +1 defined, 1 running/);
+  assert.ok(JSON.parse(vm(['nodeinfo', '--json']).out).memory.hostMemBytes > 0);
   assert.equal(vm(['autostart', 'web']).out, 'VM web marked as autostarted\n');
   assert.equal(JSON.parse(vm(['info', 'web', '--json']).out).definition.autostart, true);
   assert.equal(vm(['autostart', 'web', '--disable']).out, 'VM web unmarked as autostarted\n');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostMemory } from '../src/memory/host-memory.js';
 import { GuestRam } from '../src/machine/ram.js';
-import { shareRam } from '../src/machine/p2m.js';
+import { collectDirty, shareRam } from '../src/machine/p2m.js';
 import { P2M_ACCESSED, P2M_SWAPPED } from '../src/cpu/layout.js';
 import { closeSwapFile, openSwapFile, useNodeSwap } from '../src/vmm/swap-file.js';
 import { RvisorError } from '../src/errors.js';
@@ -138,5 +138,28 @@ test('the accessed bit is set by the host on every use of a page', () => {
     assert.equal(t[7]! & P2M_ACCESSED, 0);
     sum(ram, 7);
     assert.notEqual(t[7]! & P2M_ACCESSED, 0);
+  });
+});
+
+test('discard: translations dropped in one batch before the guest runs again; the page is logged dirty', () => {
+  withSwap((ram, host) => {
+    for (let p = 0; p < 20; p++) fill(ram, p, p);
+    const moved: number[] = [];
+    let flushes = 0;
+    ram.onMoved = (f) => moved.push(f);
+    ram.onFlush = () => flushes++;
+    const ramState = ram.save();
+    collectDirty(host, ramState, () => {}); // a migration sent everything: the log is clean
+    ram.discard(1, true);
+    ram.discard(2, false);
+    assert.deepEqual([moved.length, flushes], [0, 0], 'nothing until the batch ends');
+    ram.flushDiscards();
+    assert.deepEqual([moved.length, flushes], [2, 0]);
+    for (let p = 3; p < 15; p++) ram.discard(p, true);
+    ram.flushDiscards();
+    assert.deepEqual([moved.length, flushes], [2, 1], 'past 8 frames: one full flush');
+    const dirty: number[] = [];
+    collectDirty(host, ramState, (p) => dirty.push(p));
+    assert.deepEqual(dirty, Array.from({ length: 14 }, (_, i) => i + 1), 'a discarded page is sent again (as zero)');
   });
 });

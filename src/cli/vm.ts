@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { RvisorError } from '../errors.js';
 import { connect, type RemoteHostApi } from '../api/client.js';
 import { migrateWithProgress } from './migrate-progress.js';
-import type { CheckpointInfo, VmDefinitionInput, VmInfo, VmState, VmStats } from '../vmm/types.js';
+import type { CheckpointInfo, VmDefinitionInput, VmInfo, VmState, VmStats, HostStats } from '../vmm/types.js';
 
 export const VM_USAGE = `usage: rvisor vm [--connect SOCKET|URL] [--token TOKEN] [--state-dir DIR] VERB [options]
 
@@ -53,6 +53,8 @@ verbs:
                                   from a pipe, stdin is typed in and the command ends once stdin
                                   has ended and the guest has been quiet for S seconds (default 1)
   stats NAME [--json]             CPU time, instructions, steal time, memory
+  nodeinfo [--json]               the host: pCPUs, VMs, memory for guests (reserved, held,
+                                  shared, zero, ballooned, swapped), page sharing, RSS
   schedinfo NAME [--weight N] [--cap N]
                                   show or change the scheduler parameters
   memtune NAME [--reservation SIZE] [--limit SIZE|none] [--shares N]
@@ -112,6 +114,7 @@ const VERBS: Record<string, { args: string[]; opts: Opt[] }> = {
   reset: { args: ['NAME'], opts: [] },
   console: { args: ['NAME'], opts: ['linger'] },
   stats: { args: ['NAME'], opts: ['json'] },
+  nodeinfo: { args: [], opts: ['json'] },
   schedinfo: { args: ['NAME'], opts: ['weight', 'cap'] },
   memtune: { args: ['NAME'], opts: ['reservation', 'limit', 'shares', 'json'] },
   autostart: { args: ['NAME'], opts: ['disable'] },
@@ -215,6 +218,19 @@ export function formatCheckpoints(list: CheckpointInfo[]): string {
 
 const secs = (ns: number) => `${(ns / 1e9).toFixed(3)} s`;
 const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+
+export function formatNodeinfo(h: HostStats): string {
+  const m = h.memory;
+  return field('pCPUs', String(h.pcpus)) +
+    field('VMs', `${h.vms.total} defined, ${h.vms.running} running, ${h.vms.paused} paused, ${h.vms.crashed} crashed`) +
+    field('Host memory', `${mib(m.hostMemBytes)} for guests, ${mib(m.reservedBytes)} reserved, ${mib(m.heldBytes)} held`) +
+    field('Guest memory', `${mib(m.presentBytes)} present (${mib(m.sharedBytes)} shared), ${mib(m.zeroBytes)} zero, ` +
+      `${mib(m.balloonedBytes)} ballooned, ${mib(m.swappedBytes)} swapped`) +
+    field('Page sharing', `${m.sharing.stableFrames} frames shared by ${m.sharing.stablePages} pages, ${m.sharing.scannedPages} pages scanned ` +
+      `(rate ${m.sharing.rateLimitPagesPerSec}/s)`) +
+    field('Arenas', h.arenas.map((a) => `#${a.index} ${a.vms} VMs ${mib(a.framesInUse * 4096)} in use`).join(', ') || '-') +
+    field('RSS', mib(h.rssBytes));
+}
 
 export function formatStats(s: VmStats): string {
   const m = s.memory;
@@ -331,6 +347,7 @@ export async function vmCommand(args: string[]): Promise<number> {
       case 'reboot': say(await host.reboot(arg), ['running', 'paused'], 'rebooted'); break;
       case 'reset': say(await host.reset(arg), ['running', 'paused'], 'reset'); break;
       case 'stats': { const s = await host.stats(arg); out(values.json ? json(s) : formatStats(s)); break; }
+      case 'nodeinfo': { const h = await host.hostStats(); out(values.json ? json(h) : formatNodeinfo(h)); break; }
       case 'schedinfo': {
         const s = Object.keys(sched).length ? await host.setSchedinfo(arg, sched) : await host.schedinfo(arg);
         out(`weight : ${s.weight}\ncap    : ${s.cap}\n`);

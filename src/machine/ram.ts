@@ -211,9 +211,25 @@ export class GuestRam implements GuestMemory {
     Atomics.add(this.ctl, CTL_SWAP_INS, 1);
   }
 
+  /** Frames freed by discard() whose translations are not dropped yet (-1 in [0]: too many, drop
+   *  everything). */
+  private readonly freedFrames: number[] = [];
+
+  /** Drops the translations that reach frames discard() freed (the caller runs this after a batch
+   *  of discards and before the guest runs again: one full flush past 8 frames, instead of a
+   *  TLB scan per page). */
+  flushDiscards(): void {
+    const f = this.freedFrames;
+    if (!f.length) return;
+    if (f[0] === -1) this.onFlush?.();
+    else for (const frame of f) this.onMoved?.(frame);
+    f.length = 0;
+  }
+
   /** The page's frame (if any) goes back to the host: the balloon took it (`ballooned`), or its
    *  content is known to be zero (free page reporting, a zero page the scanner found). The next
-   *  touch gets a zero page. */
+   *  touch gets a zero page. The caller calls flushDiscards() before the guest runs again. The
+   *  page is marked dirty: a live migration that sent its old content sends it again (as zero). */
   discard(index: number, ballooned: boolean): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.pages) return;
     const slot = this.p2m + index * 4;
@@ -222,7 +238,11 @@ export class GuestRam implements GuestMemory {
     const f = e & P2M_FRAME_MASK;
     const c = this.ctl;
     if (f !== 0) {
-      this.onMoved?.(f * PAGE);
+      const freed = this.freedFrames;
+      if (freed[0] !== -1) {
+        if (freed.length < 8) freed.push(f * PAGE);
+        else freed.splice(0, freed.length, -1);
+      }
       this.host.releaseFrame(f * PAGE);
       Atomics.sub(c, CTL_PRESENT, 1);
     } else {
@@ -231,7 +251,7 @@ export class GuestRam implements GuestMemory {
       if (e & P2M_ZERO) Atomics.sub(c, CTL_ZERO, 1);
     }
     Atomics.add(c, ballooned ? CTL_BALLOONED : CTL_ZERO, 1);
-    v.setUint32(slot, ((e & P2M_DIRTY) | (ballooned ? P2M_BALLOONED : P2M_ZERO)) >>> 0, true);
+    v.setUint32(slot, (P2M_DIRTY | (ballooned ? P2M_BALLOONED : P2M_ZERO)) >>> 0, true);
   }
 
   /** The balloon gives the page back to the guest (deflate): demand-zero from now on. */
@@ -284,6 +304,7 @@ export class GuestRam implements GuestMemory {
     const v = this.host.view;
     let hand = Atomics.load(c, CTL_HAND) % this.pages;
     const victims: number[] = [];
+    let cleared = 0;
     // Pass 1 and 2 over the table (the first may only clear bits) skip shared frames (swapping one
     // out frees nothing); the third takes whatever is left.
     for (let step = 0; need > 0 && step < 3 * this.pages; step++) {
@@ -295,6 +316,7 @@ export class GuestRam implements GuestMemory {
       if (f === 0) continue;
       if (e & P2M_ACCESSED) {
         v.setUint32(slot, (e & ~P2M_ACCESSED) >>> 0, true);
+        cleared++;
         continue;
       }
       if (step < 2 * this.pages && this.host.sharers(f * PAGE) > 0) continue;
@@ -314,7 +336,7 @@ export class GuestRam implements GuestMemory {
         } catch (err) {
           throw new RvisorError('SWAP_FAILED', `writing guest page ${i} to the swap file failed: ${(err as Error).message}`);
         }
-        if (victims.length <= 8) this.onMoved?.(f);
+        if (victims.length <= 8 && cleared === 0) this.onMoved?.(f);
         this.host.releaseFrame(f);
         v.setUint32(slot, ((e & P2M_DIRTY) | P2M_SWAPPED) >>> 0, true);
         Atomics.sub(c, CTL_PRESENT, 1);
@@ -323,7 +345,9 @@ export class GuestRam implements GuestMemory {
         done++;
       }
     } finally {
-      if (victims.length > 8) this.onFlush?.();
+      // Pages whose accessed bit the hand cleared set it again only through a TLB miss: drop all
+      // translations, or the pages in use through the TLB would look cold next time.
+      if (victims.length > 8 || cleared > 0) this.onFlush?.();
     }
     return done;
   }

@@ -11,7 +11,7 @@ import { RvisorError } from '../errors.js';
 import { freeBoardMemory, type BoardState } from '../machine/board.js';
 import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
 import { parseSize } from './size.js';
-import { checkCap, checkDefinitionFiles, checkWeight, normalizeDefinition } from './definition.js';
+import { checkDefinitionFiles, normalizeDefinition } from './definition.js';
 import { Registry } from './registry.js';
 import { defaultStateDir, lockStateDir } from './state-dir.js';
 import { ConsoleLog } from './console-log.js';
@@ -23,7 +23,7 @@ import { bootStamps } from './machine.js';
 import { DiskClaims } from './disk-claims.js';
 import { hostStats, vmStats } from './stats.js';
 import { MemoryManager } from './memory-manager.js';
-import { memoryOptions, memtune } from './memtune.js';
+import { memoryOptions, memtune, schedtune } from './memtune.js';
 import { cloneVm, type PreparedMachine } from './clone.js';
 import { INCOMING, MigrationDesk } from './migration/desk.js';
 import type { WebSocket } from 'ws';
@@ -84,11 +84,17 @@ export class Host extends EventEmitter implements HostApi {
     this.cpu = new Dispatcher(pcpus, this.arenas);
     this.memory = new MemoryManager(memoryOptions(o), {
       cpu: this.cpu, arenas: this.arenas, vmsDir: this.registry.vmsDir,
-      withHeld: (n, fn) => {
-        const vm = this.vms.get(n);
-        return vm ? this.serial(vm, async () => { if (vm.run) { const resume = await this.cpu.stopBetweenSlices(vm.run); try { fn(vm.run); } finally { resume(); } } }) : Promise.resolve();
-      },
-      failed: (n, e) => { const vm = this.vms.get(n); if (vm?.run) this.finish(vm, 'crashed', `error: ${e.message}`); },
+      withHeld: (n, run, fn) => this.whileStill(n, run, async (vm) => {
+        // No slice in flight: none can start while this synchronous call runs (the dispatcher is on
+        // this thread), so an idle VM is not woken; else it is stopped between slices.
+        if (!run.inFlight) return fn(run);
+        const resume = await this.cpu.stopBetweenSlices(run);
+        try { if (vm.run === run) fn(run); } finally { resume(); }
+      }),
+      failed: (n, run, e) => void this.whileStill(n, run, async (vm) => {
+        await this.cpu.stopBetweenSlices(run);
+        if (vm.run === run) this.finish(vm, 'crashed', `error: ${e.message}`);
+      }),
     });
     this.checkpoints = new Checkpoints<Vm>({
       vmsDir: this.registry.vmsDir, cpu: this.cpu, get: (n) => this.get(n), serial: (vm, fn) => this.serial(vm, fn), info: (vm) => this.info_(vm),
@@ -166,6 +172,12 @@ export class Host extends EventEmitter implements HostApi {
     return p;
   }
 
+  /** fn in the VM's verb queue, if that run is still the VM's when its turn comes. */
+  private whileStill(name: string, run: VmRun, fn: (vm: Vm) => Promise<void> | void): Promise<void> {
+    const vm = this.vms.get(name);
+    return vm ? this.serial(vm, async () => { if (vm.run === run) await fn(vm); }) : Promise.resolve();
+  }
+
   private refuse(vm: Vm, verb: string, allowed: VmState[]): void {
     if (!allowed.includes(vm.state)) {
       throw new RvisorError('VM_STATE', `cannot ${verb} VM ${vm.def.name}: it is ${vm.state} (${verb} needs ${allowed.join(' or ')})`);
@@ -212,18 +224,7 @@ export class Host extends EventEmitter implements HostApi {
   }
 
   setSchedinfo(name: string, s: Partial<SchedInfo>): SchedInfo {
-    const vm = this.get(name);
-    const weight = s.weight === undefined ? vm.def.weight : checkWeight(s.weight);
-    const cap = s.cap === undefined ? vm.def.cap : checkCap(s.cap, vm.def.vcpus);
-    vm.def = { ...vm.def, weight, cap };
-    this.registry.save(vm.def);
-    if (vm.run) {
-      vm.run.sched.weight = weight;
-      vm.run.sched.cap = cap;
-      this.cpu.dispatch();
-    }
-    this.emitEvent({ type: 'schedinfo', name, weight, cap, time: new Date().toISOString() });
-    return { weight, cap };
+    return schedtune(this.get(name), s, this.cpu, (def) => this.registry.save(def), (e) => this.emitEvent(e));
   }
 
   memtune(name: string, update: Partial<MemoryTuneInfo> = {}): MemoryTuneInfo {

@@ -4,7 +4,11 @@
 // thread.
 import { fstatSync, readSync } from 'node:fs';
 import type { HostMemory } from '../memory/host-memory.js';
-import { GuestRam, type GuestRamState, type PageSources } from '../machine/ram.js';
+import { GuestRam, ramCounters, type GuestRamState, type PageSources } from '../machine/ram.js';
+import { RvisorError } from '../errors.js';
+
+/** Frames in one arena at most (4 GiB). */
+const ARENA_FRAMES = 1048576;
 import { LazyPageSource, SectionCache } from '../snapshot/lazy.js';
 import type { ByteSource } from '../snapshot/format.js';
 import { nodeCodec } from './snapshot-file.js';
@@ -37,6 +41,13 @@ export const nodePageSources: PageSources = (lazy) => new LazyPageSource(lazy, n
  *  VM's swap file, into frames (before a save, checkpoint, clone or migration, which read frames;
  *  nothing may run the machine meanwhile). Returns the pages loaded. */
 export function loadAllPages(host: HostMemory, ram: GuestRamState): number {
+  // Refuse before loading anything when the swapped pages cannot fit in the arena (4 GiB of frames
+  // at most): filling it would make the other VMs of the arena fail on their next new page.
+  const swapped = ramCounters(host, ram).swapped;
+  const room = ARENA_FRAMES - host.framesInUse - 16384;
+  if (swapped > room) {
+    throw new RvisorError('ENOMEM_HOST', `the VM has ${Math.ceil(swapped / 256)} MiB in its swap file and its arena has room for ${Math.max(0, Math.floor(room / 256))} MiB: lower other VMs' memory first`);
+  }
   const r = GuestRam.attach(host, ram, nodePageSources);
   return r.loadAll() + r.swapInAll();
 }

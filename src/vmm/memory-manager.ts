@@ -30,6 +30,10 @@ const AGE_MS = 4000;
 const BALLOON_GRACE_MS = 3000;
 /** Reclaim starts when the guests' frames pass this fraction of --host-mem, down to LOW. */
 const HIGH = 0.95, LOW = 0.9;
+/** Once squeezed, targets hold (no deflate) until the frames in use fall below this fraction. */
+const RELEASE = 0.8;
+/** No VM is squeezed below 1 MiB. */
+const MIN_PAGES = 256;
 
 export interface MemoryOptions {
   /** What the host gives to guests (`rvisor serve --host-mem`). */
@@ -44,10 +48,11 @@ interface Hooks {
   cpu: Dispatcher;
   arenas: Arenas;
   vmsDir: string;
-  /** Runs fn with the VM held between slices (in the VM's verb queue); skipped if it ended. */
-  withHeld(name: string, fn: (run: VmRun) => void): Promise<void>;
-  /** The VM's swap file failed: it stops (crashed) alone. */
-  failed(name: string, err: RvisorError): void;
+  /** Runs fn while nothing runs the VM (in its verb queue, so never inside a verb such as a save
+   *  that reads its frames across awaits); skipped if that run ended. */
+  withHeld(name: string, run: VmRun, fn: (run: VmRun) => void): Promise<void>;
+  /** The VM's swap file failed: that run stops (crashed) alone. */
+  failed(name: string, run: VmRun, err: RvisorError): void;
 }
 
 interface MemVm {
@@ -111,7 +116,12 @@ export class MemoryManager {
   attach(def: VmDefinition, run: VmRun): void {
     this.detach(def.name);
     const swapPath = join(this.hooks.vmsDir, def.name, 'swap');
-    const swapFd = openSwapFile(swapPath);
+    let swapFd = -1;
+    try {
+      swapFd = openSwapFile(swapPath);
+    } catch {
+      // The VM's folder cannot hold a swap file: it runs without hypervisor swap (balloon only).
+    }
     const v: MemVm = {
       name: def.name, run, reservation: 0, limit: 0, hasLimit: false, shares: 0, group: '', nominal: run.memBytes / PAGE,
       swapFd, swapPath, target: null, hard: false, active: null, agedAt: performance.now(), overSince: null, busy: false,
@@ -126,7 +136,7 @@ export class MemoryManager {
     const v = this.vms.get(name);
     if (!v) return;
     this.vms.delete(name);
-    closeSwapFile(v.swapFd, v.swapPath);
+    if (v.swapFd >= 0) closeSwapFile(v.swapFd, v.swapPath);
     this.sharing.get(v.run.arena.index)?.forget(name);
   }
 
@@ -162,7 +172,10 @@ export class MemoryManager {
    *  reach within the grace period. 0: none. */
   private swapLimit(v: MemVm): number {
     let l = v.hasLimit ? v.limit : 0;
-    if (v.target !== null && v.overSince !== null && (v.hard || performance.now() - v.overSince >= BALLOON_GRACE_MS)) l = l ? Math.min(l, v.target) : v.target;
+    if (v.target !== null && v.overSince !== null && (v.hard || performance.now() - v.overSince >= BALLOON_GRACE_MS)) {
+      const t = Math.max(v.target, MIN_PAGES); // 0 in the control block means "no limit"
+      l = l ? Math.min(l, t) : t;
+    }
     return l;
   }
 
@@ -189,9 +202,11 @@ export class MemoryManager {
     const targets = new Map<MemVm, number>();
     const hard = new Set<MemVm>();
     const pool = (members: { v: MemVm; present: number }[], held: number, budget: number, isHard: boolean) => {
+      // Hysteresis: squeezing starts past HIGH and goes down to LOW; the targets then hold (at what
+      // the VMs have) until the frames in use fall below RELEASE, so balloons do not swing.
       const squeezed = members.some((x) => x.v.target !== null);
-      if (!(held > budget * HIGH || (squeezed && held > budget * LOW))) return;
-      const kept = entitlements(members.map(claim), held - Math.floor(budget * LOW), this.opts.idleTaxPct);
+      if (!(held > budget * HIGH || (squeezed && held > budget * RELEASE))) return;
+      const kept = entitlements(members.map(claim), Math.max(0, held - Math.floor(budget * LOW)), this.opts.idleTaxPct);
       members.forEach((x, i) => {
         targets.set(x.v, Math.min(targets.get(x.v) ?? Infinity, kept[i]!));
         if (isHard) hard.add(x.v);
@@ -232,7 +247,9 @@ export class MemoryManager {
         }));
       }
       held.push(...this.scanSome(list.map((x) => x.v)));
-      await Promise.all(held);
+      // Not awaited: a VM whose verb queue is busy (a migration, a long save) must not stop the
+      // tick for the others; `busy` keeps one held job per VM.
+      void Promise.all(held);
     } finally {
       this.ticking = false;
     }
@@ -262,7 +279,7 @@ export class MemoryManager {
   /** Runs fn on the VM's RAM while it is held (nothing runs it), then drops its harts' TLBs. */
   private held(v: MemVm, fn: (ram: GuestRam) => void): Promise<void> {
     v.busy = true;
-    return this.hooks.withHeld(v.name, (run) => {
+    return this.hooks.withHeld(v.name, v.run, (run) => {
       const board = run.board;
       if (!board) return;
       const host = run.arena.host;
@@ -273,7 +290,7 @@ export class MemoryManager {
         fn(ram);
       } catch (e) {
         // The VM stops alone (after this hold ends); its pages not yet written stay in memory.
-        if (e instanceof RvisorError && e.code === 'SWAP_FAILED') setImmediate(() => this.hooks.failed(v.name, e));
+        if (e instanceof RvisorError && e.code === 'SWAP_FAILED') this.hooks.failed(v.name, run, e);
         else throw e;
       } finally {
         for (const h of board.harts) dropTlbAll(host, h.base);

@@ -1,12 +1,13 @@
-// `rvisor vm memtune` (HostApi.memtune): a VM's memory controls — reservation, limit, shares —
-// read, or changed while it runs (as virsh memtune). A new reservation of a running VM passes
-// admission control first; a refusal changes nothing.
+// A VM's controls changed while it runs: `rvisor vm memtune` (HostApi.memtune: reservation, limit,
+// shares, as virsh memtune; a new reservation of a running VM passes admission control first, a
+// refusal changes nothing) and `schedinfo` (weight and cap).
 import { totalmem } from 'node:os';
-import { checkMemoryTune } from './definition.js';
+import { checkCap, checkMemoryTune, checkWeight } from './definition.js';
+import type { Dispatcher, VmRun } from './dispatcher.js';
 import { parseSize, sizeBytes } from './size.js';
 import { RvisorError } from '../errors.js';
 import type { MemoryManager, MemoryOptions } from './memory-manager.js';
-import type { HostOptions, MemoryTuneInfo, VmDefinition } from './types.js';
+import type { HostEvent, HostOptions, MemoryTuneInfo, SchedInfo, VmDefinition } from './types.js';
 
 /** Page-sharing scan rate by default, pages per second. */
 export const DEFAULT_SHARING_RATE = 25600;
@@ -33,4 +34,18 @@ export function memtune(vm: { def: VmDefinition; run: unknown }, update: Partial
   save(def);
   if (vm.run) memory.retune(def);
   return next;
+}
+
+export function schedtune(vm: { def: VmDefinition; run: VmRun | undefined }, s: Partial<SchedInfo>, cpu: Dispatcher, save: (def: VmDefinition) => void, emit: (e: HostEvent) => void): SchedInfo {
+  const weight = s.weight === undefined ? vm.def.weight : checkWeight(s.weight);
+  const cap = s.cap === undefined ? vm.def.cap : checkCap(s.cap, vm.def.vcpus);
+  vm.def = { ...vm.def, weight, cap };
+  save(vm.def);
+  if (vm.run) {
+    vm.run.sched.weight = weight;
+    vm.run.sched.cap = cap;
+    cpu.dispatch();
+  }
+  emit({ type: 'schedinfo', name: vm.def.name, weight, cap, time: new Date().toISOString() });
+  return { weight, cap };
 }

@@ -55,6 +55,9 @@ export interface BalloonMemory {
   discard(index: number, ballooned: boolean): void;
   /** The guest takes a ballooned page back. */
   undiscard(index: number): void;
+  /** After a batch of discards, before the guest runs again: drop the translations that reach the
+   *  frames they freed. */
+  flushDiscards(): void;
 }
 
 export type BalloonQueue = 'inflate' | 'deflate' | 'stats' | 'reporting';
@@ -225,6 +228,7 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
       if (!vq.push(chain.head, 0)) break;
       if (work >= this.workPerCall) break; // the rest at the next poll()
     }
+    this.mem.flushDiscards();
     host.queueUsed(index);
   }
 
@@ -339,7 +343,7 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
     const len = Math.min(chain.readableBytes, BALLOON_STATS_MAX_ENTRIES * BALLOON_STAT_SIZE);
     const bytes = new Uint8Array(len - (len % BALLOON_STAT_SIZE));
     if (bytes.length > 0 && readFromChain(this.host!.mem, chain.readable, 0, bytes)) {
-      s.stats = { ...s.stats, ...parseStats(bytes) };
+      s.stats = parseStats(bytes); // each buffer is the guest's whole set
       s.statsAtMs = this.nowMs();
     }
     s.statsHead = chain.head;

@@ -20,6 +20,9 @@ export const BALLOON_STAT_SIZE = 10;
 /** Most entries read from one buffer (Linux 6.12 sends 16; anything past this is ignored). */
 export const BALLOON_STATS_MAX_ENTRIES = 64;
 
+/** Tags kept (Linux 6.12 sends 0..15): others are ignored. */
+export const BALLOON_STATS_MAX_TAG = 64;
+
 /** The name a tag's value is kept under: the spec's name, or the tag number. */
 export function statName(tag: number): string {
   return BALLOON_STAT_NAMES[tag] ?? String(tag);
@@ -33,7 +36,9 @@ export function parseStats(bytes: Uint8Array): Record<string, number> {
   const n = Math.min(Math.floor(bytes.length / BALLOON_STAT_SIZE), BALLOON_STATS_MAX_ENTRIES);
   for (let i = 0; i < n; i++) {
     const at = i * BALLOON_STAT_SIZE;
-    out[statName(v.getUint16(at, true))] = Number(v.getBigUint64(at + 2, true));
+    const tag = v.getUint16(at, true);
+    if (tag >= BALLOON_STATS_MAX_TAG) continue; // a guest cannot grow the set without bound
+    out[statName(tag)] = Number(v.getBigUint64(at + 2, true));
   }
   return out;
 }
