@@ -4,7 +4,7 @@
 // Every guest's data is checked from inside the guest (md5sum) before and after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IMAGES_DIR } from '../src/vmm/files.js';
 import { ConsoleReader, errorCode, withHost, waitForState } from './host-helpers.js';
@@ -143,5 +143,35 @@ test('a swap file that cannot be written fails its VM only', { timeout: 300_000 
     assert.equal(await md5(ok, '/tmp/r'), sum);
     assert.ok(host.stats('ok').memory.swapOuts > 0);
     assert.equal(host.info('ok').state, 'running');
+  });
+});
+
+test('a host short of memory takes it from the idle VM first (idle memory tax), by its balloon', { timeout: 420_000 }, async () => {
+  await withHost({ pcpus: 2, pageSharingRate: 0, hostMem: '230M' }, async (host, dir) => {
+    // The idle VM has 120 MiB of a disk in its page cache (the shell keeps the device open: Linux
+    // drops a block device's cache at its last close); the busy one keeps reading 100 MiB of tmpfs.
+    const disk = join(dir, 'cache.img');
+    const bytes = Buffer.alloc(120 * MiB);
+    for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32LE((i * 2654435761) >>> 0, i);
+    writeFileSync(disk, bytes);
+    host.define({ name: 'idle', memory: '256M', disks: [{ path: disk, readonly: true }] });
+    host.define({ name: 'busy', memory: '256M' });
+    const idle = await boot(host, 'idle');
+    await idle.run('exec 3</dev/vda; cat /dev/vda >/dev/null');
+    const busy = await boot(host, 'busy');
+    await busy.run('mount -t tmpfs -o size=200m t /mnt');
+    busy.send('head -c 104857600 /dev/zero | tr "\\0" x >/mnt/x; echo written\n'); // slow once squeezed
+    await busy.waitFor('\nwritten', 240_000);
+    // (^C does not reach the console shell: no job control there, so the loop is bounded.)
+    busy.send('i=0; while [ $i -lt 6 ]; do cat /mnt/x >/dev/null; i=$((i+1)); done; echo looped\n');
+    await until('the host squeezes', () => host.stats('idle').memory.targetBytes !== null, 120_000);
+    await until('the idle VM\'s balloon holds 24 MiB', () => host.stats('idle').memory.balloonedBytes >= 24 * MiB, 120_000);
+    const i = host.stats('idle').memory, b = host.stats('busy').memory;
+    assert.ok(i.activeFraction !== null && i.activeFraction < 0.1, `idle active ${i.activeFraction}`);
+    assert.ok(i.balloonedBytes > b.balloonedBytes + 16 * MiB, `idle gave ${i.balloonedBytes / MiB} MiB, busy ${b.balloonedBytes / MiB} MiB`);
+    assert.ok(host.hostStats().memory.heldBytes < 230 * MiB, `${host.hostStats().memory.heldBytes / MiB} MiB held`);
+    await busy.waitFor('\nlooped', 240_000);
+    assert.match(await idle.run('echo alive'), /alive/);
+    assert.equal(await busy.run('wc -c </mnt/x'), '104857600');
   });
 });
