@@ -105,9 +105,9 @@ export class Host extends EventEmitter implements HostApi {
       migrated: (v) => this.finish(v, 'shutoff', 'migrated'),
       leavePaused: (v, reason) => { if (v.run) { v.run.paused = true; this.cpu.hold(v.run); this.setState(v, 'paused', reason); } },
       vmsDir: this.registry.vmsDir, exists: (n) => this.vms.has(n), serial: (vm, fn) => this.serial(vm, fn),
-      defineVm: (def) => { this.define(def); const vm = this.vms.get(def.name)!; vm.reason = 'incoming-migration'; return vm; },
+      defineVm: (def) => { this.memory.admit(normalizeDefinition(def)); this.define(def); const vm = this.vms.get(def.name)!; vm.reason = 'incoming-migration'; return vm; },
       undefineVm: (n) => this.undefine(n), setAutostart: (n, on) => this.setAutostart(n, on),
-      place: (m, v) => this.arenas.place(m, v), release: (a, m, v) => this.arenas.release(a, m, v),
+      place: (m, v) => this.arenas.place(m, v, undefined, this.memory.opts.hostMemBytes), release: (a, m, v) => this.arenas.release(a, m, v),
       launch: (vm, paused, machine) => this.serial(vm, () => this.launch(vm, paused ? { paused: true } : {}, machine)),
     });
     for (const { def, wasRunning } of this.registry.load((w) => this.warnings.push(w))) {
