@@ -179,6 +179,15 @@ test('virtio-balloon: the stats buffer is held, used at the interval, values par
   assert.deepEqual(r0.queues[2]!.takeUsed(), []);
   assert.equal(r0.dev.nextPollMs(), undefined);
   assert.equal(r0.dev.stats.free_memory, 1);
+  // ...unless the host asks (rvisor serve does when someone reads stats): used at the next poll
+  r0.dev.requestStats();
+  assert.equal(r0.dev.nextPollMs(), 1e9);
+  r0.dev.poll();
+  assert.deepEqual(r0.queues[2]!.takeUsed(), [{ id: 0, len: 0 }]);
+  r0.queues[2]!.post([statsBuf(r0, [[4, 2n]])]);
+  r0.drv.notify(2);
+  assert.equal(r0.dev.stats.free_memory, 2);
+  assert.equal(r0.dev.nextPollMs(), undefined, 'and not again until asked');
 });
 
 test('virtio-balloon: free page reports release each whole page inside RAM, then the buffer is used', () => {

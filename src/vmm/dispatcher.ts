@@ -44,6 +44,8 @@ export interface VmRun {
   /** The memory manager's balloon target, pages (sent with every slice; the worker applies a
    *  change). */
   balloonTarget?: number;
+  /** Someone looked at the guest's memory statistics: ask its balloon driver for fresh ones. */
+  balloonStats?: boolean;
   /** A live migration reads its frames: the memory manager swaps nothing out meanwhile. */
   pinned?: boolean;
   paused: boolean;
@@ -216,7 +218,9 @@ export class Dispatcher {
       t: 'run', vm: run.id, launch: run.launch, from, sliceMs, newGeneration, input: run.input.splice(0),
       powerKey: run.powerKey, stealNs, fault: run.fault,
       ...(run.balloonTarget !== undefined ? { balloonTarget: run.balloonTarget } : {}),
+      ...(run.balloonStats ? { balloonStats: true } : {}),
     });
+    run.balloonStats = false;
     run.powerKey = false;
     run.fault = false;
     run.inFlight = true;

@@ -348,7 +348,7 @@ export class Host extends EventEmitter implements HostApi {
       launch: {
         spec: {
           vcpus: def.vcpus, memBytes, kernel: def.kernel, initrd: def.initrd, append: def.append, bios: def.bios,
-          ...(def.deterministic ? { deterministic: def.deterministic } : {}), ...(def.balloon ? {} : { balloon: false }),
+          ...(def.deterministic ? { deterministic: def.deterministic } : {}), balloon: def.balloon && { statsIntervalMs: 0 }, // statistics when asked (stats), not every 2 s: idle guests sleep
         },
         disks: disks.map((d) => d.share()), arena: arena.index, stamps: bootStamps(def),
       },

@@ -18,8 +18,8 @@ export interface MachineSpec {
   /** Deterministic mode with this seed (src/machine/deterministic.ts): guest time from retired
    *  instructions, entropy from the seed. */
   deterministic?: { seed: string };
-  /** false: no virtio-balloon device (default: one). */
-  balloon?: boolean;
+  /** false: no virtio-balloon device; else its statistics interval (default: one, asking every 2 s). */
+  balloon?: false | { statsIntervalMs: number };
 }
 
 /** What the host around the board provides. */
@@ -73,7 +73,7 @@ export function boardConfig(spec: MachineSpec, images: BootImages, disks: DiskCo
     ...(io.maxIdleMs !== undefined ? { maxIdleMs: io.maxIdleMs } : {}),
     ...(io.pageSources ? { pageSources: io.pageSources } : {}),
     ...(spec.deterministic ? { deterministic: { seed: spec.deterministic.seed } } : {}),
-    ...(spec.balloon === false ? { balloon: false as const } : {}),
+    ...(spec.balloon !== undefined ? { balloon: spec.balloon } : {}),
   };
 }
 

@@ -128,6 +128,7 @@ export class MemoryManager {
     };
     this.tune(v, def);
     this.vms.set(def.name, v);
+    this.rateShift = 0; // new pages to look at
     this.setCtl(v);
   }
 
@@ -246,7 +247,7 @@ export class MemoryManager {
           if (mustSwap) ram.reclaim(limit);
         }));
       }
-      held.push(...this.scanSome(list.map((x) => x.v)));
+      held.push(...this.scanSome(list.map((x) => x.v), list.reduce((n, x) => n + x.present, 0)));
       // Not awaited: a VM whose verb queue is busy (a migration, a long save) must not stop the
       // tick for the others; `busy` keeps one held job per VM.
       void Promise.all(held);
@@ -307,24 +308,37 @@ export class MemoryManager {
   }
 
   /** Page sharing: this tick's share of the scan rate, spread over the VMs round-robin. */
-  private scanSome(list: MemVm[]): Promise<void>[] {
+  /** After a whole pass over the guests' pages found nothing to merge or drop, the scanner halves
+   *  its rate (down to 1/32 of --page-sharing-rate): idle guests that do not change cost little.
+   *  Anything merged, or a new VM, restores the full rate. */
+  private scanSome(list: MemVm[], presentSum: number): Promise<void>[] {
     if (!this.opts.sharingRate || !list.length) return [];
-    let budget = Math.ceil((this.opts.sharingRate * TICK_MS) / 1000);
+    let budget = Math.max(256, Math.ceil((this.opts.sharingRate * TICK_MS) / 1000 / 2 ** this.rateShift));
     const out: Promise<void>[] = [];
     const per = Math.max(256, Math.ceil(budget / list.length));
-    for (let i = 0; i < list.length && budget > 0; i++) {
-      const v = list[(this.scanCursor + i) % list.length]!;
+    let visited = 0;
+    for (; visited < list.length && budget > 0; visited++) {
+      const v = list[(this.scanCursor + visited) % list.length]!;
       if (v.busy) continue;
       const n = Math.min(per, budget);
       budget -= n;
       out.push(this.held(v, (ram) => {
         const s = this.scanner(v.run.arena.index, v.run.arena.host).scan({ key: v.name, group: v.group, ram: ram.save() }, n);
         this.scanned += s.scanned;
+        if (s.merged + s.promoted + s.zeroDropped > 0) {
+          this.quietPages = 0;
+          this.rateShift = 0;
+        } else if ((this.quietPages += s.scanned) >= presentSum) {
+          this.quietPages = 0;
+          this.rateShift = Math.min(this.rateShift + 1, 5);
+        }
       }));
     }
-    this.scanCursor = (this.scanCursor + 1) % list.length;
+    this.scanCursor = (this.scanCursor + visited) % list.length;
     return out;
   }
+  private quietPages = 0;
+  private rateShift = 0;
 
   private scanner(index: number, host: GuestRamHost): PageSharing {
     let s = this.sharing.get(index);
@@ -343,6 +357,10 @@ export class MemoryManager {
     const v = this.vms.get(def.name);
     const c = v ? this.counters(v) : undefined;
     const b = run?.board ? balloonStatus(run.board) : undefined;
+    if (run && b) {
+      run.balloonStats = true; // the guest's figures as of now arrive with its next slice
+      this.hooks.cpu.wake(run);
+    }
     const shared = run?.board ? sharedPages(run.arena.host, run.board.ram, this.sharing.get(run.arena.index)) : 0;
     return {
       nominalBytes: nominal, presentBytes: (c?.present ?? 0) * PAGE, sharedBytes: shared * PAGE, zeroBytes: (c?.zero ?? 0) * PAGE,
@@ -372,7 +390,7 @@ export class MemoryManager {
     return {
       hostMemBytes: this.opts.hostMemBytes, reservedBytes: this.reservedBytes(), heldBytes: this.heldPages() * PAGE,
       presentBytes: present * PAGE, sharedBytes: shared * PAGE, zeroBytes: zero * PAGE, balloonedBytes: ballooned * PAGE, swappedBytes: swapped * PAGE,
-      sharing: { stableFrames, stablePages, scannedPages: this.scanned, rateLimitPagesPerSec: this.opts.sharingRate },
+      sharing: { stableFrames, stablePages, scannedPages: this.scanned, rateLimitPagesPerSec: Math.round(this.opts.sharingRate / 2 ** this.rateShift) },
     };
   }
 

@@ -93,6 +93,7 @@ function runSlice(m: Extract<ToWorker, { t: 'run' }>): FromWorker {
     if (m.balloonTarget !== undefined && board.balloon && board.balloon.target !== m.balloonTarget) {
       board.setBalloonTarget(m.balloonTarget);
     }
+    if (m.balloonStats) board.balloon?.requestStats();
     if (m.input.length) board.pushInput(m.input);
     if (m.powerKey) board.pressPowerKey();
     const insns0 = board.hartInsns.slice(), ms0 = board.hartMs.slice();

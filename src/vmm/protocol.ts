@@ -37,6 +37,8 @@ export type ToWorker =
       /** The balloon's target in 4 KiB pages (VirtBoard.setBalloonTarget), applied before the
        *  slice when it differs from the device's; absent: unchanged. */
       balloonTarget?: number;
+      /** Ask the guest's balloon driver for fresh statistics during the slice. */
+      balloonStats?: boolean;
       /** Test hook: the slice throws inside the worker, as an emulator bug would. */
       fault: boolean;
     }

@@ -154,7 +154,7 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
   /** Board time (ms) of the next stats request, when one will be made (a buffer is held and the
    *  interval is not 0): a board whose harts all wait wakes for it. */
   nextPollMs(): number | undefined {
-    return this.s.statsHead !== undefined && this.statsIntervalMs > 0 ? this.s.nextStatsMs : undefined;
+    return this.s.statsHead !== undefined ? this.s.nextStatsMs : undefined;
   }
 
   /** The board calls this as time passes: goes on with inflate, deflate and report buffers left
@@ -166,7 +166,7 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
       if (i !== undefined && (this.host?.queue(i)?.pending() ?? 0) > 0) this.notify(i);
     }
     const s = this.s;
-    if (s.statsHead === undefined || this.statsIntervalMs === 0 || s.nextStatsMs === undefined) return;
+    if (s.statsHead === undefined || s.nextStatsMs === undefined) return;
     if (this.nowMs() < s.nextStatsMs) return;
     const index = this.queueIndex('stats');
     const vq = index === undefined ? undefined : this.host?.queue(index);
@@ -176,6 +176,12 @@ export class VirtioBalloon implements VirtioDevice, Stateful<VirtioBalloonState>
     s.nextStatsMs = undefined;
     vq.push(head, 0);
     this.host!.queueUsed(index);
+  }
+
+  /** Asks the guest for fresh statistics at the next poll (a host that polls only when someone
+   *  looks: an idle guest is not woken every interval). No-op until the driver gave a buffer. */
+  requestStats(): void {
+    if (this.s.statsHead !== undefined) this.s.nextStatsMs = this.nowMs();
   }
 
   // ---- VirtioDevice ----------------------------------------------------------------------------
