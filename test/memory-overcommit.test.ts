@@ -4,7 +4,8 @@
 // Every guest's data is checked from inside the guest (md5sum) before and after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IMAGES_DIR } from '../src/vmm/files.js';
 import { ConsoleReader, errorCode, withHost, waitForState } from './host-helpers.js';
@@ -174,4 +175,17 @@ test('a host short of memory takes it from the idle VM first (idle memory tax), 
     assert.match(await idle.run('echo alive'), /alive/);
     assert.equal(await busy.run('wc -c </mnt/x'), '104857600');
   });
+});
+
+test('a swap file left by a killed host is removed when the next host starts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rvisor-swapleft-'));
+  try {
+    await withHost({ stateDir: dir }, async (host) => { host.define({ name: 'v', memory: '64M' }); });
+    writeFileSync(join(dir, 'vms', 'v', 'swap'), 'guest memory');
+    await withHost({ stateDir: dir }, async () => {
+      assert.equal(existsSync(join(dir, 'vms', 'v', 'swap')), false);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

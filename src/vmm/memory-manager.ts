@@ -8,6 +8,7 @@
 // down to the control block's limit), or here while the VM is held between slices (page sharing,
 // aging, swap of a VM that does not run). A tick (every TICK_MS) reads the counters, computes the
 // targets, sets balloon targets and limits, and does a bounded amount of held work.
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RvisorError } from '../errors.js';
 import { CTL_LIMIT, CTL_SWAP_FD, GuestRam, ramCounters, ramCtl, type RamCounters } from '../machine/ram.js';
@@ -89,6 +90,15 @@ export class MemoryManager {
     if (!(opts.idleTaxPct >= 0 && opts.idleTaxPct <= 99)) throw new RvisorError('USAGE', `--idle-tax ${opts.idleTaxPct}: expected 0..99 (per cent)`);
     this.timer = setInterval(() => void this.tick(), TICK_MS);
     this.timer.unref();
+    // Swap files left by a host that was killed hold guest memory nobody can use: remove them
+    // (no VM runs while a host starts).
+    let folders: string[] = [];
+    try {
+      folders = readdirSync(hooks.vmsDir);
+    } catch {
+      // no VM folder yet
+    }
+    for (const d of folders) rmSync(join(hooks.vmsDir, d, 'swap'), { force: true });
   }
 
   // ---- admission and registration ----------------------------------------------------------
