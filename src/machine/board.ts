@@ -244,9 +244,8 @@ export class VirtBoard implements SbiBoard {
       plicFdtNode({ base: MAP.PLIC_BASE, size: MAP.PLIC_SIZE, numSources: MAP.PLIC_NUM_SOURCES }),
       clintFdtNode({ base: MAP.CLINT_BASE, size: MAP.CLINT_SIZE }),
     ];
-    // virtio slots: disks first, then the entropy device, the power button (virtio-input) and the
-    // balloon; the rest stay empty (DeviceID 0). With the most disks the balloon takes the extra
-    // slot (memory-map.ts).
+    // virtio slots: disks, the entropy device, the power button (virtio-input), the balloon (with
+    // the most disks, in the extra slot: memory-map.ts); the rest stay empty (DeviceID 0).
     this.powerKey = powerButton();
     const balloonCfg = cfg.balloon === false ? undefined : cfg.balloon ?? {};
     this.balloon = balloonCfg && new VirtioBalloon({
@@ -464,9 +463,8 @@ export class VirtBoard implements SbiBoard {
     return this.vmgenid.guid;
   }
 
-  /** Sets the balloon's target (num_pages: 4 KiB pages the guest should give back; clamped to the
-   *  RAM's pages) and interrupts the guest's driver when it changed. False when the board has no
-   *  balloon. The host should step() the board soon after (it may be idle). */
+  /** Sets the balloon's target (num_pages, clamped to the RAM's pages; the driver is interrupted
+   *  when it changed). False without a balloon. The host should step() the board soon after. */
   setBalloonTarget(pages: number): boolean {
     if (!this.balloon) return false;
     this.balloon.setTarget(pages);
