@@ -27,10 +27,12 @@ function sum(ram: GuestRam, page: number): string {
   return Buffer.from(b).toString('base64');
 }
 
-function withSwap(fn: (ram: GuestRam, host: HostMemory, dir: string) => void): void {
+/** A 4 MiB RAM with a swap file (`swapOn`: a path the swap file links to, e.g. /dev/full). */
+function withSwap(fn: (ram: GuestRam, host: HostMemory, dir: string) => void, swapOn?: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'rvisor-swap-'));
   const host = new HostMemory();
   const ram = new GuestRam(host, BASE, 1024 * PAGE);
+  if (swapOn) symlinkSync(swapOn, join(dir, 'swap'));
   const fd = openSwapFile(join(dir, 'swap'));
   ram.setSwapFd(fd);
   try {
@@ -108,13 +110,7 @@ test('a clone shares frames; swapping one VM\'s page out never changes the other
 });
 
 test('a swap file that cannot be written fails with SWAP_FAILED and loses no page', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rvisor-swap-'));
-  const host = new HostMemory();
-  const ram = new GuestRam(host, BASE, 256 * PAGE);
-  symlinkSync('/dev/full', join(dir, 'swap')); // every write: ENOSPC
-  const fd = openSwapFile(join(dir, 'swap'));
-  ram.setSwapFd(fd);
-  try {
+  withSwap((ram) => {
     for (let p = 0; p < 40; p++) fill(ram, p, p);
     const want = Array.from({ length: 40 }, (_, p) => sum(ram, p));
     ram.age();
@@ -123,11 +119,7 @@ test('a swap file that cannot be written fails with SWAP_FAILED and loses no pag
     assert.equal(ram.counters().present, 40);
     ram.setLimit(0);
     for (let p = 0; p < 40; p++) assert.equal(sum(ram, p), want[p]);
-  } finally {
-    ram.free();
-    closeSwapFile(fd, join(dir, 'swap'));
-    rmSync(dir, { recursive: true, force: true });
-  }
+  }, '/dev/full'); // every write: ENOSPC
 });
 
 test('the accessed bit is set by the host on every use of a page', () => {
