@@ -46,7 +46,7 @@ if (stale([generated], [join(root, 'src', 'isa')])) {
 }
 
 // 3. AssemblyScript: the core and the test harnesses.
-const ascFlags = ['-O3', '--noAssert', '--runtime', 'stub', '--enable', 'threads', '--importMemory', '--sharedMemory',
+const ascFlags = ['-O3', '--noAssert', '--runtime', 'stub', '--enable', 'threads', '--importMemory', '--sharedMemory', '--exportTable',
   '--initialMemory', '256', '--maximumMemory', '65536', '--converge'];
 const wasmDir = join(root, 'dist', 'wasm');
 mkdirSync(wasmDir, { recursive: true });

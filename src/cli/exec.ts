@@ -2,6 +2,7 @@
 // riscv64 Linux program on this host (the process VM). stdin, stdout, stderr, the environment,
 // the working directory and the exit status pass through. A program killed by a signal makes
 // rvisor exit with 128 + the signal number (what a shell reports for a killed child).
+import { formatJitStats } from '../jit/format.js';
 import { accessSync, constants, statSync, writeSync } from 'node:fs';
 import { RvisorError } from '../errors.js';
 import { ACCESS_EXEC } from '../user/address-space.js';
@@ -147,6 +148,7 @@ export async function execCommand(args: string[]): Promise<number> {
     const secs = Number(process.hrtime.bigint() - start) / 1e9;
     const n = p.instructions();
     err(`rvisor: ${n} instructions in ${secs.toFixed(3)} s (${(Number(n) / secs / 1e6).toFixed(1)} MIPS)`);
+    err(`rvisor: ${formatJitStats(p.core.jitStats(), n)}`);
   }
   restoreTerminal();
   return status;

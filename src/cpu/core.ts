@@ -6,6 +6,8 @@ import { HostMemory } from '../memory/host-memory.js';
 import { Hart } from './hart.js';
 import { RvisorError } from '../errors.js';
 import { CACHE_SIZE, HART_BCACHE, HART_TIME, PAGE_SIZE } from './layout.js';
+import { Jit, type FuncTable, type JitConfig, type JitStats } from '../jit/jit.js';
+import { defaultJitConfig } from '../jit/config.js';
 
 /** Called by the core when a guest virtual address misses in the hart's software TLB. Returns the
  *  host byte offset of the 4 KiB frame that backs the page for this access kind (0 read, 1 write,
@@ -71,10 +73,13 @@ export class Core {
   /** Address of this instance's code cache (decoded instructions and blocks, layout.ts CACHE_*),
    *  shared by all the harts it makes: they run one at a time. */
   private readonly codeCache: number;
+  /** Compiles hot guest code to wasm for this instance (src/jit/). */
+  private readonly jit: Jit;
 
-  constructor(mem: HostMemory) {
+  constructor(mem: HostMemory, jit: JitConfig = defaultJitConfig()) {
     this.mem = mem;
     this.codeCache = mem.allocContiguous(CACHE_SIZE);
+    let self: Jit | undefined;
     const instance = new WebAssembly.Instance(coreModule(), {
       env: {
         memory: mem.memory,
@@ -90,9 +95,31 @@ export class Core {
           return t >= 0n ? t : mem.view.getBigUint64(hart + HART_TIME, true);
         },
         mmio_write: (hart: number, pa: bigint, value: bigint, size: number): void => this.system.mmioWrite(hart, pa, value, size),
+        jit_compile: (_hart: number, pc: bigint, hp: number): number => self!.compile(pc, hp),
+        jit_miss: (_hart: number, pc: bigint, hp: number, fn: number): number => self!.miss(pc, hp, fn),
+        jit_drop: (fn: number, stale: number): void => self!.drop(fn, stale !== 0),
       },
     });
     this.exports = instance.exports as unknown as CoreExports;
+    const ex = instance.exports as Record<string, unknown>;
+    self = this.jit = new Jit({
+      memory: mem.memory,
+      exports: ex,
+      table: ex.table as FuncTable,
+      codeCache: this.codeCache,
+      view: () => mem.view,
+    });
+    this.jit.configure(jit);
+  }
+
+  /** Sets how the JIT runs on this instance (threshold 0: off). */
+  configureJit(c: JitConfig): void {
+    this.jit.configure(c);
+  }
+
+  /** The JIT's counters on this instance. */
+  jitStats(): JitStats {
+    return this.jit.stats();
   }
 
   /** Sets who answers TLB misses (the address space of the process or VM being run). */
@@ -131,6 +158,7 @@ export class Core {
   /** Returns the code cache's frames to the pool. The harts this core made must not run again
    *  (free them with HostMemory.freeHart). */
   destroy(): void {
+    this.jit.flush();
     for (let off = 0; off < CACHE_SIZE; off += PAGE_SIZE) this.mem.freeFrame(this.codeCache + off);
   }
 

@@ -152,6 +152,14 @@ export const HART_SIZE = (HART_TLB + TLB_ENTRIES * TLB_ENTRY_SIZE + 4095) & ~409
 /** Bookkeeping: the next free arena unit (u32) and the check epoch (u32, see below). */
 export const CACHE_BNEXT = 0;
 export const CACHE_EPOCH = 4;
+/** The JIT (src/jit/): how many instructions the interpreter runs on a page before the page is
+ *  compiled (u32; 0: the JIT is off), then counters (u64) for --stats: regions entered,
+ *  instructions they retired, entries at offsets a region has no code for, byte checks. */
+export const CACHE_JIT_THRESHOLD = 8;
+export const CACHE_JIT_ENTERS = 16;
+export const CACHE_JIT_INSNS = 24;
+export const CACHE_JIT_MISSES = 32;
+export const CACHE_JIT_CHECKS = 40;
 
 /** Decoded-instruction cache: DCACHE_ENTRIES direct-mapped entries of 16 bytes, keyed by the raw
  *  instruction bits (u32; a 16-bit instruction zero-extended): the entry a block (below) gets for
@@ -191,8 +199,18 @@ export const BLOCK_MAX = 32;
 export const CACHE_CODEMAP = CACHE_BARENA + BLOCK_ARENA * BLOCK_ENTRY_SIZE;
 export const CODEMAP_BITS = 262144;
 
+/** The JIT's page map: JITMAP_SLOTS direct-mapped slots of 16 bytes, indexed by host frame
+ *  number: u32 host address of the page (0: empty), i32 index of its region in the function
+ *  table (0: none yet), u32 epoch of the region's last byte check, i32 hotness counter (while
+ *  there is no region: instructions the interpreter ran on the page; with one: how long it
+ *  resists eviction by another page hashing to the slot). A region is a function of its bytes,
+ *  checked like a block (above): when entered in an epoch other than its last check's. */
+export const CACHE_JITMAP = CACHE_CODEMAP + CODEMAP_BITS / 8;
+export const JITMAP_SLOTS = 4096;
+export const JITMAP_ENTRY_SIZE = 16;
+
 /** Total bytes of one code cache (a multiple of 4096). */
-export const CACHE_SIZE = (CACHE_CODEMAP + CODEMAP_BITS / 8 + 4095) & ~4095;
+export const CACHE_SIZE = (CACHE_JITMAP + JITMAP_SLOTS * JITMAP_ENTRY_SIZE + 4095) & ~4095;
 
 /** Access kinds passed to the host's TLB-miss handler. */
 export const ACCESS_READ = 0;
@@ -206,6 +224,19 @@ export const STOP_BUDGET = 0;
 export const STOP_TRAP = 1;
 /** The hart executed WFI with no interrupt pending; pc is past the WFI. */
 export const STOP_WFI = 2;
+
+/** Why a JIT region returned (the low 4 bits of its result; src/jit/translate.ts): at a pc to go
+ *  on from (left the page, budget, an instruction for the interpreter)... */
+export const JIT_OK = 0;
+/** ...a trap recorded at the faulting instruction's pc... */
+export const JIT_TRAP = 1;
+/** ...entered at an offset it has no code for (nothing done)... */
+export const JIT_MISS = 2;
+/** ...after a slow memory access or a store to code (the fetch translation and the code must be
+ *  checked again)... */
+export const JIT_REFETCH = 3;
+/** ...or its bytes differ from the page's now (nothing done: drop it). */
+export const JIT_STALE = 4;
 
 /** Exception causes (RISC-V privileged spec 1.12, section 3.1.15, table 3.6). */
 export const CAUSE_MISALIGNED_FETCH = 0;

@@ -17,6 +17,8 @@ import {
   STOP_BUDGET, STOP_TRAP, STOP_WFI, CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S, HF_SYSTEM, HF_HOST_SBI,
   HART_XSINK, CACHE_BNEXT, HART_BEDGE, HART_XBUF, CACHE_BHEAD, CACHE_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
   BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, CACHE_EPOCH, BLOCK_HEAD_SIZE,
+  CACHE_JIT_THRESHOLD, CACHE_JITMAP, JITMAP_SLOTS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE,
+  CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS,
 } from '../layout';
 import * as I from './generated/decode';
 import { decode, expand_c } from './generated/decode';
@@ -28,6 +30,54 @@ import { exec_ext, EXT_FLUSH_FETCH, EXT_CONTEXT, EXT_JUMP, EXT_FLUSH_TLB } from 
 import { flush_tlb, tlb_drop_frame, tlb_drop_writes } from './mem';
 
 export { flush_tlb, tlb_drop_frame, tlb_drop_writes };
+export * from './jit-exports';
+
+// ---- the JIT (src/jit/): the host compiles a hot page into a region, a wasm function in the
+// imported table, and the page's JITMAP slot (layout.ts) names it ----
+/** Compiles the page at host address hp for an entry at pc; returns the region's table index, or
+ *  0 when nothing on the page can be compiled. */
+@external("env", "jit_compile")
+declare function jit_compile(h: usize, pc: u64, hp: usize): i32;
+/** A region was entered at pc, an offset it has no code for: returns a region (table index) for
+ *  the page with that entry, or 0 to keep the old one. */
+@external("env", "jit_miss")
+declare function jit_miss(h: usize, pc: u64, hp: usize, fn: i32): i32;
+/** The region at table index fn is no longer named by a slot (stale: because its page's bytes
+ *  changed). */
+@external("env", "jit_drop")
+declare function jit_drop(fn: i32, stale: bool): void;
+
+/** How long a compiled page keeps its slot against other pages hashing to it (instructions they
+ *  run in the interpreter meanwhile). */
+const JIT_HOLD: i32 = 1 << 20;
+
+@inline function jit_slot(c: usize, hp: usize): usize {
+  return c + CACHE_JITMAP + (((hp >> 12) & (JITMAP_SLOTS - 1)) << 4);
+}
+
+/** The interpreter ran cnt instructions at pc (host address hp) on a page with no region: counts
+ *  them toward the page's compilation (threshold th) and compiles it when hot. */
+function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32): void {
+  const s = jit_slot(c, hp);
+  const page = <u32>hp & ~0xfff;
+  const fn = load<i32>(s, 4);
+  let k = load<i32>(s, 12);
+  if (load<u32>(s) != page) {
+    // another page's slot: a compiled page resists for a while, then yields
+    if (fn > 0 && k - cnt > 0) { store<i32>(s, k - cnt, 12); return; }
+    if (fn > 0) jit_drop(fn, false);
+    store<u32>(s, page);
+    store<i32>(s, 0, 4);
+    k = 0;
+  } else if (fn != 0) return;
+  k += cnt;
+  if (k < th) { store<i32>(s, k, 12); return; }
+  const nf = jit_compile(h, pc, <usize>page);
+  store<i32>(s, nf, 4);
+  store<u32>(s, load<u32>(c + CACHE_EPOCH), 8); // compiled from the bytes there now
+  store<i32>(s, nf > 0 ? JIT_HOLD : -(th < 0x100000 ? th << 3 : 0x7fffffff), 12); // else back off
+  if (nf > 0) mark_code(c, <usize>page);
+}
 
 /** Internal stop codes. The instruction completed, then interrupts must be re-checked: */
 const EV_IRQ_CHECK: i32 = 16;
@@ -227,6 +277,8 @@ export function run(h: usize, budget: i32): i32 {
   bump_epoch_c(c); // the host may have written guest memory since the last slice
   let fctx = fetch_ctx(h); // translation contexts (0 for a process-VM hart)
   let dctx = data_ctx(h);
+  const jth = <i32>load<u32>(c + CACHE_JIT_THRESHOLD); // 0: the JIT is off
+  let nojit = false; // run the next block in the interpreter (its region made no progress)
   if (system) {
     const irq = pending_interrupt(h);
     if (irq >= 0) {
@@ -253,6 +305,61 @@ export function run(h: usize, budget: i32): i32 {
         let e: usize;
     let cnt: u32;
     let blen: u32;
+    if (jth != 0 && !nojit && (<u32>pc & 0xfff) < 0xffe) {
+      const js = jit_slot(c, bhp);
+      const page = <u32>bhp & ~0xfff;
+      const fn = load<i32>(js, 4);
+      if (load<u32>(js) == page && fn > 0) {
+        const epoch = load<u32>(c + CACHE_EPOCH);
+        const check = load<u32>(js, 8) != epoch;
+        if (check) {
+          mark_code(c, <usize>page); // before it runs: its stores to its own page are seen
+          store<u64>(c + CACHE_JIT_CHECKS, load<u64>(c + CACHE_JIT_CHECKS) + 1);
+        }
+        const r = call_indirect<i32>(<u32>fn, h, pc, pc & ~(<u64>0xfff), <usize>page, budget - n, check ? 1 : 0, dctx);
+        const st = r & 15;
+        const k = r >>> 4;
+        store<u64>(c + CACHE_JIT_ENTERS, load<u64>(c + CACHE_JIT_ENTERS) + 1);
+        if (st == JIT_STALE) { // the page's bytes changed since it was compiled
+          jit_drop(fn, true);
+          store<i32>(js, 0, 4);
+          store<i32>(js, 0, 12);
+          nojit = true;
+          continue;
+        }
+        if (check) store<u32>(js, epoch, 8);
+        store<i32>(js, JIT_HOLD, 12);
+        n += k;
+        store<u64>(c + CACHE_JIT_INSNS, load<u64>(c + CACHE_JIT_INSNS) + <u64>k);
+        pc = load<u64>(h + HART_PC);
+        if (st == JIT_OK) { nojit = k == 0; continue; }
+        if (st == JIT_REFETCH) { fvpn = <u64>-1; continue; }
+        if (st == JIT_MISS) {
+          store<u64>(c + CACHE_JIT_MISSES, load<u64>(c + CACHE_JIT_MISSES) + 1);
+          const nf = jit_miss(h, pc, <usize>page, fn);
+          if (nf > 0 && nf != fn) {
+            store<i32>(js, nf, 4);
+            store<u32>(js, load<u32>(c + CACHE_EPOCH), 8); // compiled from the bytes there now
+            jit_drop(fn, false);
+          }
+          nojit = nf <= 0;
+          continue;
+        }
+        // JIT_TRAP: as the interpreter's trap below, at the faulting instruction
+        fvpn = <u64>-1;
+        if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) {
+          stop = STOP_TRAP;
+          break;
+        }
+        pc = take_recorded_trap(h, pc);
+        const irq = pending_interrupt(h);
+        if (irq >= 0) pc = take_trap(h, <u64>irq, 0, pc, true);
+        fctx = fetch_ctx(h);
+        dctx = data_ctx(h);
+        continue;
+      }
+    }
+    nojit = false;
     if ((<u32>pc & 0xfff) < 0xffe) {
       const slot = c + CACHE_BHEAD + ((<usize>(pc >> 1) & (BLOCK_SLOTS - 1)) << 4);
       const epoch = load<u32>(c + CACHE_EPOCH);
@@ -260,6 +367,7 @@ export function run(h: usize, budget: i32): i32 {
       e = c + CACHE_BARENA + <usize>load<u32>(slot, 8);
       cnt = load<u16>(slot, 12);
       blen = load<u16>(slot, 14);
+      if (jth != 0) jit_count(h, c, pc, bhp, <i32>cnt, jth);
     } else {
       if (!build_edge(h, c, pc, bhp, fctx)) {
         fvpn = <u64>-1;

@@ -1,0 +1,37 @@
+// The JIT's configuration when nobody names one: RVISOR_JIT=on|off and RVISOR_JIT_THRESHOLD=N in
+// the environment (CI runs the test suites with RVISOR_JIT=on RVISOR_JIT_THRESHOLD=1, every page
+// compiled at once, and with RVISOR_JIT=off), else the default. The CLI's --jit and
+// --jit-threshold, and a VM definition's jit, override it.
+import { DEFAULT_JIT_THRESHOLD, type JitConfig } from './jit.js';
+
+/** Whether the JIT is on when nothing says otherwise. */
+export const JIT_DEFAULT_ON = false;
+
+/** Parses --jit / a definition's value: 'on' or 'off'. */
+export function parseJitMode(v: string): boolean {
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  throw new RangeError(`--jit must be "on" or "off", not "${v}"`);
+}
+
+/** Parses --jit-threshold: a positive integer (instructions run on a page before it is compiled). */
+export function parseJitThreshold(v: string | number): number {
+  const n = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 0x7fffffff) {
+    throw new RangeError(`--jit-threshold must be a whole number from 1 to ${0x7fffffff}, not "${v}"`);
+  }
+  return n;
+}
+
+/** The configuration from mode and threshold (each undefined: the environment's, else the
+ *  default). */
+export function jitConfig(mode?: boolean, threshold?: number): JitConfig {
+  const env = typeof process === 'object' ? process.env : {};
+  const on = mode ?? (env.RVISOR_JIT !== undefined ? parseJitMode(env.RVISOR_JIT) : JIT_DEFAULT_ON);
+  const th = threshold ?? (env.RVISOR_JIT_THRESHOLD !== undefined ? parseJitThreshold(env.RVISOR_JIT_THRESHOLD) : DEFAULT_JIT_THRESHOLD);
+  return { threshold: on ? th : 0 };
+}
+
+export function defaultJitConfig(): JitConfig {
+  return jitConfig();
+}

@@ -1,0 +1,265 @@
+// The JIT's host side, one per Core instance (so per worker thread and memory arena): the core's
+// run loop counts instructions per page and calls jit_compile when a page is hot; this translates
+// the page (translate.ts), compiles the module (or finds it already compiled for the same bytes),
+// instantiates it on the core's memory and puts its function in the core's table, where the run
+// loop calls it. Bounded: modules compiled by this process are cached up to MODULE_CACHE_BYTES,
+// and a core holds at most maxCodeBytes of live regions (then it drops them all and starts over,
+// as QEMU flushes its translation buffer).
+import { CACHE_JITMAP, JITMAP_SLOTS, JITMAP_ENTRY_SIZE, CACHE_JIT_THRESHOLD, CACHE_JIT_ENTERS, CACHE_JIT_INSNS,
+  CACHE_JIT_MISSES, CACHE_JIT_CHECKS } from '../cpu/layout.js';
+import { discoverEntries, translatePage, REGION_IMPORTS } from './translate.js';
+
+/** How the JIT runs: threshold 0 turns it off; 1 compiles every page the moment it runs. */
+export interface JitConfig {
+  threshold: number;
+  /** Most bytes of wasm held by one core's live regions. */
+  maxCodeBytes?: number;
+}
+
+/** The default threshold: instructions the interpreter runs on a page before it is compiled. */
+export const DEFAULT_JIT_THRESHOLD = 50_000;
+const DEFAULT_MAX_CODE_BYTES = 32 << 20;
+/** Bytes of compiled modules this process keeps for reuse (regions of identical pages). */
+const MODULE_CACHE_BYTES = 64 << 20;
+/** Misses at new offsets before a page is compiled again with them as entries (1 with
+ *  threshold 1), and most recompilations of one page. */
+const MISSES_BEFORE_RECOMPILE = 16;
+const MAX_RECOMPILES = 64;
+
+export interface JitStats {
+  threshold: number;
+  /** Pages translated (each translation, including recompilations with new entries). */
+  translations: number;
+  /** Translations whose module was already compiled (identical code elsewhere). */
+  moduleCacheHits: number;
+  compileMs: number;
+  /** Guest instructions translated and wasm bytes produced. */
+  translatedInstructions: number;
+  wasmBytes: number;
+  liveRegions: number;
+  liveCodeBytes: number;
+  /** Regions dropped because their page's bytes changed, and whole-cache flushes at the cap. */
+  stale: number;
+  flushes: number;
+  /** Calls into regions (each returns to the interpreter once), instructions they retired,
+   *  entries at offsets without code, byte checks of a region after an epoch change. */
+  enters: number;
+  instructions: number;
+  misses: number;
+  checks: number;
+}
+
+interface CachedModule { bytes: Uint8Array; module: WebAssembly.Module }
+const moduleCache = new Map<string, CachedModule[]>();
+let moduleCacheBytes = 0;
+
+function hashBytes(b: Uint8Array): string {
+  let h1 = 0x811c9dc5, h2 = 0x01000193;
+  for (let i = 0; i < b.length; i++) {
+    h1 = Math.imul(h1 ^ b[i]!, 0x01000193);
+    h2 = Math.imul(h2 ^ b[i]!, 0x5bd1e995);
+  }
+  return `${b.length}:${(h1 >>> 0).toString(36)}:${(h2 >>> 0).toString(36)}`;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The compiled module for these bytes: from the process's cache, or compiled now. */
+function moduleFor(bytes: Uint8Array): { module: WebAssembly.Module; hit: boolean } {
+  const key = hashBytes(bytes);
+  const list = moduleCache.get(key);
+  const found = list?.find((m) => sameBytes(m.bytes, bytes));
+  if (found) return { module: found.module, hit: true };
+  const module = new WebAssembly.Module(bytes);
+  if (moduleCacheBytes + bytes.length > MODULE_CACHE_BYTES) {
+    // evict the oldest (Map keeps insertion order)
+    for (const [k, l] of moduleCache) {
+      for (const m of l) moduleCacheBytes -= m.bytes.length;
+      moduleCache.delete(k);
+      if (moduleCacheBytes + bytes.length <= MODULE_CACHE_BYTES / 2) break;
+    }
+  }
+  moduleCache.set(key, [...(moduleCache.get(key) ?? []), { bytes, module }]);
+  moduleCacheBytes += bytes.length;
+  return { module, hit: false };
+}
+
+interface Region { index: number; module: WebAssembly.Module; refs: number; bytes: number }
+interface PageSeeds { seeds: Set<number>; pending: number; recompiles: number }
+
+/** The part of a WebAssembly.Table the JIT uses (the core's function table). */
+export interface FuncTable {
+  readonly length: number;
+  grow(delta: number): number;
+  set(index: number, value: unknown): void;
+}
+
+export interface JitCore {
+  memory: WebAssembly.Memory;
+  /** The core instance's exports the regions import (REGION_IMPORTS). */
+  exports: Record<string, unknown>;
+  table: FuncTable;
+  /** Address of the core's code cache (layout.ts CACHE_*). */
+  codeCache: number;
+  view(): DataView;
+}
+
+export class Jit {
+  private readonly regions = new Map<number, Region>(); // by table index
+  private readonly byModule = new Map<WebAssembly.Module, Region>();
+  private readonly pages = new Map<number, PageSeeds>(); // by host page address
+  private readonly free: number[] = [];
+  /** Indices released during the current call from the core, reusable from the next one. */
+  private readonly released: number[] = [];
+  private readonly imports: Record<string, unknown>;
+  private maxCodeBytes = DEFAULT_MAX_CODE_BYTES;
+  private liveBytes = 0;
+  private s = { translations: 0, moduleCacheHits: 0, compileMs: 0, translatedInstructions: 0, wasmBytes: 0, stale: 0, flushes: 0 };
+
+  constructor(private readonly core: JitCore) {
+    const env: Record<string, unknown> = { memory: core.memory };
+    for (const f of REGION_IMPORTS) env[f.name] = core.exports[f.name];
+    this.imports = { env };
+  }
+
+  /** Sets the threshold (0: off) and caps; takes effect at the next slice. */
+  configure(c: JitConfig): void {
+    if (!Number.isInteger(c.threshold) || c.threshold < 0 || c.threshold > 0x7fffffff) {
+      throw new RangeError(`JIT threshold must be an integer from 0 to ${0x7fffffff}, not ${c.threshold}`);
+    }
+    this.core.view().setUint32(this.core.codeCache + CACHE_JIT_THRESHOLD, c.threshold, true);
+    if (c.maxCodeBytes !== undefined) this.maxCodeBytes = c.maxCodeBytes;
+  }
+
+  get threshold(): number {
+    return this.core.view().getUint32(this.core.codeCache + CACHE_JIT_THRESHOLD, true);
+  }
+
+  /** jit_compile from the core: the page at host address hp is hot (entered at pc). */
+  compile(pc: bigint, hp: number): number {
+    this.recycle();
+    const p = this.seedsOf(hp);
+    p.seeds.add(Number(pc & 0xfffn));
+    return this.build(hp, p);
+  }
+
+  /** jit_miss from the core: the region `fn` of page hp was entered at pc, which it has no code
+   *  for. Returns a new region with that entry, or 0 to keep the old one for now. */
+  miss(pc: bigint, hp: number, fn: number): number {
+    this.recycle();
+    const p = this.seedsOf(hp);
+    const off = Number(pc & 0xfffn);
+    if (p.seeds.has(off) || p.recompiles >= MAX_RECOMPILES) return 0;
+    p.seeds.add(off);
+    p.pending++;
+    if (p.pending < Math.min(MISSES_BEFORE_RECOMPILE, this.threshold)) return 0;
+    p.pending = 0;
+    p.recompiles++;
+    const nf = this.build(hp, p);
+    return nf === fn ? 0 : nf;
+  }
+
+  /** jit_drop from the core: a slot no longer names region fn (stale: its page's bytes
+   *  changed). */
+  drop(fn: number, stale: boolean): void {
+    if (stale) this.s.stale++;
+    const r = this.regions.get(fn);
+    if (!r) return;
+    if (--r.refs > 0) return;
+    this.release(r);
+  }
+
+  stats(): JitStats {
+    const v = this.core.view();
+    const c = this.core.codeCache;
+    const u64 = (o: number) => Number(v.getBigUint64(c + o, true));
+    return {
+      threshold: this.threshold,
+      ...this.s,
+      compileMs: Math.round(this.s.compileMs * 1000) / 1000,
+      liveRegions: this.regions.size,
+      liveCodeBytes: this.liveBytes,
+      enters: u64(CACHE_JIT_ENTERS),
+      instructions: u64(CACHE_JIT_INSNS),
+      misses: u64(CACHE_JIT_MISSES),
+      checks: u64(CACHE_JIT_CHECKS),
+    };
+  }
+
+  /** Forgets every region (the core's slots are emptied). */
+  flush(): void {
+    const v = this.core.view();
+    const base = this.core.codeCache + CACHE_JITMAP;
+    for (let i = 0; i < JITMAP_SLOTS; i++) {
+      v.setUint32(base + i * JITMAP_ENTRY_SIZE, 0, true);
+      v.setInt32(base + i * JITMAP_ENTRY_SIZE + 4, 0, true);
+      v.setInt32(base + i * JITMAP_ENTRY_SIZE + 12, 0, true);
+    }
+    for (const r of [...this.regions.values()]) this.release(r);
+    this.pages.clear();
+    this.s.flushes++;
+  }
+
+  private seedsOf(hp: number): PageSeeds {
+    let p = this.pages.get(hp);
+    if (!p) {
+      if (this.pages.size >= 4 * JITMAP_SLOTS) this.pages.clear();
+      p = { seeds: new Set(), pending: 0, recompiles: 0 };
+      this.pages.set(hp, p);
+    }
+    return p;
+  }
+
+  private build(hp: number, p: PageSeeds): number {
+    const t0 = performance.now();
+    const page = new Uint8Array(this.core.memory.buffer, hp, 4096).slice();
+    const entries = discoverEntries(page, p.seeds);
+    if (entries.length === 0) return 0;
+    const tr = translatePage(page, entries, 65536);
+    if (tr.instructions === 0) return 0;
+    const { module, hit } = moduleFor(tr.wasm);
+    this.s.translations++;
+    this.s.translatedInstructions += tr.instructions;
+    this.s.wasmBytes += tr.wasm.length;
+    if (hit) this.s.moduleCacheHits++;
+    let r = this.byModule.get(module);
+    if (r) {
+      r.refs++;
+    } else {
+      if (this.liveBytes + tr.wasm.length > this.maxCodeBytes) this.flush();
+      const inst = new WebAssembly.Instance(module, this.imports as WebAssembly.Imports);
+      const index = this.free.pop() ?? this.grow();
+      this.core.table.set(index, inst.exports.run as () => void);
+      r = { index, module, refs: 1, bytes: tr.wasm.length };
+      this.regions.set(index, r);
+      this.byModule.set(module, r);
+      this.liveBytes += r.bytes;
+    }
+    this.s.compileMs += performance.now() - t0;
+    return r.index;
+  }
+
+  private release(r: Region): void {
+    this.regions.delete(r.index);
+    this.byModule.delete(r.module);
+    this.liveBytes -= r.bytes;
+    this.core.table.set(r.index, null);
+    this.released.push(r.index);
+  }
+
+  private recycle(): void {
+    while (this.released.length > 0) this.free.push(this.released.pop()!);
+  }
+
+  private grow(): number {
+    const t = this.core.table;
+    const at = t.length;
+    t.grow(Math.max(64, at >> 1));
+    for (let i = t.length - 1; i > at; i--) this.free.push(i);
+    return at;
+  }
+}

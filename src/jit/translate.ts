@@ -1,0 +1,494 @@
+// Translation of one 4 KiB page of guest code into a WebAssembly function (the JIT's unit, a
+// "region"). The function runs the page's code with the guest's integer registers in wasm locals,
+// dispatching between the page's entry points with a br_table, until control leaves the page, the
+// budget would be passed, or something needs the interpreter; it then writes the registers back
+// and returns why it stopped. Everything here is a function of the page's bytes and the entry
+// offsets: the page's guest virtual address and host address are parameters, so one translation
+// serves every hart, address space and VM whose page holds the same bytes.
+//
+// Signature: run(h i32, pc i64, base i64, hp i32, budget i32, check i32, dctx i64) -> i32
+//   h: the hart; pc: where to start (on this page); base: the page's guest virtual address;
+//   hp: the page's host address; budget: most instructions to run; check: nonzero to compare the
+//   page's bytes with those translated first (returns JIT_STALE, with nothing done, if they
+//   differ); dctx: the data translation context (mmu.ts).
+//   Returns (instructions retired << 4) | status (JIT_* in layout.ts); the pc to go on from (the
+//   faulting instruction's for JIT_TRAP) is stored in HART_PC.
+//
+// Handled in wasm: RV64I and M (C through expansion), loads and stores through the hart's TLB with
+// the interpreter's slow paths called on a miss, FLW/FLD/FSW/FSD; A, F and D through the core's
+// exec_ext. Everything that may change privilege, translation or control in ways a region cannot
+// follow (system instructions, CSRs, fence.i, illegal encodings, an instruction on the page's last
+// halfword) ends the region at that instruction, which the interpreter then runs.
+import { decodeInsn } from '../isa/disasm.js';
+import { expandCompressed } from '../isa/compressed.js';
+import { INSNS, type InsnDef } from '../isa/table.js';
+import { immB, immI, immJ, immS } from '../isa/fields.js';
+import {
+  HART_BCACHE, HART_F, HART_MSTATUS, HART_PC, HART_TLB, TLB_ENTRIES, TLB_TAG_W, TLB_ADDEND, MSTATUS_FS_SHIFT,
+  CACHE_CODEMAP, CODEMAP_BITS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE,
+} from '../cpu/layout.js';
+import { Body, I32, I64, Op, writeModule, type FuncImport, type ValType } from './wasm-writer.js';
+
+/** What a region imports from the core instance (in this order: call indices). */
+export const REGION_IMPORTS: readonly FuncImport[] = [
+  { name: 'ld_slow', params: [I32, I64, I32, I64], result: I32 },
+  { name: 'st_slow', params: [I32, I64, I64, I32, I64], result: I32 },
+  { name: 'exec_ext', params: [I32, I32, I32, I32, I32, I64, I64], result: I32 },
+  { name: 'code_hit', params: [I32, I32], result: I32 },
+  ...['mulh', 'mulhu', 'mulhsu', 'div', 'divu', 'rem', 'remu', 'divw', 'divuw', 'remw', 'remuw']
+    .map((name) => ({ name, params: [I64, I64] as ValType[], result: I64 as ValType })),
+];
+const F_LD_SLOW = 0, F_ST_SLOW = 1, F_EXEC_EXT = 2, F_CODE_HIT = 3;
+const ALU_CALL: Record<string, number> = {
+  mulh: 4, mulhu: 5, mulhsu: 6, div: 7, divu: 8, rem: 9, remu: 10, divw: 11, divuw: 12, remw: 13, remuw: 14,
+};
+
+const PARAMS: readonly ValType[] = [I32, I64, I64, I32, I32, I32, I64];
+const P_H = 0, P_PC = 1, P_BASE = 2, P_HP = 3, P_BUDGET = 4, P_CHECK = 5, P_DCTX = 6;
+
+const ID = new Map<InsnDef, number>(INSNS.map((d, i) => [d, i]));
+const FS_MASK = 3n << BigInt(MSTATUS_FS_SHIFT);
+
+/** One decoded instruction at a page offset. */
+interface Insn {
+  off: number;
+  len: 2 | 4;
+  /** The 32-bit form (compressed ones expanded). */
+  ins: number;
+  /** The raw bits as fetched (16 bits for a compressed one). */
+  raw: number;
+  def: InsnDef | undefined;
+  name: string;
+}
+
+/** Decodes the instruction at page offset off (below 0xffe), or returns undefined for an
+ *  illegal encoding. */
+function decodeAt(page: Uint8Array, off: number): Insn | undefined {
+  const lo = page[off]! | (page[off + 1]! << 8);
+  if ((lo & 3) !== 3) {
+    const ins = expandCompressed(lo);
+    const def = ins === 0 ? undefined : decodeInsn(ins);
+    return def ? { off, len: 2, ins, raw: lo, def, name: def.name } : undefined;
+  }
+  const ins = (lo | (page[off + 2]! << 16) | (page[off + 3]! << 24)) >>> 0;
+  const def = decodeInsn(ins);
+  return def ? { off, len: 4, ins, raw: ins, def, name: def.name } : undefined;
+}
+
+const BRANCHES = new Set(['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu']);
+const LOADS: Record<string, [number, number]> = { // opcode, size
+  lb: [Op.i64_load8_s, 1], lh: [Op.i64_load16_s, 2], lw: [Op.i64_load32_s, 4], ld: [Op.i64_load, 8],
+  lbu: [Op.i64_load8_u, 1], lhu: [Op.i64_load16_u, 2], lwu: [Op.i64_load32_u, 4],
+};
+const STORES: Record<string, [number, number]> = {
+  sb: [Op.i64_store8, 1], sh: [Op.i64_store16, 2], sw: [Op.i64_store32, 4], sd: [Op.i64_store, 8],
+};
+/** Instructions the interpreter must run (the region ends before them). */
+const INTERPRETED = new Set(['ecall', 'ebreak', 'sret', 'mret', 'wfi', 'sfence.vma', 'fence.i',
+  'csrrw', 'csrrs', 'csrrc', 'csrrwi', 'csrrsi', 'csrrci']);
+
+/** Whether an instruction is run by the core's exec_ext (A, and F/D other than loads/stores). */
+function viaExt(d: InsnDef): boolean {
+  return d.ext === 'A' || ((d.ext === 'F' || d.ext === 'D') && !['flw', 'fld', 'fsw', 'fsd'].includes(d.name));
+}
+
+/** Whether the instruction ends a straight run of code: jumps, and instructions left to the
+ *  interpreter. */
+function endsRun(i: Insn | undefined): boolean {
+  return !i || i.name === 'jal' || i.name === 'jalr' || INTERPRETED.has(i.name);
+}
+
+/** Page offsets of the instructions that start straight runs reachable from `seeds`: branch and
+ *  jump targets on the page, the instruction after a call (where the callee returns) and after an
+ *  instruction left to the interpreter (where the region is entered again). At most `max`. */
+export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, max = 512): number[] {
+  const found = new Set<number>();
+  const work: number[] = [];
+  const add = (o: number) => {
+    if (o >= 0 && o < 0xffe && (o & 1) === 0 && !found.has(o) && found.size < max) {
+      found.add(o);
+      work.push(o);
+    }
+  };
+  for (const s of seeds) add(s);
+  while (work.length > 0) {
+    let off = work.pop()!;
+    for (;;) {
+      if (off >= 0xffe) break;
+      const i = decodeAt(page, off);
+      if (!i) break;
+      const next = off + i.len;
+      if (BRANCHES.has(i.name)) add(off + immB(i.ins));
+      else if (i.name === 'jal') {
+        add(off + immJ(i.ins));
+        if (((i.ins >>> 7) & 31) !== 0) add(next);
+      } else if (i.name === 'jalr') {
+        if (((i.ins >>> 7) & 31) !== 0) add(next);
+      } else if (INTERPRETED.has(i.name)) add(next);
+      if (endsRun(i)) break;
+      off = next;
+    }
+  }
+  return [...found].sort((a, b) => a - b);
+}
+
+export interface Translation {
+  /** The module's bytes. */
+  wasm: Uint8Array;
+  /** Entry offsets translated. */
+  entries: number[];
+  /** Guest instructions translated (counting those duplicated in overlapping runs). */
+  instructions: number;
+}
+
+/** Translates the page's code from the given entry offsets (as found by discoverEntries). */
+export function translatePage(page: Uint8Array, entries: readonly number[], maxPages: number): Translation {
+  return new RegionWriter(page, entries).write(maxPages);
+}
+
+class RegionWriter {
+  private readonly b = new Body(PARAMS);
+  private readonly n: number;
+  private readonly status: number;
+  private readonly c: number;
+  private readonly va: number;
+  private readonly a: number;
+  private readonly t: number;
+  private readonly x: number[] = [];
+  private readonly read = new Set<number>();
+  private readonly written = new Set<number>();
+  /** Aligned 8-byte chunks of the page that translated instructions occupy. */
+  private readonly chunks = new Set<number>();
+  private instructions = 0;
+
+  constructor(private readonly page: Uint8Array, private readonly entries: readonly number[]) {
+    this.n = this.b.local(I32);
+    this.status = this.b.local(I32);
+    this.c = this.b.local(I32);
+    this.a = this.b.local(I32);
+    this.va = this.b.local(I64);
+    this.t = this.b.local(I64);
+    for (let r = 1; r < 32; r++) this.x[r] = this.b.local(I64);
+  }
+
+  write(maxPages: number): Translation {
+    // The body is written first (collecting the registers and bytes it uses), then prefixed with
+    // the byte check and the register loads: a second Body holds the prologue.
+    const b = this.b;
+    b.block('exit');
+    b.loop('disp');
+    const cases = this.entries;
+    for (let i = cases.length - 1; i >= 0; i--) b.block(`c${i}`);
+    b.block('miss');
+    // dispatch on (pc - base) >> 1
+    const span = cases.length === 0 ? 0 : (cases[cases.length - 1]! >> 1) + 1;
+    const targets: string[] = [];
+    const index = new Map(cases.map((o, i) => [o, i]));
+    for (let h = 0; h < span; h++) {
+      const i = index.get(h << 1);
+      targets.push(i === undefined ? 'miss' : `c${i}`);
+    }
+    b.get(P_PC).get(P_BASE).op(Op.i64_sub).op(Op.i32_wrap_i64).i32(1).op(Op.i32_shr_u);
+    b.brTable(targets, 'miss');
+    b.end(); // miss
+    b.i32(JIT_MISS).set(this.status).br('exit');
+    for (let i = 0; i < cases.length; i++) {
+      b.end(); // c{i}: its code follows
+      this.writeCase(cases[i]!, cases[i + 1]);
+    }
+    b.end(); // loop (never falls out: every case ends with a branch)
+    b.op(Op.unreachable);
+    b.end(); // exit
+    // write back, return
+    for (const r of [...this.written].sort((p, q) => p - q)) b.get(P_H).get(this.x[r]!).mem(Op.i64_store, 3, r * 8);
+    b.get(P_H).get(P_PC).mem(Op.i64_store, 3, HART_PC);
+    b.get(this.n).i32(4).op(Op.i32_shl).get(this.status).op(Op.i32_or);
+    const full = this.prologue();
+    return { wasm: writeModule(REGION_IMPORTS, PARAMS, I32, full, maxPages), entries: [...cases], instructions: this.instructions };
+  }
+
+  /** A body with the same locals: the byte check, register loads, then the code written so far. */
+  private prologue(): Body {
+    const p = new Body(PARAMS);
+    // same local layout
+    p.local(I32); p.local(I32); p.local(I32); p.local(I32); p.local(I64); p.local(I64);
+    for (let r = 1; r < 32; r++) p.local(I64);
+    p.get(P_CHECK).if();
+    for (const o of [...this.chunks].sort((q, r) => q - r)) {
+      let v = 0n;
+      for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(this.page[o + k]!);
+      p.get(P_HP).mem(Op.i64_load, 3, o).i64(v).op(Op.i64_ne).if().i32(JIT_STALE).op(Op.return).end();
+    }
+    p.end();
+    for (const r of [...new Set([...this.read, ...this.written])].sort((q, s) => q - s)) {
+      p.get(P_H).mem(Op.i64_load, 3, r * 8).set(this.x[r]!);
+    }
+    p.get(P_H).mem(Op.i32_load, 2, HART_BCACHE).set(this.c);
+    p.code.bytes(this.b.code.view());
+    return p;
+  }
+
+  // ---- helpers ----
+  private rx(r: number): void {
+    if (r === 0) this.b.i64(0n);
+    else { this.read.add(r); this.b.get(this.x[r]!); }
+  }
+
+  /** Sets x[rd] from the value on the stack (dropped for x0). */
+  private wx(rd: number): void {
+    if (rd === 0) this.b.op(Op.drop);
+    else { this.written.add(rd); this.b.set(this.x[rd]!); }
+  }
+
+  private pcConst(off: number): void {
+    this.b.get(P_BASE).i64(BigInt(off)).op(Op.i64_add);
+  }
+
+  /** Leaves the region: `k` more instructions retired, the pc at page offset `off` (or left as
+   *  set when off is undefined), with `status`. */
+  private exit(k: number, off: number | undefined, status: number): void {
+    const b = this.b;
+    if (k > 0) b.get(this.n).i32(k).op(Op.i32_add).set(this.n);
+    if (off !== undefined) { this.pcConst(off); b.set(P_PC); }
+    b.i32(status).set(this.status).br('exit');
+  }
+
+  /** Goes to page offset `off` (known at translation time): through the dispatch if it is on the
+   *  page, else out of the region. */
+  private goto(k: number, off: number): void {
+    const b = this.b;
+    if (k > 0) b.get(this.n).i32(k).op(Op.i32_add).set(this.n);
+    this.pcConst(off); b.set(P_PC);
+    if (off >= 0 && off < 0xffe) b.br('disp');
+    else b.i32(JIT_OK).set(this.status).br('exit');
+  }
+
+  /** Goes to the pc computed into P_PC: the dispatch if it is on the page, else out. */
+  private gotoDynamic(k: number): void {
+    const b = this.b;
+    if (k > 0) b.get(this.n).i32(k).op(Op.i32_add).set(this.n);
+    b.get(P_PC).get(P_BASE).op(Op.i64_sub).i64(0xffen).op(Op.i64_lt_u).brIf('disp');
+    b.i32(JIT_OK).set(this.status).br('exit');
+  }
+
+  private writeCase(start: number, nextEntry: number | undefined): void {
+    const b = this.b;
+    // the run: instructions from start to the first that ends it (or the next entry)
+    const run: Insn[] = [];
+    let off = start;
+    let end: 'fall' | 'edge' | 'stop' = 'edge';
+    while (off < 0xffe) {
+      if (off === nextEntry && run.length > 0) { end = 'fall'; break; }
+      const i = decodeAt(this.page, off);
+      if (!i || INTERPRETED.has(i.name)) { end = 'stop'; break; }
+      run.push(i);
+      off += i.len;
+      if (i.name === 'jal' || i.name === 'jalr') { end = 'stop'; break; }
+    }
+    const cnt = run.length;
+    if (cnt === 0) { this.exit(0, start, JIT_OK); return; } // the interpreter runs it
+    // budget: never run past it (the interpreter finishes a slice's last partial run)
+    b.get(this.n).i32(cnt).op(Op.i32_add).get(P_BUDGET).op(Op.i32_gt_u).if();
+    this.exit(0, start, JIT_OK);
+    b.end();
+    for (let k = 0; k < cnt; k++) {
+      const i = run[k]!;
+      this.instructions++;
+      for (let o = i.off & ~7; o < i.off + i.len; o += 8) this.chunks.add(o);
+      this.insn(i, k);
+    }
+    const last = run[cnt - 1]!;
+    if (last.name === 'jal' || last.name === 'jalr') return; // it branched
+    const after = last.off + last.len;
+    if (end === 'fall') {
+      b.get(this.n).i32(cnt).op(Op.i32_add).set(this.n);
+      return; // into the next case's code
+    }
+    // an instruction for the interpreter, an undecodable one, or the page's last halfword
+    this.exit(cnt, after, JIT_OK);
+  }
+
+  /** Emits instruction i, the k-th of its run (k retired before it in this run). */
+  private insn(i: Insn, k: number): void {
+    const b = this.b;
+    const w = i.ins;
+    const rd = (w >>> 7) & 31, r1 = (w >>> 15) & 31, r2 = (w >>> 20) & 31;
+    const next = i.off + i.len;
+    const name = i.name;
+    const bin = (o: number) => { this.rx(r1); this.rx(r2); b.op(o); this.wx(rd); };
+    const imm = (o: number, v: number) => { this.rx(r1); b.i64(BigInt(v)); b.op(o); this.wx(rd); };
+    const w32 = (f: () => void) => { f(); b.op(Op.i64_extend_i32_s); this.wx(rd); };
+    const lo = (r: number) => { this.rx(r); b.op(Op.i32_wrap_i64); };
+    const cmp = (o: number, r: () => void) => { this.rx(r1); r(); b.op(o).op(Op.i64_extend_i32_u); this.wx(rd); };
+    if (LOADS[name]) { this.load(i, k, LOADS[name]![0], LOADS[name]![1], rd, false); return; }
+    if (STORES[name]) { this.store(i, k, STORES[name]![0], STORES[name]![1], false); return; }
+    if (BRANCHES.has(name)) {
+      const o = { beq: Op.i64_eq, bne: Op.i64_ne, blt: Op.i64_lt_s, bge: Op.i64_ge_s, bltu: Op.i64_lt_u, bgeu: Op.i64_ge_u }[name]!;
+      this.rx(r1); this.rx(r2); b.op(o).if();
+      this.goto(k + 1, i.off + immB(w));
+      b.end();
+      return;
+    }
+    switch (name) {
+      case 'lui': if (rd) { b.i64(BigInt(w & 0xfffff000 | 0)); this.wx(rd); } return;
+      case 'auipc': if (rd) { this.pcConst(i.off + (w & 0xfffff000 | 0)); this.wx(rd); } return;
+      case 'jal':
+        if (rd) { this.pcConst(next); this.wx(rd); }
+        this.goto(k + 1, i.off + immJ(w));
+        return;
+      case 'jalr':
+        this.rx(r1); b.i64(BigInt(immI(w))).op(Op.i64_add).i64(-2n).op(Op.i64_and).set(P_PC);
+        if (rd) { this.pcConst(next); this.wx(rd); }
+        this.gotoDynamic(k + 1);
+        return;
+      case 'addi': if (rd) imm(Op.i64_add, immI(w)); return;
+      case 'slti': if (rd) { this.rx(r1); b.i64(BigInt(immI(w))).op(Op.i64_lt_s).op(Op.i64_extend_i32_u); this.wx(rd); } return;
+      case 'sltiu': if (rd) { this.rx(r1); b.i64(BigInt(immI(w))).op(Op.i64_lt_u).op(Op.i64_extend_i32_u); this.wx(rd); } return;
+      case 'xori': if (rd) imm(Op.i64_xor, immI(w)); return;
+      case 'ori': if (rd) imm(Op.i64_or, immI(w)); return;
+      case 'andi': if (rd) imm(Op.i64_and, immI(w)); return;
+      case 'slli': if (rd) imm(Op.i64_shl, (w >>> 20) & 63); return;
+      case 'srli': if (rd) imm(Op.i64_shr_u, (w >>> 20) & 63); return;
+      case 'srai': if (rd) imm(Op.i64_shr_s, (w >>> 20) & 63); return;
+      case 'addiw': if (rd) w32(() => { lo(r1); b.i32(immI(w)).op(Op.i32_add); }); return;
+      case 'slliw': if (rd) w32(() => { lo(r1); b.i32(r2).op(Op.i32_shl); }); return;
+      case 'srliw': if (rd) w32(() => { lo(r1); b.i32(r2).op(Op.i32_shr_u); }); return;
+      case 'sraiw': if (rd) w32(() => { lo(r1); b.i32(r2).op(Op.i32_shr_s); }); return;
+      case 'add': if (rd) bin(Op.i64_add); return;
+      case 'sub': if (rd) bin(Op.i64_sub); return;
+      case 'sll': if (rd) bin(Op.i64_shl); return; // wasm shifts by the count mod 64, as RV64 does
+      case 'slt': if (rd) cmp(Op.i64_lt_s, () => this.rx(r2)); return;
+      case 'sltu': if (rd) cmp(Op.i64_lt_u, () => this.rx(r2)); return;
+      case 'xor': if (rd) bin(Op.i64_xor); return;
+      case 'srl': if (rd) bin(Op.i64_shr_u); return;
+      case 'sra': if (rd) bin(Op.i64_shr_s); return;
+      case 'or': if (rd) bin(Op.i64_or); return;
+      case 'and': if (rd) bin(Op.i64_and); return;
+      case 'addw': if (rd) w32(() => { lo(r1); lo(r2); b.op(Op.i32_add); }); return;
+      case 'subw': if (rd) w32(() => { lo(r1); lo(r2); b.op(Op.i32_sub); }); return;
+      case 'sllw': if (rd) w32(() => { lo(r1); lo(r2); b.op(Op.i32_shl); }); return; // count mod 32
+      case 'srlw': if (rd) w32(() => { lo(r1); lo(r2); b.op(Op.i32_shr_u); }); return;
+      case 'sraw': if (rd) w32(() => { lo(r1); lo(r2); b.op(Op.i32_shr_s); }); return;
+      case 'mul': if (rd) bin(Op.i64_mul); return;
+      case 'mulw': if (rd) w32(() => { lo(r1); lo(r2); b.op(Op.i32_mul); }); return;
+      case 'fence': return; // one hart at a time per instance
+      case 'flw': case 'fld': this.load(i, k, name === 'flw' ? Op.i64_load32_u : Op.i64_load, name === 'flw' ? 4 : 8, rd, true); return;
+      case 'fsw': case 'fsd': this.store(i, k, name === 'fsw' ? Op.i64_store32 : Op.i64_store, name === 'fsw' ? 4 : 8, true); return;
+    }
+    const alu = ALU_CALL[name];
+    if (alu !== undefined) {
+      if (rd) { this.rx(r1); this.rx(r2); b.call(alu); this.wx(rd); }
+      return;
+    }
+    if (i.def && viaExt(i.def)) { this.ext(i, k); return; }
+    throw new Error(`jit: no translation for ${name}`);
+  }
+
+  /** Host address of the access at va (P_VA) into local a, through the TLB's fast path; on a miss
+   *  the slow path is taken by `slow`. Leaves `a` = 0 when the fast path missed. */
+  private fastAddr(size: number, tagOffset: number): void {
+    const b = this.b;
+    // e = h + ((vpn & (TLB_ENTRIES-1)) << 5); hit if tag == vpn | dctx and the access stays on the page
+    b.get(P_H);
+    b.get(this.va).i64(12n).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(TLB_ENTRIES - 1).op(Op.i32_and).i32(5).op(Op.i32_shl);
+    b.op(Op.i32_add).set(this.a);
+    b.get(this.a).mem(Op.i64_load, 3, HART_TLB + tagOffset);
+    b.get(this.va).i64(12n).op(Op.i64_shr_u).get(P_DCTX).op(Op.i64_or).op(Op.i64_eq);
+    if (size > 1) {
+      b.get(this.va).op(Op.i32_wrap_i64).i32(0xfff).op(Op.i32_and).i32(4096 - size).op(Op.i32_le_u).op(Op.i32_and);
+    }
+    b.if();
+    b.get(this.va).get(this.a).mem(Op.i64_load, 3, HART_TLB + TLB_ADDEND).op(Op.i64_add).op(Op.i32_wrap_i64).set(this.a);
+    b.else();
+    b.i32(0).set(this.a);
+    b.end();
+  }
+
+  /** FLW/FLD/FSW/FSD: leaves to the interpreter unless mstatus.FS is Dirty (which then raises the
+   *  illegal-instruction trap or marks FS Dirty, privileged spec 3.1.6.6). */
+  private fpGuard(i: Insn, k: number): void {
+    const b = this.b;
+    b.get(P_H).mem(Op.i64_load, 3, HART_MSTATUS).i64(FS_MASK).op(Op.i64_and).i64(FS_MASK).op(Op.i64_ne).if();
+    this.exit(k, i.off, JIT_OK);
+    b.end();
+  }
+
+  private load(i: Insn, k: number, op: number, size: number, rd: number, fp: boolean): void {
+    const b = this.b;
+    const w = i.ins;
+    const r1 = (w >>> 15) & 31;
+    if (fp) this.fpGuard(i, k);
+    this.rx(r1); b.i64(BigInt(immI(w))).op(Op.i64_add).set(this.va);
+    this.fastAddr(size, 0);
+    const value = () => {
+      b.get(this.a).mem(op, 0, 0);
+      if (fp) {
+        if (size === 4) b.i64(0xffffffff00000000n).op(Op.i64_or);
+        b.set(this.t).get(P_H).get(this.t).mem(Op.i64_store, 3, HART_F + rd * 8);
+      } else this.wx(rd);
+    };
+    b.get(this.a).op(Op.i32_eqz).if();
+    b.get(P_H).get(this.va).i32(size).get(P_DCTX).call(F_LD_SLOW).tee(this.a).op(Op.i32_eqz).if();
+    this.exit(k, i.off, JIT_TRAP);
+    b.end();
+    value();
+    // the slow path may have let the host write guest memory or move a page: leave
+    this.exit(k + 1, i.off + i.len, JIT_REFETCH);
+    b.end();
+    value();
+  }
+
+  private store(i: Insn, k: number, op: number, size: number, fp: boolean): void {
+    const b = this.b;
+    const w = i.ins;
+    const r1 = (w >>> 15) & 31, r2 = (w >>> 20) & 31;
+    if (fp) this.fpGuard(i, k);
+    const val = () => {
+      if (fp) b.get(P_H).mem(Op.i64_load, 3, HART_F + r2 * 8);
+      else this.rx(r2);
+    };
+    this.rx(r1); b.i64(BigInt(immS(w))).op(Op.i64_add).set(this.va);
+    this.fastAddr(size, TLB_TAG_W);
+    b.get(this.a).op(Op.i32_eqz).if();
+    b.get(P_H).get(this.va); val(); b.i32(size).get(P_DCTX).call(F_ST_SLOW).op(Op.i32_eqz).if();
+    this.exit(k, i.off, JIT_TRAP);
+    b.end();
+    this.exit(k + 1, i.off + i.len, JIT_REFETCH);
+    b.end();
+    b.get(this.a); val(); b.mem(op, 0, 0);
+    // a store to a frame holding checked code: the core starts a new epoch; leave so every
+    // translation is checked again before it runs
+    b.get(this.c).get(this.a).i32(12).op(Op.i32_shr_u).i32(CODEMAP_BITS - 1).op(Op.i32_and).i32(3).op(Op.i32_shr_u)
+      .i32(~3).op(Op.i32_and).op(Op.i32_add).mem(Op.i32_load, 2, CACHE_CODEMAP);
+    b.i32(1).get(this.a).i32(12).op(Op.i32_shr_u).op(Op.i32_shl).op(Op.i32_and).if();
+    b.get(this.c).get(this.a).call(F_CODE_HIT).op(Op.drop);
+    this.exit(k + 1, i.off + i.len, JIT_REFETCH);
+    b.end();
+  }
+
+  /** An instruction run by the core's exec_ext, which works on the registers in memory. */
+  private ext(i: Insn, k: number): void {
+    const b = this.b;
+    const w = i.ins;
+    const rd = (w >>> 7) & 31, r1 = (w >>> 15) & 31, r2 = (w >>> 20) & 31;
+    // exec_ext reads its integer operands from memory: store their locals (which hold the
+    // current values: every register the region touches is loaded on entry)
+    for (const r of new Set([r1, r2])) {
+      if (r !== 0) { this.read.add(r); b.get(P_H).get(this.x[r]!).mem(Op.i64_store, 3, r * 8); }
+    }
+    b.get(P_H).i32(ID.get(i.def!)!).i32(w | 0).i32(i.raw | 0).i32(0);
+    this.pcConst(i.off);
+    b.get(P_DCTX).call(F_EXEC_EXT).tee(this.status).i32(1).op(Op.i32_eq).if();
+    this.exit(k, i.off, JIT_TRAP); // nothing written
+    b.end();
+    // done: its integer result is in memory
+    if (i.def!.operands.includes('rd')) {
+      if (rd === 0) b.get(P_H).i64(0n).mem(Op.i64_store, 3, 0);
+      else { this.written.add(rd); b.get(P_H).mem(Op.i64_load, 3, rd * 8).set(this.x[rd]!); }
+    }
+    // a TLB miss or a store to code on the way: leave, as after a slow load or store
+    b.get(this.status).if();
+    this.exit(k + 1, i.off + i.len, JIT_REFETCH);
+    b.end();
+  }
+}
