@@ -208,9 +208,14 @@ export const CODEMAP_BITS = 262144;
 export const CACHE_JITMAP = CACHE_CODEMAP + CODEMAP_BITS / 8;
 export const JITMAP_SLOTS = 4096;
 export const JITMAP_ENTRY_SIZE = 16;
+/** Per JITMAP slot, a bitmap of the page's halfwords where the interpreter started a block (or a
+ *  region was entered without code there) since the slot took the page: the entries the page is
+ *  compiled with. */
+export const CACHE_JITSEEN = CACHE_JITMAP + JITMAP_SLOTS * JITMAP_ENTRY_SIZE;
+export const JITSEEN_BYTES = 256;
 
 /** Total bytes of one code cache (a multiple of 4096). */
-export const CACHE_SIZE = (CACHE_JITMAP + JITMAP_SLOTS * JITMAP_ENTRY_SIZE + 4095) & ~4095;
+export const CACHE_SIZE = (CACHE_JITSEEN + JITMAP_SLOTS * JITSEEN_BYTES + 4095) & ~4095;
 
 /** Access kinds passed to the host's TLB-miss handler. */
 export const ACCESS_READ = 0;

@@ -5,7 +5,7 @@
 // loop calls it. Bounded: modules compiled by this process are cached up to MODULE_CACHE_BYTES,
 // and a core holds at most maxCodeBytes of live regions (then it drops them all and starts over,
 // as QEMU flushes its translation buffer).
-import { CACHE_JITMAP, JITMAP_SLOTS, JITMAP_ENTRY_SIZE, CACHE_JIT_THRESHOLD, CACHE_JIT_ENTERS, CACHE_JIT_INSNS,
+import { CACHE_JITSEEN, JITSEEN_BYTES, CACHE_JITMAP, JITMAP_SLOTS, JITMAP_ENTRY_SIZE, CACHE_JIT_THRESHOLD, CACHE_JIT_ENTERS, CACHE_JIT_INSNS,
   CACHE_JIT_MISSES, CACHE_JIT_CHECKS } from '../cpu/layout.js';
 import { discoverEntries, translatePage, REGION_IMPORTS } from './translate.js';
 
@@ -21,9 +21,9 @@ export const DEFAULT_JIT_THRESHOLD = 50_000;
 const DEFAULT_MAX_CODE_BYTES = 32 << 20;
 /** Bytes of compiled modules this process keeps for reuse (regions of identical pages). */
 const MODULE_CACHE_BYTES = 64 << 20;
-/** Misses at new offsets before a page is compiled again with them as entries (1 with
- *  threshold 1), and most recompilations of one page. */
-const MISSES_BEFORE_RECOMPILE = 16;
+/** Misses before a page is compiled again with the new offsets as entries (1 with threshold 1),
+ *  and most recompilations of one page. */
+const MISSES_BEFORE_RECOMPILE = 64;
 const MAX_RECOMPILES = 64;
 
 export interface JitStats {
@@ -89,7 +89,9 @@ function moduleFor(bytes: Uint8Array): { module: WebAssembly.Module; hit: boolea
 }
 
 interface Region { index: number; module: WebAssembly.Module; refs: number; bytes: number }
-interface PageSeeds { seeds: Set<number>; pending: number; recompiles: number }
+/** A page's entry offsets seen so far, how many are not yet in its region, misses since it was
+ *  last compiled, and how often it was compiled again. */
+interface PageSeeds { seeds: Set<number>; fresh: number; misses: number; recompiles: number }
 
 /** The part of a WebAssembly.Table the JIT uses (the core's function table). */
 export interface FuncTable {
@@ -153,11 +155,12 @@ export class Jit {
     this.recycle();
     const p = this.seedsOf(hp);
     const off = Number(pc & 0xfffn);
-    if (p.seeds.has(off) || p.recompiles >= MAX_RECOMPILES) return 0;
-    p.seeds.add(off);
-    p.pending++;
-    if (p.pending < Math.min(MISSES_BEFORE_RECOMPILE, this.threshold)) return 0;
-    p.pending = 0;
+    if (p.recompiles >= MAX_RECOMPILES) return 0;
+    if (!p.seeds.has(off)) { p.seeds.add(off); p.fresh++; }
+    p.misses++;
+    if (p.fresh === 0 || p.misses < Math.min(MISSES_BEFORE_RECOMPILE, this.threshold)) return 0;
+    p.fresh = 0;
+    p.misses = 0;
     p.recompiles++;
     const nf = this.build(hp, p);
     return nf === fn ? 0 : nf;
@@ -208,7 +211,7 @@ export class Jit {
     let p = this.pages.get(hp);
     if (!p) {
       if (this.pages.size >= 4 * JITMAP_SLOTS) this.pages.clear();
-      p = { seeds: new Set(), pending: 0, recompiles: 0 };
+      p = { seeds: new Set(), fresh: 0, misses: 0, recompiles: 0 };
       this.pages.set(hp, p);
     }
     return p;
@@ -217,7 +220,13 @@ export class Jit {
   private build(hp: number, p: PageSeeds): number {
     const t0 = performance.now();
     const page = new Uint8Array(this.core.memory.buffer, hp, 4096).slice();
-    const entries = discoverEntries(page, p.seeds);
+    // where code was entered on the page (the core's bitmap for its slot) is where it is compiled
+    // from; with threshold 1 everything reachable from there is compiled too
+    const seen = new Uint8Array(this.core.memory.buffer, this.core.codeCache + CACHE_JITSEEN + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * JITSEEN_BYTES, JITSEEN_BYTES);
+    for (let i = 0; i < JITSEEN_BYTES; i++) {
+      for (let bit = 0, v = seen[i]!; v !== 0; bit++, v >>= 1) if (v & 1) p.seeds.add((i * 8 + bit) * 2);
+    }
+    const entries = discoverEntries(page, p.seeds, this.threshold === 1);
     if (entries.length === 0) return 0;
     const tr = translatePage(page, entries, 65536);
     if (tr.instructions === 0) return 0;

@@ -61,18 +61,24 @@ interface Insn {
   name: string;
 }
 
+/** Decoded instructions by raw bits (decoding is a pure function of them). */
+const decoded = new Map<number, Omit<Insn, 'off'> | null>();
+
 /** Decodes the instruction at page offset off (below 0xffe), or returns undefined for an
  *  illegal encoding. */
 function decodeAt(page: Uint8Array, off: number): Insn | undefined {
   const lo = page[off]! | (page[off + 1]! << 8);
-  if ((lo & 3) !== 3) {
-    const ins = expandCompressed(lo);
+  const raw = (lo & 3) !== 3 ? lo : (lo | (page[off + 2]! << 16) | (page[off + 3]! << 24)) >>> 0;
+  let d = decoded.get(raw);
+  if (d === undefined) {
+    const len = (lo & 3) !== 3 ? 2 : 4;
+    const ins = len === 2 ? expandCompressed(lo) : raw;
     const def = ins === 0 ? undefined : decodeInsn(ins);
-    return def ? { off, len: 2, ins, raw: lo, def, name: def.name } : undefined;
+    d = def ? { len, ins, raw, def, name: def.name } : null;
+    if (decoded.size > 1 << 18) decoded.clear();
+    decoded.set(raw, d);
   }
-  const ins = (lo | (page[off + 2]! << 16) | (page[off + 3]! << 24)) >>> 0;
-  const def = decodeInsn(ins);
-  return def ? { off, len: 4, ins, raw: ins, def, name: def.name } : undefined;
+  return d ? { ...d, off } : undefined;
 }
 
 const BRANCHES = new Set(['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu']);
@@ -98,10 +104,11 @@ function endsRun(i: Insn | undefined): boolean {
   return !i || i.name === 'jal' || i.name === 'jalr' || INTERPRETED.has(i.name);
 }
 
-/** Page offsets of the instructions that start straight runs reachable from `seeds`: branch and
- *  jump targets on the page, the instruction after a call (where the callee returns) and after an
- *  instruction left to the interpreter (where the region is entered again). At most `max`. */
-export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, max = 512): number[] {
+/** The entry offsets to compile a page with: the seeds (where code was entered), and with
+ *  `follow`, every branch and jump target on the page reachable from them, the instruction after
+ *  a call (where the callee returns) and after an instruction left to the interpreter (where the
+ *  region is entered again). At most `max`. */
+export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follow = true, max = 512): number[] {
   const found = new Set<number>();
   const work: number[] = [];
   const add = (o: number) => {
@@ -111,10 +118,11 @@ export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, max =
     }
   };
   for (const s of seeds) add(s);
+  if (!follow) return [...found].sort((a, b) => a - b);
   while (work.length > 0) {
     let off = work.pop()!;
-    for (;;) {
-      if (off >= 0xffe) break;
+    for (let first = true; ; first = false) {
+      if (off >= 0xffe || (!first && found.has(off))) break; // the rest is walked from there
       const i = decodeAt(page, off);
       if (!i) break;
       const next = off + i.len;
@@ -155,9 +163,10 @@ class RegionWriter {
   private readonly a: number;
   private readonly t: number;
   private readonly x: number[] = [];
-  private readonly read = new Set<number>();
-  private readonly written = new Set<number>();
-  /** Aligned 8-byte chunks of the page that translated instructions occupy. */
+  /** Registers whose local holds their value at this point of the case being written (registers
+   *  live in the hart's memory, written through; locals cache them within one straight run). */
+  private loaded: boolean[] = new Array<boolean>(32).fill(false);
+  /** Aligned 4-byte chunks of the page that translated instructions occupy. */
   private readonly chunks = new Set<number>();
   private instructions = 0;
 
@@ -199,8 +208,7 @@ class RegionWriter {
     b.end(); // loop (never falls out: every case ends with a branch)
     b.op(Op.unreachable);
     b.end(); // exit
-    // write back, return
-    for (const r of [...this.written].sort((p, q) => p - q)) b.get(P_H).get(this.x[r]!).mem(Op.i64_store, 3, r * 8);
+    // registers are in memory already: the pc, and how many retired and why
     b.get(P_H).get(P_PC).mem(Op.i64_store, 3, HART_PC);
     b.get(this.n).i32(4).op(Op.i32_shl).get(this.status).op(Op.i32_or);
     const full = this.prologue();
@@ -215,33 +223,41 @@ class RegionWriter {
     for (let r = 1; r < 32; r++) p.local(I64);
     p.get(P_CHECK).if();
     for (const o of [...this.chunks].sort((q, r) => q - r)) {
-      let v = 0n;
-      for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(this.page[o + k]!);
-      p.get(P_HP).mem(Op.i64_load, 3, o).i64(v).op(Op.i64_ne).if().i32(JIT_STALE).op(Op.return).end();
+      const v = this.page[o]! | (this.page[o + 1]! << 8) | (this.page[o + 2]! << 16) | (this.page[o + 3]! << 24);
+      p.get(P_HP).mem(Op.i32_load, 2, o).i32(v).op(Op.i32_ne).if().i32(JIT_STALE).op(Op.return).end();
     }
     p.end();
-    for (const r of [...new Set([...this.read, ...this.written])].sort((q, s) => q - s)) {
-      p.get(P_H).mem(Op.i64_load, 3, r * 8).set(this.x[r]!);
-    }
     p.get(P_H).mem(Op.i32_load, 2, HART_BCACHE).set(this.c);
     p.code.bytes(this.b.code.view());
     return p;
   }
 
   // ---- helpers ----
+  /** Pushes x[r]: from its local when this run has it, else from the hart (kept in the local).
+   *  Must not be first called for r inside code that only some paths run. */
   private rx(r: number): void {
-    if (r === 0) this.b.i64(0n);
-    else { this.read.add(r); this.b.get(this.x[r]!); }
+    if (r === 0) this.b.i64(0);
+    else if (this.loaded[r]) this.b.get(this.x[r]!);
+    else { this.b.get(P_H).mem(Op.i64_load, 3, r * 8).tee(this.x[r]!); this.loaded[r] = true; }
   }
 
-  /** Sets x[rd] from the value on the stack (dropped for x0). */
+  /** Sets x[rd] (in the hart and its local) from the value on the stack (dropped for x0). */
   private wx(rd: number): void {
-    if (rd === 0) this.b.op(Op.drop);
-    else { this.written.add(rd); this.b.set(this.x[rd]!); }
+    const b = this.b;
+    if (rd === 0) { b.op(Op.drop); return; }
+    b.set(this.x[rd]!).get(P_H).get(this.x[rd]!).mem(Op.i64_store, 3, rd * 8);
+    this.loaded[rd] = true;
+  }
+
+  /** Runs emit for code only some paths run (ending in an exit): what it loads is not kept. */
+  private branch(emit: () => void): void {
+    const saved = this.loaded.slice();
+    emit();
+    this.loaded = saved;
   }
 
   private pcConst(off: number): void {
-    this.b.get(P_BASE).i64(BigInt(off)).op(Op.i64_add);
+    this.b.get(P_BASE).i64(off).op(Op.i64_add);
   }
 
   /** Leaves the region: `k` more instructions retired, the pc at page offset `off` (or left as
@@ -286,15 +302,16 @@ class RegionWriter {
       if (i.name === 'jal' || i.name === 'jalr') { end = 'stop'; break; }
     }
     const cnt = run.length;
+    this.loaded.fill(false); // entered from anywhere: nothing in the locals yet
     if (cnt === 0) { this.exit(0, start, JIT_OK); return; } // the interpreter runs it
     // budget: never run past it (the interpreter finishes a slice's last partial run)
     b.get(this.n).i32(cnt).op(Op.i32_add).get(P_BUDGET).op(Op.i32_gt_u).if();
-    this.exit(0, start, JIT_OK);
+    this.branch(() => this.exit(0, start, JIT_OK));
     b.end();
     for (let k = 0; k < cnt; k++) {
       const i = run[k]!;
       this.instructions++;
-      for (let o = i.off & ~7; o < i.off + i.len; o += 8) this.chunks.add(o);
+      for (let o = i.off & ~3; o < i.off + i.len; o += 4) this.chunks.add(o);
       this.insn(i, k);
     }
     const last = run[cnt - 1]!;
@@ -316,7 +333,7 @@ class RegionWriter {
     const next = i.off + i.len;
     const name = i.name;
     const bin = (o: number) => { this.rx(r1); this.rx(r2); b.op(o); this.wx(rd); };
-    const imm = (o: number, v: number) => { this.rx(r1); b.i64(BigInt(v)); b.op(o); this.wx(rd); };
+    const imm = (o: number, v: number) => { this.rx(r1); b.i64(v); b.op(o); this.wx(rd); };
     const w32 = (f: () => void) => { f(); b.op(Op.i64_extend_i32_s); this.wx(rd); };
     const lo = (r: number) => { this.rx(r); b.op(Op.i32_wrap_i64); };
     const cmp = (o: number, r: () => void) => { this.rx(r1); r(); b.op(o).op(Op.i64_extend_i32_u); this.wx(rd); };
@@ -325,25 +342,25 @@ class RegionWriter {
     if (BRANCHES.has(name)) {
       const o = { beq: Op.i64_eq, bne: Op.i64_ne, blt: Op.i64_lt_s, bge: Op.i64_ge_s, bltu: Op.i64_lt_u, bgeu: Op.i64_ge_u }[name]!;
       this.rx(r1); this.rx(r2); b.op(o).if();
-      this.goto(k + 1, i.off + immB(w));
+      this.branch(() => this.goto(k + 1, i.off + immB(w)));
       b.end();
       return;
     }
     switch (name) {
-      case 'lui': if (rd) { b.i64(BigInt(w & 0xfffff000 | 0)); this.wx(rd); } return;
+      case 'lui': if (rd) { b.i64(w & 0xfffff000 | 0); this.wx(rd); } return;
       case 'auipc': if (rd) { this.pcConst(i.off + (w & 0xfffff000 | 0)); this.wx(rd); } return;
       case 'jal':
         if (rd) { this.pcConst(next); this.wx(rd); }
         this.goto(k + 1, i.off + immJ(w));
         return;
       case 'jalr':
-        this.rx(r1); b.i64(BigInt(immI(w))).op(Op.i64_add).i64(-2n).op(Op.i64_and).set(P_PC);
+        this.rx(r1); b.i64(immI(w)).op(Op.i64_add).i64(-2n).op(Op.i64_and).set(P_PC);
         if (rd) { this.pcConst(next); this.wx(rd); }
         this.gotoDynamic(k + 1);
         return;
       case 'addi': if (rd) imm(Op.i64_add, immI(w)); return;
-      case 'slti': if (rd) { this.rx(r1); b.i64(BigInt(immI(w))).op(Op.i64_lt_s).op(Op.i64_extend_i32_u); this.wx(rd); } return;
-      case 'sltiu': if (rd) { this.rx(r1); b.i64(BigInt(immI(w))).op(Op.i64_lt_u).op(Op.i64_extend_i32_u); this.wx(rd); } return;
+      case 'slti': if (rd) { this.rx(r1); b.i64(immI(w)).op(Op.i64_lt_s).op(Op.i64_extend_i32_u); this.wx(rd); } return;
+      case 'sltiu': if (rd) { this.rx(r1); b.i64(immI(w)).op(Op.i64_lt_u).op(Op.i64_extend_i32_u); this.wx(rd); } return;
       case 'xori': if (rd) imm(Op.i64_xor, immI(w)); return;
       case 'ori': if (rd) imm(Op.i64_or, immI(w)); return;
       case 'andi': if (rd) imm(Op.i64_and, immI(w)); return;
@@ -409,7 +426,7 @@ class RegionWriter {
   private fpGuard(i: Insn, k: number): void {
     const b = this.b;
     b.get(P_H).mem(Op.i64_load, 3, HART_MSTATUS).i64(FS_MASK).op(Op.i64_and).i64(FS_MASK).op(Op.i64_ne).if();
-    this.exit(k, i.off, JIT_OK);
+    this.branch(() => this.exit(k, i.off, JIT_OK));
     b.end();
   }
 
@@ -418,22 +435,27 @@ class RegionWriter {
     const w = i.ins;
     const r1 = (w >>> 15) & 31;
     if (fp) this.fpGuard(i, k);
-    this.rx(r1); b.i64(BigInt(immI(w))).op(Op.i64_add).set(this.va);
+    this.rx(r1); b.i64(immI(w)).op(Op.i64_add).set(this.va);
     this.fastAddr(size, 0);
     const value = () => {
-      b.get(this.a).mem(op, 0, 0);
       if (fp) {
+        b.get(P_H).get(this.a).mem(op, 0, 0);
         if (size === 4) b.i64(0xffffffff00000000n).op(Op.i64_or);
-        b.set(this.t).get(P_H).get(this.t).mem(Op.i64_store, 3, HART_F + rd * 8);
-      } else this.wx(rd);
+        b.mem(Op.i64_store, 3, HART_F + rd * 8);
+      } else {
+        b.get(this.a).mem(op, 0, 0);
+        this.wx(rd);
+      }
     };
     b.get(this.a).op(Op.i32_eqz).if();
-    b.get(P_H).get(this.va).i32(size).get(P_DCTX).call(F_LD_SLOW).tee(this.a).op(Op.i32_eqz).if();
-    this.exit(k, i.off, JIT_TRAP);
-    b.end();
-    value();
-    // the slow path may have let the host write guest memory or move a page: leave
-    this.exit(k + 1, i.off + i.len, JIT_REFETCH);
+    this.branch(() => {
+      b.get(P_H).get(this.va).i32(size).get(P_DCTX).call(F_LD_SLOW).tee(this.a).op(Op.i32_eqz).if();
+      this.exit(k, i.off, JIT_TRAP);
+      b.end();
+      value();
+      // the slow path may have let the host write guest memory or move a page: leave
+      this.exit(k + 1, i.off + i.len, JIT_REFETCH);
+    });
     b.end();
     value();
   }
@@ -443,52 +465,51 @@ class RegionWriter {
     const w = i.ins;
     const r1 = (w >>> 15) & 31, r2 = (w >>> 20) & 31;
     if (fp) this.fpGuard(i, k);
-    const val = () => {
-      if (fp) b.get(P_H).mem(Op.i64_load, 3, HART_F + r2 * 8);
-      else this.rx(r2);
-    };
-    this.rx(r1); b.i64(BigInt(immS(w))).op(Op.i64_add).set(this.va);
+    if (fp) b.get(P_H).mem(Op.i64_load, 3, HART_F + r2 * 8);
+    else this.rx(r2);
+    b.set(this.t);
+    this.rx(r1); b.i64(immS(w)).op(Op.i64_add).set(this.va);
     this.fastAddr(size, TLB_TAG_W);
     b.get(this.a).op(Op.i32_eqz).if();
-    b.get(P_H).get(this.va); val(); b.i32(size).get(P_DCTX).call(F_ST_SLOW).op(Op.i32_eqz).if();
-    this.exit(k, i.off, JIT_TRAP);
+    this.branch(() => {
+      b.get(P_H).get(this.va).get(this.t).i32(size).get(P_DCTX).call(F_ST_SLOW).op(Op.i32_eqz).if();
+      this.exit(k, i.off, JIT_TRAP);
+      b.end();
+      this.exit(k + 1, i.off + i.len, JIT_REFETCH);
+    });
     b.end();
-    this.exit(k + 1, i.off + i.len, JIT_REFETCH);
-    b.end();
-    b.get(this.a); val(); b.mem(op, 0, 0);
+    b.get(this.a).get(this.t).mem(op, 0, 0);
     // a store to a frame holding checked code: the core starts a new epoch; leave so every
     // translation is checked again before it runs
     b.get(this.c).get(this.a).i32(12).op(Op.i32_shr_u).i32(CODEMAP_BITS - 1).op(Op.i32_and).i32(3).op(Op.i32_shr_u)
       .i32(~3).op(Op.i32_and).op(Op.i32_add).mem(Op.i32_load, 2, CACHE_CODEMAP);
     b.i32(1).get(this.a).i32(12).op(Op.i32_shr_u).op(Op.i32_shl).op(Op.i32_and).if();
-    b.get(this.c).get(this.a).call(F_CODE_HIT).op(Op.drop);
-    this.exit(k + 1, i.off + i.len, JIT_REFETCH);
+    this.branch(() => {
+      b.get(this.c).get(this.a).call(F_CODE_HIT).op(Op.drop);
+      this.exit(k + 1, i.off + i.len, JIT_REFETCH);
+    });
     b.end();
   }
 
-  /** An instruction run by the core's exec_ext, which works on the registers in memory. */
+  /** An instruction run by the core's exec_ext, which works on the registers in the hart (where
+   *  the region keeps them current). */
   private ext(i: Insn, k: number): void {
     const b = this.b;
     const w = i.ins;
-    const rd = (w >>> 7) & 31, r1 = (w >>> 15) & 31, r2 = (w >>> 20) & 31;
-    // exec_ext reads its integer operands from memory: store their locals (which hold the
-    // current values: every register the region touches is loaded on entry)
-    for (const r of new Set([r1, r2])) {
-      if (r !== 0) { this.read.add(r); b.get(P_H).get(this.x[r]!).mem(Op.i64_store, 3, r * 8); }
-    }
+    const rd = (w >>> 7) & 31;
     b.get(P_H).i32(ID.get(i.def!)!).i32(w | 0).i32(i.raw | 0).i32(0);
     this.pcConst(i.off);
     b.get(P_DCTX).call(F_EXEC_EXT).tee(this.status).i32(1).op(Op.i32_eq).if();
-    this.exit(k, i.off, JIT_TRAP); // nothing written
+    this.branch(() => this.exit(k, i.off, JIT_TRAP)); // nothing written
     b.end();
-    // done: its integer result is in memory
+    // done: its integer result is in the hart
     if (i.def!.operands.includes('rd')) {
-      if (rd === 0) b.get(P_H).i64(0n).mem(Op.i64_store, 3, 0);
-      else { this.written.add(rd); b.get(P_H).mem(Op.i64_load, 3, rd * 8).set(this.x[rd]!); }
+      if (rd === 0) b.get(P_H).i64(0).mem(Op.i64_store, 3, 0);
+      else this.loaded[rd] = false;
     }
     // a TLB miss or a store to code on the way: leave, as after a slow load or store
     b.get(this.status).if();
-    this.exit(k + 1, i.off + i.len, JIT_REFETCH);
+    this.branch(() => this.exit(k + 1, i.off + i.len, JIT_REFETCH));
     b.end();
   }
 }

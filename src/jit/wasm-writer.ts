@@ -42,6 +42,16 @@ export class Bytes {
   }
 
   bytes(b: ArrayLike<number>): void {
+    if (b instanceof Uint8Array) {
+      while (this.length + b.length > this.buf.length) {
+        const n = new Uint8Array(this.buf.length * 2);
+        n.set(this.buf);
+        this.buf = n;
+      }
+      this.buf.set(b, this.length);
+      this.length += b.length;
+      return;
+    }
     for (let i = 0; i < b.length; i++) this.byte(b[i]!);
   }
 
@@ -70,8 +80,13 @@ export class Bytes {
     }
   }
 
-  /** Signed LEB128 of a 64-bit integer. */
-  s64(v: bigint): void {
+  /** Signed LEB128 of a 64-bit integer (a number when it is a safe integer). */
+  s64(v: bigint | number): void {
+    if (typeof v === 'number') {
+      if (Number.isSafeInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) { this.s32(v); return; }
+      v = BigInt(v);
+    }
+    if (v >= -0x80000000n && v <= 0x7fffffffn) { this.s32(Number(v)); return; }
     v = BigInt.asIntN(64, v);
     for (;;) {
       const b = Number(v & 0x7fn);
@@ -106,6 +121,8 @@ export class Bytes {
 export class Body {
   readonly code = new Bytes();
   private readonly labels: (string | undefined)[] = [];
+  /** Stack position of each named label open now. */
+  private readonly named = new Map<string, number>();
   private readonly locals: ValType[] = [];
 
   constructor(private readonly params: readonly ValType[]) {}
@@ -125,7 +142,7 @@ export class Body {
   set(i: number): this { this.code.byte(Op.local_set); this.code.u32(i); return this; }
   tee(i: number): this { this.code.byte(Op.local_tee); this.code.u32(i); return this; }
   i32(v: number): this { this.code.byte(Op.i32_const); this.code.s32(v); return this; }
-  i64(v: bigint): this { this.code.byte(Op.i64_const); this.code.s64(v); return this; }
+  i64(v: bigint | number): this { this.code.byte(Op.i64_const); this.code.s64(v); return this; }
   call(f: number): this { this.code.byte(Op.call); this.code.u32(f); return this; }
 
   /** A load or store with natural alignment log2 `align` and a constant offset. */
@@ -136,17 +153,30 @@ export class Body {
     return this;
   }
 
-  block(label?: string): this { this.code.byte(Op.block); this.code.byte(BLOCKTYPE_EMPTY); this.labels.push(label); return this; }
-  loop(label?: string): this { this.code.byte(Op.loop); this.code.byte(BLOCKTYPE_EMPTY); this.labels.push(label); return this; }
-  if(label?: string): this { this.code.byte(Op.if); this.code.byte(BLOCKTYPE_EMPTY); this.labels.push(label); return this; }
+  block(label?: string): this { this.code.byte(Op.block); this.code.byte(BLOCKTYPE_EMPTY); return this.open(label); }
+  loop(label?: string): this { this.code.byte(Op.loop); this.code.byte(BLOCKTYPE_EMPTY); return this.open(label); }
+  if(label?: string): this { this.code.byte(Op.if); this.code.byte(BLOCKTYPE_EMPTY); return this.open(label); }
   else(): this { this.code.byte(Op.else); return this; }
-  end(): this { this.code.byte(Op.end); this.labels.pop(); return this; }
+  end(): this {
+    this.code.byte(Op.end);
+    const l = this.labels.pop();
+    if (l !== undefined) this.named.delete(l);
+    return this;
+  }
+
+  private open(label: string | undefined): this {
+    if (label !== undefined) {
+      if (this.named.has(label)) throw new Error(`jit: label ${label} is already open`);
+      this.named.set(label, this.labels.length);
+    }
+    this.labels.push(label);
+    return this;
+  }
 
   depth(label: string): number {
-    for (let d = 0; d < this.labels.length; d++) {
-      if (this.labels[this.labels.length - 1 - d] === label) return d;
-    }
-    throw new Error(`jit: no enclosing label ${label}`);
+    const at = this.named.get(label);
+    if (at === undefined) throw new Error(`jit: no enclosing label ${label}`);
+    return this.labels.length - 1 - at;
   }
 
   br(label: string): this { this.code.byte(Op.br); this.code.u32(this.depth(label)); return this; }

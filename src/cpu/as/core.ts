@@ -18,7 +18,7 @@ import {
   HART_XSINK, CACHE_BNEXT, HART_BEDGE, HART_XBUF, CACHE_BHEAD, CACHE_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
   BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, CACHE_EPOCH, BLOCK_HEAD_SIZE,
   CACHE_JIT_THRESHOLD, CACHE_JITMAP, JITMAP_SLOTS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE,
-  CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS,
+  CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JITSEEN, JITSEEN_BYTES,
 } from '../layout';
 import * as I from './generated/decode';
 import { decode, expand_c } from './generated/decode';
@@ -55,6 +55,12 @@ const JIT_HOLD: i32 = 1 << 20;
   return c + CACHE_JITMAP + (((hp >> 12) & (JITMAP_SLOTS - 1)) << 4);
 }
 
+/** Records that code at pc was entered on the page of slot s (a seed for its compilation). */
+@inline function jit_seen(c: usize, s: usize, pc: u64): void {
+  const m = c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4) + <usize>((<u32>pc & 0xfff) >> 4);
+  store<u8>(m, load<u8>(m) | <u8>(<u32>1 << ((<u32>pc >> 1) & 7)));
+}
+
 /** The interpreter ran cnt instructions at pc (host address hp) on a page with no region: counts
  *  them toward the page's compilation (threshold th) and compiles it when hot. */
 function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32): void {
@@ -68,8 +74,10 @@ function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32): v
     if (fn > 0) jit_drop(fn, false);
     store<u32>(s, page);
     store<i32>(s, 0, 4);
+    memory.fill(c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
     k = 0;
   } else if (fn != 0) return;
+  jit_seen(c, s, pc);
   k += cnt;
   if (k < th) { store<i32>(s, k, 12); return; }
   const nf = jit_compile(h, pc, <usize>page);
@@ -336,6 +344,7 @@ export function run(h: usize, budget: i32): i32 {
         if (st == JIT_REFETCH) { fvpn = <u64>-1; continue; }
         if (st == JIT_MISS) {
           store<u64>(c + CACHE_JIT_MISSES, load<u64>(c + CACHE_JIT_MISSES) + 1);
+          jit_seen(c, js, pc);
           const nf = jit_miss(h, pc, <usize>page, fn);
           if (nf > 0 && nf != fn) {
             store<i32>(js, nf, 4);
