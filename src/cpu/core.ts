@@ -95,8 +95,8 @@ export class Core {
           return t >= 0n ? t : mem.view.getBigUint64(hart + HART_TIME, true);
         },
         mmio_write: (hart: number, pa: bigint, value: bigint, size: number): void => this.system.mmioWrite(hart, pa, value, size),
-        jit_compile: (_hart: number, pc: bigint, hp: number): number => self!.compile(pc, hp),
-        jit_miss: (_hart: number, pc: bigint, hp: number, fn: number): number => self!.miss(pc, hp, fn),
+        jit_compile: (hart: number, pc: bigint, hp: number): number => self!.compile(hart, pc, hp),
+        jit_miss: (hart: number, pc: bigint, hp: number, fn: number): number => self!.miss(hart, pc, hp, fn),
         jit_drop: (fn: number, stale: number): void => self!.drop(fn, stale !== 0),
       },
     });
@@ -112,9 +112,16 @@ export class Core {
     this.jit.configure(jit);
   }
 
-  /** Sets how the JIT runs on this instance (threshold 0: off). */
-  configureJit(c: JitConfig): void {
+  /** Sets how the JIT runs for the harts this instance makes from now on, and for `harts`
+   *  (threshold 0: off). */
+  configureJit(c: JitConfig, harts: readonly (Hart | number)[] = []): void {
     this.jit.configure(c);
+    for (const h of harts) this.jit.setThreshold(typeof h === 'number' ? h : h.base, c.threshold);
+  }
+
+  /** Sets how the JIT runs `hart` (threshold 0: off), from its next slice. */
+  setJitThreshold(hart: Hart | number, threshold: number): void {
+    this.jit.setThreshold(typeof hart === 'number' ? hart : hart.base, threshold);
   }
 
   /** The JIT's counters on this instance. */
@@ -139,6 +146,7 @@ export class Core {
     this.mem.view.setUint32(base + HART_BCACHE, this.codeCache, true);
     const h = new Hart(this.mem, base);
     h.reset();
+    this.jit.setThreshold(base, this.jit.defaultThreshold);
     return h;
   }
 

@@ -5,7 +5,7 @@ import * as L from './layout.js';
 import {
   HART_CAUSE, HART_F, HART_FCSR, HART_INSTRET, HART_PC,
   HART_RESERVATION, HART_TIME, HART_TLB, HART_TVAL, HART_X, TLB_ENTRIES, TLB_ENTRY_SIZE, HART_MSTATUS,
-  HART_MCOUNTEREN, HART_SCOUNTEREN, HART_MISA, HART_BCACHE,
+  HART_MCOUNTEREN, HART_SCOUNTEREN, HART_MISA, HART_BCACHE, HART_JIT_THRESHOLD,
 } from './layout.js';
 
 /** Everything a snapshot of a hart needs (the TLB and the Core's code cache are derived state): the
@@ -101,8 +101,10 @@ export class Hart {
   reset(): void {
     const v = this.mem.view;
     const cache = v.getUint32(this.base + HART_BCACHE, true); // the Core's code cache: kept
+    const jit = v.getUint32(this.base + HART_JIT_THRESHOLD, true); // and how the JIT runs it
     this.mem.bytes.fill(0, this.base, this.base + HART_TLB);
     v.setUint32(this.base + HART_BCACHE, cache, true);
+    v.setUint32(this.base + HART_JIT_THRESHOLD, jit, true);
     v.setBigUint64(this.base + HART_MSTATUS, 3n << 13n, true);
     v.setBigUint64(this.base + HART_MCOUNTEREN, 7n, true);
     v.setBigUint64(this.base + HART_SCOUNTEREN, 7n, true);

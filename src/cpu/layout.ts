@@ -33,6 +33,9 @@ export const HART_BCACHE = 616;
  *  of that instruction's bytes (core.ts). */
 export const HART_BEDGE = 640;
 export const HART_XBUF = 656;
+/** The JIT for this hart (u32): instructions the interpreter runs on a page before the page is
+ *  compiled; 0: the JIT is off (src/jit/). Set from the Core's or the VM's configuration. */
+export const HART_JIT_THRESHOLD = 672;
 
 // ---- Privileged state (RISC-V privileged spec 1.12); used by the system VM. The process VM runs
 // its harts in U-mode with these at their reset values. ----
@@ -152,10 +155,8 @@ export const HART_SIZE = (HART_TLB + TLB_ENTRIES * TLB_ENTRY_SIZE + 4095) & ~409
 /** Bookkeeping: the next free arena unit (u32) and the check epoch (u32, see below). */
 export const CACHE_BNEXT = 0;
 export const CACHE_EPOCH = 4;
-/** The JIT (src/jit/): how many instructions the interpreter runs on a page before the page is
- *  compiled (u32; 0: the JIT is off), then counters (u64) for --stats: regions entered,
- *  instructions they retired, entries at offsets a region has no code for, byte checks. */
-export const CACHE_JIT_THRESHOLD = 8;
+/** The JIT's counters (u64) for --stats: regions entered, instructions they retired, entries at
+ *  offsets a region has no code for, byte checks (src/jit/). */
 export const CACHE_JIT_ENTERS = 16;
 export const CACHE_JIT_INSNS = 24;
 export const CACHE_JIT_MISSES = 32;

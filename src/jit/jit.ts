@@ -5,7 +5,7 @@
 // loop calls it. Bounded: modules compiled by this process are cached up to MODULE_CACHE_BYTES,
 // and a core holds at most maxCodeBytes of live regions (then it drops them all and starts over,
 // as QEMU flushes its translation buffer).
-import { CACHE_JITSEEN, JITSEEN_BYTES, CACHE_JITMAP, JITMAP_SLOTS, JITMAP_ENTRY_SIZE, CACHE_JIT_THRESHOLD, CACHE_JIT_ENTERS, CACHE_JIT_INSNS,
+import { CACHE_JITSEEN, JITSEEN_BYTES, CACHE_JITMAP, JITMAP_SLOTS, JITMAP_ENTRY_SIZE, HART_JIT_THRESHOLD, CACHE_JIT_ENTERS, CACHE_JIT_INSNS,
   CACHE_JIT_MISSES, CACHE_JIT_CHECKS } from '../cpu/layout.js';
 import { discoverEntries, translatePage, REGION_IMPORTS } from './translate.js';
 
@@ -47,6 +47,12 @@ export interface JitStats {
   instructions: number;
   misses: number;
   checks: number;
+}
+
+function checkThreshold(t: number): void {
+  if (!Number.isInteger(t) || t < 0 || t > 0x7fffffff) {
+    throw new RangeError(`JIT threshold must be an integer from 0 to ${0x7fffffff}, not ${t}`);
+  }
 }
 
 interface CachedModule { bytes: Uint8Array; module: WebAssembly.Module }
@@ -128,41 +134,49 @@ export class Jit {
     this.imports = { env };
   }
 
-  /** Sets the threshold (0: off) and caps; takes effect at the next slice. */
+  /** Sets the caps (the threshold is per hart: setThreshold). */
   configure(c: JitConfig): void {
-    if (!Number.isInteger(c.threshold) || c.threshold < 0 || c.threshold > 0x7fffffff) {
-      throw new RangeError(`JIT threshold must be an integer from 0 to ${0x7fffffff}, not ${c.threshold}`);
-    }
-    this.core.view().setUint32(this.core.codeCache + CACHE_JIT_THRESHOLD, c.threshold, true);
+    checkThreshold(c.threshold);
     if (c.maxCodeBytes !== undefined) this.maxCodeBytes = c.maxCodeBytes;
+    this.defaultThreshold = c.threshold;
   }
 
-  get threshold(): number {
-    return this.core.view().getUint32(this.core.codeCache + CACHE_JIT_THRESHOLD, true);
+  /** The threshold harts get unless told otherwise (the last configure's). */
+  defaultThreshold = 0;
+
+  /** Sets hart h's threshold (0: the JIT is off for it); takes effect at its next slice. */
+  setThreshold(h: number, threshold: number): void {
+    checkThreshold(threshold);
+    this.core.view().setUint32(h + HART_JIT_THRESHOLD, threshold, true);
   }
 
-  /** jit_compile from the core: the page at host address hp is hot (entered at pc). */
-  compile(pc: bigint, hp: number): number {
+  threshold(h: number): number {
+    return this.core.view().getUint32(h + HART_JIT_THRESHOLD, true);
+  }
+
+  /** jit_compile from the core: hart h found the page at host address hp hot (entered at pc). */
+  compile(h: number, pc: bigint, hp: number): number {
     this.recycle();
     const p = this.seedsOf(hp);
     p.seeds.add(Number(pc & 0xfffn));
-    return this.build(hp, p);
+    return this.build(hp, p, this.threshold(h) === 1);
   }
 
   /** jit_miss from the core: the region `fn` of page hp was entered at pc, which it has no code
    *  for. Returns a new region with that entry, or 0 to keep the old one for now. */
-  miss(pc: bigint, hp: number, fn: number): number {
+  miss(h: number, pc: bigint, hp: number, fn: number): number {
     this.recycle();
     const p = this.seedsOf(hp);
     const off = Number(pc & 0xfffn);
     if (p.recompiles >= MAX_RECOMPILES) return 0;
     if (!p.seeds.has(off)) { p.seeds.add(off); p.fresh++; }
     p.misses++;
-    if (p.fresh === 0 || p.misses < Math.min(MISSES_BEFORE_RECOMPILE, this.threshold)) return 0;
+    const th = this.threshold(h);
+    if (p.fresh === 0 || p.misses < Math.min(MISSES_BEFORE_RECOMPILE, th)) return 0;
     p.fresh = 0;
     p.misses = 0;
     p.recompiles++;
-    const nf = this.build(hp, p);
+    const nf = this.build(hp, p, th === 1);
     return nf === fn ? 0 : nf;
   }
 
@@ -181,7 +195,7 @@ export class Jit {
     const c = this.core.codeCache;
     const u64 = (o: number) => Number(v.getBigUint64(c + o, true));
     return {
-      threshold: this.threshold,
+      threshold: this.defaultThreshold,
       ...this.s,
       compileMs: Math.round(this.s.compileMs * 1000) / 1000,
       liveRegions: this.regions.size,
@@ -217,7 +231,8 @@ export class Jit {
     return p;
   }
 
-  private build(hp: number, p: PageSeeds): number {
+  /** Compiles page hp from its seeds (follow: and everything reachable from them). */
+  private build(hp: number, p: PageSeeds, follow: boolean): number {
     const t0 = performance.now();
     const page = new Uint8Array(this.core.memory.buffer, hp, 4096).slice();
     // where code was entered on the page (the core's bitmap for its slot) is where it is compiled
@@ -226,7 +241,7 @@ export class Jit {
     for (let i = 0; i < JITSEEN_BYTES; i++) {
       for (let bit = 0, v = seen[i]!; v !== 0; bit++, v >>= 1) if (v & 1) p.seeds.add((i * 8 + bit) * 2);
     }
-    const entries = discoverEntries(page, p.seeds, this.threshold === 1);
+    const entries = discoverEntries(page, p.seeds, follow);
     if (entries.length === 0) return 0;
     const tr = translatePage(page, entries, 65536);
     if (tr.instructions === 0) return 0;

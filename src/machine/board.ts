@@ -5,6 +5,7 @@
 // side, src/vmm/, supplies time, console bytes and disks), so it can run in a browser later.
 import { HostMemory } from '../memory/host-memory.js';
 import { Core, type SystemHooks } from '../cpu/core.js';
+import type { JitConfig } from '../jit/jit.js';
 import type { Hart } from '../cpu/hart.js';
 import {
   HART_FLAGS, HART_PRIV, HART_MEDELEG, HART_MIDELEG, HART_MCOUNTEREN, HART_MENVCFG, HART_MHARTID, HART_MSTATUS,
@@ -71,6 +72,7 @@ export interface BoardConfig {
   /** The virtio-balloon device (src/devices/virtio/balloon/): present unless false; stats are
    *  asked for every statsIntervalMs of board time (default 2000, 0: only the driver's first). */
   balloon?: { statsIntervalMs?: number } | false;
+  jit?: JitConfig; // how the JIT runs this board's harts (default: the core's, src/jit/config.ts)
 }
 
 export type StepResult =
@@ -78,7 +80,6 @@ export type StepResult =
   | { kind: 'idle'; ms: number }
   | { kind: 'poweroff'; code: number }
   | { kind: 'reboot' };
-
 type HartRun = 'running' | 'wfi' | 'stopped';
 
 /** Everything of a running board that is not in shared memory (design rule 1: plain data). With
@@ -273,12 +274,10 @@ export class VirtBoard implements SbiBoard {
     }
 
     this.sbi = cfg.firmware ? undefined : new Sbi(this);
-    for (let h = 0; h < n; h++) {
-      this.hartInsns.push(0n);
-      this.hartMs.push(0);
-    }
+    for (let h = 0; h < n; h++) { this.hartInsns.push(0n); this.hartMs.push(0); }
     if (saved) {
       this.restoreState(saved);
+      for (const hart of cfg.jit ? this.harts : []) this.core.setJitThreshold(hart, cfg.jit!.threshold);
       if (opts.newGeneration) this.newGeneration();
       return;
     }
@@ -319,6 +318,7 @@ export class VirtBoard implements SbiBoard {
       hart.setField(HART_STIMECMP, M64);
       hart.setX(10, BigInt(h));
       hart.setX(11, fdtAddr);
+      if (cfg.jit) this.core.setJitThreshold(hart, cfg.jit.threshold);
       if (cfg.firmware) {
         // Full virtualization: every hart enters the firmware in M-mode (a0 hartid, a1 FDT, a2 info).
         hart.setField(HART_FLAGS, BigInt(HF_SYSTEM));

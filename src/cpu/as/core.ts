@@ -17,7 +17,7 @@ import {
   STOP_BUDGET, STOP_TRAP, STOP_WFI, CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S, HF_SYSTEM, HF_HOST_SBI,
   HART_XSINK, CACHE_BNEXT, HART_BEDGE, HART_XBUF, CACHE_BHEAD, CACHE_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
   BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, CACHE_EPOCH, BLOCK_HEAD_SIZE,
-  CACHE_JIT_THRESHOLD, CACHE_JITMAP, JITMAP_SLOTS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE,
+  HART_JIT_THRESHOLD, CACHE_JITMAP, JITMAP_SLOTS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE,
   CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JITSEEN, JITSEEN_BYTES,
 } from '../layout';
 import * as I from './generated/decode';
@@ -285,7 +285,7 @@ export function run(h: usize, budget: i32): i32 {
   bump_epoch_c(c); // the host may have written guest memory since the last slice
   let fctx = fetch_ctx(h); // translation contexts (0 for a process-VM hart)
   let dctx = data_ctx(h);
-  const jth = <i32>load<u32>(c + CACHE_JIT_THRESHOLD); // 0: the JIT is off
+  const jth = <i32>load<u32>(h + HART_JIT_THRESHOLD); // 0: the JIT is off for this hart
   let nojit = false; // run the next block in the interpreter (its region made no progress)
   if (system) {
     const irq = pending_interrupt(h);
