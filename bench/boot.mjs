@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Boot benchmark: the bundled kernel + initramfs (images/) booted to the guest's readiness line,
-// under rvisor (with its own SBI, and with Debian's OpenSBI as firmware) and under QEMU
-// (qemu-system-riscv64 -machine virt, TCG, OpenSBI) in the same run, several times each. Prints
-// the median seconds, guest instructions to boot (rvisor's count) and the ratio rvisor/QEMU.
-//   node bench/boot.mjs [--runs N]        (npm run build first)
+// under rvisor (with its own SBI, and with Debian's OpenSBI as firmware), each with the
+// interpreter only and with the JIT, and under QEMU (qemu-system-riscv64 -machine virt, TCG,
+// OpenSBI) in the same run, several times each. Prints the median seconds, guest instructions to
+// boot (rvisor's count), the ratio rvisor/QEMU, and the JIT's counters after the last JIT boot.
+//   node bench/boot.mjs [--runs N] [--jit-threshold N]     (npm run build first)
+//   --runs: boots per configuration (default 5); --jit-threshold: instructions on a page before
+//   the JIT translates it, for the JIT rows (default 50000)
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -15,19 +18,23 @@ import { webcrypto } from 'node:crypto';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { VirtBoard } = await import(join(root, 'dist/src/machine/board.js'));
 const READY = 'rvisor guest ready';
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
+const argVal = (name) => { const i = process.argv.indexOf(name); return i < 0 ? undefined : process.argv[i + 1]; };
+const runs = Number(argVal('--runs')) || 5;
+const jitThreshold = argVal('--jit-threshold') === undefined ? 50000 : Number(argVal('--jit-threshold'));
+if (!Number.isInteger(jitThreshold) || jitThreshold < 1) throw new Error('--jit-threshold needs a positive integer');
 const img = (n) => new Uint8Array(gunzipSync(readFileSync(join(root, 'images', n))));
 const kernel = img('Image.gz'), initrd = img('initramfs.cpio.gz'), opensbi = img('opensbi-fw_jump.bin.gz');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Boots in-process to the readiness line; returns [seconds, instructions]. */
-async function rvisorBoot(firmware) {
+/** Boots in-process to the readiness line with the JIT at threshold (0: interpreter only);
+ *  returns [seconds, instructions, the core's JIT counters]. */
+async function rvisorBoot(firmware, threshold) {
   let out = '';
   const t0 = performance.now();
   const b = new VirtBoard({
     harts: 1, memBytes: 256 << 20, kernel, kernelName: 'Image', initrd, append: 'console=ttyS0', firmware, disks: [],
     entropy: (x) => webcrypto.getRandomValues(x), consoleOut: (x) => { out += Buffer.from(x).toString('latin1'); },
-    hostNowMs: () => performance.now(), wallNs: () => BigInt(Date.now()) * 1000000n,
+    hostNowMs: () => performance.now(), wallNs: () => BigInt(Date.now()) * 1000000n, jit: { threshold },
   });
   while (!out.includes(READY)) {
     const r = b.step(20);
@@ -36,8 +43,9 @@ async function rvisorBoot(firmware) {
   }
   const secs = (performance.now() - t0) / 1000;
   const insns = b.instructions;
+  const jit = b.core.jitStats();
   b.destroy();
-  return [secs, insns];
+  return [secs, insns, jit];
 }
 
 function qemuBoot(dir) {
@@ -65,10 +73,15 @@ writeFileSync(join(dir, 'Image'), kernel);
 writeFileSync(join(dir, 'initramfs.cpio.gz'), readFileSync(join(root, 'images', 'initramfs.cpio.gz')));
 
 const rows = [];
-for (const [name, fw] of [['rvisor (own SBI)', undefined], ['rvisor + OpenSBI', opensbi]]) {
+const configs = [
+  ['rvisor (own SBI)', undefined, 0], ['rvisor + OpenSBI', opensbi, 0],
+  ['rvisor JIT (own SBI)', undefined, jitThreshold], ['rvisor JIT + OpenSBI', opensbi, jitThreshold],
+];
+for (const [name, fw, threshold] of configs) {
   const t = [], n = [];
-  for (let i = 0; i < runs; i++) { const [s, insns] = await rvisorBoot(fw); t.push(s); n.push(insns); }
-  rows.push({ name, secs: median(t), insns: n[0] });
+  let jit;
+  for (let i = 0; i < runs; i++) { const [s, insns, j] = await rvisorBoot(fw, threshold); t.push(s); n.push(insns); jit = j && { ...j, bootInsns: Number(insns) }; }
+  rows.push({ name, secs: median(t), insns: n[0], jit: threshold ? jit : undefined, interp: rows.find((r) => r.name === name.replace(' JIT', '')) });
 }
 let qemu;
 if (haveQemu) {
@@ -78,9 +91,19 @@ if (haveQemu) {
 } else {
   console.log('qemu-system-riscv64 not found (apt-get install qemu-system-misc): rvisor numbers only');
 }
-console.log(`boot to "${READY}", median of ${runs} runs (${haveQemu ? spawnSync('qemu-system-riscv64', ['--version']).stdout.toString().split('\n')[0] : 'no QEMU'})`);
-console.log('configuration        seconds  guest instructions   MIPS  vs QEMU');
+console.log(`boot to "${READY}", median of ${runs} runs, JIT threshold ${jitThreshold} (${haveQemu ? spawnSync('qemu-system-riscv64', ['--version']).stdout.toString().split('\n')[0] : 'no QEMU'})`);
+console.log('configuration            seconds  guest instructions   MIPS  vs QEMU  interp/JIT');
 for (const r of rows) {
-  console.log(`${r.name.padEnd(20)} ${r.secs.toFixed(2).padStart(7)}  ${r.insns.toLocaleString('en-US').padStart(18)}  ${(Number(r.insns) / r.secs / 1e6).toFixed(0).padStart(5)}  ${qemu ? (r.secs / qemu).toFixed(1) + 'x' : '-'}`);
+  console.log(`${r.name.padEnd(24)} ${r.secs.toFixed(2).padStart(7)}  ${r.insns.toLocaleString('en-US').padStart(18)}  ` +
+    `${(Number(r.insns) / r.secs / 1e6).toFixed(0).padStart(5)}  ${(qemu ? (r.secs / qemu).toFixed(2) + 'x' : '-').padStart(7)}  ` +
+    `${(r.interp ? (r.interp.secs / r.secs).toFixed(2) + 'x' : '').padStart(10)}`);
 }
-if (qemu) console.log(`${'QEMU (OpenSBI)'.padEnd(20)} ${qemu.toFixed(2).padStart(7)}`);
+if (qemu) console.log(`${'QEMU (OpenSBI)'.padEnd(24)} ${qemu.toFixed(2).padStart(7)}`);
+for (const r of rows.filter((x) => x.jit)) {
+  const j = r.jit;
+  console.log(`${r.name} JIT counters (last boot): ${j.translations} translations (${j.moduleCacheHits} reused, ` +
+    `${j.translatedInstructions.toLocaleString('en-US')} instructions, ${(j.wasmBytes / 1024).toFixed(0)} KiB wasm), ` +
+    `compile ${j.compileMs.toFixed(0)} ms; ${j.enters.toLocaleString('en-US')} region entries, ` +
+    `${j.instructions.toLocaleString('en-US')} instructions in regions (${(100 * j.instructions / j.bootInsns).toFixed(1)}% of that boot's), ` +
+    `${j.misses} misses, ${j.stale} stale, ${j.flushes} flushes`);
+}

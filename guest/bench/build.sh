@@ -8,7 +8,7 @@ CC=riscv64-linux-gnu-gcc
 mkdir -p "$OUT"
 cd "$HERE"
 $CC --version | head -1
-for p in intmix sort fp coremark-like; do
+for p in intmix sort fp coremark-like vm; do
   $CC -static -O2 -s -Wall -Wextra -o "$OUT/$p" "$p.c" -lm
   gzip -9 -n -c "$OUT/$p" > "$HERE/$p.gz"
   echo "$p: $(stat -c %s "$OUT/$p") bytes, sha256 $(sha256sum "$OUT/$p" | cut -d' ' -f1);" \
