@@ -61,6 +61,8 @@ test('real host: bad input gets 400/401/404/409 with a stable code and nothing c
   await expect(post('/vms', { name: 'x', vcpus: 9 }), 400, 'BAD_DEFINITION', 'vcpus 9');
   await expect(post('/vms', { name: 'x', vcpus: 1, cap: 200 }), 400, 'BAD_DEFINITION', 'cap over 100 x vcpus');
   await expect(post('/vms', { name: 'x', weight: 0 }), 400, 'BAD_DEFINITION', 'weight 0');
+  await expect(post('/vms', { name: 'x', jit: 'yes' }), 400, 'BAD_DEFINITION', 'jit yes');
+  await expect(post('/vms', { name: 'x', jitThreshold: 0 }), 400, 'BAD_DEFINITION', 'jitThreshold 0');
   await expect(post('/vms', '{"name": "x", "memory": '), 400, 'BAD_REQUEST', 'truncated JSON');
   await expect(post('/vms', 'not json'), 400, 'BAD_REQUEST', 'not JSON');
   await expect(post('/vms', { name: 'x', disks: [{ path: join(dir, 'no-such-disk.img') }] }), 400, 'BAD_DEFINITION', 'a disk that does not exist');

@@ -46,6 +46,9 @@ const definitionFields = {
   balloon: Type.Boolean({ description: 'A virtio-balloon device (default true)' }),
 };
 
+const Jit = Type.Union([Type.Literal('on'), Type.Literal('off')], { description: 'The JIT: "on" compiles hot guest code to WebAssembly (default: the host\'s $RVISOR_JIT, else off)' });
+const JitThreshold = Type.Integer({ minimum: 1, maximum: 0x7fffffff, description: 'With the JIT on: instructions run on a page before it is compiled (default: the host\'s $RVISOR_JIT_THRESHOLD, else 50000)' });
+
 const SharingGroup = Type.String({ pattern: VM_NAME_PATTERN, description: 'Page sharing between VMs of the same group only (default: within the VM)' });
 
 const Deterministic = Type.Object({
@@ -58,6 +61,8 @@ export const VmDefinitionSchema = Type.Object({
   disks: Type.Array(Disk, { maxItems: 6 }),
   deterministic: Type.Optional(Deterministic),
   sharingGroup: Type.Optional(SharingGroup),
+  jit: Type.Optional(Jit),
+  jitThreshold: Type.Optional(JitThreshold),
 }, { $id: 'VmDefinition', additionalProperties: false });
 
 /** What POST /vms takes: a name and any of the other fields (the host fills defaults); a disk's
@@ -72,6 +77,8 @@ export const VmDefinitionInputSchema = Type.Object({
     readonly: Type.Optional(Type.Boolean({ description: 'default false' })),
   }, { additionalProperties: false }), { maxItems: 6 })),
   deterministic: Type.Optional(Deterministic),
+  jit: Type.Optional(Jit),
+  jitThreshold: Type.Optional(JitThreshold),
 }, { $id: 'VmDefinitionInput', additionalProperties: false });
 
 export const VmInfoSchema = Type.Object({

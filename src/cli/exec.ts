@@ -1,8 +1,10 @@
-// `rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--] PROG [ARGS...]`: runs one
+// `rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--jit on|off] [--jit-threshold N]
+// [--] PROG [ARGS...]`: runs one
 // riscv64 Linux program on this host (the process VM). stdin, stdout, stderr, the environment,
 // the working directory and the exit status pass through. A program killed by a signal makes
 // rvisor exit with 128 + the signal number (what a shell reports for a killed child).
 import { formatJitStats } from '../jit/format.js';
+import { jitConfigOf, jitOption, jitThresholdOption } from './jit-options.js';
 import { accessSync, constants, statSync, writeSync } from 'node:fs';
 import { RvisorError } from '../errors.js';
 import { ACCESS_EXEC } from '../user/address-space.js';
@@ -16,7 +18,11 @@ export const EXEC_USAGE = `usage: rvisor exec [options] [--] PROG [ARGS...]
   --sysroot DIR   where PT_INTERP and shared libraries are looked up (a riscv64 root)
   --strace        print every system call on stderr
   --trace         print every instruction on stderr
-  --stats         print instructions, seconds and MIPS at exit
+  --stats         print instructions, seconds and MIPS at exit (and the JIT's counters)
+  --jit on|off    compile hot guest code to WebAssembly (default: $RVISOR_JIT, else off)
+  --jit-threshold N
+                  with the JIT on: instructions run on a page before it is compiled,
+                  1..2147483647 (default: $RVISOR_JIT_THRESHOLD, else 50000; 1: at once)
 PROG is a riscv64 Linux ELF executable (with execute permission, as Linux requires).`;
 
 export interface ExecOptions {
@@ -24,6 +30,10 @@ export interface ExecOptions {
   strace: boolean;
   trace: boolean;
   stats: boolean;
+  /** --jit: true on, false off; undefined: $RVISOR_JIT, else the default. */
+  jit?: boolean;
+  /** --jit-threshold; undefined: $RVISOR_JIT_THRESHOLD, else the default. */
+  jitThreshold?: number;
   /** --help: print EXEC_USAGE and exit 0 (nothing is run). */
   help: boolean;
   prog: string;
@@ -48,14 +58,17 @@ export function parseExecArgs(args: string[]): ExecOptions {
       o.help = true;
       return o;
     }
-    else if (a === '--sysroot' || a.startsWith('--sysroot=')) {
+    else if (a === '--jit' || a.startsWith('--jit=')) o.jit = jitOption(a === '--jit' ? args[++i] : a.slice('--jit='.length), 'exec: ');
+    else if (a === '--jit-threshold' || a.startsWith('--jit-threshold=')) {
+      o.jitThreshold = jitThresholdOption(a === '--jit-threshold' ? args[++i] : a.slice('--jit-threshold='.length), 'exec: ');
+    } else if (a === '--sysroot' || a.startsWith('--sysroot=')) {
       const v = a === '--sysroot' ? args[++i] : a.slice('--sysroot='.length);
       if (v === undefined || v === '') throw new RvisorError('USAGE', 'exec: --sysroot needs a directory');
       o.sysroot = v;
-    } else throw new RvisorError('USAGE', `exec: unknown option "${a}" (usage: rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] PROG [ARGS...])`);
+    } else throw new RvisorError('USAGE', `exec: unknown option "${a}" (usage: rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--jit on|off] [--jit-threshold N] PROG [ARGS...])`);
   }
   const prog = args[i];
-  if (prog === undefined) throw new RvisorError('USAGE', 'exec: no program given (usage: rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] PROG [ARGS...])');
+  if (prog === undefined) throw new RvisorError('USAGE', 'exec: no program given (usage: rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--jit on|off] [--jit-threshold N] PROG [ARGS...])');
   o.prog = prog;
   o.args = args.slice(i + 1);
   return o;
@@ -120,6 +133,7 @@ export async function execCommand(args: string[]): Promise<number> {
     process.stdout.write(EXEC_USAGE + '\n');
     return 0;
   }
+  const jit = jitConfigOf(o);
   checkExecutable(o.prog);
   if (o.sysroot !== undefined) {
     let ok = false;
@@ -133,7 +147,7 @@ export async function execCommand(args: string[]): Promise<number> {
   const disasm = o.trace ? await loadDisassembler() : undefined;
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   const start = process.hrtime.bigint();
-  const { process: p } = launch({ path: o.prog, argv: [o.prog, ...o.args], env, sysroot: o.sysroot, strace: o.strace });
+  const { process: p } = launch({ path: o.prog, argv: [o.prog, ...o.args], env, sysroot: o.sysroot, strace: o.strace, jit });
   const trace = disasm
     ? (proc: Process, t: Thread): void => {
         const pc = t.hart.pc;

@@ -9,7 +9,7 @@ const USAGE = `usage: rvisor <command> [options]
 commands:
   run [options]  boot a Linux guest on the virtual board (no options: the bundled image);
                  "rvisor run --help" lists the options
-  exec [--sysroot DIR] [--strace] [--trace] [--stats] PROG [ARGS...]
+  exec [--sysroot DIR] [--strace] [--trace] [--stats] [--jit on|off] PROG [ARGS...]
                  run one riscv64 Linux program on this host (process VM);
                  "rvisor exec --help" lists the options
   serve [--state-dir DIR] [--pcpus N] [--listen HOST:PORT]

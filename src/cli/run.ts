@@ -8,6 +8,8 @@ import type { MachineSpec } from '../vmm/machine.js';
 import { RvisorError } from '../errors.js';
 import { parseSize } from '../vmm/size.js';
 import { parseSeed } from '../machine/deterministic.js';
+import { formatJitStats } from '../jit/format.js';
+import { jitConfigOf, jitOption, jitThresholdOption } from './jit-options.js';
 import { checkBootFiles, checkDisks, checkMachine, openSnapshotFile, type OpenSnapshot } from '../vmm/snapshot-file.js';
 
 export const DEFAULT_SAVE_FILE = 'rvisor-snapshot.rvs';
@@ -22,7 +24,10 @@ export const RUN_USAGE = `usage: rvisor run [options]
   --bios FILE|none    M-mode firmware such as OpenSBI's fw_jump.bin (default none: rvisor is the SBI)
   --disk FILE[,ro][,serial=ID]
                       a raw disk image as a virtio-blk device (repeatable)
-  --stats             print instructions, seconds and MIPS at exit
+  --stats             print instructions, seconds and MIPS at exit (and the JIT's counters)
+  --jit on|off        compile hot guest code to WebAssembly (default: $RVISOR_JIT, else off)
+  --jit-threshold N   with the JIT on: instructions run on a page before it is compiled,
+                      1..2147483647 (default: $RVISOR_JIT_THRESHOLD, else 50000; 1: at once)
   --deterministic     deterministic mode, as QEMU's -icount: guest time advances with retired
                       instructions (10 ns each), idle time is skipped, the RTC starts at
                       2025-01-01T00:00:00Z, entropy comes from --seed; the same seed and the same
@@ -54,6 +59,10 @@ export interface RunOptions {
   restore: string | undefined;
   force: boolean;
   prefault: boolean;
+  /** --jit: true on, false off; undefined: $RVISOR_JIT, else the default. */
+  jit?: boolean;
+  /** --jit-threshold; undefined: $RVISOR_JIT_THRESHOLD, else the default. */
+  jitThreshold?: number;
   /** --deterministic: the seed (decimal string); undefined: the normal mode. */
   deterministic: string | undefined;
   /** The machine options given on the command line (a restore checks them against the file). */
@@ -68,7 +77,13 @@ export function parseRunArgs(args: string[]): RunOptions {
   };
   let seed: string | undefined;
   for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
+    let a = args[i]!;
+    // --jit=on and --jit-threshold=N as well as the two-word forms
+    const eq = /^(--jit|--jit-threshold)=(.*)$/s.exec(a);
+    if (eq) {
+      a = eq[1]!;
+      args = [...args.slice(0, i), a, eq[2]!, ...args.slice(i + 1)];
+    }
     const value = (): string => {
       const v = args[++i];
       if (v === undefined) throw new RvisorError('USAGE', `${a} needs a value\n${RUN_USAGE}`);
@@ -97,6 +112,8 @@ export function parseRunArgs(args: string[]): RunOptions {
         break;
       }
       case '--stats': o.stats = true; break;
+      case '--jit': o.jit = jitOption(args[++i]); break;
+      case '--jit-threshold': o.jitThreshold = jitThresholdOption(args[++i]); break;
       case '--save-file': o.saveFile = value(); break;
       case '--restore': o.restore = value(); break;
       case '--force': o.force = true; break;
@@ -123,10 +140,11 @@ export async function runCommand(args: string[]): Promise<number> {
   // Everything that can fail (boot files, disks) is checked before the terminal changes mode or
   // anything is opened for writing.
   if (o.kernel === undefined && o.bios === undefined) throw new RvisorError('USAGE', '--kernel none needs --bios FILE (a bare-metal program)');
+  const jit = jitConfigOf(o);
   let console_: HostConsole | undefined;
   let spec: MachineSpec = {
     vcpus: o.cpus, memBytes: o.memBytes, kernel: o.kernel ?? null, initrd: o.initrd ?? null, append: o.append, bios: o.bios ?? null,
-    ...(o.deterministic !== undefined ? { deterministic: { seed: o.deterministic } } : {}),
+    ...(o.deterministic !== undefined ? { deterministic: { seed: o.deterministic } } : {}), jit,
   };
   let disks = o.disks;
   let snap: OpenSnapshot | undefined;
@@ -151,7 +169,7 @@ export async function runCommand(args: string[]): Promise<number> {
       checkDisks(c, what, o.force);
       spec = {
         vcpus: c.vcpus, memBytes: c.memBytes, kernel: c.kernel?.path ?? null, initrd: c.initrd?.path ?? null, append: c.append, bios: c.bios?.path ?? null,
-        ...(c.deterministic ? { deterministic: { seed: c.deterministic.seed } } : {}),
+        ...(c.deterministic ? { deterministic: { seed: c.deterministic.seed } } : {}), jit, // the JIT is not the machine's: a restore takes this run's
       };
       disks = c.disks.map((d) => ({ path: d.path, readOnly: d.readOnly, ...(d.serial !== undefined ? { serial: d.serial } : {}) }));
     }
@@ -202,6 +220,6 @@ export async function runCommand(args: string[]): Promise<number> {
     process.stderr.write(`${console_.raw ? '\r\n' : ''}rvisor: machine saved to ${vm.saved.path} (${(r.bytes / 1048576).toFixed(1)} MiB, ${r.pagesStored} of ${r.pagesPresent} present pages stored); ` +
       `"rvisor run --restore ${vm.saved.path}" resumes it\n`);
   }
-  if (o.stats) process.stderr.write(`rvisor: ${stats()}\n`);
+  if (o.stats) process.stderr.write(`rvisor: ${stats()}\n${vm.jitStats ? `rvisor: ${formatJitStats(vm.jitStats.stats, vm.jitStats.instructions)}\n` : ''}`);
   return status;
 }

@@ -204,7 +204,9 @@ export function formatInfo(v: VmInfo): string {
     field('vCPUs', String(d.vcpus)) + field('Memory', d.memory) + field('Kernel', d.kernel ?? '-') +
     field('Initrd', d.initrd ?? '-') + field('Append', d.append) + field('BIOS', d.bios ?? '- (the VMM is the SBI)') +
     (d.disks.length ? d.disks.map((x, i) => field(i === 0 ? 'Disks' : '', `${x.path}${x.readonly ? ' (read-only)' : ''}`)).join('') : field('Disks', '-')) +
-    field('Weight', String(d.weight)) + field('Cap', d.cap ? `${d.cap}%` : '0 (none)') + field('Autostart', d.autostart ? 'enable' : 'disable');
+    field('Weight', String(d.weight)) + field('Cap', d.cap ? `${d.cap}%` : '0 (none)') + field('Autostart', d.autostart ? 'enable' : 'disable') +
+    (d.jit !== undefined || d.jitThreshold !== undefined
+      ? field('JIT', `${d.jit ?? 'host default'}${d.jitThreshold !== undefined ? `, threshold ${d.jitThreshold}` : ''}`) : '');
 }
 
 /** `snapshot list`: one row per checkpoint, oldest first, with its parent; * marks the current one. */

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { Core } from '../cpu/core.js';
+import type { JitConfig } from '../jit/jit.js';
 import { HostMemory } from '../memory/host-memory.js';
 import { loadProgram, type LoadedProgram } from './loader.js';
 import { Process } from './process.js';
@@ -21,6 +22,8 @@ export interface LaunchOptions {
   env: string[];
   sysroot?: string;
   strace?: boolean;
+  /** How the JIT runs the program (default: the environment's, src/jit/config.ts). */
+  jit?: JitConfig;
 }
 
 export interface Launched {
@@ -53,7 +56,7 @@ export function auxvFor(p: Process, loaded: LoadedProgram): Array<[number, bigin
 
 export function launch(opts: LaunchOptions): Launched {
   const mem = new HostMemory();
-  const core = new Core(mem);
+  const core = opts.jit ? new Core(mem, opts.jit) : new Core(mem);
   let exePath = opts.path;
   try {
     exePath = realpathSync(opts.path);

@@ -7,12 +7,14 @@ import { RvisorError } from '../errors.js';
 import { IMAGES_DIR } from './files.js';
 import { parseSize, sizeBytes } from './size.js';
 import { parseSeed } from '../machine/deterministic.js';
+import { JIT_DEFAULT_ON, jitConfig } from '../jit/config.js';
+import { DEFAULT_JIT_THRESHOLD, type JitConfig } from '../jit/jit.js';
 import type { VmDefinition, VmDefinitionInput } from './types.js';
 
 export const VM_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const DEFAULT_WEIGHT = 256;
 const KEYS = new Set(['name', 'vcpus', 'memory', 'kernel', 'initrd', 'append', 'bios', 'disks', 'weight', 'cap', 'autostart', 'deterministic',
-  'reservation', 'limit', 'shares', 'sharingGroup', 'balloon']);
+  'reservation', 'limit', 'shares', 'sharingGroup', 'balloon', 'jit', 'jitThreshold']);
 
 function bad(message: string): never {
   throw new RvisorError('BAD_DEFINITION', message);
@@ -139,10 +141,30 @@ export function normalizeDefinition(input: VmDefinitionInput, cwd = process.cwd(
   }
   const balloon = input.balloon ?? true;
   if (typeof balloon !== 'boolean') bad('balloon must be true or false');
+  const jit = input.jit;
+  if (jit !== undefined && jit !== 'on' && jit !== 'off') bad(`jit ${JSON.stringify(jit)} must be "on" or "off"`);
+  const jitThreshold = input.jitThreshold;
+  if (jitThreshold !== undefined && (typeof jitThreshold !== 'number' || !Number.isInteger(jitThreshold) || jitThreshold < 1 || jitThreshold > 0x7fffffff)) {
+    bad(`jitThreshold ${JSON.stringify(jitThreshold)} must be an integer 1..${0x7fffffff} (instructions run on a page before it is compiled)`);
+  }
   return {
     name, vcpus, memory, kernel, initrd, append, bios, disks, weight, cap, autostart, ...(deterministic ? { deterministic } : {}),
     reservation, limit, shares, ...(sharingGroup ? { sharingGroup } : {}), balloon,
+    ...(jit !== undefined ? { jit } : {}), ...(jitThreshold !== undefined ? { jitThreshold } : {}),
   };
+}
+
+/** The JIT part of a machine spec for a definition: its `jit` and `jitThreshold`, the host's
+ *  environment for what it leaves out (nothing when it says nothing: the workers' cores use the
+ *  environment). Never throws: a bad $RVISOR_JIT or $RVISOR_JIT_THRESHOLD counts as unset. */
+export function definitionJit(def: Pick<VmDefinition, 'jit' | 'jitThreshold'>): { jit?: JitConfig } {
+  if (def.jit === undefined && def.jitThreshold === undefined) return {};
+  const mode = def.jit === undefined ? undefined : def.jit === 'on';
+  try {
+    return { jit: jitConfig(mode, def.jitThreshold) };
+  } catch {
+    return { jit: jitConfig(mode ?? JIT_DEFAULT_ON, def.jitThreshold ?? DEFAULT_JIT_THRESHOLD) };
+  }
 }
 
 /** The files a definition names exist, are regular files and can be opened as asked. */

@@ -11,7 +11,7 @@ import { RvisorError } from '../errors.js';
 import { freeBoardMemory, type BoardState } from '../machine/board.js';
 import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
 import { parseSize } from './size.js';
-import { checkDefinitionFiles, normalizeDefinition } from './definition.js';
+import { checkDefinitionFiles, definitionJit, normalizeDefinition } from './definition.js';
 import { Registry } from './registry.js';
 import { defaultStateDir, lockStateDir } from './state-dir.js';
 import { ConsoleLog } from './console-log.js';
@@ -348,7 +348,7 @@ export class Host extends EventEmitter implements HostApi {
       launch: {
         spec: {
           vcpus: def.vcpus, memBytes, kernel: def.kernel, initrd: def.initrd, append: def.append, bios: def.bios,
-          ...(def.deterministic ? { deterministic: def.deterministic } : {}), balloon: def.balloon && { statsIntervalMs: 0 }, // statistics when asked (stats), not every 2 s: idle guests sleep
+          ...(def.deterministic ? { deterministic: def.deterministic } : {}), ...definitionJit(def), balloon: def.balloon && { statsIntervalMs: 0 }, // statistics when asked (stats), not every 2 s: idle guests sleep
         },
         disks: disks.map((d) => d.share()), arena: arena.index, stamps: bootStamps(def),
       },

@@ -7,6 +7,7 @@ import { webcrypto } from 'node:crypto';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { VirtBoard, type DiskConfig } from '../machine/board.js';
 import { HostMemory } from '../memory/host-memory.js';
+import type { JitStats } from '../jit/jit.js';
 import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
 import { boardConfig, readBootImages, type MachineSpec } from './machine.js';
 import { materializeMachine } from '../snapshot/machine.js';
@@ -59,7 +60,10 @@ export class LocalVm {
     this.create = () => {
       const restore = this.restored;
       this.restored = undefined;
-      return new VirtBoard(cfg, host, restore ? { restore } : {});
+      const board = new VirtBoard(cfg, host, restore ? { restore } : {});
+      // The board's own core: its default threshold (what jitStats reports) is this machine's too.
+      if (spec.jit) board.core.configureJit(spec.jit);
+      return board;
     };
     if (opts.restore) {
       const snap = opts.restore;
@@ -117,6 +121,12 @@ export class LocalVm {
   /** Instructions retired since the first boot (all reboots included). */
   get instructions(): bigint {
     return this.finished + (this.board?.instructions ?? 0n);
+  }
+
+  /** The JIT's counters on the current (or last) board, with its instructions; undefined before
+   *  run(). */
+  get jitStats(): { stats: JitStats; instructions: bigint } | undefined {
+    return this.board && { stats: this.board.core.jitStats(), instructions: this.board.instructions };
   }
 
   pushInput(bytes: Uint8Array): void {

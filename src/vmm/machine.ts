@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import type { PageSources } from '../machine/ram.js';
 import type { BoardConfig, DiskConfig } from '../machine/board.js';
 import type { EntropySource } from '../devices/virtio/rng/rng.js';
+import type { JitConfig } from '../jit/jit.js';
 import { readImage } from './files.js';
 
 /** A machine as a user describes it (a VM definition or `rvisor run`'s options), sizes parsed. */
@@ -20,6 +21,8 @@ export interface MachineSpec {
   deterministic?: { seed: string };
   /** false: no virtio-balloon device; else its statistics interval (default: one, asking every 2 s). */
   balloon?: false | { statsIntervalMs: number };
+  /** How the JIT runs the harts (src/jit/config.ts; absent: the core's, i.e. the environment's). */
+  jit?: JitConfig;
 }
 
 /** What the host around the board provides. */
@@ -74,6 +77,7 @@ export function boardConfig(spec: MachineSpec, images: BootImages, disks: DiskCo
     ...(io.pageSources ? { pageSources: io.pageSources } : {}),
     ...(spec.deterministic ? { deterministic: { seed: spec.deterministic.seed } } : {}),
     ...(spec.balloon !== undefined ? { balloon: spec.balloon } : {}),
+    ...(spec.jit ? { jit: spec.jit } : {}),
   };
 }
 

@@ -40,6 +40,12 @@ export interface VmDefinition {
   sharingGroup?: string;
   /** A virtio-balloon device (default true). */
   balloon: boolean;
+  /** The JIT (src/jit/): "on" compiles hot guest code to WebAssembly; absent: the host's
+   *  environment ($RVISOR_JIT), else off. */
+  jit?: 'on' | 'off';
+  /** With the JIT on: instructions run on a page before it is compiled, 1..2147483647 (absent:
+   *  $RVISOR_JIT_THRESHOLD, else 50000). */
+  jitThreshold?: number;
 }
 
 /** What a caller may leave out of a definition (defaults filled by `normalizeDefinition`). */
