@@ -17,12 +17,21 @@ export interface RunResult {
   stderr: string;
 }
 
+/** exec and run get the JIT settings of the test run's environment (RVISOR_JIT,
+ *  RVISOR_JIT_THRESHOLD: CI runs the oracle suites with the JIT forced on) as flags, whatever
+ *  environment the test gives the guest. */
+export function withJitFlags(args: string[]): string[] {
+  const mode = process.env.RVISOR_JIT, th = process.env.RVISOR_JIT_THRESHOLD;
+  if ((args[0] !== 'exec' && args[0] !== 'run') || args.some((a) => a.startsWith('--jit')) || mode === undefined) return args;
+  return [args[0], '--jit', mode, ...(th !== undefined ? ['--jit-threshold', th] : []), ...args.slice(1)];
+}
+
 /** Runs `node bin/rvisor.js ARGS…` and returns its exit status and output. */
 export function runRvisor(
   args: string[],
   opts: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): RunResult {
-  const r: SpawnSyncReturns<Buffer> = spawnSync(process.execPath, [CLI, ...args], {
+  const r: SpawnSyncReturns<Buffer> = spawnSync(process.execPath, [CLI, ...withJitFlags(args)], {
     input: opts.input ?? '',
     cwd: opts.cwd,
     env: opts.env ?? process.env,

@@ -21,7 +21,7 @@ export const DEFAULT_JIT_THRESHOLD = 50_000;
 const DEFAULT_MAX_CODE_BYTES = 32 << 20;
 /** Bytes of compiled modules this process keeps for reuse (regions of identical pages). */
 const MODULE_CACHE_BYTES = 64 << 20;
-/** Misses before a page is compiled again with the new offsets as entries (1 with threshold 1),
+/** Misses before a page is compiled again with the new offsets as entries (4 with threshold 1),
  *  and most recompilations of one page. */
 const MISSES_BEFORE_RECOMPILE = 64;
 const MAX_RECOMPILES = 64;
@@ -172,7 +172,7 @@ export class Jit {
     if (!p.seeds.has(off)) { p.seeds.add(off); p.fresh++; }
     p.misses++;
     const th = this.threshold(h);
-    if (p.fresh === 0 || p.misses < Math.min(MISSES_BEFORE_RECOMPILE, th)) return 0;
+    if (p.fresh === 0 || p.misses < (th === 1 ? 4 : MISSES_BEFORE_RECOMPILE)) return 0;
     p.fresh = 0;
     p.misses = 0;
     p.recompiles++;
