@@ -166,7 +166,7 @@ class RegionWriter {
   /** Registers whose local holds their value at this point of the case being written (registers
    *  live in the hart's memory, written through; locals cache them within one straight run). */
   private loaded: boolean[] = new Array<boolean>(32).fill(false);
-  /** Aligned 4-byte chunks of the page that translated instructions occupy. */
+  /** Aligned 8-byte chunks of the page that translated instructions occupy. */
   private readonly chunks = new Set<number>();
   private instructions = 0;
 
@@ -178,14 +178,20 @@ class RegionWriter {
     this.va = this.b.local(I64);
     this.t = this.b.local(I64);
     for (let r = 1; r < 32; r++) this.x[r] = this.b.local(I64);
+    this.ex = this.b.local(I32);
   }
+
+  /** A packed exit or jump: (instructions retired << 17) | (page offset << 4) | status. */
+  private readonly ex: number;
 
   write(maxPages: number): Translation {
     // The body is written first (collecting the registers and bytes it uses), then prefixed with
     // the byte check and the register loads: a second Body holds the prologue.
     const b = this.b;
     b.block('exit');
+    b.block('xexit');
     b.loop('disp');
+    b.block('xjump');
     const cases = this.entries;
     for (let i = cases.length - 1; i >= 0; i--) b.block(`c${i}`);
     b.block('miss');
@@ -205,8 +211,15 @@ class RegionWriter {
       b.end(); // c{i}: its code follows
       this.writeCase(cases[i]!, cases[i + 1]);
     }
-    b.end(); // loop (never falls out: every case ends with a branch)
+    b.end(); // xjump (every case ends with a branch: the last one never falls here)
+    // a packed jump to an offset on the page
+    this.unpack();
+    b.br('disp');
+    b.end(); // loop
     b.op(Op.unreachable);
+    b.end(); // xexit: a packed exit
+    this.unpack();
+    b.get(this.ex).i32(15).op(Op.i32_and).set(this.status);
     b.end(); // exit
     // registers are in memory already: the pc, and how many retired and why
     b.get(P_H).get(P_PC).mem(Op.i64_store, 3, HART_PC);
@@ -221,11 +234,18 @@ class RegionWriter {
     // same local layout
     p.local(I32); p.local(I32); p.local(I32); p.local(I32); p.local(I64); p.local(I64);
     for (let r = 1; r < 32; r++) p.local(I64);
+    p.local(I32);
     p.get(P_CHECK).if();
+    p.block('ok');
+    p.block('stale');
     for (const o of [...this.chunks].sort((q, r) => q - r)) {
-      const v = this.page[o]! | (this.page[o + 1]! << 8) | (this.page[o + 2]! << 16) | (this.page[o + 3]! << 24);
-      p.get(P_HP).mem(Op.i32_load, 2, o).i32(v).op(Op.i32_ne).if().i32(JIT_STALE).op(Op.return).end();
+      const v = new DataView(this.page.buffer, this.page.byteOffset + o, 8).getBigInt64(0, true);
+      p.get(P_HP).mem(Op.i64_load, 3, o).i64(v).op(Op.i64_ne).brIf('stale');
     }
+    p.br('ok');
+    p.end(); // stale
+    p.i32(JIT_STALE).op(Op.return);
+    p.end(); // ok
     p.end();
     p.get(P_H).mem(Op.i32_load, 2, HART_BCACHE).set(this.c);
     p.code.bytes(this.b.code.view());
@@ -264,19 +284,28 @@ class RegionWriter {
    *  set when off is undefined), with `status`. */
   private exit(k: number, off: number | undefined, status: number): void {
     const b = this.b;
+    if (off !== undefined && off >= 0 && off <= 0x1fff && k < 0x8000) { // the common case, packed (smaller code)
+      b.i32((k << 17) | (off << 4) | status).set(this.ex).br('xexit');
+      return;
+    }
     if (k > 0) b.get(this.n).i32(k).op(Op.i32_add).set(this.n);
     if (off !== undefined) { this.pcConst(off); b.set(P_PC); }
     b.i32(status).set(this.status).br('exit');
+  }
+
+  /** n += the packed count, pc = base + the packed offset. */
+  private unpack(): void {
+    const b = this.b;
+    b.get(this.n).get(this.ex).i32(17).op(Op.i32_shr_u).op(Op.i32_add).set(this.n);
+    b.get(P_BASE).get(this.ex).i32(4).op(Op.i32_shr_u).i32(0x1fff).op(Op.i32_and).op(Op.i64_extend_i32_u).op(Op.i64_add).set(P_PC);
   }
 
   /** Goes to page offset `off` (known at translation time): through the dispatch if it is on the
    *  page, else out of the region. */
   private goto(k: number, off: number): void {
     const b = this.b;
-    if (k > 0) b.get(this.n).i32(k).op(Op.i32_add).set(this.n);
-    this.pcConst(off); b.set(P_PC);
-    if (off >= 0 && off < 0xffe) b.br('disp');
-    else b.i32(JIT_OK).set(this.status).br('exit');
+    if (off >= 0 && off < 0xffe && k < 0x8000) b.i32((k << 17) | (off << 4)).set(this.ex).br('xjump');
+    else this.exit(k, off, JIT_OK);
   }
 
   /** Goes to the pc computed into P_PC: the dispatch if it is on the page, else out. */
@@ -311,7 +340,7 @@ class RegionWriter {
     for (let k = 0; k < cnt; k++) {
       const i = run[k]!;
       this.instructions++;
-      for (let o = i.off & ~3; o < i.off + i.len; o += 4) this.chunks.add(o);
+      for (let o = i.off & ~7; o < i.off + i.len; o += 8) this.chunks.add(o);
       this.insn(i, k);
     }
     const last = run[cnt - 1]!;

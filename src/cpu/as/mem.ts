@@ -9,6 +9,8 @@ import {
   CACHE_CODEMAP, CODEMAP_BITS,
 } from '../layout';
 import { translate, XLATE_MMIO } from './mmu';
+import { code_cache, bump_epoch_c, bump_epoch, mark_code, code_hit } from './epoch';
+export { code_cache, bump_epoch_c, bump_epoch, mark_code, code_hit };
 
 /** Process VM: the host answers misses from its page map (frame offset, or -1 to fault). */
 @external("env", "tlb_miss")
@@ -29,59 +31,19 @@ export function set_trap(h: usize, cause: u64, tval: u64): void {
   store<u64>(h + HART_TVAL, tval);
 }
 
-/** The code cache (layout.ts CACHE_*) hart h runs with. */
-@inline export function code_cache(h: usize): usize {
-  return <usize>load<u32>(h + HART_BCACHE);
-}
-
-/** Starts a new check epoch of the code cache c (layout.ts): every block is compared with memory
- *  again before it next runs. Called wherever the host may have written guest memory. */
-export function bump_epoch_c(c: usize): void {
-  let ep = load<u32>(c + CACHE_EPOCH) + 1;
-  if (ep == 0) { // wrapped: forget every block so no old check can look current
-    memory.fill(c + CACHE_BHEAD, 0, BLOCK_SLOTS * BLOCK_HEAD_SIZE);
-    ep = 1;
-  }
-  store<u32>(c + CACHE_EPOCH, ep);
-}
-
-/** bump_epoch_c on the code cache of hart h. */
-export function bump_epoch(h: usize): void {
-  bump_epoch_c(code_cache(h));
-}
-
-/** Marks the frame holding host address a as holding checked code (in code cache c). */
-@inline export function mark_code(c: usize, a: usize): void {
-  const i = (a >> 12) & (CODEMAP_BITS - 1);
-  const m = c + CACHE_CODEMAP + ((i >> 5) << 2);
-  store<u32>(m, load<u32>(m) | (<u32>1 << <u32>(i & 31)));
-}
-
-/** After a guest store to host address a: true (and a new epoch) if its frame holds code checked
- *  in this epoch of code cache c, which the interpreter must then check again. */
-@inline export function code_hit(c: usize, a: usize): bool {
-  const i = (a >> 12) & (CODEMAP_BITS - 1);
-  const m = c + CACHE_CODEMAP + ((i >> 5) << 2);
-  const bits = load<u32>(m);
-  const bit = <u32>1 << <u32>(i & 31);
-  if ((bits & bit) == 0) return false;
-  store<u32>(m, bits & ~bit);
-  bump_epoch_c(c);
-  return true;
-}
-
 function fault_cause(access: u32): u64 {
   return access == ACCESS_EXEC ? CAUSE_FETCH_PAGE_FAULT : access == ACCESS_WRITE ? CAUSE_STORE_PAGE_FAULT : CAUSE_LOAD_PAGE_FAULT;
 }
 
 /** Slow path of a translation: translates, fills the TLB, returns the host address, XLATE_MMIO, or 0. */
 export function xlate_miss(h: usize, va: u64, access: u32, ctx: u64): usize {
-  bump_epoch(h); // the host's miss handler may write guest memory (or reuse a frame)
   let host: usize;
   if ((load<u32>(h + HART_FLAGS) & HF_SYSTEM) != 0) {
+    // a system VM's walk reaches the host only to back a page (phys_ram starts a new epoch then)
     host = translate(h, va, access, ctx);
     if (host <= XLATE_MMIO) return host;
   } else {
+    bump_epoch(h); // the host's miss handler may write guest memory (or reuse a frame)
     const frame = tlb_miss(h, va, access);
     if (frame < 0) {
       set_trap(h, fault_cause(access), va);

@@ -7,6 +7,7 @@ import {
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, HART_CAUSE, HART_TVAL, HART_PMPCFG, HART_PMPADDR,
   P2M_FRAME_MASK, P2M_WP, P2M_ACCESSED,
 } from '../layout';
+import { bump_epoch, code_hit, code_cache } from './epoch';
 
 /** The host backs the page of pa: allocates it on first touch, or for a write to a page marked
  *  P2M_WP breaks copy-on-write sharing / logs the write. Returns the frame's host offset or -1. */
@@ -50,6 +51,7 @@ export function phys_ram(h: usize, pa: u64, access: u32): usize {
   const e = load<u32>(slot);
   let frame = <u64>(e & P2M_FRAME_MASK) << 12;
   if (frame == 0 || (access == ACCESS_WRITE && (e & P2M_WP) != 0)) {
+    bump_epoch(h); // the host may write guest memory (swap-in, a lazy page) or move this page
     const f = ram_miss(h, pa, access == ACCESS_WRITE ? 1 : 0);
     if (f <= 0) return 0;
     frame = <u64>f;
@@ -113,6 +115,7 @@ export function translate(h: usize, va: u64, access: u32, ctx: u64): usize {
       const w = phys_ram(h, pte_pa_last, ACCESS_WRITE);
       if (w == 0) return fault(h, access, va, false);
       store<u64>(w, pte | need);
+      code_hit(code_cache(h), w); // a page table on a page of checked code: check the code again
     }
     pa = ((ppn | ((va >> 12) & low_mask)) << 12) | (va & 0xfff);
   }
