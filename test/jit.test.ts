@@ -244,6 +244,18 @@ test('jit: the translator turns every RV64GC instruction it meets into valid was
   assert.ok(t.instructions > 100);
 });
 
+test('jit: a page a hostile guest enters at every halfword translates to a bounded region', () => {
+  // 0x3083 read from any halfword is ld x1, 0x308(x6): every entry overlaps the next one
+  const page = new Uint8Array(4096);
+  for (let o = 0; o < 4096; o += 2) { page[o] = 0x83; page[o + 1] = 0x30; }
+  const entries = discoverEntries(page, Array.from({ length: 2047 }, (_, i) => i * 2), false, 512);
+  assert.equal(entries.length, 512);
+  const t = translatePage(page, entries, 65536);
+  assert.ok(t.instructions <= 2 * 2048, `${t.instructions} instructions`);
+  assert.ok(t.wasm.length < 1 << 20, `${t.wasm.length} bytes`);
+  assert.doesNotThrow(() => new WebAssembly.Module(t.wasm));
+});
+
 test('jit: --jit and --jit-threshold values are checked', () => {
   assert.equal(parseJitMode('on'), true);
   assert.equal(parseJitMode('off'), false);

@@ -25,6 +25,10 @@ const MODULE_CACHE_BYTES = 64 << 20;
  *  and most recompilations of one page. */
 const MISSES_BEFORE_RECOMPILE = 64;
 const MAX_RECOMPILES = 64;
+/** Most guest instructions and wasm bytes in one region (a page holds at most 2048
+ *  instructions; overlapping runs from odd entries can repeat some); a bigger one is not compiled. */
+const MAX_REGION_INSTRUCTIONS = 8192;
+const MAX_REGION_BYTES = 1 << 20;
 
 export interface JitStats {
   threshold: number;
@@ -38,9 +42,11 @@ export interface JitStats {
   wasmBytes: number;
   liveRegions: number;
   liveCodeBytes: number;
-  /** Regions dropped because their page's bytes changed, and whole-cache flushes at the cap. */
+  /** Regions dropped because their page's bytes changed, whole-cache flushes at the cap, and
+   *  pages left to the interpreter because their region was too big or failed to compile. */
   stale: number;
   flushes: number;
+  failures: number;
   /** Calls into regions (each returns to the interpreter once), instructions they retired,
    *  entries at offsets without code, byte checks of a region after an epoch change. */
   enters: number;
@@ -126,7 +132,7 @@ export class Jit {
   private readonly imports: Record<string, unknown>;
   private maxCodeBytes = DEFAULT_MAX_CODE_BYTES;
   private liveBytes = 0;
-  private s = { translations: 0, moduleCacheHits: 0, compileMs: 0, translatedInstructions: 0, wasmBytes: 0, stale: 0, flushes: 0 };
+  private s = { translations: 0, moduleCacheHits: 0, compileMs: 0, translatedInstructions: 0, wasmBytes: 0, stale: 0, flushes: 0, failures: 0 };
 
   constructor(private readonly core: JitCore) {
     const env: Record<string, unknown> = { memory: core.memory };
@@ -159,7 +165,7 @@ export class Jit {
     this.recycle();
     const p = this.seedsOf(hp);
     p.seeds.add(Number(pc & 0xfffn));
-    return this.build(hp, p, this.threshold(h) === 1);
+    return this.safeBuild(hp, p, this.threshold(h) === 1);
   }
 
   /** jit_miss from the core: the region `fn` of page hp was entered at pc, which it has no code
@@ -176,7 +182,8 @@ export class Jit {
     p.fresh = 0;
     p.misses = 0;
     p.recompiles++;
-    const nf = this.build(hp, p, th === 1);
+    const nf = this.safeBuild(hp, p, th === 1);
+    if (nf === fn) this.drop(fn, false); // the same region: give back the reference build took
     return nf === fn ? 0 : nf;
   }
 
@@ -231,6 +238,17 @@ export class Jit {
     return p;
   }
 
+  /** build, or 0 (the page stays interpreted, the core backs off) when the page's code is too
+   *  big to compile or anything fails: a guest's code never takes the host down. */
+  private safeBuild(hp: number, p: PageSeeds, follow: boolean): number {
+    try {
+      return this.build(hp, p, follow);
+    } catch {
+      this.s.failures++;
+      return 0;
+    }
+  }
+
   /** Compiles page hp from its seeds (follow: and everything reachable from them). */
   private build(hp: number, p: PageSeeds, follow: boolean): number {
     const t0 = performance.now();
@@ -245,6 +263,7 @@ export class Jit {
     if (entries.length === 0) return 0;
     const tr = translatePage(page, entries, 65536);
     if (tr.instructions === 0) return 0;
+    if (tr.instructions > MAX_REGION_INSTRUCTIONS || tr.wasm.length > MAX_REGION_BYTES) { this.s.failures++; return 0; }
     const { module, hit } = moduleFor(tr.wasm);
     this.s.translations++;
     this.s.translatedInstructions += tr.instructions;

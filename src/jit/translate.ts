@@ -324,6 +324,9 @@ class RegionWriter {
     let end: 'fall' | 'edge' | 'stop' = 'edge';
     while (off < 0xffe) {
       if (off === nextEntry && run.length > 0) { end = 'fall'; break; }
+      // past the next entry without landing on it (it is inside an instruction of this run):
+      // stop here rather than translate the rest of the page once per such entry
+      if (nextEntry !== undefined && off > nextEntry) break;
       const i = decodeAt(this.page, off);
       if (!i || INTERPRETED.has(i.name)) { end = 'stop'; break; }
       run.push(i);

@@ -324,7 +324,8 @@ export function run(h: usize, budget: i32): i32 {
           mark_code(c, <usize>page); // before it runs: its stores to its own page are seen
           store<u64>(c + CACHE_JIT_CHECKS, load<u64>(c + CACHE_JIT_CHECKS) + 1);
         }
-        const r = call_indirect<i32>(<u32>fn, h, pc, pc & ~(<u64>0xfff), <usize>page, budget - n, check ? 1 : 0, dctx);
+        const left = budget - n; // at most 2^26: the region's count fits its result
+        const r = call_indirect<i32>(<u32>fn, h, pc, pc & ~(<u64>0xfff), <usize>page, left < 0x4000000 ? left : 0x4000000, check ? 1 : 0, dctx);
         const st = r & 15;
         const k = r >>> 4;
         store<u64>(c + CACHE_JIT_ENTERS, load<u64>(c + CACHE_JIT_ENTERS) + 1);
@@ -335,7 +336,7 @@ export function run(h: usize, budget: i32): i32 {
           nojit = true;
           continue;
         }
-        if (check) store<u32>(js, epoch, 8);
+        if (check && load<u32>(c + CACHE_EPOCH) == epoch) store<u32>(js, epoch, 8); // (not across a wrap)
         store<i32>(js, JIT_HOLD, 12);
         n += k;
         store<u64>(c + CACHE_JIT_INSNS, load<u64>(c + CACHE_JIT_INSNS) + <u64>k);
