@@ -100,7 +100,7 @@ test('exec: --stats, --strace and --trace write to stderr', () => {
   const hello = fixture('hello');
   let r = runRvisor(['exec', '--stats', hello, '3']);
   assert.equal(r.status, 3);
-  assert.match(r.stderr, /^rvisor: \d+ instructions in [\d.]+ s \([\d.]+ MIPS\)\n$/);
+  assert.match(r.stderr, /^rvisor: \d+ instructions in [\d.]+ s \([\d.]+ MIPS\)\nrvisor: jit: (off|threshold \d+; .+)\n$/);
   r = runRvisor(['exec', '--strace', hello]);
   assert.equal(r.status, 0);
   assert.match(r.stderr, /^\d+ write\(1,0x[0-9a-f]+,22\) = 22$/m);
