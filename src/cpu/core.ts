@@ -7,7 +7,7 @@ import { Hart } from './hart.js';
 import { RvisorError } from '../errors.js';
 import { CACHE_SIZE, HART_BCACHE, HART_TIME, PAGE_SIZE } from './layout.js';
 import { Jit, type FuncTable, type JitConfig, type JitStats } from '../jit/jit.js';
-import { defaultJitConfig } from '../jit/config.js';
+import { jitConfig } from '../jit/config.js';
 
 /** Called by the core when a guest virtual address misses in the hart's software TLB. Returns the
  *  host byte offset of the 4 KiB frame that backs the page for this access kind (0 read, 1 write,
@@ -76,7 +76,7 @@ export class Core {
   /** Compiles hot guest code to wasm for this instance (src/jit/). */
   private readonly jit: Jit;
 
-  constructor(mem: HostMemory, jit: JitConfig = defaultJitConfig()) {
+  constructor(mem: HostMemory, jit: JitConfig = jitConfig()) {
     this.mem = mem;
     this.codeCache = mem.allocContiguous(CACHE_SIZE);
     let self: Jit | undefined;

@@ -31,7 +31,3 @@ export function jitConfig(mode?: boolean, threshold?: number): JitConfig {
   const th = threshold ?? (env.RVISOR_JIT_THRESHOLD !== undefined ? parseJitThreshold(env.RVISOR_JIT_THRESHOLD) : DEFAULT_JIT_THRESHOLD);
   return { threshold: on ? th : 0 };
 }
-
-export function defaultJitConfig(): JitConfig {
-  return jitConfig();
-}

@@ -225,7 +225,7 @@ class RegionWriter {
     b.get(P_H).get(P_PC).mem(Op.i64_store, 3, HART_PC);
     b.get(this.n).i32(4).op(Op.i32_shl).get(this.status).op(Op.i32_or);
     const full = this.prologue();
-    return { wasm: writeModule(REGION_IMPORTS, [{ params: PARAMS, result: I32, body: full }], 0, maxPages), entries: [...cases], instructions: this.instructions };
+    return { wasm: writeModule(REGION_IMPORTS, { params: PARAMS, result: I32, body: full }, maxPages), entries: [...cases], instructions: this.instructions };
   }
 
   /** A body with the same locals: the byte check, register loads, then the code written so far. */

@@ -21,7 +21,7 @@ export const Op = {
   i64_eqz: 0x50, i64_eq: 0x51, i64_ne: 0x52, i64_lt_s: 0x53, i64_lt_u: 0x54, i64_ge_s: 0x59, i64_ge_u: 0x5a,
   i32_add: 0x6a, i32_sub: 0x6b, i32_mul: 0x6c, i32_and: 0x71, i32_or: 0x72, i32_shl: 0x74, i32_shr_s: 0x75, i32_shr_u: 0x76,
   i64_add: 0x7c, i64_sub: 0x7d, i64_mul: 0x7e, i64_and: 0x83, i64_or: 0x84, i64_xor: 0x85,
-  i64_shl: 0x86, i64_shr_s: 0x87, i64_shr_u: 0x88, global_get: 0x23, global_set: 0x24,
+  i64_shl: 0x86, i64_shr_s: 0x87, i64_shr_u: 0x88,
   i32_wrap_i64: 0xa7, i64_extend_i32_s: 0xac, i64_extend_i32_u: 0xad,
 } as const;
 
@@ -220,10 +220,10 @@ export interface FuncDef {
   body: Body;
 }
 
-/** A module importing env.memory (shared, up to maxPages) and `imports` from env, with `globals`
- *  mutable i64 globals (zero) and the functions `funcs`, the last exported as "run". Imported
- *  functions are indices 0..imports.length-1, then funcs in order. */
-export function writeModule(imports: readonly FuncImport[], funcs: readonly FuncDef[], globals: number, maxPages: number): Uint8Array {
+/** A module importing env.memory (shared, up to maxPages) and `imports` from env, defining one
+ *  function `run` (exported). Imported functions are indices 0..imports.length-1, `run` is the
+ *  next. */
+export function writeModule(imports: readonly FuncImport[], run: FuncDef, maxPages: number): Uint8Array {
   const m = new Bytes();
   m.bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
   // types: one per distinct signature
@@ -236,7 +236,7 @@ export function writeModule(imports: readonly FuncImport[], funcs: readonly Func
     return i;
   };
   const importTypes = imports.map((f) => typeOf(f.params, f.result));
-  const funcTypes = funcs.map((f) => typeOf(f.params, f.result));
+  const runType = typeOf(run.params, run.result);
   const types = new Bytes();
   types.u32(sigs.length);
   for (const s of sigs) {
@@ -253,21 +253,15 @@ export function writeModule(imports: readonly FuncImport[], funcs: readonly Func
   imports.forEach((f, i) => { imp.name('env'); imp.name(f.name); imp.byte(0x00); imp.u32(importTypes[i]!); });
   section(m, 2, imp);
   const fns = new Bytes();
-  fns.u32(funcs.length);
-  for (const t of funcTypes) fns.u32(t);
+  fns.u32(1);
+  fns.u32(runType);
   section(m, 3, fns);
-  if (globals > 0) {
-    const g = new Bytes();
-    g.u32(globals);
-    for (let i = 0; i < globals; i++) { g.byte(I64); g.byte(1); g.byte(Op.i64_const); g.byte(0); g.byte(Op.end); }
-    section(m, 6, g);
-  }
   const exp = new Bytes();
-  exp.u32(1); exp.name('run'); exp.byte(0x00); exp.u32(imports.length + funcs.length - 1);
+  exp.u32(1); exp.name('run'); exp.byte(0x00); exp.u32(imports.length);
   section(m, 7, exp);
   const code = new Bytes();
-  code.u32(funcs.length);
-  for (const f of funcs) code.sized(f.body.encode());
+  code.u32(1);
+  code.sized(run.body.encode());
   section(m, 10, code);
   return m.view().slice();
 }
