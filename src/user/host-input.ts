@@ -187,6 +187,11 @@ export function blockingKind(hostFd: number): { tty: boolean; fifo: boolean } | 
   return null;
 }
 
+/** The shared event word, for other workers that wake the scheduler (host-bridge.ts). */
+export function hostEventWord(): SharedArrayBuffer {
+  return events.buffer as SharedArrayBuffer;
+}
+
 /** True (and resets) if some host input arrived since the last call. */
 export function hostEventsChanged(): boolean {
   const v = Atomics.load(events, 0);
