@@ -9,8 +9,10 @@
 // a SharedArrayBuffer. 'out' channels carry what the host program writes (the worker reads the
 // FIFO and fills the ring; the main thread empties it into the rvisor pipe when there is room);
 // 'in' channels carry what the guest writes (the main thread fills the ring from the rvisor pipe;
-// the worker writes it to the FIFO, with the FIFO's own back pressure). Each side only ever moves
-// its own index, so the ring needs no lock.
+// the worker writes it to the FIFO as the FIFO takes it). When the program ends, what it did not
+// read (in the FIFO and the ring) goes back to the front of the rvisor pipe, so a guest reading
+// the same pipe next (`while read l; do /bin/echo "$l"; done`) loses nothing. Each side only ever
+// moves its own index, so the ring needs no lock.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +30,10 @@ export const EOF = 1;
 export const CLOSED = 2;
 /** The worker holds bytes that did not fit ('out'): tell it when there is room. */
 export const WAITING = 4;
+/** The main thread asks the worker to stop writing ('in'). */
+export const STOP = 8;
+/** The worker no longer touches the ring ('in'). */
+export const STOPPED = 16;
 
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -102,31 +108,48 @@ function openOut(m) {
   c.s.on('error', end);
   chans.set(m.id, c);
 }
-// ---- in: the guest writes, the host program reads
+// ---- in: the guest writes, the host program reads. Plain non-blocking writes, so the ring keeps
+// exactly the bytes not yet in the host pipe (the main thread takes them back when the program
+// ends); a full pipe is retried on a timer that backs off to 50 ms.
 function pumpIn(c) {
+  clearTimeout(c.timer);
+  c.timer = null;
   if (c.done) return;
-  if (c.writing) return;
-  if (used(c.r) > 0) {
-    const b = get(c.r);
+  for (;;) {
+    const fl = Atomics.load(c.r.h, 2);
+    if (fl & 8) return stopIn(c, 0);
+    const n = used(c.r);
+    if (n === 0) {
+      if (fl & 1) stopIn(c, 0);
+      return;
+    }
+    const rd = Atomics.load(c.r.h, 0);
+    const at = (rd >>> 0) % RING;
+    let w;
+    try {
+      w = fs.writeSync(c.fd, c.r.d, at, Math.min(n, RING - at));
+    } catch (e) {
+      if (e && e.code === 'EAGAIN') {
+        c.delay = Math.min(c.delay * 2, 50);
+        c.timer = setTimeout(() => pumpIn(c), c.delay);
+        return;
+      }
+      return stopIn(c, 2); // EPIPE: nobody reads the host end any more
+    }
+    c.delay = 0.5;
+    Atomics.store(c.r.h, 0, (rd + w) | 0);
     bump();
-    c.writing = true;
-    c.s.write(b, (e) => { c.writing = false; if (e) fail(c); else pumpIn(c); });
-    return;
   }
-  if (Atomics.load(c.r.h, 2) & 1) { c.done = true; c.s.destroy(); chans.delete(c.id); }
 }
-function fail(c) {
-  if (c.done) return;
+function stopIn(c, flag) { // the main thread closes the fd (it opened it) once it sees STOPPED
   c.done = true;
-  Atomics.or(c.r.h, 2, 2);
-  c.s.destroy();
   chans.delete(c.id);
+  Atomics.or(c.r.h, 2, flag | 16);
+  Atomics.notify(c.r.h, 2);
   bump();
 }
 function openIn(m) {
-  const c = { kind: 'in', id: m.id, fd: m.fd, r: ringOf(m.buf), writing: false, done: false };
-  c.s = new net.Socket({ fd: m.fd, readable: false, writable: true });
-  c.s.on('error', () => fail(c));
+  const c = { kind: 'in', id: m.id, fd: m.fd, r: ringOf(m.buf), done: false, timer: null, delay: 0.5 };
   chans.set(m.id, c);
   pumpIn(c);
 }
@@ -158,7 +181,7 @@ parentPort.on('message', (m) => {
     case 'in': openIn(m); break;
     case 'space': if (c) flushOut(c); break;
     case 'data': if (c) pumpIn(c); break;
-    case 'close': if (c) { c.s.destroy(); chans.delete(m.id); } break;
+    case 'close': if (c && c.kind === 'out') { c.s.destroy(); chans.delete(m.id); } else if (c) stopIn(c, 0); break;
   }
 });
 `;
@@ -194,6 +217,17 @@ export class Ring {
   }
   setFlag(f: number): void {
     Atomics.or(this.h, F, f);
+  }
+  /** Waits (at most `ms`) until flag `f` is set; true if it is. */
+  waitFlag(f: number, ms: number): boolean {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = Atomics.load(this.h, F);
+      if (v & f) return true;
+      const left = end - Date.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.h, F, v, left);
+    }
   }
   /** Clears `f`; true if it was set. */
   takeFlag(f: number): boolean {
@@ -235,32 +269,28 @@ let fifoSeq = 0;
  *  once. `dirs[i]` is 'out' (the host program writes) or 'in' (it reads). Each pipe has two
  *  open file descriptions: rvisor's end (non-blocking, for the worker) and the program's end
  *  (blocking, as a program expects). Throws if the host has no mkfifo. */
-export function hostPipes(dirs: Array<'in' | 'out'>): Array<{ ours: number; theirs: number }> {
+export function hostPipes(dirs: Array<'in' | 'out'>): Array<{ ours: number; theirs: number; back: number }> {
   if (dirs.length === 0) return [];
   fifoDir ??= mkdtempSync(join(tmpdir(), 'rvisor-fifo-'));
   const paths = dirs.map(() => join(fifoDir!, `p${fifoSeq++}`));
   execFileSync('mkfifo', ['-m', '600', ...paths], { stdio: 'ignore' });
-  const out: Array<{ ours: number; theirs: number }> = [];
+  const out: Array<{ ours: number; theirs: number; back: number }> = [];
   const NB = constants.O_NONBLOCK;
   try {
     dirs.forEach((d, i) => {
       const path = paths[i]!;
       if (d === 'out') {
         const ours = openSync(path, constants.O_RDONLY | NB);
-        out.push({ ours, theirs: openSync(path, constants.O_WRONLY) });
+        out.push({ ours, theirs: openSync(path, constants.O_WRONLY), back: -1 });
       } else {
-        const tmp = openSync(path, constants.O_RDONLY | NB);
+        // `back` reads what the program left unread when it ends (given back to the guest).
+        const back = openSync(path, constants.O_RDONLY | NB);
         const ours = openSync(path, constants.O_WRONLY | NB);
-        const theirs = openSync(path, constants.O_RDONLY);
-        closeSync(tmp);
-        out.push({ ours, theirs });
+        out.push({ ours, theirs: openSync(path, constants.O_RDONLY), back });
       }
     });
   } catch (e) {
-    for (const p of out) {
-      closeSync(p.ours);
-      closeSync(p.theirs);
-    }
+    for (const p of out) for (const fd of [p.ours, p.theirs, p.back]) if (fd >= 0) closeSync(fd);
     throw e;
   } finally {
     for (const p of paths) {

@@ -19,13 +19,13 @@
 // `rvisor exec --no-host-exec` (or RVISOR_HOST_EXEC=0) turns it off: such an execve then fails
 // with ENOEXEC, as it did before. A host program that execve's a riscv64 program is the host
 // kernel's business (binfmt_misc with qemu-user), not rvisor's.
-import { closeSync, existsSync, openSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, realpathSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { ERRNO } from './errno.js';
 import { FdTable, O_ACCMODE, PIPE_CAPACITY, kernelOffset, type HostFile, type OpenFile, type PipeEnd } from './fd-table.js';
 import { FutexTable } from './futex.js';
-import { CLOSED, EOF, Ring, WAITING, hostPipes, post, shutdownBridges } from './host-bridge.js';
+import { CLOSED, EOF, Ring, STOP, STOPPED, WAITING, hostPipes, post, shutdownBridges } from './host-bridge.js';
 import type { Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { SIGKILL, SIGNAL_NAMES, SIGSTOP, SIG_DFL, SIG_IGN } from './signals.js';
@@ -83,6 +83,12 @@ interface Bridge {
   holder: FdTable;
   end: PipeEnd;
   kernel: Kernel;
+  /** 'in': rvisor's read end of the host pipe (what the program left unread), else -1. */
+  back: number;
+  /** 'in': rvisor's write end (the worker writes it; closed here once the worker stopped). */
+  ours: number;
+  /** 'in': the guest side reached EOF and the worker was told. */
+  eofSent: boolean;
 }
 
 const programs = new Set<HostProgram>();
@@ -129,7 +135,7 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
   for (const fd of p.fds.fds()) if (!p.fds.getCloexec(fd)) passed.push([fd, p.fds.get(fd)!]);
   const piped: PipeEnd[] = [];
   for (const [, f] of passed) if (f.kind === 'pipe' && !piped.includes(f)) piped.push(f);
-  let pipes: Array<{ ours: number; theirs: number }>;
+  let pipes: Array<{ ours: number; theirs: number; back: number }>;
   try {
     pipes = hostPipes(piped.map((e) => (e.write ? 'out' : 'in')));
   } catch {
@@ -189,7 +195,10 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
   const made: Bridge[] = piped.map((end, i) => {
     const holder = new FdTable();
     holder.install(end, false);
-    const b: Bridge = { kind: end.write ? 'out' : 'in', id: nextId++, owner: prog.id, ring: new Ring(), holder, end, kernel: p.kernel };
+    const b: Bridge = {
+      kind: end.write ? 'out' : 'in', id: nextId++, owner: prog.id, ring: new Ring(), holder, end, kernel: p.kernel,
+      back: pipes[i]!.back, ours: end.write ? -1 : pipes[i]!.ours, eofSent: false,
+    };
     post({ op: b.kind, id: b.id, fd: pipes[i]!.ours, buf: b.ring.buf, owner: prog.id });
     return b;
   });
@@ -218,6 +227,9 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
     for (const b of made) {
       post({ op: 'close', id: b.id });
       b.holder.closeAll();
+      if (b.back >= 0) closeSync(b.back);
+      b.ring.waitFlag(STOPPED, 5000);
+      closeOurs(b);
     }
     if (state === SPAWNING) return -ERRNO.EAGAIN;
     const name = Object.entries(osConstants.errno).find(([, v]) => v === prog.st[1])?.[0];
@@ -283,7 +295,9 @@ function pump(b: Bridge): boolean {
     if (moved) b.kernel.wakeRetriers();
     return moved;
   }
-  if (b.ring.flags() & CLOSED) return finish(b); // the program's end closed: guest writers get EPIPE
+  if (b.ring.flags() & STOPPED) closeOurs(b); // after EOF: the program sees it
+  if (b.ring.flags() & CLOSED) return reclaim(b); // the program's end closed: guest writers get EPIPE
+  if (b.eofSent) return false;
   const n = Math.min(pipe.size, b.ring.space());
   if (n > 0) {
     b.ring.write(takeFromPipe(b.end, n));
@@ -294,9 +308,46 @@ function pump(b: Bridge): boolean {
   if (pipe.size === 0 && pipe.writers === 0) {
     b.ring.setFlag(EOF);
     post({ op: 'data', id: b.id });
-    return finish(b);
+    b.eofSent = true;
   }
   return false;
+}
+
+/** Ends an 'in' bridge: the worker stops writing, and what the program did not read (still in
+ *  the host pipe, then still in the ring) goes back to the front of the rvisor pipe. */
+function reclaim(b: Bridge): boolean {
+  b.ring.setFlag(STOP);
+  post({ op: 'data', id: b.id });
+  if (b.ring.waitFlag(STOPPED, 5000)) closeOurs(b);
+  const parts: Uint8Array[] = [];
+  const buf = Buffer.allocUnsafe(65536);
+  for (;;) {
+    let n = 0;
+    try {
+      n = readSync(b.back, buf, 0, buf.length, null);
+    } catch {
+      break; // EAGAIN: empty
+    }
+    if (n <= 0) break;
+    parts.push(Uint8Array.prototype.slice.call(buf, 0, n));
+  }
+  closeSync(b.back);
+  const rest = b.ring.read(b.ring.used());
+  if (rest.length) parts.push(rest);
+  const pipe = b.end.pipe;
+  for (const x of parts) pipe.size += x.length;
+  pipe.chunks.unshift(...parts);
+  return finish(b);
+}
+
+function closeOurs(b: Bridge): void {
+  if (b.ours < 0) return;
+  try {
+    closeSync(b.ours);
+  } catch {
+    // already closed
+  }
+  b.ours = -1;
 }
 
 function finish(b: Bridge): boolean {
@@ -313,8 +364,10 @@ export function stepHostPrograms(): boolean {
   for (const b of [...bridges]) if (pump(b)) changed = true;
   for (const prog of [...programs]) {
     if (Atomics.load(prog.st, 0) !== EXITED) continue;
-    // What it wrote before it ended is in the rings now: into the pipes first.
+    // What it wrote before it ended is in the rings now: into the pipes first; what it did not
+    // read goes back to the guest's pipes.
     for (const b of [...bridges]) if (b.owner === prog.id) pump(b);
+    for (const b of [...bridges]) if (b.owner === prog.id && b.kind === 'in') reclaim(b);
     programs.delete(prog);
     const q = prog.proc;
     q.hostProgram = null;
@@ -333,13 +386,16 @@ export function stepHostPrograms(): boolean {
 /** True while a host program runs or a bridge may still bring bytes. */
 export function hostProgramsPending(): boolean {
   if (programs.size) return true;
-  for (const b of bridges) if (b.kind === 'out' || b.ring.used() > 0) return true;
+  for (const b of bridges) if (b.kind === 'out') return true;
   return false;
 }
 
 /** The run is over: the bridges stop (host programs still running go on, as orphans do). */
 export function shutdownHostPrograms(): void {
-  for (const b of [...bridges]) b.holder.closeAll();
+  for (const b of [...bridges]) {
+    b.holder.closeAll();
+    if (b.back >= 0) closeSync(b.back);
+  }
   bridges.clear();
   programs.clear();
   shutdownBridges();
