@@ -73,6 +73,11 @@ test('host exec: bytes a host program did not read stay in the guest pipe', { sk
   assert.equal(r.stdout.toString(), 'got l1\ngot l2\ngot l3\nhost:a\nb\nc\n', r.stderr);
 });
 
+test('host exec: bytes rvisor read ahead from its own stdin go to the host program first, and back', { skip }, () => {
+  const r = sh('read x; echo guest:$x; /bin/sh -c "read y; echo host:\\$y"; cat', { input: 'a\nb\nc\nd\n' });
+  assert.equal(r.stdout.toString(), 'guest:a\nhost:b\nc\nd\n', r.stderr);
+});
+
 test('host exec: a guest pipeline stage keeps running while the host reader waits', { skip }, () => {
   const r = sh('{ i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; echo $i; } | /bin/sh -c "read x; echo host:\\$x"');
   assert.equal(r.stdout.toString(), 'host:3000\n', r.stderr);

@@ -81,7 +81,9 @@ interface Bridge {
   ring: Ring;
   /** Holds the bridge's own reference to the pipe end (released like a guest fd). */
   holder: FdTable;
-  end: PipeEnd;
+  /** What the bridge carries: an rvisor pipe end, or (for 'in') a host input whose reader
+   *  (host-input.ts) holds bytes read ahead that the program must get first. */
+  end: PipeEnd | HostFile;
   kernel: Kernel;
   /** 'in': rvisor's read end of the host pipe (what the program left unread), else -1. */
   back: number;
@@ -133,11 +135,14 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
   // The fds the program gets: host fds as they are, rvisor pipe ends through host pipes.
   const passed: Array<[number, OpenFile]> = [];
   for (const fd of p.fds.fds()) if (!p.fds.getCloexec(fd)) passed.push([fd, p.fds.get(fd)!]);
-  const piped: PipeEnd[] = [];
-  for (const [, f] of passed) if (f.kind === 'pipe' && !piped.includes(f)) piped.push(f);
+  const piped: Array<PipeEnd | HostFile> = [];
+  for (const [, f] of passed) {
+    if (piped.includes(f as PipeEnd)) continue;
+    if (f.kind === 'pipe' || (f.kind === 'host' && f.input?.holding)) piped.push(f);
+  }
   let pipes: Array<{ ours: number; theirs: number; back: number }>;
   try {
-    pipes = hostPipes(piped.map((e) => (e.write ? 'out' : 'in')));
+    pipes = hostPipes(piped.map((e) => (e.kind === 'pipe' && e.write ? 'out' : 'in')));
   } catch {
     return -ERRNO.ENFILE;
   }
@@ -196,8 +201,8 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
     const holder = new FdTable();
     holder.install(end, false);
     const b: Bridge = {
-      kind: end.write ? 'out' : 'in', id: nextId++, owner: prog.id, ring: new Ring(), holder, end, kernel: p.kernel,
-      back: pipes[i]!.back, ours: end.write ? -1 : pipes[i]!.ours, eofSent: false,
+      kind: end.kind === 'pipe' && end.write ? 'out' : 'in', id: nextId++, owner: prog.id, ring: new Ring(), holder, end,
+      kernel: p.kernel, back: pipes[i]!.back, ours: pipes[i]!.back >= 0 ? pipes[i]!.ours : -1, eofSent: false,
     };
     post({ op: b.kind, id: b.id, fd: pipes[i]!.ours, buf: b.ring.buf, owner: prog.id });
     return b;
@@ -275,7 +280,9 @@ function becomeStandIn(p: Process, t: Thread, prog: HostProgram, file: string): 
 
 /** Moves bytes through one bridge; true if anything changed. */
 function pump(b: Bridge): boolean {
-  const pipe = b.end.pipe;
+  const end = b.end;
+  if (end.kind === 'host') return pumpHostInput(b, end);
+  const pipe = end.pipe;
   if (b.kind === 'out') {
     if (pipe.readers === 0) {
       // Nobody reads the guest end: the program's writes fail (EPIPE, SIGPIPE) as on Linux.
@@ -300,7 +307,7 @@ function pump(b: Bridge): boolean {
   if (b.eofSent) return false;
   const n = Math.min(pipe.size, b.ring.space());
   if (n > 0) {
-    b.ring.write(takeFromPipe(b.end, n));
+    b.ring.write(takeFromPipe(end, n));
     post({ op: 'data', id: b.id });
     b.kernel.wakeRetriers();
     return true;
@@ -311,6 +318,22 @@ function pump(b: Bridge): boolean {
     b.eofSent = true;
   }
   return false;
+}
+
+/** An 'in' bridge from a host input: the bytes its reader holds, then the rest of the input. */
+function pumpHostInput(b: Bridge, f: HostFile): boolean {
+  if (b.ring.flags() & STOPPED) closeOurs(b);
+  if (b.ring.flags() & CLOSED) return reclaim(b);
+  const space = b.ring.space();
+  if (b.eofSent || space === 0) return false;
+  const r = f.input!.take(space);
+  if (r === null) return false; // asked for: its worker wakes the scheduler
+  if (typeof r === 'number') {
+    b.ring.setFlag(EOF);
+    b.eofSent = true;
+  } else b.ring.write(r);
+  post({ op: 'data', id: b.id });
+  return true;
 }
 
 /** Ends an 'in' bridge: the worker stops writing, and what the program did not read (still in
@@ -329,14 +352,17 @@ function reclaim(b: Bridge): boolean {
       break; // EAGAIN: empty
     }
     if (n <= 0) break;
-    parts.push(Uint8Array.prototype.slice.call(buf, 0, n));
+    parts.push(new Uint8Array(buf.subarray(0, n)));
   }
   closeSync(b.back);
   const rest = b.ring.read(b.ring.used());
   if (rest.length) parts.push(rest);
-  const pipe = b.end.pipe;
-  for (const x of parts) pipe.size += x.length;
-  pipe.chunks.unshift(...parts);
+  const end = b.end;
+  if (end.kind === 'host') end.input!.unread(parts);
+  else {
+    for (const x of parts) end.pipe.size += x.length;
+    end.pipe.chunks.unshift(...parts);
+  }
   return finish(b);
 }
 
