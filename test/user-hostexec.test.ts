@@ -86,8 +86,9 @@ test('host exec: a guest pipeline stage keeps running while the host reader wait
 test('host exec: fds at numbers >= 3 (a file and an rvisor pipe), file offsets shared with the guest', { skip }, () => {
   withDir((dir) => {
     const r = sh('exec 5>f5; /bin/sh -c "echo five >&5"; /bin/sh -c "echo seven >&7" 7>&1 | cat; '
-      + '{ echo a; /bin/echo b; echo c; } > abc; printf "12345" > num; { read -n 2 x; /bin/cat; echo; } < num', { cwd: dir });
-    assert.equal(r.stdout.toString(), 'seven\n345\n', r.stderr);
+      + '{ echo a; /bin/echo b; echo c; } > abc; printf "12345" > num; { read -n 2 x; /bin/cat; echo; } < num; '
+      + '(exec 0<&-; /bin/sh -c "if [ -e /proc/self/fd/0 ]; then echo fd0-open; else echo fd0-closed; fi")', { cwd: dir });
+    assert.equal(r.stdout.toString(), 'seven\n345\nfd0-closed\n', r.stderr);
     assert.equal(readFileSync(join(dir, 'f5'), 'utf8'), 'five\n');
     assert.equal(readFileSync(join(dir, 'abc'), 'utf8'), 'a\nb\nc\n');
   });

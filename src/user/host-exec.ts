@@ -105,10 +105,11 @@ function perl(): string | null {
   return perlPath;
 }
 
-/** Sets the ignored signals and the fds' offsets, then execs the program (argv[0] as given). */
-const TRAMPOLINE = 'my ($i, $s, $f) = splice(@ARGV, 0, 3); $SIG{$_} = "IGNORE" for grep { length } split /,/, $i; '
-  + 'if (length $s) { require POSIX; for (split /,/, $s) { my ($fd, $pos) = split /:/; POSIX::lseek($fd, $pos, 0) } } '
-  + 'exec { $f } @ARGV; exit 127;';
+/** Sets the ignored signals and the fds' offsets, closes the fds 0-2 the guest did not have
+ *  (spawn puts /dev/null there), then execs the program (argv[0] as given). */
+const TRAMPOLINE = 'my ($i, $s, $c, $f) = splice(@ARGV, 0, 4); $SIG{$_} = "IGNORE" for grep { length } split /,/, $i; '
+  + 'if (length $s || length $c) { require POSIX; for (split /,/, $s) { my ($fd, $pos) = split /:/; POSIX::lseek($fd, $pos, 0) } '
+  + 'POSIX::close($_) for split /,/, $c } exec { $f } @ARGV; exit 127;';
 
 /** Moves up to n bytes out of an rvisor pipe. */
 function takeFromPipe(end: PipeEnd, n: number): Uint8Array {
@@ -195,7 +196,8 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
     seen.add(s.slice(0, i));
     env.push([s.slice(0, i), s.slice(i + 1)]);
   }
-  const tramp = (ignored.length || seekSpec.length) && perl();
+  const closed = [0, 1, 2].filter((fd) => stdio[fd] === undefined || stdio[fd] === 'ignore');
+  const tramp = (ignored.length || seekSpec.length || closed.length) && perl();
   // Bridges first: the worker must know them when the program exits.
   const made: Bridge[] = piped.map((end, i) => {
     const holder = new FdTable();
@@ -212,7 +214,7 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
     post({
       op: 'spawn', st: prog.st.buffer, owner: prog.id,
       file: tramp ? tramp : file,
-      args: tramp ? ['-e', TRAMPOLINE, ignored.join(','), seekSpec.join(','), file, argv0, ...args] : args,
+      args: tramp ? ['-e', TRAMPOLINE, ignored.join(','), seekSpec.join(','), closed.join(','), file, argv0, ...args] : args,
       argv0: tramp ? 'perl' : argv0,
       env, cwd: p.cwd, stdio,
     });
