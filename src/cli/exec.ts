@@ -1,5 +1,5 @@
-// `rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--jit on|off] [--jit-threshold N]
-// [--] PROG [ARGS...]`: runs one
+// `rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--no-host-exec] [--jit on|off]
+// [--jit-threshold N] [--] PROG [ARGS...]`: runs one
 // riscv64 Linux program on this host (the process VM). stdin, stdout, stderr, the environment,
 // the working directory and the exit status pass through. A program killed by a signal makes
 // rvisor exit with 128 + the signal number (what a shell reports for a killed child).
@@ -8,6 +8,7 @@ import { jitConfigOf, jitOption, jitThresholdOption } from './jit-options.js';
 import { accessSync, constants, statSync, writeSync } from 'node:fs';
 import { RvisorError } from '../errors.js';
 import { ACCESS_EXEC } from '../user/address-space.js';
+import { hostExecConfig } from '../user/host-exec.js';
 import { launch } from '../user/launch.js';
 import type { Process } from '../user/process.js';
 import { runProcess } from '../user/scheduler.js';
@@ -19,6 +20,8 @@ export const EXEC_USAGE = `usage: rvisor exec [options] [--] PROG [ARGS...]
   --strace        print every system call on stderr
   --trace         print every instruction on stderr
   --stats         print instructions, seconds and MIPS at exit (and the JIT's counters)
+  --no-host-exec  an execve of a host-native program (e.g. an x86-64 /bin/sh) fails with
+                  ENOEXEC instead of running it natively (also: RVISOR_HOST_EXEC=0)
   --jit on|off    compile hot guest code to WebAssembly (default: $RVISOR_JIT, else off)
   --jit-threshold N
                   with the JIT on: instructions run on a page before it is compiled,
@@ -34,6 +37,8 @@ export interface ExecOptions {
   jit?: boolean;
   /** --jit-threshold; undefined: $RVISOR_JIT_THRESHOLD, else the default. */
   jitThreshold?: number;
+  /** --no-host-exec (or RVISOR_HOST_EXEC=0|off|no): host-native programs are not run. */
+  noHostExec: boolean;
   /** --help: print EXEC_USAGE and exit 0 (nothing is run). */
   help: boolean;
   prog: string;
@@ -42,7 +47,7 @@ export interface ExecOptions {
 
 /** Parses the arguments after `exec`. Options end at the first non-option (PROG) or `--`. */
 export function parseExecArgs(args: string[]): ExecOptions {
-  const o: ExecOptions = { strace: false, trace: false, stats: false, help: false, prog: '', args: [] };
+  const o: ExecOptions = { strace: false, trace: false, stats: false, noHostExec: /^(0|off|no|false)$/i.test(process.env.RVISOR_HOST_EXEC ?? ''), help: false, prog: '', args: [] };
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i]!;
@@ -54,6 +59,7 @@ export function parseExecArgs(args: string[]): ExecOptions {
     if (a === '--strace') o.strace = true;
     else if (a === '--trace') o.trace = true;
     else if (a === '--stats') o.stats = true;
+    else if (a === '--no-host-exec') o.noHostExec = true;
     else if (a === '--help' || a === '-h') {
       o.help = true;
       return o;
@@ -144,6 +150,7 @@ export async function execCommand(args: string[]): Promise<number> {
     }
     if (!ok) throw new RvisorError('ENOENT_FILE', `${o.sysroot}: --sysroot is not a directory`);
   }
+  hostExecConfig.enabled = !o.noHostExec;
   const disasm = o.trace ? await loadDisassembler() : undefined;
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   const start = process.hrtime.bigint();

@@ -104,6 +104,8 @@ export class HostInput {
   private readonly worker: Worker;
   /** Bytes of the current chunk already taken. */
   private off = 0;
+  /** Bytes given back (a host program did not read them: host-exec.ts), read before the rest. */
+  private back: Uint8Array[] = [];
 
   constructor(readonly hostFd: number, readonly tty: boolean, readonly fifo: boolean, keepOpen: boolean) {
     this.worker = new Worker(WORKER_SOURCE, {
@@ -131,6 +133,12 @@ export class HostInput {
   /** Up to n bytes if some are here, 0 at EOF, -errno on an error, or null: nothing yet (a
    *  chunk has been asked for; the scheduler's event word changes when it comes). */
   take(n: number): Take {
+    const b = this.back[0];
+    if (b) {
+      if (b.length > n) this.back[0] = b.subarray(n);
+      else this.back.shift();
+      return b.slice(0, n);
+    }
     const st = Atomics.load(this.ctl, 0);
     if (st === DATA) {
       const len = this.ctl[1]!;
@@ -151,11 +159,22 @@ export class HostInput {
 
   /** Readiness for poll: 'in' (data or an error to read), 'eof', or null (a chunk is asked for). */
   poll(): 'in' | 'eof' | null {
+    if (this.back.length) return 'in';
     const st = Atomics.load(this.ctl, 0);
     if (st === DATA || st === ERROR) return 'in';
     if (st === EOF) return 'eof';
     this.request();
     return null;
+  }
+
+  /** True if bytes were read from the host but not yet by the guest. */
+  get holding(): boolean {
+    return this.back.length > 0 || Atomics.load(this.ctl, 0) === DATA;
+  }
+
+  /** Gives bytes back: the next reads return them first, in order. */
+  unread(parts: Uint8Array[]): void {
+    this.back.unshift(...parts.filter((x) => x.length > 0));
   }
 
   /** The guest closed its last descriptor of this file: the worker closes the host fd (unless
@@ -185,6 +204,11 @@ export function blockingKind(hostFd: number): { tty: boolean; fifo: boolean } | 
     // a bad fd: reads fail synchronously
   }
   return null;
+}
+
+/** The shared event word, for other workers that wake the scheduler (host-bridge.ts). */
+export function hostEventWord(): SharedArrayBuffer {
+  return events.buffer as SharedArrayBuffer;
 }
 
 /** True (and resets) if some host input arrived since the last call. */

@@ -89,6 +89,8 @@ export class Process {
   readonly pollDeadlines = new Map<number, bigint>();
   /** Syscall numbers already reported as unimplemented (--strace). */
   readonly reportedEnosys = new Set<number>();
+  /** The host program this process exec'ed (host-exec.ts): signals sent to it go there. */
+  hostProgram: { signal(sig: number): void } | null = null;
 
   constructor(readonly core: Core, readonly mem: HostMemory, readonly config: ProcessConfig, from?: ForkSource) {
     if (from) {
@@ -296,6 +298,10 @@ export class Process {
   /** Sends a signal to the process (kill): some thread that does not block it takes it. */
   sendToProcess(info: SigInfo): void {
     const sig = info.signo;
+    if (this.hostProgram) {
+      this.hostProgram.signal(sig);
+      return;
+    }
     const threads = [...this.threads.values()].filter((t) => t.status !== 'exited');
     const waiter = threads.find((t) => t.status === 'blocked' && t.wait?.kind === 'sigwait' && t.wait.set & sigbit(sig));
     if (waiter) {

@@ -14,6 +14,7 @@ import { ERROR_CODES } from '../errors.js';
 import { monotonicNs, rdtimeTicks } from './clock.js';
 import { describeHostInputs, hostEventsChanged, hostInputStatus, shutdownHostInput, waitHostEvents } from './host-input.js';
 import { ERRNO } from './errno.js';
+import { hostProgramsPending, shutdownHostPrograms, stepHostPrograms } from './host-exec.js';
 import type { Process } from './process.js';
 import {
   BUS_ADRALN, ILL_ILLOPC, SA_NODEFER, SA_RESETHAND, SEGV_ACCERR, SIGALRM, SIGBUS, SIGILL, SIGSEGV, SIGTRAP, SIG_DFL,
@@ -263,11 +264,15 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
     if (p.exitStatus !== null) break;
     k.finishExited();
     if (hostEventsChanged()) k.wakeRetriers(); // host input arrived (host-input.ts)
+    if (stepHostPrograms()) { // bytes moved through a bridge, a host program ended (host-exec.ts)
+      k.finishExited();
+      if (p.exitStatus !== null) break;
+    }
     const all: Array<[Process, Thread]> = [];
     for (const q of k.running()) for (const t of q.threads.values()) all.push([q, t]);
     const runnable = all.filter(([, t]) => t.status === 'runnable').sort((x, y) => x[1].tid - y[1].tid);
     if (runnable.length === 0) {
-      if (all.length === 0) break;
+      if (all.length === 0 && !hostProgramsPending()) break;
       let d: bigint | null = null;
       for (const q of k.running()) {
         const e = earliestDeadline(q);
@@ -278,7 +283,7 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
         k.wakeRetriers();
         continue;
       }
-      if (d === null && input === 'none') {
+      if (d === null && input === 'none' && !hostProgramsPending()) {
         const n = all.length;
         const waits = all.map(([, x]) => `${x.tid}: ${x.wait?.kind ?? x.status}`).join(', ');
         opts.report?.(`deadlock: ${n === 1 ? 'the only thread is' : `all ${n} threads are`} blocked with nothing that could wake ${n === 1 ? 'it' : 'them'} (threads ${waits}; host input ${describeHostInputs()})`);
@@ -295,6 +300,7 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
   }
   k.shutdown();
   shutdownHostInput();
+  shutdownHostPrograms();
   switchTo(p);
   p.as.syncShared();
   return p.exitStatus ?? 0;

@@ -5,6 +5,7 @@ import { accessSync, constants, readFileSync, realpathSync, statSync } from 'nod
 import { randomBytes } from 'node:crypto';
 import { RvisorError } from '../../errors.js';
 import { ERRNO, hostErrno } from '../errno.js';
+import { execHost, isHostElf } from '../host-exec.js';
 import { CLD_EXITED, CLD_KILLED } from '../kernel.js';
 import { auxvFor } from '../launch.js';
 import { loadProgram } from '../loader.js';
@@ -100,6 +101,10 @@ function execFile(p: Process, t: Thread, hostPath: string, guestPath: string, ar
     const ihost = resolveAt(p, AT_FDCWD, interp);
     if (typeof ihost === 'number') return ihost;
     return execFile(p, t, ihost, interp, nargv, envp, depth + 1);
+  }
+  if (isHostElf(data)) {
+    const r = execHost(p, t, hostPath, argv, envp);
+    return r < 0 ? r : NO_RETURN;
   }
   if (data.length < 4 || data[0] !== 0x7f || data[1] !== 0x45 || data[2] !== 0x4c || data[3] !== 0x46) return -ERRNO.ENOEXEC;
   const as = p.newAddressSpace();

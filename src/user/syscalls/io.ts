@@ -211,7 +211,7 @@ function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null
     if (total === 0) return 0;
     const space = PIPE_CAPACITY - pipe.size;
     // Writes of at most PIPE_BUF (4096) bytes are atomic: wait for room for all of them.
-    if (space === 0 || (total <= 4096 && space < total)) {
+    if (space <= 0 || (total <= 4096 && space < total)) { // over: bytes a host program left unread came back (host-exec.ts)
       if (f.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
       p.block(t, { kind: 'retry', deadline: null });
       return BLOCKED;
