@@ -22,6 +22,7 @@
 #                                                         qemu-riscv64-static     test/fixtures/user/build.sh --check
 # guest/linux/qemu-*.log (qemu-boot.log), guest/linux/qemu-virt.dts
 #                                                         qemu-system-riscv64     scripts/oracle/qemu-boot-check.sh
+# test/suites/**/*.json (only with CHECK_SUITES=1: slow)  qemu-riscv64-static     scripts/oracle/suites-check.sh
 #
 # (test/fdt.test.ts compares the board's device tree with dtc and a live QEMU dump in `npm test`
 # itself; it keeps no golden file.) Run after `npm run build` (decode-golden reads dist/).
@@ -39,6 +40,9 @@ for s in guest/*/regen.sh; do
 done
 check test/fixtures/user test/fixtures/user/build.sh --check
 check guest/linux scripts/oracle/qemu-boot-check.sh
+if [ "${CHECK_SUITES:-}" = 1 ]; then
+  check test/suites scripts/oracle/suites-check.sh
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   echo "check-all: ${#failed[@]} check(s) failed: ${failed[*]}"
   exit 1

@@ -8,6 +8,8 @@
 #                                    gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross
 #   gcc (native)                     gcc libc6-dev           guest/sigmask (the native Linux reference)
 #   expect, fw_jump.bin, e2fsck      expect opensbi e2fsprogs guest/linux/qemu-test.sh
+#   go, dpkg-parsechangelog, make    golang-go dpkg-dev make  scripts/oracle/suites-check.sh (only
+#                                                             with CHECK_SUITES=1)
 # A tool that is still missing afterwards is an error: reference checks never skip.
 set -euo pipefail
 need=()
@@ -26,6 +28,11 @@ want /usr/include/stdio.h libc6-dev
 want expect expect
 want /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin opensbi
 want e2fsck e2fsprogs
+if [ "${CHECK_SUITES:-}" = 1 ]; then
+  want go golang-go
+  want dpkg-parsechangelog dpkg-dev
+  want make make
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-tools: installing ${need[*]}"
   if [ "$(id -u)" != 0 ]; then
@@ -42,5 +49,10 @@ done
 for f in /usr/riscv64-linux-gnu/lib/libc.a /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin; do
   [ -e "$f" ] || { echo "install-tools: $f is still missing" >&2; missing=1; }
 done
+if [ "${CHECK_SUITES:-}" = 1 ]; then
+  for t in go dpkg-parsechangelog make; do
+    command -v "$t" >/dev/null || { echo "install-tools: $t is still missing" >&2; missing=1; }
+  done
+fi
 [ "$missing" = 0 ] || exit 1
 echo "install-tools: $(qemu-riscv64-static --version | head -1); $(qemu-system-riscv64 --version | head -1); dtc $(dtc --version | sed 's/.*Version: //')"
