@@ -10,6 +10,7 @@ import {
   hostInput, kernelOffset, type EventFd, type HostFile, type OpenFile,
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
+import { F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW, fcntlLock } from './locking.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -386,20 +387,14 @@ const F_GETFD = 1;
 const F_SETFD = 2;
 const F_GETFL = 3;
 const F_SETFL = 4;
-const F_GETLK = 5;
-const F_SETLK = 6;
-const F_SETLKW = 7;
 const F_SETOWN = 8;
 const F_GETOWN = 9;
 const F_DUPFD_CLOEXEC = 1030;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
-const F_OFD_GETLK = 36;
-const F_OFD_SETLK = 37;
-const F_OFD_SETLKW = 38;
 const FD_CLOEXEC = 1;
 
-const sysFcntl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+const sysFcntl = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const fd = int(a[0]);
   const f = p.fds.get(fd);
   if (!f) return -ERRNO.EBADF;
@@ -423,18 +418,12 @@ const sysFcntl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
       f.flags = (f.flags & ~SETFL_MASK) | (int(arg) & SETFL_MASK);
       return 0;
     case F_GETLK:
-    case F_OFD_GETLK: {
-      // Record locks are not emulated: report F_UNLCK (l_type is the first short of struct
-      // flock), and let F_SETLK* succeed.
-      const b = new Uint8Array(2);
-      b[0] = 2;
-      return p.as.write(arg, b) ? 0 : -ERRNO.EFAULT;
-    }
+    case F_OFD_GETLK:
     case F_SETLK:
     case F_SETLKW:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-      return p.as.check(arg, 32, 0) ? 0 : -ERRNO.EFAULT;
+      return fcntlLock(p, t, f, cmd, arg); // locking.ts
     case F_GETOWN:
       return 0;
     case F_SETOWN:
