@@ -3,6 +3,7 @@
 import type { SyscallDef } from './abi.js';
 import { CHILD_SYSCALLS } from './children.js';
 import { FILE_SYSCALLS } from './files.js';
+import { FILETIME_SYSCALLS } from './filetimes.js';
 import { IO_SYSCALLS } from './io.js';
 import { LOCK_SYSCALLS } from './locking.js';
 import { MEMORY_SYSCALLS } from './memory.js';
@@ -14,7 +15,7 @@ import { TIME_SYSCALLS } from './time.js';
 
 function build(): Map<number, SyscallDef> {
   const t = new Map<number, SyscallDef>();
-  for (const family of [CHILD_SYSCALLS, IO_SYSCALLS, LOCK_SYSCALLS, FILE_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
+  for (const family of [CHILD_SYSCALLS, IO_SYSCALLS, LOCK_SYSCALLS, FILE_SYSCALLS, FILETIME_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
     for (const [nr, def] of Object.entries(family)) {
       const n = Number(nr);
       if (t.has(n)) throw new Error(`system call ${n} defined twice (${t.get(n)!.name}, ${def.name})`);
