@@ -57,7 +57,7 @@ function hostOpenFlags(flags: number): number {
  *  architecture Node runs on). */
 const HOST_O_PATH = 0o10000000;
 
-function openHost(p: Process, path: string, flags: number, mode: number): SysResult {
+export function openHost(p: Process, path: string, flags: number, mode: number): SysResult {
   if ((flags & O_TMPFILE) === O_TMPFILE) return -ERRNO.EOPNOTSUPP;
   let hflags = hostOpenFlags(flags);
   // O_PATH is opened as O_PATH on the host too (an O_RDONLY open would fail with ELOOP on a
