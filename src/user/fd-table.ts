@@ -8,6 +8,7 @@
 import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { ERRNO } from './errno.js';
 import { HostInput, blockingKind } from './host-input.js';
+import { descriptionReleased, fdClosed } from './locks.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
 export const O_ACCMODE = 0o3;
@@ -150,7 +151,10 @@ export class FdTable {
     file.refs++;
     const old = this.slots.get(fd);
     this.slots.set(fd, { file, cloexec });
-    if (old) this.release(old.file);
+    if (old) {
+      fdClosed(this, old.file);
+      this.release(old.file);
+    }
     return fd;
   }
 
@@ -159,6 +163,7 @@ export class FdTable {
     const s = this.slots.get(fd);
     if (!s) return -ERRNO.EBADF;
     this.slots.delete(fd);
+    fdClosed(this, s.file); // this table's record locks on the file end (locks.ts)
     this.release(s.file);
     return 0;
   }
@@ -187,6 +192,7 @@ export class FdTable {
   /** Drops one reference to an open file description, closing it when none are left. */
   private release(f: OpenFile): void {
     if (--f.refs > 0) return;
+    descriptionReleased(f);
     if (f.kind === 'host') {
       if (f.input) f.input.close(); // its worker closes the host fd
       else if (!f.keepOpen) {

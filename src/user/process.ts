@@ -117,6 +117,7 @@ export class Process {
       this.gid = process.getgid?.() ?? 0;
       this.cwd = process.cwd();
       this.kernel.hostCwd = this.cwd;
+      this.umask = process.umask(); // inherited from whoever started rvisor, as on Linux
       this.fds = FdTable.withStdio();
       this.as = this.newAddressSpace();
       core.setTlbMissHandler(this.tlbMiss);

@@ -2,8 +2,8 @@
 // link operations, permissions, times, the working directory.
 import {
   accessSync, chmodSync, chownSync, constants as C, fchmodSync, fchownSync, fstatSync, lchownSync, linkSync,
-  lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmdirSync, statSync,
-  statfsSync, symlinkSync, truncateSync, unlinkSync, utimesSync, closeSync, type BigIntStats,
+  lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmdirSync, statSync,
+  statfsSync, symlinkSync, truncateSync, unlinkSync, closeSync, type BigIntStats,
 } from 'node:fs';
 import { ERRNO, hostErrno } from '../errno.js';
 import {
@@ -14,6 +14,7 @@ import { readPath, resolveAt } from '../paths.js';
 import type { Process } from '../process.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
 import type { Thread } from '../thread.js';
+import { makeFifo } from './mkfifo.js';
 import { AT_FDCWD, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -52,10 +53,17 @@ function hostOpenFlags(flags: number): number {
   return h;
 }
 
-function openHost(p: Process, path: string, flags: number, mode: number): SysResult {
+/** O_PATH on a Linux host (Node's fs.constants lacks it; the value is the same on every
+ *  architecture Node runs on). */
+const HOST_O_PATH = 0o10000000;
+
+export function openHost(p: Process, path: string, flags: number, mode: number): SysResult {
   if ((flags & O_TMPFILE) === O_TMPFILE) return -ERRNO.EOPNOTSUPP;
   let hflags = hostOpenFlags(flags);
-  if (flags & O_PATH) hflags = C.O_RDONLY | (flags & O_DIRECTORY ? C.O_DIRECTORY : 0) | (flags & O_NOFOLLOW ? C.O_NOFOLLOW : 0);
+  // O_PATH is opened as O_PATH on the host too (an O_RDONLY open would fail with ELOOP on a
+  // symlink under O_NOFOLLOW, and with EACCES on a file the user cannot read).
+  if (flags & O_PATH) hflags = HOST_O_PATH | (flags & O_DIRECTORY ? C.O_DIRECTORY : 0) | (flags & O_NOFOLLOW ? C.O_NOFOLLOW : 0);
+  process.umask(p.umask); // the host's umask is the process's own while it creates files
   const fd = host(() => openSync(path, hflags, mode));
   if (typeof fd !== 'number' || fd < 0) return fd;
   let st: BigIntStats;
@@ -216,6 +224,7 @@ const sysGetdents64 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 const sysMkdirat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
+  process.umask(p.umask);
   return host(() => (mkdirSync(path, { mode: u32(a[2]) & 0o7777 }), 0));
 };
 
@@ -252,7 +261,12 @@ const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     const fdm = /^\/proc\/(?:self|\d+)\/fd\/(\d+)$/.exec(s);
     const f = fdm ? p.fds.get(Number(fdm[1])) : undefined;
     if (f && f.kind === 'pipe') target = new TextEncoder().encode(`pipe:[${f.pipe.id}]`);
-    else {
+    else if (s === '') {
+      // An O_PATH|O_NOFOLLOW fd of a symlink: its target (read through the path it was opened by).
+      const r = emptyPathLink(p, int(a[0]));
+      if (typeof r === 'number') return r;
+      target = r;
+    } else {
       const path = resolveAt(p, int(a[0]), s, true);
       if (typeof path === 'number') return path;
       const r = host(() => readlinkSync(path, { encoding: 'buffer' }));
@@ -263,6 +277,18 @@ const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const n = Math.min(target.length, bufsiz);
   return p.as.write(a[2]!, target.subarray(0, n)) ? n : -ERRNO.EFAULT;
 };
+
+function emptyPathLink(p: Process, dirfd: number): Uint8Array | number {
+  if (dirfd === AT_FDCWD) return -ERRNO.ENOENT;
+  const f = p.fds.get(dirfd);
+  if (!f) return -ERRNO.EBADF;
+  if (f.kind !== 'host') return -ERRNO.ENOENT;
+  const st = host(() => fstatSync(f.hostFd));
+  if (typeof st === 'number') return st;
+  if (!st.isSymbolicLink() || f.path === '') return -ERRNO.ENOENT;
+  const r = host(() => readlinkSync(f.path, { encoding: 'buffer' }));
+  return typeof r === 'number' ? r : new Uint8Array(r);
+}
 
 const faccess = (p: Process, dirfd: bigint, ptr: bigint, mode: number, flags: number): SysResult => {
   if (mode & ~7) return -ERRNO.EINVAL;
@@ -327,45 +353,6 @@ function realpathOf(path: string): string {
   }
 }
 
-const UTIME_NOW = (1 << 30) - 1;
-const UTIME_OMIT = (1 << 30) - 2;
-
-const sysUtimensat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
-  const flags = int(a[3]);
-  let path: string | number;
-  if (a[1] === 0n) {
-    const f = p.fds.get(int(a[0]));
-    if (!f) return -ERRNO.EBADF;
-    if (f.kind !== 'host') return -ERRNO.EINVAL;
-    path = `/proc/self/fd/${f.hostFd}`;
-  } else path = pathArg(p, a[0]!, a[1]!, (flags & AT_EMPTY_PATH) !== 0);
-  if (typeof path === 'number') return path;
-  const hp = path;
-  const now = Date.now() / 1000;
-  let at = now;
-  let mt = now;
-  if (a[2] !== 0n) {
-    const b = p.as.read(a[2]!, 32);
-    if (!b) return -ERRNO.EFAULT;
-    const v = new DataView(b.buffer);
-    const cur = host(() => (flags & AT_SYMLINK_NOFOLLOW ? lstatSync(hp) : statSync(hp)));
-    if (typeof cur === 'number') return cur;
-    const pick = (off: number, old: number): number | null => {
-      const ns = Number(v.getBigInt64(off + 8, true));
-      if (ns === UTIME_NOW) return now;
-      if (ns === UTIME_OMIT) return old;
-      if (ns < 0 || ns >= 1e9) return null;
-      return Number(v.getBigInt64(off, true)) + ns / 1e9;
-    };
-    const x = pick(0, cur.atimeMs / 1000);
-    const y = pick(16, cur.mtimeMs / 1000);
-    if (x === null || y === null) return -ERRNO.EINVAL;
-    at = x;
-    mt = y;
-  }
-  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lutimesSync(hp, at, mt) : utimesSync(hp, at, mt), 0));
-};
-
 const sysFchmodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
@@ -419,6 +406,8 @@ const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
   const mode = u32(a[2]);
+  process.umask(p.umask);
+  if ((mode & 0o170000) === S_IFIFO) return makeFifo(path, mode & 0o7777 & ~p.umask);
   if ((mode & 0o170000) === 0o100000 || (mode & 0o170000) === 0) {
     const fd = host(() => openSync(path, C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777));
     if (typeof fd === 'number' && fd < 0) return fd;
@@ -450,7 +439,6 @@ export const FILE_SYSCALLS: Record<number, SyscallDef> = {
   78: { name: 'readlinkat', args: 'fspd', fn: sysReadlinkat },
   79: { name: 'newfstatat', args: 'fspx', fn: sysNewfstatat },
   80: { name: 'fstat', args: 'dp', fn: sysFstat },
-  88: { name: 'utimensat', args: 'fspx', fn: sysUtimensat },
   166: { name: 'umask', args: 'o', fn: sysUmask },
   276: { name: 'renameat2', args: 'fsfsx', fn: sysRenameat2 },
   291: { name: 'statx', args: 'fsxxp', fn: sysStatx },

@@ -6,17 +6,18 @@ import { ACCESS_WRITE } from '../address-space.js';
 import { hostSleep } from '../clock.js';
 import { ERRNO, hostErrno } from '../errno.js';
 import {
-  O_APPEND, O_CLOEXEC, O_DIRECT, O_NONBLOCK, PIPE_CAPACITY, SETFL_MASK, O_ACCMODE, O_RDONLY, O_WRONLY,
+  O_APPEND, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_PATH, PIPE_CAPACITY, SETFL_MASK, O_ACCMODE, O_RDONLY, O_WRONLY,
   hostInput, kernelOffset, type EventFd, type HostFile, type OpenFile,
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
+import { F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW, fcntlLock } from './locking.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
 import { BLOCKED, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
 
 /** Linux caps one read or write at 0x7ffff000 bytes; rvisor at 16 MiB (a short count is legal). */
-const MAX_IO = 16 * 1048576;
+export const MAX_IO = 16 * 1048576;
 
 type Iov = Array<[bigint, number]>;
 
@@ -46,7 +47,7 @@ function ioTotal(iov: Iov): number {
 
 /** One host read of up to n bytes at `pos` (null: the kernel's offset), waiting out EAGAIN
  *  unless the guest asked for non-blocking I/O. */
-function hostRead(f: HostFile, n: number, pos: number | null): Uint8Array | number {
+export function hostRead(f: HostFile, n: number, pos: number | null): Uint8Array | number {
   const buf = Buffer.allocUnsafe(n);
   for (;;) {
     try {
@@ -66,7 +67,7 @@ function hostRead(f: HostFile, n: number, pos: number | null): Uint8Array | numb
 
 /** Writes all of `data` to a host fd (a blocking write), or as much as it takes at once for a
  *  non-blocking one. Returns the count or -errno. */
-function hostWrite(f: HostFile, data: Uint8Array, pos: number | null): number {
+export function hostWrite(f: HostFile, data: Uint8Array, pos: number | null): number {
   let done = 0;
   while (done < data.length) {
     try {
@@ -88,8 +89,8 @@ function hostWrite(f: HostFile, data: Uint8Array, pos: number | null): number {
 
 /** Reads for read/readv/pread/preadv: fills the iovecs from `f`. `at` is an explicit offset
  *  (pread) or null. */
-function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult {
-  if ((f.flags & O_ACCMODE) === O_WRONLY) return -ERRNO.EBADF;
+export function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult {
+  if ((f.flags & O_ACCMODE) === O_WRONLY || f.flags & O_PATH) return -ERRNO.EBADF;
   for (const [base, len] of iov) if (!p.as.check(base, len, ACCESS_WRITE)) return -ERRNO.EFAULT;
   const want = Math.min(ioTotal(iov), MAX_IO);
   let data: Uint8Array;
@@ -185,14 +186,14 @@ function eventfdWrite(p: Process, t: Thread, f: EventFd, data: Uint8Array): SysR
   return 8;
 }
 
-function sigpipe(p: Process, t: Thread): number {
+export function sigpipe(p: Process, t: Thread): number {
   p.sendToThread(t, { signo: SIGPIPE, code: SI_USER, pid: p.pid, uid: p.uid });
   return -ERRNO.EPIPE;
 }
 
 /** Writes for write/writev/pwrite/pwritev. */
-function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null): SysResult {
-  if ((f.flags & O_ACCMODE) === O_RDONLY) return -ERRNO.EBADF;
+export function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null): SysResult {
+  if ((f.flags & O_ACCMODE) === O_RDONLY || f.flags & O_PATH) return -ERRNO.EBADF;
   const total = Math.min(ioTotal(iov), MAX_IO);
   const data = new Uint8Array(total);
   let o = 0;
@@ -386,20 +387,14 @@ const F_GETFD = 1;
 const F_SETFD = 2;
 const F_GETFL = 3;
 const F_SETFL = 4;
-const F_GETLK = 5;
-const F_SETLK = 6;
-const F_SETLKW = 7;
 const F_SETOWN = 8;
 const F_GETOWN = 9;
 const F_DUPFD_CLOEXEC = 1030;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
-const F_OFD_GETLK = 36;
-const F_OFD_SETLK = 37;
-const F_OFD_SETLKW = 38;
 const FD_CLOEXEC = 1;
 
-const sysFcntl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+const sysFcntl = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const fd = int(a[0]);
   const f = p.fds.get(fd);
   if (!f) return -ERRNO.EBADF;
@@ -423,18 +418,12 @@ const sysFcntl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
       f.flags = (f.flags & ~SETFL_MASK) | (int(arg) & SETFL_MASK);
       return 0;
     case F_GETLK:
-    case F_OFD_GETLK: {
-      // Record locks are not emulated: report F_UNLCK (l_type is the first short of struct
-      // flock), and let F_SETLK* succeed.
-      const b = new Uint8Array(2);
-      b[0] = 2;
-      return p.as.write(arg, b) ? 0 : -ERRNO.EFAULT;
-    }
+    case F_OFD_GETLK:
     case F_SETLK:
     case F_SETLKW:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-      return p.as.check(arg, 32, 0) ? 0 : -ERRNO.EFAULT;
+      return fcntlLock(p, t, f, cmd, arg); // locking.ts
     case F_GETOWN:
       return 0;
     case F_SETOWN:

@@ -3,17 +3,22 @@
 import type { SyscallDef } from './abi.js';
 import { CHILD_SYSCALLS } from './children.js';
 import { FILE_SYSCALLS } from './files.js';
+import { FILECALL_SYSCALLS } from './filecalls.js';
+import { FILETIME_SYSCALLS } from './filetimes.js';
 import { IO_SYSCALLS } from './io.js';
+import { LOCK_SYSCALLS } from './locking.js';
 import { MEMORY_SYSCALLS } from './memory.js';
+import { OPENAT2_SYSCALLS } from './openat2.js';
 import { POLL_SYSCALLS } from './poll.js';
 import { PROC_SYSCALLS } from './proc.js';
 import { SIGNAL_SYSCALLS } from './signal.js';
+import { SPLICE_SYSCALLS } from './splice.js';
 import { THREAD_SYSCALLS } from './threads.js';
 import { TIME_SYSCALLS } from './time.js';
 
 function build(): Map<number, SyscallDef> {
   const t = new Map<number, SyscallDef>();
-  for (const family of [CHILD_SYSCALLS, IO_SYSCALLS, FILE_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
+  for (const family of [CHILD_SYSCALLS, IO_SYSCALLS, LOCK_SYSCALLS, FILE_SYSCALLS, FILETIME_SYSCALLS, FILECALL_SYSCALLS, SPLICE_SYSCALLS, OPENAT2_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
     for (const [nr, def] of Object.entries(family)) {
       const n = Number(nr);
       if (t.has(n)) throw new Error(`system call ${n} defined twice (${t.get(n)!.name}, ${def.name})`);
@@ -27,7 +32,7 @@ export const SYSCALLS: ReadonlyMap<number, SyscallDef> = build();
 
 /** Names of well-known calls that are deliberately left unimplemented (for --strace). */
 export const UNIMPLEMENTED_NAMES: Record<number, string> = {
-  26: 'inotify_init1', 32: 'flock',
-  47: 'fallocate', 85: 'timerfd_create', 107: 'timer_create', 200: 'bind', 203: 'connect', 279: 'memfd_create',
-  285: 'copy_file_range', 425: 'io_uring_setup', 437: 'openat2', 441: 'epoll_pwait2',
+  26: 'inotify_init1',
+  85: 'timerfd_create', 107: 'timer_create', 200: 'bind', 203: 'connect', 279: 'memfd_create',
+  425: 'io_uring_setup', 441: 'epoll_pwait2',
 };
