@@ -8,6 +8,7 @@
 import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { ERRNO } from './errno.js';
 import { HostInput, blockingKind } from './host-input.js';
+import { releaseSpecial, type SpecialFd } from './fd-kinds.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
 export const O_ACCMODE = 0o3;
@@ -67,6 +68,8 @@ export interface HostFile {
   /** Reads of a terminal, host pipe or socket (made on the first read or poll; null: the fd
    *  never blocks, reads stay synchronous). */
   input?: HostInput | null;
+  /** A memfd (memfd_create): its seals (F_SEAL_*), shared by every fd of the description. */
+  memfd?: { seals: number };
 }
 
 export interface PipeEnd {
@@ -96,7 +99,7 @@ export interface Epoll {
   refs: number;
 }
 
-export type OpenFile = HostFile | PipeEnd | EventFd | Epoll;
+export type OpenFile = HostFile | PipeEnd | EventFd | Epoll | SpecialFd;
 
 /** Ids of anonymous files (pipes, eventfds, epolls), unique across the processes of a run. */
 let nextAnonId = 1;
@@ -199,7 +202,7 @@ export class FdTable {
     } else if (f.kind === 'pipe') {
       if (f.write) f.pipe.writers--;
       else f.pipe.readers--;
-    }
+    } else if (f.kind !== 'eventfd' && f.kind !== 'epoll') releaseSpecial(f);
   }
 
   /** A new pipe: [read end, write end] (not yet installed). */

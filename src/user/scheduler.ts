@@ -14,6 +14,7 @@ import { ERROR_CODES } from '../errors.js';
 import { monotonicNs, rdtimeTicks } from './clock.js';
 import { describeHostInputs, hostEventsChanged, hostInputStatus, shutdownHostInput, waitHostEvents } from './host-input.js';
 import { ERRNO } from './errno.js';
+import { fireTimerfds, nextTimerfdDeadline } from './fd-kinds.js';
 import type { Process } from './process.js';
 import {
   BUS_ADRALN, ILL_ILLOPC, SA_NODEFER, SA_RESETHAND, SEGV_ACCERR, SIGALRM, SIGBUS, SIGILL, SIGSEGV, SIGTRAP, SIG_DFL,
@@ -263,12 +264,13 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
     if (p.exitStatus !== null) break;
     k.finishExited();
     if (hostEventsChanged()) k.wakeRetriers(); // host input arrived (host-input.ts)
+    if (fireTimerfds()) k.wakeRetriers(); // a timerfd expired (fd-kinds.ts)
     const all: Array<[Process, Thread]> = [];
     for (const q of k.running()) for (const t of q.threads.values()) all.push([q, t]);
     const runnable = all.filter(([, t]) => t.status === 'runnable').sort((x, y) => x[1].tid - y[1].tid);
     if (runnable.length === 0) {
       if (all.length === 0) break;
-      let d: bigint | null = null;
+      let d: bigint | null = nextTimerfdDeadline();
       for (const q of k.running()) {
         const e = earliestDeadline(q);
         if (e !== null && (d === null || e < d)) d = e;

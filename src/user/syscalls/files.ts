@@ -1,5 +1,6 @@
 // System calls on paths and file metadata: openat, the stat family, getdents64, directory and
 // link operations, permissions, times, the working directory.
+import { isSpecial, specialLinkName } from '../fd-kinds.js';
 import {
   accessSync, chmodSync, chownSync, constants as C, fchmodSync, fchownSync, fstatSync, lchownSync, linkSync,
   lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmdirSync, statSync,
@@ -252,6 +253,8 @@ const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     const fdm = /^\/proc\/(?:self|\d+)\/fd\/(\d+)$/.exec(s);
     const f = fdm ? p.fds.get(Number(fdm[1])) : undefined;
     if (f && f.kind === 'pipe') target = new TextEncoder().encode(`pipe:[${f.pipe.id}]`);
+    else if (f && isSpecial(f)) target = new TextEncoder().encode(specialLinkName(f));
+    else if (f && f.kind === 'host' && f.memfd) target = new TextEncoder().encode(f.path);
     else {
       const path = resolveAt(p, int(a[0]), s, true);
       if (typeof path === 'number') return path;

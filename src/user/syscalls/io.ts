@@ -10,6 +10,8 @@ import {
   hostInput, kernelOffset, type EventFd, type HostFile, type OpenFile,
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
+import { isSpecial, specialRead } from '../fd-kinds.js';
+import { memfdCheckTruncate, memfdCheckWrite, memfdSeals } from './fdkinds.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -94,7 +96,16 @@ function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult
   const want = Math.min(ioTotal(iov), MAX_IO);
   let data: Uint8Array;
   if (f.kind === 'epoll') return -ERRNO.EINVAL;
-  if (f.kind === 'eventfd') {
+  if (isSpecial(f)) {
+    const r = specialRead(p, f, want);
+    if (r === null) {
+      if (f.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
+      p.block(p.current!, { kind: 'retry', deadline: null });
+      return BLOCKED;
+    }
+    if (typeof r === 'number') return r;
+    data = r;
+  } else if (f.kind === 'eventfd') {
     if (at !== null) return -ERRNO.ESPIPE;
     const r = eventfdRead(p, f, want);
     if (typeof r !== 'object') return r;
@@ -202,7 +213,7 @@ function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null
     if (!p.as.readInto(base, data.subarray(o, o + n))) return -ERRNO.EFAULT;
     o += n;
   }
-  if (f.kind === 'epoll') return -ERRNO.EINVAL;
+  if (f.kind === 'epoll' || isSpecial(f)) return -ERRNO.EINVAL;
   if (f.kind === 'eventfd') return at !== null ? -ERRNO.ESPIPE : eventfdWrite(p, t, f, data);
   if (f.kind === 'pipe') {
     if (at !== null) return -ERRNO.ESPIPE;
@@ -232,8 +243,15 @@ function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null
       return hostErrno(e);
     }
   }
-  const r = hostWrite(f, data, pos);
+  let out = data;
+  if (f.memfd) {
+    const n = memfdCheckWrite(f, pos ?? 0, data.length);
+    if (n < 0) return n;
+    out = data.subarray(0, n);
+  }
+  const r = hostWrite(f, out, pos);
   if (r === -ERRNO.EPIPE) return sigpipe(p, t);
+  if (r > 0 && pos !== null) for (const q of p.kernel.processes.values()) if (!q.finished) q.as.fileWritten(f.hostFd, pos, out.subarray(0, r));
   if (r > 0 && at === null && f.pos !== null) f.pos = (pos ?? 0) + r;
   return r;
 }
@@ -397,6 +415,8 @@ const F_GETPIPE_SZ = 1032;
 const F_OFD_GETLK = 36;
 const F_OFD_SETLK = 37;
 const F_OFD_SETLKW = 38;
+const F_ADD_SEALS = 1033;
+const F_GET_SEALS = 1034;
 const FD_CLOEXEC = 1;
 
 const sysFcntl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -443,6 +463,9 @@ const sysFcntl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
       return f.kind === 'pipe' ? PIPE_CAPACITY : -ERRNO.EBADF;
     case F_SETPIPE_SZ:
       return f.kind === 'pipe' ? PIPE_CAPACITY : -ERRNO.EBADF;
+    case F_ADD_SEALS:
+    case F_GET_SEALS:
+      return memfdSeals(p, f, cmd === F_ADD_SEALS, int(arg));
     default:
       return -ERRNO.EINVAL;
   }
@@ -491,6 +514,8 @@ const sysFtruncate = hostOnly((f, a) => {
   const len = long(a[1]);
   if (len < 0 || f.isDir) return -ERRNO.EINVAL;
   if ((f.flags & O_ACCMODE) === O_RDONLY) return -ERRNO.EINVAL;
+  const sealed = memfdCheckTruncate(f, len);
+  if (sealed < 0) return sealed;
   ftruncateSync(f.hostFd, len);
   return 0;
 });
@@ -529,7 +554,8 @@ const sysSendfile = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (data.length === 0) return 0;
   // Write through a scratch iovec-free path: doWrite wants guest memory, so go direct.
   let r: number;
-  if (out.kind === 'eventfd' || out.kind === 'epoll') return -ERRNO.EINVAL;
+  if (out.kind === 'eventfd' || out.kind === 'epoll' || isSpecial(out)) return -ERRNO.EINVAL;
+  if (out.kind === 'host' && out.memfd && memfdCheckWrite(out, out.pos ?? 0, data.length) < data.length) return -ERRNO.EPERM;
   if (out.kind === 'pipe') {
     const pipe = out.pipe;
     if (pipe.readers === 0) return sigpipe(p, t);
