@@ -75,6 +75,9 @@ export interface PidFd {
 
 export type SpecialFd = TimerFd | SignalFd | InotifyFd | PidFd;
 
+/** The open inotify instances of the run (inotify.ts sends them events). */
+export const inotifyInstances = new Set<InotifyFd>();
+
 export function isSpecial(f: { kind: string }): f is SpecialFd {
   return f.kind === 'timerfd' || f.kind === 'signalfd' || f.kind === 'inotify' || f.kind === 'pidfd';
 }
@@ -266,4 +269,5 @@ export function specialLinkName(f: SpecialFd): string {
 /** The last reference to a special fd went away. */
 export function releaseSpecial(f: SpecialFd): void {
   if (f.kind === 'timerfd') armed.delete(f);
+  else if (f.kind === 'inotify') inotifyInstances.delete(f);
 }

@@ -9,6 +9,7 @@ import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { ERRNO } from './errno.js';
 import { HostInput, blockingKind } from './host-input.js';
 import { releaseSpecial, type SpecialFd } from './fd-kinds.js';
+import { beforeClose } from './inotify.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
 export const O_ACCMODE = 0o3;
@@ -191,6 +192,7 @@ export class FdTable {
   private release(f: OpenFile): void {
     if (--f.refs > 0) return;
     if (f.kind === 'host') {
+      if (!f.keepOpen && !(f.flags & O_PATH)) beforeClose(f, (f.flags & O_ACCMODE) !== O_RDONLY);
       if (f.input) f.input.close(); // its worker closes the host fd
       else if (!f.keepOpen) {
         try {

@@ -1,5 +1,6 @@
 // System calls on paths and file metadata: openat, the stat family, getdents64, directory and
 // link operations, permissions, times, the working directory.
+import { IN_ACCESS, IN_ATTRIB, IN_MODIFY, afterCreate, afterLink, afterOpen, afterRename, afterUnlink, beforeCreate, childEvent, entryAt, fileEvent, subjectAt, subjectForRemoval } from '../inotify.js';
 import { isSpecial, specialLinkName } from '../fd-kinds.js';
 import {
   accessSync, chmodSync, chownSync, constants as C, fchmodSync, fchownSync, fstatSync, lchownSync, linkSync,
@@ -57,6 +58,7 @@ function openHost(p: Process, path: string, flags: number, mode: number): SysRes
   if ((flags & O_TMPFILE) === O_TMPFILE) return -ERRNO.EOPNOTSUPP;
   let hflags = hostOpenFlags(flags);
   if (flags & O_PATH) hflags = C.O_RDONLY | (flags & O_DIRECTORY ? C.O_DIRECTORY : 0) | (flags & O_NOFOLLOW ? C.O_NOFOLLOW : 0);
+  const existed = flags & O_CREAT && !(flags & O_PATH) ? beforeCreate(path) : null;
   const fd = host(() => openSync(path, hflags, mode));
   if (typeof fd !== 'number' || fd < 0) return fd;
   let st: BigIntStats;
@@ -72,6 +74,7 @@ function openHost(p: Process, path: string, flags: number, mode: number): SysRes
   };
   const gfd = p.fds.install(file, (flags & O_CLOEXEC) !== 0);
   if (gfd < 0) host(() => closeSync(fd));
+  else if (!(flags & O_PATH)) afterOpen(file, path, existed, (flags & O_TRUNC) !== 0);
   return gfd;
 }
 
@@ -211,13 +214,14 @@ const sysGetdents64 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     f.dirPos++;
   }
   if (o > 0 && !p.as.write(a[1]!, out.subarray(0, o))) return -ERRNO.EFAULT;
+  fileEvent(f, IN_ACCESS);
   return o;
 };
 
 const sysMkdirat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
-  return host(() => (mkdirSync(path, { mode: u32(a[2]) & 0o7777 }), 0));
+  return host(() => (mkdirSync(path, { mode: u32(a[2]) & 0o7777 }), afterCreate(path, true), 0));
 };
 
 const sysUnlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -225,7 +229,8 @@ const sysUnlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (flags & ~AT_REMOVEDIR) return -ERRNO.EINVAL;
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
-  return host(() => (flags & AT_REMOVEDIR ? rmdirSync(path) : unlinkSync(path), 0));
+  const gone = subjectForRemoval(path);
+  return host(() => (flags & AT_REMOVEDIR ? rmdirSync(path) : unlinkSync(path), afterUnlink(gone), 0));
 };
 
 const sysRenameat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -239,7 +244,8 @@ const sysRenameat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     const exists = host(() => (lstatSync(to), 1));
     if (exists === 1) return -ERRNO.EEXIST;
   }
-  return host(() => (renameSync(from, to), 0));
+  const [src, target, entry] = [subjectForRemoval(from), subjectForRemoval(to), entryAt(to)];
+  return host(() => (renameSync(from, to), afterRename(src, entry, target), 0));
 };
 
 const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -309,7 +315,7 @@ const sysSymlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof target === 'number') return target;
   const path = pathArg(p, a[1]!, a[2]!);
   if (typeof path === 'number') return path;
-  return host(() => (symlinkSync(target, path), 0));
+  return host(() => (symlinkSync(target, path), afterCreate(path, false), 0));
 };
 
 const sysLinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -319,7 +325,8 @@ const sysLinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof from === 'number') return from;
   const to = pathArg(p, a[2]!, a[3]!);
   if (typeof to === 'number') return to;
-  return host(() => (linkSync(flags & AT_SYMLINK_FOLLOW ? realpathOf(from) : from, to), 0));
+  const src = subjectAt(from, (flags & AT_SYMLINK_FOLLOW) !== 0);
+  return host(() => (linkSync(flags & AT_SYMLINK_FOLLOW ? realpathOf(from) : from, to), afterLink(src, entryAt(to)), 0));
 };
 
 function realpathOf(path: string): string {
@@ -366,20 +373,20 @@ const sysUtimensat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     at = x;
     mt = y;
   }
-  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lutimesSync(hp, at, mt) : utimesSync(hp, at, mt), 0));
+  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lutimesSync(hp, at, mt) : utimesSync(hp, at, mt), childEvent(subjectAt(hp, !(flags & AT_SYMLINK_NOFOLLOW)), IN_ATTRIB), 0));
 };
 
 const sysFchmodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
-  return host(() => (chmodSync(path, u32(a[2]) & 0o7777), 0));
+  return host(() => (chmodSync(path, u32(a[2]) & 0o7777), childEvent(subjectAt(path, true), IN_ATTRIB), 0));
 };
 
 const sysFchmod = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host') return -ERRNO.EINVAL;
-  return host(() => (fchmodSync(f.hostFd, u32(a[1]) & 0o7777), 0));
+  return host(() => (fchmodSync(f.hostFd, u32(a[1]) & 0o7777), fileEvent(f, IN_ATTRIB), 0));
 };
 
 const idArg = (v: bigint | undefined): number => {
@@ -393,14 +400,14 @@ const sysFchownat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof path === 'number') return path;
   const uid = idArg(a[2]);
   const gid = idArg(a[3]);
-  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lchownSync(path, uid, gid) : chownSync(path, uid, gid), 0));
+  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lchownSync(path, uid, gid) : chownSync(path, uid, gid), childEvent(subjectAt(path, !(flags & AT_SYMLINK_NOFOLLOW)), IN_ATTRIB), 0));
 };
 
 const sysFchown = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host') return -ERRNO.EINVAL;
-  return host(() => (fchownSync(f.hostFd, idArg(a[1]), idArg(a[2])), 0));
+  return host(() => (fchownSync(f.hostFd, idArg(a[1]), idArg(a[2])), fileEvent(f, IN_ATTRIB), 0));
 };
 
 const sysUmask = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -415,7 +422,7 @@ const sysTruncate = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof path === 'number') return path;
   const len = long(a[1]);
   if (len < 0) return -ERRNO.EINVAL;
-  return host(() => (truncateSync(path, len), 0));
+  return host(() => (truncateSync(path, len), childEvent(subjectAt(path, true), IN_MODIFY), 0));
 };
 
 const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -426,6 +433,7 @@ const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     const fd = host(() => openSync(path, C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777));
     if (typeof fd === 'number' && fd < 0) return fd;
     host(() => closeSync(fd as number));
+    afterCreate(path, false);
     return 0;
   }
   return -ERRNO.EPERM;

@@ -11,6 +11,7 @@ import {
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
 import { isSpecial, specialRead } from '../fd-kinds.js';
+import { IN_ACCESS, IN_MODIFY, fileEvent } from '../inotify.js';
 import { memfdCheckTruncate, memfdCheckWrite, memfdSeals } from './fdkinds.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
@@ -152,6 +153,7 @@ function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult
       const r = hostRead(f, want, pos);
       if (typeof r === 'number') return r;
       if (at === null && f.pos !== null) f.pos += r.length;
+      if (r.length > 0) fileEvent(f, IN_ACCESS);
       data = r;
     }
   }
@@ -253,6 +255,7 @@ function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null
   if (r === -ERRNO.EPIPE) return sigpipe(p, t);
   if (r > 0 && pos !== null) for (const q of p.kernel.processes.values()) if (!q.finished) q.as.fileWritten(f.hostFd, pos, out.subarray(0, r));
   if (r > 0 && at === null && f.pos !== null) f.pos = (pos ?? 0) + r;
+  if (r > 0) fileEvent(f, IN_MODIFY);
   return r;
 }
 
@@ -517,6 +520,7 @@ const sysFtruncate = hostOnly((f, a) => {
   const sealed = memfdCheckTruncate(f, len);
   if (sealed < 0) return sealed;
   ftruncateSync(f.hostFd, len);
+  fileEvent(f, IN_MODIFY);
   return 0;
 });
 

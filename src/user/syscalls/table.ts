@@ -4,6 +4,7 @@ import type { SyscallDef } from './abi.js';
 import { CHILD_SYSCALLS } from './children.js';
 import { FDKIND_SYSCALLS } from './fdkinds.js';
 import { FILE_SYSCALLS } from './files.js';
+import { INOTIFY_SYSCALLS } from './inotify.js';
 import { IO_SYSCALLS } from './io.js';
 import { MEMORY_SYSCALLS } from './memory.js';
 import { POLL_SYSCALLS } from './poll.js';
@@ -14,7 +15,7 @@ import { TIME_SYSCALLS } from './time.js';
 
 function build(): Map<number, SyscallDef> {
   const t = new Map<number, SyscallDef>();
-  for (const family of [CHILD_SYSCALLS, FDKIND_SYSCALLS, IO_SYSCALLS, FILE_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
+  for (const family of [CHILD_SYSCALLS, FDKIND_SYSCALLS, INOTIFY_SYSCALLS, IO_SYSCALLS, FILE_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
     for (const [nr, def] of Object.entries(family)) {
       const n = Number(nr);
       if (t.has(n)) throw new Error(`system call ${n} defined twice (${t.get(n)!.name}, ${def.name})`);
@@ -28,7 +29,7 @@ export const SYSCALLS: ReadonlyMap<number, SyscallDef> = build();
 
 /** Names of well-known calls that are deliberately left unimplemented (for --strace). */
 export const UNIMPLEMENTED_NAMES: Record<number, string> = {
-  26: 'inotify_init1', 32: 'flock',
+  32: 'flock',
   47: 'fallocate', 107: 'timer_create', 200: 'bind', 203: 'connect',
   285: 'copy_file_range', 425: 'io_uring_setup', 437: 'openat2',
 };
