@@ -271,6 +271,30 @@ export class AddressSpace {
     }
   }
 
+  /** True if a MAP_SHARED mapping of host fd `hostFd` is writable (F_SEAL_WRITE is refused). */
+  hasWritableSharedView(hostFd: number): boolean {
+    return this.vmas.some((v) => v.backing?.hostFd === hostFd && (v.prot & PROT_WRITE) !== 0);
+  }
+
+  /** write(2) put `data` at file offset `pos` of host fd `hostFd`: the resident pages of this
+   *  space's MAP_SHARED views of it take the new bytes, so a view stays coherent with writes. */
+  fileWritten(hostFd: number, pos: number, data: Uint8Array): void {
+    if (!this.hasSharedFiles) return;
+    for (const v of this.vmas) {
+      const b = v.backing;
+      if (!b || b.hostFd !== hostFd) continue;
+      const lo = Math.max(pos, b.offset);
+      const hi = Math.min(pos + data.length, b.offset + (v.end - v.start));
+      for (let x = lo; x < hi; ) {
+        const va = v.start + (x - b.offset);
+        const n = Math.min(hi - x, PAGE_SIZE - (va % PAGE_SIZE));
+        const e = this.pages.get(Math.floor(va / PAGE_SIZE));
+        if (e & PM_PRESENT) this.mem.bytes.set(data.subarray(x - pos, x - pos + n), entryFrame(e) + (va % PAGE_SIZE));
+        x += n;
+      }
+    }
+  }
+
   /** Removes the VMAs over [start, end) and frees their frames. */
   private removeRange(start: number, end: number, freeFrames = true): void {
     if (freeFrames) this.syncShared(start, end);

@@ -9,6 +9,8 @@ import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { ERRNO } from './errno.js';
 import { HostInput, blockingKind } from './host-input.js';
 import { descriptionReleased, fdClosed } from './locks.js';
+import { releaseSpecial, type SpecialFd } from './fd-kinds.js';
+import { beforeClose } from './inotify.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
 export const O_ACCMODE = 0o3;
@@ -68,6 +70,8 @@ export interface HostFile {
   /** Reads of a terminal, host pipe or socket (made on the first read or poll; null: the fd
    *  never blocks, reads stay synchronous). */
   input?: HostInput | null;
+  /** A memfd (memfd_create): its seals (F_SEAL_*), shared by every fd of the description. */
+  memfd?: { seals: number };
 }
 
 export interface PipeEnd {
@@ -97,7 +101,7 @@ export interface Epoll {
   refs: number;
 }
 
-export type OpenFile = HostFile | PipeEnd | EventFd | Epoll;
+export type OpenFile = HostFile | PipeEnd | EventFd | Epoll | SpecialFd;
 
 /** Ids of anonymous files (pipes, eventfds, epolls), unique across the processes of a run. */
 let nextAnonId = 1;
@@ -194,6 +198,7 @@ export class FdTable {
     if (--f.refs > 0) return;
     descriptionReleased(f);
     if (f.kind === 'host') {
+      if (!f.keepOpen && !(f.flags & O_PATH)) beforeClose(f, (f.flags & O_ACCMODE) !== O_RDONLY);
       if (f.input) f.input.close(); // its worker closes the host fd
       else if (!f.keepOpen) {
         try {
@@ -205,7 +210,7 @@ export class FdTable {
     } else if (f.kind === 'pipe') {
       if (f.write) f.pipe.writers--;
       else f.pipe.readers--;
-    }
+    } else if (f.kind !== 'eventfd' && f.kind !== 'epoll') releaseSpecial(f);
   }
 
   /** A new pipe: [read end, write end] (not yet installed). */

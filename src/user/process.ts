@@ -294,6 +294,7 @@ export class Process {
     }
     t.pending.push(info);
     if (!blocked) this.interrupt(t, sig);
+    else this.wakeLocalRetriers(); // a signalfd reader or poller may be waiting for it
   }
 
   /** Sends a signal to the process (kill): some thread that does not block it takes it. */
@@ -317,6 +318,7 @@ export class Process {
     if (this.actions.ignored(sig) && !threads.length) return;
     if (sig < 32 && this.pending.some((p) => p.signo === sig)) return;
     this.pending.push(info);
+    this.wakeLocalRetriers(); // a signalfd reader or poller may be waiting for it
   }
 
   /** A signal `t` does not block arrived: a blocked thread's wait ends, a fatal default ends

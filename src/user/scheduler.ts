@@ -15,6 +15,7 @@ import { monotonicNs, rdtimeTicks } from './clock.js';
 import { describeHostInputs, hostEventsChanged, hostInputStatus, shutdownHostInput, waitHostEvents } from './host-input.js';
 import { ERRNO } from './errno.js';
 import { hostProgramsPending, shutdownHostPrograms, stepHostPrograms } from './host-exec.js';
+import { fireTimerfds, nextTimerfdDeadline } from './fd-kinds.js';
 import type { Process } from './process.js';
 import {
   BUS_ADRALN, ILL_ILLOPC, SA_NODEFER, SA_RESETHAND, SEGV_ACCERR, SIGALRM, SIGBUS, SIGILL, SIGSEGV, SIGTRAP, SIG_DFL,
@@ -268,12 +269,13 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
       k.finishExited();
       if (p.exitStatus !== null) break;
     }
+    if (fireTimerfds()) k.wakeRetriers(); // a timerfd expired (fd-kinds.ts)
     const all: Array<[Process, Thread]> = [];
     for (const q of k.running()) for (const t of q.threads.values()) all.push([q, t]);
     const runnable = all.filter(([, t]) => t.status === 'runnable').sort((x, y) => x[1].tid - y[1].tid);
     if (runnable.length === 0) {
       if (all.length === 0 && !hostProgramsPending()) break;
-      let d: bigint | null = null;
+      let d: bigint | null = nextTimerfdDeadline();
       for (const q of k.running()) {
         const e = earliestDeadline(q);
         if (e !== null && (d === null || e < d)) d = e;

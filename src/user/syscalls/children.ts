@@ -10,6 +10,7 @@ import { CLD_EXITED, CLD_KILLED } from '../kernel.js';
 import { auxvFor } from '../launch.js';
 import { loadProgram } from '../loader.js';
 import { resolveAt } from '../paths.js';
+import { pidfdWaitTarget } from './fdkinds.js';
 import type { Process } from '../process.js';
 import { SIGCHLD } from '../signals.js';
 import { buildStack, cstr } from '../stack.js';
@@ -218,6 +219,7 @@ const sysWait4 = (p: Process, t: Thread, a: bigint[]): SysResult => {
 const P_ALL = 0;
 const P_PID = 1;
 const P_PGID = 2;
+const P_PIDFD = 3;
 
 const sysWaitid = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const idtype = int(a[0]);
@@ -234,6 +236,15 @@ const sysWaitid = (p: Process, t: Thread, a: bigint[]): SysResult => {
     if (id < 0) return -ERRNO.EINVAL;
     const g = id === 0 ? p.pgid : id;
     which = (q) => q.pgid === g;
+  } else if (idtype === P_PIDFD) {
+    const target = pidfdWaitTarget(p, id);
+    if (typeof target === 'number') return target;
+    which = (q) => q.pid === target.pid;
+    if (target.nonblock && !(options & WNOHANG)) {
+      // A non-blocking pidfd: EAGAIN instead of waiting.
+      const kids = candidates(p, which, options);
+      if (kids.length > 0 && !kids.some((q) => q.finished)) return -ERRNO.EAGAIN;
+    }
   } else return -ERRNO.EINVAL;
   // Only exits are reported (no job control): without WEXITED there is nothing to wait for.
   const exitedOnly = (q: Process): boolean => which(q) && ((options & WEXITED) !== 0 || !q.finished);

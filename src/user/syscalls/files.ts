@@ -1,5 +1,7 @@
 // System calls on paths and file metadata: openat, the stat family, getdents64, directory and
 // link operations, permissions, times, the working directory.
+import { IN_ACCESS, IN_ATTRIB, IN_MODIFY, afterCreate, afterLink, afterOpen, afterRename, afterUnlink, beforeCreate, childEvent, entryAt, fileEvent, subjectAt, subjectForRemoval } from '../inotify.js';
+import { isSpecial, specialLinkName } from '../fd-kinds.js';
 import {
   accessSync, chmodSync, chownSync, constants as C, fchmodSync, fchownSync, fstatSync, lchownSync, linkSync,
   lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmdirSync, statSync,
@@ -64,6 +66,7 @@ export function openHost(p: Process, path: string, flags: number, mode: number):
   // symlink under O_NOFOLLOW, and with EACCES on a file the user cannot read).
   if (flags & O_PATH) hflags = HOST_O_PATH | (flags & O_DIRECTORY ? C.O_DIRECTORY : 0) | (flags & O_NOFOLLOW ? C.O_NOFOLLOW : 0);
   process.umask(p.umask); // the host's umask is the process's own while it creates files
+  const existed = flags & O_CREAT && !(flags & O_PATH) ? beforeCreate(path) : null;
   const fd = host(() => openSync(path, hflags, mode));
   if (typeof fd !== 'number' || fd < 0) return fd;
   let st: BigIntStats;
@@ -79,6 +82,7 @@ export function openHost(p: Process, path: string, flags: number, mode: number):
   };
   const gfd = p.fds.install(file, (flags & O_CLOEXEC) !== 0);
   if (gfd < 0) host(() => closeSync(fd));
+  else if (!(flags & O_PATH)) afterOpen(file, path, existed, (flags & O_TRUNC) !== 0);
   return gfd;
 }
 
@@ -218,6 +222,7 @@ const sysGetdents64 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     f.dirPos++;
   }
   if (o > 0 && !p.as.write(a[1]!, out.subarray(0, o))) return -ERRNO.EFAULT;
+  fileEvent(f, IN_ACCESS);
   return o;
 };
 
@@ -225,7 +230,7 @@ const sysMkdirat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
   process.umask(p.umask);
-  return host(() => (mkdirSync(path, { mode: u32(a[2]) & 0o7777 }), 0));
+  return host(() => (mkdirSync(path, { mode: u32(a[2]) & 0o7777 }), afterCreate(path, true), 0));
 };
 
 const sysUnlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -233,7 +238,8 @@ const sysUnlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (flags & ~AT_REMOVEDIR) return -ERRNO.EINVAL;
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
-  return host(() => (flags & AT_REMOVEDIR ? rmdirSync(path) : unlinkSync(path), 0));
+  const gone = subjectForRemoval(path);
+  return host(() => (flags & AT_REMOVEDIR ? rmdirSync(path) : unlinkSync(path), afterUnlink(gone), 0));
 };
 
 const sysRenameat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -247,7 +253,8 @@ const sysRenameat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     const exists = host(() => (lstatSync(to), 1));
     if (exists === 1) return -ERRNO.EEXIST;
   }
-  return host(() => (renameSync(from, to), 0));
+  const [src, target, entry] = [subjectForRemoval(from), subjectForRemoval(to), entryAt(to)];
+  return host(() => (renameSync(from, to), afterRename(src, entry, target), 0));
 };
 
 const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -261,6 +268,8 @@ const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     const fdm = /^\/proc\/(?:self|\d+)\/fd\/(\d+)$/.exec(s);
     const f = fdm ? p.fds.get(Number(fdm[1])) : undefined;
     if (f && f.kind === 'pipe') target = new TextEncoder().encode(`pipe:[${f.pipe.id}]`);
+    else if (f && isSpecial(f)) target = new TextEncoder().encode(specialLinkName(f));
+    else if (f && f.kind === 'host' && f.memfd) target = new TextEncoder().encode(f.path);
     else if (s === '') {
       // An O_PATH|O_NOFOLLOW fd of a symlink: its target (read through the path it was opened by).
       const r = emptyPathLink(p, int(a[0]));
@@ -332,7 +341,7 @@ const sysSymlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof target === 'number') return target;
   const path = pathArg(p, a[1]!, a[2]!);
   if (typeof path === 'number') return path;
-  return host(() => (symlinkSync(target, path), 0));
+  return host(() => (symlinkSync(target, path), afterCreate(path, false), 0));
 };
 
 const sysLinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -342,7 +351,8 @@ const sysLinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof from === 'number') return from;
   const to = pathArg(p, a[2]!, a[3]!);
   if (typeof to === 'number') return to;
-  return host(() => (linkSync(flags & AT_SYMLINK_FOLLOW ? realpathOf(from) : from, to), 0));
+  const src = subjectAt(from, (flags & AT_SYMLINK_FOLLOW) !== 0);
+  return host(() => (linkSync(flags & AT_SYMLINK_FOLLOW ? realpathOf(from) : from, to), afterLink(src, entryAt(to)), 0));
 };
 
 function realpathOf(path: string): string {
@@ -356,14 +366,14 @@ function realpathOf(path: string): string {
 const sysFchmodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
-  return host(() => (chmodSync(path, u32(a[2]) & 0o7777), 0));
+  return host(() => (chmodSync(path, u32(a[2]) & 0o7777), childEvent(subjectAt(path, true), IN_ATTRIB), 0));
 };
 
 const sysFchmod = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host') return -ERRNO.EINVAL;
-  return host(() => (fchmodSync(f.hostFd, u32(a[1]) & 0o7777), 0));
+  return host(() => (fchmodSync(f.hostFd, u32(a[1]) & 0o7777), fileEvent(f, IN_ATTRIB), 0));
 };
 
 const idArg = (v: bigint | undefined): number => {
@@ -377,14 +387,14 @@ const sysFchownat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof path === 'number') return path;
   const uid = idArg(a[2]);
   const gid = idArg(a[3]);
-  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lchownSync(path, uid, gid) : chownSync(path, uid, gid), 0));
+  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lchownSync(path, uid, gid) : chownSync(path, uid, gid), childEvent(subjectAt(path, !(flags & AT_SYMLINK_NOFOLLOW)), IN_ATTRIB), 0));
 };
 
 const sysFchown = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host') return -ERRNO.EINVAL;
-  return host(() => (fchownSync(f.hostFd, idArg(a[1]), idArg(a[2])), 0));
+  return host(() => (fchownSync(f.hostFd, idArg(a[1]), idArg(a[2])), fileEvent(f, IN_ATTRIB), 0));
 };
 
 const sysUmask = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -399,7 +409,7 @@ const sysTruncate = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof path === 'number') return path;
   const len = long(a[1]);
   if (len < 0) return -ERRNO.EINVAL;
-  return host(() => (truncateSync(path, len), 0));
+  return host(() => (truncateSync(path, len), childEvent(subjectAt(path, true), IN_MODIFY), 0));
 };
 
 const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -412,6 +422,7 @@ const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     const fd = host(() => openSync(path, C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777));
     if (typeof fd === 'number' && fd < 0) return fd;
     host(() => closeSync(fd as number));
+    afterCreate(path, false);
     return 0;
   }
   return -ERRNO.EPERM;

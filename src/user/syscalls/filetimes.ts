@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, lutimesSync, statSync, utimesSync, type BigIntStats } from 'node:fs';
 import { realtimeNs } from '../clock.js';
 import { ERRNO, hostErrno } from '../errno.js';
+import { IN_ATTRIB, childEvent, subjectAt } from '../inotify.js';
 import { resolveAt, readPath } from '../paths.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
@@ -120,7 +121,9 @@ const sysUtimensat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   }
   if (typeof path === 'number') return path;
   const nofollow = (flags & AT_SYMLINK_NOFOLLOW) !== 0 && !/^\/proc\/self\/fd\/\d+$/.test(path);
-  return setFileTimes(path, nofollow, at, mt);
+  const r = setFileTimes(path, nofollow, at, mt);
+  if (r === 0) childEvent(subjectAt(path, !nofollow), IN_ATTRIB);
+  return r;
 };
 
 export const FILETIME_SYSCALLS: Record<number, SyscallDef> = {

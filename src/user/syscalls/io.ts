@@ -11,6 +11,9 @@ import {
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
 import { F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW, fcntlLock } from './locking.js';
+import { isSpecial, specialRead } from '../fd-kinds.js';
+import { IN_ACCESS, IN_MODIFY, fileEvent } from '../inotify.js';
+import { memfdCheckTruncate, memfdCheckWrite, memfdSeals } from './fdkinds.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -95,7 +98,16 @@ export function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): Sy
   const want = Math.min(ioTotal(iov), MAX_IO);
   let data: Uint8Array;
   if (f.kind === 'epoll') return -ERRNO.EINVAL;
-  if (f.kind === 'eventfd') {
+  if (isSpecial(f)) {
+    const r = specialRead(p, f, want);
+    if (r === null) {
+      if (f.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
+      p.block(p.current!, { kind: 'retry', deadline: null });
+      return BLOCKED;
+    }
+    if (typeof r === 'number') return r;
+    data = r;
+  } else if (f.kind === 'eventfd') {
     if (at !== null) return -ERRNO.ESPIPE;
     const r = eventfdRead(p, f, want);
     if (typeof r !== 'object') return r;
@@ -142,6 +154,7 @@ export function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): Sy
       const r = hostRead(f, want, pos);
       if (typeof r === 'number') return r;
       if (at === null && f.pos !== null) f.pos += r.length;
+      if (r.length > 0) fileEvent(f, IN_ACCESS);
       data = r;
     }
   }
@@ -203,7 +216,7 @@ export function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number
     if (!p.as.readInto(base, data.subarray(o, o + n))) return -ERRNO.EFAULT;
     o += n;
   }
-  if (f.kind === 'epoll') return -ERRNO.EINVAL;
+  if (f.kind === 'epoll' || isSpecial(f)) return -ERRNO.EINVAL;
   if (f.kind === 'eventfd') return at !== null ? -ERRNO.ESPIPE : eventfdWrite(p, t, f, data);
   if (f.kind === 'pipe') {
     if (at !== null) return -ERRNO.ESPIPE;
@@ -233,9 +246,17 @@ export function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number
       return hostErrno(e);
     }
   }
-  const r = hostWrite(f, data, pos);
+  let out = data;
+  if (f.memfd) {
+    const n = memfdCheckWrite(f, pos ?? 0, data.length);
+    if (n < 0) return n;
+    out = data.subarray(0, n);
+  }
+  const r = hostWrite(f, out, pos);
   if (r === -ERRNO.EPIPE) return sigpipe(p, t);
+  if (r > 0 && pos !== null) for (const q of p.kernel.processes.values()) if (!q.finished) q.as.fileWritten(f.hostFd, pos, out.subarray(0, r));
   if (r > 0 && at === null && f.pos !== null) f.pos = (pos ?? 0) + r;
+  if (r > 0) fileEvent(f, IN_MODIFY);
   return r;
 }
 
@@ -392,6 +413,8 @@ const F_GETOWN = 9;
 const F_DUPFD_CLOEXEC = 1030;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
+const F_ADD_SEALS = 1033;
+const F_GET_SEALS = 1034;
 const FD_CLOEXEC = 1;
 
 const sysFcntl = (p: Process, t: Thread, a: bigint[]): SysResult => {
@@ -432,6 +455,9 @@ const sysFcntl = (p: Process, t: Thread, a: bigint[]): SysResult => {
       return f.kind === 'pipe' ? PIPE_CAPACITY : -ERRNO.EBADF;
     case F_SETPIPE_SZ:
       return f.kind === 'pipe' ? PIPE_CAPACITY : -ERRNO.EBADF;
+    case F_ADD_SEALS:
+    case F_GET_SEALS:
+      return memfdSeals(p, f, cmd === F_ADD_SEALS, int(arg));
     default:
       return -ERRNO.EINVAL;
   }
@@ -480,7 +506,10 @@ const sysFtruncate = hostOnly((f, a) => {
   const len = long(a[1]);
   if (len < 0 || f.isDir) return -ERRNO.EINVAL;
   if ((f.flags & O_ACCMODE) === O_RDONLY) return -ERRNO.EINVAL;
+  const sealed = memfdCheckTruncate(f, len);
+  if (sealed < 0) return sealed;
   ftruncateSync(f.hostFd, len);
+  fileEvent(f, IN_MODIFY);
   return 0;
 });
 
@@ -518,7 +547,8 @@ const sysSendfile = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (data.length === 0) return 0;
   // Write through a scratch iovec-free path: doWrite wants guest memory, so go direct.
   let r: number;
-  if (out.kind === 'eventfd' || out.kind === 'epoll') return -ERRNO.EINVAL;
+  if (out.kind === 'eventfd' || out.kind === 'epoll' || isSpecial(out)) return -ERRNO.EINVAL;
+  if (out.kind === 'host' && out.memfd && memfdCheckWrite(out, out.pos ?? 0, data.length) < data.length) return -ERRNO.EPERM;
   if (out.kind === 'pipe') {
     const pipe = out.pipe;
     if (pipe.readers === 0) return sigpipe(p, t);

@@ -1,4 +1,5 @@
 // Memory system calls: brk, mmap, munmap, mprotect, mremap, madvise and the no-op locking calls.
+import { memfdCheckMmap } from './fdkinds.js';
 import { readSync } from 'node:fs';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_WRITE, userAddr } from '../address-space.js';
 import { ERRNO, hostErrno } from '../errno.js';
@@ -45,6 +46,10 @@ const sysMmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const acc = f.flags & O_ACCMODE;
   if (acc === O_WRONLY) return -ERRNO.EACCES;
   if ((flags & 0x0f) !== MAP_PRIVATE && prot & PROT_WRITE && acc !== O_RDWR) return -ERRNO.EACCES;
+  if (f.memfd) {
+    const sealed = memfdCheckMmap(f, (flags & 0x0f) !== MAP_PRIVATE, (prot & PROT_WRITE) !== 0);
+    if (sealed < 0) return sealed;
+  }
   // MAP_PRIVATE semantics: the file's bytes are copied in now (a MAP_SHARED mapping behaves the
   // same way: writes through it do not reach the file).
   const want = Math.min(length, 256 * 1048576);

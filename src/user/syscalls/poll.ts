@@ -11,6 +11,7 @@ import type { Thread } from '../thread.js';
 import { BLOCKED, int, size, type SyscallDef, type SysResult } from './abi.js';
 import { O_CLOEXEC, O_NONBLOCK, type Epoll } from '../fd-table.js';
 import { readTimespec } from './time.js';
+import { isSpecial, specialReadiness } from '../fd-kinds.js';
 
 const POLLIN = 0x1;
 const POLLPRI = 0x2;
@@ -27,6 +28,7 @@ export function readiness(p: Process, fd: number): number {
   if (!f) return POLLNVAL;
   if (f.kind === 'eventfd') return (f.counter > 0n ? POLLIN | POLLRDNORM : 0) | (f.counter < (1n << 64n) - 2n ? POLLOUT | POLLWRNORM : 0);
   if (f.kind === 'epoll') return epollReady(p, f, 1).length > 0 ? POLLIN | POLLRDNORM : 0;
+  if (isSpecial(f)) return specialReadiness(p, f);
   if (f.kind === 'pipe') {
     if (f.write) return (f.pipe.readers === 0 ? POLLERR : 0) | (PIPE_CAPACITY - f.pipe.size > 0 ? POLLOUT | POLLWRNORM : 0);
     return (f.pipe.size > 0 ? POLLIN | POLLRDNORM : 0) | (f.pipe.writers === 0 ? POLLHUP : 0);
@@ -219,12 +221,27 @@ const sysEpollCtl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 };
 
 const sysEpollPwait = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  const timeoutMs = int(a[3]);
+  return epollWait(p, t, a, timeoutMs < 0 ? null : BigInt(timeoutMs) * 1_000_000n);
+};
+
+/** epoll_pwait2: the timeout is a struct timespec (NULL: none). */
+const sysEpollPwait2 = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  let timeout: bigint | null = null;
+  if (a[3] !== 0n) {
+    const ns = readTimespec(p, a[3]!);
+    if (typeof ns === 'number') return ns;
+    timeout = ns;
+  }
+  return epollWait(p, t, a, timeout);
+};
+
+function epollWait(p: Process, t: Thread, a: bigint[], timeout: bigint | null): SysResult {
+  const max = int(a[2]);
+  if (max <= 0 || max > 1 << 20) return -ERRNO.EINVAL;
   const ep = p.fds.get(int(a[0]));
   if (!ep) return -ERRNO.EBADF;
   if (ep.kind !== 'epoll') return -ERRNO.EINVAL;
-  const max = int(a[2]);
-  if (max <= 0 || max > 1 << 20) return -ERRNO.EINVAL;
-  const timeoutMs = int(a[3]);
   const r = applyMask(p, t, a[4]!, a[5]!);
   if (r < 0) return r;
   const ready = epollReady(p, ep, max);
@@ -238,10 +255,10 @@ const sysEpollPwait = (p: Process, t: Thread, a: bigint[]): SysResult => {
     p.pollDeadlines.delete(t.tid);
     return p.as.write(a[1]!, b) ? ready.length : -ERRNO.EFAULT;
   }
-  if (timeoutMs === 0) return 0;
-  const deadline = timeoutMs < 0 ? null : monotonicNs() + BigInt(timeoutMs) * 1_000_000n;
+  if (timeout === 0n) return 0;
+  const deadline = timeout === null ? null : monotonicNs() + timeout;
   return blockUntil(p, t, deadline);
-};
+}
 
 const EFD_SEMAPHORE = 1;
 
@@ -259,4 +276,5 @@ export const POLL_SYSCALLS: Record<number, SyscallDef> = {
   20: { name: 'epoll_create1', args: 'x', fn: sysEpollCreate1 },
   21: { name: 'epoll_ctl', args: 'dddp', fn: sysEpollCtl },
   22: { name: 'epoll_pwait', args: 'dpddpu', fn: sysEpollPwait },
+  441: { name: 'epoll_pwait2', args: 'dpdppu', fn: sysEpollPwait2 },
 };

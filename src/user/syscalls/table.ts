@@ -2,9 +2,11 @@
 // not listed fails with ENOSYS.
 import type { SyscallDef } from './abi.js';
 import { CHILD_SYSCALLS } from './children.js';
+import { FDKIND_SYSCALLS } from './fdkinds.js';
 import { FILE_SYSCALLS } from './files.js';
 import { FILECALL_SYSCALLS } from './filecalls.js';
 import { FILETIME_SYSCALLS } from './filetimes.js';
+import { INOTIFY_SYSCALLS } from './inotify.js';
 import { IO_SYSCALLS } from './io.js';
 import { LOCK_SYSCALLS } from './locking.js';
 import { MEMORY_SYSCALLS } from './memory.js';
@@ -18,7 +20,7 @@ import { TIME_SYSCALLS } from './time.js';
 
 function build(): Map<number, SyscallDef> {
   const t = new Map<number, SyscallDef>();
-  for (const family of [CHILD_SYSCALLS, IO_SYSCALLS, LOCK_SYSCALLS, FILE_SYSCALLS, FILETIME_SYSCALLS, FILECALL_SYSCALLS, SPLICE_SYSCALLS, OPENAT2_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
+  for (const family of [CHILD_SYSCALLS, FDKIND_SYSCALLS, INOTIFY_SYSCALLS, IO_SYSCALLS, LOCK_SYSCALLS, FILE_SYSCALLS, FILETIME_SYSCALLS, FILECALL_SYSCALLS, SPLICE_SYSCALLS, OPENAT2_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
     for (const [nr, def] of Object.entries(family)) {
       const n = Number(nr);
       if (t.has(n)) throw new Error(`system call ${n} defined twice (${t.get(n)!.name}, ${def.name})`);
@@ -32,7 +34,5 @@ export const SYSCALLS: ReadonlyMap<number, SyscallDef> = build();
 
 /** Names of well-known calls that are deliberately left unimplemented (for --strace). */
 export const UNIMPLEMENTED_NAMES: Record<number, string> = {
-  26: 'inotify_init1',
-  85: 'timerfd_create', 107: 'timer_create', 200: 'bind', 203: 'connect', 279: 'memfd_create',
-  425: 'io_uring_setup', 441: 'epoll_pwait2',
+  107: 'timer_create', 200: 'bind', 203: 'connect', 425: 'io_uring_setup',
 };

@@ -11,8 +11,10 @@ import type { Process } from '../process.js';
 import { SS_DISABLE, type Thread } from '../thread.js';
 import { BLOCKED, NO_RETURN, int, u32, type SyscallDef, type SysResult } from './abi.js';
 import { cloneProcess } from './children.js';
+import { legacyClonePidfd } from './fdkinds.js';
 import { readTimespec } from './time.js';
 
+const CLONE_PIDFD = 0x1000;
 export const CLONE_VM = 0x100;
 export const CLONE_FS = 0x200;
 export const CLONE_FILES = 0x400;
@@ -36,10 +38,12 @@ function copyRegisters(from: Thread, to: Thread): void {
 
 const sysClone = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const flags = Number(a[0]! & 0xffffffffn);
-  const newsp = a[1]!;
-  const ptid = a[2]!;
-  const tls = a[3]!;
-  const ctid = a[4]!;
+  if (flags & CLONE_PIDFD) return legacyClonePidfd(p, t, flags, a[1]!, a[2]!, a[3]!, a[4]!);
+  return doClone(p, t, flags, a[1]!, a[2]!, a[3]!, a[4]!);
+};
+
+/** clone (and clone3, syscalls/fdkinds.ts) after CLONE_PIDFD was dealt with. */
+export function doClone(p: Process, t: Thread, flags: number, newsp: bigint, ptid: bigint, tls: bigint, ctid: bigint): SysResult {
   if (!(flags & CLONE_VM) || flags & CLONE_VFORK) return cloneProcess(p, t, flags, newsp, ptid, tls, ctid);
   if (!(flags & CLONE_THREAD)) return -ERRNO.EINVAL; // a process sharing memory: not offered
   if (!(flags & CLONE_SIGHAND)) return -ERRNO.EINVAL;
@@ -58,7 +62,7 @@ const sysClone = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (flags & CLONE_CHILD_SETTID) p.as.writeU32(ctid, c.tid);
   if (flags & CLONE_CHILD_CLEARTID) c.clearChildTid = ctid;
   return c.tid;
-};
+}
 
 const sysExit = (p: Process, t: Thread, a: bigint[]): SysResult => {
   p.exitThread(t, int(a[0]));
@@ -169,5 +173,4 @@ export const THREAD_SYSCALLS: Record<number, SyscallDef> = {
   99: { name: 'set_robust_list', args: 'pu', fn: sysSetRobustList },
   100: { name: 'get_robust_list', args: 'dpp', fn: sysGetRobustList },
   220: { name: 'clone', args: 'xpppp', fn: sysClone },
-  435: { name: 'clone3', args: 'pu', fn: () => -ERRNO.ENOSYS },
 };
