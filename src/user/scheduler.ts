@@ -296,6 +296,6 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
   k.shutdown();
   shutdownHostInput();
   switchTo(p);
-  p.as.syncShared();
+  p.as.cache.syncAll();
   return p.exitStatus ?? 0;
 }

@@ -10,6 +10,7 @@ import {
   hostInput, kernelOffset, type EventFd, type HostFile, type OpenFile,
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
+import { coherentHostIo } from '../page-cache.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -47,6 +48,10 @@ function ioTotal(iov: Iov): number {
 /** One host read of up to n bytes at `pos` (null: the kernel's offset), waiting out EAGAIN
  *  unless the guest asked for non-blocking I/O. */
 function hostRead(f: HostFile, n: number, pos: number | null): Uint8Array | number {
+  return f.seekable ? coherentHostIo(f.hostFd, false, () => hostReadNow(f, n, pos)) : hostReadNow(f, n, pos);
+}
+
+function hostReadNow(f: HostFile, n: number, pos: number | null): Uint8Array | number {
   const buf = Buffer.allocUnsafe(n);
   for (;;) {
     try {
@@ -67,6 +72,10 @@ function hostRead(f: HostFile, n: number, pos: number | null): Uint8Array | numb
 /** Writes all of `data` to a host fd (a blocking write), or as much as it takes at once for a
  *  non-blocking one. Returns the count or -errno. */
 function hostWrite(f: HostFile, data: Uint8Array, pos: number | null): number {
+  return f.seekable ? coherentHostIo(f.hostFd, true, () => hostWriteNow(f, data, pos)) : hostWriteNow(f, data, pos);
+}
+
+function hostWriteNow(f: HostFile, data: Uint8Array, pos: number | null): number {
   let done = 0;
   while (done < data.length) {
     try {
@@ -136,7 +145,6 @@ function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult
       if (typeof r === 'number') return r;
       data = r;
     } else {
-      p.as.syncShared();
       const pos = at ?? f.pos;
       const r = hostRead(f, want, pos);
       if (typeof r === 'number') return r;
@@ -491,7 +499,7 @@ const sysFtruncate = hostOnly((f, a) => {
   const len = long(a[1]);
   if (len < 0 || f.isDir) return -ERRNO.EINVAL;
   if ((f.flags & O_ACCMODE) === O_RDONLY) return -ERRNO.EINVAL;
-  ftruncateSync(f.hostFd, len);
+  coherentHostIo(f.hostFd, true, () => ftruncateSync(f.hostFd, len));
   return 0;
 });
 

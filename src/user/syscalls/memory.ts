@@ -4,6 +4,7 @@ import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_WRITE, userAddr } from '../address-spa
 import { ERRNO, hostErrno } from '../errno.js';
 import { O_ACCMODE, O_RDWR, O_WRONLY } from '../fd-table.js';
 import { PAGE_SIZE, TASK_SIZE } from '../layout.js';
+import { coherentHostIo } from '../page-cache.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { int, long, size, type SyscallDef, type SysResult } from './abi.js';
@@ -45,23 +46,31 @@ const sysMmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const acc = f.flags & O_ACCMODE;
   if (acc === O_WRONLY) return -ERRNO.EACCES;
   if ((flags & 0x0f) !== MAP_PRIVATE && prot & PROT_WRITE && acc !== O_RDWR) return -ERRNO.EACCES;
-  // MAP_PRIVATE semantics: the file's bytes are copied in now (a MAP_SHARED mapping behaves the
-  // same way: writes through it do not reach the file).
+  const shared = (flags & 0x0f) !== MAP_PRIVATE;
+  if (shared) {
+    // The pages are the file's page-cache frames (page-cache.ts), loaded when first touched.
+    const id = p.as.cache.attach(f.hostFd, (prot & PROT_WRITE) !== 0);
+    if (id < 0) return id;
+    const r = p.as.mmap(where, length, prot, flags, { file: true, name: f.path, backing: { file: id, offset: off } });
+    if (r < 0) p.as.cache.unrefVma(id);
+    return r;
+  }
+  // MAP_PRIVATE: the file's bytes (as the shared mappings of it have them) are copied in now.
   const want = Math.min(length, 256 * 1048576);
   const buf = new Uint8Array(want);
   let got = 0;
   try {
-    while (got < want) {
-      const n = readSync(f.hostFd, buf, got, want - got, off + got);
-      if (n === 0) break;
-      got += n;
-    }
+    coherentHostIo(f.hostFd, false, () => {
+      while (got < want) {
+        const n = readSync(f.hostFd, buf, got, want - got, off + got);
+        if (n === 0) break;
+        got += n;
+      }
+    });
   } catch (e) {
     return hostErrno(e);
   }
-  const shared = (flags & 0x0f) !== MAP_PRIVATE;
-  if (shared) f.refs++; // the mapping keeps the file open (released at exit)
-  return p.as.mmap(where, length, prot, flags, { init: buf.subarray(0, got), file: true, name: f.path, backing: shared ? { hostFd: f.hostFd, offset: off } : undefined });
+  return p.as.mmap(where, length, prot, flags, { init: buf.subarray(0, got), file: true, name: f.path });
 };
 
 const sysMunmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
