@@ -1,7 +1,9 @@
 // Exit while other threads are busy writing to stdout/stderr: the process must end every time.
 // `busyexit N` forks N children that each start 4 writer threads and exit (return from their
 // main function or exit()); their stdout and stderr are a pipe the parent drains (and for every
-// 4th child closes after 100 bytes, like `| head -c 100`). Prints only "ok".
+// 4th child closes after 100 bytes, like `| head -c 100`). Prints only "ok". `busyexit child K`
+// is one such child on its own: test/shmem.test.ts runs it with its output to a host pipe that
+// is not read until it has ended (the writers block in the host's write).
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>

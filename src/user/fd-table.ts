@@ -8,6 +8,7 @@
 import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { ERRNO } from './errno.js';
 import { HostInput, blockingKind } from './host-input.js';
+import { closeHostOutput } from './host-output.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
 export const O_ACCMODE = 0o3;
@@ -188,6 +189,7 @@ export class FdTable {
   private release(f: OpenFile): void {
     if (--f.refs > 0) return;
     if (f.kind === 'host') {
+      closeHostOutput(f);
       if (f.input) f.input.close(); // its worker closes the host fd
       else if (!f.keepOpen) {
         try {

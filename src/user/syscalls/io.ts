@@ -11,6 +11,7 @@ import {
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
 import { coherentHostIo } from '../page-cache.js';
+import { hostOutput } from '../host-output.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -232,6 +233,17 @@ function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null
   }
   if (f.isDir) return -ERRNO.EISDIR;
   if (total === 0) return 0;
+  const out = at === null ? hostOutput(f) : null;
+  if (out) {
+    // A host pipe or FIFO: a write that cannot complete now blocks only this thread.
+    const r = out.write(t.tid, data, (f.flags & O_NONBLOCK) !== 0, (tid) => p.kernel.findThread(tid) !== undefined);
+    if (r === null) {
+      p.block(t, { kind: 'retry', deadline: null });
+      return BLOCKED;
+    }
+    if (out.takeContended()) p.wakeRetriers(); // other writers waited for this result to be taken
+    return r === -ERRNO.EPIPE ? sigpipe(p, t) : r;
+  }
   let pos = at ?? f.pos;
   if (at === null && f.pos !== null && f.flags & O_APPEND) {
     try {

@@ -47,15 +47,18 @@ const sysMmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (acc === O_WRONLY) return -ERRNO.EACCES;
   if ((flags & 0x0f) !== MAP_PRIVATE && prot & PROT_WRITE && acc !== O_RDWR) return -ERRNO.EACCES;
   const shared = (flags & 0x0f) !== MAP_PRIVATE;
-  if (shared) {
-    // The pages are the file's page-cache frames (page-cache.ts), loaded when first touched.
-    const id = p.as.cache.attach(f.hostFd, (prot & PROT_WRITE) !== 0);
+  // A shared mapping of a regular file: the pages are the file's page-cache frames
+  // (page-cache.ts), loaded when first touched. Of a device (/dev/zero): shared memory that
+  // starts with what the device reads as.
+  const id = shared ? p.as.cache.attach(f.hostFd, (prot & PROT_WRITE) !== 0) : -ERRNO.ENODEV;
+  if (id !== -ERRNO.ENODEV) {
     if (id < 0) return id;
     const r = p.as.mmap(where, length, prot, flags, { file: true, name: f.path, backing: { file: id, offset: off } });
     if (r < 0) p.as.cache.unrefVma(id);
     return r;
   }
   // MAP_PRIVATE: the file's bytes (as the shared mappings of it have them) are copied in now.
+  // (Linux leaves unspecified whether a private mapping sees later changes to the file.)
   const want = Math.min(length, 256 * 1048576);
   const buf = new Uint8Array(want);
   let got = 0;
