@@ -1,8 +1,10 @@
 // The virtual address space of one guest process: a sorted list of VMAs (what the program
 // mapped, with its protection) and a page map (which pages have a frame yet). Pages get frames
 // lazily: the core's TLB-miss handler lands in translate(), which checks the access against the
-// page's (or its VMA's) protection and hands out a zeroed frame on first touch. File mappings are
-// copied into frames when they are made (MAP_PRIVATE semantics; see mapFixed).
+// page's (or its VMA's) protection and hands out a zeroed frame on first touch. MAP_PRIVATE file
+// mappings are copied into frames when they are made (see mapFixed); the pages of MAP_SHARED
+// file mappings are the frames of the page cache (page-cache.ts), shared by every mapping of the
+// file in every process.
 //
 // Every method that removes or restricts a mapping calls `onShrink`, which must flush the TLB of
 // every hart running in this address space.
@@ -11,6 +13,7 @@
 // marked PM_COW in both maps and its frame gets one more owner (a share count kept per
 // HostMemory, below); the first write through either map copies the frame (or, once the other
 // owners are gone, just drops PM_COW). Pages of MAP_SHARED mappings are shared as they are.
+// Page-cache frames are counted by the cache (retain/release), not by the share table.
 import type { HostMemory } from '../memory/host-memory.js';
 import {
   PageMap, type PageMapState, PM_ACCESSED, PM_COW, PM_DIRTY, PM_EXEC, PM_PRESENT, PM_READ, PM_WRITE,
@@ -18,6 +21,7 @@ import {
 } from '../memory/page-map.js';
 import { ERRNO } from './errno.js';
 import { MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE, pageUp } from './layout.js';
+import { pageCacheOf, type PageCache } from './page-cache.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -47,13 +51,18 @@ export interface Vma {
   prot: number;
   /** MAP_SHARED: fork shares its frames instead of copying them on write. */
   shared: boolean;
-  /** Backed by a file (copied in at map time). */
+  /** Backed by a file (copied in at map time unless `backing`). */
   file: boolean;
   /** "[heap]", "[stack]", a file path, or "" for anonymous memory (as /proc/self/maps shows). */
   name: string;
-  /** A MAP_SHARED file mapping: the host fd and the file offset of `start`. Its pages are
-   *  written back to the file on msync, munmap and exit (and before the process reads files). */
-  backing?: { hostFd: number; offset: number };
+  /** A MAP_SHARED file mapping: its page-cache entry (page-cache.ts; the VMA holds one
+   *  reference) and the file offset of `start`. */
+  backing?: Backing;
+}
+
+export interface Backing {
+  file: number;
+  offset: number;
 }
 
 export interface AddressSpaceState {
@@ -98,23 +107,26 @@ export class AddressSpace {
   brk = 0;
   /** Called after any change that removes or restricts a mapping (flush every hart's TLB). */
   onShrink: () => void = () => {};
-  /** Writes bytes of a MAP_SHARED file mapping back to its file (set by the process). */
-  writeBack: (hostFd: number, data: Uint8Array, pos: number) => void = () => {};
-  /** True once any MAP_SHARED file mapping was made (reads then sync them first). */
-  hasSharedFiles = false;
   /** Called after a copy-on-write fault gave a page a new frame (other harts of the process may
    *  still cache the old one). */
   onCowCopy: () => void = () => {};
   private readonly shares: Map<number, number>;
+  /** The frames of MAP_SHARED file mappings. */
+  readonly cache: PageCache;
 
   constructor(readonly mem: HostMemory) {
     this.shares = sharesOf(mem);
+    this.cache = pageCacheOf(mem);
   }
 
   // ---- frame ownership (fork) ---------------------------------------------------------------
 
   /** Drops this address space's claim on `frame`, freeing it when no one else owns it. */
   private releaseFrame(frame: number): void {
+    if (this.cache.owns(frame)) {
+      this.cache.release(frame);
+      return;
+    }
     const n = this.shares.get(frame);
     if (n === undefined) this.mem.freeFrame(frame);
     else if (n <= 1) this.shares.delete(frame);
@@ -148,8 +160,17 @@ export class AddressSpace {
     c.vmas = this.vmas.map((v) => ({ ...v, ...(v.backing ? { backing: { ...v.backing } } : {}) }));
     c.brkStart = this.brkStart;
     c.brk = this.brk;
-    c.hasSharedFiles = this.hasSharedFiles;
     for (const v of this.vmas) {
+      if (v.backing) {
+        // The child reaches the page cache itself: it takes references to the pages present.
+        this.cache.refVma(v.backing.file);
+        this.pages.forEachInRange(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (pn, e) => {
+          if (!(e & PM_PRESENT)) return;
+          this.cache.retain(entryFrame(e));
+          c.pages.set(pn, e);
+        });
+        continue;
+      }
       if (v.shared) {
         // Both processes must reach the same frames, including pages not touched yet.
         const flags = protToFlags(v.prot) | PM_PRESENT;
@@ -236,7 +257,10 @@ export class AddressSpace {
     const v = this.vmas[i];
     if (v && v.start < addr && addr < v.end) {
       const second: Vma = { ...v, start: addr };
-      if (v.backing) second.backing = { hostFd: v.backing.hostFd, offset: v.backing.offset + (addr - v.start) };
+      if (v.backing) {
+        second.backing = { file: v.backing.file, offset: v.backing.offset + (addr - v.start) };
+        this.cache.refVma(v.backing.file);
+      }
       this.vmas.splice(i + 1, 0, second);
       v.end = addr;
     }
@@ -254,54 +278,36 @@ export class AddressSpace {
     this.vmas = out;
   }
 
-  /** Writes the pages of MAP_SHARED file mappings within [start, end) back to their files. */
+  /** Writes the pages of MAP_SHARED file mappings within [start, end) back to their files
+   *  (msync). */
   syncShared(start = 0, end = TASK_SIZE): void {
-    if (!this.hasSharedFiles) return;
     for (let i = this.lowerBound(start); i < this.vmas.length && this.vmas[i]!.start < end; i++) {
       const v = this.vmas[i]!;
       const b = v.backing;
       if (!b) continue;
       const lo = Math.max(v.start, start);
       const hi = Math.min(v.end, end);
-      this.pages.forEachInRange(lo / PAGE_SIZE, hi / PAGE_SIZE, (pn, e) => {
-        if (!(e & PM_PRESENT)) return;
-        const f = entryFrame(e);
-        this.writeBack(b.hostFd, this.mem.bytes.slice(f, f + PAGE_SIZE), b.offset + (pn * PAGE_SIZE - v.start));
-      });
+      const first = (b.offset + (lo - v.start)) / PAGE_SIZE;
+      this.cache.sync(b.file, first, first + (hi - lo) / PAGE_SIZE);
     }
   }
 
-  /** True if a MAP_SHARED mapping of host fd `hostFd` is writable (F_SEAL_WRITE is refused). */
+  /** True if a MAP_SHARED mapping of the file open as host fd `hostFd` is writable (F_SEAL_WRITE
+   *  is then refused). */
   hasWritableSharedView(hostFd: number): boolean {
-    return this.vmas.some((v) => v.backing?.hostFd === hostFd && (v.prot & PROT_WRITE) !== 0);
+    const id = this.cache.idOf(hostFd);
+    return id !== null && this.vmas.some((v) => v.backing?.file === id && (v.prot & PROT_WRITE) !== 0);
   }
 
-  /** write(2) put `data` at file offset `pos` of host fd `hostFd`: the resident pages of this
-   *  space's MAP_SHARED views of it take the new bytes, so a view stays coherent with writes. */
-  fileWritten(hostFd: number, pos: number, data: Uint8Array): void {
-    if (!this.hasSharedFiles) return;
-    for (const v of this.vmas) {
-      const b = v.backing;
-      if (!b || b.hostFd !== hostFd) continue;
-      const lo = Math.max(pos, b.offset);
-      const hi = Math.min(pos + data.length, b.offset + (v.end - v.start));
-      for (let x = lo; x < hi; ) {
-        const va = v.start + (x - b.offset);
-        const n = Math.min(hi - x, PAGE_SIZE - (va % PAGE_SIZE));
-        const e = this.pages.get(Math.floor(va / PAGE_SIZE));
-        if (e & PM_PRESENT) this.mem.bytes.set(data.subarray(x - pos, x - pos + n), entryFrame(e) + (va % PAGE_SIZE));
-        x += n;
-      }
-    }
-  }
-
-  /** Removes the VMAs over [start, end) and frees their frames. */
+  /** Removes the VMAs over [start, end) and frees their frames (page-cache pages are written
+   *  back when their last mapping goes). */
   private removeRange(start: number, end: number, freeFrames = true): void {
-    if (freeFrames) this.syncShared(start, end);
     this.splitAt(start);
     this.splitAt(end);
+    const gone = this.vmas.filter((v) => !(v.end <= start || v.start >= end));
     this.vmas = this.vmas.filter((v) => v.end <= start || v.start >= end);
     if (freeFrames) this.freePages(start, end);
+    for (const v of gone) if (v.backing) this.cache.unrefVma(v.backing.file);
   }
 
   /** Frees every frame backing a page in [start, end). */
@@ -314,15 +320,12 @@ export class AddressSpace {
 
   /** Maps [start, start+len) (page aligned; whatever was there is unmapped first). `init`, if
    *  given, is copied to the start of the range (file contents); the rest reads as zeros. */
-  mapFixed(start: number, len: number, prot: number, opts: { shared?: boolean; file?: boolean; name?: string; init?: Uint8Array; backing?: { hostFd: number; offset: number } } = {}): void {
+  mapFixed(start: number, len: number, prot: number, opts: { shared?: boolean; file?: boolean; name?: string; init?: Uint8Array; backing?: Backing } = {}): void {
     const end = start + pageUp(len);
     const hadAny = !this.isFree(start, end);
     this.removeRange(start, end);
     const vma: Vma = { start, end, prot: prot & PROT_MASK, shared: !!opts.shared, file: !!opts.file, name: opts.name ?? '' };
-    if (opts.backing) {
-      vma.backing = { ...opts.backing };
-      this.hasSharedFiles = true;
-    }
+    if (opts.backing) vma.backing = { ...opts.backing };
     this.vmas.splice(this.lowerBound(start), 0, vma);
     this.merge();
     if (hadAny) this.onShrink();
@@ -382,7 +385,9 @@ export class AddressSpace {
     if (!vma) return -1;
     const flags = protToFlags(vma.prot);
     if (!(flags & need)) return -1;
-    const frame = this.mem.allocFrame();
+    const b = vma.backing;
+    const frame = b ? this.cache.get(b.file, (b.offset + (pn * PAGE_SIZE - vma.start)) / PAGE_SIZE) : this.mem.allocFrame();
+    if (frame < 0) return -1;
     this.pages.set(pn, makeEntry(frame, flags | PM_PRESENT | PM_ACCESSED | (access === ACCESS_WRITE ? PM_DIRTY : 0)));
     return frame;
   }
@@ -527,7 +532,7 @@ export class AddressSpace {
 
   /** mmap: returns the address or -errno. `init` holds the file bytes for a file mapping
    *  (already read by the caller, at most `len` bytes). */
-  mmap(addr: number, len: number, prot: number, flags: number, opts: { init?: Uint8Array; file?: boolean; name?: string; backing?: { hostFd: number; offset: number } } = {}): number {
+  mmap(addr: number, len: number, prot: number, flags: number, opts: { init?: Uint8Array; file?: boolean; name?: string; backing?: Backing } = {}): number {
     const type = flags & 0x0f;
     if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -ERRNO.EINVAL;
     if (len <= 0) return -ERRNO.EINVAL;
@@ -606,7 +611,7 @@ export class AddressSpace {
       this.pages.delete(pn);
     });
     const shape = { prot: vma.prot, shared: vma.shared, file: vma.file, name: vma.name, ...(vma.backing ? { backing: { ...vma.backing, offset: vma.backing.offset + (old - vma.start) } } : {}) };
-    this.syncShared(old, old + oldLen);
+    if (shape.backing) this.cache.refVma(shape.backing.file); // the moved VMA's reference
     this.removeRange(old, old + oldLen, false);
     this.freePages(old + keep, old + oldLen);
     this.vmas.splice(this.lowerBound(dest), 0, { start: dest, end: dest + newLen, ...shape });
@@ -654,8 +659,8 @@ export class AddressSpace {
 
   /** Frees everything (process exit). */
   destroy(): void {
-    this.syncShared();
     this.freePages(0, TASK_SIZE);
+    for (const v of this.vmas) if (v.backing) this.cache.unrefVma(v.backing.file);
     this.vmas = [];
     this.onShrink();
   }

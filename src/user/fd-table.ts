@@ -11,6 +11,7 @@ import { HostInput, blockingKind } from './host-input.js';
 import { descriptionReleased, fdClosed } from './locks.js';
 import { releaseSpecial, type SpecialFd } from './fd-kinds.js';
 import { beforeClose } from './inotify.js';
+import { closeHostOutput } from './host-output.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
 export const O_ACCMODE = 0o3;
@@ -199,6 +200,7 @@ export class FdTable {
     descriptionReleased(f);
     if (f.kind === 'host') {
       if (!f.keepOpen && !(f.flags & O_PATH)) beforeClose(f, (f.flags & O_ACCMODE) !== O_RDONLY);
+      closeHostOutput(f);
       if (f.input) f.input.close(); // its worker closes the host fd
       else if (!f.keepOpen) {
         try {

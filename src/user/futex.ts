@@ -1,5 +1,5 @@
-// Futex wait queues (futex(2)). One process, one address space: a futex is keyed by its guest
-// virtual address whether or not FUTEX_PRIVATE_FLAG is set. Queues hold thread ids in arrival
+// Futex wait queues (futex(2)), keyed by a number: a guest virtual address in a process's own
+// queue, or a host offset in the run-wide queue of shared futexes (see shared-futex.ts). Queues hold thread ids in arrival
 // order; waking takes the oldest first, as Linux does for equal priorities.
 
 export const FUTEX_WAIT = 0;
@@ -71,6 +71,23 @@ export class FutexTable {
       moved.push(...take.map((w) => w.tid));
     }
     return { woken, moved };
+  }
+
+  /** Dequeues up to `n` waiters of `addr` (oldest first), whatever their bitset. */
+  take(addr: number, n: number): FutexWaiter[] {
+    const q = this.queues.get(addr);
+    if (!q || n <= 0) return [];
+    const out = q.splice(0, n);
+    if (q.length === 0) this.queues.delete(addr);
+    return out;
+  }
+
+  /** Appends waiters to the queue of `addr`. */
+  append(addr: number, ws: FutexWaiter[]): void {
+    if (ws.length === 0) return;
+    let q = this.queues.get(addr);
+    if (!q) this.queues.set(addr, (q = []));
+    q.push(...ws);
   }
 
   /** Number of waiters on `addr`. */

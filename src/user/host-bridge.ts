@@ -18,7 +18,7 @@ import { closeSync, constants, mkdtempSync, openSync, rmdirSync, unlinkSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { hostEventWord } from './host-input.js';
+import { hostEventBuffer } from './host-input.js';
 
 export const RING = 65536;
 
@@ -190,7 +190,7 @@ let worker: Worker | null = null;
 
 function theWorker(): Worker {
   if (!worker) {
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { evBuf: hostEventWord() }, stdout: false, stderr: false });
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { evBuf: hostEventBuffer() }, stdout: false, stderr: false });
     worker.unref();
   }
   return worker;

@@ -22,6 +22,23 @@ const events = new Int32Array(new SharedArrayBuffer(4));
 /** The value of `events` the scheduler last acted on. */
 let seen = 0;
 
+/** The event word, for other host waiters (host-output.ts) to bump. */
+export function hostEventWord(): Int32Array {
+  return events;
+}
+
+/** Other host work the scheduler may wait for (host-output.ts): `busy` while it is under way
+ *  (it bumps the event word when done); `shutdown` at the end of the run. */
+interface HostWaiter {
+  busy(): boolean;
+  shutdown(): void;
+}
+const waiters: HostWaiter[] = [];
+
+export function registerHostWaiter(w: HostWaiter): void {
+  waiters.push(w);
+}
+
 const CHUNK = 65536;
 
 /** ctl[0]: the state of the exchange. */
@@ -206,8 +223,8 @@ export function blockingKind(hostFd: number): { tty: boolean; fifo: boolean } | 
   return null;
 }
 
-/** The shared event word, for other workers that wake the scheduler (host-bridge.ts). */
-export function hostEventWord(): SharedArrayBuffer {
+/** The shared event word's buffer, for other workers that wake the scheduler (host-bridge.ts). */
+export function hostEventBuffer(): SharedArrayBuffer {
   return events.buffer as SharedArrayBuffer;
 }
 
@@ -240,6 +257,7 @@ export function hostInputStatus(): 'ready' | 'waiting' | 'none' {
     }
   }
   if (ready) return 'ready';
+  if (!waiting) waiting = waiters.some((w) => w.busy());
   return waiting || Atomics.load(events, 0) !== seen ? 'waiting' : 'none';
 }
 
@@ -259,4 +277,5 @@ export function waitHostEvents(ns: bigint | null): void {
 /** Ends every worker (the run is over: nothing must keep rvisor alive). */
 export function shutdownHostInput(): void {
   for (const h of [...live]) h.terminate();
+  for (const w of waiters) w.shutdown();
 }

@@ -10,6 +10,7 @@
 // reparented to a virtual init (getppid returns 1) and reaped as soon as they end.
 import type { Core } from '../cpu/core.js';
 import type { HostMemory } from '../memory/host-memory.js';
+import { FutexTable } from './futex.js';
 import type { Process } from './process.js';
 import { SA_NOCLDWAIT, SIGCHLD, SIG_IGN } from './signals.js';
 import type { Thread } from './thread.js';
@@ -29,6 +30,8 @@ export class Kernel {
   /** The first process: its exit ends the run (and kills the others). */
   init: Process | undefined;
   private nextId: number;
+  /** Waiters on futexes in MAP_SHARED memory, keyed by host offset (shared-futex.ts). */
+  readonly sharedFutex = new FutexTable();
   /** The host working directory as last set for a process (the scheduler switches it). */
   hostCwd = '';
 

@@ -3,7 +3,6 @@
 // waking a waiting thread, thread and process exit, fork, replacing the image on execve). The
 // processes of a run and what is shared between them are in kernel.ts; the run loop that drives
 // the threads is in scheduler.ts; the system calls are in syscalls/.
-import { fstatSync, writeSync } from 'node:fs';
 import type { Core } from '../cpu/core.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { AddressSpace, PROT_EXEC, PROT_READ, userAddr } from './address-space.js';
@@ -11,6 +10,8 @@ import { ERRNO } from './errno.js';
 import { FdTable } from './fd-table.js';
 import { FutexTable } from './futex.js';
 import { Kernel } from './kernel.js';
+import { exitRobustList } from './robust-list.js';
+import { futexKey, futexQueue, futexWakeKey } from './shared-futex.js';
 import { SIGTRAMP_PAGE } from './layout.js';
 import {
   SA_RESTART, SIGCHLD, SIG_DFL, SIG_IGN, SignalActions, UNBLOCKABLE, altstackFlags, defaultAction, encodeSiginfo, sigbit,
@@ -141,23 +142,13 @@ export class Process {
     return as;
   }
 
-  /** Connects an address space's hooks to this process (TLB flushes of its harts, write-back of
-   *  shared file mappings). */
+  /** Connects an address space's hooks to this process (TLB flushes of its harts). */
   private attach(as: AddressSpace): void {
     as.onShrink = () => {
       for (const t of this.threads.values()) this.core.flushTlb(t.hart);
     };
     as.onCowCopy = () => {
       if (this.threads.size > 1) for (const t of this.threads.values()) this.core.flushTlb(t.hart);
-    };
-    as.writeBack = (hostFd, data, pos) => {
-      try {
-        const size = fstatSync(hostFd).size;
-        const n = Math.min(data.length, size - pos);
-        if (n > 0) writeSync(hostFd, data, 0, n, pos);
-      } catch {
-        // the file went away or is read-only: Linux would have refused the mapping or faulted
-      }
     };
   }
 
@@ -183,7 +174,7 @@ export class Process {
   block(t: Thread, w: Wait): void {
     t.status = 'blocked';
     t.wait = w;
-    if (w.kind === 'futex') this.futex.enqueue(w.addr, t.tid, w.bitset);
+    if (w.kind === 'futex') futexQueue(this, w.shared).enqueue(w.addr, t.tid, w.bitset);
     if (t === this.current) this.yieldRequested = true;
   }
 
@@ -207,7 +198,7 @@ export class Process {
     };
     switch (w.kind) {
       case 'futex':
-        if (outcome !== 'woken') this.futex.remove(w.addr, t.tid);
+        if (outcome !== 'woken') futexQueue(this, w.shared).remove(w.addr, t.tid);
         if (outcome === 'woken') finish(0);
         else if (outcome === 'timeout') finish(-ERRNO.ETIMEDOUT);
         else if (w.deadline === null) restartOrEintr();
@@ -377,13 +368,14 @@ export class Process {
 
   /** One thread ends (exit): CLONE_CHILD_CLEARTID is honoured; the last thread ends the process. */
   exitThread(t: Thread, code: number): void {
+    exitRobustList(this, t);
     if (t.clearChildTid !== 0n) {
       if (this.as.writeU32(t.clearChildTid, 0)) {
-        const a = Number(t.clearChildTid);
-        this.futexWake(a, 1);
+        const k = futexKey(this, Number(t.clearChildTid), false);
+        if (typeof k !== 'number') futexWakeKey(this, k, 1);
       }
     }
-    if (t.wait?.kind === 'futex') this.futex.remove(t.wait.addr, t.tid);
+    if (t.wait?.kind === 'futex') futexQueue(this, t.wait.shared).remove(t.wait.addr, t.tid);
     t.status = 'exited';
     t.wait = null;
     if (t.tid === this.pid) this.mainExitCode = code & 0xff;
@@ -405,7 +397,8 @@ export class Process {
   releaseThreads(keep?: Thread): void {
     for (const t of [...this.threads.values()]) {
       if (t === keep) continue;
-      if (t.wait?.kind === 'futex') this.futex.remove(t.wait.addr, t.tid);
+      exitRobustList(this, t);
+      if (t.wait?.kind === 'futex') futexQueue(this, t.wait.shared).remove(t.wait.addr, t.tid);
       t.status = 'exited';
       t.wait = null;
       this.retiredInstructions += t.hart.instret;

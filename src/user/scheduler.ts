@@ -304,6 +304,6 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
   shutdownHostInput();
   shutdownHostPrograms();
   switchTo(p);
-  p.as.syncShared();
+  p.as.cache.syncAll();
   return p.exitStatus ?? 0;
 }

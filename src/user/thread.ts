@@ -6,7 +6,7 @@ import type { Hart, HartState } from '../cpu/hart.js';
 /** Why a blocked thread is waiting and how its system call completes. */
 export type Wait =
   /** FUTEX_WAIT*: woken by FUTEX_WAKE* (returns 0), a timeout (-ETIMEDOUT) or a signal. */
-  | { kind: 'futex'; addr: number; bitset: number; deadline: bigint | null }
+  | { kind: 'futex'; addr: number; bitset: number; deadline: bigint | null; shared?: boolean }
   /** nanosleep / clock_nanosleep: completes with 0 at the deadline; `rem` gets the time left if a
    *  signal interrupts it (0n: no pointer). */
   | { kind: 'sleep'; deadline: bigint; rem: bigint }

@@ -13,6 +13,7 @@ import {
   O_NOFOLLOW, O_NONBLOCK, O_PATH, O_SYNC, O_TMPFILE, O_TRUNC, type HostFile,
 } from '../fd-table.js';
 import { readPath, resolveAt } from '../paths.js';
+import { coherentHostIo } from '../page-cache.js';
 import type { Process } from '../process.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
 import type { Thread } from '../thread.js';
@@ -76,6 +77,7 @@ export function openHost(p: Process, path: string, flags: number, mode: number):
     return hostErrno(e);
   }
   const seekable = st.isFile() || st.isBlockDevice();
+  if (flags & O_TRUNC && st.isFile()) coherentHostIo(fd, true, () => 0); // mapped pages now read as zeros
   const file: HostFile = {
     kind: 'host', hostFd: fd, path, flags: flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC),
     isDir: st.isDirectory(), pos: seekable ? 0 : null, seekable, dirPos: 0, keepOpen: false, refs: 0,
@@ -409,7 +411,7 @@ const sysTruncate = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof path === 'number') return path;
   const len = long(a[1]);
   if (len < 0) return -ERRNO.EINVAL;
-  return host(() => (truncateSync(path, len), childEvent(subjectAt(path, true), IN_MODIFY), 0));
+  return host(() => coherentHostIo(path, true, () => (truncateSync(path, len), childEvent(subjectAt(path, true), IN_MODIFY), 0)));
 };
 
 const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {

@@ -14,6 +14,8 @@ import { F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW, fcn
 import { isSpecial, specialRead } from '../fd-kinds.js';
 import { IN_ACCESS, IN_MODIFY, fileEvent } from '../inotify.js';
 import { memfdCheckTruncate, memfdCheckWrite, memfdSeals } from './fdkinds.js';
+import { coherentHostIo } from '../page-cache.js';
+import { hostOutput } from '../host-output.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -51,6 +53,10 @@ function ioTotal(iov: Iov): number {
 /** One host read of up to n bytes at `pos` (null: the kernel's offset), waiting out EAGAIN
  *  unless the guest asked for non-blocking I/O. */
 export function hostRead(f: HostFile, n: number, pos: number | null): Uint8Array | number {
+  return f.seekable ? coherentHostIo(f.hostFd, false, () => hostReadNow(f, n, pos)) : hostReadNow(f, n, pos);
+}
+
+function hostReadNow(f: HostFile, n: number, pos: number | null): Uint8Array | number {
   const buf = Buffer.allocUnsafe(n);
   for (;;) {
     try {
@@ -71,6 +77,10 @@ export function hostRead(f: HostFile, n: number, pos: number | null): Uint8Array
 /** Writes all of `data` to a host fd (a blocking write), or as much as it takes at once for a
  *  non-blocking one. Returns the count or -errno. */
 export function hostWrite(f: HostFile, data: Uint8Array, pos: number | null): number {
+  return f.seekable ? coherentHostIo(f.hostFd, true, () => hostWriteNow(f, data, pos)) : hostWriteNow(f, data, pos);
+}
+
+function hostWriteNow(f: HostFile, data: Uint8Array, pos: number | null): number {
   let done = 0;
   while (done < data.length) {
     try {
@@ -149,7 +159,6 @@ export function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): Sy
       if (typeof r === 'number') return r;
       data = r;
     } else {
-      p.as.syncShared();
       const pos = at ?? f.pos;
       const r = hostRead(f, want, pos);
       if (typeof r === 'number') return r;
@@ -238,6 +247,17 @@ export function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number
   }
   if (f.isDir) return -ERRNO.EISDIR;
   if (total === 0) return 0;
+  const out = at === null ? hostOutput(f) : null;
+  if (out) {
+    // A host pipe or FIFO: a write that cannot complete now blocks only this thread.
+    const r = out.write(t.tid, data, (f.flags & O_NONBLOCK) !== 0, (tid) => p.kernel.findThread(tid) !== undefined);
+    if (r === null) {
+      p.block(t, { kind: 'retry', deadline: null });
+      return BLOCKED;
+    }
+    if (out.takeContended()) p.wakeRetriers(); // other writers waited for this result to be taken
+    return r === -ERRNO.EPIPE ? sigpipe(p, t) : r;
+  }
   let pos = at ?? f.pos;
   if (at === null && f.pos !== null && f.flags & O_APPEND) {
     try {
@@ -246,15 +266,14 @@ export function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number
       return hostErrno(e);
     }
   }
-  let out = data;
+  let bytes = data;
   if (f.memfd) {
     const n = memfdCheckWrite(f, pos ?? 0, data.length);
     if (n < 0) return n;
-    out = data.subarray(0, n);
+    bytes = data.subarray(0, n);
   }
-  const r = hostWrite(f, out, pos);
+  const r = hostWrite(f, bytes, pos);
   if (r === -ERRNO.EPIPE) return sigpipe(p, t);
-  if (r > 0 && pos !== null) for (const q of p.kernel.processes.values()) if (!q.finished) q.as.fileWritten(f.hostFd, pos, out.subarray(0, r));
   if (r > 0 && at === null && f.pos !== null) f.pos = (pos ?? 0) + r;
   if (r > 0) fileEvent(f, IN_MODIFY);
   return r;
@@ -508,7 +527,7 @@ const sysFtruncate = hostOnly((f, a) => {
   if ((f.flags & O_ACCMODE) === O_RDONLY) return -ERRNO.EINVAL;
   const sealed = memfdCheckTruncate(f, len);
   if (sealed < 0) return sealed;
-  ftruncateSync(f.hostFd, len);
+  coherentHostIo(f.hostFd, true, () => ftruncateSync(f.hostFd, len));
   fileEvent(f, IN_MODIFY);
   return 0;
 });

@@ -5,6 +5,7 @@ import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_WRITE, userAddr } from '../address-spa
 import { ERRNO, hostErrno } from '../errno.js';
 import { O_ACCMODE, O_RDWR, O_WRONLY } from '../fd-table.js';
 import { PAGE_SIZE, TASK_SIZE } from '../layout.js';
+import { coherentHostIo } from '../page-cache.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { int, long, size, type SyscallDef, type SysResult } from './abi.js';
@@ -50,23 +51,34 @@ const sysMmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     const sealed = memfdCheckMmap(f, (flags & 0x0f) !== MAP_PRIVATE, (prot & PROT_WRITE) !== 0);
     if (sealed < 0) return sealed;
   }
-  // MAP_PRIVATE semantics: the file's bytes are copied in now (a MAP_SHARED mapping behaves the
-  // same way: writes through it do not reach the file).
+  const shared = (flags & 0x0f) !== MAP_PRIVATE;
+  // A shared mapping of a regular file: the pages are the file's page-cache frames
+  // (page-cache.ts), loaded when first touched. Of a device (/dev/zero): shared memory that
+  // starts with what the device reads as.
+  const id = shared ? p.as.cache.attach(f.hostFd, (prot & PROT_WRITE) !== 0) : -ERRNO.ENODEV;
+  if (id !== -ERRNO.ENODEV) {
+    if (id < 0) return id;
+    const r = p.as.mmap(where, length, prot, flags, { file: true, name: f.path, backing: { file: id, offset: off } });
+    if (r < 0) p.as.cache.unrefVma(id);
+    return r;
+  }
+  // MAP_PRIVATE: the file's bytes (as the shared mappings of it have them) are copied in now.
+  // (Linux leaves unspecified whether a private mapping sees later changes to the file.)
   const want = Math.min(length, 256 * 1048576);
   const buf = new Uint8Array(want);
   let got = 0;
   try {
-    while (got < want) {
-      const n = readSync(f.hostFd, buf, got, want - got, off + got);
-      if (n === 0) break;
-      got += n;
-    }
+    coherentHostIo(f.hostFd, false, () => {
+      while (got < want) {
+        const n = readSync(f.hostFd, buf, got, want - got, off + got);
+        if (n === 0) break;
+        got += n;
+      }
+    });
   } catch (e) {
     return hostErrno(e);
   }
-  const shared = (flags & 0x0f) !== MAP_PRIVATE;
-  if (shared) f.refs++; // the mapping keeps the file open (released at exit)
-  return p.as.mmap(where, length, prot, flags, { init: buf.subarray(0, got), file: true, name: f.path, backing: shared ? { hostFd: f.hostFd, offset: off } : undefined });
+  return p.as.mmap(where, length, prot, flags, { init: buf.subarray(0, got), file: true, name: f.path });
 };
 
 const sysMunmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {

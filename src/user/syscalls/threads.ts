@@ -5,8 +5,10 @@ import { monotonicNs, realtimeToMonotonic } from '../clock.js';
 import { ERRNO } from '../errno.js';
 import {
   FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK, FUTEX_CMP_REQUEUE, FUTEX_REQUEUE, FUTEX_WAIT,
-  FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP, futexWakeOp,
+  FUTEX_PRIVATE_FLAG, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP, futexWakeOp,
 } from '../futex.js';
+import { robustListLenOk } from '../robust-list.js';
+import { futexKey, futexRequeue, futexWakeKey } from '../shared-futex.js';
 import type { Process } from '../process.js';
 import { SS_DISABLE, type Thread } from '../thread.js';
 import { BLOCKED, NO_RETURN, int, u32, type SyscallDef, type SysResult } from './abi.js';
@@ -80,7 +82,7 @@ const sysSetTidAddress = (_p: Process, t: Thread, a: bigint[]): SysResult => {
 };
 
 const sysSetRobustList = (_p: Process, t: Thread, a: bigint[]): SysResult => {
-  if (a[1] !== 24n) return -ERRNO.EINVAL;
+  if (robustListLenOk(a[1]!) !== 0) return -ERRNO.EINVAL;
   t.robustList = a[0]!;
   return 0;
 };
@@ -102,6 +104,7 @@ const sysFutex = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const cmd = op & FUTEX_CMD_MASK;
   const val3 = u32(a[5]);
   if (addr < 0 || addr % 4 !== 0) return -ERRNO.EINVAL;
+  const priv = (op & FUTEX_PRIVATE_FLAG) !== 0;
   switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
@@ -118,14 +121,18 @@ const sysFutex = (p: Process, t: Thread, a: bigint[]): SysResult => {
       if (cur === null) return -ERRNO.EFAULT;
       if (cur !== u32(a[2])) return -ERRNO.EAGAIN;
       if (deadline !== null && deadline <= monotonicNs()) return -ERRNO.ETIMEDOUT;
-      p.block(t, { kind: 'futex', addr, bitset, deadline });
+      const k = futexKey(p, addr, priv);
+      if (typeof k === 'number') return k;
+      p.block(t, { kind: 'futex', addr: k.key, bitset, deadline, shared: k.shared });
       return BLOCKED;
     }
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET: {
       const bitset = cmd === FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : val3;
       if (bitset === 0) return -ERRNO.EINVAL;
-      return p.futexWake(addr, val <= 0 ? 1 : val, bitset);
+      const k = futexKey(p, addr, priv);
+      if (typeof k === 'number') return k;
+      return futexWakeKey(p, k, val <= 0 ? 1 : val, bitset);
     }
     case FUTEX_REQUEUE:
     case FUTEX_CMP_REQUEUE: {
@@ -138,16 +145,11 @@ const sysFutex = (p: Process, t: Thread, a: bigint[]): SysResult => {
         if (cur === null) return -ERRNO.EFAULT;
         if (cur !== val3) return -ERRNO.EAGAIN;
       }
-      const { woken, moved } = p.futex.requeue(addr, addr2, val, nMove);
-      for (const tid of moved) {
-        const w = p.threads.get(tid);
-        if (w?.wait?.kind === 'futex') w.wait.addr = addr2;
-      }
-      for (const tid of woken) {
-        const w = p.threads.get(tid);
-        if (w) p.endWait(w, 'woken');
-      }
-      return woken.length + moved.length;
+      const k1 = futexKey(p, addr, priv);
+      if (typeof k1 === 'number') return k1;
+      const k2 = futexKey(p, addr2, priv);
+      if (typeof k2 === 'number') return k2;
+      return futexRequeue(p, k1, k2, val, nMove);
     }
     case FUTEX_WAKE_OP: {
       const addr2 = userAddr(a[4]!);
@@ -156,8 +158,12 @@ const sysFutex = (p: Process, t: Thread, a: bigint[]): SysResult => {
       if (old === null) return -ERRNO.EFAULT;
       const [nv, cond] = futexWakeOp(val3, old);
       if (!p.as.writeU32(addr2, nv)) return -ERRNO.EFAULT;
-      let n = p.futexWake(addr, val <= 0 ? 1 : val);
-      if (cond) n += p.futexWake(addr2, Math.max(1, Number(BigInt.asIntN(32, a[3]!))));
+      const k1 = futexKey(p, addr, priv);
+      if (typeof k1 === 'number') return k1;
+      const k2 = futexKey(p, addr2, priv);
+      if (typeof k2 === 'number') return k2;
+      let n = futexWakeKey(p, k1, val <= 0 ? 1 : val);
+      if (cond) n += futexWakeKey(p, k2, Math.max(1, Number(BigInt.asIntN(32, a[3]!))));
       return n;
     }
     default:
