@@ -54,6 +54,8 @@ export interface Vma {
   /** A MAP_SHARED file mapping: the host fd and the file offset of `start`. Its pages are
    *  written back to the file on msync, munmap and exit (and before the process reads files). */
   backing?: { hostFd: number; offset: number };
+  /** File offset of `start` for a file mapping (/proc/PID/maps). */
+  offset?: number;
 }
 
 export interface AddressSpaceState {
@@ -237,6 +239,7 @@ export class AddressSpace {
     if (v && v.start < addr && addr < v.end) {
       const second: Vma = { ...v, start: addr };
       if (v.backing) second.backing = { hostFd: v.backing.hostFd, offset: v.backing.offset + (addr - v.start) };
+      if (v.offset !== undefined) second.offset = v.offset + (addr - v.start);
       this.vmas.splice(i + 1, 0, second);
       v.end = addr;
     }

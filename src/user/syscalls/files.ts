@@ -12,6 +12,7 @@ import {
 } from '../fd-table.js';
 import { readPath, resolveAt } from '../paths.js';
 import type { Process } from '../process.js';
+import { procGuestPath, procResolve } from '../procfs.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
 import type { Thread } from '../thread.js';
 import { AT_FDCWD, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
@@ -157,7 +158,9 @@ function direntType(d: { [k: string]: unknown }): number {
   return 0;
 }
 
-function loadDirents(f: HostFile): void {
+function loadDirents(p: Process, f: HostFile): void {
+  const proc = procGuestPath(f.path);
+  if (proc !== null) procResolve(p, proc); // list /proc as it is now (e.g. this fd in /proc/self/fd)
   const dir = `/proc/self/fd/${f.hostFd}`;
   const enc = new TextEncoder();
   const list: Array<{ ino: bigint; type: number; name: Uint8Array }> = [];
@@ -184,7 +187,7 @@ const sysGetdents64 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const count = Math.min(size(a[2]), 1 << 20);
   if (!f.dirents) {
     try {
-      loadDirents(f);
+      loadDirents(p, f);
     } catch (e) {
       return hostErrno(e);
     }

@@ -61,7 +61,10 @@ const sysMmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   }
   const shared = (flags & 0x0f) !== MAP_PRIVATE;
   if (shared) f.refs++; // the mapping keeps the file open (released at exit)
-  return p.as.mmap(where, length, prot, flags, { init: buf.subarray(0, got), file: true, name: f.path, backing: shared ? { hostFd: f.hostFd, offset: off } : undefined });
+  const r = p.as.mmap(where, length, prot, flags, { init: buf.subarray(0, got), file: true, name: f.path, backing: shared ? { hostFd: f.hostFd, offset: off } : undefined });
+  const vma = r >= 0 ? p.as.findVma(r) : undefined;
+  if (vma) vma.offset = off; // for /proc/PID/maps
+  return r;
 };
 
 const sysMunmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
