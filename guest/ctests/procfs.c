@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/syscall.h>
@@ -255,6 +256,18 @@ static void statusStat(void) {
   printf("status State: %s\n", statusField(big, "State", v, sizeof v) ? v : "?");
   slurp("/proc/self/comm", v, sizeof v);
   printf("comm: %s", v);
+  // Writing comm renames the thread (Linux keeps up to 15 bytes, a newline included).
+  int cfd = open("/proc/self/comm", O_WRONLY | O_TRUNC);
+  printf("write comm: %s\n", cfd >= 0 && write(cfd, "via-comm\n", 9) == 9 ? "ok" : strerror(errno));
+  close(cfd);
+  char pn[17] = {0};
+  prctl(PR_GET_NAME, pn, 0, 0, 0);
+  printf("PR_GET_NAME after writing comm: \"%s\"\n", pn);
+  slurp("/proc/self/status", big, sizeof big);
+  printf("status Name after writing comm: %s\n", statusField(big, "Name", v, sizeof v) ? v : "?");
+  prctl(PR_SET_NAME, "renamed-again", 0, 0, 0);
+  slurp("/proc/self/comm", v, sizeof v);
+  printf("comm after PR_SET_NAME: %s", v);
 
   slurp("/proc/self/stat", big, sizeof big);
   int pid = 0, ppid = 0;
@@ -355,6 +368,23 @@ static void machine(void) {
   double a = -1, b = -1;
   if (sscanf(v, "%lf %lf", &a, &b) == 2) up = (long)a;
   printf("uptime parses, >= 0: %s\n", yesno(up >= 0));
+  slurp("/proc/self/limits", big, sizeof big);
+  const char *nofile = strstr(big, "Max open files"), *stk = strstr(big, "Max stack size");
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  unsigned long long soft = 0, hard = 0;
+  printf("limits: open files match getrlimit: %s\n", yesno(nofile && sscanf(nofile + 25, "%llu %llu", &soft, &hard) == 2 && soft == rl.rlim_cur && hard == rl.rlim_max));
+  getrlimit(RLIMIT_STACK, &rl);
+  printf("limits: stack soft limit matches getrlimit: %s\n", yesno(stk && sscanf(stk + 25, "%llu", &soft) == 1 && soft == rl.rlim_cur));
+  slurp("/proc/sys/kernel/random/boot_id", v, sizeof v);
+  char v2[64];
+  slurp("/proc/sys/kernel/random/boot_id", v2, sizeof v2);
+  printf("boot_id is a stable uuid: %s\n", yesno(strlen(v) == 37 && v[8] == '-' && strcmp(v, v2) == 0));
+  slurp("/proc/sys/kernel/random/uuid", v, sizeof v);
+  slurp("/proc/sys/kernel/random/uuid", v2, sizeof v2);
+  printf("uuid changes on each read: %s\n", yesno(strlen(v) == 37 && strcmp(v, v2) != 0));
+  slurp("/proc/filesystems", big, sizeof big);
+  printf("filesystems lists proc: %s\n", yesno(strstr(big, "\tproc\n") != NULL));
   printf("stat of /proc/nonexistent: %s\n", access("/proc/nonexistent-entry", F_OK) < 0 ? strerror(errno) : "exists");
   printf("open of /proc/self/nonexistent: %s\n", open("/proc/self/nonexistent-entry", O_RDONLY) < 0 ? strerror(errno) : "opened");
   printf("open of /proc/self/status/x: %s\n", open("/proc/self/status/x", O_RDONLY) < 0 ? strerror(errno) : "opened");
@@ -415,6 +445,9 @@ static void detail(void) {
   char *p = strrchr(big, ')') + 1;
   for (char *t = strtok(p, " \n"); t; t = strtok(NULL, " \n")) fields++;
   printf("stat fields=%d\n", fields + 2);
+  int wfd = open("/proc/self/status", O_WRONLY);
+  printf("open status for writing: %s\n", wfd < 0 ? strerror(errno) : "opened");
+  if (wfd >= 0) close(wfd);
   slurp("/proc/self/statm", big, sizeof big);
   fields = 0;
   for (char *t = strtok(big, " \n"); t; t = strtok(NULL, " \n")) fields++;

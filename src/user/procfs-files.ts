@@ -11,7 +11,8 @@ import { SIG_DFL, SIG_IGN } from './signals.js';
 import type { Thread } from './thread.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE, type Vma } from './address-space.js';
 import { processUsage, rssPages, threadUsageOf } from './usage.js';
-import { threadName } from './syscalls/prctl.js';
+import { threadName } from './comm.js';
+import { defaultRlimit } from './syscalls/proc.js';
 import { O_ACCMODE, kernelOffset } from './fd-table.js';
 
 /** Where execve put the strings and the auxiliary vector (ProcessConfig.image). */
@@ -160,7 +161,8 @@ export function status(q: Process, t?: Thread): string {
   const caps = c.privileged ? '000001ffffffffff' : '0000000000000000';
   const u = th ? threadUsageOf(q, th) : undefined;
   const lines = [
-    `Name:\t${threadName(q, tid)}`,
+    // Linux escapes only a backslash and a newline in the name here.
+    `Name:\t${threadName(q, tid).replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`,
     `Umask:\t${q.umask.toString(8).padStart(4, '0')}`,
     `State:\t${stateOf(q, t)}`,
     `Tgid:\t${q.pid}`,
@@ -237,6 +239,25 @@ export function stat(q: Process, t?: Thread): string {
     String(q.finished ? q.waitStatus() : 0),
   ];
   return f.join(' ') + '\n';
+}
+
+/** /proc/PID/limits: the process's resource limits (getrlimit's values). */
+export function limits(q: Process): string {
+  const rows: Array<[string, string]> = [
+    ['Max cpu time', 'seconds'], ['Max file size', 'bytes'], ['Max data size', 'bytes'], ['Max stack size', 'bytes'],
+    ['Max core file size', 'bytes'], ['Max resident set', 'bytes'], ['Max processes', 'processes'],
+    ['Max open files', 'files'], ['Max locked memory', 'bytes'], ['Max address space', 'bytes'],
+    ['Max file locks', 'locks'], ['Max pending signals', 'signals'], ['Max msgqueue size', 'bytes'],
+    ['Max nice priority', ''], ['Max realtime priority', ''], ['Max realtime timeout', 'us'],
+  ];
+  const INF = (1n << 64n) - 1n;
+  const v = (x: bigint): string => (x === INF ? 'unlimited' : x.toString()).padEnd(20);
+  let s = `${'Limit'.padEnd(25)} ${'Soft Limit'.padEnd(20)} ${'Hard Limit'.padEnd(20)} ${'Units'.padEnd(10)}\n`;
+  rows.forEach(([name, unit], res) => {
+    const [soft, hard] = q.rlimits.get(res) ?? defaultRlimit(res);
+    s += `${name.padEnd(25)} ${v(soft)} ${v(hard)} ${unit ? unit.padEnd(10) : ''}\n`;
+  });
+  return s;
 }
 
 // ---- file descriptors ---------------------------------------------------------------------------
@@ -363,6 +384,15 @@ export function versionFile(): string {
 export function mountsFile(): string {
   try {
     return readFileSync('/proc/self/mounts', 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+/** The file systems the kernel knows (the host's list: guest paths are host paths). */
+export function filesystemsFile(): string {
+  try {
+    return readFileSync('/proc/filesystems', 'latin1');
   } catch {
     return '';
   }

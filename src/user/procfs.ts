@@ -10,15 +10,19 @@
 // host calls, so open, read, lseek, fstat, getdents64, readlink, stat and access behave as for
 // any file. Links to guest paths inside /proc (self, thread-self, mounts) are followed inside
 // the tree; others (exe, cwd, fd/N) point at host paths. A name that is not in the tree gives
-// ENOENT. Differences from Linux: st_size of a file is its length (0 on Linux) and writes to the
-// files (comm) are not applied.
+// ENOENT. Only comm can be opened for writing (by the process itself; comm.ts applies what was
+// written); other opens for writing fail with EACCES. Differences from Linux: st_size of a file
+// is its length (0 on Linux); root's unlink/chmod inside /proc reach the mirror (and are undone
+// the next time the directory is listed); a comm write reaches the name when it is next read.
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { posix } from 'node:path';
 import { ERRNO, hostErrno } from './errno.js';
 import type { Process } from './process.js';
 import * as F from './procfs-files.js';
-import { threadName } from './syscalls/prctl.js';
+import { noteCommFile, threadName } from './comm.js';
+import { O_ACCMODE, O_RDONLY, O_TRUNC } from './fd-table.js';
 import type { Thread } from './thread.js';
 
 type Content = () => string | Uint8Array;
@@ -27,14 +31,16 @@ type Content = () => string | Uint8Array;
  *  leaves out (Linux lists only thread-group leaders in /proc but resolves every tid). */
 type Node =
   | { t: 'dir'; list: () => Array<[string, Node]>; hidden?: (name: string) => Node | undefined }
-  | { t: 'file'; data: Content; mode?: number }
+  | { t: 'file'; data: Content; mode?: number; written?: (hostPath: string, data: string | Uint8Array) => void }
   | { t: 'link'; target: () => string; inTree?: boolean };
 
 const dir = (list: () => Array<[string, Node]>, hidden?: (name: string) => Node | undefined): Node => ({ t: 'dir', list, hidden });
-const file = (data: Content, mode = 0o444): Node => ({ t: 'file', data, mode });
+const file = (data: Content, mode = 0o444, written?: (hostPath: string, data: string | Uint8Array) => void): Node => ({ t: 'file', data, mode, written });
 const link = (target: () => string, inTree = false): Node => ({ t: 'link', target, inTree });
 
 let mirror: string | null = null;
+/** /proc/sys/kernel/random/boot_id: one per run. */
+const bootId = randomUUID();
 
 /** The host directory mirroring /proc (made on first use, removed at exit). */
 function root(): string {
@@ -70,10 +76,11 @@ function taskEntries(q: Process, t: Thread | undefined): Array<[string, Node]> {
   const e: Array<[string, Node]> = [
     ['auxv', file(() => F.auxv(q), 0o400)],
     ['cmdline', file(() => F.cmdline(q))],
-    ['comm', file(() => `${threadName(q, tid)}\n`, 0o644)],
+    ['comm', file(() => `${threadName(q, tid)}\n`, 0o644, (h, d) => noteCommFile(h, q, tid, String(d)))],
     ['environ', file(() => F.environ(q), 0o400)],
     ['fd', dir(fdList)],
     ['fdinfo', dir(fdinfoList)],
+    ['limits', file(() => F.limits(q))],
     ['maps', file(() => F.maps(q))],
     ['mountinfo', file(() => F.mountinfoFile())],
     ['mounts', file(() => F.mountsFile())],
@@ -99,6 +106,10 @@ function sysDir(): Node {
     ['osrelease', file(() => `${F.OSRELEASE}\n`)],
     ['ostype', file(() => 'Linux\n')],
     ['pid_max', file(() => '4194304\n', 0o644)],
+    ['random', dir(() => [
+      ['boot_id', file(() => `${bootId}\n`)],
+      ['uuid', file(() => `${randomUUID()}\n`)],
+    ])],
     ['version', file(() => `${F.VERSION}\n`)],
   ]);
   return dir(() => [['kernel', kernel]]);
@@ -110,6 +121,7 @@ function rootNode(p: Process, t: Thread | null): Node {
   const list = (): Array<[string, Node]> => [
     ...[...k.processes.values()].map((q): [string, Node] => [String(q.pid), processDir(q)]),
     ['cpuinfo', file(F.cpuinfo)],
+    ['filesystems', file(F.filesystemsFile)],
     ['loadavg', file(() => F.loadavgFile(p))],
     ['meminfo', file(F.meminfo)],
     ['mounts', link(() => 'self/mounts', true)],
@@ -220,7 +232,9 @@ export function procResolve(p: Process, path: string): string | number | null {
         if (child.t === 'file') {
           if (!last) return -ERRNO.ENOTDIR;
           ensureDirs(host);
-          writeFile(childHost, child.data(), child.mode ?? 0o444);
+          const data = child.data();
+          writeFile(childHost, data, child.mode ?? 0o444);
+          child.written?.(childHost, data);
           return childHost;
         }
         node = child;
@@ -233,6 +247,17 @@ export function procResolve(p: Process, path: string): string | number | null {
   } catch (e) {
     return hostErrno(e);
   }
+}
+
+/** open(2) of a mirror file for writing: only the comm files of the caller's own threads are
+ *  writable (comm.ts applies what is written); anything else is EACCES, so a write never
+ *  silently lands in the mirror. Returns 0 or -EACCES. */
+export function procOpenCheck(p: Process, hostPath: string, flags: number): number {
+  const g = procGuestPath(hostPath);
+  if (g === null || ((flags & O_ACCMODE) === O_RDONLY && !(flags & O_TRUNC))) return 0;
+  const m = /^\/proc\/(\d+)(?:\/task\/(\d+))?\/comm$/.exec(g);
+  if (m && Number(m[1]) === p.pid && (m[2] === undefined || p.threads.has(Number(m[2])))) return 0;
+  return -ERRNO.EACCES;
 }
 
 /** Creates the mirror directories down to hostPath. */

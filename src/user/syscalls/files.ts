@@ -12,7 +12,7 @@ import {
 } from '../fd-table.js';
 import { readPath, resolveAt } from '../paths.js';
 import type { Process } from '../process.js';
-import { procGuestPath, procResolve } from '../procfs.js';
+import { procGuestPath, procOpenCheck, procResolve } from '../procfs.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
 import type { Thread } from '../thread.js';
 import { AT_FDCWD, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
@@ -55,6 +55,8 @@ function hostOpenFlags(flags: number): number {
 
 function openHost(p: Process, path: string, flags: number, mode: number): SysResult {
   if ((flags & O_TMPFILE) === O_TMPFILE) return -ERRNO.EOPNOTSUPP;
+  const denied = procOpenCheck(p, path, flags);
+  if (denied) return denied;
   let hflags = hostOpenFlags(flags);
   if (flags & O_PATH) hflags = C.O_RDONLY | (flags & O_DIRECTORY ? C.O_DIRECTORY : 0) | (flags & O_NOFOLLOW ? C.O_NOFOLLOW : 0);
   const fd = host(() => openSync(path, hflags, mode));
@@ -280,7 +282,7 @@ const sysFaccessat = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess
 const sysFaccessat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess(p, a[0]!, a[1]!, int(a[2]), int(a[3]));
 
 const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
-  const cwd = new TextEncoder().encode(process.cwd() + '\0');
+  const cwd = new TextEncoder().encode((procGuestPath(process.cwd()) ?? process.cwd()) + '\0');
   if (size(a[1]) < cwd.length) return -ERRNO.ERANGE;
   return p.as.write(a[0]!, cwd) ? cwd.length : -ERRNO.EFAULT;
 };

@@ -5,6 +5,7 @@ import { ERRNO } from '../errno.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { int, long, type SyscallDef, type SysResult } from './abi.js';
+import { setThreadName, threadName } from '../comm.js';
 
 /** prctl state of a process (Process.prctl). */
 export class PrctlState {
@@ -57,22 +58,6 @@ const PR_SET_THP_DISABLE = 41;
 const PR_GET_THP_DISABLE = 42;
 const PR_CAP_AMBIENT = 47;
 const CAP_LAST_CAP = 40;
-
-/** The comm of thread `tid` of `p` (prctl PR_GET_NAME, /proc/.../comm): the name it set, else
- *  the main thread's, else the first 15 bytes of the program's file name. */
-export function threadName(p: Process, tid: number): string {
-  const n = p.threadNames.get(tid) ?? p.threadNames.get(p.pid);
-  if (n !== undefined) return n;
-  const base = new TextEncoder().encode(p.config.exePath.split('/').pop() ?? '');
-  return new TextDecoder().decode(base.subarray(0, 15));
-}
-
-/** Sets the comm of thread `tid` from raw bytes (up to the first NUL, at most 15 bytes). */
-export function setThreadName(p: Process, tid: number, bytes: Uint8Array): void {
-  let n = bytes.indexOf(0);
-  if (n < 0) n = bytes.length;
-  p.threadNames.set(tid, new TextDecoder().decode(bytes.subarray(0, Math.min(n, 15))));
-}
 
 const zeroArgs = (a: bigint[], from: number): boolean => a.slice(from, 5).every((v) => v === 0n);
 

@@ -36,7 +36,7 @@ const RLIM_INFINITY = (1n << 64n) - 1n;
 const RLIMIT_STACK = 3;
 const RLIMIT_NOFILE = 7;
 
-function defaultRlimit(res: number): [bigint, bigint] {
+export function defaultRlimit(res: number): [bigint, bigint] {
   switch (res) {
     case RLIMIT_STACK: return [8n * 1048576n, RLIM_INFINITY];
     case RLIMIT_NOFILE: return [1024n, 1048576n];
