@@ -58,6 +58,8 @@ export interface Vma {
   /** A MAP_SHARED file mapping: its page-cache entry (page-cache.ts; the VMA holds one
    *  reference) and the file offset of `start`. */
   backing?: Backing;
+  /** File offset of `start` for a file mapping (/proc/PID/maps). */
+  offset?: number;
 }
 
 export interface Backing {
@@ -261,6 +263,7 @@ export class AddressSpace {
         second.backing = { file: v.backing.file, offset: v.backing.offset + (addr - v.start) };
         this.cache.refVma(v.backing.file);
       }
+      if (v.offset !== undefined) second.offset = v.offset + (addr - v.start);
       this.vmas.splice(i + 1, 0, second);
       v.end = addr;
     }

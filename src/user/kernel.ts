@@ -14,6 +14,9 @@ import { FutexTable } from './futex.js';
 import type { Process } from './process.js';
 import { SA_NOCLDWAIT, SIGCHLD, SIG_IGN } from './signals.js';
 import type { Thread } from './thread.js';
+import { noteProcessEnd } from './usage.js';
+
+const SI_USER = 0;
 
 /** si_code of SIGCHLD and waitid. */
 export const CLD_EXITED = 1;
@@ -115,12 +118,16 @@ export class Kernel {
     q.releaseThreads();
     q.alarm = null;
     q.fds.closeAll();
+    noteProcessEnd(q);
     q.as.destroy();
     this.releaseVfork(q);
+    const reaper = this.subreaperFor(q);
     for (const c of this.children(q)) {
-      c.parent = null;
-      c.ppid = INIT_PID;
-      if (c.finished) this.processes.delete(c.pid);
+      c.parent = reaper ?? null;
+      c.ppid = reaper?.pid ?? INIT_PID;
+      if (c.finished && !reaper) this.processes.delete(c.pid);
+      else if (c.finished && reaper) reaper.sendToProcess({ signo: SIGCHLD, code: c.killedBy ? CLD_KILLED : CLD_EXITED, pid: c.pid, uid: c.uid, status: c.killedBy || (c.exitStatus ?? 0) });
+      else if (c.prctl.pdeathsig) c.sendToProcess({ signo: c.prctl.pdeathsig, code: SI_USER, pid: q.pid, uid: q.uid });
     }
     const par = q.parent;
     if (par && !par.finished && par.exitStatus === null) {
@@ -138,6 +145,15 @@ export class Kernel {
       this.processes.delete(q.pid);
     }
     this.wakeRetriers();
+  }
+
+  /** The closest living ancestor of q that is a child subreaper (prctl
+   *  PR_SET_CHILD_SUBREAPER): it adopts q's orphans instead of init. */
+  private subreaperFor(q: Process): Process | undefined {
+    for (let a = q.parent; a; a = a.parent) {
+      if (a.prctl.childSubreaper && !a.finished && a.exitStatus === null) return a;
+    }
+    return undefined;
   }
 
   /** Removes a zombie once its parent has waited for it. */

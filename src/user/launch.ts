@@ -12,6 +12,7 @@ import {
   AT_SECURE, AT_UID, HWCAP_RV64IMAFDC, buildStack, cstr, type BuiltStack,
 } from './stack.js';
 import { Strace } from './strace.js';
+import { imageLayout } from './procfs-files.js';
 
 export interface LaunchOptions {
   /** Host path of the program, as given on the command line. */
@@ -74,6 +75,7 @@ export function launch(opts: LaunchOptions): Launched {
     auxv: auxvFor(p, loaded),
     random: new Uint8Array(randomBytes(16)),
   });
+  p.config.image = imageLayout(stack);
   t.hart.pc = BigInt(loaded.startPc);
   t.hart.setX(2, BigInt(stack.sp));
   return { process: p, loaded, stack };

@@ -63,6 +63,8 @@ export function mapImage(as: AddressSpace, img: ElfImage, bias: number): LoadedI
     const initEnd = p.memsz > p.filesz ? fileEnd : Math.min(pageUp(fileEnd), img.data.length);
     const init = p.filesz > 0 ? img.data.subarray(fileStart, initEnd) : undefined;
     as.mapFixed(start, mapEnd - start, segProt(p.flags), { file: true, name: img.path, init });
+    const vma = as.findVma(start);
+    if (vma) vma.offset = fileStart;
     end = Math.max(end, vaddr + p.memsz);
   }
   let phdr = 0;

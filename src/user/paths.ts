@@ -8,6 +8,7 @@ import { lstatSync } from 'node:fs';
 import { AT_FDCWD } from './syscalls/abi.js';
 import { ERRNO } from './errno.js';
 import type { Process } from './process.js';
+import { procGuestPath, procResolve } from './procfs.js';
 
 const decoder = new TextDecoder();
 
@@ -49,19 +50,27 @@ export function resolveAt(p: Process, dirfd: number, path: string, allowEmpty = 
     return `/proc/self/fd/${f.hostFd}`;
   }
   if (path.startsWith('/')) {
-    if (path === '/proc/self/exe' || path === `/proc/${p.pid}/exe`) return p.config.exePath;
-    // Guest fd numbers are not the host's: /proc/self/fd/N names guest fd N.
+    // Guest fd numbers are not the host's: /proc/self/fd/N of a host file reopens it through the
+    // host's own link (which also reaches deleted files); the rest of /proc is rvisor's (procfs.ts).
     const m = /^\/proc\/(?:self|thread-self|\d+)\/fd\/(\d+)(\/.*)?$/.exec(path);
     if (m && (!/^\/proc\/\d/.test(path) || path.startsWith(`/proc/${p.pid}/`))) {
       const f = p.fds.get(Number(m[1]));
-      if (!f || f.kind !== 'host') return -ERRNO.ENOENT;
-      return `/proc/self/fd/${f.hostFd}${m[2] ?? ''}`;
+      if (f?.kind === 'host') return `/proc/self/fd/${f.hostFd}${m[2] ?? ''}`;
+    }
+    if (path.includes('/proc')) {
+      const r = procResolve(p, path);
+      if (r !== null) return r;
     }
     return sysrootPath(p, path);
   }
-  if (dirfd === AT_FDCWD) return path;
+  if (dirfd === AT_FDCWD) {
+    const g = procGuestPath(p.cwd);
+    return g === null ? path : procResolve(p, `${g}/${path}`) ?? path;
+  }
   const f = p.fds.get(dirfd);
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host' || !f.isDir) return -ERRNO.ENOTDIR;
+  const g = procGuestPath(f.path);
+  if (g !== null) return procResolve(p, `${g}/${path}`) ?? `/proc/self/fd/${f.hostFd}/${path}`;
   return `/proc/self/fd/${f.hostFd}/${path}`;
 }

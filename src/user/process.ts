@@ -6,6 +6,8 @@
 import type { Core } from '../cpu/core.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { AddressSpace, PROT_EXEC, PROT_READ, userAddr } from './address-space.js';
+import { Creds } from './creds.js';
+import type { ImageLayout } from './procfs-files.js';
 import { ERRNO } from './errno.js';
 import { FdTable } from './fd-table.js';
 import { FutexTable } from './futex.js';
@@ -18,6 +20,8 @@ import {
 } from './signals.js';
 import { Thread, type SigInfo, type Wait } from './thread.js';
 import type { Strace } from './strace.js';
+import { PrctlState } from './syscalls/prctl.js';
+import { ProcUsage, noteThreadEnd } from './usage.js';
 
 export interface ProcessConfig {
   /** Host path of the program (what /proc/self/exe names). */
@@ -25,6 +29,8 @@ export interface ProcessConfig {
   /** Root of the riscv64 file system for absolute guest paths (tried first), if any. */
   sysroot?: string;
   strace?: Strace;
+  /** Where the initial stack put argv, envp and auxv (/proc/PID/cmdline, environ, auxv). */
+  image?: ImageLayout;
 }
 
 /** How a blocked thread's wait ended. */
@@ -92,6 +98,12 @@ export class Process {
   readonly reportedEnosys = new Set<number>();
   /** The host program this process exec'ed (host-exec.ts): signals sent to it go there. */
   hostProgram: { signal(sig: number): void } | null = null;
+  /** User and group ids (set*id); `uid`/`gid` above stay the ids the process started with. */
+  creds: Creds;
+  /** CPU time, context switches, peak RSS, ITIMER_VIRTUAL/PROF (usage.ts). */
+  readonly usage = new ProcUsage();
+  /** prctl settings (syscalls/prctl.ts). */
+  prctl = new PrctlState();
 
   constructor(readonly core: Core, readonly mem: HostMemory, readonly config: ProcessConfig, from?: ForkSource) {
     if (from) {
@@ -105,6 +117,8 @@ export class Process {
       this.uid = par.uid;
       this.gid = par.gid;
       this.cwd = par.cwd;
+      this.creds = par.creds.clone();
+      this.prctl = par.prctl.forked();
       this.fds = from.fds;
       this.as = from.as;
       this.attach(this.as);
@@ -117,6 +131,7 @@ export class Process {
       this.uid = process.getuid?.() ?? 0;
       this.gid = process.getgid?.() ?? 0;
       this.cwd = process.cwd();
+      this.creds = Creds.ofHost();
       this.kernel.hostCwd = this.cwd;
       this.umask = process.umask(); // inherited from whoever started rvisor, as on Linux
       this.fds = FdTable.withStdio();
@@ -380,6 +395,7 @@ export class Process {
     t.wait = null;
     if (t.tid === this.pid) this.mainExitCode = code & 0xff;
     this.retiredInstructions += t.hart.instret;
+    noteThreadEnd(this, t);
     this.threads.delete(t.tid);
     this.mem.freeHart(t.hart.base);
     // Process-directed signals this thread could have taken go to the others.
@@ -402,6 +418,7 @@ export class Process {
       t.status = 'exited';
       t.wait = null;
       this.retiredInstructions += t.hart.instret;
+      noteThreadEnd(this, t);
       this.threads.delete(t.tid);
       this.pollDeadlines.delete(t.tid);
       this.mem.freeHart(t.hart.base);

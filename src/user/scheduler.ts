@@ -24,6 +24,7 @@ import {
 import { BLOCKED, NO_RETURN } from './syscalls/abi.js';
 import { SYSCALLS, UNIMPLEMENTED_NAMES } from './syscalls/table.js';
 import type { SigInfo, Thread, Wait } from './thread.js';
+import { chargeSlice, chargeSyscall, sysNsOf } from './usage.js';
 
 /** Instructions per time slice. */
 export const SLICE = 100_000;
@@ -133,7 +134,11 @@ function syscall(p: Process, t: Thread): void {
   const st = p.config.strace;
   if (st) st.begin(t, st.formatCall(nr, def, a));
   let r;
-  if (def) r = def.fn(p, t, a);
+  if (def) {
+    const t0 = monotonicNs();
+    r = def.fn(p, t, a);
+    chargeSyscall(t, monotonicNs() - t0);
+  }
   else {
     r = -ERRNO.ENOSYS;
     if (st && !p.reportedEnosys.has(nr)) {
@@ -220,6 +225,7 @@ function runSlice(p: Process, t: Thread, opts: RunOptions): void {
   const h = t.hart;
   let budget = SLICE;
   p.sliceStartNs = monotonicNs();
+  const sysBefore = sysNsOf(t);
   while (budget > 0) {
     h.time = rdtimeTicks();
     const before = h.instret;
@@ -235,8 +241,10 @@ function runSlice(p: Process, t: Thread, opts: RunOptions): void {
     }
     if (p.yieldRequested) break;
   }
-  t.cpuNs += monotonicNs() - p.sliceStartNs;
+  const sliceNs = monotonicNs() - p.sliceStartNs;
+  t.cpuNs += sliceNs;
   p.sliceStartNs = 0n;
+  chargeSlice(p, t, sliceNs, sysBefore);
   if (p.threads.has(t.tid)) h.clearReservation();
 }
 

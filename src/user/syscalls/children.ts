@@ -13,7 +13,9 @@ import { resolveAt } from '../paths.js';
 import { pidfdWaitTarget } from './fdkinds.js';
 import type { Process } from '../process.js';
 import { SIGCHLD } from '../signals.js';
+import { imageLayout } from '../procfs-files.js';
 import { buildStack, cstr } from '../stack.js';
+import { encodeRusage, noteReaped, usageOfZombie } from '../usage.js';
 import type { Thread } from '../thread.js';
 import { AT_FDCWD, BLOCKED, NO_RETURN, int, u32, type SyscallDef, type SysResult } from './abi.js';
 
@@ -137,6 +139,7 @@ function execFile(p: Process, t: Thread, hostPath: string, guestPath: string, ar
     // keep the path as given
   }
   const main = p.replaceImage(t, as, exe);
+  p.config.image = imageLayout(stack);
   main.hart.pc = BigInt(loaded.startPc);
   main.hart.setX(2, BigInt(stack.sp));
   p.config.strace?.note(main, `--- execve ${JSON.stringify(guestPath)} ---`);
@@ -211,7 +214,8 @@ const sysWait4 = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const r = waitFor(p, t, selector(p, pid), options);
   if (typeof r === 'number' || r === BLOCKED) return r;
   if (a[1] !== 0n && !p.as.writeU32(a[1]!, r.waitStatus())) return -ERRNO.EFAULT;
-  if (a[3] !== 0n && !p.as.write(a[3]!, new Uint8Array(RUSAGE_SIZE))) return -ERRNO.EFAULT;
+  if (a[3] !== 0n && !p.as.write(a[3]!, encodeRusage(usageOfZombie(r)))) return -ERRNO.EFAULT;
+  noteReaped(p, r);
   p.kernel.reap(r);
   return r.pid;
 };
@@ -260,8 +264,12 @@ const sysWaitid = (p: Process, t: Thread, a: bigint[]): SysResult => {
     v.setInt32(24, r.killedBy || (r.exitStatus ?? 0), true);
   } else if (r < 0) return r;
   if (a[2] !== 0n && !p.as.write(a[2]!, info)) return -ERRNO.EFAULT;
-  if (a[4] !== 0n && !p.as.write(a[4]!, new Uint8Array(RUSAGE_SIZE))) return -ERRNO.EFAULT;
-  if (typeof r !== 'number' && !(options & WNOWAIT)) p.kernel.reap(r);
+  const ru = typeof r !== 'number' ? encodeRusage(usageOfZombie(r)) : new Uint8Array(RUSAGE_SIZE);
+  if (a[4] !== 0n && !p.as.write(a[4]!, ru)) return -ERRNO.EFAULT;
+  if (typeof r !== 'number' && !(options & WNOWAIT)) {
+    noteReaped(p, r);
+    p.kernel.reap(r);
+  }
   return 0;
 };
 

@@ -15,6 +15,7 @@ import {
 import { readPath, resolveAt } from '../paths.js';
 import { coherentHostIo } from '../page-cache.js';
 import type { Process } from '../process.js';
+import { procGuestPath, procOpenCheck, procResolve } from '../procfs.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
 import type { Thread } from '../thread.js';
 import { makeFifo } from './mkfifo.js';
@@ -62,6 +63,8 @@ const HOST_O_PATH = 0o10000000;
 
 export function openHost(p: Process, path: string, flags: number, mode: number): SysResult {
   if ((flags & O_TMPFILE) === O_TMPFILE) return -ERRNO.EOPNOTSUPP;
+  const denied = procOpenCheck(p, path, flags);
+  if (denied) return denied;
   let hflags = hostOpenFlags(flags);
   // O_PATH is opened as O_PATH on the host too (an O_RDONLY open would fail with ELOOP on a
   // symlink under O_NOFOLLOW, and with EACCES on a file the user cannot read).
@@ -171,7 +174,9 @@ function direntType(d: { [k: string]: unknown }): number {
   return 0;
 }
 
-function loadDirents(f: HostFile): void {
+function loadDirents(p: Process, f: HostFile): void {
+  const proc = procGuestPath(f.path);
+  if (proc !== null) procResolve(p, proc); // list /proc as it is now (e.g. this fd in /proc/self/fd)
   const dir = `/proc/self/fd/${f.hostFd}`;
   const enc = new TextEncoder();
   const list: Array<{ ino: bigint; type: number; name: Uint8Array }> = [];
@@ -198,7 +203,7 @@ const sysGetdents64 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const count = Math.min(size(a[2]), 1 << 20);
   if (!f.dirents) {
     try {
-      loadDirents(f);
+      loadDirents(p, f);
     } catch (e) {
       return hostErrno(e);
     }
@@ -314,7 +319,7 @@ const sysFaccessat = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess
 const sysFaccessat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess(p, a[0]!, a[1]!, int(a[2]), int(a[3]));
 
 const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
-  const cwd = new TextEncoder().encode(process.cwd() + '\0');
+  const cwd = new TextEncoder().encode((procGuestPath(process.cwd()) ?? process.cwd()) + '\0');
   if (size(a[1]) < cwd.length) return -ERRNO.ERANGE;
   return p.as.write(a[0]!, cwd) ? cwd.length : -ERRNO.EFAULT;
 };

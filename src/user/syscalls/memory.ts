@@ -60,6 +60,8 @@ const sysMmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     if (id < 0) return id;
     const r = p.as.mmap(where, length, prot, flags, { file: true, name: f.path, backing: { file: id, offset: off } });
     if (r < 0) p.as.cache.unrefVma(id);
+    const vma = r >= 0 ? p.as.findVma(r) : undefined;
+    if (vma) vma.offset = off; // for /proc/PID/maps
     return r;
   }
   // MAP_PRIVATE: the file's bytes (as the shared mappings of it have them) are copied in now.
@@ -78,7 +80,10 @@ const sysMmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   } catch (e) {
     return hostErrno(e);
   }
-  return p.as.mmap(where, length, prot, flags, { init: buf.subarray(0, got), file: true, name: f.path });
+  const r = p.as.mmap(where, length, prot, flags, { init: buf.subarray(0, got), file: true, name: f.path });
+  const vma = r >= 0 ? p.as.findVma(r) : undefined;
+  if (vma) vma.offset = off; // for /proc/PID/maps
+  return r;
 };
 
 const sysMunmap = (p: Process, _t: Thread, a: bigint[]): SysResult => {

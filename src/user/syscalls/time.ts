@@ -1,9 +1,10 @@
 // Time system calls: clock_gettime/getres, gettimeofday, nanosleep, clock_nanosleep, times,
-// getitimer/setitimer (ITIMER_REAL → SIGALRM).
+// getitimer/setitimer (ITIMER_REAL → SIGALRM; ITIMER_VIRTUAL/PROF count guest CPU time, usage.ts).
 import { NS_PER_SEC, monotonicNs, realtimeNs, realtimeToMonotonic } from '../clock.js';
 import { ERRNO } from '../errno.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
+import { processCpuNs, processUsage, type CpuTimer } from '../usage.js';
 import { BLOCKED, int, type SyscallDef, type SysResult } from './abi.js';
 
 export const CLOCK_REALTIME = 0;
@@ -11,16 +12,12 @@ export const CLOCK_MONOTONIC = 1;
 export const CLOCK_PROCESS_CPUTIME_ID = 2;
 export const CLOCK_THREAD_CPUTIME_ID = 3;
 
-function processCpuNs(): bigint {
-  const u = process.cpuUsage();
-  return BigInt(u.user + u.system) * 1000n;
-}
 
 /** The value of clock `clk` for thread `t` in nanoseconds, or null for an invalid clock. */
 export function clockNs(p: Process, t: Thread, clk: number): bigint | null {
   if (clk < 0) {
     // CPU-time clocks of a pid or tid (clock_getcpuclockid): bit 2 set for a thread.
-    return clk & 4 ? threadCpuNs(p, t) : processCpuNs();
+    return clk & 4 ? threadCpuNs(p, t) : processCpuNs(p);
   }
   switch (clk) {
     case 0: case 5: case 8: case 11:
@@ -28,7 +25,7 @@ export function clockNs(p: Process, t: Thread, clk: number): bigint | null {
     case 1: case 4: case 6: case 7: case 9:
       return monotonicNs();
     case CLOCK_PROCESS_CPUTIME_ID:
-      return processCpuNs();
+      return processCpuNs(p);
     case CLOCK_THREAD_CPUTIME_ID:
       return threadCpuNs(p, t);
     default:
@@ -112,20 +109,24 @@ const sysClockNanosleep = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (typeof ns === 'number') return ns;
   if (flags & TIMER_ABSTIME) {
     const realtime = clk === 0 || clk === 5 || clk === 8 || clk === 11;
-    const deadline = realtime ? realtimeToMonotonic(ns) : clk === CLOCK_PROCESS_CPUTIME_ID ? monotonicNs() + (ns - processCpuNs()) : ns;
+    const deadline = realtime ? realtimeToMonotonic(ns) : clk === CLOCK_PROCESS_CPUTIME_ID ? monotonicNs() + (ns - processCpuNs(p)) : ns;
     return sleepUntil(p, t, deadline, 0n);
   }
   return sleepUntil(p, t, monotonicNs() + ns, a[3]!);
 };
 
 const sysTimes = (p: Process, _t: Thread, a: bigint[]): SysResult => {
-  const ticks = (us: number): bigint => BigInt(Math.floor(us / 10000));
+  const ticks = (ns: bigint): bigint => ns / 10_000_000n;
   if (a[0] !== 0n) {
-    const u = process.cpuUsage();
+    // Guest CPU time (usage.ts): the process's own and that of its waited-for children.
+    const u = processUsage(p);
+    const c = p.usage.children;
     const b = new Uint8Array(32);
     const v = new DataView(b.buffer);
-    v.setBigInt64(0, ticks(u.user), true);
-    v.setBigInt64(8, ticks(u.system), true);
+    v.setBigInt64(0, ticks(u.userNs), true);
+    v.setBigInt64(8, ticks(u.sysNs), true);
+    v.setBigInt64(16, ticks(c.userNs), true);
+    v.setBigInt64(24, ticks(c.sysNs), true);
     if (!p.as.write(a[0]!, b)) return -ERRNO.EFAULT;
   }
   return monotonicNs() / 10_000_000n;
@@ -148,10 +149,16 @@ function currentItimer(p: Process): Uint8Array {
   return encodeItimerval(p.alarm?.interval ?? 0n, left > 0n ? left : p.alarm ? 1000n : 0n);
 }
 
+/** ITIMER_VIRTUAL (1) and ITIMER_PROF (2) count process CPU time (usage.ts). */
+function cpuItimer(p: Process, which: number): Uint8Array {
+  const tm: CpuTimer | null = which === 1 ? p.usage.virtual : p.usage.prof;
+  return encodeItimerval(tm?.interval ?? 0n, tm ? (tm.left > 0n ? tm.left : 1000n) : 0n);
+}
+
 const sysGetitimer = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const which = int(a[0]);
   if (which < 0 || which > 2) return -ERRNO.EINVAL;
-  const b = which === ITIMER_REAL ? currentItimer(p) : new Uint8Array(32);
+  const b = which === ITIMER_REAL ? currentItimer(p) : cpuItimer(p, which);
   return p.as.write(a[1]!, b) ? 0 : -ERRNO.EFAULT;
 };
 
@@ -175,7 +182,13 @@ const sysSetitimer = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     interval = i;
     value = val;
   }
-  if (which !== ITIMER_REAL) return a[2] !== 0n && !p.as.write(a[2]!, new Uint8Array(32)) ? -ERRNO.EFAULT : 0;
+  if (which !== ITIMER_REAL) {
+    const old = cpuItimer(p, which);
+    const timer = value > 0n ? { left: value, interval } : null;
+    if (which === 1) p.usage.virtual = timer;
+    else p.usage.prof = timer;
+    return a[2] !== 0n && !p.as.write(a[2]!, old) ? -ERRNO.EFAULT : 0;
+  }
   const old = currentItimer(p);
   p.alarm = value > 0n ? { deadline: monotonicNs() + value, interval } : null;
   if (a[2] !== 0n && !p.as.write(a[2]!, old)) return -ERRNO.EFAULT;

@@ -1,0 +1,271 @@
+// The guest's /proc. Paths under /proc never reach the host's /proc (which describes the Node
+// process running rvisor): paths.ts hands every guest path under /proc to procResolve, which
+// walks a small tree of nodes built from the guest processes of the run (procfs-files.ts
+// generates the contents) and materializes the node it reaches as a host file in a private
+// temporary directory (the "mirror", removed when rvisor exits): a file is written afresh with
+// its current contents (to a new inode, so a description opened earlier keeps its snapshot, as
+// Linux's seq files do), a directory is filled with its entries (empty files, subdirectories,
+// symlinks), a symlink is a host symlink with Linux's target ("1234" for self, the host path of
+// the program for exe, "pipe:[7]" for a pipe fd). The host path returned goes to the ordinary
+// host calls, so open, read, lseek, fstat, getdents64, readlink, stat and access behave as for
+// any file. Links to guest paths inside /proc (self, thread-self, mounts) are followed inside
+// the tree; others (exe, cwd, fd/N) point at host paths. A name that is not in the tree gives
+// ENOENT. Only comm can be opened for writing (by the process itself; comm.ts applies what was
+// written); other opens for writing fail with EACCES. Differences from Linux: st_size of a file
+// is its length (0 on Linux); root's unlink/chmod inside /proc reach the mirror (and are undone
+// the next time the directory is listed); a comm write reaches the name when it is next read.
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import { posix } from 'node:path';
+import { ERRNO, hostErrno } from './errno.js';
+import type { Process } from './process.js';
+import * as F from './procfs-files.js';
+import { noteCommFile, threadName } from './comm.js';
+import { O_ACCMODE, O_RDONLY, O_TRUNC } from './fd-table.js';
+import type { Thread } from './thread.js';
+
+type Content = () => string | Uint8Array;
+
+/** A node of the tree. Directory entries are listed lazily; `hidden` finds names a listing
+ *  leaves out (Linux lists only thread-group leaders in /proc but resolves every tid). */
+type Node =
+  | { t: 'dir'; list: () => Array<[string, Node]>; hidden?: (name: string) => Node | undefined }
+  | { t: 'file'; data: Content; mode?: number; written?: (hostPath: string, data: string | Uint8Array) => void }
+  | { t: 'link'; target: () => string; inTree?: boolean };
+
+const dir = (list: () => Array<[string, Node]>, hidden?: (name: string) => Node | undefined): Node => ({ t: 'dir', list, hidden });
+const file = (data: Content, mode = 0o444, written?: (hostPath: string, data: string | Uint8Array) => void): Node => ({ t: 'file', data, mode, written });
+const link = (target: () => string, inTree = false): Node => ({ t: 'link', target, inTree });
+
+let mirror: string | null = null;
+/** /proc/sys/kernel/random/boot_id: one per run. */
+const bootId = randomUUID();
+
+/** The host directory mirroring /proc (made on first use, removed at exit). */
+function root(): string {
+  if (mirror === null) {
+    const m = mkdtempSync(posix.join(tmpdir(), 'rvisor-proc-'));
+    mirror = m;
+    process.on('exit', () => {
+      try {
+        rmSync(m, { recursive: true, force: true });
+      } catch {
+        // best effort
+      }
+    });
+  }
+  return mirror;
+}
+
+/** The guest /proc path a host path inside the mirror stands for, or null. */
+export function procGuestPath(hostPath: string): string | null {
+  if (mirror === null) return null;
+  if (hostPath === mirror) return '/proc';
+  return hostPath.startsWith(mirror + '/') ? '/proc' + hostPath.slice(mirror.length) : null;
+}
+
+// ---- the tree --------------------------------------------------------------------------------
+
+/** Entries shared by /proc/PID and /proc/PID/task/TID (t: the thread, for the task form). */
+function taskEntries(q: Process, t: Thread | undefined): Array<[string, Node]> {
+  const gone = q.finished;
+  const fdList = (): Array<[string, Node]> => (gone ? [] : q.fds.fds().map((fd) => [String(fd), link(() => F.fdTarget(q, fd))]));
+  const fdinfoList = (): Array<[string, Node]> => (gone ? [] : q.fds.fds().map((fd) => [String(fd), file(() => F.fdinfo(q, fd))]));
+  const tid = t?.tid ?? q.pid;
+  const e: Array<[string, Node]> = [
+    ['auxv', file(() => F.auxv(q), 0o400)],
+    ['cmdline', file(() => F.cmdline(q))],
+    ['comm', file(() => `${threadName(q, tid)}\n`, 0o644, (h, d) => noteCommFile(h, q, tid, String(d)))],
+    ['environ', file(() => F.environ(q), 0o400)],
+    ['fd', dir(fdList)],
+    ['fdinfo', dir(fdinfoList)],
+    ['limits', file(() => F.limits(q))],
+    ['maps', file(() => F.maps(q))],
+    ['mountinfo', file(() => F.mountinfoFile())],
+    ['mounts', file(() => F.mountsFile())],
+    ['stat', file(() => F.stat(q, t))],
+    ['statm', file(() => F.statm(q))],
+    ['status', file(() => F.status(q, t))],
+  ];
+  if (!gone) {
+    e.push(['cwd', link(() => q.cwd)], ['exe', link(() => q.config.exePath)], ['root', link(() => '/')]);
+  }
+  return e;
+}
+
+function processDir(q: Process): Node {
+  const tasks = (): Array<[string, Node]> => [...q.threads.values()].sort((a, b) => a.tid - b.tid).map((t) => [String(t.tid), dir(() => taskEntries(q, t))]);
+  return dir(() => [...taskEntries(q, undefined), ['task', dir(tasks)]]);
+}
+
+function sysDir(): Node {
+  const kernel = dir(() => [
+    ['hostname', file(() => `${hostname()}\n`, 0o644)],
+    ['ngroups_max', file(() => '65536\n')],
+    ['osrelease', file(() => `${F.OSRELEASE}\n`)],
+    ['ostype', file(() => 'Linux\n')],
+    ['pid_max', file(() => '4194304\n', 0o644)],
+    ['random', dir(() => [
+      ['boot_id', file(() => `${bootId}\n`)],
+      ['uuid', file(() => `${randomUUID()}\n`)],
+    ])],
+    ['version', file(() => `${F.VERSION}\n`)],
+  ]);
+  return dir(() => [['kernel', kernel]]);
+}
+
+function rootNode(p: Process, t: Thread | null): Node {
+  const tid = t?.tid ?? p.pid;
+  const k = p.kernel;
+  const list = (): Array<[string, Node]> => [
+    ...[...k.processes.values()].map((q): [string, Node] => [String(q.pid), processDir(q)]),
+    ['cpuinfo', file(F.cpuinfo)],
+    ['filesystems', file(F.filesystemsFile)],
+    ['loadavg', file(() => F.loadavgFile(p))],
+    ['meminfo', file(F.meminfo)],
+    ['mounts', link(() => 'self/mounts', true)],
+    ['self', link(() => String(p.pid), true)],
+    ['stat', file(() => F.statFile(p))],
+    ['sys', sysDir()],
+    ['thread-self', link(() => `${p.pid}/task/${tid}`, true)],
+    ['uptime', file(F.uptimeFile)],
+    ['version', file(F.versionFile)],
+  ];
+  // /proc/TID of a thread that is not a thread-group leader: reachable, not listed.
+  const hidden = (name: string): Node | undefined => {
+    if (!/^[1-9][0-9]*$/.test(name)) return undefined;
+    const found = k.findThread(Number(name));
+    return found ? dir(() => taskEntries(found[0], found[1])) : undefined;
+  };
+  return dir(list, hidden);
+}
+
+// ---- materializing ---------------------------------------------------------------------------
+
+let seq = 0;
+
+function writeFile(hostPath: string, data: string | Uint8Array, mode: number): void {
+  const tmp = `${root()}/.w${seq++}`;
+  writeFileSync(tmp, data, { mode });
+  renameSync(tmp, hostPath);
+}
+
+function writeLink(hostPath: string, target: string): void {
+  try {
+    if (readlinkSync(hostPath) === target) return;
+  } catch {
+    // missing or not a link
+  }
+  rmSync(hostPath, { recursive: true, force: true });
+  symlinkSync(target, hostPath);
+}
+
+function ensureDir(hostPath: string): void {
+  try {
+    mkdirSync(hostPath, { mode: 0o755 });
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'EEXIST') throw e;
+  }
+}
+
+/** Makes the host directory hold exactly `entries` (files empty until read, so their contents
+ *  are only computed when opened). */
+function fillDir(hostPath: string, entries: Array<[string, Node]>): void {
+  const want = new Map(entries);
+  for (const name of readdirSync(hostPath)) {
+    if (!want.has(name)) rmSync(`${hostPath}/${name}`, { recursive: true, force: true });
+  }
+  const have = new Set(readdirSync(hostPath));
+  for (const [name, n] of entries) {
+    const path = `${hostPath}/${name}`;
+    if (n.t === 'link') writeLink(path, n.target());
+    else if (have.has(name)) continue;
+    else if (n.t === 'dir') ensureDir(path);
+    else writeFileSync(path, '', { mode: n.mode ?? 0o444 });
+  }
+}
+
+function childOf(n: Node & { t: 'dir' }, name: string): Node | undefined {
+  for (const [k, v] of n.list()) if (k === name) return v;
+  return n.hidden?.(name);
+}
+
+/** The host path standing for guest path `path` (which starts with /proc), -errno, or null when
+ *  the path, once normalized, is not under /proc. */
+export function procResolve(p: Process, path: string): string | number | null {
+  const norm = posix.normalize(path);
+  if (norm !== '/proc' && norm !== '/proc/' && !norm.startsWith('/proc/')) return null;
+  let comps = norm.split('/').filter((c) => c !== '' && c !== '.').slice(1);
+  const top = rootNode(p, p.current);
+  try {
+    let hops = 0;
+    restart: for (;;) {
+      let node: Node = top;
+      let host = root();
+      for (let i = 0; i < comps.length; i++) {
+        if (node.t !== 'dir') return -ERRNO.ENOTDIR;
+        const name = comps[i]!;
+        if (name === '..') {
+          // Lexically resolved above except after a followed link: start over from the tree root.
+          comps = [...comps.slice(0, Math.max(0, i - 1)), ...comps.slice(i + 1)];
+          continue restart;
+        }
+        const child = childOf(node, name);
+        if (!child) return -ERRNO.ENOENT;
+        const childHost = `${host}/${name}`;
+        const last = i === comps.length - 1;
+        if (child.t === 'link') {
+          const target = child.target();
+          ensureDirs(host);
+          writeLink(childHost, target);
+          if (last) return childHost;
+          if (++hops > 40) return -ERRNO.ELOOP;
+          const rest = comps.slice(i + 1);
+          if (child.inTree) {
+            comps = [...comps.slice(0, i), ...target.split('/').filter((c) => c !== ''), ...rest];
+            continue restart;
+          }
+          if (!target.startsWith('/')) return -ERRNO.ENOENT;
+          return posix.join(target, ...rest);
+        }
+        if (child.t === 'file') {
+          if (!last) return -ERRNO.ENOTDIR;
+          ensureDirs(host);
+          const data = child.data();
+          writeFile(childHost, data, child.mode ?? 0o444);
+          child.written?.(childHost, data);
+          return childHost;
+        }
+        node = child;
+        host = childHost;
+      }
+      ensureDirs(host);
+      if (node.t === 'dir') fillDir(host, node.list());
+      return host;
+    }
+  } catch (e) {
+    return hostErrno(e);
+  }
+}
+
+/** open(2) of a mirror file for writing: only the comm files of the caller's own threads are
+ *  writable (comm.ts applies what is written); anything else is EACCES, so a write never
+ *  silently lands in the mirror. Returns 0 or -EACCES. */
+export function procOpenCheck(p: Process, hostPath: string, flags: number): number {
+  const g = procGuestPath(hostPath);
+  if (g === null || ((flags & O_ACCMODE) === O_RDONLY && !(flags & O_TRUNC))) return 0;
+  const m = /^\/proc\/(\d+)(?:\/task\/(\d+))?\/comm$/.exec(g);
+  if (m && Number(m[1]) === p.pid && (m[2] === undefined || p.threads.has(Number(m[2])))) return 0;
+  return -ERRNO.EACCES;
+}
+
+/** Creates the mirror directories down to hostPath. */
+function ensureDirs(hostPath: string): void {
+  const r = root();
+  let cur = r;
+  for (const c of hostPath.slice(r.length).split('/').filter((x) => x !== '')) {
+    cur = `${cur}/${c}`;
+    ensureDir(cur);
+  }
+}
