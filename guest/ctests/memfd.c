@@ -111,7 +111,10 @@ int t_memfd(int argc, char **argv) {
   printf("  mmap shared writable: %s\n", m == MAP_FAILED ? ename(errno) : "ok");
   m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
   printf("  mmap shared read-only: %s first '%c'\n", m == MAP_FAILED ? ename(errno) : "ok", m == MAP_FAILED ? '?' : *(char *)m);
-  if (m != MAP_FAILED) munmap(m, 4096);
+  if (m != MAP_FAILED) {
+    printf("  mprotect it writable: %s\n", ename(E(mprotect(m, 4096, PROT_READ | PROT_WRITE))));
+    munmap(m, 4096);
+  }
   m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   printf("  mmap private writable: %s\n", m == MAP_FAILED ? ename(errno) : "ok");
   if (m != MAP_FAILED) munmap(m, 4096);
@@ -125,6 +128,10 @@ int t_memfd(int argc, char **argv) {
   // Without MFD_ALLOW_SEALING: F_SEAL_SEAL from the start.
   int fd2 = memfd_create("plain", 0);
   printf("no sealing: cloexec %d seals %d add %s\n", fcntl(fd2, F_GETFD), fcntl(fd2, F_GET_SEALS), ename(E(fcntl(fd2, F_ADD_SEALS, F_SEAL_WRITE))));
+  ftruncate(fd2, 4096);
+  m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd2, 0);
+  printf("unsealed: mprotect a read-only shared map writable: %s\n", ename(E(mprotect(m, 4096, PROT_READ | PROT_WRITE))));
+  munmap(m, 4096);
   int fd3 = memfd_create("s", MFD_ALLOW_SEALING);
   printf("bad seal bits: %s\n", ename(E(fcntl(fd3, F_ADD_SEALS, 0x1000))));
   // A read-only descriptor cannot add seals.

@@ -276,6 +276,11 @@ export class AddressSpace {
     return this.vmas.some((v) => v.backing?.hostFd === hostFd && (v.prot & PROT_WRITE) !== 0);
   }
 
+  /** The host fds behind the MAP_SHARED file mappings that overlap [start, end). */
+  sharedFilesIn(start: number, end: number): number[] {
+    return this.vmas.filter((v) => v.backing && v.start < end && v.end > start).map((v) => v.backing!.hostFd);
+  }
+
   /** write(2) put `data` at file offset `pos` of host fd `hostFd`: the resident pages of this
    *  space's MAP_SHARED views of it take the new bytes, so a view stays coherent with writes. */
   fileWritten(hostFd: number, pos: number, data: Uint8Array): void {

@@ -52,10 +52,14 @@ function readItimerspec(p: Process, ptr: bigint): [bigint, bigint] | number {
     const s = v.getBigInt64(i * 16, true);
     const ns = v.getBigInt64(i * 16 + 8, true);
     if (s < 0n || ns < 0n || ns >= NS_PER_SEC) return -ERRNO.EINVAL;
-    out.push(s * NS_PER_SEC + ns);
+    const t = s * NS_PER_SEC + ns;
+    out.push(t > KTIME_MAX ? KTIME_MAX : t); // Linux's ktime saturates
   }
   return [out[0]!, out[1]!];
 }
+
+/** The largest time Linux keeps (ns, signed 64-bit). */
+const KTIME_MAX = (1n << 63n) - 1n;
 
 function encodeItimerspec(interval: bigint, value: bigint): Uint8Array {
   const b = new Uint8Array(32);
@@ -178,8 +182,23 @@ const sysMemfdCreate = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   };
   const fd = p.fds.install(f, (flags & MFD_CLOEXEC) !== 0);
   if (fd < 0) closeSync(hostFd);
+  else memfds.set(hostFd, f);
   return fd;
 };
+
+/** Memfds by host fd (an entry whose file has no references left is stale: its host fd was
+ *  closed and may name another file now). */
+const memfds = new Map<number, HostFile>();
+
+/** mprotect adding PROT_WRITE over shared mappings of these host fds: true if one is a memfd
+ *  sealed against writing (Linux: EACCES). */
+export function memfdWriteSealed(hostFds: number[]): boolean {
+  for (const h of hostFds) {
+    const f = memfds.get(h);
+    if (f && f.refs > 0 && (f.memfd?.seals ?? 0) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return true;
+  }
+  return false;
+}
 
 /** fcntl F_ADD_SEALS / F_GET_SEALS (cmd 1033 / 1034). */
 export function memfdSeals(p: Process, f: OpenFile, add: boolean, arg: number): SysResult {
