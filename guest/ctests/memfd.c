@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -88,6 +89,20 @@ int t_memfd(int argc, char **argv) {
   memset(buf, 0, sizeof buf);
   pread(fd, buf, 10, 200);
   printf("after child: pread '%s' view '%.11s'\n", buf, sv + 300);
+
+  // Writes through another open file description of the same memfd, and sendfile.
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  int other = open(path, O_RDWR);
+  pwrite(other, "via other fd", 12, 400);
+  printf("write through a reopened fd, view: '%.12s'\n", sv + 400);
+  int src = open("src.txt", O_CREAT | O_RDWR | O_TRUNC, 0644);
+  write(src, "sendfile data", 13);
+  off_t so = 0;
+  lseek(fd, 500, SEEK_SET);
+  ssize_t sent = sendfile(fd, src, &so, 13);
+  printf("sendfile into the memfd: %zd view '%.13s'\n", sent, sv + 500);
+  close(src);
+  close(other);
 
   // Seals.
   printf("F_GET_SEALS: %d\n", fcntl(fd, F_GET_SEALS));

@@ -11,6 +11,7 @@
 // marked PM_COW in both maps and its frame gets one more owner (a share count kept per
 // HostMemory, below); the first write through either map copies the frame (or, once the other
 // owners are gone, just drops PM_COW). Pages of MAP_SHARED mappings are shared as they are.
+import { fstatSync } from 'node:fs';
 import type { HostMemory } from '../memory/host-memory.js';
 import {
   PageMap, type PageMapState, PM_ACCESSED, PM_COW, PM_DIRTY, PM_EXEC, PM_PRESENT, PM_READ, PM_WRITE,
@@ -282,12 +283,24 @@ export class AddressSpace {
   }
 
   /** write(2) put `data` at file offset `pos` of host fd `hostFd`: the resident pages of this
-   *  space's MAP_SHARED views of it take the new bytes, so a view stays coherent with writes. */
+   *  space's MAP_SHARED views of that file (through this host fd or another one open on the same
+   *  inode) take the new bytes, so a view stays coherent with writes. */
   fileWritten(hostFd: number, pos: number, data: Uint8Array): void {
     if (!this.hasSharedFiles) return;
+    let id: { dev: number; ino: number } | null | undefined;
+    const sameFile = (fd: number): boolean => {
+      if (fd === hostFd) return true;
+      try {
+        id ??= fstatSync(hostFd);
+        const o = fstatSync(fd);
+        return o.dev === id.dev && o.ino === id.ino;
+      } catch {
+        return false;
+      }
+    };
     for (const v of this.vmas) {
       const b = v.backing;
-      if (!b || b.hostFd !== hostFd) continue;
+      if (!b || !sameFile(b.hostFd)) continue;
       const lo = Math.max(pos, b.offset);
       const hi = Math.min(pos + data.length, b.offset + (v.end - v.start));
       for (let x = lo; x < hi; ) {
