@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -89,6 +90,20 @@ int t_memfd(int argc, char **argv) {
   pread(fd, buf, 10, 200);
   printf("after child: pread '%s' view '%.11s'\n", buf, sv + 300);
 
+  // Writes through another open file description of the same memfd, and sendfile.
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  int other = open(path, O_RDWR);
+  pwrite(other, "via other fd", 12, 400);
+  printf("write through a reopened fd, view: '%.12s'\n", sv + 400);
+  int src = open("src.txt", O_CREAT | O_RDWR | O_TRUNC, 0644);
+  write(src, "sendfile data", 13);
+  off_t so = 0;
+  lseek(fd, 500, SEEK_SET);
+  ssize_t sent = sendfile(fd, src, &so, 13);
+  printf("sendfile into the memfd: %zd view '%.13s'\n", sent, sv + 500);
+  close(src);
+  close(other);
+
   // Seals.
   printf("F_GET_SEALS: %d\n", fcntl(fd, F_GET_SEALS));
   printf("F_SEAL_WRITE with a writable shared map: %s\n", ename(E(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE))));
@@ -111,7 +126,10 @@ int t_memfd(int argc, char **argv) {
   printf("  mmap shared writable: %s\n", m == MAP_FAILED ? ename(errno) : "ok");
   m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
   printf("  mmap shared read-only: %s first '%c'\n", m == MAP_FAILED ? ename(errno) : "ok", m == MAP_FAILED ? '?' : *(char *)m);
-  if (m != MAP_FAILED) munmap(m, 4096);
+  if (m != MAP_FAILED) {
+    printf("  mprotect it writable: %s\n", ename(E(mprotect(m, 4096, PROT_READ | PROT_WRITE))));
+    munmap(m, 4096);
+  }
   m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   printf("  mmap private writable: %s\n", m == MAP_FAILED ? ename(errno) : "ok");
   if (m != MAP_FAILED) munmap(m, 4096);
@@ -125,6 +143,10 @@ int t_memfd(int argc, char **argv) {
   // Without MFD_ALLOW_SEALING: F_SEAL_SEAL from the start.
   int fd2 = memfd_create("plain", 0);
   printf("no sealing: cloexec %d seals %d add %s\n", fcntl(fd2, F_GETFD), fcntl(fd2, F_GET_SEALS), ename(E(fcntl(fd2, F_ADD_SEALS, F_SEAL_WRITE))));
+  ftruncate(fd2, 4096);
+  m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd2, 0);
+  printf("unsealed: mprotect a read-only shared map writable: %s\n", ename(E(mprotect(m, 4096, PROT_READ | PROT_WRITE))));
+  munmap(m, 4096);
   int fd3 = memfd_create("s", MFD_ALLOW_SEALING);
   printf("bad seal bits: %s\n", ename(E(fcntl(fd3, F_ADD_SEALS, 0x1000))));
   // A read-only descriptor cannot add seals.

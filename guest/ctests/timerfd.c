@@ -200,6 +200,15 @@ int t_timerfd(int argc, char **argv) {
   timerfd_gettime(t1, &cur);
   printf("  armed anyway: %d\n", cur.it_value.tv_sec > 0);
   printf("gettime bad pointer: %s\n", ename(E(timerfd_gettime(t1, BAD))));
+  v = its(0, 0);
+  v.it_value.tv_sec = INT64_MAX;
+  v.it_interval.tv_sec = INT64_MAX;
+  printf("settime INT64_MAX seconds: %s\n", ename(E(timerfd_settime(t1, 0, &v, NULL))));
+  timerfd_gettime(t1, &cur);
+  printf("  saturated: value>1e9 s %d interval>1e9 s %d\n", cur.it_value.tv_sec > 1000000000, cur.it_interval.tv_sec > 1000000000);
+  printf("settime INT64_MAX seconds, absolute: %s\n", ename(E(timerfd_settime(t1, TFD_TIMER_ABSTIME, &v, NULL))));
+  r = read(t1, &n, 8);
+  printf("  read: %s\n", ename(E(r)));
   v = its(MS, 0);
   timerfd_settime(t1, 0, &v, NULL);
   msleep(5);

@@ -302,6 +302,12 @@ export class AddressSpace {
     return id !== null && this.vmas.some((v) => v.backing?.file === id && (v.prot & PROT_WRITE) !== 0);
   }
 
+  /** The page-cache entries (page-cache.ts) of the MAP_SHARED file mappings that overlap
+   *  [start, end). */
+  sharedFilesIn(start: number, end: number): number[] {
+    return this.vmas.filter((v) => v.backing && v.start < end && v.end > start).map((v) => v.backing!.file);
+  }
+
   /** Removes the VMAs over [start, end) and frees their frames (page-cache pages are written
    *  back when their last mapping goes). */
   private removeRange(start: number, end: number, freeFrames = true): void {

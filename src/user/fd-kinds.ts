@@ -214,7 +214,7 @@ export function specialRead(p: Process, f: SpecialFd, want: number): Uint8Array 
       tickTimer(f);
       if (f.ticks === 0n) return null;
       const b = new Uint8Array(8);
-      new DataView(b.buffer).setBigUint64(0, f.ticks, true);
+      new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, f.ticks), true);
       f.ticks = 0n;
       return b;
     }

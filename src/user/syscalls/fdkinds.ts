@@ -10,7 +10,7 @@ import { closeSync, fchmodSync, fstatSync, openSync, unlinkSync } from 'node:fs'
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACCESS_WRITE } from '../address-space.js';
+import { ACCESS_WRITE, type AddressSpace } from '../address-space.js';
 import { monotonicNs, realtimeToMonotonic, NS_PER_SEC } from '../clock.js';
 import { ERRNO, hostErrno } from '../errno.js';
 import { armTimer, tickTimer, type PidFd, type SignalFd, type TimerFd } from '../fd-kinds.js';
@@ -52,10 +52,14 @@ function readItimerspec(p: Process, ptr: bigint): [bigint, bigint] | number {
     const s = v.getBigInt64(i * 16, true);
     const ns = v.getBigInt64(i * 16 + 8, true);
     if (s < 0n || ns < 0n || ns >= NS_PER_SEC) return -ERRNO.EINVAL;
-    out.push(s * NS_PER_SEC + ns);
+    const t = s * NS_PER_SEC + ns;
+    out.push(t > KTIME_MAX ? KTIME_MAX : t); // Linux's ktime saturates
   }
   return [out[0]!, out[1]!];
 }
+
+/** The largest time Linux keeps (ns, signed 64-bit). */
+const KTIME_MAX = (1n << 63n) - 1n;
 
 function encodeItimerspec(interval: bigint, value: bigint): Uint8Array {
   const b = new Uint8Array(32);
@@ -178,8 +182,26 @@ const sysMemfdCreate = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   };
   const fd = p.fds.install(f, (flags & MFD_CLOEXEC) !== 0);
   if (fd < 0) closeSync(hostFd);
+  else memfds.set(hostFd, f);
   return fd;
 };
+
+/** Memfds by host fd (an entry whose file has no references left is stale: its host fd was
+ *  closed and may name another file now). */
+const memfds = new Map<number, HostFile>();
+
+/** mprotect adding PROT_WRITE over [start, end) of `as`: true if a shared mapping there is of a memfd
+ *  sealed against writing (Linux: EACCES). */
+export function memfdWriteSealed(as: AddressSpace, start: number, end: number): boolean {
+  const ids = as.sharedFilesIn(start, end);
+  if (ids.length === 0) return false;
+  for (const [h, f] of memfds) {
+    if (f.refs <= 0 || !((f.memfd?.seals ?? 0) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) continue;
+    const id = as.cache.idOf(h);
+    if (id !== null && ids.includes(id)) return true;
+  }
+  return false;
+}
 
 /** fcntl F_ADD_SEALS / F_GET_SEALS (cmd 1033 / 1034). */
 export function memfdSeals(p: Process, f: OpenFile, add: boolean, arg: number): SysResult {

@@ -576,8 +576,10 @@ const sysSendfile = (p: Process, t: Thread, a: bigint[]): SysResult => {
     p.wakeRetriers();
     r = data.length;
   } else {
-    r = hostWrite(out, data, out.pos);
+    const wpos = out.pos;
+    r = hostWrite(out, data, wpos);
     if (r < 0) return r === -ERRNO.EPIPE ? sigpipe(p, t) : r;
+    if (r > 0) fileEvent(out, IN_MODIFY);
     if (out.pos !== null) out.pos += r;
   }
   if (at !== null) p.as.writeU64(a[2]!, BigInt(at + r));

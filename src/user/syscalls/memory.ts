@@ -1,5 +1,5 @@
 // Memory system calls: brk, mmap, munmap, mprotect, mremap, madvise and the no-op locking calls.
-import { memfdCheckMmap } from './fdkinds.js';
+import { memfdCheckMmap, memfdWriteSealed } from './fdkinds.js';
 import { readSync } from 'node:fs';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_WRITE, userAddr } from '../address-space.js';
 import { ERRNO, hostErrno } from '../errno.js';
@@ -97,6 +97,7 @@ const sysMprotect = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const addr = userAddr(a[0]!);
   const length = len(a[1]);
   if (addr < 0 || length < 0) return -ERRNO.ENOMEM;
+  if (int(a[2]) & PROT_WRITE && memfdWriteSealed(p.as, addr, addr + length)) return -ERRNO.EACCES;
   return p.as.mprotect(addr, length, int(a[2]));
 };
 
