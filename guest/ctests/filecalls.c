@@ -1,6 +1,6 @@
 // File calls in a scratch directory (argv[1]): fallocate (sizes with and without KEEP_SIZE,
-// PUNCH_HOLE, errors), sync/syncfs/fsync/fdatasync, copy_file_range (offsets, file positions,
-// EOF, overlap, errors), splice file→pipe→file (offsets, SPLICE_F_NONBLOCK, EINVAL/ESPIPE), tee,
+// PUNCH_HOLE, errors), sync/syncfs/fsync/fdatasync/sync_file_range, copy_file_range (offsets,
+// file positions, EOF, overlap, errors), splice file→pipe→file (offsets, SPLICE_F_NONBLOCK, EINVAL/ESPIPE), tee,
 // preadv2/pwritev2 without flags (offset -1). openat2 and the RWF_* flags are in newcalls.c:
 // QEMU 7.2 does not implement them.
 #define _GNU_SOURCE
@@ -71,6 +71,15 @@ static void falloc(void) {
   sync();
   printf("  sync returned\n");
   R(syncfs(99));
+  R(sync_file_range(fd, 0, 0, 0));
+  R(sync_file_range(fd, 0, 100, SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER));
+  R(sync_file_range(fd, -1, 0, 0));
+  R(sync_file_range(fd, 0, 0, 8));
+  R(sync_file_range(-1, 0, 0, 0));
+  int sp[2];
+  pipe(sp);
+  R(sync_file_range(sp[0], 0, 0, 0));
+  close(sp[0]); close(sp[1]);
   close(fd);
 }
 

@@ -161,6 +161,20 @@ static void between_processes(void) {
   R(fcntl(wo, F_SETLK, &l));
   l = fl(F_RDLCK, SEEK_SET, 0, 0); l.l_pid = 1;
   R(fcntl(fd, F_OFD_SETLK, &l));
+  l = fl(F_WRLCK, SEEK_SET, 0x7fffffffffffffffLL, 2);
+  R(fcntl(fd, F_SETLK, &l));
+  l = fl(F_WRLCK, SEEK_END, -1000, 1);
+  R(fcntl(fd, F_SETLK, &l));
+  lseek(fd, 10, SEEK_SET);
+  l = fl(F_WRLCK, SEEK_CUR, 0x7ffffffffffffff0LL, 0);
+  R(fcntl(fd, F_SETLK, &l));
+  l = fl(F_WRLCK, SEEK_SET, 0x7fffffffffffffffLL, 1);
+  R(fcntl(fd, F_SETLK, &l));
+  l = fl(F_RDLCK, SEEK_SET, 0x7fffffffffffffffLL, 1);
+  R(fcntl(fd, F_GETLK, &l));
+  show("F_GETLK at the last byte (own lock)", &l, me);
+  l = fl(F_UNLCK, SEEK_SET, 0, 0);
+  R(fcntl(fd, F_SETLK, &l));
   R(fcntl(fd, F_SETLK, (struct flock *)16));
   l = fl(F_WRLCK, SEEK_SET, 0, 0);
   R(fcntl(-1, F_SETLK, &l));
@@ -171,10 +185,16 @@ static void deadlock(void) {
   printf("-- EDEADLK\n");
   int a[2], res[2];
   pipe(a); pipe(res);
+  // The parent's lock is taken before the fork (a child does not inherit record locks), so the
+  // child cannot get [1,2) first.
+  int fd = open(path, O_RDWR);
+  struct flock l = fl(F_WRLCK, SEEK_SET, 1, 1);
+  R(fcntl(fd, F_SETLK, &l));
   pid_t c = fork();
   if (c == 0) {
-    int fd = open(path, O_RDWR);
-    struct flock l = fl(F_WRLCK, SEEK_SET, 0, 1);
+    close(fd);
+    fd = open(path, O_RDWR);
+    l = fl(F_WRLCK, SEEK_SET, 0, 1);
     fcntl(fd, F_SETLK, &l);
     wr(a[1], 'A');
     l = fl(F_WRLCK, SEEK_SET, 1, 1);
@@ -184,9 +204,6 @@ static void deadlock(void) {
     wr(res[1], e);
     _exit(0);
   }
-  int fd = open(path, O_RDWR);
-  struct flock l = fl(F_WRLCK, SEEK_SET, 1, 1);
-  fcntl(fd, F_SETLK, &l);
   char x; rd(a[0], &x);
   usleep(200000);
   l = fl(F_WRLCK, SEEK_SET, 0, 1);

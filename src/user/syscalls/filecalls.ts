@@ -1,4 +1,5 @@
-// File calls beyond read/write: fallocate, sync, syncfs, copy_file_range, preadv2/pwritev2.
+// File calls beyond read/write: fallocate, sync, syncfs, sync_file_range, copy_file_range,
+// preadv2/pwritev2.
 // fallocate and sync/syncfs have no Node API, so they run the host's own tools (fallocate(1) from
 // util-linux, sync(1) from coreutils) on the guest's open file (/proc/PID/fd/N), which make
 // exactly those system calls: the host file system decides what is supported, as on Linux.
@@ -98,6 +99,30 @@ const sysSyncfs = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     } catch (e) {
       return hostErrno(e);
     }
+  }
+  return 0;
+};
+
+const SYNC_FILE_RANGE_VALID = 7;
+
+/** sync_file_range: Linux's argument checks; any write-out request becomes fdatasync (more than
+ *  asked, never less). */
+const sysSyncFileRange = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const f = p.fds.get(int(a[0]));
+  if (!f || f.flags & O_PATH) return -ERRNO.EBADF;
+  const off = BigInt.asIntN(64, a[1]!);
+  const n = BigInt.asIntN(64, a[2]!);
+  const flags = int(a[3]);
+  if (flags & ~SYNC_FILE_RANGE_VALID) return -ERRNO.EINVAL;
+  const end = BigInt.asIntN(64, off + n);
+  if (off < 0n || end < 0n || end < off) return -ERRNO.EINVAL;
+  if (f.kind !== 'host') return -ERRNO.ESPIPE;
+  try {
+    const st = fstatSync(f.hostFd);
+    if (!st.isFile() && !st.isBlockDevice() && !st.isDirectory() && !st.isSymbolicLink()) return -ERRNO.ESPIPE;
+    if (flags !== 0 && st.isFile()) fdatasyncSync(f.hostFd);
+  } catch (e) {
+    return hostErrno(e);
   }
   return 0;
 };
@@ -241,6 +266,7 @@ const vector2 = (write: boolean) => (p: Process, t: Thread, a: bigint[]): SysRes
 export const FILECALL_SYSCALLS: Record<number, SyscallDef> = {
   47: { name: 'fallocate', args: 'dxDD', fn: sysFallocate },
   81: { name: 'sync', args: '', fn: sysSync },
+  84: { name: 'sync_file_range', args: 'dDDx', fn: sysSyncFileRange },
   267: { name: 'syncfs', args: 'd', fn: sysSyncfs },
   285: { name: 'copy_file_range', args: 'dpdpux', fn: sysCopyFileRange },
   286: { name: 'preadv2', args: 'dpdDxx', fn: vector2(false) },

@@ -1,8 +1,10 @@
 // utimensat(2) (and so futimens, utimes, utime) with exact nanosecond times. Node's fs.utimes
-// takes seconds as a double, which holds about 0.25 µs at today's times, so a time set through it
-// can come back off by a few hundred nanoseconds or a microsecond. rvisor sets the times with Node
-// first (which also gives Linux's errors: ENOENT, EPERM, EACCES, EROFS...), reads them back, and
-// if either is not exactly what the guest asked for, sets that one again with the host's
+// takes seconds as a double (about 0.25 µs of precision at today's times), libuv then keeps only
+// whole microseconds, and Node turns a negative time into "now": a time set through it naively
+// comes back a microsecond off. rvisor passes the double that libuv turns into exactly the wanted
+// time when there is one (any whole number of microseconds since the epoch), which also gives
+// Linux's errors (ENOENT, EPERM, EACCES, EROFS...); it reads the times back, and if either is not
+// exactly what the guest asked for (nanoseconds, before 1970), sets it again with the host's
 // touch(1), which passes a struct timespec to utimensat(2) unchanged (`touch -d @SEC.NSEC`).
 // UTIME_NOW takes the guest's CLOCK_REALTIME, without that second step (its precision is
 // immaterial).
@@ -35,6 +37,39 @@ function timespec(dv: DataView, off: number): Want | null {
   return sec * NS + nsec;
 }
 
+const f64 = new Float64Array(1);
+const i64 = new BigInt64Array(f64.buffer);
+
+/** The timespec libuv makes of the seconds Node passes it (uv__fs_to_timespec: truncation, then
+ *  microseconds only), as ns. */
+function libuvNs(x: number): bigint {
+  let sec = Math.trunc(x);
+  let nsec = Math.trunc((x - sec) * 1e9);
+  nsec -= nsec % 1000;
+  if (nsec < 0) {
+    nsec += 1e9;
+    sec -= 1;
+  }
+  return BigInt(sec) * NS + BigInt(nsec);
+}
+
+/** A double that Node and libuv turn into exactly `ns`, or null (sub-microsecond parts and
+ *  negative times cannot pass through fs.utimes: Node turns a negative time into "now"). */
+function exactSeconds(ns: bigint): number | null {
+  if (ns < 0n || ns % 1000n !== 0n) return null;
+  const x = Number(ns / NS) + Number(ns % NS) / 1e9;
+  f64[0] = x;
+  const bits = i64[0]!;
+  for (let k = 0; k <= 8; k++) {
+    for (const d of k === 0 ? [0n] : [BigInt(k), -BigInt(k)]) {
+      i64[0] = bits + d;
+      const y = f64[0]!;
+      if (Number.isFinite(y) && y >= 0 && libuvNs(y) === ns) return y;
+    }
+  }
+  return null;
+}
+
 /** `@SEC.NSEC` for touch -d. */
 function touchDate(ns: bigint): string {
   const neg = ns < 0n;
@@ -56,7 +91,7 @@ export function setFileTimes(path: string, nofollow: boolean, at: Want, mt: Want
     if (at === 'omit' || mt === 'omit') cur = st();
     const a = at === 'now' ? now : at === 'omit' ? cur!.atimeNs : at;
     const m = mt === 'now' ? now : mt === 'omit' ? cur!.mtimeNs : mt;
-    const sec = (ns: bigint): number => Number(ns) / 1e9;
+    const sec = (ns: bigint): number => exactSeconds(ns) ?? Math.max(0, Number(ns) / 1e9);
     if (at === 'now' && mt === 'now') {
       try {
         if (nofollow) lutimesSync(path, sec(a), sec(m));
