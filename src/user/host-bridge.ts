@@ -44,6 +44,8 @@ const os = require('node:os');
 const ev = new Int32Array(workerData.evBuf);
 const RING = ${RING};
 function bump() { Atomics.add(ev, 0, 1); Atomics.notify(ev, 0); }
+// Nobody could hear this worker die (the main thread's event loop does not run): it must not.
+process.on('uncaughtException', () => {});
 const chans = new Map();
 function ringOf(buf) { return { h: new Int32Array(buf, 0, 4), d: new Uint8Array(buf, 16, RING) }; }
 function used(r) { return (Atomics.load(r.h, 1) - Atomics.load(r.h, 0)) | 0; }
