@@ -235,9 +235,11 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
     for (const b of made) {
       post({ op: 'close', id: b.id });
       b.holder.closeAll();
-      if (b.back >= 0) closeSync(b.back);
-      b.ring.waitFlag(STOPPED, 5000);
-      closeOurs(b);
+      if (b.kind === 'in') {
+        closeSync(b.back);
+        b.ring.waitFlag(STOPPED, 5000);
+        closeOurs(b);
+      }
     }
     if (state === SPAWNING) return -ERRNO.EAGAIN;
     const name = Object.entries(osConstants.errno).find(([, v]) => v === prog.st[1])?.[0];
