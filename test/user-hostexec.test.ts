@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runRvisor, unpackGz } from './helpers.js';
@@ -42,6 +42,24 @@ test('host exec: exit status and death by signal come back through wait4; a miss
   const r = sh('/bin/sh -c "exit 7"; echo st=$?; /bin/sh -c \'kill -TERM $$\'; echo st=$?; /nonexistent/prog; echo st=$?');
   assert.equal(r.stdout.toString(), 'st=7\nst=143\nst=127\n', r.stderr);
   assert.equal(r.status, 0);
+});
+
+test('host exec: a host program whose ELF interpreter is missing fails the execve with ENOENT (pipes or not)', { skip }, () => {
+  withDir((dir) => {
+    // /bin/true with its PT_INTERP path changed to one that does not exist (same length).
+    const elf = readFileSync('/bin/true');
+    const at = elf.indexOf('/lib');
+    const end = elf.indexOf(0, at);
+    assert.ok(at > 0 && end > at + 2);
+    elf[end - 1] = 0x21; // '!'
+    writeFileSync(join(dir, 'badinterp'), elf);
+    chmodSync(join(dir, 'badinterp'), 0o755);
+    const a = runRvisor(['exec', bb(), 'env', './badinterp'], { cwd: dir, timeoutMs: 60_000 });
+    assert.equal(a.status, 127);
+    assert.match(a.stderr, /No such file or directory/);
+    const b = sh('echo x | ./badinterp | cat; echo y | /bin/cat', { cwd: dir });
+    assert.equal(b.stdout.toString(), 'y\n', b.stderr);
+  });
 });
 
 test('host exec: the first process itself replaced by a host program gives rvisor its status', { skip }, () => {

@@ -44,6 +44,8 @@ const os = require('node:os');
 const ev = new Int32Array(workerData.evBuf);
 const RING = ${RING};
 function bump() { Atomics.add(ev, 0, 1); Atomics.notify(ev, 0); }
+// Nobody could hear this worker die (the main thread's event loop does not run): it must not.
+process.on('uncaughtException', () => {});
 const chans = new Map();
 function ringOf(buf) { return { h: new Int32Array(buf, 0, 4), d: new Uint8Array(buf, 16, RING) }; }
 function used(r) { return (Atomics.load(r.h, 1) - Atomics.load(r.h, 0)) | 0; }
@@ -72,20 +74,19 @@ function get(r) {
 }
 // ---- out: the host program writes, the guest reads
 function flushOut(c) {
-  while (c.pending.length) {
-    const b = c.pending[0];
-    const n = put(c.r, b);
-    if (n < b.length) { c.pending[0] = b.subarray(n); break; }
-    c.pending.shift();
+  for (;;) {
+    while (c.pending.length) {
+      const b = c.pending[0];
+      const n = put(c.r, b);
+      if (n < b.length) { c.pending[0] = b.subarray(n); break; }
+      c.pending.shift();
+    }
+    if (!c.pending.length) break;
+    Atomics.or(c.r.h, 2, 4); // WAITING; then look again: the main thread may have made room meanwhile
+    if (used(c.r) >= RING) { c.s.pause(); bump(); return; }
   }
-  if (c.pending.length) {
-    Atomics.or(c.r.h, 2, 4);
-    if (used(c.r) < RING) return flushOut(c); // the guest side emptied it meanwhile
-    c.s.pause();
-  } else {
-    if (c.ended && !(Atomics.load(c.r.h, 2) & 1)) { Atomics.or(c.r.h, 2, 1); }
-    else if (!c.ended) c.s.resume();
-  }
+  if (c.ended) Atomics.or(c.r.h, 2, 1);
+  else c.s.resume();
   bump();
 }
 function drainSync(c) { // the host program ended: take what it wrote before the exit, now

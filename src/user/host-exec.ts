@@ -23,7 +23,7 @@ import { closeSync, existsSync, openSync, readSync, realpathSync } from 'node:fs
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { ERRNO } from './errno.js';
-import { FdTable, O_ACCMODE, PIPE_CAPACITY, kernelOffset, type HostFile, type OpenFile, type PipeEnd } from './fd-table.js';
+import { FdTable, O_ACCMODE, O_APPEND, O_WRONLY, PIPE_CAPACITY, kernelOffset, type HostFile, type OpenFile, type PipeEnd } from './fd-table.js';
 import { FutexTable } from './futex.js';
 import { CLOSED, EOF, Ring, STOP, STOPPED, WAITING, hostPipes, post, shutdownBridges } from './host-bridge.js';
 import type { Kernel } from './kernel.js';
@@ -164,7 +164,8 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
         // a socket: passed as it is
       }
     }
-    if (f.seekable && f.pos !== null && !f.isDir) {
+    // The offset matters unless the file is only appended to (O_APPEND writes go to the end).
+    if (f.seekable && f.pos !== null && !f.isDir && !((f.flags & O_APPEND) && (f.flags & O_ACCMODE) === O_WRONLY)) {
       prog.offsets.push({ f, start: f.pos });
     }
     hostFdOf.set(f, hfd);
@@ -234,9 +235,11 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
     for (const b of made) {
       post({ op: 'close', id: b.id });
       b.holder.closeAll();
-      if (b.back >= 0) closeSync(b.back);
-      b.ring.waitFlag(STOPPED, 5000);
-      closeOurs(b);
+      if (b.kind === 'in') {
+        closeSync(b.back);
+        b.ring.waitFlag(STOPPED, 5000);
+        closeOurs(b);
+      }
     }
     if (state === SPAWNING) return -ERRNO.EAGAIN;
     const name = Object.entries(osConstants.errno).find(([, v]) => v === prog.st[1])?.[0];
