@@ -385,6 +385,16 @@ export class AddressSpace {
     return frame;
   }
 
+  /** True if `va` is in a MAP_SHARED file mapping, on a page wholly past the end of the file
+   *  (an access there is a SIGBUS on Linux). */
+  pastEof(va: number): boolean {
+    const v = va >= 0 && va < TASK_SIZE ? this.findVma(va) : undefined;
+    const b = v?.backing;
+    if (!v || !b) return false;
+    const pn = Math.floor(va / PAGE_SIZE);
+    return this.cache.pastEnd(b.file, (b.offset + (pn * PAGE_SIZE - v.start)) / PAGE_SIZE);
+  }
+
   /** Why an access to `va` faulted: SEGV_MAPERR (1) if nothing is mapped there, else
    *  SEGV_ACCERR (2). */
   faultCode(va: number): number {

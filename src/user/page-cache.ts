@@ -124,12 +124,14 @@ export class PageCache {
   }
 
   /** The frame holding page `index` of entry `id` (loaded from the file on first use), with one
-   *  more reference taken; -1 if the entry is unknown. */
+   *  more reference taken; -1 if the entry is unknown or the page lies wholly past the end of
+   *  the file (Linux: SIGBUS; see pastEnd). */
   get(id: number, index: number): number {
     const e = this.byId.get(id);
     if (!e) return -1;
     let pg = e.pages.get(index);
     if (!pg) {
+      if (this.pastEnd(id, index)) return -1;
       pg = { frame: this.mem.allocFrame(), refs: 0 };
       this.load(e, index, pg.frame);
       e.pages.set(index, pg);
@@ -137,6 +139,17 @@ export class PageCache {
     }
     pg.refs++;
     return pg.frame;
+  }
+
+  /** True if page `index` of entry `id` is not cached and starts at or past the end of the file. */
+  pastEnd(id: number, index: number): boolean {
+    const e = this.byId.get(id);
+    if (!e || e.pages.has(index)) return false;
+    try {
+      return index * PAGE_SIZE >= fstatSync(e.fd).size;
+    } catch {
+      return false;
+    }
   }
 
   /** True if `frame` belongs to the cache. */
