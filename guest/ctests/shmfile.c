@@ -38,6 +38,20 @@ static void on_bus(int sig, siginfo_t *si, void *uc) {
   siglongjmp(bus_jmp, 1);
 }
 
+/** Loads a byte at p and says whether a signal came instead. */
+static void probe(const char *what, volatile char *p) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_bus;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGBUS, &sa, &old);
+  if (sigsetjmp(bus_jmp, 1) == 0) {
+    char c = *p;
+    printf("%s: no signal, byte %d\n", what, c);
+  } else printf("%s: signal %d, si_code %d\n", what, bus_sig, bus_code);
+  sigaction(SIGBUS, &old, NULL);
+}
+
 int t_shmfile(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : ".";
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -115,6 +129,10 @@ int t_shmfile(int argc, char **argv) {
   fstat(fd, &st);
   printf("size: %lld\n", (long long)st.st_size);
   show("page 1 after shrink", m + 96, 8);
+  probe("page 2 after shrink", m + PG);
+  probe("page 3 after shrink", m + 2 * PG + 5);
+  printf("ftruncate regrow: %d\n", ftruncate(fd, 2 * PG));
+  probe("page 2 after regrow", m + PG);
   munmap(m, 3 * PG);
   close(fd);
 

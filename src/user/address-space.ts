@@ -21,7 +21,7 @@ import {
 } from '../memory/page-map.js';
 import { ERRNO } from './errno.js';
 import { MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE, pageUp } from './layout.js';
-import { pageCacheOf, type PageCache } from './page-cache.js';
+import { pageCacheOf, type CacheUser, type PageCache } from './page-cache.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -99,7 +99,7 @@ export function userAddr(v: bigint | number): number {
   return v >= 0n && v < BigInt(TASK_SIZE) ? Number(v) : -1;
 }
 
-export class AddressSpace {
+export class AddressSpace implements CacheUser {
   readonly pages = new PageMap();
   private vmas: Vma[] = [];
   /** Where the program break starts (page aligned, after the executable) and where it is now. */
@@ -164,6 +164,7 @@ export class AddressSpace {
       if (v.backing) {
         // The child reaches the page cache itself: it takes references to the pages present.
         this.cache.refVma(v.backing.file);
+        this.cache.users.add(c);
         this.pages.forEachInRange(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (pn, e) => {
           if (!(e & PM_PRESENT)) return;
           this.cache.retain(entryFrame(e));
@@ -318,7 +319,10 @@ export class AddressSpace {
     const hadAny = !this.isFree(start, end);
     this.removeRange(start, end);
     const vma: Vma = { start, end, prot: prot & PROT_MASK, shared: !!opts.shared, file: !!opts.file, name: opts.name ?? '' };
-    if (opts.backing) vma.backing = { ...opts.backing };
+    if (opts.backing) {
+      vma.backing = { ...opts.backing };
+      this.cache.users.add(this);
+    }
     this.vmas.splice(this.lowerBound(start), 0, vma);
     this.merge();
     if (hadAny) this.onShrink();
@@ -383,6 +387,22 @@ export class AddressSpace {
     if (frame < 0) return -1;
     this.pages.set(pn, makeEntry(frame, flags | PM_PRESENT | PM_ACCESSED | (access === ACCESS_WRITE ? PM_DIRTY : 0)));
     return frame;
+  }
+
+  /** Unmaps the pages of MAP_SHARED mappings of page-cache entry `id` from file page `from` on
+   *  (the file was truncated: they fault again, with SIGBUS while past the end). */
+  dropFilePages(id: number, from: number): void {
+    let any = false;
+    for (const v of this.vmas) {
+      const b = v.backing;
+      if (!b || b.file !== id) continue;
+      const first = b.offset / PAGE_SIZE;
+      const lo = Math.max(v.start / PAGE_SIZE, v.start / PAGE_SIZE + (from - first));
+      if (lo >= v.end / PAGE_SIZE) continue;
+      this.freePages(lo * PAGE_SIZE, v.end);
+      any = true;
+    }
+    if (any) this.onShrink();
   }
 
   /** True if `va` is in a MAP_SHARED file mapping, on a page wholly past the end of the file
@@ -664,6 +684,7 @@ export class AddressSpace {
   destroy(): void {
     this.freePages(0, TASK_SIZE);
     for (const v of this.vmas) if (v.backing) this.cache.unrefVma(v.backing.file);
+    this.cache.users.delete(this);
     this.vmas = [];
     this.onShrink();
   }

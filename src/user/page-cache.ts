@@ -18,6 +18,12 @@ import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from 'n
 import type { HostMemory } from '../memory/host-memory.js';
 import { PAGE_SIZE } from './layout.js';
 
+/** What the cache needs of an address space that maps its pages (address-space.ts). */
+export interface CacheUser {
+  /** Unmaps the pages of entry `id` from file page `from` on (the file shrank). */
+  dropFilePages(id: number, from: number): void;
+}
+
 interface CachedPage {
   frame: number;
   /** Page table entries (in any address space) that map the frame. */
@@ -53,6 +59,8 @@ export class PageCache {
   /** frame → [entry, page index]. */
   private readonly frames = new Map<number, [Entry, number]>();
   private nextId = 1;
+  /** Address spaces with MAP_SHARED file mappings (they leave at destroy). */
+  readonly users = new Set<CacheUser>();
 
   constructor(readonly mem: HostMemory) {}
 
@@ -203,9 +211,18 @@ export class PageCache {
     return e;
   }
 
-  /** After the host wrote or truncated a cached file: the cached pages are loaded again. */
+  /** After the host wrote or truncated a cached file: the cached pages are loaded again; pages
+   *  now wholly past the end of the file are unmapped everywhere (a later access: SIGBUS). */
   afterHostChange(e: Entry | null): void {
     if (!e) return;
+    let size = Infinity;
+    try {
+      size = fstatSync(e.fd).size;
+    } catch {
+      // keep every page
+    }
+    const from = Math.ceil(size / PAGE_SIZE);
+    if ([...e.pages.keys()].some((i) => i >= from)) for (const u of [...this.users]) u.dropFilePages(e.id, from);
     for (const [index, pg] of e.pages) this.load(e, index, pg.frame);
   }
 
