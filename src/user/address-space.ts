@@ -392,21 +392,12 @@ export class AddressSpace implements CacheUser {
   /** Unmaps the pages of MAP_SHARED mappings of page-cache entry `id` from file page `from` on
    *  (the file was truncated: they fault again, with SIGBUS while past the end). */
   dropFilePages(id: number, from: number): void {
-    let any = false;
-    for (const v of this.vmas) {
-      const b = v.backing;
-      if (!b || b.file !== id) continue;
-      const first = b.offset / PAGE_SIZE;
-      const lo = Math.max(v.start / PAGE_SIZE, v.start / PAGE_SIZE + (from - first));
-      if (lo >= v.end / PAGE_SIZE) continue;
-      this.freePages(lo * PAGE_SIZE, v.end);
-      any = true;
-    }
-    if (any) this.onShrink();
+    const hit = this.vmas.filter((v) => v.backing?.file === id && v.start + (from * PAGE_SIZE - v.backing.offset) < v.end);
+    for (const v of hit) this.freePages(Math.max(v.start, v.start + (from * PAGE_SIZE - v.backing!.offset)), v.end);
+    if (hit.length) this.onShrink();
   }
 
-  /** True if `va` is in a MAP_SHARED file mapping, on a page wholly past the end of the file
-   *  (an access there is a SIGBUS on Linux). */
+  /** True if `va` is on a page of a MAP_SHARED file mapping wholly past the end of the file. */
   pastEof(va: number): boolean {
     const v = va >= 0 && va < TASK_SIZE ? this.findVma(va) : undefined;
     const b = v?.backing;
