@@ -1,6 +1,8 @@
 // MAP_SHARED file mappings coherent with read/write and with each other (one process and two).
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,6 +27,29 @@ static void show(const char *what, const char *p, size_t n) {
   printf("%s: \"", what);
   for (size_t i = 0; i < n; i++) putchar(p[i] >= 32 && p[i] < 127 ? p[i] : '.');
   printf("\"\n");
+}
+
+static sigjmp_buf bus_jmp;
+static volatile int bus_sig, bus_code;
+static void on_bus(int sig, siginfo_t *si, void *uc) {
+  (void)uc;
+  bus_sig = sig;
+  bus_code = si->si_code;
+  siglongjmp(bus_jmp, 1);
+}
+
+/** Loads a byte at p and says whether a signal came instead. */
+static void probe(const char *what, volatile char *p) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_bus;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGBUS, &sa, &old);
+  if (sigsetjmp(bus_jmp, 1) == 0) {
+    char c = *p;
+    printf("%s: no signal, byte %d\n", what, c);
+  } else printf("%s: signal %d, si_code %d\n", what, bus_sig, bus_code);
+  sigaction(SIGBUS, &old, NULL);
 }
 
 int t_shmfile(int argc, char **argv) {
@@ -104,7 +129,36 @@ int t_shmfile(int argc, char **argv) {
   fstat(fd, &st);
   printf("size: %lld\n", (long long)st.st_size);
   show("page 1 after shrink", m + 96, 8);
+  probe("page 2 after shrink", m + PG);
+  probe("page 3 after shrink", m + 2 * PG + 5);
+  printf("ftruncate regrow: %d\n", ftruncate(fd, 2 * PG));
+  probe("page 2 after regrow", m + PG);
   munmap(m, 3 * PG);
+  close(fd);
+
+  // 4b. A page wholly past the end of the file: SIGBUS (BUS_ADRERR); read(2) into it: EFAULT.
+  fd = mkfile(dir, "e", 100, 'e');
+  m = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_bus;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGBUS, &sa, &old);
+  if (sigsetjmp(bus_jmp, 1) == 0) {
+    volatile char c = m[PG + 10];
+    (void)c;
+    printf("load past EOF: no signal\n");
+  } else printf("load past EOF: signal %d, si_code %d\n", bus_sig, bus_code);
+  if (sigsetjmp(bus_jmp, 1) == 0) {
+    m[PG + 20] = 1;
+    printf("store past EOF: no signal\n");
+  } else printf("store past EOF: signal %d, si_code %d\n", bus_sig, bus_code);
+  sigaction(SIGBUS, &old, NULL);
+  errno = 0;
+  ssize_t rr = pread(fd, m + PG, 10, 0);
+  printf("pread into page past EOF: %zd %s\n", rr, rr < 0 ? strerror(errno) : "");
+  show("last page still fine", m + 96, 6);
+  munmap(m, 2 * PG);
   close(fd);
 
   // 5. Two processes that each map the file after fork.

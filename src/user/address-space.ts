@@ -21,7 +21,7 @@ import {
 } from '../memory/page-map.js';
 import { ERRNO } from './errno.js';
 import { MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE, pageUp } from './layout.js';
-import { pageCacheOf, type PageCache } from './page-cache.js';
+import { pageCacheOf, type CacheUser, type PageCache } from './page-cache.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -101,7 +101,7 @@ export function userAddr(v: bigint | number): number {
   return v >= 0n && v < BigInt(TASK_SIZE) ? Number(v) : -1;
 }
 
-export class AddressSpace {
+export class AddressSpace implements CacheUser {
   readonly pages = new PageMap();
   private vmas: Vma[] = [];
   /** Where the program break starts (page aligned, after the executable) and where it is now. */
@@ -166,6 +166,7 @@ export class AddressSpace {
       if (v.backing) {
         // The child reaches the page cache itself: it takes references to the pages present.
         this.cache.refVma(v.backing.file);
+        this.cache.users.add(c);
         this.pages.forEachInRange(v.start / PAGE_SIZE, v.end / PAGE_SIZE, (pn, e) => {
           if (!(e & PM_PRESENT)) return;
           this.cache.retain(entryFrame(e));
@@ -334,7 +335,10 @@ export class AddressSpace {
     const hadAny = !this.isFree(start, end);
     this.removeRange(start, end);
     const vma: Vma = { start, end, prot: prot & PROT_MASK, shared: !!opts.shared, file: !!opts.file, name: opts.name ?? '' };
-    if (opts.backing) vma.backing = { ...opts.backing };
+    if (opts.backing) {
+      vma.backing = { ...opts.backing };
+      this.cache.users.add(this);
+    }
     this.vmas.splice(this.lowerBound(start), 0, vma);
     this.merge();
     if (hadAny) this.onShrink();
@@ -399,6 +403,23 @@ export class AddressSpace {
     if (frame < 0) return -1;
     this.pages.set(pn, makeEntry(frame, flags | PM_PRESENT | PM_ACCESSED | (access === ACCESS_WRITE ? PM_DIRTY : 0)));
     return frame;
+  }
+
+  /** Unmaps the pages of MAP_SHARED mappings of page-cache entry `id` from file page `from` on
+   *  (the file was truncated: they fault again, with SIGBUS while past the end). */
+  dropFilePages(id: number, from: number): void {
+    const hit = this.vmas.filter((v) => v.backing?.file === id && v.start + (from * PAGE_SIZE - v.backing.offset) < v.end);
+    for (const v of hit) this.freePages(Math.max(v.start, v.start + (from * PAGE_SIZE - v.backing!.offset)), v.end);
+    if (hit.length) this.onShrink();
+  }
+
+  /** True if `va` is on a page of a MAP_SHARED file mapping wholly past the end of the file. */
+  pastEof(va: number): boolean {
+    const v = va >= 0 && va < TASK_SIZE ? this.findVma(va) : undefined;
+    const b = v?.backing;
+    if (!v || !b) return false;
+    const pn = Math.floor(va / PAGE_SIZE);
+    return this.cache.pastEnd(b.file, (b.offset + (pn * PAGE_SIZE - v.start)) / PAGE_SIZE);
   }
 
   /** Why an access to `va` faulted: SEGV_MAPERR (1) if nothing is mapped there, else
@@ -670,6 +691,7 @@ export class AddressSpace {
   destroy(): void {
     this.freePages(0, TASK_SIZE);
     for (const v of this.vmas) if (v.backing) this.cache.unrefVma(v.backing.file);
+    this.cache.users.delete(this);
     this.vmas = [];
     this.onShrink();
   }

@@ -18,6 +18,12 @@ import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from 'n
 import type { HostMemory } from '../memory/host-memory.js';
 import { PAGE_SIZE } from './layout.js';
 
+/** What the cache needs of an address space that maps its pages (address-space.ts). */
+export interface CacheUser {
+  /** Unmaps the pages of entry `id` from file page `from` on (the file shrank). */
+  dropFilePages(id: number, from: number): void;
+}
+
 interface CachedPage {
   frame: number;
   /** Page table entries (in any address space) that map the frame. */
@@ -53,6 +59,8 @@ export class PageCache {
   /** frame → [entry, page index]. */
   private readonly frames = new Map<number, [Entry, number]>();
   private nextId = 1;
+  /** Address spaces with MAP_SHARED file mappings (they leave at destroy). */
+  readonly users = new Set<CacheUser>();
 
   constructor(readonly mem: HostMemory) {}
 
@@ -130,12 +138,14 @@ export class PageCache {
   }
 
   /** The frame holding page `index` of entry `id` (loaded from the file on first use), with one
-   *  more reference taken; -1 if the entry is unknown. */
+   *  more reference taken; -1 if the entry is unknown or the page lies wholly past the end of
+   *  the file (Linux: SIGBUS; see pastEnd). */
   get(id: number, index: number): number {
     const e = this.byId.get(id);
     if (!e) return -1;
     let pg = e.pages.get(index);
     if (!pg) {
+      if (this.pastEnd(id, index)) return -1;
       pg = { frame: this.mem.allocFrame(), refs: 0 };
       this.load(e, index, pg.frame);
       e.pages.set(index, pg);
@@ -143,6 +153,17 @@ export class PageCache {
     }
     pg.refs++;
     return pg.frame;
+  }
+
+  /** True if page `index` of entry `id` is not cached and starts at or past the end of the file. */
+  pastEnd(id: number, index: number): boolean {
+    const e = this.byId.get(id);
+    if (!e || e.pages.has(index)) return false;
+    try {
+      return index * PAGE_SIZE >= fstatSync(e.fd).size;
+    } catch {
+      return false;
+    }
   }
 
   /** True if `frame` belongs to the cache. */
@@ -196,9 +217,18 @@ export class PageCache {
     return e;
   }
 
-  /** After the host wrote or truncated a cached file: the cached pages are loaded again. */
+  /** After the host wrote or truncated a cached file: the cached pages are loaded again; pages
+   *  now wholly past the end of the file are unmapped everywhere (a later access: SIGBUS). */
   afterHostChange(e: Entry | null): void {
     if (!e) return;
+    let size = Infinity;
+    try {
+      size = fstatSync(e.fd).size;
+    } catch {
+      // keep every page
+    }
+    const from = Math.ceil(size / PAGE_SIZE);
+    if ([...e.pages.keys()].some((i) => i >= from)) for (const u of [...this.users]) u.dropFilePages(e.id, from);
     for (const [index, pg] of e.pages) this.load(e, index, pg.frame);
   }
 

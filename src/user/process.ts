@@ -476,6 +476,7 @@ export class Process {
    *  registers, the old address space is freed, caught signals go back to their default,
    *  close-on-exec fds are closed, a vfork parent is released. Returns the thread. */
   replaceImage(t: Thread, as: AddressSpace, exePath: string): Thread {
+    exitRobustList(this, t); // as Linux does on exec (the list lives in the old image)
     this.releaseThreads(t);
     let main = t;
     if (t.tid !== this.pid) {

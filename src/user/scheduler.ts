@@ -18,7 +18,7 @@ import { hostProgramsPending, shutdownHostPrograms, stepHostPrograms } from './h
 import { fireTimerfds, nextTimerfdDeadline } from './fd-kinds.js';
 import type { Process } from './process.js';
 import {
-  BUS_ADRALN, ILL_ILLOPC, SA_NODEFER, SA_RESETHAND, SEGV_ACCERR, SIGALRM, SIGBUS, SIGILL, SIGSEGV, SIGTRAP, SIG_DFL,
+  BUS_ADRALN, BUS_ADRERR, ILL_ILLOPC, SA_NODEFER, SA_RESETHAND, SEGV_ACCERR, SIGALRM, SIGBUS, SIGILL, SIGSEGV, SIGTRAP, SIG_DFL,
   SIG_IGN, SI_KERNEL, TRAP_BRKPT, UNBLOCKABLE, defaultAction, pushSignalFrame, sigbit, signalName,
 } from './signals.js';
 import { BLOCKED, NO_RETURN } from './syscalls/abi.js';
@@ -176,9 +176,12 @@ function trap(p: Process, t: Thread): void {
       break;
     case 12:
     case 13:
-    case 15:
-      info = { signo: SIGSEGV, code: p.as.faultCode(Number(tval < 2n ** 53n ? tval : 2n ** 53n)), addr: tval };
+    case 15: {
+      const va = Number(tval < 2n ** 53n ? tval : 2n ** 53n);
+      if (p.as.pastEof(va)) info = { signo: SIGBUS, code: BUS_ADRERR, addr: tval };
+      else info = { signo: SIGSEGV, code: p.as.faultCode(va), addr: tval };
       break;
+    }
     case 1:
     case 5:
     case 7:

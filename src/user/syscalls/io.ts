@@ -513,12 +513,13 @@ const hostOnly = (fn: (f: HostFile, a: bigint[]) => number) => (p: Process, _t: 
   }
 };
 
+// Both write back the file's pages stored through MAP_SHARED mappings too, as on Linux.
 const sysFsync = hostOnly((f) => {
-  fsyncSync(f.hostFd);
+  coherentHostIo(f.hostFd, false, () => fsyncSync(f.hostFd));
   return 0;
 });
 const sysFdatasync = hostOnly((f) => {
-  fdatasyncSync(f.hostFd);
+  coherentHostIo(f.hostFd, false, () => fdatasyncSync(f.hostFd));
   return 0;
 });
 const sysFtruncate = hostOnly((f, a) => {
