@@ -145,9 +145,10 @@ int t_pidfd(int argc, char **argv) {
   printf("send with bad flags: %s\n", ename(E(pidfd_send_signal(fd, SIGUSR1, NULL, 8))));
   printf("send bad signal: %s\n", ename(E(pidfd_send_signal(fd, 65, NULL, 0))));
   fflush(stdout);
-  printf("send SI_QUEUE: %d\n", pidfd_send_signal(fd, SIGUSR1, &si, 0));
-  fflush(stdout);
+  // Printed after the child has reported (and exited), so the order of the lines is fixed.
+  int queued = pidfd_send_signal(fd, SIGUSR1, &si, 0);
   waitid(P_PIDFD, fd, &si, WEXITED);
+  printf("send SI_QUEUE: %d\n", queued);
   close(fd);
 
   // To itself: an SI_USER siginfo is allowed for the caller's own process.
