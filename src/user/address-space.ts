@@ -102,6 +102,8 @@ export class AddressSpace {
   onShrink: () => void = () => {};
   /** Writes bytes of a MAP_SHARED file mapping back to its file (set by the process). */
   writeBack: (hostFd: number, data: Uint8Array, pos: number) => void = () => {};
+  /** Minor page faults: pages given a frame on first touch or copied on write (getrusage). */
+  minorFaults = 0;
   /** True once any MAP_SHARED file mapping was made (reads then sync them first). */
   hasSharedFiles = false;
   /** Called after a copy-on-write fault gave a page a new frame (other harts of the process may
@@ -128,6 +130,7 @@ export class AddressSpace {
   private breakCow(pn: number, e: number): number {
     const old = entryFrame(e);
     let ne: number;
+    this.minorFaults++;
     if (this.shares.has(old)) {
       const copy = this.mem.allocFrame();
       this.mem.bytes.copyWithin(copy, old, old + PAGE_SIZE);
@@ -363,6 +366,7 @@ export class AddressSpace {
     if (!(flags & need)) return -1;
     const frame = this.mem.allocFrame();
     this.pages.set(pn, makeEntry(frame, flags | PM_PRESENT | PM_ACCESSED | (access === ACCESS_WRITE ? PM_DIRTY : 0)));
+    this.minorFaults++;
     return frame;
   }
 
