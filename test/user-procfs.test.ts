@@ -7,7 +7,7 @@
 // linux`), and that a path under /proc never shows the host's view of the Node process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runRvisor, unpackGz } from './helpers.js';
@@ -18,7 +18,10 @@ const ctest = (): string => (binary ??= unpackGz('guest/ctests/bin/ctest.gz'));
 function run(args: string[], env: NodeJS.ProcessEnv = { LC_ALL: 'C' }): string {
   const dir = mkdtempSync(join(tmpdir(), 'rvisor-procfs-'));
   try {
-    const r = runRvisor(['exec', ctest(), ...args], { cwd: dir, env, timeoutMs: 120_000 });
+    // Run through a symlink: the comm of a new image is the name execve was given, unresolved.
+    const prog = join(dir, 'linked-ctest');
+    symlinkSync(ctest(), prog);
+    const r = runRvisor(['exec', prog, ...args], { cwd: dir, env, timeoutMs: 120_000 });
     assert.equal(r.status, 0, `ctest ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout.toString();
   } finally {
@@ -30,6 +33,7 @@ test('procfs detail: status, stat, task, fd, cpuinfo and environ describe the gu
   const out = run(['procfs', 'detail'], { LC_ALL: 'C', RVT_ONE: '1', RVT_TWO: 'two words' });
   const lines = out.trim().split('\n');
   assert.deepEqual(lines, [
+    'initial comm: linked-ctest',
     'environ is the environment with NULs: yes (3 strings)',
     'heap line after sbrk is [heap]: yes',
     'stat comm and state: (detail-name) R',

@@ -412,6 +412,8 @@ static void onSignal(int sig) { (void)sig; }
 /** What rvisor alone is checked for (QEMU shows the host's view of its own process here). */
 static void detail(void) {
   char v[256];
+  slurp("/proc/self/comm", v, sizeof v);
+  printf("initial comm: %s", v);
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, SIGUSR1);

@@ -75,6 +75,7 @@ int t_rusage(int argc, char **argv) {
   memset(m, 1, len);
   getrusage(RUSAGE_SELF, &a);
   printf("maxrss grew by >= 16 MiB after touching 16 MiB: %s\n", yesno(a.ru_maxrss - b.ru_maxrss >= 16 * 1024 - 64));
+  printf("minflt grew after touching it: %s\n", yesno(a.ru_minflt > b.ru_minflt));
   munmap(m, len);
   struct timespec ms = {0, 2000000};
   for (int i = 0; i < 3; i++) nanosleep(&ms, NULL);

@@ -109,6 +109,8 @@ export class AddressSpace implements CacheUser {
   brk = 0;
   /** Called after any change that removes or restricts a mapping (flush every hart's TLB). */
   onShrink: () => void = () => {};
+  /** Minor page faults: pages given a frame on first touch or copied on write (getrusage). */
+  minorFaults = 0;
   /** Called after a copy-on-write fault gave a page a new frame (other harts of the process may
    *  still cache the old one). */
   onCowCopy: () => void = () => {};
@@ -140,6 +142,7 @@ export class AddressSpace implements CacheUser {
   private breakCow(pn: number, e: number): number {
     const old = entryFrame(e);
     let ne: number;
+    this.minorFaults++;
     if (this.shares.has(old)) {
       const copy = this.mem.allocFrame();
       this.mem.bytes.copyWithin(copy, old, old + PAGE_SIZE);
@@ -402,6 +405,7 @@ export class AddressSpace implements CacheUser {
     const frame = b ? this.cache.get(b.file, (b.offset + (pn * PAGE_SIZE - vma.start)) / PAGE_SIZE) : this.mem.allocFrame();
     if (frame < 0) return -1;
     this.pages.set(pn, makeEntry(frame, flags | PM_PRESENT | PM_ACCESSED | (access === ACCESS_WRITE ? PM_DIRTY : 0)));
+    this.minorFaults++;
     return frame;
   }
 

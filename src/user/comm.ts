@@ -33,11 +33,12 @@ function syncWrites(q: Process): void {
 }
 
 /** The comm of thread `tid` of `p`: the name it set, else the main thread's, else the first 15
- *  bytes of the program's file name. */
+ *  bytes of the file name execve was given. */
 export function threadName(p: Process, tid: number): string {
   if (mirrored.size > 0) syncWrites(p);
   const n = p.threadNames.get(tid) ?? p.threadNames.get(p.pid);
   if (n !== undefined) return n;
+  if (p.config.image) return p.config.image.comm;
   const base = new TextEncoder().encode(p.config.exePath.split('/').pop() ?? '');
   return new TextDecoder().decode(base.subarray(0, 15));
 }

@@ -75,7 +75,7 @@ export function launch(opts: LaunchOptions): Launched {
     auxv: auxvFor(p, loaded),
     random: new Uint8Array(randomBytes(16)),
   });
-  p.config.image = imageLayout(stack);
+  p.config.image = imageLayout(stack, opts.path);
   t.hart.pc = BigInt(loaded.startPc);
   t.hart.setX(2, BigInt(stack.sp));
   return { process: p, loaded, stack };

@@ -495,6 +495,7 @@ export class Process {
     main.clearChildTid = 0n;
     main.robustList = 0n;
     const old = this.as;
+    this.usage.dead.minflt += old.minorFaults;
     this.as = as;
     old.onShrink = () => {};
     old.destroy();

@@ -24,11 +24,15 @@ export interface ImageLayout {
   /** The initial stack pointer (/proc/PID/stat startstack). */
   sp: number;
   auxv: Array<[number, bigint]>;
+  /** The comm a new image starts with: the last component of the path given to execve (not
+   *  resolved through symlinks), at most 15 bytes. */
+  comm: string;
 }
 
-export function imageLayout(s: BuiltStack): ImageLayout {
+export function imageLayout(s: BuiltStack, execPath: string): ImageLayout {
   const envStart = s.envpAddrs[0] ?? s.execfnAddr;
-  return { argStart: s.argvAddrs[0] ?? envStart, argEnd: envStart, envStart, envEnd: s.execfnAddr, sp: s.sp, auxv: s.auxv };
+  const base = new TextEncoder().encode(execPath.split('/').pop() ?? '').subarray(0, 15);
+  return { argStart: s.argvAddrs[0] ?? envStart, argEnd: envStart, envStart, envEnd: s.execfnAddr, sp: s.sp, auxv: s.auxv, comm: new TextDecoder().decode(base) };
 }
 
 const USER_HZ = 100n;

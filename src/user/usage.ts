@@ -8,7 +8,8 @@
 // ends with the thread blocked counts as voluntary, one that used its whole budget (or was
 // preempted by another thread's wakeup) as involuntary. maxrss is the largest resident set (pages
 // with a frame in the process's address space) seen when usage was asked for or the process
-// ended; minflt and majflt are not tracked (0).
+// ended. minflt counts the pages of the process's address spaces that got a frame on first touch
+// or were copied on write (per process: RUSAGE_THREAD reports 0); majflt is always 0.
 //
 // ITIMER_VIRTUAL counts down with the process's user time, ITIMER_PROF with user + system time;
 // they are charged at the end of every slice, so they fire with slice granularity (SLICE
@@ -115,6 +116,7 @@ export function processUsage(p: Process): Usage {
   const u = zero();
   add(u, p.usage.dead);
   for (const t of p.threads.values()) add(u, threadUsageOf(p, t));
+  if (!p.finished) u.minflt += p.as.minorFaults;
   u.maxrssKb = maxRss(p);
   return u;
 }
@@ -135,6 +137,7 @@ export function noteThreadEnd(p: Process, t: Thread): void {
 /** The process is ending (its memory about to be released): remember its peak RSS. */
 export function noteProcessEnd(p: Process): void {
   maxRss(p);
+  p.usage.dead.minflt += p.as.minorFaults;
 }
 
 /** What wait4/waitid report for the ended child `c`: its own usage and its waited-for

@@ -139,7 +139,7 @@ function execFile(p: Process, t: Thread, hostPath: string, guestPath: string, ar
     // keep the path as given
   }
   const main = p.replaceImage(t, as, exe);
-  p.config.image = imageLayout(stack);
+  p.config.image = imageLayout(stack, guestPath);
   main.hart.pc = BigInt(loaded.startPc);
   main.hart.setX(2, BigInt(stack.sp));
   p.config.strace?.note(main, `--- execve ${JSON.stringify(guestPath)} ---`);

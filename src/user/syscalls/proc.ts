@@ -62,7 +62,7 @@ function prlimit(p: Process, res: number, newPtr: bigint, oldPtr: bigint, q: Pro
     const v = new DataView(b.buffer);
     next = [v.getBigUint64(0, true), v.getBigUint64(8, true)];
     if (next[0] > next[1]) return -ERRNO.EINVAL;
-    if (next[1] > cur[1] && p.uid !== 0) return -ERRNO.EPERM;
+    if (next[1] > cur[1] && !p.creds.privileged) return -ERRNO.EPERM;
   }
   if (oldPtr !== 0n) {
     const b = new Uint8Array(16);
