@@ -23,26 +23,8 @@ import { ERRNO } from './errno.js';
 import { MMAP_BASE, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE, pageUp } from './layout.js';
 import { pageCacheOf, type CacheUser, type PageCache } from './page-cache.js';
 
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const PROT_EXEC = 4;
-const PROT_MASK = 7;
-
-export const ACCESS_READ = 0;
-export const ACCESS_WRITE = 1;
-export const ACCESS_EXEC = 2;
-
-export const MAP_SHARED = 0x01;
-export const MAP_PRIVATE = 0x02;
-export const MAP_SHARED_VALIDATE = 0x03;
-export const MAP_FIXED = 0x10;
-export const MAP_ANONYMOUS = 0x20;
-export const MAP_FIXED_NOREPLACE = 0x100000;
-
-export const MREMAP_MAYMOVE = 1;
-export const MREMAP_FIXED = 2;
-
-export const MADV_DONTNEED = 4;
+export * from './mmap-flags.js';
+import { ACCESS_WRITE, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MADV_DONTNEED, MREMAP_FIXED, MREMAP_MAYMOVE, PROT_EXEC, PROT_MASK, PROT_READ, PROT_WRITE, ACCESS_READ, userAddr } from './mmap-flags.js';
 
 /** One mapping: [start, end) page aligned, with its protection (PROT_* bits). */
 export interface Vma {
@@ -95,11 +77,6 @@ function sharesOf(mem: HostMemory): Map<number, number> {
   return m;
 }
 
-/** A guest pointer as a number, or -1 when it cannot be a user address. */
-export function userAddr(v: bigint | number): number {
-  if (typeof v === 'number') return v >= 0 && v < TASK_SIZE && Number.isInteger(v) ? v : -1;
-  return v >= 0n && v < BigInt(TASK_SIZE) ? Number(v) : -1;
-}
 
 export class AddressSpace implements CacheUser {
   readonly pages = new PageMap();
