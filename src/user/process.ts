@@ -227,7 +227,7 @@ export class Process {
       case 'retry':
         if (outcome === 'timeout') {
           this.pollDeadlines.delete(t.tid);
-          finish(0);
+          finish(w.timeoutResult ?? 0);
         } else if (outcome === 'signal') {
           this.pollDeadlines.delete(t.tid);
           if (w.deadline !== null || w.noRestart) finish(-ERRNO.EINTR);

@@ -10,6 +10,7 @@ import {
   hostInput, kernelOffset, type EventFd, type HostFile, type OpenFile,
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
+import { socketRead, socketWrite } from './net.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -94,7 +95,12 @@ function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult
   const want = Math.min(ioTotal(iov), MAX_IO);
   let data: Uint8Array;
   if (f.kind === 'epoll') return -ERRNO.EINVAL;
-  if (f.kind === 'eventfd') {
+  if (f.kind === 'socket') {
+    if (at !== null) return -ERRNO.ESPIPE;
+    const r = socketRead(p, p.current!, f, want);
+    if (typeof r !== 'object') return r;
+    data = r;
+  } else if (f.kind === 'eventfd') {
     if (at !== null) return -ERRNO.ESPIPE;
     const r = eventfdRead(p, f, want);
     if (typeof r !== 'object') return r;
@@ -203,6 +209,7 @@ function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null
     o += n;
   }
   if (f.kind === 'epoll') return -ERRNO.EINVAL;
+  if (f.kind === 'socket') return at !== null ? -ERRNO.ESPIPE : socketWrite(p, t, f, data);
   if (f.kind === 'eventfd') return at !== null ? -ERRNO.ESPIPE : eventfdWrite(p, t, f, data);
   if (f.kind === 'pipe') {
     if (at !== null) return -ERRNO.ESPIPE;
@@ -530,6 +537,15 @@ const sysSendfile = (p: Process, t: Thread, a: bigint[]): SysResult => {
   // Write through a scratch iovec-free path: doWrite wants guest memory, so go direct.
   let r: number;
   if (out.kind === 'eventfd' || out.kind === 'epoll') return -ERRNO.EINVAL;
+  if (out.kind === 'socket') {
+    // The bytes were read already: a socket that cannot take them now is an error here.
+    r = socketWrite(p, t, out, data) as number;
+    if (typeof r !== 'number') r = -ERRNO.EAGAIN;
+    if (r < 0) return r;
+    if (at !== null) p.as.writeU64(a[2]!, BigInt(at + r));
+    else if (inp.pos !== null) inp.pos += r;
+    return r;
+  }
   if (out.kind === 'pipe') {
     const pipe = out.pipe;
     if (pipe.readers === 0) return sigpipe(p, t);

@@ -5,6 +5,7 @@ import { CHILD_SYSCALLS } from './children.js';
 import { FILE_SYSCALLS } from './files.js';
 import { IO_SYSCALLS } from './io.js';
 import { MEMORY_SYSCALLS } from './memory.js';
+import { NET_SYSCALLS } from './net.js';
 import { POLL_SYSCALLS } from './poll.js';
 import { PROC_SYSCALLS } from './proc.js';
 import { SIGNAL_SYSCALLS } from './signal.js';
@@ -13,7 +14,7 @@ import { TIME_SYSCALLS } from './time.js';
 
 function build(): Map<number, SyscallDef> {
   const t = new Map<number, SyscallDef>();
-  for (const family of [CHILD_SYSCALLS, IO_SYSCALLS, FILE_SYSCALLS, MEMORY_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
+  for (const family of [CHILD_SYSCALLS, IO_SYSCALLS, FILE_SYSCALLS, MEMORY_SYSCALLS, NET_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
     for (const [nr, def] of Object.entries(family)) {
       const n = Number(nr);
       if (t.has(n)) throw new Error(`system call ${n} defined twice (${t.get(n)!.name}, ${def.name})`);
@@ -28,6 +29,6 @@ export const SYSCALLS: ReadonlyMap<number, SyscallDef> = build();
 /** Names of well-known calls that are deliberately left unimplemented (for --strace). */
 export const UNIMPLEMENTED_NAMES: Record<number, string> = {
   26: 'inotify_init1', 32: 'flock',
-  47: 'fallocate', 85: 'timerfd_create', 107: 'timer_create', 200: 'bind', 203: 'connect', 279: 'memfd_create',
+  47: 'fallocate', 85: 'timerfd_create', 107: 'timer_create', 279: 'memfd_create',
   285: 'copy_file_range', 425: 'io_uring_setup', 437: 'openat2', 441: 'epoll_pwait2',
 };
