@@ -64,9 +64,7 @@ test('user-net: busybox httpd under rvisor serves a file to a host client', asyn
   writeFileSync(join(dir, 'data.bin'), body);
   writeFileSync(join(dir, 'index.html'), '<p>hello from riscv64</p>\n');
   const port = await freePort();
-  // -v: without it, this busybox httpd under rvisor reads the request and then waits for more
-  // input instead of answering (a known bug, not yet understood: QEMU answers either way).
-  const srv = rvisor([busybox, 'httpd', '-f', '-v', '-p', `127.0.0.1:${port}`, '-h', dir], dir);
+  const srv = rvisor([busybox, 'httpd', '-f', '-p', `127.0.0.1:${port}`, '-h', dir], dir);
   try {
     // Wait (bounded) until the server answers.
     let first: { status: number; body: Buffer } | null = null;

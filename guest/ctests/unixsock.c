@@ -440,6 +440,24 @@ static void readiness(void) {
   close(sv[0]);
   close(sv[1]);
 
+  // A forked child reads from a socket into a page it shares copy-on-write with its parent and
+  // has only read since the fork: it must see the new bytes (the copy made by the kernel).
+  static char shared[64] = "before";
+  socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+  pid_t cp = fork();
+  if (cp == 0) {
+    char first = shared[0];
+    long n = read(sv[1], shared, 5);
+    printf("child read %ld '%.5s' (was %c)\n", n, shared, first);
+    fflush(stdout);
+    _exit(0);
+  }
+  write(sv[0], "after", 5);
+  waitpid(cp, NULL, 0);
+  printf("parent still '%s'\n", shared);
+  close(sv[0]);
+  close(sv[1]);
+
   // A blocked reader in another process is woken by the writer; poll with a timeout.
   socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
   pid_t pid = fork();

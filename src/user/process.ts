@@ -145,7 +145,9 @@ export class Process {
       for (const t of this.threads.values()) this.core.flushTlb(t.hart);
     };
     as.onCowCopy = () => {
-      if (this.threads.size > 1) for (const t of this.threads.values()) this.core.flushTlb(t.hart);
+      // Every hart, the current one too: a copy made by a system call's write into guest memory
+      // (read(2) into a page shared since fork) leaves the caller's TLB on the old frame.
+      for (const t of this.threads.values()) this.core.flushTlb(t.hart);
     };
     as.writeBack = (hostFd, data, pos) => {
       try {
