@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLI, unpackGz, withJitFlags } from './helpers.js';
+import { CLI, runRvisor, unpackGz, withJitFlags } from './helpers.js';
 
 const busybox = unpackGz('guest/busybox/busybox.gz');
 
@@ -122,4 +122,14 @@ test('user-net: busybox wget under rvisor fetches from a host http server', asyn
     await new Promise<void>((r) => server.close(() => r()));
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('user-net: control messages as Linux checks them, where QEMU rewrites them (ctest unixlinux)', () => {
+  const ctest = unpackGz('guest/ctests/bin/ctest.gz');
+  const r = runRvisor(['exec', ctest, 'unixlinux'], { timeoutMs: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  // Linux: a cmsg_len below sizeof(struct cmsghdr) or past msg_controllen is EINVAL
+  // (__scm_send's CMSG_OK); descriptors that do not fit the receiver's buffer are dropped and
+  // MSG_CTRUNC is set (scm_detach_fds), CMSG_SPACE(sizeof(int)) having room for two.
+  assert.equal(r.stdout.toString(), 'cmsg_len 8: -1 EINVAL\ncmsg_len 200: -1 EINVAL\n3 fds: 4\nreceived 4 ctrunc 1 fds 2\n');
 });

@@ -598,3 +598,39 @@ int t_unixsock(int argc, char **argv) {
   hostile();
   return 0;
 }
+
+/** What QEMU cannot show (it rewrites control messages): Linux's EINVAL for a cmsg_len shorter
+ *  than a header or running past msg_controllen, and MSG_CTRUNC when descriptors do not fit.
+ *  Checked by test/user-net.test.ts against Linux's documented behaviour. */
+int t_unixlinux(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  int sv[2];
+  socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+  char b[16] = "data";
+  struct iovec iov = { b, 4 };
+  char cbuf[64];
+  memset(cbuf, 0, sizeof cbuf);
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+  struct cmsghdr *c = (struct cmsghdr *)cbuf;
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = 8;
+  errno = 0;
+  printf("cmsg_len 8: %ld %s\n", (long)sendmsg(sv[0], &mh, 0), strerrorname_np(errno));
+  c->cmsg_len = 200;
+  errno = 0;
+  printf("cmsg_len 200: %ld %s\n", (long)sendmsg(sv[0], &mh, 0), strerrorname_np(errno));
+  int fds[3] = { 0, 1, 2 };
+  c->cmsg_len = CMSG_LEN(sizeof fds);
+  memcpy(CMSG_DATA(c), fds, sizeof fds);
+  mh.msg_controllen = CMSG_SPACE(sizeof fds);
+  printf("3 fds: %ld\n", (long)sendmsg(sv[0], &mh, 0));
+  char small[CMSG_SPACE(sizeof(int))];
+  struct iovec v2 = { b, sizeof b };
+  struct msghdr rm = { .msg_iov = &v2, .msg_iovlen = 1, .msg_control = small, .msg_controllen = sizeof small };
+  long r = recvmsg(sv[1], &rm, 0);
+  struct cmsghdr *g = CMSG_FIRSTHDR(&rm);
+  printf("received %ld ctrunc %d fds %d\n", r, (rm.msg_flags & MSG_CTRUNC) != 0, g ? (int)((g->cmsg_len - CMSG_LEN(0)) / sizeof(int)) : -1);
+  return 0;
+}
