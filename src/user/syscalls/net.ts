@@ -87,11 +87,12 @@ function waitOrAgain(p: Process, t: Thread, nonblock: boolean, timeout: bigint, 
     deadline = p.pollDeadlines.get(t.tid) ?? monotonicNs() + timeout;
     if (deadline <= monotonicNs()) {
       p.pollDeadlines.delete(t.tid);
-      return -ERRNO.EAGAIN;
+      return err;
     }
     p.pollDeadlines.set(t.tid, deadline);
   }
-  p.block(t, { kind: 'retry', deadline, timeoutResult: -ERRNO.EAGAIN });
+  // At the deadline: EAGAIN, or EINPROGRESS for a connect (as Linux's SO_SNDTIMEO).
+  p.block(t, { kind: 'retry', deadline, timeoutResult: err });
   return BLOCKED;
 }
 
