@@ -12,6 +12,7 @@ import { descriptionReleased, fdClosed } from './locks.js';
 import { releaseSpecial, type SpecialFd } from './fd-kinds.js';
 import { beforeClose } from './inotify.js';
 import { closeHostOutput } from './host-output.js';
+import type { SocketFile } from './socket.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
 export const O_ACCMODE = 0o3;
@@ -93,16 +94,26 @@ export interface EventFd {
   refs: number;
 }
 
+/** One epoll registration: the requested events (0 while a one-shot one is disarmed), the user's
+ *  data, and for EPOLLET the file's generations last reported (socket.ts fileGen). */
+export interface EpollInterest {
+  events: number;
+  data: bigint;
+  et?: boolean;
+  oneshot?: boolean;
+  seen?: [number, number];
+}
+
 /** epoll(7): the interest list (fd → requested events and the user's 64-bit data). */
 export interface Epoll {
   kind: 'epoll';
   id: number;
-  interest: Map<number, { events: number; data: bigint }>;
+  interest: Map<number, EpollInterest>;
   flags: number;
   refs: number;
 }
 
-export type OpenFile = HostFile | PipeEnd | EventFd | Epoll | SpecialFd;
+export type OpenFile = HostFile | PipeEnd | EventFd | Epoll | SpecialFd | SocketFile;
 
 /** Ids of anonymous files (pipes, eventfds, epolls), unique across the processes of a run. */
 let nextAnonId = 1;
@@ -194,8 +205,9 @@ export class FdTable {
     if (s) s.cloexec = v;
   }
 
-  /** Drops one reference to an open file description, closing it when none are left. */
-  private release(f: OpenFile): void {
+  /** Drops one reference to an open file description, closing it when none are left (also for
+   *  references held outside any table: a descriptor in flight in an SCM_RIGHTS message). */
+  release(f: OpenFile): void {
     if (--f.refs > 0) return;
     descriptionReleased(f);
     if (f.kind === 'host') {
@@ -212,7 +224,8 @@ export class FdTable {
     } else if (f.kind === 'pipe') {
       if (f.write) f.pipe.writers--;
       else f.pipe.readers--;
-    } else if (f.kind !== 'eventfd' && f.kind !== 'epoll') releaseSpecial(f);
+    } else if (f.kind === 'socket') f.sk.release();
+    else if (f.kind !== 'eventfd' && f.kind !== 'epoll') releaseSpecial(f);
   }
 
   /** A new pipe: [read end, write end] (not yet installed). */

@@ -245,6 +245,11 @@ export function hostEventsChanged(): boolean {
  *  'none'    — nothing will come from the host. */
 export function hostInputStatus(): 'ready' | 'waiting' | 'none' {
   let ready = false, waiting = false;
+  for (const src of sources) {
+    const st = src.status();
+    if (st === 'ready') ready = true;
+    else if (st === 'waiting') waiting = true;
+  }
   for (const h of live) {
     const st = Atomics.load(h.ctl, 0);
     if (st === WANT) waiting = true;
@@ -278,4 +283,19 @@ export function waitHostEvents(ns: bigint | null): void {
 export function shutdownHostInput(): void {
   for (const h of [...live]) h.terminate();
   for (const w of waiters) w.shutdown();
+  for (const src of sources) src.shutdown();
+}
+
+/** Another source of host events (the host network, host-net.ts): its workers bump the shared
+ *  event word (hostEventWord) when something arrives; status() says, like hostInputStatus, whether
+ *  something arrived ('ready'), may still arrive ('waiting') or nothing will ('none'). */
+export interface HostEventSource {
+  status(): 'ready' | 'waiting' | 'none';
+  shutdown(): void;
+}
+
+const sources: HostEventSource[] = [];
+
+export function addHostEventSource(src: HostEventSource): void {
+  sources.push(src);
 }

@@ -163,7 +163,9 @@ export class Process {
       for (const t of this.threads.values()) this.core.flushTlb(t.hart);
     };
     as.onCowCopy = () => {
-      if (this.threads.size > 1) for (const t of this.threads.values()) this.core.flushTlb(t.hart);
+      // Every hart, the current one too: a copy made by a system call's write into guest memory
+      // (read(2) into a page shared since fork) leaves the caller's TLB on the old frame.
+      for (const t of this.threads.values()) this.core.flushTlb(t.hart);
     };
   }
 
@@ -236,7 +238,7 @@ export class Process {
       case 'retry':
         if (outcome === 'timeout') {
           this.pollDeadlines.delete(t.tid);
-          finish(0);
+          finish(w.timeoutResult ?? 0);
         } else if (outcome === 'signal') {
           this.pollDeadlines.delete(t.tid);
           if (w.deadline !== null || w.noRestart) finish(-ERRNO.EINTR);

@@ -11,9 +11,10 @@ export type Wait =
    *  signal interrupts it (0n: no pointer). */
   | { kind: 'sleep'; deadline: bigint; rem: bigint }
   /** The system call could not complete yet (an empty pipe, a full pipe): it is executed again
-   *  from the start when something changes; at the deadline it returns 0 (poll); a signal
+   *  from the start when something changes; at the deadline it returns timeoutResult (default
+   *  0, as poll; a socket's SO_RCVTIMEO gives -EAGAIN); a signal
    *  restarts it (SA_RESTART) or makes it fail with EINTR (always when noRestart). */
-  | { kind: 'retry'; deadline: bigint | null; noRestart?: boolean }
+  | { kind: 'retry'; deadline: bigint | null; noRestart?: boolean; timeoutResult?: number }
   /** rt_sigsuspend: only a signal ends it. */
   | { kind: 'sigsuspend' }
   /** rt_sigtimedwait: a signal in `set` becoming pending ends it (returns the signal). */

@@ -115,6 +115,12 @@ function statOf(p: Process, dirfd: bigint, ptr: bigint, flags: number): StatFiel
 function fstatFields(p: Process, fd: number): StatFields | number {
   const f = p.fds.get(fd);
   if (!f) return -ERRNO.EBADF;
+  if (f.kind === 'socket') {
+    return {
+      dev: 8n, ino: BigInt(f.id), mode: 0o140777, nlink: 1, uid: p.uid, gid: p.gid, rdev: 0n, size: 0n,
+      blksize: 4096, blocks: 0n, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n,
+    };
+  }
   if (f.kind !== 'host') {
     return {
       dev: f.kind === 'pipe' ? 12n : 13n, ino: BigInt(f.kind === 'pipe' ? f.pipe.id : f.id), mode: f.kind === 'pipe' ? S_IFIFO | 0o600 : 0o600, nlink: 1, uid: p.uid, gid: p.gid, rdev: 0n, size: 0n,
@@ -275,6 +281,7 @@ const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     const fdm = /^\/proc\/(?:self|\d+)\/fd\/(\d+)$/.exec(s);
     const f = fdm ? p.fds.get(Number(fdm[1])) : undefined;
     if (f && f.kind === 'pipe') target = new TextEncoder().encode(`pipe:[${f.pipe.id}]`);
+    else if (f && f.kind === 'socket') target = new TextEncoder().encode(`socket:[${f.id}]`);
     else if (f && isSpecial(f)) target = new TextEncoder().encode(specialLinkName(f));
     else if (f && f.kind === 'host' && f.memfd) target = new TextEncoder().encode(f.path);
     else if (s === '') {

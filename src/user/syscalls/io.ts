@@ -16,6 +16,7 @@ import { IN_ACCESS, IN_MODIFY, fileEvent } from '../inotify.js';
 import { memfdCheckTruncate, memfdCheckWrite, memfdSeals } from './fdkinds.js';
 import { coherentHostIo } from '../page-cache.js';
 import { hostOutput } from '../host-output.js';
+import { socketRead, socketWrite } from './net.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -108,7 +109,12 @@ export function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): Sy
   const want = Math.min(ioTotal(iov), MAX_IO);
   let data: Uint8Array;
   if (f.kind === 'epoll') return -ERRNO.EINVAL;
-  if (isSpecial(f)) {
+  if (f.kind === 'socket') {
+    if (at !== null) return -ERRNO.ESPIPE;
+    const r = socketRead(p, p.current!, f, want);
+    if (typeof r !== 'object') return r;
+    data = r;
+  } else if (isSpecial(f)) {
     const r = specialRead(p, f, want);
     if (r === null) {
       if (f.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
@@ -226,6 +232,7 @@ export function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number
     o += n;
   }
   if (f.kind === 'epoll' || isSpecial(f)) return -ERRNO.EINVAL;
+  if (f.kind === 'socket') return at !== null ? -ERRNO.ESPIPE : socketWrite(p, t, f, data);
   if (f.kind === 'eventfd') return at !== null ? -ERRNO.ESPIPE : eventfdWrite(p, t, f, data);
   if (f.kind === 'pipe') {
     if (at !== null) return -ERRNO.ESPIPE;
@@ -569,6 +576,15 @@ const sysSendfile = (p: Process, t: Thread, a: bigint[]): SysResult => {
   let r: number;
   if (out.kind === 'eventfd' || out.kind === 'epoll' || isSpecial(out)) return -ERRNO.EINVAL;
   if (out.kind === 'host' && out.memfd && memfdCheckWrite(out, out.pos ?? 0, data.length) < data.length) return -ERRNO.EPERM;
+  if (out.kind === 'socket') {
+    // The bytes were read already: a socket that cannot take them now is an error here.
+    r = socketWrite(p, t, out, data) as number;
+    if (typeof r !== 'number') r = -ERRNO.EAGAIN;
+    if (r < 0) return r;
+    if (at !== null) p.as.writeU64(a[2]!, BigInt(at + r));
+    else if (inp.pos !== null) inp.pos += r;
+    return r;
+  }
   if (out.kind === 'pipe') {
     const pipe = out.pipe;
     if (pipe.readers === 0) return sigpipe(p, t);

@@ -12,6 +12,7 @@ import { BLOCKED, int, size, type SyscallDef, type SysResult } from './abi.js';
 import { O_CLOEXEC, O_NONBLOCK, type Epoll } from '../fd-table.js';
 import { readTimespec } from './time.js';
 import { isSpecial, specialReadiness } from '../fd-kinds.js';
+import { fileGen } from '../socket.js';
 
 const POLLIN = 0x1;
 const POLLPRI = 0x2;
@@ -27,7 +28,8 @@ export function readiness(p: Process, fd: number): number {
   const f = p.fds.get(fd);
   if (!f) return POLLNVAL;
   if (f.kind === 'eventfd') return (f.counter > 0n ? POLLIN | POLLRDNORM : 0) | (f.counter < (1n << 64n) - 2n ? POLLOUT | POLLWRNORM : 0);
-  if (f.kind === 'epoll') return epollReady(p, f, 1).length > 0 ? POLLIN | POLLRDNORM : 0;
+  if (f.kind === 'epoll') return epollReady(p, f, 1, false).length > 0 ? POLLIN | POLLRDNORM : 0;
+  if (f.kind === 'socket') return f.sk.readiness();
   if (isSpecial(f)) return specialReadiness(p, f);
   if (f.kind === 'pipe') {
     if (f.write) return (f.pipe.readers === 0 ? POLLERR : 0) | (PIPE_CAPACITY - f.pipe.size > 0 ? POLLOUT | POLLWRNORM : 0);
@@ -160,9 +162,12 @@ const EPOLLET = 1 << 31;
 const EPOLLONESHOT = 1 << 30;
 const EPOLLEXCLUSIVE = 1 << 28;
 
-/** Ready events of an epoll set: [fd, events, data] for at most max entries. Level-triggered
- *  (edge-triggered sets are treated the same way, which only ever reports more). */
-function epollReady(p: Process, ep: Epoll, max: number): Array<[number, number, bigint]> {
+/** Ready events of an epoll set: [fd, events, data] for at most max entries. Level-triggered,
+ *  except that an EPOLLET registration of a file with generations (sockets) reports only when
+ *  the file's input generation moved (for input events) or its output generation moved (for
+ *  POLLOUT) since the last report; other EPOLLET files behave level-triggered. `consume`: this
+ *  is epoll_wait reporting (EPOLLET remembers the generations, EPOLLONESHOT disarms). */
+function epollReady(p: Process, ep: Epoll, max: number, consume = true): Array<[number, number, bigint]> {
   const out: Array<[number, number, bigint]> = [];
   for (const [fd, it] of ep.interest) {
     if (out.length >= max) break;
@@ -170,7 +175,17 @@ function epollReady(p: Process, ep: Epoll, max: number): Array<[number, number, 
     const f = p.fds.get(fd);
     if (!f) continue;
     const ev = readiness(p, fd) & ((it.events & 0xffff) | POLLERR | POLLHUP);
-    if (ev) out.push([fd, ev, it.data]);
+    if (!ev) continue;
+    const g = it.et ? fileGen(f) : null;
+    if (g && it.seen) {
+      const fresh = (g[0] !== it.seen[0] && ev & ~POLLOUT & ~POLLWRNORM) || (g[1] !== it.seen[1] && ev & (POLLOUT | POLLWRNORM));
+      if (!fresh) continue;
+    }
+    if (consume) {
+      if (g) it.seen = g;
+      if (it.oneshot) it.events = 0;
+    }
+    out.push([fd, ev, it.data]);
   }
   return out;
 }
@@ -203,13 +218,13 @@ const sysEpollCtl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   }
   switch (op) {
     case EPOLL_CTL_ADD:
-      if (ep.interest.has(fd)) return -ERRNO.EEXIST;
-      ep.interest.set(fd, { events: events & ~(EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE), data });
+    case EPOLL_CTL_MOD: {
+      if (op === EPOLL_CTL_ADD && ep.interest.has(fd)) return -ERRNO.EEXIST;
+      if (op === EPOLL_CTL_MOD && !ep.interest.has(fd)) return -ERRNO.ENOENT;
+      // Bits 0-15 are poll events; the ones epoll does not know are dropped (EPOLLRDHUP kept).
+      ep.interest.set(fd, { events: events & ~(EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE) & 0x3fff, data, et: (events & EPOLLET) !== 0, oneshot: (events & EPOLLONESHOT) !== 0 });
       break;
-    case EPOLL_CTL_MOD:
-      if (!ep.interest.has(fd)) return -ERRNO.ENOENT;
-      ep.interest.set(fd, { events: events & ~(EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE), data });
-      break;
+    }
     case EPOLL_CTL_DEL:
       if (!ep.interest.delete(fd)) return -ERRNO.ENOENT;
       break;

@@ -186,8 +186,6 @@ export const PROC_SYSCALLS: Record<number, SyscallDef> = {
   173: { name: 'getppid', args: '', fn: sysGetppid },
   178: { name: 'gettid', args: '', fn: sysGettid },
   179: { name: 'sysinfo', args: 'p', fn: sysSysinfo },
-  198: { name: 'socket', args: 'ddd', fn: () => -ERRNO.EAFNOSUPPORT },
-  199: { name: 'socketpair', args: 'dddp', fn: () => -ERRNO.EAFNOSUPPORT },
   259: { name: 'riscv_flush_icache', args: 'ppx', fn: ok },
   261: { name: 'prlimit64', args: 'ddpp', fn: sysPrlimit64 },
   278: { name: 'getrandom', args: 'pux', fn: sysGetrandom },

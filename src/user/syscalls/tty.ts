@@ -91,6 +91,10 @@ export const sysIoctl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (f.kind !== 'host') {
     if (req === FIONREAD && f.kind === 'pipe') return p.as.writeU32(arg, f.pipe.size) ? 0 : -ERRNO.EFAULT;
     if (req === FIONREAD && f.kind === 'inotify') return p.as.writeU32(arg, f.queued) ? 0 : -ERRNO.EFAULT;
+    if (req === FIONREAD && f.kind === 'socket') {
+      const n = f.sk.unread();
+      return n < 0 ? n : p.as.writeU32(arg, n) ? 0 : -ERRNO.EFAULT;
+    }
     return -ERRNO.ENOTTY;
   }
   const tty = isatty(f.hostFd);
