@@ -5,7 +5,8 @@
 #include <stddef.h>
 
 #define CTESTS(X) X(intarith) X(fpformat) X(mathfn) X(strmem) X(qsort) X(setjmp) X(fileio) X(process) \
-  X(mem) X(timeuname) X(exit42) X(stderr) X(wc) X(threads) X(signals) X(segv) X(abort) X(sigterm) X(threadexit) X(jit) X(jitsmc)
+  X(mem) X(timeuname) X(exit42) X(stderr) X(wc) X(threads) X(signals) X(segv) X(abort) X(sigterm) X(threadexit) X(jit) X(jitsmc) \
+  X(pty) X(jobctl)
 #define DECL(n) int t_##n(int argc, char **argv);
 CTESTS(DECL)
 #undef DECL

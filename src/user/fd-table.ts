@@ -8,6 +8,7 @@
 import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { ERRNO } from './errno.js';
 import { HostInput, blockingKind } from './host-input.js';
+import type { Pty } from './pty.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
 export const O_ACCMODE = 0o3;
@@ -96,7 +97,17 @@ export interface Epoll {
   refs: number;
 }
 
-export type OpenFile = HostFile | PipeEnd | EventFd | Epoll;
+/** One end of an in-rvisor pseudo-terminal (pty.ts; syscalls/pty-files.ts). */
+export interface PtyEnd {
+  kind: 'pty';
+  id: number;
+  pty: Pty;
+  master: boolean;
+  flags: number;
+  refs: number;
+}
+
+export type OpenFile = HostFile | PipeEnd | EventFd | Epoll | PtyEnd;
 
 /** Ids of anonymous files (pipes, eventfds, epolls), unique across the processes of a run. */
 let nextAnonId = 1;
@@ -199,7 +210,7 @@ export class FdTable {
     } else if (f.kind === 'pipe') {
       if (f.write) f.pipe.writers--;
       else f.pipe.readers--;
-    }
+    } else if (f.kind === 'pty') f.pty.endClosed(f.master);
   }
 
   /** A new pipe: [read end, write end] (not yet installed). */

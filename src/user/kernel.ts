@@ -10,6 +10,7 @@
 // reparented to a virtual init (getppid returns 1) and reaped as soon as they end.
 import type { Core } from '../cpu/core.js';
 import type { HostMemory } from '../memory/host-memory.js';
+import { processEnded } from './job-control.js';
 import type { Process } from './process.js';
 import { SA_NOCLDWAIT, SIGCHLD, SIG_IGN } from './signals.js';
 import type { Thread } from './thread.js';
@@ -114,7 +115,8 @@ export class Kernel {
     q.fds.closeAll();
     q.as.destroy();
     this.releaseVfork(q);
-    for (const c of this.children(q)) {
+    const children = this.children(q);
+    for (const c of children) {
       c.parent = null;
       c.ppid = INIT_PID;
       if (c.finished) this.processes.delete(c.pid);
@@ -134,6 +136,7 @@ export class Kernel {
       q.parent = null;
       this.processes.delete(q.pid);
     }
+    processEnded(this, q, children);
     this.wakeRetriers();
   }
 

@@ -11,6 +11,7 @@ import { ERRNO } from './errno.js';
 import { FdTable } from './fd-table.js';
 import { FutexTable } from './futex.js';
 import { Kernel } from './kernel.js';
+import { signalGenerated, stopDiscarded, stopProcess, type ControllingTty } from './job-control.js';
 import { SIGTRAMP_PAGE } from './layout.js';
 import {
   SA_RESTART, SIGCHLD, SIG_DFL, SIG_IGN, SignalActions, UNBLOCKABLE, altstackFlags, defaultAction, encodeSiginfo, sigbit,
@@ -89,6 +90,13 @@ export class Process {
   readonly pollDeadlines = new Map<number, bigint>();
   /** Syscall numbers already reported as unimplemented (--strace). */
   readonly reportedEnosys = new Set<number>();
+  /** Job control (job-control.ts): the signal that stopped the process (0: not stopped), the
+   *  stop or continue its parent has not collected with wait, whether it has exec'ed (setpgid
+   *  on it then fails), its controlling terminal. */
+  stopSig = 0;
+  jobEvent: { kind: 'stopped'; sig: number } | { kind: 'continued' } | null = null;
+  execed = false;
+  ctty: ControllingTty = null;
 
   constructor(readonly core: Core, readonly mem: HostMemory, readonly config: ProcessConfig, from?: ForkSource) {
     if (from) {
@@ -102,6 +110,7 @@ export class Process {
       this.uid = par.uid;
       this.gid = par.gid;
       this.cwd = par.cwd;
+      this.ctty = par.ctty;
       this.fds = from.fds;
       this.as = from.as;
       this.attach(this.as);
@@ -114,6 +123,7 @@ export class Process {
       this.uid = process.getuid?.() ?? 0;
       this.gid = process.getgid?.() ?? 0;
       this.cwd = process.cwd();
+      this.ctty = 'host';
       this.kernel.hostCwd = this.cwd;
       this.fds = FdTable.withStdio();
       this.as = this.newAddressSpace();
@@ -225,8 +235,10 @@ export class Process {
         } else finish(0);
         break;
       case 'retry':
+        if (outcome === 'woken') t.retrying = true;
         if (outcome === 'timeout') {
           this.pollDeadlines.delete(t.tid);
+          if (w.rerunAtDeadline) break; // executed again (a terminal's VTIME)
           finish(0);
         } else if (outcome === 'signal') {
           this.pollDeadlines.delete(t.tid);
@@ -281,6 +293,7 @@ export class Process {
   /** Sends a signal to one thread (tgkill, faults). */
   sendToThread(t: Thread, info: SigInfo): void {
     const sig = info.signo;
+    signalGenerated(this, sig);
     const blocked = (t.sigmask & sigbit(sig)) !== 0n && (sigbit(sig) & UNBLOCKABLE) === 0n;
     if (!blocked && this.actions.ignored(sig)) return;
     if (sig < 32 && t.pending.some((p) => p.signo === sig)) return; // standard signals do not queue
@@ -296,6 +309,7 @@ export class Process {
   /** Sends a signal to the process (kill): some thread that does not block it takes it. */
   sendToProcess(info: SigInfo): void {
     const sig = info.signo;
+    signalGenerated(this, sig);
     const threads = [...this.threads.values()].filter((t) => t.status !== 'exited');
     const waiter = threads.find((t) => t.status === 'blocked' && t.wait?.kind === 'sigwait' && t.wait.set & sigbit(sig));
     if (waiter) {
@@ -318,6 +332,12 @@ export class Process {
     const act = this.actions.get(sig);
     if (act.handler === SIG_DFL && (defaultAction(sig) === 'term' || defaultAction(sig) === 'core')) {
       this.kill(sig);
+      return;
+    }
+    if (act.handler === SIG_DFL && defaultAction(sig) === 'stop' && t.status === 'blocked') {
+      // Taken at once: the process stops and its waits go on (a sleep resumes after SIGCONT).
+      t.pending = t.pending.filter((s) => s.signo !== sig);
+      if (!stopDiscarded(this, sig)) stopProcess(this, sig);
       return;
     }
     if (t.status === 'blocked') this.endWait(t, 'signal', sig);
@@ -483,6 +503,7 @@ export class Process {
     this.config.exePath = exePath;
     this.config.strace?.setAddressSpace(as);
     this.threadNames.clear();
+    this.execed = true;
     for (let sig = 1; sig < this.actions.actions.length; sig++) {
       const a = this.actions.get(sig);
       this.actions.set(sig, { handler: a.handler === SIG_IGN ? SIG_IGN : SIG_DFL, flags: 0, mask: 0n });

@@ -12,8 +12,9 @@ export type Wait =
   | { kind: 'sleep'; deadline: bigint; rem: bigint }
   /** The system call could not complete yet (an empty pipe, a full pipe): it is executed again
    *  from the start when something changes; at the deadline it returns 0 (poll); a signal
-   *  restarts it (SA_RESTART) or makes it fail with EINTR (always when noRestart). */
-  | { kind: 'retry'; deadline: bigint | null; noRestart?: boolean }
+   *  restarts it (SA_RESTART) or makes it fail with EINTR (always when noRestart). With
+   *  rerunAtDeadline the deadline only executes it again. */
+  | { kind: 'retry'; deadline: bigint | null; noRestart?: boolean; rerunAtDeadline?: boolean }
   /** rt_sigsuspend: only a signal ends it. */
   | { kind: 'sigsuspend' }
   /** rt_sigtimedwait: a signal in `set` becoming pending ends it (returns the signal). */
@@ -72,6 +73,9 @@ export class Thread {
   savedMask: bigint | null = null;
   /** Signals sent to this thread and not yet delivered, oldest first. */
   pending: SigInfo[] = [];
+  /** Woken from a 'retry' wait and not yet executing its system call again (a signal handler
+   *  about to run first lets the call try once more, scheduler.ts). */
+  retrying = false;
   altstack: AltStack = { sp: 0n, size: 0n, flags: SS_DISABLE };
   /** CLONE_CHILD_CLEARTID / set_tid_address: zeroed and futex-woken when the thread exits. */
   clearChildTid = 0n;

@@ -10,7 +10,8 @@ import { auxvFor } from '../launch.js';
 import { loadProgram } from '../loader.js';
 import { resolveAt } from '../paths.js';
 import type { Process } from '../process.js';
-import { SIGCHLD } from '../signals.js';
+import { SIGCHLD, SIGCONT } from '../signals.js';
+import { CLD_CONTINUED, CLD_STOPPED } from '../job-control.js';
 import { buildStack, cstr } from '../stack.js';
 import type { Thread } from '../thread.js';
 import { AT_FDCWD, BLOCKED, NO_RETURN, int, u32, type SyscallDef, type SysResult } from './abi.js';
@@ -45,6 +46,9 @@ export function cloneProcess(p: Process, t: Thread, flags: number, newsp: bigint
   if (flags & CLONE_CHILD_CLEARTID) ct.clearChildTid = ctid;
   if (flags & CLONE_PARENT_SETTID) p.as.writeU32(ptid, c.pid);
   p.config.strace?.note(t, `--- process ${c.pid} forked ---`);
+  // The child runs next (as it would at once on another CPU): a parent that goes on to signal it
+  // (a shell's job control) then finds it past its setup, as on Linux.
+  p.yieldRequested = true;
   if (flags & CLONE_VFORK) {
     c.vforkParent = { pid: p.pid, tid: t.tid };
     p.block(t, { kind: 'vfork', child: c.pid });
@@ -178,12 +182,27 @@ function candidates(p: Process, which: (q: Process) => boolean, options: number)
   });
 }
 
-/** Either a zombie to report, 0 (WNOHANG, none yet), -ECHILD, or BLOCKED. */
-function waitFor(p: Process, t: Thread, which: (q: Process) => boolean, options: number): Process | number | typeof BLOCKED {
+/** What a wait reports about a child: its end, or (WUNTRACED/WSTOPPED, WCONTINUED) a stop or
+ *  continue not collected yet. */
+interface WaitReport {
+  q: Process;
+  kind: 'exited' | 'stopped' | 'continued';
+}
+
+/** Either a child to report, 0 (WNOHANG, none yet), -ECHILD, or BLOCKED. Children are looked at
+ *  oldest first; for each, its end first, then a stop, then a continue (as Linux does). */
+function waitFor(p: Process, t: Thread, which: (q: Process) => boolean, options: number, exits = true): WaitReport | number | typeof BLOCKED {
   const kids = candidates(p, which, options);
   if (kids.length === 0) return -ERRNO.ECHILD;
-  const z = kids.find((q) => q.finished);
-  if (z) return z;
+  for (const q of kids) {
+    if (q.finished) {
+      if (exits) return { q, kind: 'exited' };
+      continue;
+    }
+    const ev = q.jobEvent;
+    if (ev?.kind === 'stopped' && options & WSTOPPED && q.stopSig !== 0) return { q, kind: 'stopped' };
+    if (ev?.kind === 'continued' && options & WCONTINUED) return { q, kind: 'continued' };
+  }
   if (options & WNOHANG) return 0;
   p.block(t, { kind: 'retry', deadline: null });
   return BLOCKED;
@@ -204,10 +223,13 @@ const sysWait4 = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (options & ~(WNOHANG | WSTOPPED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE)) return -ERRNO.EINVAL;
   const r = waitFor(p, t, selector(p, pid), options);
   if (typeof r === 'number' || r === BLOCKED) return r;
-  if (a[1] !== 0n && !p.as.writeU32(a[1]!, r.waitStatus())) return -ERRNO.EFAULT;
+  const { q, kind } = r;
+  const status = kind === 'exited' ? q.waitStatus() : kind === 'stopped' ? ((q.stopSig & 0xff) << 8) | 0x7f : 0xffff;
+  if (a[1] !== 0n && !p.as.writeU32(a[1]!, status)) return -ERRNO.EFAULT;
   if (a[3] !== 0n && !p.as.write(a[3]!, new Uint8Array(RUSAGE_SIZE))) return -ERRNO.EFAULT;
-  p.kernel.reap(r);
-  return r.pid;
+  if (kind === 'exited') p.kernel.reap(q);
+  else q.jobEvent = null;
+  return q.pid;
 };
 
 const P_ALL = 0;
@@ -230,22 +252,27 @@ const sysWaitid = (p: Process, t: Thread, a: bigint[]): SysResult => {
     const g = id === 0 ? p.pgid : id;
     which = (q) => q.pgid === g;
   } else return -ERRNO.EINVAL;
-  // Only exits are reported (no job control): without WEXITED there is nothing to wait for.
-  const exitedOnly = (q: Process): boolean => which(q) && ((options & WEXITED) !== 0 || !q.finished);
-  const r = waitFor(p, t, exitedOnly, options);
+  const r = waitFor(p, t, which, options, (options & WEXITED) !== 0);
   if (r === BLOCKED) return r;
   const info = new Uint8Array(128);
   if (typeof r !== 'number') {
+    const { q, kind } = r;
     const v = new DataView(info.buffer);
     v.setInt32(0, SIGCHLD, true);
-    v.setInt32(8, r.killedBy ? CLD_KILLED : CLD_EXITED, true); // no core dumps (RLIMIT_CORE 0)
-    v.setInt32(16, r.pid, true);
-    v.setInt32(20, r.uid, true);
-    v.setInt32(24, r.killedBy || (r.exitStatus ?? 0), true);
+    // No core dumps (RLIMIT_CORE 0).
+    const code = kind === 'stopped' ? CLD_STOPPED : kind === 'continued' ? CLD_CONTINUED : q.killedBy ? CLD_KILLED : CLD_EXITED;
+    v.setInt32(8, code, true);
+    v.setInt32(16, q.pid, true);
+    v.setInt32(20, q.uid, true);
+    const status = kind === 'stopped' ? q.stopSig : kind === 'continued' ? SIGCONT : q.killedBy || (q.exitStatus ?? 0);
+    v.setInt32(24, status, true);
   } else if (r < 0) return r;
   if (a[2] !== 0n && !p.as.write(a[2]!, info)) return -ERRNO.EFAULT;
   if (a[4] !== 0n && !p.as.write(a[4]!, new Uint8Array(RUSAGE_SIZE))) return -ERRNO.EFAULT;
-  if (typeof r !== 'number' && !(options & WNOWAIT)) p.kernel.reap(r);
+  if (typeof r !== 'number' && !(options & WNOWAIT)) {
+    if (r.kind === 'exited') p.kernel.reap(r.q);
+    else r.q.jobEvent = null;
+  }
   return 0;
 };
 

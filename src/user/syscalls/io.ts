@@ -10,6 +10,7 @@ import {
   hostInput, kernelOffset, type EventFd, type HostFile, type OpenFile,
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
+import { ptyRead, ptyWrite } from './pty-files.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -121,6 +122,11 @@ function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): SysResult
     pipe.size -= out.length;
     p.wakeRetriers();
     data = out;
+  } else if (f.kind === 'pty') {
+    if (at !== null) return -ERRNO.ESPIPE;
+    const r = ptyRead(p, p.current!, f, want);
+    if (!(r instanceof Uint8Array)) return r;
+    data = r;
   } else {
     if (f.isDir) return -ERRNO.EISDIR;
     if (want === 0) return 0;
@@ -222,6 +228,7 @@ function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number | null
     p.wakeRetriers();
     return n;
   }
+  if (f.kind === 'pty') return at !== null ? -ERRNO.ESPIPE : ptyWrite(p, t, f, data);
   if (f.isDir) return -ERRNO.EISDIR;
   if (total === 0) return 0;
   let pos = at ?? f.pos;
@@ -529,7 +536,7 @@ const sysSendfile = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (data.length === 0) return 0;
   // Write through a scratch iovec-free path: doWrite wants guest memory, so go direct.
   let r: number;
-  if (out.kind === 'eventfd' || out.kind === 'epoll') return -ERRNO.EINVAL;
+  if (out.kind === 'eventfd' || out.kind === 'epoll' || out.kind === 'pty') return -ERRNO.EINVAL;
   if (out.kind === 'pipe') {
     const pipe = out.pipe;
     if (pipe.readers === 0) return sigpipe(p, t);
