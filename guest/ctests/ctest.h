@@ -8,7 +8,8 @@
   X(timeuname) X(exit42) X(stderr) X(wc) X(threads) X(signals) X(segv) X(abort) X(sigterm) \
   X(threadexit) X(jit) X(jitsmc) X(hostexec) X(locks) X(fsmeta) X(filecalls) X(newcalls) \
   X(timerfd) X(signalfd) X(memfd) X(pidfd) X(fdlinux) X(inotify) X(shmfile) X(pshared) X(robust) \
-  X(busyexit) X(procfs) X(rusage) X(creds) X(prctl) X(unixsock) X(inetsock) X(unixlinux)
+  X(busyexit) X(procfs) X(rusage) X(creds) X(prctl) X(unixsock) X(inetsock) X(unixlinux) X(pty) \
+  X(jobctl)
 #define DECL(n) int t_##n(int argc, char **argv);
 CTESTS(DECL)
 #undef DECL

@@ -13,6 +13,7 @@ import { releaseSpecial, type SpecialFd } from './fd-kinds.js';
 import { beforeClose } from './inotify.js';
 import { closeHostOutput } from './host-output.js';
 import type { SocketFile } from './socket.js';
+import type { Pty } from './pty.js';
 
 /** Guest open(2) flags (asm-generic/fcntl.h). */
 export const O_ACCMODE = 0o3;
@@ -113,7 +114,17 @@ export interface Epoll {
   refs: number;
 }
 
-export type OpenFile = HostFile | PipeEnd | EventFd | Epoll | SpecialFd | SocketFile;
+/** One end of an in-rvisor pseudo-terminal (pty.ts; syscalls/pty-files.ts). */
+export interface PtyEnd {
+  kind: 'pty';
+  id: number;
+  pty: Pty;
+  master: boolean;
+  flags: number;
+  refs: number;
+}
+
+export type OpenFile = HostFile | PipeEnd | EventFd | Epoll | SpecialFd | SocketFile | PtyEnd;
 
 /** Ids of anonymous files (pipes, eventfds, epolls), unique across the processes of a run. */
 let nextAnonId = 1;
@@ -225,6 +236,7 @@ export class FdTable {
       if (f.write) f.pipe.writers--;
       else f.pipe.readers--;
     } else if (f.kind === 'socket') f.sk.release();
+    else if (f.kind === 'pty') f.pty.endClosed(f.master);
     else if (f.kind !== 'eventfd' && f.kind !== 'epoll') releaseSpecial(f);
   }
 

@@ -11,6 +11,7 @@
 import type { Core } from '../cpu/core.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { FutexTable } from './futex.js';
+import { processEnded } from './job-control.js';
 import type { Process } from './process.js';
 import { SA_NOCLDWAIT, SIGCHLD, SIG_IGN } from './signals.js';
 import type { Thread } from './thread.js';
@@ -122,7 +123,8 @@ export class Kernel {
     q.as.destroy();
     this.releaseVfork(q);
     const reaper = this.subreaperFor(q);
-    for (const c of this.children(q)) {
+    const children = this.children(q);
+    for (const c of children) {
       c.parent = reaper ?? null;
       c.ppid = reaper?.pid ?? INIT_PID;
       if (c.finished && !reaper) this.processes.delete(c.pid);
@@ -144,6 +146,7 @@ export class Kernel {
       q.parent = null;
       this.processes.delete(q.pid);
     }
+    processEnded(this, q, children);
     this.wakeRetriers();
   }
 

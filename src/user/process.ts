@@ -14,6 +14,7 @@ import { FutexTable } from './futex.js';
 import { Kernel } from './kernel.js';
 import { exitRobustList } from './robust-list.js';
 import { futexKey, futexQueue, futexWakeKey } from './shared-futex.js';
+import { signalGenerated, stopDiscarded, stopProcess, type ControllingTty } from './job-control.js';
 import { SIGTRAMP_PAGE } from './layout.js';
 import {
   SA_RESTART, SIGCHLD, SIG_DFL, SIG_IGN, SignalActions, UNBLOCKABLE, altstackFlags, defaultAction, encodeSiginfo, sigbit,
@@ -104,6 +105,13 @@ export class Process {
   readonly usage = new ProcUsage();
   /** prctl settings (syscalls/prctl.ts). */
   prctl = new PrctlState();
+  /** Job control (job-control.ts): the signal that stopped the process (0: not stopped), the
+   *  stop or continue its parent has not collected with wait, whether it has exec'ed (setpgid
+   *  on it then fails), its controlling terminal. */
+  stopSig = 0;
+  jobEvent: { kind: 'stopped'; sig: number } | { kind: 'continued' } | null = null;
+  execed = false;
+  ctty: ControllingTty = null;
 
   constructor(readonly core: Core, readonly mem: HostMemory, readonly config: ProcessConfig, from?: ForkSource) {
     if (from) {
@@ -119,6 +127,7 @@ export class Process {
       this.cwd = par.cwd;
       this.creds = par.creds.clone();
       this.prctl = par.prctl.forked();
+      this.ctty = par.ctty;
       this.fds = from.fds;
       this.as = from.as;
       this.attach(this.as);
@@ -132,6 +141,7 @@ export class Process {
       this.gid = process.getgid?.() ?? 0;
       this.cwd = process.cwd();
       this.creds = Creds.ofHost();
+      this.ctty = 'host';
       this.kernel.hostCwd = this.cwd;
       this.umask = process.umask(); // inherited from whoever started rvisor, as on Linux
       this.fds = FdTable.withStdio();
@@ -236,8 +246,10 @@ export class Process {
         } else finish(0);
         break;
       case 'retry':
+        if (outcome === 'woken') t.retrying = true;
         if (outcome === 'timeout') {
           this.pollDeadlines.delete(t.tid);
+          if (w.rerunAtDeadline) break; // executed again (a terminal's VTIME)
           finish(w.timeoutResult ?? 0);
         } else if (outcome === 'signal') {
           this.pollDeadlines.delete(t.tid);
@@ -292,6 +304,7 @@ export class Process {
   /** Sends a signal to one thread (tgkill, faults). */
   sendToThread(t: Thread, info: SigInfo): void {
     const sig = info.signo;
+    signalGenerated(this, sig);
     const blocked = (t.sigmask & sigbit(sig)) !== 0n && (sigbit(sig) & UNBLOCKABLE) === 0n;
     if (!blocked && this.actions.ignored(sig)) return;
     if (sig < 32 && t.pending.some((p) => p.signo === sig)) return; // standard signals do not queue
@@ -312,6 +325,7 @@ export class Process {
       this.hostProgram.signal(sig);
       return;
     }
+    signalGenerated(this, sig);
     const threads = [...this.threads.values()].filter((t) => t.status !== 'exited');
     const waiter = threads.find((t) => t.status === 'blocked' && t.wait?.kind === 'sigwait' && t.wait.set & sigbit(sig));
     if (waiter) {
@@ -335,6 +349,12 @@ export class Process {
     const act = this.actions.get(sig);
     if (act.handler === SIG_DFL && (defaultAction(sig) === 'term' || defaultAction(sig) === 'core')) {
       this.kill(sig);
+      return;
+    }
+    if (act.handler === SIG_DFL && defaultAction(sig) === 'stop' && t.status === 'blocked') {
+      // Taken at once: the process stops and its waits go on (a sleep resumes after SIGCONT).
+      t.pending = t.pending.filter((s) => s.signo !== sig);
+      if (!stopDiscarded(this, sig)) stopProcess(this, sig);
       return;
     }
     if (t.status === 'blocked') this.endWait(t, 'signal', sig);
@@ -506,6 +526,7 @@ export class Process {
     this.config.exePath = exePath;
     this.config.strace?.setAddressSpace(as);
     this.threadNames.clear();
+    this.execed = true;
     for (let sig = 1; sig < this.actions.actions.length; sig++) {
       const a = this.actions.get(sig);
       this.actions.set(sig, { handler: a.handler === SIG_IGN ? SIG_IGN : SIG_DFL, flags: 0, mask: 0n });

@@ -16,6 +16,7 @@ import { describeHostInputs, hostEventsChanged, hostInputStatus, shutdownHostInp
 import { ERRNO } from './errno.js';
 import { hostProgramsPending, shutdownHostPrograms, stepHostPrograms } from './host-exec.js';
 import { fireTimerfds, nextTimerfdDeadline } from './fd-kinds.js';
+import { reportContinued, stopDiscarded, stopProcess } from './job-control.js';
 import type { Process } from './process.js';
 import {
   BUS_ADRALN, BUS_ADRERR, ILL_ILLOPC, SA_NODEFER, SA_RESETHAND, SEGV_ACCERR, SIGALRM, SIGBUS, SIGILL, SIGSEGV, SIGTRAP, SIG_DFL,
@@ -93,6 +94,7 @@ export function forceSignal(p: Process, t: Thread, info: SigInfo): void {
 
 /** Delivers the signals `t` can take now: default actions, or a frame per handler. */
 export function deliverSignals(p: Process, t: Thread, report?: (msg: string) => void): void {
+  reportContinued(p);
   while (t.status === 'runnable' && p.exitStatus === null) {
     const info = p.takeSignal(t);
     if (!info) break;
@@ -107,7 +109,20 @@ export function deliverSignals(p: Process, t: Thread, report?: (msg: string) => 
         p.kill(sig);
         return;
       }
+      if (d === 'stop' && !stopDiscarded(p, sig)) {
+        stopProcess(p, sig);
+        return;
+      }
       continue;
+    }
+    if (t.retrying) {
+      // The thread's system call was woken but has not run again: like Linux, it first checks
+      // whether it can complete now; if it would still wait, the handler interrupts it (EINTR,
+      // or executed again after the handler with SA_RESTART).
+      t.retrying = false;
+      syscall(p, t);
+      if ((t.status as string) === 'blocked') p.endWait(t, 'signal', sig);
+      if (p.exitStatus !== null) return;
     }
     const oldMask = t.savedMask ?? t.sigmask;
     t.savedMask = null;
@@ -131,6 +146,7 @@ function syscall(p: Process, t: Thread): void {
   const nr = Number(h.x(17));
   const a = [h.x(10), h.x(11), h.x(12), h.x(13), h.x(14), h.x(15)];
   const def = SYSCALLS.get(nr);
+  t.retrying = false;
   const st = p.config.strace;
   if (st) st.begin(t, st.formatCall(nr, def, a));
   let r;
@@ -283,7 +299,7 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
     if (fireTimerfds()) k.wakeRetriers(); // a timerfd expired (fd-kinds.ts)
     const all: Array<[Process, Thread]> = [];
     for (const q of k.running()) for (const t of q.threads.values()) all.push([q, t]);
-    const runnable = all.filter(([, t]) => t.status === 'runnable').sort((x, y) => x[1].tid - y[1].tid);
+    const runnable = all.filter(([q, t]) => t.status === 'runnable' && q.stopSig === 0).sort((x, y) => x[1].tid - y[1].tid);
     if (runnable.length === 0) {
       if (all.length === 0 && !hostProgramsPending()) break;
       let d: bigint | null = nextTimerfdDeadline();

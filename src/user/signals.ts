@@ -108,7 +108,8 @@ export class SignalActions {
   /** True if a signal sent now would be discarded (ignored, explicitly or by default). */
   ignored(sig: number): boolean {
     const a = this.get(sig);
-    return a.handler === SIG_IGN || (a.handler === SIG_DFL && (defaultAction(sig) === 'ignore' || defaultAction(sig) === 'cont' || defaultAction(sig) === 'stop'));
+    // Stop signals are not: their default action stops the process when it is delivered.
+    return a.handler === SIG_IGN || (a.handler === SIG_DFL && (defaultAction(sig) === 'ignore' || defaultAction(sig) === 'cont'));
   }
 
   save(): Array<{ handler: string; flags: number; mask: string }> {

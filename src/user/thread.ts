@@ -12,9 +12,10 @@ export type Wait =
   | { kind: 'sleep'; deadline: bigint; rem: bigint }
   /** The system call could not complete yet (an empty pipe, a full pipe): it is executed again
    *  from the start when something changes; at the deadline it returns timeoutResult (default
-   *  0, as poll; a socket's SO_RCVTIMEO gives -EAGAIN); a signal
-   *  restarts it (SA_RESTART) or makes it fail with EINTR (always when noRestart). */
-  | { kind: 'retry'; deadline: bigint | null; noRestart?: boolean; timeoutResult?: number }
+   *  0, as poll; a socket's SO_RCVTIMEO gives -EAGAIN), or with rerunAtDeadline only executes
+   *  it again; a signal restarts it (SA_RESTART) or makes it fail with EINTR (always when
+   *  noRestart). */
+  | { kind: 'retry'; deadline: bigint | null; noRestart?: boolean; timeoutResult?: number; rerunAtDeadline?: boolean }
   /** rt_sigsuspend: only a signal ends it. */
   | { kind: 'sigsuspend' }
   /** rt_sigtimedwait: a signal in `set` becoming pending ends it (returns the signal). */
@@ -73,6 +74,9 @@ export class Thread {
   savedMask: bigint | null = null;
   /** Signals sent to this thread and not yet delivered, oldest first. */
   pending: SigInfo[] = [];
+  /** Woken from a 'retry' wait and not yet executing its system call again (a signal handler
+   *  about to run first lets the call try once more, scheduler.ts). */
+  retrying = false;
   altstack: AltStack = { sp: 0n, size: 0n, flags: SS_DISABLE };
   /** CLONE_CHILD_CLEARTID / set_tid_address: zeroed and futex-woken when the thread exits. */
   clearChildTid = 0n;

@@ -12,8 +12,9 @@ import { loadProgram } from '../loader.js';
 import { resolveAt } from '../paths.js';
 import { pidfdWaitTarget } from './fdkinds.js';
 import type { Process } from '../process.js';
-import { SIGCHLD } from '../signals.js';
+import { SIGCHLD, SIGCONT } from '../signals.js';
 import { imageLayout } from '../procfs-files.js';
+import { CLD_CONTINUED, CLD_STOPPED } from '../job-control.js';
 import { buildStack, cstr } from '../stack.js';
 import { encodeRusage, noteReaped, usageOfZombie } from '../usage.js';
 import type { Thread } from '../thread.js';
@@ -49,6 +50,9 @@ export function cloneProcess(p: Process, t: Thread, flags: number, newsp: bigint
   if (flags & CLONE_CHILD_CLEARTID) ct.clearChildTid = ctid;
   if (flags & CLONE_PARENT_SETTID) p.as.writeU32(ptid, c.pid);
   p.config.strace?.note(t, `--- process ${c.pid} forked ---`);
+  // The child runs next (as it would at once on another CPU): a parent that goes on to signal it
+  // (a shell's job control) then finds it past its setup, as on Linux.
+  p.yieldRequested = true;
   if (flags & CLONE_VFORK) {
     c.vforkParent = { pid: p.pid, tid: t.tid };
     p.block(t, { kind: 'vfork', child: c.pid });
@@ -187,12 +191,27 @@ function candidates(p: Process, which: (q: Process) => boolean, options: number)
   });
 }
 
-/** Either a zombie to report, 0 (WNOHANG, none yet), -ECHILD, or BLOCKED. */
-function waitFor(p: Process, t: Thread, which: (q: Process) => boolean, options: number): Process | number | typeof BLOCKED {
+/** What a wait reports about a child: its end, or (WUNTRACED/WSTOPPED, WCONTINUED) a stop or
+ *  continue not collected yet. */
+interface WaitReport {
+  q: Process;
+  kind: 'exited' | 'stopped' | 'continued';
+}
+
+/** Either a child to report, 0 (WNOHANG, none yet), -ECHILD, or BLOCKED. Children are looked at
+ *  oldest first; for each, its end first, then a stop, then a continue (as Linux does). */
+function waitFor(p: Process, t: Thread, which: (q: Process) => boolean, options: number, exits = true): WaitReport | number | typeof BLOCKED {
   const kids = candidates(p, which, options);
   if (kids.length === 0) return -ERRNO.ECHILD;
-  const z = kids.find((q) => q.finished);
-  if (z) return z;
+  for (const q of kids) {
+    if (q.finished) {
+      if (exits) return { q, kind: 'exited' };
+      continue;
+    }
+    const ev = q.jobEvent;
+    if (ev?.kind === 'stopped' && options & WSTOPPED && q.stopSig !== 0) return { q, kind: 'stopped' };
+    if (ev?.kind === 'continued' && options & WCONTINUED) return { q, kind: 'continued' };
+  }
   if (options & WNOHANG) return 0;
   p.block(t, { kind: 'retry', deadline: null });
   return BLOCKED;
@@ -213,11 +232,15 @@ const sysWait4 = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (options & ~(WNOHANG | WSTOPPED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE)) return -ERRNO.EINVAL;
   const r = waitFor(p, t, selector(p, pid), options);
   if (typeof r === 'number' || r === BLOCKED) return r;
-  if (a[1] !== 0n && !p.as.writeU32(a[1]!, r.waitStatus())) return -ERRNO.EFAULT;
-  if (a[3] !== 0n && !p.as.write(a[3]!, encodeRusage(usageOfZombie(r)))) return -ERRNO.EFAULT;
-  noteReaped(p, r);
-  p.kernel.reap(r);
-  return r.pid;
+  const { q, kind } = r;
+  const status = kind === 'exited' ? q.waitStatus() : kind === 'stopped' ? ((q.stopSig & 0xff) << 8) | 0x7f : 0xffff;
+  if (a[1] !== 0n && !p.as.writeU32(a[1]!, status)) return -ERRNO.EFAULT;
+  if (a[3] !== 0n && !p.as.write(a[3]!, kind === 'exited' ? encodeRusage(usageOfZombie(q)) : new Uint8Array(RUSAGE_SIZE))) return -ERRNO.EFAULT;
+  if (kind === 'exited') {
+    noteReaped(p, q);
+    p.kernel.reap(q);
+  } else q.jobEvent = null;
+  return q.pid;
 };
 
 const P_ALL = 0;
@@ -250,25 +273,29 @@ const sysWaitid = (p: Process, t: Thread, a: bigint[]): SysResult => {
       if (kids.length > 0 && !kids.some((q) => q.finished)) return -ERRNO.EAGAIN;
     }
   } else return -ERRNO.EINVAL;
-  // Only exits are reported (no job control): without WEXITED there is nothing to wait for.
-  const exitedOnly = (q: Process): boolean => which(q) && ((options & WEXITED) !== 0 || !q.finished);
-  const r = waitFor(p, t, exitedOnly, options);
+  const r = waitFor(p, t, which, options, (options & WEXITED) !== 0);
   if (r === BLOCKED) return r;
   const info = new Uint8Array(128);
   if (typeof r !== 'number') {
+    const { q, kind } = r;
     const v = new DataView(info.buffer);
     v.setInt32(0, SIGCHLD, true);
-    v.setInt32(8, r.killedBy ? CLD_KILLED : CLD_EXITED, true); // no core dumps (RLIMIT_CORE 0)
-    v.setInt32(16, r.pid, true);
-    v.setInt32(20, r.uid, true);
-    v.setInt32(24, r.killedBy || (r.exitStatus ?? 0), true);
+    // No core dumps (RLIMIT_CORE 0).
+    const code = kind === 'stopped' ? CLD_STOPPED : kind === 'continued' ? CLD_CONTINUED : q.killedBy ? CLD_KILLED : CLD_EXITED;
+    v.setInt32(8, code, true);
+    v.setInt32(16, q.pid, true);
+    v.setInt32(20, q.uid, true);
+    const status = kind === 'stopped' ? q.stopSig : kind === 'continued' ? SIGCONT : q.killedBy || (q.exitStatus ?? 0);
+    v.setInt32(24, status, true);
   } else if (r < 0) return r;
   if (a[2] !== 0n && !p.as.write(a[2]!, info)) return -ERRNO.EFAULT;
-  const ru = typeof r !== 'number' ? encodeRusage(usageOfZombie(r)) : new Uint8Array(RUSAGE_SIZE);
+  const ru = typeof r !== 'number' && r.kind === 'exited' ? encodeRusage(usageOfZombie(r.q)) : new Uint8Array(RUSAGE_SIZE);
   if (a[4] !== 0n && !p.as.write(a[4]!, ru)) return -ERRNO.EFAULT;
   if (typeof r !== 'number' && !(options & WNOWAIT)) {
-    noteReaped(p, r);
-    p.kernel.reap(r);
+    if (r.kind === 'exited') {
+      noteReaped(p, r.q);
+      p.kernel.reap(r.q);
+    } else r.q.jobEvent = null;
   }
   return 0;
 };

@@ -14,6 +14,7 @@ import {
 } from '../fd-table.js';
 import { readPath, resolveAt } from '../paths.js';
 import { coherentHostIo } from '../page-cache.js';
+import { openPtyPath, ptyLinkName, ptyPathStat, ptyStat } from './pty-files.js';
 import type { Process } from '../process.js';
 import { procGuestPath, procOpenCheck, procResolve } from '../procfs.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
@@ -92,6 +93,11 @@ export function openHost(p: Process, path: string, flags: number, mode: number):
 }
 
 const sysOpenat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  const guestPath = readPath(p, a[1]!);
+  if (typeof guestPath === 'string' && guestPath.startsWith('/dev/')) {
+    const r = openPtyPath(p, guestPath, int(a[2]));
+    if (r !== null) return r;
+  }
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
   return openHost(p, path, int(a[2]), u32(a[3]) & 0o7777);
@@ -106,6 +112,8 @@ function statOf(p: Process, dirfd: bigint, ptr: bigint, flags: number): StatFiel
     const fd = int(dirfd);
     if (fd !== AT_FDCWD) return fstatFields(p, fd);
   }
+  const pts = ptyPathStat(p, s);
+  if (pts) return pts;
   const path = resolveAt(p, int(dirfd), s, (flags & AT_EMPTY_PATH) !== 0);
   if (typeof path === 'number') return path;
   const st = host(() => (flags & AT_SYMLINK_NOFOLLOW ? lstatSync(path, { bigint: true }) : statSync(path, { bigint: true })));
@@ -121,6 +129,7 @@ function fstatFields(p: Process, fd: number): StatFields | number {
       blksize: 4096, blocks: 0n, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, birthtimeNs: 0n,
     };
   }
+  if (f.kind === 'pty') return ptyStat(p, f);
   if (f.kind !== 'host') {
     return {
       dev: f.kind === 'pipe' ? 12n : 13n, ino: BigInt(f.kind === 'pipe' ? f.pipe.id : f.id), mode: f.kind === 'pipe' ? S_IFIFO | 0o600 : 0o600, nlink: 1, uid: p.uid, gid: p.gid, rdev: 0n, size: 0n,
@@ -282,6 +291,7 @@ const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     const f = fdm ? p.fds.get(Number(fdm[1])) : undefined;
     if (f && f.kind === 'pipe') target = new TextEncoder().encode(`pipe:[${f.pipe.id}]`);
     else if (f && f.kind === 'socket') target = new TextEncoder().encode(`socket:[${f.id}]`);
+    else if (f && f.kind === 'pty') target = new TextEncoder().encode(ptyLinkName(f));
     else if (f && isSpecial(f)) target = new TextEncoder().encode(specialLinkName(f));
     else if (f && f.kind === 'host' && f.memfd) target = new TextEncoder().encode(f.path);
     else if (s === '') {

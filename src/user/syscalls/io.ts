@@ -17,6 +17,7 @@ import { memfdCheckTruncate, memfdCheckWrite, memfdSeals } from './fdkinds.js';
 import { coherentHostIo } from '../page-cache.js';
 import { hostOutput } from '../host-output.js';
 import { socketRead, socketWrite } from './net.js';
+import { ptyRead, ptyWrite } from './pty-files.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -150,6 +151,11 @@ export function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): Sy
     pipe.size -= out.length;
     p.wakeRetriers();
     data = out;
+  } else if (f.kind === 'pty') {
+    if (at !== null) return -ERRNO.ESPIPE;
+    const r = ptyRead(p, p.current!, f, want);
+    if (!(r instanceof Uint8Array)) return r;
+    data = r;
   } else {
     if (f.isDir) return -ERRNO.EISDIR;
     if (want === 0) return 0;
@@ -252,6 +258,7 @@ export function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number
     p.wakeRetriers();
     return n;
   }
+  if (f.kind === 'pty') return at !== null ? -ERRNO.ESPIPE : ptyWrite(p, t, f, data);
   if (f.isDir) return -ERRNO.EISDIR;
   if (total === 0) return 0;
   const out = at === null ? hostOutput(f) : null;
@@ -574,7 +581,7 @@ const sysSendfile = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (data.length === 0) return 0;
   // Write through a scratch iovec-free path: doWrite wants guest memory, so go direct.
   let r: number;
-  if (out.kind === 'eventfd' || out.kind === 'epoll' || isSpecial(out)) return -ERRNO.EINVAL;
+  if (out.kind === 'eventfd' || out.kind === 'epoll' || out.kind === 'pty' || isSpecial(out)) return -ERRNO.EINVAL;
   if (out.kind === 'host' && out.memfd && memfdCheckWrite(out, out.pos ?? 0, data.length) < data.length) return -ERRNO.EPERM;
   if (out.kind === 'socket') {
     // The bytes were read already: a socket that cannot take them now is an error here.

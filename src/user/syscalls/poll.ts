@@ -13,6 +13,7 @@ import { O_CLOEXEC, O_NONBLOCK, type Epoll } from '../fd-table.js';
 import { readTimespec } from './time.js';
 import { isSpecial, specialReadiness } from '../fd-kinds.js';
 import { fileGen } from '../socket.js';
+import { ptyReadiness } from './pty-files.js';
 
 const POLLIN = 0x1;
 const POLLPRI = 0x2;
@@ -35,6 +36,7 @@ export function readiness(p: Process, fd: number): number {
     if (f.write) return (f.pipe.readers === 0 ? POLLERR : 0) | (PIPE_CAPACITY - f.pipe.size > 0 ? POLLOUT | POLLWRNORM : 0);
     return (f.pipe.size > 0 ? POLLIN | POLLRDNORM : 0) | (f.pipe.writers === 0 ? POLLHUP : 0);
   }
+  if (f.kind === 'pty') return ptyReadiness(f);
   const inp = hostInput(f);
   if (!inp) return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
   // A terminal, host pipe or socket: readable once its reader holds data, EOF or an error.

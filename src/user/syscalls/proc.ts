@@ -138,21 +138,32 @@ function target(p: Process, pid: number): Process | undefined {
 const sysGetpgid = (p: Process, _t: Thread, a: bigint[]): SysResult => target(p, int(a[0]))?.pgid ?? -ERRNO.ESRCH;
 const sysGetsid = (p: Process, _t: Thread, a: bigint[]): SysResult => target(p, int(a[0]))?.sid ?? -ERRNO.ESRCH;
 
+/** setpgid with Linux's rules: only the caller or a child of it (ESRCH), a child in the same
+ *  session (EPERM) that has not exec'ed (EACCES), never a session leader (EPERM), into its own
+ *  new group or an existing group of the caller's session (EPERM). */
 const sysSetpgid = (p: Process, _t: Thread, a: bigint[]): SysResult => {
-  const pid = int(a[0]);
-  const pgid = int(a[1]);
+  const pid = int(a[0]) || p.pid;
+  const pgid = int(a[1]) || pid;
   if (pgid < 0) return -ERRNO.EINVAL;
-  const q = target(p, pid);
-  if (!q || q.finished || (q !== p && q.parent !== p)) return -ERRNO.ESRCH;
-  if (q.sid !== p.sid || q.sid === q.pid) return -ERRNO.EPERM;
-  q.pgid = pgid === 0 ? q.pid : pgid;
+  const q = p.kernel.processes.get(pid);
+  if (!q) return -ERRNO.ESRCH;
+  if (q.parent === p) {
+    if (q.sid !== p.sid) return -ERRNO.EPERM;
+    if (q.execed) return -ERRNO.EACCES;
+  } else if (q !== p) return -ERRNO.ESRCH;
+  if (q.sid === q.pid) return -ERRNO.EPERM;
+  if (pgid !== pid && ![...p.kernel.processes.values()].some((g) => g.pgid === pgid && g.sid === p.sid)) return -ERRNO.EPERM;
+  q.pgid = pgid;
   return 0;
 };
 
+/** setsid: fails if a process group with the caller's id exists; the caller leaves its
+ *  controlling terminal. */
 const sysSetsid = (p: Process): SysResult => {
-  for (const q of p.kernel.processes.values()) if (q.pgid === p.pid && !q.finished) return -ERRNO.EPERM;
+  for (const q of p.kernel.processes.values()) if (q.pgid === p.pid) return -ERRNO.EPERM;
   p.sid = p.pid;
   p.pgid = p.pid;
+  p.ctty = null;
   return p.pid;
 };
 

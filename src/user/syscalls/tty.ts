@@ -1,5 +1,7 @@
 // ioctl on descriptors: terminal requests (TCGETS/TCSETS*, window size, process group), FIONREAD,
-// FIONBIO and FIOCLEX/FIONCLEX, answered from the host terminal when the descriptor is one.
+// FIONBIO and FIOCLEX/FIONCLEX, answered from the host terminal when the descriptor is one
+// (its foreground group is rvisor's own record, job-control.ts); rvisor's own ptys are answered
+// by pty-files.ts.
 
 import { fstatSync } from 'node:fs';
 import { isatty } from 'node:tty';
@@ -8,6 +10,8 @@ import { O_NONBLOCK, kernelOffset } from '../fd-table.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { int, u32, type SysResult } from './abi.js';
+import { ptyIoctl } from './pty-files.js';
+import { hostTtyForeground, setHostTtyForeground } from '../job-control.js';
 
 const TCGETS = 0x5401;
 const TCSETS = 0x5402;
@@ -17,6 +21,7 @@ const TIOCGPGRP = 0x540f;
 const TIOCSPGRP = 0x5410;
 const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
+const TIOCGSID = 0x5429;
 const FIONREAD = 0x541b;
 const FIONBIO = 0x5421;
 const FIOCLEX = 0x5451;
@@ -72,7 +77,7 @@ function windowSize(hostFd: number): [number, number] {
   return [80, 24];
 }
 
-export const sysIoctl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+export const sysIoctl = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const fd = int(a[0]);
   const f = p.fds.get(fd);
   if (!f) return -ERRNO.EBADF;
@@ -88,6 +93,7 @@ export const sysIoctl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     f.flags = v ? f.flags | O_NONBLOCK : f.flags & ~O_NONBLOCK;
     return 0;
   }
+  if (f.kind === 'pty') return ptyIoctl(p, t, f, req, arg);
   if (f.kind !== 'host') {
     if (req === FIONREAD && f.kind === 'pipe') return p.as.writeU32(arg, f.pipe.size) ? 0 : -ERRNO.EFAULT;
     if (req === FIONREAD && f.kind === 'inotify') return p.as.writeU32(arg, f.queued) ? 0 : -ERRNO.EFAULT;
@@ -139,9 +145,16 @@ export const sysIoctl = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     case TIOCSWINSZ:
       return 0;
     case TIOCGPGRP:
-      return p.as.writeU32(arg, p.pgid) ? 0 : -ERRNO.EFAULT;
-    case TIOCSPGRP:
-      return 0;
+      if (p.ctty !== 'host') return -ERRNO.ENOTTY;
+      return p.as.writeU32(arg, hostTtyForeground(p.kernel)) ? 0 : -ERRNO.EFAULT;
+    case TIOCSPGRP: {
+      const v = p.as.readU32(arg);
+      if (v === null) return -ERRNO.EFAULT;
+      return setHostTtyForeground(p, v | 0);
+    }
+    case TIOCGSID:
+      if (p.ctty !== 'host' || !p.kernel.init) return -ERRNO.ENOTTY;
+      return p.as.writeU32(arg, p.kernel.init.sid) ? 0 : -ERRNO.EFAULT;
     default:
       return -ERRNO.EINVAL;
   }
