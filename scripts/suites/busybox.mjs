@@ -24,7 +24,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { OUT, QEMU, ROOT, RVISOR, jsonText, qemuVersion, runLimited, rvisorCommit } from './lib.mjs';
+import { OUT, QEMU, ROOT, RVISOR, clip, jsonText, qemuVersion, runLimited, rvisorCommit } from './lib.mjs';
 import { writeSummary } from './summary.mjs';
 
 const argv = process.argv.slice(2);
@@ -87,7 +87,7 @@ export function parseRuntest(text) {
       last = [m[2].trim(), outcome, []];
       out.push(last);
     } else if (last && last[1] === 'fail' && line.trim() !== '' && last[2].length < 6) {
-      last[2].push(line.slice(0, 240));
+      last[2].push(clip(line));
     }
   }
   return out.map(([n, o, d]) => [n, o, d.join('\n')]);

@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OUT, emulatorArgv, jsonText, qemuVersion, runLimited, rvisorCommit } from './lib.mjs';
+import { OUT, clip, emulatorArgv, jsonText, qemuVersion, runLimited, rvisorCommit } from './lib.mjs';
 import { writeSummary } from './summary.mjs';
 
 /** The packages issue #11 names, roughly smallest test run first. */
@@ -88,7 +88,7 @@ export function parseGoTest(text) {
     }
     if (current !== null && line.trim() !== '') {
       const l = logs.get(current) ?? [];
-      if (l.length < 6) l.push(line.trim().slice(0, 240));
+      if (l.length < 6) l.push(clip(line.trim()));
       logs.set(current, l);
     }
   }
@@ -106,7 +106,7 @@ export function parseGoTest(text) {
 
 /** The last non-empty lines of a log (how the program ended). */
 function tail(text, n = 6) {
-  return text.split('\n').filter((l) => l.trim() !== '').slice(-n).map((l) => l.slice(0, 240)).join('\n');
+  return text.split('\n').filter((l) => l.trim() !== '').slice(-n).map((l) => clip(l)).join('\n');
 }
 
 /** One run of PKG's test binary under EMULATOR with at most limitSec of wall time; `only`

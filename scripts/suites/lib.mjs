@@ -89,6 +89,11 @@ export function classify(outcome, detail) {
   return 'other (see the detail in the result file)';
 }
 
+/** A long output line shortened in the middle, so that its end (often the errno) stays. */
+export function clip(line, max = 240) {
+  return line.length <= max ? line : `${line.slice(0, max - 90)} … ${line.slice(-80)}`;
+}
+
 /** Reads a JSON file. */
 export function readJson(path) {
   return JSON.parse(readFileSync(path, 'utf8'));
