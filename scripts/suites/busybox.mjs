@@ -29,11 +29,12 @@ import { writeSummary } from './summary.mjs';
 
 const argv = process.argv.slice(2);
 let src = '', limit = 300, rvisorLimit = 900;
-const only = [];
+const only = [], merges = [];
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--src') src = argv[++i];
   else if (argv[i] === '--limit') limit = Number(argv[++i]);
   else if (argv[i] === '--rvisor-limit') rvisorLimit = Number(argv[++i]);
+  else if (argv[i] === '--merge') merges.push(argv[++i]);
   else if (argv[i].startsWith('-')) { console.error(`busybox: unknown option ${argv[i]}`); process.exit(2); }
   else only.push(argv[i]);
 }
@@ -125,11 +126,22 @@ function keyed(applet, results) {
 
 mkdirSync(OUT, { recursive: true });
 const outFile = join(OUT, 'busybox.json');
-const prev = existsSync(outFile) && (only.length || process.env.SUITES_RESUME) ? JSON.parse(readFileSync(outFile, 'utf8')) : null;
+const prev = existsSync(outFile) && (only.length || merges.length || process.env.SUITES_RESUME) ? JSON.parse(readFileSync(outFile, 'utf8')) : null;
 const tests = prev?.tests ?? {};
 const runs = prev?.runs ?? {};
 const debVersion = spawnSync('dpkg-parsechangelog', ['-l', join(src, 'debian', 'changelog'), '-SVersion'], { encoding: 'utf8' }).stdout?.trim();
-for (const applet of only.length ? only : appletsWithTests()) {
+// --merge FILE: add the applets of another run's busybox.json (e.g. a second half run in parallel
+// with SUITES_OUT), without running anything.
+for (const f of merges) {
+  const m = JSON.parse(readFileSync(f, 'utf8'));
+  for (const applet of Object.keys(m.runs)) {
+    for (const k of Object.keys(tests)) if (k.startsWith(`${applet}/`)) delete tests[k];
+    for (const [k, v] of Object.entries(m.tests)) if (k.startsWith(`${applet}/`)) tests[k] = v;
+    runs[applet] = m.runs[applet];
+  }
+}
+if (merges.length) save();
+for (const applet of merges.length ? [] : only.length ? only : appletsWithTests()) {
   const q = await runApplet(applet, 'qemu');
   const rv = await runApplet(applet, 'rvisor');
   const a = keyed(applet, q.results), b = keyed(applet, rv.results);
@@ -157,6 +169,7 @@ writeFileSync(outFile, jsonText({
   rvisorCommit: rvisorCommit(),
   command: 'sh runtest -v APPLET, per applet, in a fresh copy of the build directory',
   limitSeconds: { qemu: limit, rvisor: rvisorLimit },
+  appletsWithTests: appletsWithTests(),
   runs: Object.fromEntries(Object.keys(runs).sort().map((k) => [k, runs[k]])),
   tests: sorted,
 }));

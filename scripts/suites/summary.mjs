@@ -93,6 +93,13 @@ function markdown(results, known) {
     L.push(`Go: ${results.find((r) => r.go)?.go ?? '-'}; QEMU: ${first.qemuVersion}; busybox: ${results.find((r) => r.busybox)?.busybox ?? '-'}.`);
     L.push('');
   }
+  const bb = results.find((r) => r.suite === 'busybox');
+  if (bb?.appletsWithTests) {
+    const missing = bb.appletsWithTests.filter((a) => !bb.runs[a]);
+    const killed = Object.entries(bb.runs).filter(([, r]) => r.qemu.killedAtLimit || r.rvisor.killedAtLimit).map(([a, r]) => `${a} (${r.qemu.killedAtLimit ? 'QEMU' : ''}${r.qemu.killedAtLimit && r.rvisor.killedAtLimit ? ' and ' : ''}${r.rvisor.killedAtLimit ? 'rvisor' : ''})`);
+    L.push(`busybox: ${Object.keys(bb.runs).length} of the ${bb.appletsWithTests.length} applets with tests ran${missing.length ? `; not run yet: ${missing.join(', ')}` : ''}${killed.length ? `; stopped at the time limit (their later tests unrecorded): ${killed.join(', ')}` : ''}.`);
+    L.push('');
+  }
   L.push('## Passes under QEMU, not under rvisor, by the cause seen in the output');
   L.push('');
   const byCause = new Map();
