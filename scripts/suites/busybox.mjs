@@ -24,16 +24,17 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { OUT, QEMU, ROOT, RVISOR, jsonText, qemuVersion, runLimited, rvisorCommit } from './lib.mjs';
+import { OUT, QEMU, ROOT, RVISOR, clip, jsonText, qemuVersion, runLimited, rvisorCommit } from './lib.mjs';
 import { writeSummary } from './summary.mjs';
 
 const argv = process.argv.slice(2);
 let src = '', limit = 300, rvisorLimit = 900;
-const only = [];
+const only = [], merges = [];
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--src') src = argv[++i];
   else if (argv[i] === '--limit') limit = Number(argv[++i]);
   else if (argv[i] === '--rvisor-limit') rvisorLimit = Number(argv[++i]);
+  else if (argv[i] === '--merge') merges.push(argv[++i]);
   else if (argv[i].startsWith('-')) { console.error(`busybox: unknown option ${argv[i]}`); process.exit(2); }
   else only.push(argv[i]);
 }
@@ -47,7 +48,11 @@ const BB = join(BUILD, 'busybox.riscv64');
 writeFileSync(BB, gunzipSync(readFileSync(join(ROOT, 'guest', 'busybox', 'busybox.gz'))));
 chmodSync(BB, 0o755);
 
-/** Applets with tests, in the testsuite's order (alphabetical). */
+/** Applets whose tests take minutes under QEMU already (arbitrary-precision bc/dc programs, hash
+ *  tests over many lengths): run last, so that a run stopped early has the rest. */
+const SLOW = ['bc', 'dc', 'md5sum', 'sha1sum', 'sha256sum', 'sha3sum', 'sha512sum'];
+
+/** Applets with tests, alphabetical, the SLOW ones last. */
 function appletsWithTests() {
   const ts = join(src, 'testsuite');
   const names = new Set();
@@ -55,7 +60,8 @@ function appletsWithTests() {
     if (e.endsWith('.tests')) names.add(e.slice(0, -'.tests'.length));
     else if (statSync(join(ts, e)).isDirectory() && !e.startsWith('.')) names.add(e);
   }
-  return [...names].sort();
+  const all = [...names].sort();
+  return [...all.filter((a) => !SLOW.includes(a)), ...SLOW.filter((a) => names.has(a))];
 }
 
 /** The host script that stands for $bindir/busybox under EMULATOR. */
@@ -82,7 +88,7 @@ export function parseRuntest(text) {
       last = [m[2].trim(), outcome, []];
       out.push(last);
     } else if (last && last[1] === 'fail' && line.trim() !== '' && last[2].length < 6) {
-      last[2].push(line.slice(0, 240));
+      last[2].push(clip(line));
     }
   }
   return out.map(([n, o, d]) => [n, o, d.join('\n')]);
@@ -104,7 +110,7 @@ async function runApplet(applet, emulator) {
   rmSync(work, { recursive: true, force: true });
   const results = parseRuntest(readFileSync(log, 'utf8'));
   console.log(`busybox: ${applet} ${emulator}: ${r.seconds}s, ${results.length} results${r.killed ? ' (killed at the limit)' : ''}`);
-  return { results, run: { seconds: r.seconds, status: r.status, killedAtLimit: r.killed } };
+  return { results, run: { seconds: r.seconds, status: r.status, killedAtLimit: r.killed, limitSeconds: lim } };
 }
 
 /** name -> outcome/detail, numbering a name that repeats within one applet (#2, #3...). */
@@ -120,11 +126,22 @@ function keyed(applet, results) {
 
 mkdirSync(OUT, { recursive: true });
 const outFile = join(OUT, 'busybox.json');
-const prev = existsSync(outFile) && (only.length || process.env.SUITES_RESUME) ? JSON.parse(readFileSync(outFile, 'utf8')) : null;
+const prev = existsSync(outFile) && (only.length || merges.length || process.env.SUITES_RESUME) ? JSON.parse(readFileSync(outFile, 'utf8')) : null;
 const tests = prev?.tests ?? {};
 const runs = prev?.runs ?? {};
 const debVersion = spawnSync('dpkg-parsechangelog', ['-l', join(src, 'debian', 'changelog'), '-SVersion'], { encoding: 'utf8' }).stdout?.trim();
-for (const applet of only.length ? only : appletsWithTests()) {
+// --merge FILE: add the applets of another run's busybox.json (e.g. a second half run in parallel
+// with SUITES_OUT), without running anything.
+for (const f of merges) {
+  const m = JSON.parse(readFileSync(f, 'utf8'));
+  for (const applet of Object.keys(m.runs)) {
+    for (const k of Object.keys(tests)) if (k.startsWith(`${applet}/`)) delete tests[k];
+    for (const [k, v] of Object.entries(m.tests)) if (k.startsWith(`${applet}/`)) tests[k] = v;
+    runs[applet] = m.runs[applet];
+  }
+}
+if (merges.length) save();
+for (const applet of merges.length ? [] : only.length ? only : appletsWithTests()) {
   const q = await runApplet(applet, 'qemu');
   const rv = await runApplet(applet, 'rvisor');
   const a = keyed(applet, q.results), b = keyed(applet, rv.results);
@@ -152,6 +169,7 @@ writeFileSync(outFile, jsonText({
   rvisorCommit: rvisorCommit(),
   command: 'sh runtest -v APPLET, per applet, in a fresh copy of the build directory',
   limitSeconds: { qemu: limit, rvisor: rvisorLimit },
+  appletsWithTests: appletsWithTests(),
   runs: Object.fromEntries(Object.keys(runs).sort().map((k) => [k, runs[k]])),
   tests: sorted,
 }));

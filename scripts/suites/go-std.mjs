@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OUT, emulatorArgv, jsonText, qemuVersion, runLimited, rvisorCommit } from './lib.mjs';
+import { OUT, clip, emulatorArgv, jsonText, qemuVersion, runLimited, rvisorCommit } from './lib.mjs';
 import { writeSummary } from './summary.mjs';
 
 /** The packages issue #11 names, roughly smallest test run first. */
@@ -88,7 +88,7 @@ export function parseGoTest(text) {
     }
     if (current !== null && line.trim() !== '') {
       const l = logs.get(current) ?? [];
-      if (l.length < 6) l.push(line.trim().slice(0, 240));
+      if (l.length < 6) l.push(clip(line.trim()));
       logs.set(current, l);
     }
   }
@@ -106,7 +106,7 @@ export function parseGoTest(text) {
 
 /** The last non-empty lines of a log (how the program ended). */
 function tail(text, n = 6) {
-  return text.split('\n').filter((l) => l.trim() !== '').slice(-n).map((l) => l.slice(0, 240)).join('\n');
+  return text.split('\n').filter((l) => l.trim() !== '').slice(-n).map((l) => clip(l)).join('\n');
 }
 
 /** One run of PKG's test binary under EMULATOR with at most limitSec of wall time; `only`
@@ -132,9 +132,15 @@ async function runOne(pkg, bin, emulator, part, limitSec, only) {
   const text = readFileSync(log, 'utf8');
   console.log(`go-std: ${pkg} ${emulator}${part > 1 ? ` part ${part} (${only.length} tests)` : ''}: ${r.seconds}s status ${r.status} signal ${r.signal}${r.killed ? ' (killed at the limit)' : ''}; log ${log}`);
   const tests = parseGoTest(text);
-  for (const t of tests.values()) if (t.outcome === 'running' && !t.detail) t.detail = tail(text);
+  // A test left running gets how the program ended: its first panic / fatal error / rvisor error
+  // line and the last lines.
+  const ending = text.split('\n').find((l) => /^(panic: |fatal error: |rvisor: )/.test(l))?.slice(0, 240);
+  const end = ending ? `${ending}\n...\n${tail(text, 2)}` : tail(text);
+  for (const t of tests.values()) if (t.outcome === 'running' && !t.detail) t.detail = end;
+  const started = [...text.matchAll(/(?:^|\s)=== (?:RUN|CONT)\s+(\S+)/g)];
   return {
     tests,
+    lastStarted: started.length ? started[started.length - 1][1] : undefined,
     run: {
       seconds: r.seconds, status: r.status, signal: r.signal, killedAtLimit: r.killed, limitSeconds: limitSec,
       goTimeoutSeconds: goTimeout, ...(only ? { resumedTests: only.length } : {}), end: tail(text),
@@ -144,22 +150,30 @@ async function runOne(pkg, bin, emulator, part, limitSec, only) {
 
 /** The QEMU run, then the rvisor run. When the rvisor run ends before reaching top-level tests
  *  that QEMU ran (the binary crashed, or a hang used up Go's timeout), it is resumed with
- *  -test.run naming those tests, within the same total wall-clock limit, at most MAX_PARTS
- *  times: one crash does not hide the rest of the package. The runs record every part. */
+ *  -test.run naming those tests (and those left running, once more each), within the same total
+ *  wall-clock limit, at most MAX_PARTS times: one crash does not hide the rest of the package.
+ *  The runs record every part. */
 const MAX_PARTS = 6;
 async function runPackage(pkg, bin) {
   const q = await runOne(pkg, bin, 'qemu', 1, limit);
   const tests = new Map();
   const parts = [];
+  const culprits = new Set(); // the test last started when a part ended abnormally: not retried
   let spent = 0;
   for (let part = 1; part <= MAX_PARTS; part++) {
-    const ran = new Set([...tests.keys()].map((n) => n.split('/')[0]));
-    const todo = [...q.tests.keys()].filter((n) => !n.includes('/') && !ran.has(n));
+    // Top-level tests without an outcome yet: never reached, or left running when the binary died
+    // (also parallel tests paused behind the one that crashed it).
+    const todo = [...q.tests.keys()].filter((n) => !n.includes('/') && !culprits.has(n) && (tests.get(n)?.outcome ?? 'running') === 'running');
     if (part > 1 && (todo.length === 0 || rvisorLimit - spent < 60)) break;
     const r = await runOne(pkg, bin, 'rvisor', part, rvisorLimit - spent, part > 1 ? todo : undefined);
     spent += r.run.seconds;
     parts.push(r.run);
-    for (const [n, t] of r.tests) if (!tests.has(n)) tests.set(n, t);
+    let progress = 0;
+    for (const [n, t] of r.tests) {
+      if ((tests.get(n)?.outcome ?? 'running') === 'running') { if (t.outcome !== 'running') progress++; tests.set(n, t); }
+    }
+    if (r.lastStarted) culprits.add(r.lastStarted.split('/')[0]);
+    if (part > 1 && progress === 0) break;
     // A run that ended normally (PASS/FAIL as its last line) reached every test it was asked for.
     if (/^(PASS|FAIL)$/m.test(r.run.end.split('\n').pop() ?? '')) break;
   }

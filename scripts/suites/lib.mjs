@@ -59,11 +59,14 @@ export function rvisorCommit() {
 /** Causes of failure recognised in a test's output, first match wins: [label, regexp]. The
  *  label names what the output shows; "other" keeps the rest together. */
 export const CAUSES = [
+  ['rvisor: internal error (the host-side emulator threw; the whole guest ends)', /rvisor: internal error/],
   ['socket: address family not supported', /address family not supported|EAFNOSUPPORT/i],
   ['sockets: Go\'s net tests find no usable socket ("tcp is not supported", "not testable", "both IPv4 and IPv6 are required")',
     /\b(tcp|udp|unix|unixgram|unixpacket|ip\S*) is not supported|not testable|both IPv4 and IPv6 are required/],
+  ['rvisor shows the guest one CPU (Go: GOMAXPROCS=1, "skipping on uniprocessor"); QEMU passes the host\'s CPUs through',
+    /uniprocessor|GOMAXPROCS\s*(<=\s*1|=\s*1)/],
   ['function not implemented (ENOSYS)', /function not implemented|ENOSYS/i],
-  ['exec format error (ENOEXEC)', /exec format error|ENOEXEC/i],
+  ['execve of a host program (e.g. x86-64 /usr/bin/cat, the host\'s go tool, a #! script): exec format error (ENOEXEC)', /exec format error|ENOEXEC/i],
   ['operation not supported', /operation not supported|not supported on transport/i],
   ['operation not permitted (EPERM)', /operation not permitted|EPERM\b/i],
   ['permission denied (EACCES)', /permission denied|EACCES/i],
@@ -84,6 +87,11 @@ export function classify(outcome, detail) {
   if (outcome === 'absent') return 'not run (the test binary died or was stopped before reaching it)';
   for (const [label, re] of CAUSES) if (re.test(detail ?? '')) return label;
   return 'other (see the detail in the result file)';
+}
+
+/** A long output line shortened in the middle, so that its end (often the errno) stays. */
+export function clip(line, max = 240) {
+  return line.length <= max ? line : `${line.slice(0, max - 90)} … ${line.slice(-80)}`;
 }
 
 /** Reads a JSON file. */

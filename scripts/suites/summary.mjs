@@ -45,10 +45,9 @@ export function gaps(results) {
 function whyOnlyRvisor(rec) {
   const d = rec.qemuDetail ?? '';
   if (/exec format error/.test(d)) {
-    return 'QEMU (qemu-user) hands execve to the host kernel, which has no binfmt_misc entry for riscv64 here, so a riscv64 child (the test binary re-running itself) fails with ENOEXEC; rvisor runs riscv64 children itself';
+    return 'QEMU fails: qemu-user hands execve to the host kernel, which has no binfmt_misc entry for riscv64 here, so a riscv64 child (mostly the test binary re-running itself) fails with ENOEXEC; rvisor runs riscv64 children itself';
   }
-  if (rec.qemu === 'running' || rec.qemu === 'absent') return `under QEMU: ${classify(rec.qemu, d)}`;
-  return `under QEMU: ${classify(rec.qemu, d)}`;
+  return `QEMU fails: ${classify(rec.qemu, d)}`;
 }
 
 const count = (r, emu, o) => Object.values(r.tests).filter((t) => t[emu] === o).length;
@@ -94,6 +93,13 @@ function markdown(results, known) {
     L.push(`Go: ${results.find((r) => r.go)?.go ?? '-'}; QEMU: ${first.qemuVersion}; busybox: ${results.find((r) => r.busybox)?.busybox ?? '-'}.`);
     L.push('');
   }
+  const bb = results.find((r) => r.suite === 'busybox');
+  if (bb?.appletsWithTests) {
+    const missing = bb.appletsWithTests.filter((a) => !bb.runs[a]);
+    const killed = Object.entries(bb.runs).filter(([, r]) => r.qemu.killedAtLimit || r.rvisor.killedAtLimit).map(([a, r]) => `${a} (${r.qemu.killedAtLimit ? 'QEMU' : ''}${r.qemu.killedAtLimit && r.rvisor.killedAtLimit ? ' and ' : ''}${r.rvisor.killedAtLimit ? 'rvisor' : ''})`);
+    L.push(`busybox: ${Object.keys(bb.runs).length} of the ${bb.appletsWithTests.length} applets with tests ran${missing.length ? `; not run yet: ${missing.join(', ')}` : ''}${killed.length ? `; stopped at the time limit (their later tests unrecorded): ${killed.join(', ')}` : ''}.`);
+    L.push('');
+  }
   L.push('## Passes under QEMU, not under rvisor, by the cause seen in the output');
   L.push('');
   const byCause = new Map();
@@ -116,13 +122,27 @@ function markdown(results, known) {
   }
   L.push('## Passes only under rvisor, and why');
   L.push('');
-  let any = false;
+  const only = new Map();
   for (const r of results) {
     for (const [test, rec] of Object.entries(r.tests)) {
       if (rec.rvisor !== 'pass' || rec.qemu === 'pass') continue;
-      any = true;
-      L.push(`- ${r.suite}: \`${test}\` (QEMU: ${rec.qemu}) — ${whyOnlyRvisor(rec)}`);
+      const why = whyOnlyRvisor(rec);
+      if (!only.has(why)) only.set(why, []);
+      only.get(why).push({ suite: r.suite, test, rec });
     }
+  }
+  const any = only.size > 0;
+  for (const [why, list] of [...only.entries()].sort((a, b) => b[1].length - a[1].length)) {
+    L.push(`### ${why} (${list.length})`);
+    L.push('');
+    const bySuite = new Map();
+    for (const g of list) bySuite.set(g.suite, [...(bySuite.get(g.suite) ?? []), g]);
+    for (const [suite, gs] of bySuite) {
+      // Small groups show what QEMU's run printed, so that a reader can judge the reason.
+      const said = (g) => (list.length <= 5 && g.rec.qemuDetail ? `: QEMU's output: "${g.rec.qemuDetail.split('\n').filter((l) => /\S/.test(l.replace(/^\S+_test\.go:\d+:/, ''))).shift()?.slice(0, 160) ?? ''}"` : '');
+      L.push(`- ${suite}: ${gs.map((g) => `\`${g.test}\`${g.rec.qemu !== 'fail' ? ` (QEMU: ${g.rec.qemu})` : ''}${said(g)}`).join(', ')}`);
+    }
+    L.push('');
   }
   if (!any) L.push('None.');
   L.push('');
