@@ -336,7 +336,13 @@ const sysFaccessat = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess
 const sysFaccessat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess(p, a[0]!, a[1]!, int(a[2]), int(a[3]));
 
 const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
-  const cwd = new TextEncoder().encode((procGuestPath(process.cwd()) ?? process.cwd()) + '\0');
+  let dir: string;
+  try {
+    dir = process.cwd();
+  } catch {
+    return -ERRNO.ENOENT; // the working directory was removed (getcwd(2): ENOENT)
+  }
+  const cwd = new TextEncoder().encode((procGuestPath(dir) ?? dir) + '\0');
   if (size(a[1]) < cwd.length) return -ERRNO.ERANGE;
   return p.as.write(a[0]!, cwd) ? cwd.length : -ERRNO.EFAULT;
 };
