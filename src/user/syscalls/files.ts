@@ -336,11 +336,14 @@ const sysFaccessat = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess
 const sysFaccessat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess(p, a[0]!, a[1]!, int(a[2]), int(a[3]));
 
 const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+  // getcwd(2): ENOENT once the working directory was removed (Node caches the cwd string and
+  // throws only on some paths, so ask the directory itself: an unlinked one has no links).
   let dir: string;
   try {
+    if (statSync('.').nlink === 0) return -ERRNO.ENOENT;
     dir = process.cwd();
   } catch {
-    return -ERRNO.ENOENT; // the working directory was removed (getcwd(2): ENOENT)
+    return -ERRNO.ENOENT;
   }
   const cwd = new TextEncoder().encode((procGuestPath(dir) ?? dir) + '\0');
   if (size(a[1]) < cwd.length) return -ERRNO.ERANGE;
