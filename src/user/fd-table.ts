@@ -51,6 +51,25 @@ export interface Pipe {
   writers: number;
 }
 
+/** Up to n of a pipe's oldest unread bytes, taken out of it (or, with consume false, only
+ *  copied: a peek). */
+export function pipeTake(pipe: Pipe, n: number, consume = true): Uint8Array {
+  const out = new Uint8Array(Math.min(n, pipe.size));
+  let o = 0;
+  let i = 0;
+  while (o < out.length) {
+    const c = pipe.chunks[i]!;
+    const k = Math.min(c.length, out.length - o);
+    out.set(c.subarray(0, k), o);
+    o += k;
+    if (!consume) i++;
+    else if (k === c.length) pipe.chunks.shift();
+    else pipe.chunks[0] = c.subarray(k);
+  }
+  if (consume) pipe.size -= out.length;
+  return out;
+}
+
 export interface HostFile {
   kind: 'host';
   hostFd: number;

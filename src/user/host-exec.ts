@@ -23,7 +23,7 @@ import { closeSync, existsSync, openSync, readSync, realpathSync } from 'node:fs
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { ERRNO } from './errno.js';
-import { FdTable, O_ACCMODE, O_APPEND, O_WRONLY, PIPE_CAPACITY, kernelOffset, type HostFile, type OpenFile, type PipeEnd } from './fd-table.js';
+import { FdTable, O_ACCMODE, O_APPEND, O_WRONLY, PIPE_CAPACITY, kernelOffset, pipeTake, type HostFile, type OpenFile, type PipeEnd } from './fd-table.js';
 import { FutexTable } from './futex.js';
 import { CLOSED, EOF, Ring, STOP, STOPPED, WAITING, hostPipes, post, shutdownBridges } from './host-bridge.js';
 import type { Kernel } from './kernel.js';
@@ -113,19 +113,7 @@ const TRAMPOLINE = 'my ($i, $s, $c, $f) = splice(@ARGV, 0, 4); $SIG{$_} = "IGNOR
 
 /** Moves up to n bytes out of an rvisor pipe. */
 function takeFromPipe(end: PipeEnd, n: number): Uint8Array {
-  const pipe = end.pipe;
-  const out = new Uint8Array(Math.min(n, pipe.size));
-  let o = 0;
-  while (o < out.length) {
-    const c = pipe.chunks[0]!;
-    const k = Math.min(c.length, out.length - o);
-    out.set(c.subarray(0, k), o);
-    o += k;
-    if (k === c.length) pipe.chunks.shift();
-    else pipe.chunks[0] = c.subarray(k);
-  }
-  pipe.size -= out.length;
-  return out;
+  return pipeTake(end.pipe, n);
 }
 
 /** Runs host program `hostPath` in place of process `p` (the guest called execve in thread t).

@@ -7,7 +7,7 @@ import { hostSleep } from '../clock.js';
 import { ERRNO, hostErrno } from '../errno.js';
 import {
   O_APPEND, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_PATH, PIPE_CAPACITY, SETFL_MASK, O_ACCMODE, O_RDONLY, O_WRONLY,
-  hostInput, kernelOffset, type EventFd, type HostFile, type OpenFile,
+  hostInput, kernelOffset, pipeTake, type EventFd, type HostFile, type OpenFile,
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
 import { F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW, fcntlLock } from './locking.js';
@@ -138,17 +138,7 @@ export function doRead(p: Process, f: OpenFile, iov: Iov, at: number | null): Sy
       p.block(p.current!, { kind: 'retry', deadline: null });
       return BLOCKED;
     }
-    const out = new Uint8Array(Math.min(want, pipe.size));
-    let o = 0;
-    while (o < out.length) {
-      const c = pipe.chunks[0]!;
-      const n = Math.min(c.length, out.length - o);
-      out.set(c.subarray(0, n), o);
-      o += n;
-      if (n === c.length) pipe.chunks.shift();
-      else pipe.chunks[0] = c.subarray(n);
-    }
-    pipe.size -= out.length;
+    const out = pipeTake(pipe, want);
     p.wakeRetriers();
     data = out;
   } else if (f.kind === 'pty') {

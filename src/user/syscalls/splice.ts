@@ -9,7 +9,7 @@
 import { fstatSync } from 'node:fs';
 import { ERRNO } from '../errno.js';
 import {
-  O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, PIPE_CAPACITY, hostInput, type HostFile, type OpenFile,
+  O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, PIPE_CAPACITY, hostInput, pipeTake, type HostFile, type OpenFile,
   type PipeEnd,
 } from '../fd-table.js';
 import type { Process } from '../process.js';
@@ -34,21 +34,7 @@ const writable = (f: OpenFile): boolean => (f.flags & O_ACCMODE) !== O_RDONLY &&
 
 /** Takes up to n bytes from an rvisor pipe. */
 function drain(e: PipeEnd, n: number, consume: boolean): Uint8Array {
-  const pipe = e.pipe;
-  const out = new Uint8Array(Math.min(n, pipe.size));
-  let o = 0;
-  let i = 0;
-  while (o < out.length) {
-    const c = pipe.chunks[i]!;
-    const k = Math.min(c.length, out.length - o);
-    out.set(c.subarray(0, k), o);
-    o += k;
-    if (!consume) i++;
-    else if (k === c.length) pipe.chunks.shift();
-    else pipe.chunks[0] = c.subarray(k);
-  }
-  if (consume) pipe.size -= out.length;
-  return out;
+  return pipeTake(e.pipe, n, consume);
 }
 
 /** Reads the loff_t at ptr (0: null), or -EFAULT. */
