@@ -51,21 +51,28 @@ export interface Pipe {
   writers: number;
 }
 
-/** Up to n of a pipe's oldest unread bytes, taken out of it (or, with consume false, only
- *  copied: a peek). */
-export function pipeTake(pipe: Pipe, n: number, consume = true): Uint8Array {
-  const out = new Uint8Array(Math.min(n, pipe.size));
+/** The first n bytes (n at most what `chunks` hold) of a queue of byte chunks, oldest first,
+ *  removed from it (or, with consume false, only copied: a peek). */
+export function takeBytes(chunks: Uint8Array[], n: number, consume = true): Uint8Array {
+  const out = new Uint8Array(n);
   let o = 0;
   let i = 0;
-  while (o < out.length) {
-    const c = pipe.chunks[i]!;
-    const k = Math.min(c.length, out.length - o);
+  while (o < n) {
+    const c = chunks[i]!;
+    const k = Math.min(c.length, n - o);
     out.set(c.subarray(0, k), o);
     o += k;
     if (!consume) i++;
-    else if (k === c.length) pipe.chunks.shift();
-    else pipe.chunks[0] = c.subarray(k);
+    else if (k === c.length) chunks.shift();
+    else chunks[0] = c.subarray(k);
   }
+  return out;
+}
+
+/** Up to n of a pipe's oldest unread bytes, taken out of it (or, with consume false, only
+ *  copied: a peek). */
+export function pipeTake(pipe: Pipe, n: number, consume = true): Uint8Array {
+  const out = takeBytes(pipe.chunks, Math.min(n, pipe.size), consume);
   if (consume) pipe.size -= out.length;
   return out;
 }

@@ -12,6 +12,7 @@
 // address.
 import { isIPv4, isIPv6 } from 'node:net';
 import { ERRNO } from './errno.js';
+import { takeBytes } from './fd-table.js';
 import { READ_AHEAD, codeErrno, hostNet, type Endpoint, type NetEvent } from './host-net.js';
 import type { Process } from './process.js';
 import {
@@ -357,21 +358,7 @@ export class InetSocket implements SockImpl {
       return WAIT;
     }
     if (flags & MSG_WAITALL && !peek && this.rqBytes < Math.min(max, READ_AHEAD) && !this.eof && !this.err) return WAIT;
-    const out = new Uint8Array(Math.min(max, this.rqBytes));
-    let o = 0;
-    let i = 0;
-    while (o < out.length) {
-      const c = this.rq[i]!;
-      const n = Math.min(c.length, out.length - o);
-      out.set(c.subarray(0, n), o);
-      o += n;
-      if (peek) {
-        i++;
-        continue;
-      }
-      if (n === c.length) this.rq.shift();
-      else this.rq[0] = c.subarray(n);
-    }
+    const out = takeBytes(this.rq, Math.min(max, this.rqBytes), !peek);
     if (!peek) {
       this.rqBytes -= out.length;
       hostNet().post({ op: 'ack', id: this.id, n: out.length });

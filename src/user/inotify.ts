@@ -67,11 +67,13 @@ export function watching(): boolean {
 
 const nodeOf = (st: BigIntStats): Node => ({ dev: st.dev, ino: st.ino, isDir: st.isDirectory() });
 
-/** The subject a host path names (the link itself unless `follow`), or null. */
-export function subjectAt(path: string, follow = false): Subject | null {
+/** The subject a host path names (the link itself unless `follow`; with its link count when
+ *  `withLinks`, for a removal), or null. */
+export function subjectAt(path: string, follow = false, withLinks = false): Subject | null {
   if (!watching()) return null;
   try {
-    const s: Subject = nodeOf(follow ? statSync(path, { bigint: true }) : lstatSync(path, { bigint: true }));
+    const st = follow ? statSync(path, { bigint: true }) : lstatSync(path, { bigint: true });
+    const s: Subject = withLinks ? { ...nodeOf(st), nlink: st.nlink } : nodeOf(st);
     const e = entryAt(path);
     if (e) {
       s.dir = e.dir;
@@ -283,19 +285,7 @@ function linksLeft(s: Subject): bigint {
 
 /** The subject of an unlink/rename target, with its link count (for linksLeft). */
 export function subjectForRemoval(path: string): Subject | null {
-  if (!watching()) return null;
-  try {
-    const st = lstatSync(path, { bigint: true });
-    const s: Subject = { ...nodeOf(st), nlink: st.nlink };
-    const e = entryAt(path);
-    if (e) {
-      s.dir = e.dir;
-      s.name = e.name;
-    }
-    return s;
-  } catch {
-    return null;
-  }
+  return subjectAt(path, false, true);
 }
 
 /** After rename(from, to): MOVED_FROM/MOVED_TO with one cookie, the replaced target's link
