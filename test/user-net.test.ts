@@ -124,6 +124,32 @@ test('user-net: busybox wget under rvisor fetches from a host http server', asyn
   }
 });
 
+test('user-net: wget to stdout on a file the parent shares: its offset query leaves the later output in place', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rvisor-net-'));
+  const server: Server = createServer((_req, res) => res.end('hello over loopback\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const { closeSync, openSync, readFileSync, writeSync } = await import('node:fs');
+  const outPath = join(dir, 'stdout.txt');
+  const fd = openSync(outPath, 'w');
+  let child: ChildProcess | undefined;
+  try {
+    // busybox wget asks for stdout's offset (lseek(1, 0, SEEK_CUR)) before writing the body.
+    const script = `${busybox} wget -q -O - http://127.0.0.1:${port}/; echo "wget=$?"; echo done`;
+    child = spawn(process.execPath, [CLI, ...withJitFlags(['exec', busybox, 'sh', '-c', script])], { cwd: dir, stdio: ['ignore', fd, 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+    const code = await Promise.race([exited, sleep(120_000).then(() => 'timeout' as const)]);
+    assert.equal(code, 0);
+    writeSync(fd, 'PARENT\n'); // at the shared description's offset, as a parent shell would
+    assert.equal(readFileSync(outPath, 'utf8'), 'hello over loopback\nwget=0\ndone\nPARENT\n');
+  } finally {
+    child?.kill('SIGKILL');
+    closeSync(fd);
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('user-net: control messages as Linux checks them, where QEMU rewrites them (ctest unixlinux)', () => {
   const ctest = unpackGz('guest/ctests/bin/ctest.gz');
   const r = runRvisor(['exec', ctest, 'unixlinux'], { timeoutMs: 60_000 });

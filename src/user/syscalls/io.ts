@@ -368,6 +368,10 @@ const sysLseek = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     return -ERRNO.ESPIPE;
   }
   const cur = f.pos ?? kernelOffset(f.hostFd);
+  // A query on a description that uses the host kernel's offset (inherited stdio) leaves it so:
+  // rvisor cannot move the host offset (Node has no lseek), and switching to an offset of its
+  // own would let whatever shares the description write over the guest's later output.
+  if (f.pos === null && whence === SEEK_CUR && off === 0) return cur;
   let base: number;
   if (whence === SEEK_SET) base = 0;
   else if (whence === SEEK_CUR) base = cur;
