@@ -3,7 +3,8 @@
 // (guest/ctests/newcalls.c) runs under rvisor and its output is compared with the same C file
 // built for the host and run on the host's Linux kernel (test/golden/native/newcalls.txt, recorded
 // by guest/ctests/native.sh --update; its first line names the kernel it came from). Also: the
-// umask survives execve (QEMU user mode cannot run a riscv64 execve without binfmt_misc).
+// umask survives execve (QEMU user mode cannot run a riscv64 execve without binfmt_misc), and
+// robust PI mutexes (pifutex.c; QEMU 7.2 has no set_robust_list).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
@@ -39,4 +40,15 @@ test('umask is kept over execve and inherited by the exec\'ed program', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('pifutex: PI futexes and robust PI mutexes whose owner dies match the host kernel', () => {
+  // QEMU 7.2 records the rest of this case (ctests pifutex); its robust part needs the kernel's
+  // set_robust_list, which QEMU does not pass on.
+  const ctest = unpackGz('guest/ctests/bin/ctest.gz');
+  const golden = readFileSync(join(ROOT, 'test', 'golden', 'native', 'pifutex.txt'), 'utf8');
+  const r = runRvisor(['exec', ctest, 'pifutex', 'robust'], { timeoutMs: 300_000 });
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout.toString(), golden.slice(golden.indexOf('\n') + 1));
 });

@@ -12,6 +12,7 @@
 # test/golden/ctests/*.json, guest/ctests/bin/ctest.gz    qemu-riscv64-static     guest/ctests/regen.sh
 # test/golden/fpu/f32.txt.gz, f64.txt.gz                  qemu-riscv64-static     guest/fpu-vectors/regen.sh
 # test/golden/go/cases.json                               qemu-riscv64-static     guest/go/regen.sh (cases from cases.mjs)
+# test/golden/native/newcalls.txt, pifutex.txt             Linux (native build)    guest/ctests/native.sh
 # test/golden/sigmask/linux.out, guest/sigmask/bin/sigmask.gz
 #                                                         Linux (native build)    guest/sigmask/regen.sh
 # test/golden/streams/*.out.gz, guest/streams/bin/*.gz, guest/streams/manifest.json
@@ -38,6 +39,7 @@ check decode node scripts/oracle/decode-golden.mjs --check
 for s in guest/*/regen.sh; do
   check "$s" "$s"
 done
+check guest/ctests/native.sh guest/ctests/native.sh
 check test/fixtures/user test/fixtures/user/build.sh --check
 check guest/linux scripts/oracle/qemu-boot-check.sh
 if [ "${CHECK_SUITES:-}" = 1 ]; then

@@ -13,6 +13,9 @@ export const FUTEX_UNLOCK_PI = 7;
 export const FUTEX_TRYLOCK_PI = 8;
 export const FUTEX_WAIT_BITSET = 9;
 export const FUTEX_WAKE_BITSET = 10;
+export const FUTEX_WAIT_REQUEUE_PI = 11;
+export const FUTEX_CMP_REQUEUE_PI = 12;
+export const FUTEX_LOCK_PI2 = 13;
 export const FUTEX_PRIVATE_FLAG = 128;
 export const FUTEX_CLOCK_REALTIME = 256;
 export const FUTEX_CMD_MASK = ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
@@ -21,15 +24,18 @@ export const FUTEX_BITSET_MATCH_ANY = 0xffffffff;
 export interface FutexWaiter {
   tid: number;
   bitset: number;
+  /** Waits in FUTEX_LOCK_PI for the lock itself (never woken by FUTEX_WAKE: the unlocker hands
+   *  it the lock). */
+  pi?: boolean;
 }
 
 export class FutexTable {
   private readonly queues = new Map<number, FutexWaiter[]>();
 
-  enqueue(addr: number, tid: number, bitset: number): void {
+  enqueue(addr: number, tid: number, bitset: number, pi = false): void {
     let q = this.queues.get(addr);
     if (!q) this.queues.set(addr, (q = []));
-    q.push({ tid, bitset });
+    q.push(pi ? { tid, bitset, pi } : { tid, bitset });
   }
 
   /** Removes `tid` from the queue of `addr` (timeout, signal, exit). */
@@ -47,7 +53,7 @@ export class FutexTable {
     if (!q || n <= 0) return [];
     const woken: number[] = [];
     for (let i = 0; i < q.length && woken.length < n; ) {
-      if ((q[i]!.bitset & bitset) !== 0) {
+      if (!q[i]!.pi && (q[i]!.bitset & bitset) !== 0) {
         woken.push(q[i]!.tid);
         q.splice(i, 1);
       } else i++;
@@ -88,6 +94,30 @@ export class FutexTable {
     let q = this.queues.get(addr);
     if (!q) this.queues.set(addr, (q = []));
     q.push(...ws);
+  }
+
+  /** Whether a thread waits on `addr` in FUTEX_LOCK_PI (the futex has PI state, as Linux says). */
+  hasPi(addr: number): boolean {
+    return this.queues.get(addr)?.some((w) => w.pi) ?? false;
+  }
+
+  /** Dequeues the oldest FUTEX_LOCK_PI waiter of `addr` (every guest thread has the same
+   *  priority, so the top waiter of Linux's rt_mutex is the oldest); returns its tid or 0. */
+  takePi(addr: number): number {
+    const q = this.queues.get(addr);
+    const i = q ? q.findIndex((w) => w.pi) : -1;
+    if (!q || i < 0) return 0;
+    const tid = q[i]!.tid;
+    q.splice(i, 1);
+    if (q.length === 0) this.queues.delete(addr);
+    return tid;
+  }
+
+  /** Every FUTEX_LOCK_PI waiter: [key, tid] (for handing locks over when their owner dies). */
+  piWaiters(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (const [a, q] of this.queues) for (const w of q) if (w.pi) out.push([a, w.tid]);
+    return out;
   }
 
   /** Number of waiters on `addr`. */

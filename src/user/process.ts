@@ -12,7 +12,7 @@ import { ERRNO } from './errno.js';
 import { FdTable } from './fd-table.js';
 import { FutexTable } from './futex.js';
 import { Kernel } from './kernel.js';
-import { exitRobustList } from './robust-list.js';
+import { futexExitRelease } from './pi-futex.js';
 import { futexKey, futexQueue, futexWakeKey } from './shared-futex.js';
 import { signalGenerated, stopDiscarded, stopProcess, type ControllingTty } from './job-control.js';
 import { SIGTRAMP_PAGE } from './layout.js';
@@ -201,7 +201,7 @@ export class Process {
   block(t: Thread, w: Wait): void {
     t.status = 'blocked';
     t.wait = w;
-    if (w.kind === 'futex') futexQueue(this, w.shared).enqueue(w.addr, t.tid, w.bitset);
+    if (w.kind === 'futex') futexQueue(this, w.shared).enqueue(w.addr, t.tid, w.bitset, w.pi !== undefined);
     if (t === this.current) this.yieldRequested = true;
   }
 
@@ -228,6 +228,7 @@ export class Process {
         if (outcome !== 'woken') futexQueue(this, w.shared).remove(w.addr, t.tid);
         if (outcome === 'woken') finish(0);
         else if (outcome === 'timeout') finish(-ERRNO.ETIMEDOUT);
+        else if (w.pi) return; // FUTEX_LOCK_PI is restarted after a handler, never EINTR
         else if (w.deadline === null) restartOrEintr();
         else finish(-ERRNO.EINTR);
         break;
@@ -405,7 +406,7 @@ export class Process {
 
   /** One thread ends (exit): CLONE_CHILD_CLEARTID is honoured; the last thread ends the process. */
   exitThread(t: Thread, code: number): void {
-    exitRobustList(this, t);
+    futexExitRelease(this, t);
     if (t.clearChildTid !== 0n) {
       if (this.as.writeU32(t.clearChildTid, 0)) {
         const k = futexKey(this, Number(t.clearChildTid), false);
@@ -435,7 +436,7 @@ export class Process {
   releaseThreads(keep?: Thread): void {
     for (const t of [...this.threads.values()]) {
       if (t === keep) continue;
-      exitRobustList(this, t);
+      futexExitRelease(this, t);
       if (t.wait?.kind === 'futex') futexQueue(this, t.wait.shared).remove(t.wait.addr, t.tid);
       t.status = 'exited';
       t.wait = null;
@@ -498,7 +499,7 @@ export class Process {
    *  registers, the old address space is freed, caught signals go back to their default,
    *  close-on-exec fds are closed, a vfork parent is released. Returns the thread. */
   replaceImage(t: Thread, as: AddressSpace, exePath: string): Thread {
-    exitRobustList(this, t); // as Linux does on exec (the list lives in the old image)
+    futexExitRelease(this, t); // as Linux does on exec (the list lives in the old image)
     this.releaseThreads(t);
     let main = t;
     if (t.tid !== this.pid) {

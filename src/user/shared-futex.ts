@@ -34,7 +34,7 @@ export function futexQueue(p: Process, shared: boolean | undefined): FutexTable 
 }
 
 /** The thread `tid` waiting in the queue of `k` (from the process `p` that woke it). */
-function waiter(p: Process, k: FutexKey, tid: number): [Process, Thread] | undefined {
+export function futexWaiter(p: Process, k: FutexKey, tid: number): [Process, Thread] | undefined {
   if (!k.shared) {
     const t = p.threads.get(tid);
     return t ? [p, t] : undefined;
@@ -46,7 +46,7 @@ function waiter(p: Process, k: FutexKey, tid: number): [Process, Thread] | undef
 export function futexWakeKey(p: Process, k: FutexKey, n: number, bitset = FUTEX_BITSET_MATCH_ANY): number {
   const tids = futexQueue(p, k.shared).wake(k.key, n, bitset);
   for (const tid of tids) {
-    const w = waiter(p, k, tid);
+    const w = futexWaiter(p, k, tid);
     if (w) w[0].endWait(w[1], 'woken');
   }
   return tids.length;
@@ -60,7 +60,7 @@ export function futexRequeue(p: Process, from: FutexKey, to: FutexKey, nWake: nu
   const moved = futexQueue(p, from.shared).take(from.key, nMove);
   futexQueue(p, to.shared).append(to.key, moved);
   for (const m of moved) {
-    const w = waiter(p, from, m.tid);
+    const w = futexWaiter(p, from, m.tid);
     const wt = w?.[1].wait;
     if (wt?.kind === 'futex') {
       wt.addr = to.key;

@@ -6,7 +6,7 @@ import type { Hart, HartState } from '../cpu/hart.js';
 /** Why a blocked thread is waiting and how its system call completes. */
 export type Wait =
   /** FUTEX_WAIT*: woken by FUTEX_WAKE* (returns 0), a timeout (-ETIMEDOUT) or a signal. */
-  | { kind: 'futex'; addr: number; bitset: number; deadline: bigint | null; shared?: boolean }
+  | { kind: 'futex'; addr: number; bitset: number; deadline: bigint | null; shared?: boolean; pi?: PiWait }
   /** nanosleep / clock_nanosleep: completes with 0 at the deadline; `rem` gets the time left if a
    *  signal interrupts it (0n: no pointer). */
   | { kind: 'sleep'; deadline: bigint; rem: bigint }
@@ -23,6 +23,12 @@ export type Wait =
   /** vfork: the parent waits until the child (pid `child`) execs or exits; returns its pid.
    *  Signals do not end it (they stay pending); a fatal one ends the process. */
   | { kind: 'vfork'; child: number };
+
+/** FUTEX_LOCK_PI(2): the futex word's address in the waiter's own process (the lock is handed
+ *  over by writing the waiter's TID there). A signal restarts the call, as Linux does. */
+export interface PiWait {
+  uaddr: number;
+}
 
 /** What a pending signal carries into siginfo_t. */
 export interface SigInfo {

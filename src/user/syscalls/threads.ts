@@ -5,10 +5,12 @@ import { monotonicNs, realtimeToMonotonic } from '../clock.js';
 import { ERRNO } from '../errno.js';
 import {
   FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK, FUTEX_CMP_REQUEUE, FUTEX_REQUEUE, FUTEX_WAIT,
-  FUTEX_PRIVATE_FLAG, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP, futexWakeOp,
+  FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_PRIVATE_FLAG, FUTEX_TRYLOCK_PI, FUTEX_UNLOCK_PI, FUTEX_WAIT_BITSET,
+  FUTEX_WAIT_REQUEUE_PI, FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_WAKE_OP, futexWakeOp,
 } from '../futex.js';
+import { futexLockPi, futexTrylockPi, futexUnlockPi } from '../pi-futex.js';
 import { robustListLenOk } from '../robust-list.js';
-import { futexKey, futexRequeue, futexWakeKey } from '../shared-futex.js';
+import { futexKey, futexQueue, futexRequeue, futexWakeKey } from '../shared-futex.js';
 import type { Process } from '../process.js';
 import { SS_DISABLE, type Thread } from '../thread.js';
 import { BLOCKED, NO_RETURN, int, u32, type SyscallDef, type SysResult } from './abi.js';
@@ -105,6 +107,10 @@ const sysFutex = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const val3 = u32(a[5]);
   if (addr < 0 || addr % 4 !== 0) return -ERRNO.EINVAL;
   const priv = (op & FUTEX_PRIVATE_FLAG) !== 0;
+  // Only these take FUTEX_CLOCK_REALTIME (Linux: ENOSYS for the others).
+  if (op & FUTEX_CLOCK_REALTIME && cmd !== FUTEX_WAIT_BITSET && cmd !== FUTEX_WAIT_REQUEUE_PI && cmd !== FUTEX_LOCK_PI2) {
+    return -ERRNO.ENOSYS;
+  }
   switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
@@ -132,6 +138,7 @@ const sysFutex = (p: Process, t: Thread, a: bigint[]): SysResult => {
       if (bitset === 0) return -ERRNO.EINVAL;
       const k = futexKey(p, addr, priv);
       if (typeof k === 'number') return k;
+      if (futexQueue(p, k.shared).hasPi(k.key)) return -ERRNO.EINVAL; // a PI futex (Linux: EINVAL)
       return futexWakeKey(p, k, val <= 0 ? 1 : val, bitset);
     }
     case FUTEX_REQUEUE:
@@ -166,7 +173,25 @@ const sysFutex = (p: Process, t: Thread, a: bigint[]): SysResult => {
       if (cond) n += futexWakeKey(p, k2, Math.max(1, Number(BigInt.asIntN(32, a[3]!))));
       return n;
     }
+    case FUTEX_LOCK_PI:
+    case FUTEX_LOCK_PI2: {
+      // An absolute timeout: FUTEX_LOCK_PI's on CLOCK_REALTIME, FUTEX_LOCK_PI2's on
+      // CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME.
+      let deadline: bigint | null = null;
+      if (a[3] !== 0n) {
+        const ns = readTimespec(p, a[3]!);
+        if (typeof ns === 'number') return ns;
+        deadline = cmd === FUTEX_LOCK_PI || op & FUTEX_CLOCK_REALTIME ? realtimeToMonotonic(ns) : ns;
+      }
+      return futexLockPi(p, t, addr, priv, deadline);
+    }
+    case FUTEX_TRYLOCK_PI:
+      return futexTrylockPi(p, t, addr, priv);
+    case FUTEX_UNLOCK_PI:
+      return futexUnlockPi(p, t, addr, priv);
     default:
+      // FUTEX_WAIT_REQUEUE_PI / FUTEX_CMP_REQUEUE_PI (unused by glibc since 2.25) and FUTEX_FD
+      // (removed in Linux 2.6.26) are not implemented.
       return -ERRNO.ENOSYS;
   }
 };
