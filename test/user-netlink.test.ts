@@ -8,6 +8,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runRvisor, unpackGz } from './helpers.js';
+import { createNetlink } from '../src/user/netlink-socket.js';
+import type { Process } from '../src/user/process.js';
+import { SOCK_RAW, type SockImpl } from '../src/user/socket.js';
 
 const ctest = unpackGz('guest/ctests/bin/ctest.gz');
 
@@ -127,4 +130,96 @@ test('user-netlink: /proc/net/igmp and igmp6 are the host\'s (Go reads them for 
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.toString(), readFileSync(`/proc/net/${f}`, 'latin1'));
   }
+});
+
+// ---- the socket alone: strict checking, extended acks, dump chunks ----------------------------
+
+/** A request message: header + body. */
+function request(type: number, flags: number, seq: number, body: number[]): Uint8Array {
+  const b = new Uint8Array(16 + body.length);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, b.length, true);
+  v.setUint16(4, type, true);
+  v.setUint16(6, flags, true);
+  v.setUint32(8, seq, true);
+  b.set(body, 16);
+  return b;
+}
+
+interface Msg { type: number; flags: number; seq: number; pid: number; body: Uint8Array }
+
+function messages(d: Uint8Array): Msg[] {
+  const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const out: Msg[] = [];
+  for (let o = 0; o + 16 <= d.length;) {
+    const len = v.getUint32(o, true);
+    out.push({ type: v.getUint16(o + 4, true), flags: v.getUint16(o + 6, true), seq: v.getUint32(o + 8, true), pid: v.getUint32(o + 12, true), body: d.subarray(o + 16, o + len) });
+    o += (len + 3) & ~3;
+  }
+  return out;
+}
+
+test('user-netlink: strict checking and extended acks as Linux 6.18 answers them; dumps come in chunks, NLMSG_DONE alone', () => {
+  const proc = { pid: 4242 } as Process;
+  const sk = createNetlink(SOCK_RAW, 0) as SockImpl;
+  const recv = (max = 65536): Uint8Array => {
+    const r = sk.recv(proc, max, 0, true);
+    assert.ok(typeof r === 'object', `recv: ${String(r)}`);
+    return r.data;
+  };
+  const on = Uint8Array.of(1, 0, 0, 0);
+  // Without strict checking the address dump ignores ifa_index; every message is NLM_F_MULTI,
+  // the dump's seq and the socket's port id (the pid), NLMSG_DONE alone in the last datagram.
+  assert.equal(sk.send(proc, request(22, 0x301, 7, [0, 0, 0, 0, 99, 0, 0, 0]), 0, null, null, true), 24);
+  const dgrams: Uint8Array[] = [];
+  for (let d = recv(); ; d = recv()) {
+    dgrams.push(d);
+    if (messages(d).some((m) => m.type === 3)) break;
+  }
+  const all = dgrams.flatMap(messages);
+  assert.ok(all.every((m) => m.seq === 7 && m.pid === 4242 && m.flags === 2));
+  assert.deepEqual(messages(dgrams.at(-1)!).map((m) => m.type), [3]);
+  assert.ok(all.filter((m) => m.type === 20).length >= 1);
+  // A link dump: datagrams of at most NLMSG_GOODSIZE (3776) bytes with a 4096-byte buffer.
+  sk.send(proc, request(18, 0x301, 8, [0]), 0, null, null, true);
+  for (let d = recv(4096); ; d = recv(4096)) {
+    assert.ok(d.length <= 3776, `${d.length}`);
+    if (messages(d).some((m) => m.type === 3)) break;
+  }
+  assert.equal(sk.setopt(proc, 270, 12, on), 0); // NETLINK_GET_STRICT_CHK
+  assert.equal(sk.setopt(proc, 270, 11, on), 0); // NETLINK_EXT_ACK
+  const done = (seq: number, body: number[], type = 18): Msg => {
+    sk.send(proc, request(type, 0x301, seq, body), 0, null, null, true);
+    const ms = messages(recv());
+    assert.equal(ms.length, 1);
+    return ms[0]!;
+  };
+  const errOf = (m: Msg): [number, number, string] => {
+    const v = new DataView(m.body.buffer, m.body.byteOffset, m.body.byteLength);
+    const tlv = m.body.length > 4 ? new TextDecoder().decode(m.body.subarray(8, 4 + v.getUint16(4, true) - 1)) : '';
+    return [m.flags, v.getInt32(0, true), tlv];
+  };
+  assert.deepEqual(errOf(done(9, [0])), [0x202, -22, 'Invalid header for link dump']);
+  assert.deepEqual(errOf(done(10, [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])), [0x202, -22, 'Filter by device index not supported for link dumps']);
+  assert.deepEqual(errOf(done(11, [0, 0, 0, 1, 0, 0, 0, 0], 22)), [0x202, -22, 'ipv4: Invalid values in header for address dump request']);
+  assert.deepEqual(errOf(done(12, [0, 0, 0, 0, 0xe7, 3, 0, 0], 22)), [0x22, -19, '']);
+  // With strict checking ifa_index filters (NLM_F_DUMP_FILTERED): only lo's addresses.
+  sk.send(proc, request(22, 0x301, 13, [2, 0, 0, 0, 1, 0, 0, 0]), 0, null, null, true);
+  const lo = messages(recv());
+  assert.ok(lo.length >= 1 && lo.every((m) => m.type === 20 && m.flags === 0x22 && new DataView(m.body.buffer, m.body.byteOffset).getUint32(4, true) === 1));
+  assert.deepEqual(messages(recv()).map((m) => [m.type, m.flags]), [[3, 0x22]]);
+  // A second dump while one runs (until its NLMSG_DONE is produced): -EBUSY.
+  const ifinfo = new Array(16).fill(0);
+  sk.send(proc, request(18, 0x301, 14, ifinfo), 0, null, null, true);
+  sk.send(proc, request(18, 0x301, 15, ifinfo), 0, null, null, true);
+  const seen: Msg[] = [];
+  for (let i = 0; i < 64 && !seen.some((m) => m.type === 3); i++) seen.push(...messages(recv(4096)));
+  assert.ok(seen.filter((m) => m.type === 16 && m.seq === 14).length >= 1);
+  const busy = seen.filter((m) => m.type === 2);
+  assert.equal(busy.length, 1);
+  assert.equal(busy[0]!.seq, 15);
+  assert.equal(new DataView(busy[0]!.body.buffer, busy[0]!.body.byteOffset).getInt32(0, true), -16);
+  assert.equal(seen.at(-1)!.seq, 14);
+  assert.equal(sk.recv(proc, 4096, 0, true), 'wait');
+  sk.release();
 });

@@ -269,7 +269,7 @@ function dumpAddrs(req: Request, ctx: ReqContext, family: number): Outcome {
     index = new DataView(m.buffer, m.byteOffset, m.byteLength).getInt32(20, true);
   }
   const links = hostLinks();
-  if (index && !links.some((l) => l.index === index)) return { err: 0, dump: { msgs: [], doneErr: -ERRNO.ENODEV, flags: 0 } };
+  if (index && !links.some((l) => l.index === index)) return { err: 0, dump: { msgs: [], doneErr: -ERRNO.ENODEV, flags: NLM_F_DUMP_FILTERED } };
   const flags = index ? NLM_F_DUMP_FILTERED : 0;
   const msgs = hostAddrs(family, links)
     .filter((x) => !index || x.index === index)
