@@ -4,12 +4,12 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define CTESTS(X) X(intarith) X(fpformat) X(mathfn) X(strmem) X(qsort) X(setjmp) X(fileio) X(process) X(mem) \
-  X(timeuname) X(exit42) X(stderr) X(wc) X(threads) X(signals) X(segv) X(abort) X(sigterm) \
-  X(threadexit) X(jit) X(jitsmc) X(hostexec) X(locks) X(fsmeta) X(filecalls) X(newcalls) \
+#define CTESTS(X) X(intarith) X(fpformat) X(mathfn) X(strmem) X(qsort) X(setjmp) X(fileio) \
+  X(process) X(mem) X(timeuname) X(exit42) X(stderr) X(wc) X(threads) X(signals) X(segv) X(abort) \
+  X(sigterm) X(threadexit) X(jit) X(jitsmc) X(hostexec) X(locks) X(fsmeta) X(filecalls) X(newcalls) \
   X(timerfd) X(signalfd) X(memfd) X(pidfd) X(fdlinux) X(inotify) X(shmfile) X(pshared) X(robust) \
   X(busyexit) X(procfs) X(rusage) X(creds) X(prctl) X(unixsock) X(inetsock) X(unixlinux) X(pty) \
-  X(jobctl) X(pifutex)
+  X(jobctl) X(pifutex) X(netlink) X(netlinklinux) X(netlinkshow)
 #define DECL(n) int t_##n(int argc, char **argv);
 CTESTS(DECL)
 #undef DECL

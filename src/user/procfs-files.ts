@@ -409,3 +409,14 @@ export function mountinfoFile(): string {
     return '';
   }
 }
+
+/** Files of /proc/net the guest may read: the host's (the guest's network is the host's). */
+export const NET_FILES = ['dev', 'if_inet6', 'igmp', 'igmp6'];
+
+export function hostNetFile(name: string): string {
+  try {
+    return readFileSync(`/proc/net/${name}`, 'latin1');
+  } catch {
+    return '';
+  }
+}

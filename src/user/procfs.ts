@@ -10,7 +10,8 @@
 // host calls, so open, read, lseek, fstat, getdents64, readlink, stat and access behave as for
 // any file. Links to guest paths inside /proc (self, thread-self, mounts) are followed inside
 // the tree; others (exe, cwd, fd/N) point at host paths. A name that is not in the tree gives
-// ENOENT. Only comm can be opened for writing (by the process itself; comm.ts applies what was
+// ENOENT. /proc/net (a link to self/net) holds the host's dev, if_inet6, igmp and igmp6 (the
+// guest's network is the host's). Only comm can be opened for writing (by the process itself; comm.ts applies what was
 // written); other opens for writing fail with EACCES. Differences from Linux: st_size of a file
 // is its length (0 on Linux); root's unlink/chmod inside /proc reach the mirror (and are undone
 // the next time the directory is listed); a comm write reaches the name when it is next read.
@@ -84,6 +85,7 @@ function taskEntries(q: Process, t: Thread | undefined): Array<[string, Node]> {
     ['maps', file(() => F.maps(q))],
     ['mountinfo', file(() => F.mountinfoFile())],
     ['mounts', file(() => F.mountsFile())],
+    ['net', dir(() => F.NET_FILES.map((n): [string, Node] => [n, file(() => F.hostNetFile(n))]))],
     ['stat', file(() => F.stat(q, t))],
     ['statm', file(() => F.statm(q))],
     ['status', file(() => F.status(q, t))],
@@ -125,6 +127,7 @@ function rootNode(p: Process, t: Thread | null): Node {
     ['loadavg', file(() => F.loadavgFile(p))],
     ['meminfo', file(F.meminfo)],
     ['mounts', link(() => 'self/mounts', true)],
+    ['net', link(() => 'self/net', true)],
     ['self', link(() => String(p.pid), true)],
     ['stat', file(() => F.statFile(p))],
     ['sys', sysDir()],

@@ -3,13 +3,14 @@
 // getsockname/getpeername, and read/write on sockets (io.ts calls socketRead/socketWrite). This
 // layer reads and checks the guest's arguments (sockaddr lengths, msghdr, iovecs, control
 // messages: EFAULT/EINVAL as Linux), keeps the options every family shares, and blocks the calling
-// thread when the family says WAIT (socket.ts); the families are unix-socket.ts and
-// inet-socket.ts.
+// thread when the family says WAIT (socket.ts); the families are unix-socket.ts,
+// inet-socket.ts and netlink-socket.ts.
 import { ACCESS_WRITE } from '../address-space.js';
 import { monotonicNs } from '../clock.js';
 import { ERRNO } from '../errno.js';
 import { FdTable, O_CLOEXEC, O_NONBLOCK, O_RDWR, type OpenFile } from '../fd-table.js';
 import { createInet } from '../inet-socket.js';
+import { AF_NETLINK, createNetlink } from '../netlink-socket.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import {
@@ -111,6 +112,7 @@ function makeSock(domain: number, type: number, protocol: number): SockImpl | nu
     return new UnixSocket(type);
   }
   if (domain === AF_INET || domain === AF_INET6) return createInet(domain, type, protocol);
+  if (domain === AF_NETLINK) return createNetlink(type, protocol);
   return -ERRNO.EAFNOSUPPORT;
 }
 
@@ -136,6 +138,10 @@ const sysSocketpair = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (domain === AF_INET || domain === AF_INET6) return -ERRNO.EOPNOTSUPP;
   const probe = makeSock(domain, type, int(a[2]));
   if (typeof probe === 'number') return probe;
+  if (domain === AF_NETLINK) {
+    probe.release();
+    return -ERRNO.EOPNOTSUPP;
+  }
   if (!p.as.check(a[3]!, 8, ACCESS_WRITE)) return -ERRNO.EFAULT;
   const [x, y] = UnixSocket.pair(type, { pid: p.pid, uid: p.uid, gid: p.gid });
   const cloexec = (raw & O_CLOEXEC) !== 0;

@@ -10,6 +10,7 @@ import { O_NONBLOCK, kernelOffset } from '../fd-table.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { int, u32, type SysResult } from './abi.js';
+import { ifreqIoctl } from './ifreq.js';
 import { ptyIoctl } from './pty-files.js';
 import { hostTtyForeground, setHostTtyForeground } from '../job-control.js';
 
@@ -97,6 +98,10 @@ export const sysIoctl = (p: Process, t: Thread, a: bigint[]): SysResult => {
   if (f.kind !== 'host') {
     if (req === FIONREAD && f.kind === 'pipe') return p.as.writeU32(arg, f.pipe.size) ? 0 : -ERRNO.EFAULT;
     if (req === FIONREAD && f.kind === 'inotify') return p.as.writeU32(arg, f.queued) ? 0 : -ERRNO.EFAULT;
+    if (f.kind === 'socket') {
+      const r = ifreqIoctl(p, req, arg);
+      if (r !== null) return r;
+    }
     if (req === FIONREAD && f.kind === 'socket') {
       const n = f.sk.unread();
       return n < 0 ? n : p.as.writeU32(arg, n) ? 0 : -ERRNO.EFAULT;
