@@ -20,6 +20,7 @@ import { procGuestPath, procOpenCheck, procResolve } from '../procfs.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
 import type { Thread } from '../thread.js';
 import { makeFifo } from './mkfifo.js';
+import { adoptHostCwd, cwdTooLong } from '../workdir.js';
 import { AT_FDCWD, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -341,6 +342,8 @@ const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   let dir: string;
   try {
     if (statSync('.').nlink === 0) return -ERRNO.ENOENT;
+    // Linux builds the path in one page: a longer one is ENAMETOOLONG whatever the buffer.
+    if (cwdTooLong(p)) return -ERRNO.ENAMETOOLONG;
     dir = process.cwd();
   } catch {
     return -ERRNO.ENOENT;
@@ -353,20 +356,14 @@ const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 const sysChdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, BigInt(AT_FDCWD), a[0]!);
   if (typeof path === 'number') return path;
-  return host(() => (process.chdir(path), setCwd(p), 0));
+  return host(() => (process.chdir(path), adoptHostCwd(p), 0));
 };
-
-/** Records the host cwd the guest just moved to as the process's own. */
-function setCwd(p: Process): void {
-  p.cwd = process.cwd();
-  p.kernel.hostCwd = p.cwd;
-}
 
 const sysFchdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host' || !f.isDir) return -ERRNO.ENOTDIR;
-  return host(() => (process.chdir(readlinkSync(`/proc/self/fd/${f.hostFd}`)), setCwd(p), 0));
+  return host(() => (process.chdir(readlinkSync(`/proc/self/fd/${f.hostFd}`)), adoptHostCwd(p), 0));
 };
 
 const sysSymlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
