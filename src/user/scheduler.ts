@@ -8,6 +8,7 @@
 // thread is about to return to guest code. When no thread can run, the host sleeps until the
 // earliest deadline or until host input arrives (host-input.ts); with neither to wait for,
 // every thread is blocked forever and the run ends (deadlock).
+import { hostCwdOf } from './workdir.js';
 import { STOP_TRAP } from '../cpu/layout.js';
 import { disassemble } from '../isa/disasm.js';
 import { ERROR_CODES } from '../errors.js';
@@ -271,13 +272,14 @@ function runSlice(p: Process, t: Thread, opts: RunOptions): void {
 function switchTo(q: Process): void {
   q.core.setTlbMissHandler(q.tlbMiss);
   const k = q.kernel;
-  if (k.hostCwd !== q.cwd) {
+  const cwd = hostCwdOf(q);
+  if (k.hostCwd !== cwd) {
     try {
-      process.chdir(q.cwd);
+      process.chdir(cwd);
     } catch {
       // the directory went away: relative paths then fail, as they would on Linux
     }
-    k.hostCwd = q.cwd;
+    k.hostCwd = cwd;
   }
 }
 

@@ -20,7 +20,7 @@ import { procGuestPath, procOpenCheck, procResolve } from '../procfs.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
 import type { Thread } from '../thread.js';
 import { makeFifo } from './mkfifo.js';
-import { adoptHostCwd, cwdTooLong } from '../workdir.js';
+import { adoptHostCwd, heldCwd } from '../workdir.js';
 import { AT_FDCWD, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -341,9 +341,9 @@ const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   // throws only on some paths, so ask the directory itself: an unlinked one has no links).
   let dir: string;
   try {
-    if (statSync('.').nlink === 0) return -ERRNO.ENOENT;
+    if (statSync(heldCwd(p) ?? '.').nlink === 0) return -ERRNO.ENOENT;
     // Linux builds the path in one page: a longer one is ENAMETOOLONG whatever the buffer.
-    if (cwdTooLong(p)) return -ERRNO.ENAMETOOLONG;
+    if (heldCwd(p) !== null) return -ERRNO.ENAMETOOLONG;
     dir = process.cwd();
   } catch {
     return -ERRNO.ENOENT;
@@ -363,7 +363,7 @@ const sysFchdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host' || !f.isDir) return -ERRNO.ENOTDIR;
-  return host(() => (process.chdir(readlinkSync(`/proc/self/fd/${f.hostFd}`)), adoptHostCwd(p), 0));
+  return host(() => (process.chdir(`/proc/self/fd/${f.hostFd}`), adoptHostCwd(p), 0));
 };
 
 const sysSymlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
