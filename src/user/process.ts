@@ -256,6 +256,7 @@ export class Process {
           if (w.rerunAtDeadline) break; // executed again (a terminal's VTIME)
           finish(w.timeoutResult ?? 0);
         } else if (outcome === 'signal') {
+          w.onInterrupt?.();
           this.pollDeadlines.delete(t.tid);
           if (w.deadline !== null || w.noRestart) finish(-ERRNO.EINTR);
           else restartOrEintr();

@@ -21,6 +21,7 @@ import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFiel
 import type { Thread } from '../thread.js';
 import { makeFifo } from './mkfifo.js';
 import { adoptHostCwd, heldCwd } from '../workdir.js';
+import { fifoOpenWaits, openFifo } from '../fifo-open.js';
 import { AT_FDCWD, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -73,8 +74,15 @@ export function openHost(p: Process, path: string, flags: number, mode: number):
   if (flags & O_PATH) hflags = HOST_O_PATH | (flags & O_DIRECTORY ? C.O_DIRECTORY : 0) | (flags & O_NOFOLLOW ? C.O_NOFOLLOW : 0);
   process.umask(p.umask); // the host's umask is the process's own while it creates files
   const existed = flags & O_CREAT && !(flags & O_PATH) ? beforeCreate(path) : null;
+  // A FIFO whose other end is not open yet: only this thread waits (fifo-open.ts).
+  if (fifoOpenWaits(path, flags)) return openFifo(p, path, hflags, (fd) => installHost(p, fd, path, flags, existed));
   const fd = host(() => openSync(path, hflags, mode));
   if (typeof fd !== 'number' || fd < 0) return fd;
+  return installHost(p, fd, path, flags, existed);
+}
+
+/** Installs host fd `fd`, just opened at `path` with guest `flags`, as a guest fd. */
+function installHost(p: Process, fd: number, path: string, flags: number, existed: ReturnType<typeof beforeCreate>): SysResult {
   let st: BigIntStats;
   try {
     st = fstatSync(fd, { bigint: true });

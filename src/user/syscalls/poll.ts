@@ -43,7 +43,8 @@ export function readiness(p: Process, fd: number): number {
   const r = inp.poll();
   const out = POLLOUT | POLLWRNORM;
   if (r === 'in') return out | POLLIN | POLLRDNORM;
-  if (r === 'eof') return out | POLLIN | POLLRDNORM | (inp.fifo ? POLLHUP : 0);
+  // A pipe or FIFO without writers is POLLHUP only (fs/pipe.c); a socket at EOF is readable.
+  if (r === 'eof') return out | (inp.fifo ? POLLHUP : POLLIN | POLLRDNORM);
   return out;
 }
 
