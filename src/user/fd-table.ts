@@ -40,7 +40,10 @@ export const O_TMPFILE = 0o20000000;
 /** Flags F_SETFL may change. */
 export const SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
 
+/** A new pipe's capacity (F_GETPIPE_SZ), and the most F_SETPIPE_SZ gives an unprivileged
+ *  process (/proc/sys/fs/pipe-max-size). */
 export const PIPE_CAPACITY = 65536;
+export const PIPE_MAX_SIZE = 1048576;
 
 export interface Pipe {
   id: number;
@@ -49,6 +52,8 @@ export interface Pipe {
   size: number;
   readers: number;
   writers: number;
+  /** Bytes it holds at most (F_SETPIPE_SZ). */
+  capacity: number;
 }
 
 /** The first n bytes (n at most what `chunks` hold) of a queue of byte chunks, oldest first,
@@ -268,7 +273,7 @@ export class FdTable {
 
   /** A new pipe: [read end, write end] (not yet installed). */
   newPipe(flags: number): [PipeEnd, PipeEnd] {
-    const pipe: Pipe = { id: nextAnonId++, chunks: [], size: 0, readers: 1, writers: 1 };
+    const pipe: Pipe = { id: nextAnonId++, chunks: [], size: 0, readers: 1, writers: 1, capacity: PIPE_CAPACITY };
     return [
       { kind: 'pipe', pipe, write: false, flags: O_RDONLY | (flags & O_NONBLOCK), refs: 0 },
       { kind: 'pipe', pipe, write: true, flags: O_WRONLY | (flags & O_NONBLOCK), refs: 0 },

@@ -23,7 +23,7 @@ import { closeSync, existsSync, openSync, readSync, realpathSync } from 'node:fs
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { ERRNO } from './errno.js';
-import { FdTable, O_ACCMODE, O_APPEND, O_WRONLY, PIPE_CAPACITY, kernelOffset, pipeTake, type HostFile, type OpenFile, type PipeEnd } from './fd-table.js';
+import { FdTable, O_ACCMODE, O_APPEND, O_WRONLY, kernelOffset, pipeTake, type HostFile, type OpenFile, type PipeEnd } from './fd-table.js';
 import { FutexTable } from './futex.js';
 import { CLOSED, EOF, Ring, STOP, STOPPED, WAITING, hostPipes, post, shutdownBridges } from './host-bridge.js';
 import type { Kernel } from './kernel.js';
@@ -283,7 +283,7 @@ function pump(b: Bridge): boolean {
       return finish(b);
     }
     const eof = (b.ring.flags() & EOF) !== 0;
-    const n = Math.min(b.ring.used(), PIPE_CAPACITY - pipe.size);
+    const n = Math.min(b.ring.used(), pipe.capacity - pipe.size);
     let moved = false;
     if (n > 0) {
       pipe.chunks.push(b.ring.read(n));

@@ -97,12 +97,14 @@ if (s) {
 parentPort.on('message', (m) => {
   if (m === 'want') deliver();
   else if (m === 'close') {
+    const closed = () => { Atomics.store(ctl, 4, 1); Atomics.notify(ctl, 4); };
     if (s && !keep) {
       const own = s._handle && typeof s._handle.fd === 'number' ? s._handle.fd : fd;
+      s.once('close', closed);
       s.destroy();
       if (own !== fd) { try { require('node:fs').closeSync(fd); } catch {} }
     }
-    else if (s) s.pause();
+    else { if (s) s.pause(); closed(); }
     parentPort.close();
   }
 });
@@ -112,9 +114,9 @@ parentPort.on('message', (m) => {
 export type Take = Uint8Array | number | null;
 
 export class HostInput {
-  /** state, chunk length, error code, and a count of ready transitions (bumped before each
-   *  state change to DATA, EOF or ERROR). */
-  readonly ctl = new Int32Array(new SharedArrayBuffer(16));
+  /** state, chunk length, error code, a count of ready transitions (bumped before each state
+   *  change to DATA, EOF or ERROR), and 1 once the worker closed the host fd. */
+  readonly ctl = new Int32Array(new SharedArrayBuffer(20));
   /** The transition count last offered to blocked readers (see hostInputStatus). */
   offered = 0;
   private readonly buf = new Uint8Array(new SharedArrayBuffer(CHUNK));
@@ -199,6 +201,9 @@ export class HostInput {
   close(): void {
     if (!live.delete(this)) return;
     this.worker.postMessage('close');
+    // A FIFO's reader must be gone when close(2) returns: a writer opening it next must wait
+    // for a new reader (fifo-open.ts), and one writing must see EPIPE.
+    if (this.fifo) Atomics.wait(this.ctl, 4, 0, 500);
   }
 
   /** Stops the worker at once (the run is over). */

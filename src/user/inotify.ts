@@ -31,7 +31,7 @@ export const IN_ISDIR = 0x40000000;
 export const IN_ONESHOT = 0x80000000;
 
 /** /proc/sys/fs/inotify/max_queued_events. */
-const MAX_QUEUED = 16384;
+export const MAX_QUEUED_EVENTS = 16384;
 
 /** An inode as inotify names it. */
 export interface Node {
@@ -140,7 +140,7 @@ export function queueEvent(inst: InotifyFd, wd: number, mask: number, cookie = 0
   let ev = encodeEvent(wd, mask, cookie, name);
   const last = inst.queue[inst.queue.length - 1];
   if (last && sameBytes(last, ev)) return;
-  if (inst.queue.length >= MAX_QUEUED) {
+  if (inst.queue.length >= MAX_QUEUED_EVENTS) {
     ev = encodeEvent(-1, IN_Q_OVERFLOW, 0);
     if (last && sameBytes(last, ev)) return;
   }

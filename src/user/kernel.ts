@@ -16,6 +16,7 @@ import type { Process } from './process.js';
 import { SA_NOCLDWAIT, SIGCHLD, SIG_IGN } from './signals.js';
 import type { Thread } from './thread.js';
 import { noteProcessEnd } from './usage.js';
+import { releaseCwd } from './workdir.js';
 
 const SI_USER = 0;
 
@@ -119,6 +120,7 @@ export class Kernel {
     q.releaseThreads();
     q.alarm = null;
     q.fds.closeAll();
+    releaseCwd(q);
     noteProcessEnd(q);
     q.as.destroy();
     this.releaseVfork(q);

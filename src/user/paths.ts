@@ -9,6 +9,7 @@ import { AT_FDCWD } from './syscalls/abi.js';
 import { ERRNO } from './errno.js';
 import type { Process } from './process.js';
 import { procGuestPath, procResolve } from './procfs.js';
+import { heldCwd } from './workdir.js';
 
 const decoder = new TextDecoder();
 
@@ -43,7 +44,7 @@ export function sysrootPath(p: Process, path: string): string {
 export function resolveAt(p: Process, dirfd: number, path: string, allowEmpty = false): string | number {
   if (path === '') {
     if (!allowEmpty) return -ERRNO.ENOENT;
-    if (dirfd === AT_FDCWD) return '.';
+    if (dirfd === AT_FDCWD) return heldCwd(p) ?? '.';
     const f = p.fds.get(dirfd);
     if (!f) return -ERRNO.EBADF;
     if (f.kind !== 'host') return -ERRNO.EBADF;
@@ -64,6 +65,8 @@ export function resolveAt(p: Process, dirfd: number, path: string, allowEmpty = 
     return sysrootPath(p, path);
   }
   if (dirfd === AT_FDCWD) {
+    const held = heldCwd(p);
+    if (held !== null) return `${held}/${path}`;
     const g = procGuestPath(p.cwd);
     return g === null ? path : procResolve(p, `${g}/${path}`) ?? path;
   }

@@ -22,6 +22,7 @@ import {
 import { Thread, type SigInfo, type Wait } from './thread.js';
 import type { Strace } from './strace.js';
 import { PrctlState } from './syscalls/prctl.js';
+import { inheritCwd } from './workdir.js';
 import { ProcUsage, noteThreadEnd } from './usage.js';
 
 export interface ProcessConfig {
@@ -65,6 +66,8 @@ export class Process {
   readonly gid: number;
   /** The working directory (the host's cwd is switched to it while the process runs). */
   cwd: string;
+  /** The host fd holding the working directory when its path is too long to name (workdir.ts). */
+  cwdHold: number | null = null;
   /** The signal the parent gets when this process ends (clone's low byte; SIGCHLD for fork). */
   exitSignal = SIGCHLD;
   /** Set once the end of the process is complete (kernel.finish): a zombie until reaped. */
@@ -125,6 +128,7 @@ export class Process {
       this.uid = par.uid;
       this.gid = par.gid;
       this.cwd = par.cwd;
+      inheritCwd(this, par);
       this.creds = par.creds.clone();
       this.prctl = par.prctl.forked();
       this.ctty = par.ctty;
@@ -253,6 +257,7 @@ export class Process {
           if (w.rerunAtDeadline) break; // executed again (a terminal's VTIME)
           finish(w.timeoutResult ?? 0);
         } else if (outcome === 'signal') {
+          w.onInterrupt?.();
           this.pollDeadlines.delete(t.tid);
           if (w.deadline !== null || w.noRestart) finish(-ERRNO.EINTR);
           else restartOrEintr();

@@ -16,8 +16,8 @@
 // is its length (0 on Linux); root's unlink/chmod inside /proc reach the mirror (and are undone
 // the next time the directory is listed); a comm write reaches the name when it is next read.
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
+import { sysTree, type SysDir, type SysFile } from './procfs-sys.js';
 import { posix } from 'node:path';
 import { ERRNO, hostErrno } from './errno.js';
 import type { Process } from './process.js';
@@ -40,8 +40,6 @@ const file = (data: Content, mode = 0o444, written?: (hostPath: string, data: st
 const link = (target: () => string, inTree = false): Node => ({ t: 'link', target, inTree });
 
 let mirror: string | null = null;
-/** /proc/sys/kernel/random/boot_id: one per run. */
-const bootId = randomUUID();
 
 /** The host directory mirroring /proc (made on first use, removed at exit). */
 function root(): string {
@@ -101,20 +99,12 @@ function processDir(q: Process): Node {
   return dir(() => [...taskEntries(q, undefined), ['task', dir(tasks)]]);
 }
 
-function sysDir(): Node {
-  const kernel = dir(() => [
-    ['hostname', file(() => `${hostname()}\n`, 0o644)],
-    ['ngroups_max', file(() => '65536\n')],
-    ['osrelease', file(() => `${F.OSRELEASE}\n`)],
-    ['ostype', file(() => 'Linux\n')],
-    ['pid_max', file(() => '4194304\n', 0o644)],
-    ['random', dir(() => [
-      ['boot_id', file(() => `${bootId}\n`)],
-      ['uuid', file(() => `${randomUUID()}\n`)],
-    ])],
-    ['version', file(() => `${F.VERSION}\n`)],
-  ]);
-  return dir(() => [['kernel', kernel]]);
+/** /proc/sys (procfs-sys.ts) as nodes. */
+function sysDir(d: SysDir = sysTree(F.OSRELEASE, F.VERSION)): Node {
+  return dir(() => Object.keys(d).sort().map((name): [string, Node] => {
+    const e = d[name]!;
+    return [name, 'value' in e && typeof e.value === 'function' ? file(() => `${(e as SysFile).value()}\n`, (e as SysFile).mode) : sysDir(e as SysDir)];
+  }));
 }
 
 function rootNode(p: Process, t: Thread | null): Node {

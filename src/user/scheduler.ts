@@ -8,6 +8,8 @@
 // thread is about to return to guest code. When no thread can run, the host sleeps until the
 // earliest deadline or until host input arrives (host-input.ts); with neither to wait for,
 // every thread is blocked forever and the run ends (deadlock).
+import { hostCwdOf } from './workdir.js';
+import { sweepFifoOpens } from './fifo-open.js';
 import { STOP_TRAP } from '../cpu/layout.js';
 import { disassemble } from '../isa/disasm.js';
 import { ERROR_CODES } from '../errors.js';
@@ -271,13 +273,14 @@ function runSlice(p: Process, t: Thread, opts: RunOptions): void {
 function switchTo(q: Process): void {
   q.core.setTlbMissHandler(q.tlbMiss);
   const k = q.kernel;
-  if (k.hostCwd !== q.cwd) {
+  const cwd = hostCwdOf(q);
+  if (k.hostCwd !== cwd) {
     try {
-      process.chdir(q.cwd);
+      process.chdir(cwd);
     } catch {
       // the directory went away: relative paths then fail, as they would on Linux
     }
-    k.hostCwd = q.cwd;
+    k.hostCwd = cwd;
   }
 }
 
@@ -297,6 +300,7 @@ export function runProcess(p: Process, opts: RunOptions = {}): number {
       if (p.exitStatus !== null) break;
     }
     if (fireTimerfds()) k.wakeRetriers(); // a timerfd expired (fd-kinds.ts)
+    sweepFifoOpens(); // FIFO opens whose thread no longer waits (fifo-open.ts)
     const all: Array<[Process, Thread]> = [];
     for (const q of k.running()) for (const t of q.threads.values()) all.push([q, t]);
     const runnable = all.filter(([q, t]) => t.status === 'runnable' && q.stopSig === 0).sort((x, y) => x[1].tid - y[1].tid);

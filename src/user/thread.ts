@@ -14,8 +14,8 @@ export type Wait =
    *  from the start when something changes; at the deadline it returns timeoutResult (default
    *  0, as poll; a socket's SO_RCVTIMEO gives -EAGAIN), or with rerunAtDeadline only executes
    *  it again; a signal restarts it (SA_RESTART) or makes it fail with EINTR (always when
-   *  noRestart). */
-  | { kind: 'retry'; deadline: bigint | null; noRestart?: boolean; timeoutResult?: number; rerunAtDeadline?: boolean }
+   *  noRestart); onInterrupt then runs first (it undoes what the call left under way). */
+  | { kind: 'retry'; deadline: bigint | null; noRestart?: boolean; timeoutResult?: number; rerunAtDeadline?: boolean; onInterrupt?: () => void }
   /** rt_sigsuspend: only a signal ends it. */
   | { kind: 'sigsuspend' }
   /** rt_sigtimedwait: a signal in `set` becoming pending ends it (returns the signal). */

@@ -20,6 +20,8 @@ import { procGuestPath, procOpenCheck, procResolve } from '../procfs.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
 import type { Thread } from '../thread.js';
 import { makeFifo } from './mkfifo.js';
+import { adoptHostCwd, heldCwd } from '../workdir.js';
+import { fifoOpenWaits, openFifo } from '../fifo-open.js';
 import { AT_FDCWD, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -72,8 +74,15 @@ export function openHost(p: Process, path: string, flags: number, mode: number):
   if (flags & O_PATH) hflags = HOST_O_PATH | (flags & O_DIRECTORY ? C.O_DIRECTORY : 0) | (flags & O_NOFOLLOW ? C.O_NOFOLLOW : 0);
   process.umask(p.umask); // the host's umask is the process's own while it creates files
   const existed = flags & O_CREAT && !(flags & O_PATH) ? beforeCreate(path) : null;
+  // A FIFO whose other end is not open yet: only this thread waits (fifo-open.ts).
+  if (fifoOpenWaits(path, flags)) return openFifo(p, path, hflags, (fd) => installHost(p, fd, path, flags, existed));
   const fd = host(() => openSync(path, hflags, mode));
   if (typeof fd !== 'number' || fd < 0) return fd;
+  return installHost(p, fd, path, flags, existed);
+}
+
+/** Installs host fd `fd`, just opened at `path` with guest `flags`, as a guest fd. */
+function installHost(p: Process, fd: number, path: string, flags: number, existed: ReturnType<typeof beforeCreate>): SysResult {
   let st: BigIntStats;
   try {
     st = fstatSync(fd, { bigint: true });
@@ -340,7 +349,9 @@ const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   // throws only on some paths, so ask the directory itself: an unlinked one has no links).
   let dir: string;
   try {
-    if (statSync('.').nlink === 0) return -ERRNO.ENOENT;
+    if (statSync(heldCwd(p) ?? '.').nlink === 0) return -ERRNO.ENOENT;
+    // Linux builds the path in one page: a longer one is ENAMETOOLONG whatever the buffer.
+    if (heldCwd(p) !== null) return -ERRNO.ENAMETOOLONG;
     dir = process.cwd();
   } catch {
     return -ERRNO.ENOENT;
@@ -353,20 +364,14 @@ const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 const sysChdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, BigInt(AT_FDCWD), a[0]!);
   if (typeof path === 'number') return path;
-  return host(() => (process.chdir(path), setCwd(p), 0));
+  return host(() => (process.chdir(path), adoptHostCwd(p), 0));
 };
-
-/** Records the host cwd the guest just moved to as the process's own. */
-function setCwd(p: Process): void {
-  p.cwd = process.cwd();
-  p.kernel.hostCwd = p.cwd;
-}
 
 const sysFchdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host' || !f.isDir) return -ERRNO.ENOTDIR;
-  return host(() => (process.chdir(readlinkSync(`/proc/self/fd/${f.hostFd}`)), setCwd(p), 0));
+  return host(() => (process.chdir(`/proc/self/fd/${f.hostFd}`), adoptHostCwd(p), 0));
 };
 
 const sysSymlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {

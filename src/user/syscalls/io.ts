@@ -6,8 +6,8 @@ import { ACCESS_WRITE } from '../address-space.js';
 import { hostSleep } from '../clock.js';
 import { ERRNO, hostErrno } from '../errno.js';
 import {
-  O_APPEND, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_PATH, PIPE_CAPACITY, SETFL_MASK, O_ACCMODE, O_RDONLY, O_WRONLY,
-  hostInput, kernelOffset, pipeTake, type EventFd, type HostFile, type OpenFile,
+  O_APPEND, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_PATH, PIPE_MAX_SIZE, SETFL_MASK, O_ACCMODE, O_RDONLY, O_WRONLY,
+  hostInput, kernelOffset, pipeTake, type EventFd, type HostFile, type OpenFile, type Pipe,
 } from '../fd-table.js';
 import { sysIoctl } from './tty.js';
 import { F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW, fcntlLock } from './locking.js';
@@ -235,7 +235,7 @@ export function doWrite(p: Process, t: Thread, f: OpenFile, iov: Iov, at: number
     const pipe = f.pipe;
     if (pipe.readers === 0) return sigpipe(p, t);
     if (total === 0) return 0;
-    const space = PIPE_CAPACITY - pipe.size;
+    const space = pipe.capacity - pipe.size;
     // Writes of at most PIPE_BUF (4096) bytes are atomic: wait for room for all of them.
     if (space <= 0 || (total <= 4096 && space < total)) { // over: bytes a host program left unread came back (host-exec.ts)
       if (f.flags & O_NONBLOCK) return -ERRNO.EAGAIN;
@@ -479,9 +479,9 @@ const sysFcntl = (p: Process, t: Thread, a: bigint[]): SysResult => {
     case F_SETOWN:
       return 0;
     case F_GETPIPE_SZ:
-      return f.kind === 'pipe' ? PIPE_CAPACITY : -ERRNO.EBADF;
+      return f.kind === 'pipe' ? f.pipe.capacity : -ERRNO.EBADF;
     case F_SETPIPE_SZ:
-      return f.kind === 'pipe' ? PIPE_CAPACITY : -ERRNO.EBADF;
+      return f.kind === 'pipe' ? setPipeSize(p, f.pipe, Number(arg & 0xffffffffn)) : -ERRNO.EBADF;
     case F_ADD_SEALS:
     case F_GET_SEALS:
       return memfdSeals(p, f, cmd === F_ADD_SEALS, int(arg));
@@ -489,6 +489,20 @@ const sysFcntl = (p: Process, t: Thread, a: bigint[]): SysResult => {
       return -ERRNO.EINVAL;
   }
 };
+
+/** F_SETPIPE_SZ (fs/pipe.c pipe_set_size): the size rounded up to a power of two pages (at
+ *  least one); beyond /proc/sys/fs/pipe-max-size only for a privileged process (EPERM); EBUSY
+ *  when the pipe holds more than the new size. Returns the new capacity. */
+function setPipeSize(p: Process, pipe: Pipe, arg: number): number {
+  if (arg > 2 ** 31) return -ERRNO.EINVAL;
+  let size = 4096;
+  while (size < arg) size *= 2;
+  if (size > pipe.capacity && size > PIPE_MAX_SIZE && !p.creds.privileged) return -ERRNO.EPERM;
+  if (Math.ceil(pipe.size / 4096) > size / 4096) return -ERRNO.EBUSY;
+  pipe.capacity = size;
+  p.wakeRetriers(); // writers may now have room
+  return size;
+}
 
 const sysPipe2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const flags = int(a[1]);

@@ -158,7 +158,7 @@ const sysOpenat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   // The walk's root: dirfd's directory (or the cwd).
   const dirfd = int(a[0]);
   let root: string;
-  if (dirfd === AT_FDCWD) root = process.cwd();
+  if (dirfd === AT_FDCWD) root = p.cwd;
   else {
     const f = p.fds.get(dirfd);
     if (!f) return -ERRNO.EBADF;

@@ -4,7 +4,7 @@
 // signal or the timeout).
 import { monotonicNs } from '../clock.js';
 import { ERRNO } from '../errno.js';
-import { PIPE_CAPACITY, hostInput } from '../fd-table.js';
+import { hostInput } from '../fd-table.js';
 import type { Process } from '../process.js';
 import { UNBLOCKABLE } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -33,7 +33,7 @@ export function readiness(p: Process, fd: number): number {
   if (f.kind === 'socket') return f.sk.readiness();
   if (isSpecial(f)) return specialReadiness(p, f);
   if (f.kind === 'pipe') {
-    if (f.write) return (f.pipe.readers === 0 ? POLLERR : 0) | (PIPE_CAPACITY - f.pipe.size > 0 ? POLLOUT | POLLWRNORM : 0);
+    if (f.write) return (f.pipe.readers === 0 ? POLLERR : 0) | (f.pipe.capacity - f.pipe.size > 0 ? POLLOUT | POLLWRNORM : 0);
     return (f.pipe.size > 0 ? POLLIN | POLLRDNORM : 0) | (f.pipe.writers === 0 ? POLLHUP : 0);
   }
   if (f.kind === 'pty') return ptyReadiness(f);
@@ -43,7 +43,8 @@ export function readiness(p: Process, fd: number): number {
   const r = inp.poll();
   const out = POLLOUT | POLLWRNORM;
   if (r === 'in') return out | POLLIN | POLLRDNORM;
-  if (r === 'eof') return out | POLLIN | POLLRDNORM | (inp.fifo ? POLLHUP : 0);
+  // A pipe or FIFO without writers is POLLHUP only (fs/pipe.c); a socket at EOF is readable.
+  if (r === 'eof') return out | (inp.fifo ? POLLHUP : POLLIN | POLLRDNORM);
   return out;
 }
 

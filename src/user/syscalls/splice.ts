@@ -9,7 +9,7 @@
 import { fstatSync } from 'node:fs';
 import { ERRNO } from '../errno.js';
 import {
-  O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, PIPE_CAPACITY, hostInput, pipeTake, type HostFile, type OpenFile,
+  O_ACCMODE, O_APPEND, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, hostInput, pipeTake, type HostFile, type OpenFile,
   type PipeEnd,
 } from '../fd-table.js';
 import type { Process } from '../process.js';
@@ -89,7 +89,7 @@ const sysSplice = (p: Process, t: Thread, a: bigint[]): SysResult => {
   }
   if (fout.kind === 'pipe') {
     if (fout.pipe.readers === 0) return sigpipe(p, t);
-    const space = PIPE_CAPACITY - fout.pipe.size;
+    const space = fout.pipe.capacity - fout.pipe.size;
     if (space === 0) return wait();
     len = Math.min(len, space);
   }
@@ -162,7 +162,7 @@ const sysTee = (p: Process, t: Thread, a: bigint[]): SysResult => {
     return wait();
   }
   if (fout.pipe.readers === 0) return sigpipe(p, t);
-  const space = PIPE_CAPACITY - fout.pipe.size;
+  const space = fout.pipe.capacity - fout.pipe.size;
   if (space === 0) return wait();
   const data = drain(fin, Math.min(len, space), false);
   fout.pipe.chunks.push(data);
