@@ -3,7 +3,7 @@
 // refused); splice between sockets and pipes (AF_UNIX and TCP, SPLICE_F_NONBLOCK, offsets,
 // a file kind splice cannot take); a TCP connection reset by its peer (SO_LINGER {1, 0}, or
 // a close with unread bytes): poll bits, ECONNRESET once from read or SO_ERROR, then EOF,
-// and EPIPE on write.
+// and EPIPE on write; the local address of a UDP socket after connect (the route's source).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -220,6 +220,55 @@ static void resets(void) {
   close(c);
 }
 
+static void addr_text(int s, char *out, size_t n) {
+  struct sockaddr_storage ss;
+  socklen_t l = sizeof ss;
+  memset(&ss, 0, sizeof ss);
+  if (getsockname(s, (struct sockaddr *)&ss, &l) < 0) {
+    snprintf(out, n, "%s", strerrorname_np(errno));
+    return;
+  }
+  if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)n);
+  else inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)n);
+}
+
+static void udp_connect(void) {
+  printf("-- UDP connect and the local address\n");
+  char t[64];
+  int u = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9) };
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  R(connect(u, (struct sockaddr *)&a, sizeof a));
+  addr_text(u, t, sizeof t);
+  printf("udp4 local after connect: %s\n", t);
+  struct sockaddr un = { .sa_family = AF_UNSPEC };
+  R(connect(u, &un, sizeof un));
+  addr_text(u, t, sizeof t);
+  printf("udp4 local after AF_UNSPEC: %s\n", t);
+  close(u);
+  u = socket(AF_INET6, SOCK_DGRAM, 0);
+  struct sockaddr_in6 b = { .sin6_family = AF_INET6, .sin6_port = htons(9), .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+  R(connect(u, (struct sockaddr *)&b, sizeof b));
+  addr_text(u, t, sizeof t);
+  printf("udp6 local after connect: %s\n", t);
+  close(u);
+  u = socket(AF_INET6, SOCK_DGRAM, 0);
+  inet_pton(AF_INET6, "::ffff:127.0.0.1", &b.sin6_addr);
+  R(connect(u, (struct sockaddr *)&b, sizeof b));
+  addr_text(u, t, sizeof t);
+  printf("udp6 local after connect to a v4-mapped address: %s\n", t);
+  close(u);
+  // Bound to loopback explicitly: connect does not change it.
+  u = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in lo = { .sin_family = AF_INET };
+  lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  R(bind(u, (struct sockaddr *)&lo, sizeof lo));
+  R(connect(u, (struct sockaddr *)&a, sizeof a));
+  addr_text(u, t, sizeof t);
+  printf("bound udp4 local after connect: %s\n", t);
+  close(u);
+}
+
 int t_sockedge(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc < 2) return 2;
@@ -228,5 +277,6 @@ int t_sockedge(int argc, char **argv) {
   cmsg_flags();
   splices();
   resets();
+  udp_connect();
   return 0;
 }

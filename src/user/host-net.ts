@@ -156,6 +156,20 @@ parentPort.on('message', (m) => {
         });
         break;
       }
+      case 'udp-route': {
+        // The source address the host's routing picks for a destination (a UDP connect of a
+        // socket bound to the wildcard address takes it, as Linux's ip4_datagram_connect).
+        const t = dgram.createSocket(m.type);
+        let done = false;
+        const fin = (r) => { if (done) return; done = true; try { t.close(); } catch (e) { /* closed */ } reply(r); };
+        t.on('error', (e) => fin({ err: code(e) }));
+        t.connect(m.port || 9, m.host, (e) => {
+          if (e) return fin({ err: code(e) });
+          const a = t.address();
+          fin({ err: null, local: ep(a.address, a.port, a.family) });
+        });
+        break;
+      }
       case 'udp-send': {
         const st = socks.get(m.id);
         if (!st || !st.u) break;

@@ -8,8 +8,8 @@
 // host (so the port is allocated and EADDRINUSE is reported at bind, as on Linux); connections
 // that arrive between bind and listen wait in the backlog instead of being refused. A bound TCP
 // socket that then connects releases that port and connects from it. UDP connect filters
-// received datagrams by source on the main side; getsockname after it still shows the wildcard
-// address.
+// received datagrams by source on the main side; getsockname after it shows the source address
+// the host's routing picks for that peer (asked of the worker), as Linux.
 import { isIPv4, isIPv6 } from 'node:net';
 import { ERRNO } from './errno.js';
 import { takeBytes } from './fd-table.js';
@@ -136,6 +136,8 @@ export class InetSocket implements SockImpl, OptSocket {
   private keepalive = false;
   /** SO_LINGER on with a zero timeout: close resets the connection (RST), as Linux. */
   private lingerZero = false;
+  /** A UDP socket's local address is the route's source for its connected peer (not bound). */
+  private routeSource = false;
 
   constructor(readonly domain: number, readonly type: number, readonly protocol: number, accepted?: { cid: number; local: Endpoint; remote: Endpoint; listener: InetSocket }) {
     this.opts = new InetOptions(accepted?.listener.opts);
@@ -257,12 +259,24 @@ export class InetSocket implements SockImpl, OptSocket {
     if (this.type === SOCK_DGRAM) {
       if (addr.length >= 2 && (addr[0]! | (addr[1]! << 8)) === 0) {
         this.remote = null;
+        if (this.routeSource && this.local) this.local = { ...this.local, address: this.domain === AF_INET ? '0.0.0.0' : '::' };
+        this.routeSource = false;
         return 0;
       }
       const a = parseAddr(this.domain, addr, false);
       if (typeof a === 'number') return a;
       const r = this.autobind();
       if (r < 0) return r;
+      if (this.local && isWildcard(this.local.address)) {
+        // As Linux: a socket bound to the wildcard address takes the route's source address
+        // (what getsockname shows); no route to the destination is the connect's error.
+        const route = hostNet().request({ op: 'udp-route', type: this.domain === AF_INET ? 'udp4' : 'udp6', host: a[0], port: a[1] });
+        if (route.err) return codeErrno(route.err);
+        if (route.local) {
+          this.local = { ...this.local, address: route.local.address };
+          this.routeSource = true;
+        }
+      }
       this.remote = { address: a[0], port: a[1], family: '' };
       return 0;
     }
@@ -490,6 +504,10 @@ export class InetSocket implements SockImpl, OptSocket {
     for (const s of this.pending.splice(0)) s.release();
     this.hostOpen = false;
   }
+}
+
+function isWildcard(a: string): boolean {
+  return a === '0.0.0.0' || a === '::' || a === '' || a === '::ffff:0.0.0.0';
 }
 
 function sameHost(a: string, b: string): boolean {
