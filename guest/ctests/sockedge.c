@@ -3,7 +3,9 @@
 // refused); splice between sockets and pipes (AF_UNIX and TCP, SPLICE_F_NONBLOCK, offsets,
 // a file kind splice cannot take); a TCP connection reset by its peer (SO_LINGER {1, 0}, or
 // a close with unread bytes): poll bits, ECONNRESET once from read or SO_ERROR, then EOF,
-// and EPIPE on write; the local address of a UDP socket after connect (the route's source).
+// and EPIPE on write; TCP recv MSG_TRUNC (discards, NULL buffer), connect after a failed
+// non-blocking attempt (the error or ECONNABORTED, then a new attempt); the local address of
+// a UDP socket after connect (the route's source).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -220,6 +222,48 @@ static void resets(void) {
   close(c);
 }
 
+static void tcp_misc(void) {
+  printf("-- TCP: MSG_TRUNC discards, connect after a failed attempt\n");
+  int s, c;
+  if (tcp_pair(&s, &c) < 0) return;
+  char b[16] = { 0 };
+  write(c, "abcdefgh", 8);
+  struct pollfd p = { s, POLLIN, 0 };
+  poll(&p, 1, 5000);
+  usleep(100000);
+  R(recv(s, NULL, 3, MSG_TRUNC | MSG_DONTWAIT));
+  R(recv(s, b, sizeof b, MSG_DONTWAIT));
+  printf("'%s'\n", b);
+  close(s);
+  close(c);
+  // A port nobody listens on: a listener's port after it closed.
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  socklen_t l = sizeof a;
+  bind(ls, (struct sockaddr *)&a, sizeof a);
+  listen(ls, 1);
+  getsockname(ls, (struct sockaddr *)&a, &l);
+  close(ls);
+  int d = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  R(connect(d, (struct sockaddr *)&a, sizeof a));
+  struct pollfd q = { d, POLLOUT, 0 };
+  poll(&q, 1, 5000);
+  int e = -1;
+  l = sizeof e;
+  R(getsockopt(d, SOL_SOCKET, SO_ERROR, &e, &l));
+  printf("SO_ERROR %s\n", e ? strerrorname_np(e) : "0");
+  R(connect(d, (struct sockaddr *)&a, sizeof a));
+  R(write(d, "x", 1));
+  close(d);
+  d = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  R(connect(d, (struct sockaddr *)&a, sizeof a));
+  q.fd = d;
+  poll(&q, 1, 5000);
+  R(connect(d, (struct sockaddr *)&a, sizeof a));
+  R(connect(d, (struct sockaddr *)&a, sizeof a));
+  close(d);
+}
+
 static void addr_text(int s, char *out, size_t n) {
   struct sockaddr_storage ss;
   socklen_t l = sizeof ss;
@@ -277,6 +321,7 @@ int t_sockedge(int argc, char **argv) {
   cmsg_flags();
   splices();
   resets();
+  tcp_misc();
   udp_connect();
   return 0;
 }

@@ -138,6 +138,8 @@ export class InetSocket implements SockImpl, OptSocket {
   private lingerZero = false;
   /** A UDP socket's local address is the route's source for its connected peer (not bound). */
   private routeSource = false;
+  /** A connection attempt failed and no connect call has reported it yet. */
+  private connectFailed = false;
 
   constructor(readonly domain: number, readonly type: number, readonly protocol: number, accepted?: { cid: number; local: Endpoint; remote: Endpoint; listener: InetSocket }) {
     this.opts = new InetOptions(accepted?.listener.opts);
@@ -184,7 +186,10 @@ export class InetSocket implements SockImpl, OptSocket {
         break;
       case 'error':
         this.err = -codeErrno(e.code);
-        if (this.state === 'connecting') this.state = 'new';
+        if (this.state === 'connecting') {
+          this.state = 'new';
+          this.connectFailed = true;
+        }
         break;
       case 'written':
         this.unacked -= e.n;
@@ -194,6 +199,7 @@ export class InetSocket implements SockImpl, OptSocket {
         this.eof = true;
         if (this.state === 'connecting') {
           this.state = 'new';
+          this.connectFailed = true;
           if (!this.err) this.err = ERRNO.ECONNREFUSED;
         }
         break;
@@ -291,9 +297,13 @@ export class InetSocket implements SockImpl, OptSocket {
       }
       return -ERRNO.EISCONN;
     }
-    if (this.connectTid === tid && this.err) {
+    if (this.connectFailed) {
+      // As Linux's inet_stream_connect on a socket whose attempt ended (TCP_CLOSE): the
+      // pending error, or ECONNABORTED once SO_ERROR took it; the next connect starts anew.
+      this.connectFailed = false;
       this.connectTid = 0;
-      return -this.takeError();
+      const e = this.takeError();
+      return e ? -e : -ERRNO.ECONNABORTED;
     }
     if (this.state === 'listening') return -ERRNO.EISCONN;
     const a = parseAddr(this.domain, addr, false);

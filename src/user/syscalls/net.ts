@@ -295,21 +295,28 @@ const sysSendto = (p: Process, t: Thread, a: bigint[]): SysResult => {
   return sendData(p, t, f, data, u32(a[3]), to, null);
 };
 
+/** MSG_TRUNC on a TCP socket: the bytes are taken and thrown away, never copied (tcp_recvmsg),
+ *  so the buffer is not looked at. */
+function discards(f: SocketFile, flags: number): boolean {
+  return (flags & MSG_TRUNC) !== 0 && f.sk.type === SOCK_STREAM && f.sk.domain !== AF_UNIX;
+}
+
 const sysRecvfrom = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const f = sockOf(p, a[0]!);
   if (typeof f === 'number') return f;
   const n = Math.min(size(a[2]), MAX_IO);
-  if (n > 0 && !p.as.check(a[1]!, n, ACCESS_WRITE)) return -ERRNO.EFAULT;
+  const flags = u32(a[3]);
+  const drop = discards(f, flags);
+  if (n > 0 && !drop && !p.as.check(a[1]!, n, ACCESS_WRITE)) return -ERRNO.EFAULT;
   if (a[4] !== 0n && a[5] !== 0n) {
     const l = p.as.readU32(a[5]!);
     if (l === null) return -ERRNO.EFAULT;
     if ((l | 0) < 0) return -ERRNO.EINVAL;
   }
-  const flags = u32(a[3]);
   const r = recvData(p, t, f, n, flags);
   if (typeof r === 'number' || r === BLOCKED) return r;
   for (const x of r.rights ?? []) dropRef(x);
-  if (r.data.length > 0) p.as.write(a[1]!, r.data);
+  if (r.data.length > 0 && !drop) p.as.write(a[1]!, r.data);
   if (r.from) {
     const w = writeAddr(p, a[4]!, a[5]!, r.from);
     if (w < 0) return w;
@@ -432,7 +439,7 @@ function cmsg(level: number, type: number, payload: Uint8Array): Uint8Array {
  *  descriptors), flags. Returns the call's result. */
 function deliver(p: Process, f: SocketFile, hp: bigint, h: MsgHdr, r: Got, flags: number): number {
   let o = 0;
-  for (const [base, len] of h.iov) {
+  for (const [base, len] of discards(f, flags) ? [] : h.iov) {
     if (o >= r.data.length) break;
     const n = Math.min(len, r.data.length - o);
     p.as.write(base, r.data.subarray(o, o + n));
@@ -508,7 +515,8 @@ function recvOne(p: Process, t: Thread, f: SocketFile, hp: bigint, flags: number
   const h = readMsghdr(p, hp);
   if (typeof h === 'number') return h;
   if (!p.as.check(hp, 56, ACCESS_WRITE)) return -ERRNO.EFAULT;
-  for (const [base, len] of h.iov) if (len > 0 && !p.as.check(base, len, ACCESS_WRITE)) return -ERRNO.EFAULT;
+  const drop = discards(f, flags);
+  if (!drop) for (const [base, len] of h.iov) if (len > 0 && !p.as.check(base, len, ACCESS_WRITE)) return -ERRNO.EFAULT;
   if (h.control !== 0n && h.controllen > 0 && !p.as.check(h.control, h.controllen, ACCESS_WRITE)) return -ERRNO.EFAULT;
   const max = h.iov.reduce((s, [, l]) => s + l, 0);
   const r = recvData(p, t, f, max, flags);
