@@ -34,6 +34,17 @@ export type NetEvent =
 
 export const READ_AHEAD = 262144;
 
+/** Socket options the worker applies to a host socket (inet-socket.ts hostOptions): TCP
+ *  nodelay and keepalive (idle seconds); a UDP socket's TTL/hop limit, multicast TTL and loop. */
+export interface HostOptions {
+  nodelay: boolean;
+  keepalive: boolean;
+  keepidle: number;
+  ttl: number;
+  mcastTtl: number;
+  mcastLoop: boolean;
+}
+
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const net = require('node:net');
@@ -47,6 +58,13 @@ let nextCid = 1000000000;
 function post(m, transfer) { port.postMessage(m, transfer); Atomics.add(ev, 0, 1); Atomics.notify(ev, 0); }
 function ep(a, p, f) { return { address: a || '', port: p || 0, family: f || '' }; }
 function code(e) { return (e && e.code) || 'EIO'; }
+function applyOpts(st, o) {
+  if (!st || !o) return;
+  try {
+    if (st.s) { st.s.setNoDelay(!!o.nodelay); st.s.setKeepAlive(!!o.keepalive, o.keepalive ? o.keepidle * 1000 : 0); }
+    if (st.u) { st.u.setTTL(o.ttl); st.u.setMulticastTTL(o.mcastTtl); st.u.setMulticastLoopback(!!o.mcastLoop); }
+  } catch (e) { /* a socket already closing */ }
+}
 function wire(id, s) {
   const st = { s, out: 0, paused: false };
   socks.set(id, st);
@@ -92,10 +110,10 @@ parentPort.on('message', (m) => {
         break;
       }
       case 'backlog': break;
-      case 'accepted': { const st = socks.get(m.id); if (st && st.s) st.s.resume(); break; }
+      case 'accepted': { const st = socks.get(m.id); applyOpts(st, m.opts); if (st && st.s) st.s.resume(); break; }
       case 'connect': {
-        const s = net.connect({ host: m.host, port: m.port, localAddress: m.localAddress, localPort: m.localPort, allowHalfOpen: true, noDelay: !!m.noDelay });
-        wire(m.id, s);
+        const s = net.connect({ host: m.host, port: m.port, localAddress: m.localAddress, localPort: m.localPort, allowHalfOpen: true });
+        applyOpts(wire(m.id, s), m.opts);
         s.on('connect', () => post({ ev: 'connected', id: m.id, local: ep(s.localAddress, s.localPort, s.localFamily), remote: ep(s.remoteAddress, s.remotePort, s.remoteFamily) }));
         break;
       }
@@ -114,8 +132,7 @@ parentPort.on('message', (m) => {
         break;
       }
       case 'end': { const st = socks.get(m.id); if (st && st.s) st.s.end(); break; }
-      case 'nodelay': { const st = socks.get(m.id); if (st && st.s) st.s.setNoDelay(!!m.on); break; }
-      case 'keepalive': { const st = socks.get(m.id); if (st && st.s) st.s.setKeepAlive(!!m.on); break; }
+      case 'opts': applyOpts(socks.get(m.id), m.opts); break;
       case 'close': {
         const st = socks.get(m.id);
         socks.delete(m.id);
@@ -133,8 +150,23 @@ parentPort.on('message', (m) => {
         u.bind({ address: m.host, port: m.port, exclusive: true }, () => {
           bound = true;
           socks.set(m.id, { u });
+          applyOpts(socks.get(m.id), m.opts);
           const a = u.address();
           reply({ err: null, local: ep(a.address, a.port, a.family) });
+        });
+        break;
+      }
+      case 'udp-route': {
+        // The source address the host's routing picks for a destination (a UDP connect of a
+        // socket bound to the wildcard address takes it, as Linux's ip4_datagram_connect).
+        const t = dgram.createSocket(m.type);
+        let done = false;
+        const fin = (r) => { if (done) return; done = true; try { t.close(); } catch (e) { /* closed */ } reply(r); };
+        t.on('error', (e) => fin({ err: code(e) }));
+        t.connect(m.port || 9, m.host, (e) => {
+          if (e) return fin({ err: code(e) });
+          const a = t.address();
+          fin({ err: null, local: ep(a.address, a.port, a.family) });
         });
         break;
       }

@@ -8,27 +8,22 @@
 // host (so the port is allocated and EADDRINUSE is reported at bind, as on Linux); connections
 // that arrive between bind and listen wait in the backlog instead of being refused. A bound TCP
 // socket that then connects releases that port and connects from it. UDP connect filters
-// received datagrams by source on the main side; getsockname after it still shows the wildcard
-// address.
+// received datagrams by source on the main side; getsockname after it shows the source address
+// the host's routing picks for that peer (asked of the worker), as Linux.
 import { isIPv4, isIPv6 } from 'node:net';
 import { ERRNO } from './errno.js';
 import { takeBytes } from './fd-table.js';
-import { READ_AHEAD, codeErrno, hostNet, type Endpoint, type NetEvent } from './host-net.js';
+import { READ_AHEAD, codeErrno, hostNet, type Endpoint, type HostOptions, type NetEvent } from './host-net.js';
+import { IP, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP, IPV6, InetOptions, TCP, type OptSocket } from './inet-options.js';
 import type { Process } from './process.js';
 import {
   AF_INET, AF_INET6, MSG_PEEK, MSG_WAITALL, POLLERR, POLLHUP, POLLRDHUP, POLL_IN, POLL_OUT, SHUT_RD, SHUT_RDWR, SHUT_WR,
   SOCK_DGRAM, SOCK_STREAM, WAIT, newGen, type Ancillary, type Received, type SockImpl, type Wait,
 } from './socket.js';
 
-const IPPROTO_IP = 0;
-const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
-const IPPROTO_IPV6 = 41;
-const TCP_NODELAY = 1;
-const TCP_OPTS = new Set([1, 2, 3, 4, 5, 6, 9, 12]); // NODELAY MAXSEG CORK KEEPIDLE KEEPINTVL KEEPCNT DEFER_ACCEPT QUICKACK
-const IP_OPTS = new Set([1, 2]); // IP_TOS IP_TTL
-const IPV6_V6ONLY = 26;
 const SO_KEEPALIVE = 9;
+const SO_LINGER = 13;
 const SOL_SOCKET = 1;
 /** Bytes handed to the worker and not yet written before send waits (EAGAIN). */
 const SEND_LIMIT = 262144;
@@ -114,7 +109,7 @@ interface Dgram {
   from: Endpoint;
 }
 
-export class InetSocket implements SockImpl {
+export class InetSocket implements SockImpl, OptSocket {
   gen = newGen();
   wgen = newGen();
   sndbuf: number;
@@ -136,9 +131,18 @@ export class InetSocket implements SockImpl {
   private unacked = 0;
   private connectTid = 0;
   private hostOpen = false;
-  private readonly opts = new Map<string, number>();
+  private readonly opts: InetOptions;
+  /** SO_KEEPALIVE (the layer keeps what getsockopt reports; the host socket needs it too). */
+  private keepalive = false;
+  /** SO_LINGER on with a zero timeout: close resets the connection (RST), as Linux. */
+  private lingerZero = false;
+  /** A UDP socket's local address is the route's source for its connected peer (not bound). */
+  private routeSource = false;
+  /** A connection attempt failed and no connect call has reported it yet. */
+  private connectFailed = false;
 
-  constructor(readonly domain: number, readonly type: number, readonly protocol: number, accepted?: { cid: number; local: Endpoint; remote: Endpoint }) {
+  constructor(readonly domain: number, readonly type: number, readonly protocol: number, accepted?: { cid: number; local: Endpoint; remote: Endpoint; listener: InetSocket }) {
+    this.opts = new InetOptions(accepted?.listener.opts);
     this.sndbuf = type === SOCK_STREAM ? 16384 : 212992;
     this.rcvbuf = type === SOCK_STREAM ? 131072 : 212992;
     if (accepted) {
@@ -159,7 +163,7 @@ export class InetSocket implements SockImpl {
   private event(e: NetEvent): void {
     switch (e.ev) {
       case 'conn': {
-        const s = new InetSocket(this.domain, this.type, this.protocol, { cid: e.cid, local: e.local, remote: e.remote });
+        const s = new InetSocket(this.domain, this.type, this.protocol, { cid: e.cid, local: e.local, remote: e.remote, listener: this });
         this.pending.push(s);
         break;
       }
@@ -182,7 +186,10 @@ export class InetSocket implements SockImpl {
         break;
       case 'error':
         this.err = -codeErrno(e.code);
-        if (this.state === 'connecting') this.state = 'new';
+        if (this.state === 'connecting') {
+          this.state = 'new';
+          this.connectFailed = true;
+        }
         break;
       case 'written':
         this.unacked -= e.n;
@@ -192,6 +199,7 @@ export class InetSocket implements SockImpl {
         this.eof = true;
         if (this.state === 'connecting') {
           this.state = 'new';
+          this.connectFailed = true;
           if (!this.err) this.err = ERRNO.ECONNREFUSED;
         }
         break;
@@ -206,8 +214,8 @@ export class InetSocket implements SockImpl {
   private listenHost(host: string, port: number): number {
     const net = hostNet();
     net.on(this.id, (e) => this.event(e));
-    const v6only = this.opts.get('v6only') === 1;
-    const r = net.request({ op: this.type === SOCK_STREAM ? 'listen' : 'udp-bind', type: this.domain === AF_INET ? 'udp4' : 'udp6', id: this.id, host, port, backlog: 511, v6only });
+    const v6only = this.opts.value(IPPROTO_IPV6, IPV6.V6ONLY) === 1;
+    const r = net.request({ op: this.type === SOCK_STREAM ? 'listen' : 'udp-bind', type: this.domain === AF_INET ? 'udp4' : 'udp6', id: this.id, host, port, backlog: 511, v6only, opts: this.hostOptions() });
     if (r.err) {
       net.off(this.id);
       return codeErrno(r.err);
@@ -247,7 +255,7 @@ export class InetSocket implements SockImpl {
     this.pump();
     const s = this.pending.shift();
     if (!s) return WAIT;
-    hostNet().post({ op: 'accepted', id: s.id });
+    hostNet().post({ op: 'accepted', id: s.id, opts: s.hostOptions() });
     this.touch();
     return s;
   }
@@ -257,12 +265,24 @@ export class InetSocket implements SockImpl {
     if (this.type === SOCK_DGRAM) {
       if (addr.length >= 2 && (addr[0]! | (addr[1]! << 8)) === 0) {
         this.remote = null;
+        if (this.routeSource && this.local) this.local = { ...this.local, address: this.domain === AF_INET ? '0.0.0.0' : '::' };
+        this.routeSource = false;
         return 0;
       }
       const a = parseAddr(this.domain, addr, false);
       if (typeof a === 'number') return a;
       const r = this.autobind();
       if (r < 0) return r;
+      if (this.local && isWildcard(this.local.address)) {
+        // As Linux: a socket bound to the wildcard address takes the route's source address
+        // (what getsockname shows); no route to the destination is the connect's error.
+        const route = hostNet().request({ op: 'udp-route', type: this.domain === AF_INET ? 'udp4' : 'udp6', host: a[0], port: a[1] });
+        if (route.err) return codeErrno(route.err);
+        if (route.local) {
+          this.local = { ...this.local, address: route.local.address };
+          this.routeSource = true;
+        }
+      }
       this.remote = { address: a[0], port: a[1], family: '' };
       return 0;
     }
@@ -277,9 +297,13 @@ export class InetSocket implements SockImpl {
       }
       return -ERRNO.EISCONN;
     }
-    if (this.connectTid === tid && this.err) {
+    if (this.connectFailed) {
+      // As Linux's inet_stream_connect on a socket whose attempt ended (TCP_CLOSE): the
+      // pending error, or ECONNABORTED once SO_ERROR took it; the next connect starts anew.
+      this.connectFailed = false;
       this.connectTid = 0;
-      return -this.takeError();
+      const e = this.takeError();
+      return e ? -e : -ERRNO.ECONNABORTED;
     }
     if (this.state === 'listening') return -ERRNO.EISCONN;
     const a = parseAddr(this.domain, addr, false);
@@ -299,7 +323,7 @@ export class InetSocket implements SockImpl {
     this.hostOpen = true;
     const net = hostNet();
     net.on(this.id, (e) => this.event(e));
-    net.post({ op: 'connect', id: this.id, host: a[0], port: a[1], localAddress, localPort, noDelay: this.opts.get('nodelay') === 1 });
+    net.post({ op: 'connect', id: this.id, host: a[0], port: a[1], localAddress, localPort, opts: this.hostOptions() });
     if (nonblock) return -ERRNO.EINPROGRESS;
     return WAIT;
   }
@@ -392,44 +416,53 @@ export class InetSocket implements SockImpl {
   }
 
   getopt(_p: Process, level: number, opt: number): Uint8Array | number {
-    const int = (v: number): Uint8Array => {
-      const b = new Uint8Array(4);
-      new DataView(b.buffer).setInt32(0, v, true);
-      return b;
-    };
-    if (level === IPPROTO_TCP && this.type === SOCK_STREAM && TCP_OPTS.has(opt)) return int(this.opts.get(`tcp${opt}`) ?? (opt === 2 ? 536 : 0));
-    if (level === IPPROTO_IP && IP_OPTS.has(opt)) return int(this.opts.get(`ip${opt}`) ?? (opt === 2 ? 64 : 0));
-    if (level === IPPROTO_IPV6 && this.domain === AF_INET6 && opt === IPV6_V6ONLY) return int(this.opts.get('v6only') ?? 0);
-    return -ERRNO.ENOPROTOOPT;
+    const r = this.opts.get(this, level, opt);
+    if (typeof r === 'number') return r;
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setInt32(0, r.v, true);
+    return b;
   }
 
   setopt(_p: Process, level: number, opt: number, val: Uint8Array): number {
-    const v = val.length >= 4 ? new DataView(val.buffer, val.byteOffset, 4).getInt32(0, true) : null;
     if (level === SOL_SOCKET) {
-      if (opt === SO_KEEPALIVE && v !== null && this.hostOpen) hostNet().post({ op: 'keepalive', id: this.id, on: v !== 0 });
+      const dv = new DataView(val.buffer, val.byteOffset, val.byteLength);
+      if (opt === SO_KEEPALIVE && val.length >= 4) {
+        this.keepalive = dv.getInt32(0, true) !== 0;
+        this.carryOptions();
+      } else if (opt === SO_LINGER && val.length >= 8) {
+        this.lingerZero = dv.getInt32(0, true) !== 0 && dv.getInt32(4, true) === 0;
+      }
       return -ERRNO.ENOPROTOOPT; // the layer keeps the value
     }
-    if (level === IPPROTO_TCP && this.type === SOCK_STREAM && TCP_OPTS.has(opt)) {
-      if (v === null) return -ERRNO.EINVAL;
-      this.opts.set(`tcp${opt}`, opt === TCP_NODELAY ? (v ? 1 : 0) : v);
-      if (opt === TCP_NODELAY) {
-        this.opts.set('nodelay', v ? 1 : 0);
-        if (this.hostOpen) hostNet().post({ op: 'nodelay', id: this.id, on: v !== 0 });
-      }
-      return 0;
-    }
-    if (level === IPPROTO_IP && IP_OPTS.has(opt)) {
-      if (v === null) return -ERRNO.EINVAL;
-      this.opts.set(`ip${opt}`, v);
-      return 0;
-    }
-    if (level === IPPROTO_IPV6 && this.domain === AF_INET6 && opt === IPV6_V6ONLY) {
-      if (v === null) return -ERRNO.EINVAL;
-      if (this.state !== 'new') return -ERRNO.EINVAL;
-      this.opts.set('v6only', v ? 1 : 0);
-      return 0;
-    }
-    return -ERRNO.ENOPROTOOPT;
+    const r = this.opts.set(this, level, opt, val);
+    if (r === 0) this.carryOptions();
+    return r;
+  }
+
+  /** What the network worker applies to the host socket (when it is made, and on each change). */
+  hostOptions(): HostOptions {
+    const v4 = this.domain === AF_INET;
+    const hops = (x: number): number => (x === -1 ? 64 : x);
+    return {
+      nodelay: this.opts.value(IPPROTO_TCP, TCP.NODELAY) === 1,
+      keepalive: this.keepalive,
+      keepidle: this.opts.value(IPPROTO_TCP, TCP.KEEPIDLE),
+      ttl: hops(v4 ? this.opts.value(IPPROTO_IP, IP.TTL) : this.opts.value(IPPROTO_IPV6, IPV6.UNICAST_HOPS)),
+      mcastTtl: v4 ? this.opts.value(IPPROTO_IP, IP.MULTICAST_TTL) : this.opts.value(IPPROTO_IPV6, IPV6.MULTICAST_HOPS),
+      mcastLoop: (v4 ? this.opts.value(IPPROTO_IP, IP.MULTICAST_LOOP) : this.opts.value(IPPROTO_IPV6, IPV6.MULTICAST_LOOP)) === 1,
+    };
+  }
+
+  private carryOptions(): void {
+    if (this.hostOpen && !(this.type === SOCK_STREAM && this.state === 'listening')) hostNet().post({ op: 'opts', id: this.id, opts: this.hostOptions() });
+  }
+
+  hasPort(): boolean {
+    return this.state !== 'new';
+  }
+
+  closed(): boolean {
+    return this.state === 'new' || this.state === 'bound';
   }
 
   takeError(): number {
@@ -472,11 +505,19 @@ export class InetSocket implements SockImpl {
 
   release(): void {
     const net = hostNet();
+    net.pump();
     net.off(this.id);
-    if (this.hostOpen || this.serving) net.post({ op: 'close', id: this.id });
+    // As Linux's tcp_close: a connection closed with SO_LINGER {1, 0} or with received bytes
+    // still unread is reset (RST), so the peer's next read or write fails with ECONNRESET.
+    const reset = this.type === SOCK_STREAM && this.state === 'connected' && (this.lingerZero || this.rqBytes > 0);
+    if (this.hostOpen || this.serving) net.post({ op: 'close', id: this.id, reset });
     for (const s of this.pending.splice(0)) s.release();
     this.hostOpen = false;
   }
+}
+
+function isWildcard(a: string): boolean {
+  return a === '0.0.0.0' || a === '::' || a === '' || a === '::ffff:0.0.0.0';
 }
 
 function sameHost(a: string, b: string): boolean {

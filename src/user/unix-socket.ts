@@ -40,6 +40,7 @@ interface Msg {
 /** Bound names: host path → socket (with the socket file's inode), abstract name (hex) → socket. */
 const byPath = new Map<string, { sock: UnixSocket; ino: bigint }>();
 const byAbstract = new Map<string, UnixSocket>();
+const SOL_SOCKET = 1;
 let autobindNext = 1;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -265,6 +266,8 @@ export class UnixSocket implements SockImpl {
     srv.peerCred = cred;
     srv.ownCred = target.ownCred;
     srv.passcred = target.passcred;
+    // The new socket carries the listener's name from now on (getpeername before accept).
+    srv.addr = target.addr;
     this.peer = srv;
     this.state = 'connected';
     this.peerCred = target.ownCred;
@@ -416,12 +419,14 @@ export class UnixSocket implements SockImpl {
     return this.peer.addr ?? unnamed();
   }
 
-  getopt(_p: Process, _level: number, _opt: number): Uint8Array | number {
-    return -ERRNO.ENOPROTOOPT;
+  // AF_UNIX has no options of its own beyond SOL_SOCKET's (the layer's): Linux's unix sockets
+  // have no protocol getsockopt/setsockopt, so any other level is EOPNOTSUPP.
+  getopt(_p: Process, level: number, _opt: number): Uint8Array | number {
+    return level === SOL_SOCKET ? -ERRNO.ENOPROTOOPT : -ERRNO.EOPNOTSUPP;
   }
 
-  setopt(_p: Process, _level: number, _opt: number, _val: Uint8Array): number {
-    return -ERRNO.ENOPROTOOPT;
+  setopt(_p: Process, level: number, _opt: number, _val: Uint8Array): number {
+    return level === SOL_SOCKET ? -ERRNO.ENOPROTOOPT : -ERRNO.EOPNOTSUPP;
   }
 
   takeError(): number {

@@ -21,6 +21,7 @@ import type { Thread } from '../thread.js';
 import { UnixSocket, setDropFile } from '../unix-socket.js';
 import { BLOCKED, int, size, u32, type SyscallDef, type SysResult } from './abi.js';
 import { readIovecs } from './io.js';
+import { socketGetopt, socketSetopt } from './sockopt.js';
 
 const ESOCKTNOSUPPORT = 94;
 const SOL_SOCKET = 1;
@@ -28,19 +29,6 @@ const SCM_RIGHTS = 1;
 const SCM_CREDENTIALS = 2;
 const SCM_MAX_FD = 253;
 const MAX_IO = 16 * 1048576;
-
-const SO = {
-  DEBUG: 1, REUSEADDR: 2, TYPE: 3, ERROR: 4, DONTROUTE: 5, BROADCAST: 6, SNDBUF: 7, RCVBUF: 8, KEEPALIVE: 9,
-  OOBINLINE: 10, NO_CHECK: 11, PRIORITY: 12, LINGER: 13, BSDCOMPAT: 14, REUSEPORT: 15, PASSCRED: 16, PEERCRED: 17,
-  RCVLOWAT: 18, SNDLOWAT: 19, RCVTIMEO: 20, SNDTIMEO: 21, ACCEPTCONN: 30, SNDBUFFORCE: 32, RCVBUFFORCE: 33,
-  PROTOCOL: 38, DOMAIN: 39, RCVTIMEO_NEW: 66, SNDTIMEO_NEW: 67,
-};
-/** Boolean/int SOL_SOCKET options kept as plain values (no effect beyond what getsockopt says). */
-const PLAIN_OPTS = new Set([SO.DEBUG, SO.REUSEADDR, SO.DONTROUTE, SO.BROADCAST, SO.KEEPALIVE, SO.OOBINLINE, SO.NO_CHECK, SO.PRIORITY, SO.BSDCOMPAT, SO.REUSEPORT, SO.RCVLOWAT, SO.SNDLOWAT]);
-const WMEM_MAX = 212992;
-
-/** A socket description's extra state the layer keeps: plain option values. */
-const plainOpts = new WeakMap<SocketFile, Map<number, number>>();
 
 /** Drops a reference held outside any table (a description in flight in an SCM_RIGHTS message):
  *  FdTable.release does not depend on the table it is called on. */
@@ -284,6 +272,15 @@ export function socketRead(p: Process, t: Thread, f: SocketFile, want: number): 
   return r.data;
 }
 
+/** splice(2) from a socket (splice.ts): up to `want` bytes; `nonblock` (SPLICE_F_NONBLOCK) fails
+ *  with EAGAIN instead of waiting, as the socket's own O_NONBLOCK does. */
+export function socketSpliceRead(p: Process, t: Thread, f: SocketFile, want: number, nonblock: boolean): Uint8Array | number | typeof BLOCKED {
+  const r = recvData(p, t, f, want, nonblock ? MSG_DONTWAIT : 0);
+  if (typeof r === 'number' || r === BLOCKED) return r;
+  for (const x of r.rights ?? []) dropRef(x);
+  return r.data;
+}
+
 /** write(2)/writev(2) of a socket (io.ts). */
 export function socketWrite(p: Process, t: Thread, f: SocketFile, data: Uint8Array): SysResult {
   return sendData(p, t, f, data, 0, null, null);
@@ -304,21 +301,28 @@ const sysSendto = (p: Process, t: Thread, a: bigint[]): SysResult => {
   return sendData(p, t, f, data, u32(a[3]), to, null);
 };
 
+/** MSG_TRUNC on a TCP socket: the bytes are taken and thrown away, never copied (tcp_recvmsg),
+ *  so the buffer is not looked at. */
+function discards(f: SocketFile, flags: number): boolean {
+  return (flags & MSG_TRUNC) !== 0 && f.sk.type === SOCK_STREAM && f.sk.domain !== AF_UNIX;
+}
+
 const sysRecvfrom = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const f = sockOf(p, a[0]!);
   if (typeof f === 'number') return f;
   const n = Math.min(size(a[2]), MAX_IO);
-  if (n > 0 && !p.as.check(a[1]!, n, ACCESS_WRITE)) return -ERRNO.EFAULT;
+  const flags = u32(a[3]);
+  const drop = discards(f, flags);
+  if (n > 0 && !drop && !p.as.check(a[1]!, n, ACCESS_WRITE)) return -ERRNO.EFAULT;
   if (a[4] !== 0n && a[5] !== 0n) {
     const l = p.as.readU32(a[5]!);
     if (l === null) return -ERRNO.EFAULT;
     if ((l | 0) < 0) return -ERRNO.EINVAL;
   }
-  const flags = u32(a[3]);
   const r = recvData(p, t, f, n, flags);
   if (typeof r === 'number' || r === BLOCKED) return r;
   for (const x of r.rights ?? []) dropRef(x);
-  if (r.data.length > 0) p.as.write(a[1]!, r.data);
+  if (r.data.length > 0 && !drop) p.as.write(a[1]!, r.data);
   if (r.from) {
     const w = writeAddr(p, a[4]!, a[5]!, r.from);
     if (w < 0) return w;
@@ -416,7 +420,12 @@ function sendOne(p: Process, t: Thread, f: SocketFile, hp: bigint, flags: number
   return sendData(p, t, f, data, flags, to, anc);
 }
 
+/** MSG_CMSG_COMPAT is the kernel's own mark for 32-bit callers: sendmsg/recvmsg and their mmsg
+ *  forms refuse it from a native program (before looking at the descriptor). */
+const MSG_CMSG_COMPAT = 0x80000000;
+
 const sysSendmsg = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  if (u32(a[2]) & MSG_CMSG_COMPAT) return -ERRNO.EINVAL;
   const f = sockOf(p, a[0]!);
   if (typeof f === 'number') return f;
   return sendOne(p, t, f, a[1]!, u32(a[2]));
@@ -436,13 +445,14 @@ function cmsg(level: number, type: number, payload: Uint8Array): Uint8Array {
  *  descriptors), flags. Returns the call's result. */
 function deliver(p: Process, f: SocketFile, hp: bigint, h: MsgHdr, r: Got, flags: number): number {
   let o = 0;
-  for (const [base, len] of h.iov) {
+  for (const [base, len] of discards(f, flags) ? [] : h.iov) {
     if (o >= r.data.length) break;
     const n = Math.min(len, r.data.length - o);
     p.as.write(base, r.data.subarray(o, o + n));
     o += n;
   }
-  let mflags = 0;
+  // Linux starts msg_flags from the call's MSG_CMSG_CLOEXEC (____sys_recvmsg).
+  let mflags = flags & MSG_CMSG_CLOEXEC;
   if (r.full > r.data.length && f.sk.type !== SOCK_STREAM) mflags |= MSG_TRUNC;
   let namelen = 0;
   if (h.name !== 0n && r.from) {
@@ -511,7 +521,8 @@ function recvOne(p: Process, t: Thread, f: SocketFile, hp: bigint, flags: number
   const h = readMsghdr(p, hp);
   if (typeof h === 'number') return h;
   if (!p.as.check(hp, 56, ACCESS_WRITE)) return -ERRNO.EFAULT;
-  for (const [base, len] of h.iov) if (len > 0 && !p.as.check(base, len, ACCESS_WRITE)) return -ERRNO.EFAULT;
+  const drop = discards(f, flags);
+  if (!drop) for (const [base, len] of h.iov) if (len > 0 && !p.as.check(base, len, ACCESS_WRITE)) return -ERRNO.EFAULT;
   if (h.control !== 0n && h.controllen > 0 && !p.as.check(h.control, h.controllen, ACCESS_WRITE)) return -ERRNO.EFAULT;
   const max = h.iov.reduce((s, [, l]) => s + l, 0);
   const r = recvData(p, t, f, max, flags);
@@ -520,6 +531,7 @@ function recvOne(p: Process, t: Thread, f: SocketFile, hp: bigint, flags: number
 }
 
 const sysRecvmsg = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  if (u32(a[2]) & MSG_CMSG_COMPAT) return -ERRNO.EINVAL;
   const f = sockOf(p, a[0]!);
   if (typeof f === 'number') return f;
   return recvOne(p, t, f, a[1]!, u32(a[2]));
@@ -528,6 +540,7 @@ const sysRecvmsg = (p: Process, t: Thread, a: bigint[]): SysResult => {
 /** sendmmsg/recvmmsg: one message after another; stops at the first that would block once some
  *  went through (the count so far is returned). */
 const mmsg = (send: boolean) => (p: Process, t: Thread, a: bigint[]): SysResult => {
+  if (u32(a[3]) & MSG_CMSG_COMPAT) return -ERRNO.EINVAL;
   const f = sockOf(p, a[0]!);
   if (typeof f === 'number') return f;
   const vlen = Math.min(u32(a[2]), 1024);
@@ -545,125 +558,13 @@ const mmsg = (send: boolean) => (p: Process, t: Thread, a: bigint[]): SysResult 
   return n;
 };
 
-// ---- options ------------------------------------------------------------------------------------
-
-function intBytes(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, v, true);
-  return b;
-}
-
-function timeval(ns: bigint): Uint8Array {
-  const b = new Uint8Array(16);
-  const v = new DataView(b.buffer);
-  v.setBigInt64(0, ns / 1_000_000_000n, true);
-  v.setBigInt64(8, (ns % 1_000_000_000n) / 1000n, true);
-  return b;
-}
-
-function getopt(p: Process, f: SocketFile, level: number, opt: number): Uint8Array | number {
-  const sk = f.sk;
-  if (level !== SOL_SOCKET) return sk.getopt(p, level, opt);
-  switch (opt) {
-    case SO.TYPE: return intBytes(sk.type);
-    case SO.DOMAIN: return intBytes(sk.domain);
-    case SO.PROTOCOL: return intBytes(sk.protocol);
-    case SO.ERROR: return intBytes(sk.takeError());
-    case SO.ACCEPTCONN: return intBytes(sk.listening() ? 1 : 0);
-    case SO.SNDBUF: return intBytes(sk.sndbuf);
-    case SO.RCVBUF: return intBytes(sk.rcvbuf);
-    case SO.PASSCRED: return intBytes(sk instanceof UnixSocket && sk.passcred ? 1 : 0);
-    case SO.PEERCRED: {
-      const c = sk instanceof UnixSocket ? sk.peerCred : null;
-      const b = new Uint8Array(12);
-      const v = new DataView(b.buffer);
-      v.setInt32(0, c?.pid ?? 0, true);
-      v.setInt32(4, c ? c.uid : -1, true);
-      v.setInt32(8, c ? c.gid : -1, true);
-      return b;
-    }
-    case SO.RCVTIMEO:
-    case SO.RCVTIMEO_NEW: return timeval(f.rcvtimeo);
-    case SO.SNDTIMEO:
-    case SO.SNDTIMEO_NEW: return timeval(f.sndtimeo);
-    case SO.LINGER: {
-      const l = plainOpts.get(f)?.get(SO.LINGER) ?? 0;
-      const b = new Uint8Array(8);
-      const v = new DataView(b.buffer);
-      v.setInt32(0, l > 0 ? 1 : 0, true);
-      v.setInt32(4, Math.max(0, l - 1), true);
-      return b;
-    }
-    default:
-      if (PLAIN_OPTS.has(opt)) {
-        const d = opt === SO.RCVLOWAT || opt === SO.SNDLOWAT ? 1 : 0;
-        return intBytes(plainOpts.get(f)?.get(opt) ?? d);
-      }
-      return sk.getopt(p, level, opt);
-  }
-}
-
-function setopt(p: Process, f: SocketFile, level: number, opt: number, val: Uint8Array): number {
-  const sk = f.sk;
-  if (level !== SOL_SOCKET) return sk.setopt(p, level, opt, val);
-  const v = new DataView(val.buffer, val.byteOffset, val.byteLength);
-  if (opt === SO.RCVTIMEO || opt === SO.SNDTIMEO || opt === SO.RCVTIMEO_NEW || opt === SO.SNDTIMEO_NEW) {
-    if (val.length < 16) return -ERRNO.EINVAL;
-    const sec = v.getBigInt64(0, true);
-    const usec = v.getBigInt64(8, true);
-    if (usec < 0n || usec >= 1_000_000n) return -ERRNO.EDOM;
-    const ns = sec < 0n ? 0n : sec * 1_000_000_000n + usec * 1000n;
-    if (opt === SO.RCVTIMEO || opt === SO.RCVTIMEO_NEW) f.rcvtimeo = ns;
-    else f.sndtimeo = ns;
-    return 0;
-  }
-  if (opt === SO.LINGER) {
-    if (val.length < 8) return -ERRNO.EINVAL;
-    const m = plainOpts.get(f) ?? new Map<number, number>();
-    plainOpts.set(f, m);
-    m.set(SO.LINGER, v.getInt32(0, true) ? Math.max(0, v.getInt32(4, true)) + 1 : 0);
-    return 0;
-  }
-  if (val.length < 4) return -ERRNO.EINVAL;
-  const x = v.getInt32(0, true);
-  switch (opt) {
-    case SO.SNDBUF:
-    case SO.SNDBUFFORCE:
-      if (opt === SO.SNDBUFFORCE) return -ERRNO.EPERM;
-      sk.sndbuf = Math.max(Math.min(x >>> 0, WMEM_MAX) * 2, 4608);
-      break;
-    case SO.RCVBUF:
-    case SO.RCVBUFFORCE:
-      if (opt === SO.RCVBUFFORCE) return -ERRNO.EPERM;
-      sk.rcvbuf = Math.max(Math.min(x >>> 0, WMEM_MAX) * 2, 2304);
-      break;
-    case SO.PASSCRED:
-      if (sk instanceof UnixSocket) sk.passcred = x !== 0;
-      break;
-    case SO.TYPE: case SO.DOMAIN: case SO.PROTOCOL: case SO.ERROR: case SO.ACCEPTCONN: case SO.PEERCRED:
-      return -ERRNO.ENOPROTOOPT;
-    default: {
-      if (!PLAIN_OPTS.has(opt)) return sk.setopt(p, level, opt, val);
-      const m = plainOpts.get(f) ?? new Map<number, number>();
-      plainOpts.set(f, m);
-      const bool = opt !== SO.PRIORITY && opt !== SO.RCVLOWAT && opt !== SO.SNDLOWAT;
-      m.set(opt, bool ? (x ? 1 : 0) : opt === SO.RCVLOWAT ? Math.max(1, x) : x);
-      if (opt === SO.PRIORITY && (x < 0 || x > 6)) return -ERRNO.EPERM;
-      const r = sk.setopt(p, level, opt, val);
-      return r === -ERRNO.ENOPROTOOPT ? 0 : r;
-    }
-  }
-  p.wakeRetriers();
-  return 0;
-}
-
 const sysGetsockopt = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = sockOf(p, a[0]!);
   if (typeof f === 'number') return f;
   const l = p.as.readU32(a[4]!);
   if (l === null) return -ERRNO.EFAULT;
   if ((l | 0) < 0) return -ERRNO.EINVAL;
-  const r = getopt(p, f, int(a[1]), int(a[2]));
+  const r = socketGetopt(p, f, int(a[1]), int(a[2]));
   if (typeof r === 'number') return r;
   const n = Math.min(l, r.length);
   if (n > 0 && !p.as.write(a[3]!, r.subarray(0, n))) return -ERRNO.EFAULT;
@@ -677,7 +578,7 @@ const sysSetsockopt = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (len < 0) return -ERRNO.EINVAL;
   const val = len === 0 ? new Uint8Array(0) : p.as.read(a[3]!, Math.min(len, 256));
   if (!val) return -ERRNO.EFAULT;
-  return setopt(p, f, int(a[1]), int(a[2]), val);
+  return socketSetopt(p, f, int(a[1]), int(a[2]), val);
 };
 
 export const NET_SYSCALLS: Record<number, SyscallDef> = {

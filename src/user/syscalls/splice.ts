@@ -1,6 +1,6 @@
 // splice(2) and tee(2). One side of a splice must be a pipe: one of rvisor's in-emulator pipes or
 // a host FIFO (read through its HostInput, written with blocking host writes); the other a file,
-// a host stream or another pipe. Bytes are moved through rvisor (there is no page-moving to
+// a host stream, a socket or another pipe (any other kind of file: EINVAL). Bytes are moved through rvisor (there is no page-moving to
 // gain: every pipe here is a list of chunks). Blocking follows Linux: the pipe side waits
 // (a retry wait in the scheduler) unless SPLICE_F_NONBLOCK or the pipe's O_NONBLOCK says
 // otherwise, then EAGAIN; a pipe without readers gives SIGPIPE and EPIPE. tee duplicates the
@@ -16,6 +16,7 @@ import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { BLOCKED, int, size, type SyscallDef, type SysResult } from './abi.js';
 import { MAX_IO, hostRead, hostWrite, sigpipe } from './io.js';
+import { socketSpliceRead, socketWrite } from './net.js';
 
 const SPLICE_F_NONBLOCK = 0x02;
 const SPLICE_F_ALL = 0x0f;
@@ -75,7 +76,9 @@ const sysSplice = (p: Process, t: Thread, a: bigint[]): SysResult => {
     if (offIn !== null && offIn < 0) return -ERRNO.EINVAL;
     if (fout.flags & O_NONBLOCK) flags |= SPLICE_F_NONBLOCK;
   } else return -ERRNO.EINVAL;
-  if (fin.kind === 'epoll' || fin.kind === 'eventfd' || fout.kind === 'epoll' || fout.kind === 'eventfd') return -ERRNO.EINVAL;
+  // The side that is not a pipe: a host file or stream, or a socket; no other kind of file here.
+  const other = (f: OpenFile): boolean => f.kind === 'pipe' || f.kind === 'host' || f.kind === 'socket';
+  if (!other(fin) || !other(fout)) return -ERRNO.EINVAL;
   const nonblock = (flags & SPLICE_F_NONBLOCK) !== 0;
   const wait = (): SysResult => {
     if (nonblock) return -ERRNO.EAGAIN;
@@ -93,10 +96,15 @@ const sysSplice = (p: Process, t: Thread, a: bigint[]): SysResult => {
     if (space === 0) return wait();
     len = Math.min(len, space);
   }
+  if (fout.kind === 'socket') return pipeToSocket(p, t, fin, fout, len, wait);
   // Take the bytes.
   let data: Uint8Array;
   if (fin.kind === 'pipe') data = drain(fin, len, true);
-  else {
+  else if (fin.kind === 'socket') {
+    const r = socketSpliceRead(p, t, fin, len, nonblock);
+    if (typeof r === 'number' || r === BLOCKED) return r;
+    data = r;
+  } else {
     const f = fin as HostFile;
     if (f.seekable) {
       p.as.syncShared();
@@ -140,6 +148,32 @@ const sysSplice = (p: Process, t: Thread, a: bigint[]): SysResult => {
   p.wakeRetriers();
   return done;
 };
+
+/** splice from a pipe (rvisor's, or a host FIFO) into a socket: the bytes leave the pipe only
+ *  as far as the socket took them (a socket that must wait leaves the pipe as it was). The
+ *  socket's own O_NONBLOCK decides whether its send waits, as Linux's splice_to_socket. */
+function pipeToSocket(p: Process, t: Thread, fin: OpenFile, fout: OpenFile & { kind: 'socket' }, len: number, wait: () => SysResult): SysResult {
+  let data: Uint8Array;
+  const inp = fin.kind === 'host' ? hostInput(fin) : null;
+  if (fin.kind === 'pipe') data = drain(fin, len, false);
+  else if (inp) {
+    const r = inp.take(len);
+    if (r === null) return wait();
+    if (typeof r === 'number') return r;
+    data = r;
+  } else {
+    const r = hostRead(fin as HostFile, len, null);
+    if (typeof r === 'number') return r;
+    data = r;
+  }
+  if (data.length === 0) return 0;
+  const r = socketWrite(p, t, fout, data);
+  const sent = typeof r === 'number' && r > 0 ? r : 0;
+  if (fin.kind === 'pipe') drain(fin, sent, true);
+  else if (inp && sent < data.length) inp.unread([data.subarray(sent)]);
+  if (sent > 0) p.wakeRetriers();
+  return r;
+}
 
 const sysTee = (p: Process, t: Thread, a: bigint[]): SysResult => {
   let flags = int(a[3]);
