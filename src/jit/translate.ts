@@ -103,7 +103,7 @@ function endsRun(i: Insn | undefined): boolean {
 
 /** The entry offsets to compile a page with: the seeds (where code was entered), and with
  *  `follow`, every branch and jump target on the page reachable from them, the instruction after
- *  a call (where the callee returns) and after an instruction left to the interpreter (where the
+ *  a branch, after a call (where the callee returns) and after an instruction left to the interpreter (where the
  *  region is entered again). At most `max`. */
 export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follow = true, max = 512): number[] {
   const found = new Set<number>();
@@ -123,7 +123,8 @@ export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follo
       const i = decodeAt(page, off);
       if (!i) break;
       const next = off + i.len;
-      if (BRANCHES.has(i.name)) add(off + immB(i.ins));
+      // a branch's fall-through too: the interpreter, running a block left to it, stops there
+      if (BRANCHES.has(i.name)) { add(off + immB(i.ins)); add(next); }
       else if (i.name === 'jal') {
         add(off + immJ(i.ins));
         if (((i.ins >>> 7) & 31) !== 0) add(next);
