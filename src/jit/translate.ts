@@ -14,11 +14,12 @@
 //   Returns (instructions retired << 4) | status (JIT_* in layout.ts); the pc to go on from (the
 //   faulting instruction's for JIT_TRAP) is stored in HART_PC.
 //
-// Handled in wasm: RV64I and M (C through expansion), loads and stores through the hart's TLB with
-// the interpreter's slow paths called on a miss, FLW/FLD/FSW/FSD; A, F and D through the core's
-// exec_ext. Everything that may change privilege, translation or control in ways a region cannot
-// follow (system instructions, CSRs, fence.i, illegal encodings, an instruction on the page's last
-// halfword) ends the region at that instruction, which the interpreter then runs.
+// Handled in wasm: RV64I and M (C through expansion), loads and stores through the hart's TLB,
+// FLW/FLD/FSW/FSD; A, F and D through the core's exec_ext. Everything that may change privilege,
+// translation or control in ways a region cannot follow (system instructions, CSRs, fence.i,
+// illegal encodings, an instruction on the page's last halfword), a TLB miss, a store to a frame
+// holding checked code, and an FP access with mstatus.FS not Dirty end the region before that
+// instruction (JIT_SLOW), which the interpreter then runs.
 import { decodeInsn } from '../isa/disasm.js';
 import { expandCompressed } from '../isa/compressed.js';
 import { INSNS, type InsnDef } from '../isa/table.js';
