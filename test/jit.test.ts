@@ -265,3 +265,25 @@ test('jit: --jit and --jit-threshold values are checked', () => {
   assert.throws(() => parseJitThreshold('1e3'), /whole number/);
   assert.throws(() => parseJitThreshold('-5'), /whole number/);
 });
+
+test('jit: a hot page is compiled from the blocks run once it is hot, not its cold start-up code', () => {
+  // 200 instructions run once, then a loop of 5 run 20000 times, on the same page
+  const code: Code = [];
+  for (let i = 0; i < 200; i++) code.push(I('addi', { rd: 5 + (i % 3), rs1: 5 + (i % 3), imm: i }));
+  code.push(
+    I('lui', { rd: 10, imm: Number(DATA) }),
+    I('lui', { rd: 11, imm: 5 << 12 }), // 20480
+    // loop:
+    I('ld', { rd: 12, rs1: 10, imm: 0 }),
+    I('add', { rd: 12, rs1: 12, rs2: 11 }),
+    I('sd', { rs1: 10, rs2: 12, imm: 0 }),
+    I('addi', { rd: 11, rs1: 11, imm: -1 }),
+    I('bne', { rs1: 11, rs2: 0, imm: -16 }),
+  );
+  const [j, n] = pair(code, 2000);
+  lockstep(j, n, 1_000_000);
+  assert.equal(j.hart.cause, CAUSE_ECALL_U);
+  const s = j.core.jitStats();
+  assert.ok(s.translations >= 1 && s.instructions > 90_000, JSON.stringify(s));
+  assert.ok(s.translatedInstructions < 50, `only the loop is translated: ${JSON.stringify(s)}`);
+});

@@ -241,8 +241,11 @@ export const JIT_MISS = 2;
 /** ...after a slow memory access or a store to code (the fetch translation and the code must be
  *  checked again)... */
 export const JIT_REFETCH = 3;
-/** ...or its bytes differ from the page's now (nothing done: drop it). */
+/** ...its bytes differ from the page's now (nothing done: drop it)... */
 export const JIT_STALE = 4;
+/** ...or the instruction at pc is for the interpreter (a TLB miss, a store to a code frame, an FP
+ *  access with mstatus.FS not Dirty, a system instruction): the run loop runs the block there. */
+export const JIT_SLOW = 5;
 
 /** Exception causes (RISC-V privileged spec 1.12, section 3.1.15, table 3.6). */
 export const CAUSE_MISALIGNED_FETCH = 0;

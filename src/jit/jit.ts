@@ -21,10 +21,12 @@ export const DEFAULT_JIT_THRESHOLD = 50_000;
 const DEFAULT_MAX_CODE_BYTES = 32 << 20;
 /** Bytes of compiled modules this process keeps for reuse (regions of identical pages). */
 const MODULE_CACHE_BYTES = 64 << 20;
-/** Misses before a page is compiled again with the new offsets as entries (4 with threshold 1),
- *  and most recompilations of one page. */
+/** Misses before a page is compiled again with the new offsets as entries (4 with threshold 1;
+ *  4x more before each further one), and most recompilations of one page. A recompilation also takes as entries everything
+ *  reachable from the entries (discoverEntries' follow), so that a page converges in one or two
+ *  (each costs V8 a whole optimizing compile of the page). */
 const MISSES_BEFORE_RECOMPILE = 64;
-const MAX_RECOMPILES = 64;
+const MAX_RECOMPILES = 8;
 /** Most guest instructions and wasm bytes in one region (a page holds at most 2048
  *  instructions; overlapping runs from odd entries can repeat some); a bigger one is not compiled. */
 const MAX_REGION_INSTRUCTIONS = 8192;
@@ -178,11 +180,13 @@ export class Jit {
     if (!p.seeds.has(off)) { p.seeds.add(off); p.fresh++; }
     p.misses++;
     const th = this.threshold(h);
-    if (p.fresh === 0 || p.misses < (th === 1 ? 4 : MISSES_BEFORE_RECOMPILE)) return 0;
+    // each recompilation of the page waits for 4x the misses of the last (cold code reached
+    // now and then is cheaper to interpret than a page is to compile again)
+    if (p.fresh === 0 || p.misses < (th === 1 ? 4 : MISSES_BEFORE_RECOMPILE << (2 * p.recompiles))) return 0;
     p.fresh = 0;
     p.misses = 0;
     p.recompiles++;
-    const nf = this.safeBuild(hp, p, th === 1);
+    const nf = this.safeBuild(hp, p, true);
     if (nf === fn) this.drop(fn, false); // the same region: give back the reference build took
     return nf === fn ? 0 : nf;
   }

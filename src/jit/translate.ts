@@ -14,33 +14,31 @@
 //   Returns (instructions retired << 4) | status (JIT_* in layout.ts); the pc to go on from (the
 //   faulting instruction's for JIT_TRAP) is stored in HART_PC.
 //
-// Handled in wasm: RV64I and M (C through expansion), loads and stores through the hart's TLB with
-// the interpreter's slow paths called on a miss, FLW/FLD/FSW/FSD; A, F and D through the core's
-// exec_ext. Everything that may change privilege, translation or control in ways a region cannot
-// follow (system instructions, CSRs, fence.i, illegal encodings, an instruction on the page's last
-// halfword) ends the region at that instruction, which the interpreter then runs.
+// Handled in wasm: RV64I and M (C through expansion), loads and stores through the hart's TLB,
+// FLW/FLD/FSW/FSD; A, F and D through the core's exec_ext. Everything that may change privilege,
+// translation or control in ways a region cannot follow (system instructions, CSRs, fence.i,
+// illegal encodings, an instruction on the page's last halfword), a TLB miss, a store to a frame
+// holding checked code, and an FP access with mstatus.FS not Dirty end the region before that
+// instruction (JIT_SLOW), which the interpreter then runs.
 import { decodeInsn } from '../isa/disasm.js';
 import { expandCompressed } from '../isa/compressed.js';
 import { INSNS, type InsnDef } from '../isa/table.js';
 import { immB, immI, immJ, immS } from '../isa/fields.js';
 import {
   HART_BCACHE, HART_F, HART_MSTATUS, HART_PC, HART_TLB, TLB_ENTRIES, TLB_TAG_W, TLB_ADDEND, MSTATUS_FS_SHIFT,
-  CACHE_CODEMAP, CODEMAP_BITS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE,
+  CACHE_CODEMAP, CODEMAP_BITS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
 } from '../cpu/layout.js';
 import { Body, I32, I64, Op, writeModule, type FuncImport, type ValType } from './wasm-writer.js';
 
 /** What a region imports from the core instance (in this order: call indices). */
 export const REGION_IMPORTS: readonly FuncImport[] = [
-  { name: 'ld_slow', params: [I32, I64, I32, I64], result: I32 },
-  { name: 'st_slow', params: [I32, I64, I64, I32, I64], result: I32 },
   { name: 'exec_ext', params: [I32, I32, I32, I32, I32, I64, I64], result: I32 },
-  { name: 'code_hit', params: [I32, I32], result: I32 },
   ...['mulh', 'mulhu', 'mulhsu', 'div', 'divu', 'rem', 'remu', 'divw', 'divuw', 'remw', 'remuw']
     .map((name) => ({ name, params: [I64, I64] as ValType[], result: I64 as ValType })),
 ];
-const F_LD_SLOW = 0, F_ST_SLOW = 1, F_EXEC_EXT = 2, F_CODE_HIT = 3;
+const F_EXEC_EXT = 0;
 const ALU_CALL: Record<string, number> = {
-  mulh: 4, mulhu: 5, mulhsu: 6, div: 7, divu: 8, rem: 9, remu: 10, divw: 11, divuw: 12, remw: 13, remuw: 14,
+  mulh: 1, mulhu: 2, mulhsu: 3, div: 4, divu: 5, rem: 6, remu: 7, divw: 8, divuw: 9, remw: 10, remuw: 11,
 };
 
 const PARAMS: readonly ValType[] = [I32, I64, I64, I32, I32, I32, I64];
@@ -106,7 +104,7 @@ function endsRun(i: Insn | undefined): boolean {
 
 /** The entry offsets to compile a page with: the seeds (where code was entered), and with
  *  `follow`, every branch and jump target on the page reachable from them, the instruction after
- *  a call (where the callee returns) and after an instruction left to the interpreter (where the
+ *  a branch, after a call (where the callee returns) and after an instruction left to the interpreter (where the
  *  region is entered again). At most `max`. */
 export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follow = true, max = 512): number[] {
   const found = new Set<number>();
@@ -126,7 +124,8 @@ export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follo
       const i = decodeAt(page, off);
       if (!i) break;
       const next = off + i.len;
-      if (BRANCHES.has(i.name)) add(off + immB(i.ins));
+      // a branch's fall-through too: the interpreter, running a block left to it, stops there
+      if (BRANCHES.has(i.name)) { add(off + immB(i.ins)); add(next); }
       else if (i.name === 'jal') {
         add(off + immJ(i.ins));
         if (((i.ins >>> 7) & 31) !== 0) add(next);
@@ -335,7 +334,7 @@ class RegionWriter {
     }
     const cnt = run.length;
     this.loaded.fill(false); // entered from anywhere: nothing in the locals yet
-    if (cnt === 0) { this.exit(0, start, JIT_OK); return; } // the interpreter runs it
+    if (cnt === 0) { this.exit(0, start, JIT_SLOW); return; } // the interpreter runs it
     // budget: never run past it (the interpreter finishes a slice's last partial run)
     b.get(this.n).i32(cnt).op(Op.i32_add).get(P_BUDGET).op(Op.i32_gt_u).if();
     this.branch(() => this.exit(0, start, JIT_OK));
@@ -353,8 +352,9 @@ class RegionWriter {
       b.get(this.n).i32(cnt).op(Op.i32_add).set(this.n);
       return; // into the next case's code
     }
-    // an instruction for the interpreter, an undecodable one, or the page's last halfword
-    this.exit(cnt, after, JIT_OK);
+    // an instruction for the interpreter or an undecodable one (the interpreter runs it at once),
+    // or the page's last halfword
+    this.exit(cnt, after, end === 'stop' ? JIT_SLOW : JIT_OK);
   }
 
   /** Emits instruction i, the k-th of its run (k retired before it in this run). */
@@ -458,7 +458,7 @@ class RegionWriter {
   private fpGuard(i: Insn, k: number): void {
     const b = this.b;
     b.get(P_H).mem(Op.i64_load, 3, HART_MSTATUS).i64(FS_MASK).op(Op.i64_and).i64(FS_MASK).op(Op.i64_ne).if();
-    this.branch(() => this.exit(k, i.off, JIT_OK));
+    this.branch(() => this.exit(k, i.off, JIT_SLOW));
     b.end();
   }
 
@@ -479,15 +479,10 @@ class RegionWriter {
         this.wx(rd);
       }
     };
+    // a TLB miss: the interpreter runs the load (its slow path may fault, reach a device, or let
+    // the host write guest memory)
     b.get(this.a).op(Op.i32_eqz).if();
-    this.branch(() => {
-      b.get(P_H).get(this.va).i32(size).get(P_DCTX).call(F_LD_SLOW).tee(this.a).op(Op.i32_eqz).if();
-      this.exit(k, i.off, JIT_TRAP);
-      b.end();
-      value();
-      // the slow path may have let the host write guest memory or move a page: leave
-      this.exit(k + 1, i.off + i.len, JIT_REFETCH);
-    });
+    this.branch(() => this.exit(k, i.off, JIT_SLOW));
     b.end();
     value();
   }
@@ -502,25 +497,15 @@ class RegionWriter {
     b.set(this.t);
     this.rx(r1); b.i64(immS(w)).op(Op.i64_add).set(this.va);
     this.fastAddr(size, TLB_TAG_W);
-    b.get(this.a).op(Op.i32_eqz).if();
-    this.branch(() => {
-      b.get(P_H).get(this.va).get(this.t).i32(size).get(P_DCTX).call(F_ST_SLOW).op(Op.i32_eqz).if();
-      this.exit(k, i.off, JIT_TRAP);
-      b.end();
-      this.exit(k + 1, i.off + i.len, JIT_REFETCH);
-    });
-    b.end();
-    b.get(this.a).get(this.t).mem(op, 0, 0);
-    // a store to a frame holding checked code: the core starts a new epoch; leave so every
-    // translation is checked again before it runs
+    // a TLB miss, or a store to a frame holding checked code (which must start a new epoch so that
+    // every translation is checked again): the interpreter runs the store
+    b.get(this.a).op(Op.i32_eqz);
     b.get(this.c).get(this.a).i32(12).op(Op.i32_shr_u).i32(CODEMAP_BITS - 1).op(Op.i32_and).i32(3).op(Op.i32_shr_u)
       .i32(~3).op(Op.i32_and).op(Op.i32_add).mem(Op.i32_load, 2, CACHE_CODEMAP);
-    b.i32(1).get(this.a).i32(12).op(Op.i32_shr_u).op(Op.i32_shl).op(Op.i32_and).if();
-    this.branch(() => {
-      b.get(this.c).get(this.a).call(F_CODE_HIT).op(Op.drop);
-      this.exit(k + 1, i.off + i.len, JIT_REFETCH);
-    });
+    b.i32(1).get(this.a).i32(12).op(Op.i32_shr_u).op(Op.i32_shl).op(Op.i32_and).op(Op.i32_or).if();
+    this.branch(() => this.exit(k, i.off, JIT_SLOW));
     b.end();
+    b.get(this.a).get(this.t).mem(op, 0, 0);
   }
 
   /** An instruction run by the core's exec_ext, which works on the registers in the hart (where

@@ -17,7 +17,7 @@ import {
   STOP_BUDGET, STOP_TRAP, STOP_WFI, CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S, HF_SYSTEM, HF_HOST_SBI,
   HART_XSINK, CACHE_BNEXT, HART_BEDGE, HART_XBUF, CACHE_BHEAD, CACHE_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
   BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, CACHE_EPOCH, BLOCK_HEAD_SIZE,
-  HART_JIT_THRESHOLD, CACHE_JITMAP, JITMAP_SLOTS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE,
+  HART_JIT_THRESHOLD, CACHE_JITMAP, JITMAP_SLOTS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
   CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JITSEEN, JITSEEN_BYTES,
 } from '../layout';
 import * as I from './generated/decode';
@@ -61,12 +61,21 @@ const JIT_HOLD: i32 = 1 << 20;
   store<u8>(m, load<u8>(m) | <u8>(<u32>1 << ((<u32>pc >> 1) & 7)));
 }
 
+/** A page that reached the threshold is profiled for this many more instructions (at most the
+ *  threshold): only the blocks the interpreter enters meanwhile, the page's code that is hot now,
+ *  become the region's entries (its cold start-up code is left out, which keeps regions small and
+ *  V8's compiles cheap). */
+const JIT_WINDOW: i32 = 16384;
+/** A slot's fn while its page is being profiled (no region yet). */
+const JIT_PROFILING: i32 = -1;
+
 /** The interpreter ran cnt instructions at pc (host address hp) on a page with no region: counts
- *  them toward the page's compilation (threshold th) and compiles it when hot. */
+ *  them toward the page's compilation (threshold th), then profiles which blocks of it are hot
+ *  (JIT_WINDOW) and compiles the page with those as entries. */
 function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32): void {
   const s = jit_slot(c, hp);
   const page = <u32>hp & ~0xfff;
-  const fn = load<i32>(s, 4);
+  let fn = load<i32>(s, 4);
   let k = load<i32>(s, 12);
   if (load<u32>(s) != page) {
     // another page's slot: a compiled page resists for a while, then yields
@@ -74,12 +83,22 @@ function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32): v
     if (fn > 0) jit_drop(fn, false);
     store<u32>(s, page);
     store<i32>(s, 0, 4);
+    fn = 0;
     memory.fill(c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
     k = 0;
-  } else if (fn != 0) return;
-  jit_seen(c, s, pc);
+  } else if (fn > 0) return;
   k += cnt;
-  if (k < th) { store<i32>(s, k, 12); return; }
+  if (fn == 0 && th > 1) {
+    // counting: when hot, forget where it was entered and start profiling
+    if (k < th) { store<i32>(s, k, 12); return; }
+    memory.fill(c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
+    store<i32>(s, JIT_PROFILING, 4);
+    store<i32>(s, 0, 12);
+    return;
+  }
+  jit_seen(c, s, pc);
+  const window = th < JIT_WINDOW ? th : JIT_WINDOW;
+  if (k < window) { store<i32>(s, k, 12); return; }
   const nf = jit_compile(h, pc, <usize>page);
   store<i32>(s, nf, 4);
   store<u32>(s, load<u32>(c + CACHE_EPOCH), 8); // compiled from the bytes there now
@@ -342,6 +361,7 @@ export function run(h: usize, budget: i32): i32 {
         store<u64>(c + CACHE_JIT_INSNS, load<u64>(c + CACHE_JIT_INSNS) + <u64>k);
         pc = load<u64>(h + HART_PC);
         if (st == JIT_OK) { nojit = k == 0; continue; }
+        if (st == JIT_SLOW) { nojit = true; continue; }
         if (st == JIT_REFETCH) { fvpn = <u64>-1; continue; }
         if (st == JIT_MISS) {
           store<u64>(c + CACHE_JIT_MISSES, load<u64>(c + CACHE_JIT_MISSES) + 1);

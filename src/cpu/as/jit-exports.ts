@@ -1,13 +1,10 @@
-// What JIT-generated regions (src/jit/translate.ts) import from the core instance: the slow paths
-// of memory access, the out-of-line instructions and the ALU helpers wasm lacks. The regions run
+// What JIT-generated regions (src/jit/translate.ts) import from the core instance: the out-of-line
+// instructions and the ALU helpers wasm lacks. The regions run
 // on the same memory, so these are the interpreter's own functions, unchanged.
 import { mulh as mulh_, mulhu as mulhu_, mulhsu as mulhsu_, div as div_, divu as divu_, rem as rem_, remu as remu_,
   divw as divw_, divuw as divuw_, remw as remw_, remuw as remuw_ } from './alu';
-import { code_hit as code_hit_ } from './mem';
-export { ld_slow, st_slow } from './mem';
 export { exec_ext } from './exec-ext';
 
-export function code_hit(c: usize, a: usize): bool { return code_hit_(c, a); }
 export function mulh(a: u64, b: u64): u64 { return mulh_(a, b); }
 export function mulhu(a: u64, b: u64): u64 { return mulhu_(a, b); }
 export function mulhsu(a: u64, b: u64): u64 { return mulhsu_(a, b); }
