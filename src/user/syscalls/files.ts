@@ -20,6 +20,7 @@ import { procGuestPath, procOpenCheck, procResolve } from '../procfs.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
 import type { Thread } from '../thread.js';
 import { makeFifo } from './mkfifo.js';
+import { S_IFBLK, S_IFCHR, makeDevice } from './device-node.js';
 import { AT_FDCWD, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -451,6 +452,11 @@ const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const mode = u32(a[2]);
   process.umask(p.umask);
   if ((mode & 0o170000) === S_IFIFO) return makeFifo(path, mode & 0o7777 & ~p.umask);
+  if ((mode & 0o170000) === S_IFCHR || (mode & 0o170000) === S_IFBLK) {
+    const r = makeDevice(p.creds, path, mode & 0o170000, mode & 0o7777 & ~p.umask, u32(a[3]));
+    if (r === 0) afterCreate(path, false);
+    return r;
+  }
   if ((mode & 0o170000) === 0o100000 || (mode & 0o170000) === 0) {
     const fd = host(() => openSync(path, C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777));
     if (typeof fd === 'number' && fd < 0) return fd;

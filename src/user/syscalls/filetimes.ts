@@ -17,6 +17,7 @@ import { resolveAt, readPath } from '../paths.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { int, type SyscallDef, type SysResult } from './abi.js';
+import { hostTool } from '../host-tools.js';
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;
@@ -100,7 +101,7 @@ export function setFileTimes(path: string, nofollow: boolean, at: Want, mt: Want
         // Explicit times need ownership; "now" needs only write access: let touch(1) ask for
         // UTIME_NOW, so the host kernel decides.
         if ((e as { code?: string }).code !== 'EPERM') throw e;
-        const r = spawnSync('touch', ['-c', ...(nofollow ? ['-h'] : []), '--', forChild(path)], { stdio: 'ignore' });
+        const r = spawnSync(hostTool('touch'), ['-c', ...(nofollow ? ['-h'] : []), '--', forChild(path)], { stdio: 'ignore' });
         if (r.status !== 0) throw e;
       }
       return 0;
@@ -113,7 +114,7 @@ export function setFileTimes(path: string, nofollow: boolean, at: Want, mt: Want
     if (mt !== 'now' && got.mtimeNs !== m) fix.push(['-m', m]);
     for (const [which, ns] of fix) {
       const args = ['-c', ...(nofollow ? ['-h'] : []), which, '-d', touchDate(ns), '--', forChild(path)];
-      const r = spawnSync('touch', args, { stdio: 'ignore' });
+      const r = spawnSync(hostTool('touch'), args, { stdio: 'ignore' });
       if (r.status !== 0) return -ERRNO.EIO;
     }
     return 0;
