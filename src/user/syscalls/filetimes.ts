@@ -13,7 +13,7 @@ import { lstatSync, lutimesSync, statSync, utimesSync, type BigIntStats } from '
 import { realtimeNs } from '../clock.js';
 import { ERRNO, hostErrno } from '../errno.js';
 import { IN_ATTRIB, childEvent, subjectAt } from '../inotify.js';
-import { resolveAt, readPath } from '../paths.js';
+import { hostPath, resolveAt, readPath } from '../paths.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { int, type SyscallDef, type SysResult } from './abi.js';
@@ -85,7 +85,7 @@ function forChild(path: string): string {
 
 /** Sets the access and modification times of host path `path` exactly; 0 or -errno. */
 export function setFileTimes(path: string, nofollow: boolean, at: Want, mt: Want): number {
-  const st = (): BigIntStats => (nofollow ? lstatSync(path, { bigint: true }) : statSync(path, { bigint: true }));
+  const st = (): BigIntStats => (nofollow ? lstatSync(hostPath(path), { bigint: true }) : statSync(hostPath(path), { bigint: true }));
   try {
     const now = realtimeNs();
     let cur: BigIntStats | null = null;
@@ -95,8 +95,8 @@ export function setFileTimes(path: string, nofollow: boolean, at: Want, mt: Want
     const sec = (ns: bigint): number => exactSeconds(ns) ?? Math.max(0, Number(ns) / 1e9);
     if (at === 'now' && mt === 'now') {
       try {
-        if (nofollow) lutimesSync(path, sec(a), sec(m));
-        else utimesSync(path, sec(a), sec(m));
+        if (nofollow) lutimesSync(hostPath(path), sec(a), sec(m));
+        else utimesSync(hostPath(path), sec(a), sec(m));
       } catch (e) {
         // Explicit times need ownership; "now" needs only write access: let touch(1) ask for
         // UTIME_NOW, so the host kernel decides.
@@ -106,8 +106,8 @@ export function setFileTimes(path: string, nofollow: boolean, at: Want, mt: Want
       }
       return 0;
     }
-    if (nofollow) lutimesSync(path, sec(a), sec(m));
-    else utimesSync(path, sec(a), sec(m));
+    if (nofollow) lutimesSync(hostPath(path), sec(a), sec(m));
+    else utimesSync(hostPath(path), sec(a), sec(m));
     const got = st();
     const fix: Array<[string, bigint]> = [];
     if (at !== 'now' && got.atimeNs !== a) fix.push(['-a', a]);
