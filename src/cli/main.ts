@@ -2,7 +2,6 @@
 // an RvisorError, printed as one line with a stable exit status; anything else is a bug and says so.
 import { RvisorError } from '../errors.js';
 import { EXEC_USAGE, execCommand } from './exec.js';
-import { RUN_USAGE, runCommand } from './run.js';
 
 const USAGE = `usage: rvisor <command> [options]
 
@@ -24,9 +23,11 @@ export async function cli(argv: string[]): Promise<number> {
     switch (verb) {
       case 'exec':
         return await execCommand(rest);
+      // Loaded on demand: a process VM start (`exec`, run once per guest program by scripts and
+      // test suites) does not pay for loading the system VM's board, devices and snapshots, nor
+      // the host and its API (fastify).
       case 'run':
-        return await runCommand(rest);
-      // Loaded on demand: the host and its API (fastify) are not needed by run and exec.
+        return await (await import('./run.js')).runCommand(rest);
       case 'serve':
         return await (await import('./serve.js')).serveCommand(rest);
       case 'vm':
@@ -39,7 +40,7 @@ export async function cli(argv: string[]): Promise<number> {
       case '-h': {
         // Help is a success: stdout, status 0 (for every verb: "rvisor run --help" too).
         const topic = rest[0];
-        const text = topic === undefined ? USAGE : topic === 'run' ? RUN_USAGE : topic === 'exec' ? EXEC_USAGE
+        const text = topic === undefined ? USAGE : topic === 'run' ? (await import('./run.js')).RUN_USAGE : topic === 'exec' ? EXEC_USAGE
           : topic === 'serve' ? (await import('./serve.js')).SERVE_USAGE : topic === 'vm' ? (await import('./vm.js')).VM_USAGE : undefined;
         if (text === undefined) throw new RvisorError('USAGE', `help: unknown command "${topic}" (commands: run, exec, serve, vm)`);
         process.stdout.write(text + '\n');

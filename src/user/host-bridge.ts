@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { hostEventBuffer } from './host-input.js';
+import { hostTool } from './host-tools.js';
 
 export const RING = 65536;
 
@@ -274,7 +275,7 @@ export function hostPipes(dirs: Array<'in' | 'out'>): Array<{ ours: number; thei
   if (dirs.length === 0) return [];
   fifoDir ??= mkdtempSync(join(tmpdir(), 'rvisor-fifo-'));
   const paths = dirs.map(() => join(fifoDir!, `p${fifoSeq++}`));
-  execFileSync('mkfifo', ['-m', '600', ...paths], { stdio: 'ignore' });
+  execFileSync(hostTool('mkfifo'), ['-m', '600', ...paths], { stdio: 'ignore' });
   const out: Array<{ ours: number; theirs: number; back: number }> = [];
   const NB = constants.O_NONBLOCK;
   try {

@@ -11,11 +11,59 @@ import type { Process } from './process.js';
 import { procGuestPath, procResolve } from './procfs.js';
 import { heldCwd } from './workdir.js';
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** The guest bytes of a path as a host string. */
+/** The length of the well-formed UTF-8 sequence at b[i] (Unicode's table 3-7: no overlong forms,
+ *  no surrogates, nothing past U+10FFFF), or 0 when the byte there does not start one. */
+function utf8Length(b: Uint8Array, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf): boolean => i + k < b.length && b[i + k]! >= lo && b[i + k]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const lo = c === 0xe0 ? 0xa0 : 0x80, hi = c === 0xed ? 0x9f : 0xbf;
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const lo = c === 0xf0 ? 0x90 : 0x80, hi = c === 0xf4 ? 0x8f : 0xbf;
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+/** The guest bytes of a path as a host string. Linux names are bytes, not text: a byte that is
+ *  not part of well-formed UTF-8 becomes the lone surrogate U+DC00+byte (as Python's
+ *  "surrogateescape" does), which well-formed UTF-8 never decodes to, so hostPath() gives the
+ *  same bytes back. */
 export function pathString(b: Uint8Array): string {
-  return decoder.decode(b);
+  try {
+    return decoder.decode(b);
+  } catch {
+    let s = '';
+    for (let i = 0; i < b.length;) {
+      const n = utf8Length(b, i);
+      if (n === 0) s += String.fromCharCode(0xdc00 + b[i++]!);
+      else {
+        s += decoder.decode(b.subarray(i, i + n));
+        i += n;
+      }
+    }
+    return s;
+  }
+}
+
+const ESCAPED = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
+
+/** A path made by pathString() as the host calls must get it: the string itself when it is
+ *  text (Node encodes it as UTF-8), else its exact bytes. */
+export function hostPath(s: string): string | Buffer {
+  if (!ESCAPED.test(s)) return s;
+  const parts: Buffer[] = [];
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    parts.push(ch.length === 1 && c >= 0xdc80 && c <= 0xdcff ? Buffer.of(c - 0xdc00) : Buffer.from(ch, 'utf8'));
+  }
+  return Buffer.concat(parts);
 }
 
 /** Reads the path argument at `ptr`: the string or -errno (EFAULT, ENAMETOOLONG). */

@@ -13,6 +13,7 @@ import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { int, long, size, type SyscallDef, type SysResult } from './abi.js';
 import { MAX_IO, doRead, doWrite, readIovecs } from './io.js';
+import { hostTool } from '../host-tools.js';
 
 const FALLOC_FL_KEEP_SIZE = 0x01;
 const FALLOC_FL_PUNCH_HOLE = 0x02;
@@ -77,13 +78,13 @@ const sysFallocate = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (mode & FALLOC_FL_COLLAPSE_RANGE) args.push('-c');
   if (mode & FALLOC_FL_INSERT_RANGE) args.push('-i');
   p.as.syncShared();
-  const r = spawnSync('fallocate', [...args, '--', procPath(f)], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(hostTool('fallocate'), [...args, '--', procPath(f)], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.error) return -ERRNO.EOPNOTSUPP; // no fallocate(1) on this host
   return r.status === 0 ? 0 : toolErrno(r.stderr ?? '');
 };
 
 const sysSync = (): SysResult => {
-  spawnSync('sync', [], { stdio: 'ignore' });
+  spawnSync(hostTool('sync'), [], { stdio: 'ignore' });
   return 0;
 };
 
@@ -91,7 +92,7 @@ const sysSyncfs = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host') return 0; // pipes and the like: nothing to write back
-  const r = spawnSync('sync', ['-f', procPath(f)], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(hostTool('sync'), ['-f', procPath(f)], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     // No sync -f: write back this file at least.
     try {

@@ -12,7 +12,7 @@ import {
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_NOATIME, O_NOCTTY,
   O_NOFOLLOW, O_NONBLOCK, O_PATH, O_SYNC, O_TMPFILE, O_TRUNC, type HostFile,
 } from '../fd-table.js';
-import { readPath, resolveAt } from '../paths.js';
+import { hostPath, readPath, resolveAt } from '../paths.js';
 import { coherentHostIo } from '../page-cache.js';
 import { openPtyPath, ptyLinkName, ptyPathStat, ptyStat } from './pty-files.js';
 import type { Process } from '../process.js';
@@ -22,6 +22,7 @@ import type { Thread } from '../thread.js';
 import { makeFifo } from './mkfifo.js';
 import { adoptHostCwd, heldCwd } from '../workdir.js';
 import { fifoOpenWaits, openFifo } from '../fifo-open.js';
+import { S_IFBLK, S_IFCHR, makeDevice } from './device-node.js';
 import { AT_FDCWD, int, long, size, u32, type SyscallDef, type SysResult } from './abi.js';
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -76,7 +77,7 @@ export function openHost(p: Process, path: string, flags: number, mode: number):
   const existed = flags & O_CREAT && !(flags & O_PATH) ? beforeCreate(path) : null;
   // A FIFO whose other end is not open yet: only this thread waits (fifo-open.ts).
   if (fifoOpenWaits(path, flags)) return openFifo(p, path, hflags, (fd) => installHost(p, fd, path, flags, existed));
-  const fd = host(() => openSync(path, hflags, mode));
+  const fd = host(() => openSync(hostPath(path), hflags, mode));
   if (typeof fd !== 'number' || fd < 0) return fd;
   return installHost(p, fd, path, flags, existed);
 }
@@ -125,7 +126,7 @@ function statOf(p: Process, dirfd: bigint, ptr: bigint, flags: number): StatFiel
   if (pts) return pts;
   const path = resolveAt(p, int(dirfd), s, (flags & AT_EMPTY_PATH) !== 0);
   if (typeof path === 'number') return path;
-  const st = host(() => (flags & AT_SYMLINK_NOFOLLOW ? lstatSync(path, { bigint: true }) : statSync(path, { bigint: true })));
+  const st = host(() => (flags & AT_SYMLINK_NOFOLLOW ? lstatSync(hostPath(path), { bigint: true }) : statSync(hostPath(path), { bigint: true })));
   return typeof st === 'number' ? st : fromHost(st);
 }
 
@@ -173,7 +174,7 @@ const sysStatx = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 const sysStatfs = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, BigInt(AT_FDCWD), a[0]!);
   if (typeof path === 'number') return path;
-  const st = host(() => statfsSync(path));
+  const st = host(() => statfsSync(hostPath(path)));
   if (typeof st === 'number') return st;
   return p.as.write(a[1]!, encodeStatfs(st)) ? 0 : -ERRNO.EFAULT;
 };
@@ -204,7 +205,7 @@ function loadDirents(p: Process, f: HostFile): void {
   const dir = `/proc/self/fd/${f.hostFd}`;
   const enc = new TextEncoder();
   const list: Array<{ ino: bigint; type: number; name: Uint8Array }> = [];
-  const ino = (path: string): bigint => {
+  const ino = (path: string | Buffer): bigint => {
     try {
       return lstatSync(path, { bigint: true }).ino;
     } catch {
@@ -215,7 +216,7 @@ function loadDirents(p: Process, f: HostFile): void {
   list.push({ ino: ino(dir + '/..'), type: 4, name: enc.encode('..') });
   for (const d of readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
     const name = new Uint8Array(d.name);
-    list.push({ ino: ino(dir + '/' + d.name.toString()), type: direntType(d as unknown as { [k: string]: unknown }), name });
+    list.push({ ino: ino(Buffer.concat([Buffer.from(dir + '/'), d.name])), type: direntType(d as unknown as { [k: string]: unknown }), name });
   }
   f.dirents = list;
 }
@@ -261,7 +262,7 @@ const sysMkdirat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
   process.umask(p.umask);
-  return host(() => (mkdirSync(path, { mode: u32(a[2]) & 0o7777 }), afterCreate(path, true), 0));
+  return host(() => (mkdirSync(hostPath(path), { mode: u32(a[2]) & 0o7777 }), afterCreate(path, true), 0));
 };
 
 const sysUnlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -270,7 +271,7 @@ const sysUnlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
   const gone = subjectForRemoval(path);
-  return host(() => (flags & AT_REMOVEDIR ? rmdirSync(path) : unlinkSync(path), afterUnlink(gone), 0));
+  return host(() => (flags & AT_REMOVEDIR ? rmdirSync(hostPath(path)) : unlinkSync(hostPath(path)), afterUnlink(gone), 0));
 };
 
 const sysRenameat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -281,11 +282,11 @@ const sysRenameat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const flags = int(a[4]);
   if (flags & ~1) return -ERRNO.EINVAL; // only RENAME_NOREPLACE
   if (flags & 1) {
-    const exists = host(() => (lstatSync(to), 1));
+    const exists = host(() => (lstatSync(hostPath(to)), 1));
     if (exists === 1) return -ERRNO.EEXIST;
   }
   const [src, target, entry] = [subjectForRemoval(from), subjectForRemoval(to), entryAt(to)];
-  return host(() => (renameSync(from, to), afterRename(src, entry, target), 0));
+  return host(() => (renameSync(hostPath(from), hostPath(to)), afterRename(src, entry, target), 0));
 };
 
 const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -311,7 +312,7 @@ const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     } else {
       const path = resolveAt(p, int(a[0]), s, true);
       if (typeof path === 'number') return path;
-      const r = host(() => readlinkSync(path, { encoding: 'buffer' }));
+      const r = host(() => readlinkSync(hostPath(path), { encoding: 'buffer' }));
       if (typeof r === 'number') return r;
       target = new Uint8Array(r);
     }
@@ -328,7 +329,7 @@ function emptyPathLink(p: Process, dirfd: number): Uint8Array | number {
   const st = host(() => fstatSync(f.hostFd));
   if (typeof st === 'number') return st;
   if (!st.isSymbolicLink() || f.path === '') return -ERRNO.ENOENT;
-  const r = host(() => readlinkSync(f.path, { encoding: 'buffer' }));
+  const r = host(() => readlinkSync(hostPath(f.path), { encoding: 'buffer' }));
   return typeof r === 'number' ? r : new Uint8Array(r);
 }
 
@@ -338,7 +339,7 @@ const faccess = (p: Process, dirfd: bigint, ptr: bigint, mode: number, flags: nu
   if (typeof s === 'number') return s;
   const path = resolveAt(p, int(dirfd), s, (flags & AT_EMPTY_PATH) !== 0);
   if (typeof path === 'number') return path;
-  return host(() => (accessSync(path, mode), 0));
+  return host(() => (accessSync(hostPath(path), mode), 0));
 };
 
 const sysFaccessat = (p: Process, _t: Thread, a: bigint[]): SysResult => faccess(p, a[0]!, a[1]!, int(a[2]), 0);
@@ -379,7 +380,7 @@ const sysSymlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof target === 'number') return target;
   const path = pathArg(p, a[1]!, a[2]!);
   if (typeof path === 'number') return path;
-  return host(() => (symlinkSync(target, path), afterCreate(path, false), 0));
+  return host(() => (symlinkSync(hostPath(target), hostPath(path)), afterCreate(path, false), 0));
 };
 
 const sysLinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -390,7 +391,7 @@ const sysLinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const to = pathArg(p, a[2]!, a[3]!);
   if (typeof to === 'number') return to;
   const src = subjectAt(from, (flags & AT_SYMLINK_FOLLOW) !== 0);
-  return host(() => (linkSync(flags & AT_SYMLINK_FOLLOW ? realpathOf(from) : from, to), afterLink(src, entryAt(to)), 0));
+  return host(() => (linkSync(hostPath(flags & AT_SYMLINK_FOLLOW ? realpathOf(from) : from), hostPath(to)), afterLink(src, entryAt(to)), 0));
 };
 
 function realpathOf(path: string): string {
@@ -404,7 +405,7 @@ function realpathOf(path: string): string {
 const sysFchmodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
-  return host(() => (chmodSync(path, u32(a[2]) & 0o7777), childEvent(subjectAt(path, true), IN_ATTRIB), 0));
+  return host(() => (chmodSync(hostPath(path), u32(a[2]) & 0o7777), childEvent(subjectAt(path, true), IN_ATTRIB), 0));
 };
 
 const sysFchmod = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -425,7 +426,7 @@ const sysFchownat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof path === 'number') return path;
   const uid = idArg(a[2]);
   const gid = idArg(a[3]);
-  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lchownSync(path, uid, gid) : chownSync(path, uid, gid), childEvent(subjectAt(path, !(flags & AT_SYMLINK_NOFOLLOW)), IN_ATTRIB), 0));
+  return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lchownSync(hostPath(path), uid, gid) : chownSync(hostPath(path), uid, gid), childEvent(subjectAt(path, !(flags & AT_SYMLINK_NOFOLLOW)), IN_ATTRIB), 0));
 };
 
 const sysFchown = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -447,7 +448,7 @@ const sysTruncate = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof path === 'number') return path;
   const len = long(a[1]);
   if (len < 0) return -ERRNO.EINVAL;
-  return host(() => coherentHostIo(path, true, () => (truncateSync(path, len), childEvent(subjectAt(path, true), IN_MODIFY), 0)));
+  return host(() => coherentHostIo(path, true, () => (truncateSync(hostPath(path), len), childEvent(subjectAt(path, true), IN_MODIFY), 0)));
 };
 
 const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -456,8 +457,13 @@ const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const mode = u32(a[2]);
   process.umask(p.umask);
   if ((mode & 0o170000) === S_IFIFO) return makeFifo(path, mode & 0o7777 & ~p.umask);
+  if ((mode & 0o170000) === S_IFCHR || (mode & 0o170000) === S_IFBLK) {
+    const r = makeDevice(p.creds, path, mode & 0o170000, mode & 0o7777 & ~p.umask, u32(a[3]));
+    if (r === 0) afterCreate(path, false);
+    return r;
+  }
   if ((mode & 0o170000) === 0o100000 || (mode & 0o170000) === 0) {
-    const fd = host(() => openSync(path, C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777));
+    const fd = host(() => openSync(hostPath(path), C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777));
     if (typeof fd === 'number' && fd < 0) return fd;
     host(() => closeSync(fd as number));
     afterCreate(path, false);

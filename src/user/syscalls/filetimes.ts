@@ -13,10 +13,11 @@ import { lstatSync, lutimesSync, statSync, utimesSync, type BigIntStats } from '
 import { realtimeNs } from '../clock.js';
 import { ERRNO, hostErrno } from '../errno.js';
 import { IN_ATTRIB, childEvent, subjectAt } from '../inotify.js';
-import { resolveAt, readPath } from '../paths.js';
+import { hostPath, resolveAt, readPath } from '../paths.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { int, type SyscallDef, type SysResult } from './abi.js';
+import { hostTool } from '../host-tools.js';
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;
@@ -84,7 +85,7 @@ function forChild(path: string): string {
 
 /** Sets the access and modification times of host path `path` exactly; 0 or -errno. */
 export function setFileTimes(path: string, nofollow: boolean, at: Want, mt: Want): number {
-  const st = (): BigIntStats => (nofollow ? lstatSync(path, { bigint: true }) : statSync(path, { bigint: true }));
+  const st = (): BigIntStats => (nofollow ? lstatSync(hostPath(path), { bigint: true }) : statSync(hostPath(path), { bigint: true }));
   try {
     const now = realtimeNs();
     let cur: BigIntStats | null = null;
@@ -94,26 +95,26 @@ export function setFileTimes(path: string, nofollow: boolean, at: Want, mt: Want
     const sec = (ns: bigint): number => exactSeconds(ns) ?? Math.max(0, Number(ns) / 1e9);
     if (at === 'now' && mt === 'now') {
       try {
-        if (nofollow) lutimesSync(path, sec(a), sec(m));
-        else utimesSync(path, sec(a), sec(m));
+        if (nofollow) lutimesSync(hostPath(path), sec(a), sec(m));
+        else utimesSync(hostPath(path), sec(a), sec(m));
       } catch (e) {
         // Explicit times need ownership; "now" needs only write access: let touch(1) ask for
         // UTIME_NOW, so the host kernel decides.
         if ((e as { code?: string }).code !== 'EPERM') throw e;
-        const r = spawnSync('touch', ['-c', ...(nofollow ? ['-h'] : []), '--', forChild(path)], { stdio: 'ignore' });
+        const r = spawnSync(hostTool('touch'), ['-c', ...(nofollow ? ['-h'] : []), '--', forChild(path)], { stdio: 'ignore' });
         if (r.status !== 0) throw e;
       }
       return 0;
     }
-    if (nofollow) lutimesSync(path, sec(a), sec(m));
-    else utimesSync(path, sec(a), sec(m));
+    if (nofollow) lutimesSync(hostPath(path), sec(a), sec(m));
+    else utimesSync(hostPath(path), sec(a), sec(m));
     const got = st();
     const fix: Array<[string, bigint]> = [];
     if (at !== 'now' && got.atimeNs !== a) fix.push(['-a', a]);
     if (mt !== 'now' && got.mtimeNs !== m) fix.push(['-m', m]);
     for (const [which, ns] of fix) {
       const args = ['-c', ...(nofollow ? ['-h'] : []), which, '-d', touchDate(ns), '--', forChild(path)];
-      const r = spawnSync('touch', args, { stdio: 'ignore' });
+      const r = spawnSync(hostTool('touch'), args, { stdio: 'ignore' });
       if (r.status !== 0) return -ERRNO.EIO;
     }
     return 0;

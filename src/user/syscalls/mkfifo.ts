@@ -6,9 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants as C, lstatSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ERRNO, hostErrno } from '../errno.js';
+import { hostTool } from '../host-tools.js';
 
-/** Creates FIFO `path` (a host path) with permission bits `mode`; 0 or -errno. */
-export function makeFifo(path: string, mode: number): number {
+/** The errors Linux gives before creating node `path` (a host path): EEXIST, and what the
+ *  parent directory's lookup and write permission give; 0 when the node may be created. */
+export function newNodeCheck(path: string): number {
   try {
     lstatSync(path);
     return -ERRNO.EEXIST;
@@ -23,7 +25,19 @@ export function makeFifo(path: string, mode: number): number {
   } catch (e) {
     return hostErrno(e);
   }
-  const target = path.startsWith('/proc/self/') ? `/proc/${process.pid}/${path.slice('/proc/self/'.length)}` : path;
-  const r = spawnSync('mkfifo', ['-m', (mode & 0o777).toString(8), '--', target], { stdio: 'ignore' });
+  return 0;
+}
+
+/** `path` as a host tool started by rvisor must see it: /proc/self/ is rvisor's own. */
+export function toolPath(path: string): string {
+  return path.startsWith('/proc/self/') ? `/proc/${process.pid}/${path.slice('/proc/self/'.length)}` : path;
+}
+
+/** Creates FIFO `path` (a host path) with permission bits `mode`; 0 or -errno. */
+export function makeFifo(path: string, mode: number): number {
+  const err = newNodeCheck(path);
+  if (err !== 0) return err;
+  const target = toolPath(path);
+  const r = spawnSync(hostTool('mkfifo'), ['-m', (mode & 0o777).toString(8), '--', target], { stdio: 'ignore' });
   return r.status === 0 ? 0 : -ERRNO.EIO;
 }

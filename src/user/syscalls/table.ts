@@ -10,6 +10,7 @@ import { INOTIFY_SYSCALLS } from './inotify.js';
 import { IO_SYSCALLS } from './io.js';
 import { LOCK_SYSCALLS } from './locking.js';
 import { MEMORY_SYSCALLS } from './memory.js';
+import { MOUNT_SYSCALLS } from './mount.js';
 import { OPENAT2_SYSCALLS } from './openat2.js';
 import { NET_SYSCALLS } from './net.js';
 import { POLL_SYSCALLS } from './poll.js';
@@ -21,7 +22,7 @@ import { TIME_SYSCALLS } from './time.js';
 
 function build(): Map<number, SyscallDef> {
   const t = new Map<number, SyscallDef>();
-  for (const family of [CHILD_SYSCALLS, FDKIND_SYSCALLS, INOTIFY_SYSCALLS, IO_SYSCALLS, LOCK_SYSCALLS, FILE_SYSCALLS, FILETIME_SYSCALLS, FILECALL_SYSCALLS, SPLICE_SYSCALLS, OPENAT2_SYSCALLS, MEMORY_SYSCALLS, NET_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
+  for (const family of [CHILD_SYSCALLS, FDKIND_SYSCALLS, INOTIFY_SYSCALLS, IO_SYSCALLS, LOCK_SYSCALLS, FILE_SYSCALLS, FILETIME_SYSCALLS, FILECALL_SYSCALLS, SPLICE_SYSCALLS, OPENAT2_SYSCALLS, MEMORY_SYSCALLS, MOUNT_SYSCALLS, NET_SYSCALLS, POLL_SYSCALLS, PROC_SYSCALLS, SIGNAL_SYSCALLS, THREAD_SYSCALLS, TIME_SYSCALLS]) {
     for (const [nr, def] of Object.entries(family)) {
       const n = Number(nr);
       if (t.has(n)) throw new Error(`system call ${n} defined twice (${t.get(n)!.name}, ${def.name})`);
