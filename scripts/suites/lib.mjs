@@ -2,6 +2,7 @@
 // one command under a wall-clock limit in its own process group, the versions of the two
 // emulators, the rvisor commit, and the grouping of failures by the cause visible in the output.
 import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,9 +15,14 @@ export const RVISOR = join(ROOT, 'bin', 'rvisor.js');
 export const OUT = process.env.SUITES_OUT ?? join(ROOT, 'test', 'suites');
 
 /** The command line that runs a riscv64 program PROG under EMULATOR ('qemu' or 'rvisor'). */
+/** The CPUs QEMU shows a guest here (the host's, at most rvisor's limit of 64). */
+export const SHOWN_CPUS = Math.min(64, availableParallelism());
+
 export function emulatorArgv(emulator, prog, args) {
   if (emulator === 'qemu') return [QEMU, prog, ...args];
-  if (emulator === 'rvisor') return [process.execPath, RVISOR, 'exec', prog, ...args];
+  // QEMU shows the guest the host's CPUs; rvisor is told to show as many (`--cpus`), so tests
+  // that need several CPUs (Go's runtime parallelism tests) run in both.
+  if (emulator === 'rvisor') return [process.execPath, RVISOR, 'exec', '--cpus', String(SHOWN_CPUS), prog, ...args];
   throw new Error(`unknown emulator ${emulator}`);
 }
 

@@ -1,5 +1,5 @@
-// `rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--no-host-exec] [--jit on|off]
-// [--jit-threshold N] [--] PROG [ARGS...]`: runs one
+// `rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--no-host-exec] [--cpus N]
+// [--jit on|off] [--jit-threshold N] [--] PROG [ARGS...]`: runs one
 // riscv64 Linux program on this host (the process VM). stdin, stdout, stderr, the environment,
 // the working directory and the exit status pass through. A program killed by a signal makes
 // rvisor exit with 128 + the signal number (what a shell reports for a killed child).
@@ -8,6 +8,7 @@ import { jitConfigOf, jitOption, jitThresholdOption } from './jit-options.js';
 import { accessSync, constants, statSync, writeSync } from 'node:fs';
 import { RvisorError } from '../errors.js';
 import { ACCESS_EXEC } from '../user/address-space.js';
+import { cpuConfig, cpusOption } from '../user/cpus.js';
 import { hostExecConfig } from '../user/host-exec.js';
 import { launch } from '../user/launch.js';
 import type { Process } from '../user/process.js';
@@ -22,6 +23,8 @@ export const EXEC_USAGE = `usage: rvisor exec [options] [--] PROG [ARGS...]
   --stats         print instructions, seconds and MIPS at exit (and the JIT's counters)
   --no-host-exec  an execve of a host-native program (e.g. an x86-64 /bin/sh) fails with
                   ENOEXEC instead of running it natively (also: RVISOR_HOST_EXEC=0)
+  --cpus N        show the guest N CPUs (1..64; default: $RVISOR_CPUS, else 1); every guest
+                  thread still runs on one host thread, time-sliced
   --jit on|off    compile hot guest code to WebAssembly (default: $RVISOR_JIT, else off)
   --jit-threshold N
                   with the JIT on: instructions run on a page before it is compiled,
@@ -39,6 +42,8 @@ export interface ExecOptions {
   jitThreshold?: number;
   /** --no-host-exec (or RVISOR_HOST_EXEC=0|off|no): host-native programs are not run. */
   noHostExec: boolean;
+  /** --cpus (or RVISOR_CPUS): the CPUs the guest is shown; undefined: 1. */
+  cpus?: number;
   /** --help: print EXEC_USAGE and exit 0 (nothing is run). */
   help: boolean;
   prog: string;
@@ -60,6 +65,7 @@ export function parseExecArgs(args: string[]): ExecOptions {
     else if (a === '--trace') o.trace = true;
     else if (a === '--stats') o.stats = true;
     else if (a === '--no-host-exec') o.noHostExec = true;
+    else if (a === '--cpus' || a.startsWith('--cpus=')) o.cpus = cpusOption(a === '--cpus' ? args[++i] : a.slice('--cpus='.length), 'exec: ');
     else if (a === '--help' || a === '-h') {
       o.help = true;
       return o;
@@ -71,10 +77,11 @@ export function parseExecArgs(args: string[]): ExecOptions {
       const v = a === '--sysroot' ? args[++i] : a.slice('--sysroot='.length);
       if (v === undefined || v === '') throw new RvisorError('USAGE', 'exec: --sysroot needs a directory');
       o.sysroot = v;
-    } else throw new RvisorError('USAGE', `exec: unknown option "${a}" (usage: rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--jit on|off] [--jit-threshold N] PROG [ARGS...])`);
+    } else throw new RvisorError('USAGE', `exec: unknown option "${a}" (usage: rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--cpus N] [--jit on|off] [--jit-threshold N] PROG [ARGS...])`);
   }
+  if (o.cpus === undefined && process.env.RVISOR_CPUS) o.cpus = cpusOption(process.env.RVISOR_CPUS, 'exec: RVISOR_CPUS: ');
   const prog = args[i];
-  if (prog === undefined) throw new RvisorError('USAGE', 'exec: no program given (usage: rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--jit on|off] [--jit-threshold N] PROG [ARGS...])');
+  if (prog === undefined) throw new RvisorError('USAGE', 'exec: no program given (usage: rvisor exec [--sysroot DIR] [--strace] [--trace] [--stats] [--cpus N] [--jit on|off] [--jit-threshold N] PROG [ARGS...])');
   o.prog = prog;
   o.args = args.slice(i + 1);
   return o;
@@ -151,6 +158,7 @@ export async function execCommand(args: string[]): Promise<number> {
     if (!ok) throw new RvisorError('ENOENT_FILE', `${o.sysroot}: --sysroot is not a directory`);
   }
   hostExecConfig.enabled = !o.noHostExec;
+  cpuConfig.count = o.cpus ?? 1;
   const disasm = o.trace ? await loadDisassembler() : undefined;
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   const start = process.hrtime.bigint();

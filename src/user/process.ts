@@ -493,6 +493,7 @@ export class Process {
     b.fcsr = a.fcsr;
     b.pc = a.pc;
     ct.sigmask = t.sigmask;
+    ct.affinity = t.affinity;
     ct.altstack = { ...t.altstack };
     return { child: c, thread: ct };
   }
@@ -512,6 +513,7 @@ export class Process {
       this.threads.delete(t.tid);
       main = new Thread(this.pid, t.hart);
       main.sigmask = t.sigmask;
+      main.affinity = t.affinity;
       main.pending = t.pending;
       main.cpuNs = t.cpuNs;
       this.threads.set(this.pid, main);

@@ -5,6 +5,7 @@
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { freemem, loadavg, totalmem, uptime } from 'node:os';
 import { monotonicNs } from './clock.js';
+import { cpuConfig } from './cpus.js';
 import type { Process } from './process.js';
 import type { BuiltStack } from './stack.js';
 import { SIG_DFL, SIG_IGN } from './signals.js';
@@ -315,11 +316,14 @@ export function fdinfo(q: Process, fd: number): string {
 
 // ---- machine-wide files -------------------------------------------------------------------------
 
-/** One emulated hart: rvisor runs every guest thread on one RV64IMAFDC CPU (sched_getaffinity
- *  reports CPU 0 only). */
+/** One RV64IMAFDC hart per CPU shown (cpus.ts; one by default). */
 export function cpuinfo(): string {
-  return 'processor\t: 0\nhart\t\t: 0\nisa\t\t: rv64imafdc_zicsr_zifencei\nmmu\t\t: sv39\nuarch\t\t: rvisor,rv64\n' +
-    'mvendorid\t: 0x0\nmarchid\t\t: 0x0\nmimpid\t\t: 0x0\n\n';
+  let s = '';
+  for (let i = 0; i < cpuConfig.count; i++) {
+    s += `processor\t: ${i}\nhart\t\t: ${i}\nisa\t\t: rv64imafdc_zicsr_zifencei\nmmu\t\t: sv39\nuarch\t\t: rvisor,rv64\n` +
+      'mvendorid\t: 0x0\nmarchid\t\t: 0x0\nmimpid\t\t: 0x0\n\n';
+  }
+  return s;
 }
 
 /** The same totals sysinfo(2) reports (the host's memory). */
@@ -354,7 +358,8 @@ export function loadavgFile(p: Process): string {
   return `${l} ${running}/${threads} ${Math.max(...p.kernel.processes.keys())}\n`;
 }
 
-/** /proc/stat: CPU time of the guest processes of the run on CPU 0, boot time, counts. */
+/** /proc/stat: CPU time of the guest processes of the run on CPU 0 (other CPUs shown idle), boot
+ *  time, counts. */
 export function statFile(p: Process): string {
   let user = 0n;
   let sys = 0n;
@@ -373,7 +378,14 @@ export function statFile(p: Process): string {
   const idle = ticks(monotonicNs()) - ticks(user) - ticks(sys);
   const cpu = `${ticks(user)} 0 ${ticks(sys)} ${idle > 0n ? idle : 0n} 0 0 0 0 0 0`;
   const btime = Math.floor(Date.now() / 1000 - uptime());
-  return `cpu  ${cpu}\ncpu0 ${cpu}\nintr 0\nctxt 0\nbtime ${btime}\nprocesses ${p.kernel.processes.size}\nprocs_running ${running}\nprocs_blocked ${blocked}\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n`;
+  // The guest's time is on cpu0 (one host thread runs it); the other CPUs shown are idle.
+  const idleAll = ticks(monotonicNs());
+  let others = '';
+  for (let i = 1; i < cpuConfig.count; i++) others += `cpu${i} 0 0 0 ${idleAll} 0 0 0 0 0 0\n`;
+  const total = cpuConfig.count > 1
+    ? `${ticks(user)} 0 ${ticks(sys)} ${(idle > 0n ? idle : 0n) + idleAll * BigInt(cpuConfig.count - 1)} 0 0 0 0 0 0`
+    : cpu;
+  return `cpu  ${total}\ncpu0 ${cpu}\n${others}intr 0\nctxt 0\nbtime ${btime}\nprocesses ${p.kernel.processes.size}\nprocs_running ${running}\nprocs_blocked ${blocked}\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n`;
 }
 
 export const OSRELEASE = '6.1.0';

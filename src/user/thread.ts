@@ -89,6 +89,8 @@ export class Thread {
   robustList = 0n;
   /** Host nanoseconds spent running this thread (CLOCK_THREAD_CPUTIME_ID). */
   cpuNs = 0n;
+  /** sched_setaffinity's mask (bit i = CPU i); null: every CPU shown (cpus.ts). */
+  affinity: bigint | null = null;
 
   constructor(readonly tid: number, readonly hart: Hart) {}
 

@@ -2,6 +2,7 @@
 // prctl, scheduling queries, getrandom.
 import { randomFillSync } from 'node:crypto';
 import { freemem, hostname, loadavg, totalmem, uptime } from 'node:os';
+import { onlineMask } from '../cpus.js';
 import { ERRNO } from '../errno.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
@@ -103,19 +104,47 @@ const sysSchedYield = (p: Process): SysResult => {
   return 0;
 };
 
-/** One emulated CPU: the affinity mask is CPU 0 only. */
-const sysSchedGetaffinity = (p: Process, _t: Thread, a: bigint[]): SysResult => {
+/** The thread sched_*affinity names: 0 is the caller, else any thread by TID. */
+function affinityTarget(p: Process, t: Thread, pid: number): Thread | null {
+  if (pid === 0) return t;
+  return p.kernel.findThread(pid)?.[1] ?? null;
+}
+
+/** The CPUs shown (cpus.ts): the kernel's mask is one 64-bit word (8 bytes). */
+const sysSchedGetaffinity = (p: Process, t: Thread, a: bigint[]): SysResult => {
   const len = size(a[1]);
   if (len < 8 || len % 8 !== 0) return -ERRNO.EINVAL;
+  const target = affinityTarget(p, t, int(a[0]));
+  if (!target) return -ERRNO.ESRCH;
   const b = new Uint8Array(8);
-  b[0] = 1;
+  new DataView(b.buffer).setBigUint64(0, target.affinity ?? onlineMask(), true);
   return p.as.write(a[2]!, b) ? 8 : -ERRNO.EFAULT;
+};
+
+/** Keeps the mask (limited to the CPUs shown; none of them: EINVAL); every CPU shares one host
+ *  thread, so it only changes what sched_getaffinity reports. */
+const sysSchedSetaffinity = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  const len = Math.min(size(a[1]), 8);
+  const target = affinityTarget(p, t, int(a[0]));
+  if (!target) return -ERRNO.ESRCH;
+  const raw = len > 0 ? p.as.read(a[2]!, len) : new Uint8Array(0);
+  if (!raw) return -ERRNO.EFAULT;
+  let mask = 0n;
+  for (let i = 0; i < raw.length; i++) mask |= BigInt(raw[i]!) << BigInt(8 * i);
+  mask &= onlineMask();
+  if (mask === 0n) return -ERRNO.EINVAL;
+  target.affinity = mask === onlineMask() ? null : mask;
+  return 0;
 };
 
 const sysSchedGetparam = (p: Process, _t: Thread, a: bigint[]): SysResult => (p.as.writeU32(a[1]!, 0) ? 0 : -ERRNO.EFAULT);
 
-const sysGetcpu = (p: Process, _t: Thread, a: bigint[]): SysResult => {
-  if (a[0] !== 0n && !p.as.writeU32(a[0]!, 0)) return -ERRNO.EFAULT;
+/** The CPU a thread runs on: the lowest of its mask (the CPUs shown share one host thread). */
+const sysGetcpu = (p: Process, t: Thread, a: bigint[]): SysResult => {
+  const mask = t.affinity ?? 1n;
+  let cpu = 0;
+  while (!((mask >> BigInt(cpu)) & 1n)) cpu++;
+  if (a[0] !== 0n && !p.as.writeU32(a[0]!, cpu)) return -ERRNO.EFAULT;
   if (a[1] !== 0n && !p.as.writeU32(a[1]!, 0)) return -ERRNO.EFAULT;
   return 0;
 };
@@ -178,7 +207,7 @@ export const PROC_SYSCALLS: Record<number, SyscallDef> = {
   119: { name: 'sched_setscheduler', args: 'ddp', fn: ok },
   120: { name: 'sched_getscheduler', args: 'd', fn: ok },
   121: { name: 'sched_getparam', args: 'dp', fn: sysSchedGetparam },
-  122: { name: 'sched_setaffinity', args: 'dup', fn: ok },
+  122: { name: 'sched_setaffinity', args: 'dup', fn: sysSchedSetaffinity },
   123: { name: 'sched_getaffinity', args: 'dup', fn: sysSchedGetaffinity },
   124: { name: 'sched_yield', args: '', fn: sysSchedYield },
   125: { name: 'sched_get_priority_max', args: 'd', fn: ok },

@@ -58,6 +58,7 @@ export function doClone(p: Process, t: Thread, flags: number, newsp: bigint, pti
   if (newsp !== 0n) c.hart.setX(2, newsp);
   if (flags & CLONE_SETTLS) c.hart.setX(4, tls);
   c.sigmask = t.sigmask;
+  c.affinity = t.affinity;
   c.altstack = { sp: 0n, size: 0n, flags: SS_DISABLE };
   if (flags & CLONE_PARENT_SETTID && !p.as.writeU32(ptid, c.tid)) {
     p.exitThread(c, 0);
