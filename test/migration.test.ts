@@ -97,7 +97,9 @@ test('live migration of the bundled guest: console stream unbroken, uptime and c
     const ticks = (o.text + d.text).match(/tick-\d+/g)!.map((t) => Number(t.slice(5)));
     const last = ticks[ticks.length - 1]!;
     assert.deepEqual(ticks, Array.from({ length: last + 1 }, (_, i) => i), 'no console line lost or repeated');
-    assert.ok(last > 25);
+    // The source reached tick-20 before the move and the destination printed at least one more
+    // (how many depends on the machine's speed, so no count is asked for).
+    assert.ok(/tick-\d+/.test(d.text) && last > 20, `the destination goes on counting (last ${last})`);
     await dst.destroy('mig');
 
     // The migration stream is refused without the token over TCP, and the source host has a
