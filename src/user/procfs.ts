@@ -212,7 +212,12 @@ export function procResolve(p: Process, path: string): string | number | null {
           const target = child.target();
           ensureDirs(host);
           writeLink(childHost, target);
-          if (last) return childHost;
+          if (last) {
+            // The caller may follow the link on the host (open of /proc/mounts): what it names
+            // inside the tree must exist in the mirror too.
+            if (child.inTree) procResolve(p, posix.join('/proc', ...comps.slice(0, i), target));
+            return childHost;
+          }
           if (++hops > 40) return -ERRNO.ELOOP;
           const rest = comps.slice(i + 1);
           if (child.inTree) {
