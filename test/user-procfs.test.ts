@@ -70,3 +70,34 @@ test('prctl linux: THP_DISABLE, GET_TID_ADDRESS and CHILD_SUBREAPER follow Linux
     'subreaper waits for it: yes, status 7',
   ]);
 });
+
+test('host processes appear in /proc beside the guest\'s, as the pids kill(2) reaches; rvisor itself does not', () => {
+  const bb = unpackGz('guest/busybox/busybox.gz');
+  // The test runner is a host process: its pid is rvisor's parent's parent here (runRvisor runs
+  // node bin/rvisor.js, whose pid is the guest's first pid), and its /proc entry is the host's.
+  const script = [
+    `${bb} cat /proc/${process.pid}/comm`,
+    `${bb} kill -0 ${process.pid} && echo kill-ok`,
+    `${bb} ls /proc | ${bb} grep -cx ${process.pid}`,
+    // A forked guest process is a guest pid, never a live host pid.
+    `${bb} sh -c 'echo child $$' > c.txt; ${bb} cat c.txt`,
+    `${bb} pidof -s no-such-program-anywhere || echo none`,
+    // rvisor's own host threads are not host processes to the guest.
+    `${bb} cat /proc/$$/comm`,
+  ].join('\n');
+  const dir = mkdtempSync(join(tmpdir(), 'rvisor-procfs-'));
+  try {
+    const r = runRvisor(['exec', bb, 'sh', '-c', script], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.toString().split('\n');
+    assert.equal(lines[0], 'node');
+    assert.equal(lines[1], 'kill-ok');
+    assert.equal(lines[2], '1');
+    const child = Number(/^child (\d+)$/.exec(lines[3] ?? '')?.[1]);
+    assert.ok(child > 0, lines[3]);
+    assert.equal(lines[4], 'none');
+    assert.equal(lines[5], 'busybox', "rvisor's own pid shows the guest shell, not the host Node process");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -114,6 +114,9 @@ int t_fifo(int argc, char **argv) {
   w = open(fifo, O_WRONLY);
   struct pollfd pf = {r, POLLIN, 0};
   printf("poll empty: %d revents %#x\n", poll(&pf, 1, 0), pf.revents);
+  // Each end reports only its own direction (a read end is never writable).
+  struct pollfd ends[2] = {{r, POLLIN | POLLOUT, 0}, {w, POLLIN | POLLOUT, 0}};
+  printf("poll both directions: %d revents %#x %#x\n", poll(ends, 2, 0), ends[0].revents, ends[1].revents);
   write(w, "p", 1);
   printf("poll data: %d revents %#x\n", poll(&pf, 1, 1000), pf.revents);
   read(r, &c, 1);

@@ -86,7 +86,10 @@ export function fifoOpenWaits(path: string, flags: number): boolean {
 }
 
 function newWorker(): Worker {
-  const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { evBuf: hostEventBuffer() } });
+  // trackUnmanagedFds off (here and in every worker that opens or closes host fds): the fds it
+  // opens are closed by the main thread, so Node's per-thread tracking warned "File descriptor N
+  // opened in unmanaged mode twice" on the guest's stderr when a number came round again.
+  const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { evBuf: hostEventBuffer() }, trackUnmanagedFds: false });
   w.unref();
   return w;
 }

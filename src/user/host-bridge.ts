@@ -192,7 +192,7 @@ let worker: Worker | null = null;
 
 function theWorker(): Worker {
   if (!worker) {
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { evBuf: hostEventBuffer() }, stdout: false, stderr: false });
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { evBuf: hostEventBuffer() }, stdout: false, stderr: false, trackUnmanagedFds: false });
     worker.unref();
   }
   return worker;

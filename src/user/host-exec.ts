@@ -94,6 +94,13 @@ interface Bridge {
 }
 
 const programs = new Set<HostProgram>();
+
+/** The host pids of the host programs guest processes stand for now. */
+export function hostProgramPids(): Set<number> {
+  const out = new Set<number>();
+  for (const x of programs) if (x.hostPid > 0) out.add(x.hostPid);
+  return out;
+}
 const bridges = new Set<Bridge>();
 let nextId = 1;
 

@@ -132,6 +132,7 @@ export class HostInput {
       workerData: { fd: hostFd, tty, keep: keepOpen, ctlBuf: this.ctl.buffer, dataBuf: this.buf.buffer, evBuf: events.buffer, codes: ERR_CODES },
       stdout: false,
       stderr: false,
+      trackUnmanagedFds: false,
     });
     this.worker.unref();
     live.add(this);

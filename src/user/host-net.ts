@@ -209,6 +209,7 @@ class HostNet {
       transferList: [ch.port2],
       stdout: false,
       stderr: false,
+      trackUnmanagedFds: false,
     });
     this.worker.unref();
     this.port.unref();

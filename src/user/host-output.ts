@@ -134,6 +134,7 @@ export class HostOutput {
       workerData: { path: this.hostPath, sockFd: this.socket ? this.fd : -1, ctlBuf: this.ctl.buffer, evBuf: hostEventWord().buffer, codes: ERR_CODES },
       stdout: false,
       stderr: false,
+      trackUnmanagedFds: false,
     });
     w.unref();
     return w;

@@ -6,8 +6,12 @@
 // that reaps them, its parent gets SIGCHLD and a zombie to wait for).
 //
 // Ids: the first process has rvisor's own host pid (as before); every later thread and process
-// gets the next free id above it, so pids and tids never collide inside the run. Orphans are
+// gets the next id above it that no thread or process of the run and no live host process or
+// thread has, so pids and tids never collide inside the run, nor with the host processes the
+// guest sees in /proc (procfs.ts) and reaches with kill (a later host process may still take a
+// guest's number: the guest's process is what the guest then sees under it). Orphans are
 // reparented to a virtual init (getppid returns 1) and reaped as soon as they end.
+import { existsSync } from 'node:fs';
 import type { Core } from '../cpu/core.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { FutexTable } from './futex.js';
@@ -49,12 +53,13 @@ export class Kernel {
     this.init ??= p;
   }
 
-  /** A new thread or process id, unused by any process or thread of the run. */
+  /** A new thread or process id, unused by any process or thread of the run and by any live
+   *  host process or thread (the guest sees those in /proc and reaches them with kill). */
   allocId(): number {
     for (;;) {
       const id = this.nextId++;
       if (this.nextId > 0x3fffffff) this.nextId = 2;
-      if (!this.processes.has(id) && !this.findThread(id)) return id;
+      if (!this.processes.has(id) && !this.findThread(id) && !existsSync(`/proc/${id}`)) return id;
     }
   }
 

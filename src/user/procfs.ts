@@ -10,12 +10,17 @@
 // host calls, so open, read, lseek, fstat, getdents64, readlink, stat and access behave as for
 // any file. Links to guest paths inside /proc (self, thread-self, mounts) are followed inside
 // the tree; others (exe, cwd, fd/N) point at host paths. A name that is not in the tree gives
-// ENOENT. /proc/net (a link to self/net) holds the host's dev, if_inet6, igmp and igmp6 (the
+// ENOENT. A pid that is no guest process of the run is a host process (kill(2) reaches it too,
+// as under qemu-user): /proc lists the host's processes beside the guest's (not rvisor itself or
+// its threads, nor the host programs guest processes stand for), each a directory of links into
+// the host's /proc/N. /proc/net (a link to self/net) holds the host's dev, if_inet6, igmp and igmp6 (the
 // guest's network is the host's). Only comm can be opened for writing (by the process itself; comm.ts applies what was
 // written); other opens for writing fail with EACCES. Differences from Linux: st_size of a file
 // is its length (0 on Linux); root's unlink/chmod inside /proc reach the mirror (and are undone
 // the next time the directory is listed); a comm write reaches the name when it is next read.
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostProgramPids } from './host-exec.js';
+import type { Kernel } from './kernel.js';
 import { tmpdir } from 'node:os';
 import { sysTree, type SysDir, type SysFile } from './procfs-sys.js';
 import { posix } from 'node:path';
@@ -107,11 +112,42 @@ function sysDir(d: SysDir = sysTree(F.OSRELEASE, F.VERSION)): Node {
   }));
 }
 
+/** Whether host pid or tid `id` is a host process's the guest may see: not rvisor itself nor one
+ *  of its threads, not a host program a guest process stands for (that process shows it). */
+function visibleHostId(id: number): boolean {
+  if (id === process.pid || existsSync(`/proc/${process.pid}/task/${id}`)) return false;
+  return !hostProgramPids().has(id) && existsSync(`/proc/${id}`);
+}
+
+/** /proc/N of host process N: a directory of links into the host's /proc/N. */
+function hostProcessDir(id: number): Node {
+  return dir(() => {
+    try {
+      return readdirSync(`/proc/${id}`).map((name): [string, Node] => [name, link(() => `/proc/${id}/${name}`)]);
+    } catch {
+      return []; // it ended meanwhile
+    }
+  });
+}
+
+/** The host's processes that are not guest processes of this run (by pid, ascending). */
+function hostProcesses(k: Kernel): Array<[string, Node]> {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const ids = names.filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number).filter((id) => !k.processes.has(id) && visibleHostId(id));
+  return ids.sort((a, b) => a - b).map((id) => [String(id), hostProcessDir(id)]);
+}
+
 function rootNode(p: Process, t: Thread | null): Node {
   const tid = t?.tid ?? p.pid;
   const k = p.kernel;
   const list = (): Array<[string, Node]> => [
     ...[...k.processes.values()].map((q): [string, Node] => [String(q.pid), processDir(q)]),
+    ...hostProcesses(k),
     ['cpuinfo', file(F.cpuinfo)],
     ['filesystems', file(F.filesystemsFile)],
     ['loadavg', file(() => F.loadavgFile(p))],
@@ -129,7 +165,9 @@ function rootNode(p: Process, t: Thread | null): Node {
   const hidden = (name: string): Node | undefined => {
     if (!/^[1-9][0-9]*$/.test(name)) return undefined;
     const found = k.findThread(Number(name));
-    return found ? dir(() => taskEntries(found[0], found[1])) : undefined;
+    if (found) return dir(() => taskEntries(found[0], found[1]));
+    // A host thread (its /proc/TID is not listed on the host either).
+    return visibleHostId(Number(name)) ? hostProcessDir(Number(name)) : undefined;
   };
   return dir(list, hidden);
 }
@@ -212,7 +250,12 @@ export function procResolve(p: Process, path: string): string | number | null {
           const target = child.target();
           ensureDirs(host);
           writeLink(childHost, target);
-          if (last) return childHost;
+          if (last) {
+            // The caller may follow the link on the host (open of /proc/mounts): what it names
+            // inside the tree must exist in the mirror too.
+            if (child.inTree) procResolve(p, posix.join('/proc', ...comps.slice(0, i), target));
+            return childHost;
+          }
           if (++hops > 40) return -ERRNO.ELOOP;
           const rest = comps.slice(i + 1);
           if (child.inTree) {

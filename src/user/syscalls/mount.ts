@@ -1,14 +1,20 @@
-// mount, umount2 and pivot_root. rvisor does not mount host file systems (nor keep a mount table
-// of its own), so these fail as Linux fails them for a caller without CAP_SYS_ADMIN: EPERM, after
-// the checks Linux makes before asking for the capability (mount: the strings are copied (EFAULT),
-// the mount point is looked up (ENOENT, ENOTDIR, EACCES, ELOOP), MS_NOUSER is EINVAL; umount2:
-// unknown flags are EINVAL, then the lookup; pivot_root asks for the capability first).
-import { statSync, lstatSync } from 'node:fs';
+// mount, umount2 and pivot_root. The guest's paths are the host's, so a guest with
+// CAP_SYS_ADMIN (effective uid 0) mounts on the host, through the host's mount(8)/umount(8)
+// (host-mount.ts), which succeeds only where rvisor's own user may mount (root); rvisor keeps no
+// mount table of its own (/proc/mounts is the host's). A guest without the capability gets what
+// Linux gives it: EPERM, after the checks Linux makes before asking for the capability (mount:
+// the strings are copied (EFAULT), the mount point is looked up (ENOENT, ENOTDIR, EACCES, ELOOP),
+// MS_NOUSER is EINVAL; umount2: unknown flags are EINVAL, then the lookup). pivot_root is EPERM
+// for every guest: it would change the root of rvisor's own host process.
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { ERRNO, hostErrno } from '../errno.js';
-import { readPath, resolveAt } from '../paths.js';
+import { pathString, readPath, resolveAt } from '../paths.js';
 import type { Process } from '../process.js';
 import type { Thread } from '../thread.js';
 import { AT_FDCWD, u32, type SyscallDef, type SysResult } from './abi.js';
+import { hostMount, hostUmount, mountSource } from '../host-mount.js';
+import { loopUnmounted } from '../loop-device.js';
+import { toolPath } from './mkfifo.js';
 
 const MS_NOUSER = 0x80000000;
 const MNT_FORCE = 1, MNT_DETACH = 2, MNT_EXPIRE = 4, UMOUNT_NOFOLLOW = 8;
@@ -28,25 +34,53 @@ function lookup(p: Process, ptr: bigint, follow: boolean): number {
   }
 }
 
-/** An optional string argument (type, source), copied as strndup_user does: EFAULT when the
- *  pointer is bad, EINVAL when it has no NUL within a page. */
-function stringArg(p: Process, ptr: bigint): number {
-  if (ptr === 0n) return 0;
+/** An optional string argument (type, source, data), copied as strndup_user does: null when
+ *  absent, -EFAULT when the pointer is bad, -EINVAL when it has no NUL within a page. */
+function stringArg(p: Process, ptr: bigint): string | null | number {
+  if (ptr === 0n) return null;
   const b = p.as.readCString(ptr, 4096);
   if (b === -ERRNO.ENAMETOOLONG) return -ERRNO.EINVAL;
-  return typeof b === 'number' ? b : 0;
+  return typeof b === 'number' ? b : pathString(b);
+}
+
+/** The host path of a guest path argument for a host tool (relative paths stay relative: the
+ *  host's cwd is the guest's while it runs). */
+function toolArg(p: Process, s: string): string | number {
+  const r = resolveAt(p, AT_FDCWD, s);
+  return typeof r === 'number' ? r : toolPath(r);
+}
+
+/** A mount source: a path when one of that name exists (block devices, bind sources), else the
+ *  string itself ("tmpfs", "none", a server name), as the file system interprets it. */
+function sourceArg(p: Process, s: string | null): string | null {
+  if (s === null || s === '') return s;
+  const r = resolveAt(p, AT_FDCWD, s);
+  if (typeof r === 'number') return s;
+  try {
+    lstatSync(r);
+    return toolPath(r);
+  } catch {
+    return s;
+  }
 }
 
 const sysMount = (p: Process, _t: Thread, a: bigint[]): SysResult => {
-  for (const ptr of [a[2]!, a[0]!]) {
-    const err = stringArg(p, ptr);
-    if (err < 0) return err;
-  }
+  const type = stringArg(p, a[2]!);
+  if (typeof type === 'number') return type;
+  const source = stringArg(p, a[0]!);
+  if (typeof source === 'number') return source;
   if (a[4] !== 0n && p.as.read(a[4]!, 1) === null) return -ERRNO.EFAULT; // data: its first byte must be readable
   const err = lookup(p, a[1]!, true);
   if (err < 0) return err;
-  if ((u32(a[3]) & MS_NOUSER) !== 0) return -ERRNO.EINVAL;
-  return -ERRNO.EPERM;
+  const flags = u32(a[3]);
+  if ((flags & MS_NOUSER) !== 0) return -ERRNO.EINVAL;
+  if (!p.creds.privileged) return -ERRNO.EPERM;
+  const target = toolArg(p, readPath(p, a[1]!) as string);
+  if (typeof target === 'number') return target;
+  // The data page: text options for the file systems rvisor mounts through mount(8).
+  const data = a[4] === 0n ? null : stringArg(p, a[4]!);
+  if (typeof data === 'number') return data;
+  return hostMount(sourceArg(p, source), target, type, flags, data);
 };
 
 const sysUmount2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -54,7 +88,20 @@ const sysUmount2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if ((flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW)) !== 0) return -ERRNO.EINVAL;
   const err = lookup(p, a[0]!, (flags & UMOUNT_NOFOLLOW) === 0);
   if (err < 0) return err;
-  return -ERRNO.EPERM;
+  if (!p.creds.privileged) return -ERRNO.EPERM;
+  let target = toolArg(p, readPath(p, a[0]!) as string);
+  if (typeof target === 'number') return target;
+  if ((flags & UMOUNT_NOFOLLOW) === 0) {
+    try {
+      target = realpathSync(target); // the mount table's spelling
+    } catch (e) {
+      return hostErrno(e);
+    }
+  }
+  const source = mountSource(target);
+  const r = hostUmount(target, flags);
+  if (r === 0) loopUnmounted(source);
+  return r;
 };
 
 const sysPivotRoot = (): SysResult => -ERRNO.EPERM;

@@ -4,7 +4,8 @@
 // signal or the timeout).
 import { monotonicNs } from '../clock.js';
 import { ERRNO } from '../errno.js';
-import { hostInput } from '../fd-table.js';
+import { hostInput, O_ACCMODE, O_RDONLY, O_WRONLY } from '../fd-table.js';
+import { blockingKind } from '../host-input.js';
 import type { Process } from '../process.js';
 import { UNBLOCKABLE } from '../signals.js';
 import type { Thread } from '../thread.js';
@@ -38,10 +39,14 @@ export function readiness(p: Process, fd: number): number {
   }
   if (f.kind === 'pty') return ptyReadiness(f);
   const inp = hostInput(f);
-  if (!inp) return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
+  const acc = f.flags & O_ACCMODE;
+  // A pipe or FIFO reports only the directions it was opened for (fs/pipe.c pipe_poll: POLLIN
+  // with FMODE_READ, POLLOUT with FMODE_WRITE); other files all of them. The room left in a host
+  // pipe is not known: its write end is always writable.
+  if (!inp) return acc === O_WRONLY && !f.seekable && blockingKind(f.hostFd)?.fifo ? POLLOUT | POLLWRNORM : POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
   // A terminal, host pipe or socket: readable once its reader holds data, EOF or an error.
   const r = inp.poll();
-  const out = POLLOUT | POLLWRNORM;
+  const out = inp.fifo && acc === O_RDONLY ? 0 : POLLOUT | POLLWRNORM;
   if (r === 'in') return out | POLLIN | POLLRDNORM;
   // A pipe or FIFO without writers is POLLHUP only (fs/pipe.c); a socket at EOF is readable.
   if (r === 'eof') return out | (inp.fifo ? POLLHUP : POLLIN | POLLRDNORM);

@@ -12,6 +12,7 @@ import type { Thread } from '../thread.js';
 import { int, u32, type SysResult } from './abi.js';
 import { ifreqIoctl } from './ifreq.js';
 import { ptyIoctl } from './pty-files.js';
+import { loopIoctl } from '../loop-device.js';
 import { hostTtyForeground, setHostTtyForeground } from '../job-control.js';
 
 const TCGETS = 0x5401;
@@ -108,6 +109,8 @@ export const sysIoctl = (p: Process, t: Thread, a: bigint[]): SysResult => {
     }
     return -ERRNO.ENOTTY;
   }
+  const loop = loopIoctl(p, f, req, arg);
+  if (loop !== null) return loop;
   const tty = isatty(f.hostFd);
   if (req === FIONREAD) {
     if (tty) return p.as.writeU32(arg, 0) ? 0 : -ERRNO.EFAULT;
