@@ -1,5 +1,5 @@
 // `rvisor exec --cpus N` (src/user/cpus.ts): the guest is shown N CPUs (default 1) consistently
-// in sched_getaffinity (busybox nproc), /proc/cpuinfo and /proc/stat; sched_setaffinity keeps a
+// in sched_getaffinity (busybox nproc), /proc/cpuinfo, /proc/stat and /sys/devices/system/cpu's lists; sched_setaffinity keeps a
 // mask (busybox taskset), inherited by children; bad values are refused before anything runs.
 // QEMU cannot be the oracle here: it shows the host's CPUs, whatever their number.
 import { test } from 'node:test';
@@ -19,6 +19,16 @@ test('cpus: the count shown is 1 by default and N with --cpus N or RVISOR_CPUS',
   assert.equal(three.stdout.toString(), '3\n3\n3\n');
   const env = runRvisor(['exec', b, 'nproc'], { timeoutMs: 60_000, env: { ...process.env, RVISOR_CPUS: '5' } });
   assert.equal(env.stdout.toString(), '5\n');
+});
+
+test('cpus: /sys/devices/system/cpu online, possible, present and offline list the CPUs shown (glibc\'s sysconf reads them)', () => {
+  const b = bb();
+  const script = `cd /sys/devices/system; for f in online possible present offline; do ${b} cat cpu/$f; done; ${b} cat /sys/devices/system/cpu/../cpu/online`;
+  const three = runRvisor(['exec', '--cpus', '3', b, 'sh', '-c', script], { timeoutMs: 60_000 });
+  assert.equal(three.status, 0, three.stderr);
+  assert.equal(three.stdout.toString(), '0-2\n0-2\n0-2\n\n0-2\n');
+  const one = runRvisor(['exec', b, 'cat', '/sys/devices/system/cpu/online'], { timeoutMs: 60_000, env: { ...process.env, RVISOR_CPUS: '' } });
+  assert.equal(one.stdout.toString(), '0\n');
 });
 
 test('cpus: sched_setaffinity keeps a mask within the CPUs shown, inherited by a child', () => {

@@ -8,7 +8,7 @@ import { lstatSync } from 'node:fs';
 import { AT_FDCWD } from './syscalls/abi.js';
 import { ERRNO } from './errno.js';
 import type { Process } from './process.js';
-import { procGuestPath, procResolve } from './procfs.js';
+import { procGuestPath, procResolve, sysCpuResolve } from './procfs.js';
 import { heldCwd } from './workdir.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -110,11 +110,19 @@ export function resolveAt(p: Process, dirfd: number, path: string, allowEmpty = 
       const r = procResolve(p, path);
       if (r !== null) return r;
     }
+    if (path.startsWith('/sys/')) {
+      const r = sysCpuResolve(path);
+      if (r !== null) return r;
+    }
     return sysrootPath(p, path);
   }
   if (dirfd === AT_FDCWD) {
     const held = heldCwd(p);
     if (held !== null) return `${held}/${path}`;
+    if (p.cwd.startsWith('/sys/')) {
+      const r = sysCpuResolve(`${p.cwd}/${path}`);
+      if (r !== null) return r;
+    }
     const g = procGuestPath(p.cwd);
     return g === null ? path : procResolve(p, `${g}/${path}`) ?? path;
   }
@@ -123,5 +131,9 @@ export function resolveAt(p: Process, dirfd: number, path: string, allowEmpty = 
   if (f.kind !== 'host' || !f.isDir) return -ERRNO.ENOTDIR;
   const g = procGuestPath(f.path);
   if (g !== null) return procResolve(p, `${g}/${path}`) ?? `/proc/self/fd/${f.hostFd}/${path}`;
+  if (f.path.startsWith('/sys/')) {
+    const r = sysCpuResolve(`${f.path}/${path}`);
+    if (r !== null) return r;
+  }
   return `/proc/self/fd/${f.hostFd}/${path}`;
 }

@@ -20,6 +20,7 @@
 // the next time the directory is listed); a comm write reaches the name when it is next read.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostProgramPids } from './host-exec.js';
+import { cpuConfig } from './cpus.js';
 import type { Kernel } from './kernel.js';
 import { tmpdir } from 'node:os';
 import { sysTree, type SysDir, type SysFile } from './procfs-sys.js';
@@ -220,6 +221,24 @@ function fillDir(hostPath: string, entries: Array<[string, Node]>): void {
 function childOf(n: Node & { t: 'dir' }, name: string): Node | undefined {
   for (const [k, v] of n.list()) if (k === name) return v;
   return n.hidden?.(name);
+}
+
+/** The files of /sys/devices/system/cpu that say which CPUs exist (drivers/base/cpu.c: a CPU
+ *  list such as "0-3"; offline an empty line): the CPUs rvisor shows (cpus.ts), not the host's,
+ *  so that glibc's get_nprocs/get_nprocs_conf (sysconf(_SC_NPROCESSORS_ONLN/CONF)) agree with
+ *  sched_getaffinity and /proc/cpuinfo. The rest of /sys is the host's. */
+const CPU_LIST_FILES = new Set(['online', 'possible', 'present', 'offline']);
+
+/** The host path standing for guest path `path` when it names one of those files (normalized),
+ *  else null. */
+export function sysCpuResolve(path: string): string | null {
+  const norm = posix.normalize(path);
+  const m = /^\/sys\/devices\/system\/cpu\/([a-z]+)$/.exec(norm);
+  if (!m || !CPU_LIST_FILES.has(m[1]!)) return null;
+  const n = cpuConfig.count;
+  const host = `${root()}/.sys-cpu-${m[1]}`;
+  writeFile(host, m[1] === 'offline' ? '\n' : n === 1 ? '0\n' : `0-${n - 1}\n`, 0o444);
+  return host;
 }
 
 /** The host path standing for guest path `path` (which starts with /proc), -errno, or null when
