@@ -18,7 +18,7 @@ import {
   HART_XSINK, CACHE_BNEXT, HART_BEDGE, HART_XBUF, CACHE_BHEAD, CACHE_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
   BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, CACHE_EPOCH, BLOCK_HEAD_SIZE,
   HART_JIT_THRESHOLD, CACHE_JITMAP, JITMAP_SLOTS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
-  CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JITSEEN, JITSEEN_BYTES,
+  CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITSTAMP, CACHE_JITSEEN, JITSEEN_BYTES,
 } from '../layout';
 import * as I from './generated/decode';
 import { decode, expand_c } from './generated/decode';
@@ -72,7 +72,7 @@ const JIT_PROFILING: i32 = -1;
 /** The interpreter ran cnt instructions at pc (host address hp) on a page with no region: counts
  *  them toward the page's compilation (threshold th), then profiles which blocks of it are hot
  *  (JIT_WINDOW) and compiles the page with those as entries. */
-function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32): void {
+function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32, now: u32): void {
   const s = jit_slot(c, hp);
   const page = <u32>hp & ~0xfff;
   let fn = load<i32>(s, 4);
@@ -89,8 +89,13 @@ function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32): v
   } else if (fn > 0) return;
   k += cnt;
   if (fn == 0 && th > 1) {
-    // counting: when hot, forget where it was entered and start profiling
+    // counting: when hot, forget where it was entered and start profiling; unless it took too
+    // long to get hot (a page that runs a little at a time, as a boot's code: not worth a compile)
+    const stamp = c + CACHE_JITSTAMP + ((s - (c + CACHE_JITMAP)) >> 2);
+    if (k <= cnt) store<u32>(stamp, now); // the count (re)starts
     if (k < th) { store<i32>(s, k, 12); return; }
+    const density = load<u32>(c + CACHE_JIT_DENSITY);
+    if (density != 0 && <u64>(now - load<u32>(stamp)) > <u64>th * <u64>density) { store<i32>(s, 0, 12); return; }
     memory.fill(c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
     store<i32>(s, JIT_PROFILING, 4);
     store<i32>(s, 0, 12);
@@ -397,7 +402,7 @@ export function run(h: usize, budget: i32): i32 {
       e = c + CACHE_BARENA + <usize>load<u32>(slot, 8);
       cnt = load<u16>(slot, 12);
       blen = load<u16>(slot, 14);
-      if (jth != 0) jit_count(h, c, pc, bhp, <i32>cnt, jth);
+      if (jth != 0) jit_count(h, c, pc, bhp, <i32>cnt, jth, <u32>load<u64>(c + CACHE_JIT_RUN) + <u32>n);
     } else {
       if (!build_edge(h, c, pc, bhp, fctx)) {
         fvpn = <u64>-1;
@@ -634,5 +639,6 @@ export function run(h: usize, budget: i32): i32 {
   store<u64>(h, 0);
   store<u64>(h + HART_PC, pc);
   store<u64>(h + HART_INSTRET, load<u64>(h + HART_INSTRET) + <u64>n);
+  if (jth != 0) store<u64>(c + CACHE_JIT_RUN, load<u64>(c + CACHE_JIT_RUN) + <u64>n);
   return stop;
 }
