@@ -96,3 +96,31 @@ test('jit density: a page that gets hot only slowly, beside a busier one, stays 
   // with density 1000 (a page must run 1/1000 of everything) page 1 qualifies again
   assert.equal(runWith(code, cfg(1000)).core.jitStats().liveRegions, 2);
 });
+
+test('jit budget: a region whose recompilation the budget refuses is not asked about at every miss', () => {
+  // loop A (hot first: the region is compiled from it), then loop B on the same page, which the
+  // region has no entry for: every round of B enters the region at B and misses
+  const code: Code = [
+    I('addi', { rd: 11, rs1: 0, imm: 2000 }),
+    I('addi', { rd: 12, rs1: 12, imm: 1 }),
+    I('addi', { rd: 11, rs1: 11, imm: -1 }),
+    I('bne', { rs1: 11, rs2: 0, imm: -8 }),
+    I('addi', { rd: 11, rs1: 0, imm: 2000 }),
+    I('addi', { rd: 13, rs1: 13, imm: 1 }),
+    I('addi', { rd: 11, rs1: 11, imm: -1 }),
+    I('bne', { rs1: 11, rs2: 0, imm: -8 }),
+  ];
+  const m = new TestMachine();
+  m.core.configureJit({ threshold: 200, budget: { initial: 0, ratio: 0 }, density: 0 }, [m.hart]);
+  m.load(code);
+  m.core.run(m.hart, 1 + 2000 * 3); // loop A, compiled meanwhile
+  assert.ok(m.core.jitStats().translations >= 1, JSON.stringify(m.core.jitStats()));
+  // from now on no compilation is paid for
+  m.core.configureJit({ threshold: 200, budget: { initial: 0, ratio: 1_000_000_000 }, density: 0 }, [m.hart]);
+  assert.equal(m.run(), CAUSE_ECALL_U);
+  assert.equal(m.hart.x(13), 2000n);
+  assert.equal(m.hart.instret, BigInt(1 + 2000 * 3 + 1 + 2000 * 3));
+  const s = m.core.jitStats();
+  assert.ok(s.misses >= 1500, `loop B misses: ${JSON.stringify(s)}`);
+  assert.ok(s.deferred >= 1 && s.missesAsked <= s.misses / 16, `most misses are not asked about: ${JSON.stringify(s)}`);
+});

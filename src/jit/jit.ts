@@ -33,6 +33,8 @@ const MODULE_CACHE_BYTES = 64 << 20;
  *  (each costs V8 a whole optimizing compile of the page). */
 const MISSES_BEFORE_RECOMPILE = 64;
 const MAX_RECOMPILES = 8;
+/** Misses the core does not report once a page may not be recompiled any more (jit_miss). */
+const MISS_SKIP_FOREVER = 0x3fffffff;
 /** Most guest instructions and wasm bytes in one region (a page holds at most 2048
  *  instructions; overlapping runs from odd entries can repeat some); a bigger one is not compiled. */
 const MAX_REGION_INSTRUCTIONS = 8192;
@@ -67,6 +69,8 @@ export interface JitStats {
    *  instructions run that the budget counts. */
   deferred: number;
   run: number;
+  /** Misses the core asked the host about (the others it skipped: jit_miss). */
+  missesAsked: number;
   /** Calls into regions (each returns to the interpreter once), instructions they retired,
    *  entries at offsets without code, byte checks of a region after an epoch change. */
   enters: number;
@@ -156,7 +160,7 @@ export class Jit {
   private maxCodeBytes = DEFAULT_MAX_CODE_BYTES;
   private liveBytes = 0;
   private budget = DEFAULT_BUDGET;
-  private s = { translations: 0, moduleCacheHits: 0, compileMs: 0, translatedInstructions: 0, wasmBytes: 0, stale: 0, flushes: 0, failures: 0, deferred: 0 };
+  private s = { translations: 0, moduleCacheHits: 0, compileMs: 0, translatedInstructions: 0, wasmBytes: 0, stale: 0, flushes: 0, failures: 0, deferred: 0, missesAsked: 0 };
 
   constructor(private readonly core: JitCore) {
     const env: Record<string, unknown> = { memory: core.memory };
@@ -197,24 +201,31 @@ export class Jit {
   }
 
   /** jit_miss from the core: the region `fn` of page hp was entered at pc, which it has no code
-   *  for. Returns a new region with that entry, or 0 to keep the old one for now. */
+   *  for. Returns a new region with that entry, 0 to keep the old one for now, or -n to keep it
+   *  and not be asked for the page's next n misses (recompiling it is refused by the budget, or
+   *  it was recompiled as often as it may be: each miss asked of the host costs about a
+   *  microsecond, and a region whose hot code is missing misses at every turn). */
   miss(h: number, pc: bigint, hp: number, fn: number): number {
     this.recycle();
+    this.s.missesAsked++;
     const p = this.seedsOf(hp);
     const off = Number(pc & 0xfffn);
-    if (p.recompiles >= MAX_RECOMPILES) return 0;
+    if (p.recompiles >= MAX_RECOMPILES) return -MISS_SKIP_FOREVER;
     if (!p.seeds.has(off)) { p.seeds.add(off); p.fresh++; }
     p.misses++;
     const th = this.threshold(h);
     // each recompilation of the page waits for 4x the misses of the last (cold code reached
     // now and then is cheaper to interpret than a page is to compile again)
-    if (p.fresh === 0 || p.misses < (th === 1 ? 4 : MISSES_BEFORE_RECOMPILE << (2 * p.recompiles))) return 0;
+    const due = th === 1 ? 4 : MISSES_BEFORE_RECOMPILE << (2 * p.recompiles);
+    if (p.fresh === 0 || p.misses < due) return 0;
+    // refused by the budget: asked again after as many misses (the core skips those)
+    const refused = (): number => { p.misses = due - 1; return -due; };
+    if (th !== 1 && this.overBudget(p.size)) return refused();
     p.misses = 0;
-    if (th !== 1 && this.overBudget(p.size)) return 0; // tried again after as many misses
     p.fresh = 0;
     p.recompiles++;
     const nf = this.safeBuild(hp, p, true, th !== 1);
-    if (nf === 0 && p.deferred) { p.recompiles--; p.fresh = 1; }
+    if (nf === 0 && p.deferred) { p.recompiles--; p.fresh = 1; return refused(); }
     if (nf === fn) this.drop(fn, false); // the same region: give back the reference build took
     return nf === fn ? 0 : nf;
   }

@@ -106,6 +106,7 @@ function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32, no
   if (k < window) { store<i32>(s, k, 12); return; }
   const nf = jit_compile(h, pc, <usize>page);
   store<i32>(s, nf, 4);
+  store<u32>(c + CACHE_JITSTAMP + ((s - (c + CACHE_JITMAP)) >> 2), 0); // (misses not to report: none)
   store<u32>(s, load<u32>(c + CACHE_EPOCH), 8); // compiled from the bytes there now
   store<i32>(s, nf > 0 ? JIT_HOLD : -(th < 0x100000 ? th << 3 : 0x7fffffff), 12); // else back off
   if (nf > 0) mark_code(c, <usize>page);
@@ -371,7 +372,12 @@ export function run(h: usize, budget: i32): i32 {
         if (st == JIT_MISS) {
           store<u64>(c + CACHE_JIT_MISSES, load<u64>(c + CACHE_JIT_MISSES) + 1);
           jit_seen(c, js, pc);
+          // while the region exists, the slot's JITSTAMP word counts misses not to report
+          const skip = c + CACHE_JITSTAMP + ((js - (c + CACHE_JITMAP)) >> 2);
+          const sk = load<u32>(skip);
+          if (sk != 0) { store<u32>(skip, sk - 1); nojit = true; continue; }
           const nf = jit_miss(h, pc, <usize>page, fn);
+          if (nf < 0) store<u32>(skip, <u32>(-nf));
           if (nf > 0 && nf != fn) {
             store<i32>(js, nf, 4);
             store<u32>(js, load<u32>(c + CACHE_EPOCH), 8); // compiled from the bytes there now
