@@ -225,8 +225,13 @@ export const JITSEEN_BYTES = 256;
  *  it gets hot: CACHE_JIT_DENSITY). */
 export const CACHE_JITSTAMP = CACHE_JITSEEN + JITMAP_SLOTS * JITSEEN_BYTES;
 
+/** Per JITMAP slot, a bitmap of the page's halfwords its region has code for (written by the
+ *  host with the region, src/jit/jit.ts): the run loop enters the region only there, and counts
+ *  any other offset as a miss without calling it. */
+export const CACHE_JITENTRY = CACHE_JITSTAMP + JITMAP_SLOTS * 4;
+
 /** Total bytes of one code cache (a multiple of 4096). */
-export const CACHE_SIZE = (CACHE_JITSTAMP + JITMAP_SLOTS * 4 + 4095) & ~4095;
+export const CACHE_SIZE = (CACHE_JITENTRY + JITMAP_SLOTS * JITSEEN_BYTES + 4095) & ~4095;
 
 /** Access kinds passed to the host's TLB-miss handler. */
 export const ACCESS_READ = 0;

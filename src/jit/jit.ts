@@ -6,7 +6,7 @@
 // and a core holds at most maxCodeBytes of live regions (then it drops them all and starts over,
 // as QEMU flushes its translation buffer).
 import { CACHE_JITSEEN, JITSEEN_BYTES, CACHE_JITMAP, JITMAP_SLOTS, JITMAP_ENTRY_SIZE, HART_JIT_THRESHOLD, CACHE_JIT_ENTERS, CACHE_JIT_INSNS,
-  CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_DENSITY } from '../cpu/layout.js';
+  CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITENTRY } from '../cpu/layout.js';
 import { discoverEntries, translatePage, countInstructions, REGION_IMPORTS } from './translate.js';
 
 /** How the JIT runs: threshold 0 turns it off; 1 compiles every page the moment it runs. */
@@ -346,6 +346,10 @@ export class Jit {
       this.byModule.set(module, r);
       this.liveBytes += r.bytes;
     }
+    // where the region has code: the run loop enters it only there
+    const eb = new Uint8Array(this.core.memory.buffer, this.core.codeCache + CACHE_JITENTRY + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * JITSEEN_BYTES, JITSEEN_BYTES);
+    eb.fill(0);
+    for (const o of tr.entries) eb[o >>> 4] |= 1 << ((o >>> 1) & 7);
     this.s.compileMs += performance.now() - t0;
     return r.index;
   }
