@@ -35,6 +35,8 @@ const MISSES_BEFORE_RECOMPILE = 64;
 const MAX_RECOMPILES = 8;
 /** Misses the core does not report once a page may not be recompiled any more (jit_miss). */
 const MISS_SKIP_FOREVER = 0x3fffffff;
+/** Misses the core does not report after the budget refused to recompile a page. */
+const MISS_SKIP_REFUSED = 1024;
 /** Most guest instructions and wasm bytes in one region (a page holds at most 2048
  *  instructions; overlapping runs from odd entries can repeat some); a bigger one is not compiled. */
 const MAX_REGION_INSTRUCTIONS = 8192;
@@ -218,8 +220,9 @@ export class Jit {
     // now and then is cheaper to interpret than a page is to compile again)
     const due = th === 1 ? 4 : MISSES_BEFORE_RECOMPILE << (2 * p.recompiles);
     if (p.fresh === 0 || p.misses < due) return 0;
-    // refused by the budget: asked again after as many misses (the core skips those)
-    const refused = (): number => { p.misses = due - 1; return -due; };
+    // refused by the budget: asked again after as many misses, at least MISS_SKIP_REFUSED (the
+    // core skips those; the budget grows slowly)
+    const refused = (): number => { p.misses = due - 1; return -Math.max(due, MISS_SKIP_REFUSED); };
     if (th !== 1 && this.overBudget(p.size)) return refused();
     p.misses = 0;
     p.fresh = 0;
