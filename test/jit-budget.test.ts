@@ -93,6 +93,9 @@ test('jit density: a page that gets hot only slowly, beside a busier one, stays 
   const any = runWith(code, cfg(0));
   sameState(any, interp);
   assert.equal(any.core.jitStats().liveRegions, 2, JSON.stringify(any.core.jitStats()));
+  // the default is 64
+  const byDefault = runWith(code, { threshold: 200, budget: { initial: 0, ratio: 0 } });
+  assert.equal(byDefault.core.jitStats().liveRegions, 1, JSON.stringify(byDefault.core.jitStats()));
   // with density 1000 (a page must run 1/1000 of everything) page 1 qualifies again
   assert.equal(runWith(code, cfg(1000)).core.jitStats().liveRegions, 2);
 });

@@ -168,14 +168,16 @@ export class Jit {
     const env: Record<string, unknown> = { memory: core.memory };
     for (const f of REGION_IMPORTS) env[f.name] = core.exports[f.name];
     this.imports = { env };
+    core.view().setUint32(core.codeCache + CACHE_JIT_DENSITY, DEFAULT_DENSITY, true);
   }
 
-  /** Sets the caps (the threshold is per hart: setThreshold). */
+  /** Sets the caps, the compile budget and the density condition (each kept unless given; the
+   *  threshold is per hart: setThreshold). */
   configure(c: JitConfig): void {
     checkThreshold(c.threshold);
     if (c.maxCodeBytes !== undefined) this.maxCodeBytes = c.maxCodeBytes;
     if (c.budget !== undefined) this.budget = c.budget;
-    this.core.view().setUint32(this.core.codeCache + CACHE_JIT_DENSITY, c.density ?? DEFAULT_DENSITY, true);
+    if (c.density !== undefined) this.core.view().setUint32(this.core.codeCache + CACHE_JIT_DENSITY, c.density, true);
     this.defaultThreshold = c.threshold;
   }
 
