@@ -12,11 +12,12 @@ import { parseJitThreshold, parseJitMode } from '../src/jit/config.js';
 
 type Code = (number | [number])[];
 
-/** Two machines with the same program and data: one with the JIT (threshold th), one without. */
+/** Two machines with the same program and data: one with the JIT (threshold th, compiling
+ *  whatever gets hot: no compile budget, no density condition, jit-budget.test.ts), one without. */
 function pair(code: Code, th = 1, setup?: (m: TestMachine) => void): [TestMachine, TestMachine] {
   const ms = [new TestMachine(), new TestMachine()] as [TestMachine, TestMachine];
   ms.forEach((m, i) => {
-    m.core.configureJit({ threshold: i === 0 ? th : 0 }, [m.hart]);
+    m.core.configureJit({ threshold: i === 0 ? th : 0, budget: { initial: 0, ratio: 0 }, density: 0 }, [m.hart]);
     m.map(DATA, 8192);
     m.load(code);
     setup?.(m);

@@ -161,6 +161,13 @@ export const CACHE_JIT_ENTERS = 16;
 export const CACHE_JIT_INSNS = 24;
 export const CACHE_JIT_MISSES = 32;
 export const CACHE_JIT_CHECKS = 40;
+/** Instructions run by the harts with the JIT on (u64, interpreted or in regions): what pays
+ *  for compilation (the JIT's compile budget, src/jit/jit.ts). */
+export const CACHE_JIT_RUN = 48;
+/** How hot a page must be to be compiled, relative to everything the harts run (u32, set by the
+ *  host): it must reach the threshold within JIT_DENSITY times the threshold instructions run
+ *  in all (0: no such condition), else its count starts over. */
+export const CACHE_JIT_DENSITY = 56;
 
 /** Decoded-instruction cache: DCACHE_ENTRIES direct-mapped entries of 16 bytes, keyed by the raw
  *  instruction bits (u32; a 16-bit instruction zero-extended): the entry a block (below) gets for
@@ -214,9 +221,17 @@ export const JITMAP_ENTRY_SIZE = 16;
  *  compiled with. */
 export const CACHE_JITSEEN = CACHE_JITMAP + JITMAP_SLOTS * JITMAP_ENTRY_SIZE;
 export const JITSEEN_BYTES = 256;
+/** Per JITMAP slot, a u32: the low bits of CACHE_JIT_RUN when the page's count started (how fast
+ *  it gets hot: CACHE_JIT_DENSITY). */
+export const CACHE_JITSTAMP = CACHE_JITSEEN + JITMAP_SLOTS * JITSEEN_BYTES;
+
+/** Per JITMAP slot, a bitmap of the page's halfwords its region has code for (written by the
+ *  host with the region, src/jit/jit.ts): the run loop enters the region only there, and counts
+ *  any other offset as a miss without calling it. */
+export const CACHE_JITENTRY = CACHE_JITSTAMP + JITMAP_SLOTS * 4;
 
 /** Total bytes of one code cache (a multiple of 4096). */
-export const CACHE_SIZE = (CACHE_JITSEEN + JITMAP_SLOTS * JITSEEN_BYTES + 4095) & ~4095;
+export const CACHE_SIZE = (CACHE_JITENTRY + JITMAP_SLOTS * JITSEEN_BYTES + 4095) & ~4095;
 
 /** Access kinds passed to the host's TLB-miss handler. */
 export const ACCESS_READ = 0;

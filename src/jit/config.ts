@@ -1,7 +1,8 @@
 // The JIT's configuration when nobody names one: RVISOR_JIT=on|off and RVISOR_JIT_THRESHOLD=N in
 // the environment (CI runs the test suites with RVISOR_JIT=on RVISOR_JIT_THRESHOLD=1, every page
 // compiled at once, and with RVISOR_JIT=off), else the default. The CLI's --jit and
-// --jit-threshold, and a VM definition's jit, override it.
+// --jit-threshold, and a VM definition's jit, override it. RVISOR_JIT_BUDGET=initial,ratio[,density]
+// sets the compile budget and the density condition (jit.ts; for measurements).
 import { DEFAULT_JIT_THRESHOLD, type JitConfig } from './jit.js';
 
 /** Whether the JIT is on when nothing says otherwise. */
@@ -29,5 +30,6 @@ export function jitConfig(mode?: boolean, threshold?: number): JitConfig {
   const env = typeof process === 'object' ? process.env : {};
   const on = mode ?? (env.RVISOR_JIT !== undefined ? parseJitMode(env.RVISOR_JIT) : JIT_DEFAULT_ON);
   const th = threshold ?? (env.RVISOR_JIT_THRESHOLD !== undefined ? parseJitThreshold(env.RVISOR_JIT_THRESHOLD) : DEFAULT_JIT_THRESHOLD);
-  return { threshold: on ? th : 0 };
+  const b = env.RVISOR_JIT_BUDGET?.match(/^(\d+),(\d+)(?:,(\d+))?$/);
+  return { threshold: on ? th : 0, ...(b ? { budget: { initial: Number(b[1]), ratio: Number(b[2]) }, density: Number(b[3] ?? 64) } : {}) };
 }

@@ -8,5 +8,5 @@ export function formatJitStats(s: JitStats, totalInstructions: bigint | number):
   return `jit: threshold ${s.threshold}; ${s.translations} translations (${s.moduleCacheHits} reused, ` +
     `${s.translatedInstructions} instructions, ${(s.wasmBytes / 1024).toFixed(0)} KiB wasm, ${s.compileMs.toFixed(1)} ms), ` +
     `${s.liveRegions} live; ${s.enters} region entries, ${s.instructions} instructions in regions${share}, ` +
-    `${s.misses} misses, ${s.checks} checks, ${s.stale} stale, ${s.flushes} flushes, ${s.failures} not compiled`;
+    `${s.misses} misses, ${s.checks} checks, ${s.stale} stale, ${s.flushes} flushes, ${s.failures} not compiled, ${s.deferred} deferred (compile budget)`;
 }

@@ -6,14 +6,20 @@
 // and a core holds at most maxCodeBytes of live regions (then it drops them all and starts over,
 // as QEMU flushes its translation buffer).
 import { CACHE_JITSEEN, JITSEEN_BYTES, CACHE_JITMAP, JITMAP_SLOTS, JITMAP_ENTRY_SIZE, HART_JIT_THRESHOLD, CACHE_JIT_ENTERS, CACHE_JIT_INSNS,
-  CACHE_JIT_MISSES, CACHE_JIT_CHECKS } from '../cpu/layout.js';
-import { discoverEntries, translatePage, REGION_IMPORTS } from './translate.js';
+  CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITENTRY } from '../cpu/layout.js';
+import { discoverEntries, translatePage, countInstructions, REGION_IMPORTS } from './translate.js';
 
 /** How the JIT runs: threshold 0 turns it off; 1 compiles every page the moment it runs. */
 export interface JitConfig {
   threshold: number;
   /** Most bytes of wasm held by one core's live regions. */
   maxCodeBytes?: number;
+  /** The compile budget: guest instructions translated may not exceed `initial` plus one per
+   *  `ratio` instructions the harts have run (ratio 0: no budget). */
+  budget?: { initial: number; ratio: number };
+  /** A page is compiled only if it reaches the threshold within `density` times the threshold
+   *  instructions run in all (0: whenever it reaches it). */
+  density?: number;
 }
 
 /** The default threshold: instructions the interpreter runs on a page before it is compiled. */
@@ -27,10 +33,22 @@ const MODULE_CACHE_BYTES = 64 << 20;
  *  (each costs V8 a whole optimizing compile of the page). */
 const MISSES_BEFORE_RECOMPILE = 64;
 const MAX_RECOMPILES = 8;
+/** Misses the core does not report once a page may not be recompiled any more (jit_miss). */
+const MISS_SKIP_FOREVER = 0x3fffffff;
+/** Misses the core does not report after the budget refused to recompile a page. */
+const MISS_SKIP_REFUSED = 1024;
 /** Most guest instructions and wasm bytes in one region (a page holds at most 2048
  *  instructions; overlapping runs from odd entries can repeat some); a bigger one is not compiled. */
 const MAX_REGION_INSTRUCTIONS = 8192;
 const MAX_REGION_BYTES = 1 << 20;
+/** The compile budget (JitConfig.budget): a translated instruction costs about 10^4 times what
+ *  the interpreter takes to run one (JS translation, V8's compiles, docs/performance.md), so
+ *  with one per 10^5 run the JIT spends at most about a tenth of the time it has run on
+ *  compiling, whatever the program (a boot's code is hot briefly and in many places; a
+ *  benchmark's loops are few and run long). */
+export const DEFAULT_BUDGET = { initial: 0, ratio: 100_000 };
+/** JitConfig.density: a page must run at least 1/64 of all instructions while it gets hot. */
+export const DEFAULT_DENSITY = 64;
 
 export interface JitStats {
   threshold: number;
@@ -49,6 +67,12 @@ export interface JitStats {
   stale: number;
   flushes: number;
   failures: number;
+  /** Compilations refused by the compile budget (the page stays interpreted for now), and the
+   *  instructions run that the budget counts. */
+  deferred: number;
+  run: number;
+  /** Misses the core asked the host about (the others it skipped: jit_miss). */
+  missesAsked: number;
   /** Calls into regions (each returns to the interpreter once), instructions they retired,
    *  entries at offsets without code, byte checks of a region after an epoch change. */
   enters: number;
@@ -105,7 +129,10 @@ function moduleFor(bytes: Uint8Array): { module: WebAssembly.Module; hit: boolea
 interface Region { index: number; module: WebAssembly.Module; refs: number; bytes: number }
 /** A page's entry offsets seen so far, how many are not yet in its region, misses since it was
  *  last compiled, and how often it was compiled again. */
-interface PageSeeds { seeds: Set<number>; fresh: number; misses: number; recompiles: number }
+interface PageSeeds { seeds: Set<number>; fresh: number; misses: number; recompiles: number;
+  /** Instructions in its last translation (0: none yet), and whether the last build was refused
+   *  by the compile budget. */
+  size: number; deferred: boolean }
 
 /** The part of a WebAssembly.Table the JIT uses (the core's function table). */
 export interface FuncTable {
@@ -134,18 +161,23 @@ export class Jit {
   private readonly imports: Record<string, unknown>;
   private maxCodeBytes = DEFAULT_MAX_CODE_BYTES;
   private liveBytes = 0;
-  private s = { translations: 0, moduleCacheHits: 0, compileMs: 0, translatedInstructions: 0, wasmBytes: 0, stale: 0, flushes: 0, failures: 0 };
+  private budget = DEFAULT_BUDGET;
+  private s = { translations: 0, moduleCacheHits: 0, compileMs: 0, translatedInstructions: 0, wasmBytes: 0, stale: 0, flushes: 0, failures: 0, deferred: 0, missesAsked: 0 };
 
   constructor(private readonly core: JitCore) {
     const env: Record<string, unknown> = { memory: core.memory };
     for (const f of REGION_IMPORTS) env[f.name] = core.exports[f.name];
     this.imports = { env };
+    core.view().setUint32(core.codeCache + CACHE_JIT_DENSITY, DEFAULT_DENSITY, true);
   }
 
-  /** Sets the caps (the threshold is per hart: setThreshold). */
+  /** Sets the caps, the compile budget and the density condition (each kept unless given; the
+   *  threshold is per hart: setThreshold). */
   configure(c: JitConfig): void {
     checkThreshold(c.threshold);
     if (c.maxCodeBytes !== undefined) this.maxCodeBytes = c.maxCodeBytes;
+    if (c.budget !== undefined) this.budget = c.budget;
+    if (c.density !== undefined) this.core.view().setUint32(this.core.codeCache + CACHE_JIT_DENSITY, c.density, true);
     this.defaultThreshold = c.threshold;
   }
 
@@ -167,26 +199,38 @@ export class Jit {
     this.recycle();
     const p = this.seedsOf(hp);
     p.seeds.add(Number(pc & 0xfffn));
-    return this.safeBuild(hp, p, this.threshold(h) === 1);
+    const all = this.threshold(h) === 1;
+    if (!all && this.overBudget(p.size)) return 0;
+    return this.safeBuild(hp, p, all, !all);
   }
 
   /** jit_miss from the core: the region `fn` of page hp was entered at pc, which it has no code
-   *  for. Returns a new region with that entry, or 0 to keep the old one for now. */
+   *  for. Returns a new region with that entry, 0 to keep the old one for now, or -n to keep it
+   *  and not be asked for the page's next n misses (recompiling it is refused by the budget, or
+   *  it was recompiled as often as it may be: each miss asked of the host costs about a
+   *  microsecond, and a region whose hot code is missing misses at every turn). */
   miss(h: number, pc: bigint, hp: number, fn: number): number {
     this.recycle();
+    this.s.missesAsked++;
     const p = this.seedsOf(hp);
     const off = Number(pc & 0xfffn);
-    if (p.recompiles >= MAX_RECOMPILES) return 0;
+    if (p.recompiles >= MAX_RECOMPILES) return -MISS_SKIP_FOREVER;
     if (!p.seeds.has(off)) { p.seeds.add(off); p.fresh++; }
     p.misses++;
     const th = this.threshold(h);
     // each recompilation of the page waits for 4x the misses of the last (cold code reached
     // now and then is cheaper to interpret than a page is to compile again)
-    if (p.fresh === 0 || p.misses < (th === 1 ? 4 : MISSES_BEFORE_RECOMPILE << (2 * p.recompiles))) return 0;
-    p.fresh = 0;
+    const due = th === 1 ? 4 : MISSES_BEFORE_RECOMPILE << (2 * p.recompiles);
+    if (p.fresh === 0 || p.misses < due) return 0;
+    // refused by the budget: asked again after as many misses, at least MISS_SKIP_REFUSED (the
+    // core skips those; the budget grows slowly)
+    const refused = (): number => { p.misses = due - 1; return -Math.max(due, MISS_SKIP_REFUSED); };
+    if (th !== 1 && this.overBudget(p.size)) return refused();
     p.misses = 0;
+    p.fresh = 0;
     p.recompiles++;
-    const nf = this.safeBuild(hp, p, true);
+    const nf = this.safeBuild(hp, p, true, th !== 1);
+    if (nf === 0 && p.deferred) { p.recompiles--; p.fresh = 1; return refused(); }
     if (nf === fn) this.drop(fn, false); // the same region: give back the reference build took
     return nf === fn ? 0 : nf;
   }
@@ -199,6 +243,17 @@ export class Jit {
     if (!r) return;
     if (--r.refs > 0) return;
     this.release(r);
+  }
+
+  /** Whether translating `need` more guest instructions (at least 1) would exceed the compile
+   *  budget: counts a refusal. (Not asked with threshold 1, which compiles everything at once.) */
+  private overBudget(need: number): boolean {
+    const { initial, ratio } = this.budget;
+    if (ratio === 0) return false;
+    const run = Number(this.core.view().getBigUint64(this.core.codeCache + CACHE_JIT_RUN, true));
+    if (this.s.translatedInstructions + Math.max(need, 1) <= initial + run / ratio) return false;
+    this.s.deferred++;
+    return true;
   }
 
   stats(): JitStats {
@@ -215,6 +270,7 @@ export class Jit {
       instructions: u64(CACHE_JIT_INSNS),
       misses: u64(CACHE_JIT_MISSES),
       checks: u64(CACHE_JIT_CHECKS),
+      run: u64(CACHE_JIT_RUN),
     };
   }
 
@@ -236,7 +292,7 @@ export class Jit {
     let p = this.pages.get(hp);
     if (!p) {
       if (this.pages.size >= 4 * JITMAP_SLOTS) this.pages.clear();
-      p = { seeds: new Set(), fresh: 0, misses: 0, recompiles: 0 };
+      p = { seeds: new Set(), fresh: 0, misses: 0, recompiles: 0, size: 0, deferred: false };
       this.pages.set(hp, p);
     }
     return p;
@@ -244,17 +300,19 @@ export class Jit {
 
   /** build, or 0 (the page stays interpreted, the core backs off) when the page's code is too
    *  big to compile or anything fails: a guest's code never takes the host down. */
-  private safeBuild(hp: number, p: PageSeeds, follow: boolean): number {
+  private safeBuild(hp: number, p: PageSeeds, follow: boolean, budgeted: boolean): number {
+    p.deferred = false;
     try {
-      return this.build(hp, p, follow);
+      return this.build(hp, p, follow, budgeted);
     } catch {
       this.s.failures++;
       return 0;
     }
   }
 
-  /** Compiles page hp from its seeds (follow: and everything reachable from them). */
-  private build(hp: number, p: PageSeeds, follow: boolean): number {
+  /** Compiles page hp from its seeds (follow: and everything reachable from them); budgeted:
+   *  unless that exceeds the compile budget (p.deferred). */
+  private build(hp: number, p: PageSeeds, follow: boolean, budgeted: boolean): number {
     const t0 = performance.now();
     const page = new Uint8Array(this.core.memory.buffer, hp, 4096).slice();
     // where code was entered on the page (the core's bitmap for its slot) is where it is compiled
@@ -265,8 +323,15 @@ export class Jit {
     }
     const entries = discoverEntries(page, p.seeds, follow);
     if (entries.length === 0) return 0;
+    if (budgeted) {
+      // asked before translating (a translation refused afterwards would be time lost)
+      const need = countInstructions(page, entries);
+      if (this.overBudget(need)) { p.size = need; p.deferred = true; return 0; }
+    }
     const tr = translatePage(page, entries, 65536);
     if (tr.instructions === 0) return 0;
+    p.size = tr.instructions; // (what the next attempt is likely to cost)
+    if (budgeted && this.overBudget(tr.instructions)) { p.deferred = true; return 0; }
     if (tr.instructions > MAX_REGION_INSTRUCTIONS || tr.wasm.length > MAX_REGION_BYTES) { this.s.failures++; return 0; }
     const { module, hit } = moduleFor(tr.wasm);
     this.s.translations++;
@@ -286,6 +351,10 @@ export class Jit {
       this.byModule.set(module, r);
       this.liveBytes += r.bytes;
     }
+    // where the region has code: the run loop enters it only there
+    const eb = new Uint8Array(this.core.memory.buffer, this.core.codeCache + CACHE_JITENTRY + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * JITSEEN_BYTES, JITSEEN_BYTES);
+    eb.fill(0);
+    for (const o of tr.entries) eb[o >>> 4] |= 1 << ((o >>> 1) & 7);
     this.s.compileMs += performance.now() - t0;
     return r.index;
   }

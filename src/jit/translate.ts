@@ -139,6 +139,24 @@ export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follo
   return [...found].sort((a, b) => a - b);
 }
 
+/** About how many guest instructions translatePage would translate from these entries (each
+ *  entry's straight run up to the next entry or the run's end), without translating: what the
+ *  JIT's compile budget is asked for before it spends a translation. */
+export function countInstructions(page: Uint8Array, entries: readonly number[]): number {
+  const set = new Set(entries);
+  let n = 0;
+  for (const e of entries) {
+    for (let off = e; off < 0xffe && (off === e || !set.has(off)); ) {
+      const i = decodeAt(page, off);
+      if (!i || INTERPRETED.has(i.name)) break;
+      n++;
+      if (endsRun(i)) break;
+      off += i.len;
+    }
+  }
+  return n;
+}
+
 export interface Translation {
   /** The module's bytes. */
   wasm: Uint8Array;

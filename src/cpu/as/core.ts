@@ -18,7 +18,7 @@ import {
   HART_XSINK, CACHE_BNEXT, HART_BEDGE, HART_XBUF, CACHE_BHEAD, CACHE_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
   BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, CACHE_EPOCH, BLOCK_HEAD_SIZE,
   HART_JIT_THRESHOLD, CACHE_JITMAP, JITMAP_SLOTS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
-  CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JITSEEN, JITSEEN_BYTES,
+  CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITSTAMP, CACHE_JITENTRY, CACHE_JITSEEN, JITSEEN_BYTES,
 } from '../layout';
 import * as I from './generated/decode';
 import { decode, expand_c } from './generated/decode';
@@ -72,7 +72,7 @@ const JIT_PROFILING: i32 = -1;
 /** The interpreter ran cnt instructions at pc (host address hp) on a page with no region: counts
  *  them toward the page's compilation (threshold th), then profiles which blocks of it are hot
  *  (JIT_WINDOW) and compiles the page with those as entries. */
-function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32): void {
+function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32, now: u32): void {
   const s = jit_slot(c, hp);
   const page = <u32>hp & ~0xfff;
   let fn = load<i32>(s, 4);
@@ -89,8 +89,13 @@ function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32): v
   } else if (fn > 0) return;
   k += cnt;
   if (fn == 0 && th > 1) {
-    // counting: when hot, forget where it was entered and start profiling
+    // counting: when hot, forget where it was entered and start profiling; unless it took too
+    // long to get hot (a page that runs a little at a time, as a boot's code: not worth a compile)
+    const stamp = c + CACHE_JITSTAMP + ((s - (c + CACHE_JITMAP)) >> 2);
+    if (k <= cnt) store<u32>(stamp, now); // the count (re)starts
     if (k < th) { store<i32>(s, k, 12); return; }
+    const density = load<u32>(c + CACHE_JIT_DENSITY);
+    if (density != 0 && <u64>(now - load<u32>(stamp)) > <u64>th * <u64>density) { store<i32>(s, 0, 12); return; }
     memory.fill(c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
     store<i32>(s, JIT_PROFILING, 4);
     store<i32>(s, 0, 12);
@@ -101,9 +106,30 @@ function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32): v
   if (k < window) { store<i32>(s, k, 12); return; }
   const nf = jit_compile(h, pc, <usize>page);
   store<i32>(s, nf, 4);
+  store<u32>(c + CACHE_JITSTAMP + ((s - (c + CACHE_JITMAP)) >> 2), 0); // (misses not to report: none)
   store<u32>(s, load<u32>(c + CACHE_EPOCH), 8); // compiled from the bytes there now
   store<i32>(s, nf > 0 ? JIT_HOLD : -(th < 0x100000 ? th << 3 : 0x7fffffff), 12); // else back off
   if (nf > 0) mark_code(c, <usize>page);
+}
+
+/** The region fn of slot js (page at host address page) has no code at pc: counts the miss and
+ *  asks the host for a region with that entry, unless the slot says to skip this miss (while the
+ *  region exists, its JITSTAMP word counts misses not to report: jit_miss returned -n). Returns
+ *  whether the interpreter runs the block at pc (no new region). */
+function jit_missed(h: usize, c: usize, js: usize, pc: u64, page: u32, fn: i32): bool {
+  store<u64>(c + CACHE_JIT_MISSES, load<u64>(c + CACHE_JIT_MISSES) + 1);
+  jit_seen(c, js, pc);
+  const skip = c + CACHE_JITSTAMP + ((js - (c + CACHE_JITMAP)) >> 2);
+  const sk = load<u32>(skip);
+  if (sk != 0) { store<u32>(skip, sk - 1); return true; }
+  const nf = jit_miss(h, pc, <usize>page, fn);
+  if (nf < 0) store<u32>(skip, <u32>(-nf));
+  if (nf > 0 && nf != fn) {
+    store<i32>(js, nf, 4);
+    store<u32>(js, load<u32>(c + CACHE_EPOCH), 8); // compiled from the bytes there now
+    jit_drop(fn, false);
+  }
+  return nf <= 0;
 }
 
 /** Internal stop codes. The instruction completed, then interrupts must be re-checked: */
@@ -337,6 +363,11 @@ export function run(h: usize, budget: i32): i32 {
       const page = <u32>bhp & ~0xfff;
       const fn = load<i32>(js, 4);
       if (load<u32>(js) == page && fn > 0) {
+        const eb = c + CACHE_JITENTRY + ((js - (c + CACHE_JITMAP)) << 4) + <usize>((<u32>pc & 0xfff) >> 4);
+        if ((load<u8>(eb) & (1 << ((<u32>pc >> 1) & 7))) == 0) { // no code there: a miss, without entering it
+          nojit = jit_missed(h, c, js, pc, page, fn);
+          continue;
+        }
         const epoch = load<u32>(c + CACHE_EPOCH);
         const check = load<u32>(js, 8) != epoch;
         if (check) {
@@ -363,18 +394,7 @@ export function run(h: usize, budget: i32): i32 {
         if (st == JIT_OK) { nojit = k == 0; continue; }
         if (st == JIT_SLOW) { nojit = true; continue; }
         if (st == JIT_REFETCH) { fvpn = <u64>-1; continue; }
-        if (st == JIT_MISS) {
-          store<u64>(c + CACHE_JIT_MISSES, load<u64>(c + CACHE_JIT_MISSES) + 1);
-          jit_seen(c, js, pc);
-          const nf = jit_miss(h, pc, <usize>page, fn);
-          if (nf > 0 && nf != fn) {
-            store<i32>(js, nf, 4);
-            store<u32>(js, load<u32>(c + CACHE_EPOCH), 8); // compiled from the bytes there now
-            jit_drop(fn, false);
-          }
-          nojit = nf <= 0;
-          continue;
-        }
+        if (st == JIT_MISS) { nojit = jit_missed(h, c, js, pc, page, fn); continue; }
         // JIT_TRAP: as the interpreter's trap below, at the faulting instruction
         fvpn = <u64>-1;
         if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) {
@@ -397,7 +417,7 @@ export function run(h: usize, budget: i32): i32 {
       e = c + CACHE_BARENA + <usize>load<u32>(slot, 8);
       cnt = load<u16>(slot, 12);
       blen = load<u16>(slot, 14);
-      if (jth != 0) jit_count(h, c, pc, bhp, <i32>cnt, jth);
+      if (jth != 0) jit_count(h, c, pc, bhp, <i32>cnt, jth, <u32>load<u64>(c + CACHE_JIT_RUN) + <u32>n);
     } else {
       if (!build_edge(h, c, pc, bhp, fctx)) {
         fvpn = <u64>-1;
@@ -634,5 +654,6 @@ export function run(h: usize, budget: i32): i32 {
   store<u64>(h, 0);
   store<u64>(h + HART_PC, pc);
   store<u64>(h + HART_INSTRET, load<u64>(h + HART_INSTRET) + <u64>n);
+  if (jth != 0) store<u64>(c + CACHE_JIT_RUN, load<u64>(c + CACHE_JIT_RUN) + <u64>n);
   return stop;
 }

@@ -1,0 +1,131 @@
+// What the JIT spends on compiling: the compile budget (guest instructions translated may not
+// exceed an allowance that grows with the instructions run) and the density condition (a page
+// that takes too long to get hot, relative to everything else that runs, is not compiled). Both
+// only decide what is compiled and when; results stay the interpreter's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestMachine, I, DATA, CODE } from './cpu-machine.js';
+import { CAUSE_ECALL_U } from '../src/cpu/layout.js';
+import type { JitConfig } from '../src/jit/jit.js';
+
+type Code = (number | [number])[];
+const NOP = I('addi', { rd: 0, rs1: 0, imm: 0 });
+
+/** Runs code to its ecall with the JIT configured as c (threshold 0: the interpreter); returns
+ *  the machine. */
+function runWith(code: Code, c: JitConfig): TestMachine {
+  const m = new TestMachine();
+  m.core.configureJit(c, [m.hart]);
+  m.map(DATA, 8192);
+  m.load(code);
+  let cause = -1;
+  for (let s = 0; s < 1000 && cause < 0; s++) {
+    try { cause = m.run(100_000); } catch { /* budget: next slice */ }
+  }
+  assert.equal(cause, CAUSE_ECALL_U);
+  return m;
+}
+
+function sameState(a: TestMachine, b: TestMachine): void {
+  for (let r = 0; r < 32; r++) assert.equal(a.hart.x(r), b.hart.x(r), `x${r}`);
+  assert.equal(a.hart.pc, b.hart.pc, 'pc');
+  assert.equal(a.hart.instret, b.hart.instret, 'instret');
+  assert.deepEqual(a.readBytes(DATA, 8192), b.readBytes(DATA, 8192), 'memory');
+}
+
+// a loop of 5 instructions run 60000 times on one page (300k instructions)
+const hotLoop: Code = [
+  I('lui', { rd: 10, imm: Number(DATA) }),
+  I('lui', { rd: 11, imm: 15 << 12 }), // 61440
+  I('ld', { rd: 12, rs1: 10, imm: 0 }),
+  I('add', { rd: 12, rs1: 12, rs2: 11 }),
+  I('sd', { rs1: 10, rs2: 12, imm: 0 }),
+  I('addi', { rd: 11, rs1: 11, imm: -1 }),
+  I('bne', { rs1: 11, rs2: 0, imm: -16 }),
+];
+
+test('jit budget: a page is not compiled until the instructions run pay for it, then it is', () => {
+  const interp = runWith(hotLoop, { threshold: 0 });
+  // no allowance to start with and one translated instruction per 10,000 run: the loop's region
+  // (about 6 instructions) waits for some 60,000 instructions, then runs the rest
+  const paid = runWith(hotLoop, { threshold: 500, budget: { initial: 0, ratio: 10_000 }, density: 0 });
+  sameState(paid, interp);
+  const s = paid.core.jitStats();
+  assert.ok(s.deferred > 0, `refused at first: ${JSON.stringify(s)}`);
+  assert.ok(s.translations >= 1 && s.instructions > 100_000, `then compiled and run: ${JSON.stringify(s)}`);
+  assert.ok(s.translatedInstructions <= s.run / 10_000, `within the budget: ${JSON.stringify(s)}`);
+  // an allowance the run never earns: nothing is compiled, and nothing changes
+  const never = runWith(hotLoop, { threshold: 500, budget: { initial: 0, ratio: 1_000_000_000 }, density: 0 });
+  sameState(never, interp);
+  const t = never.core.jitStats();
+  assert.equal(t.translations, 0, JSON.stringify(t));
+  assert.ok(t.deferred > 0 && t.run === Number(interp.hart.instret), JSON.stringify(t));
+  // no budget: compiled as soon as it is hot
+  const free = runWith(hotLoop, { threshold: 500, budget: { initial: 0, ratio: 0 }, density: 0 });
+  sameState(free, interp);
+  assert.ok(free.core.jitStats().instructions > 250_000, JSON.stringify(free.core.jitStats()));
+});
+
+test('jit density: a page that gets hot only slowly, beside a busier one, stays interpreted', () => {
+  // page 1 (CODE): 600 times, call page 2 and count down (3 instructions per round on page 1);
+  // page 2 (CODE + 4096): a loop of 2 instructions run 1000 times per call (2000 per round)
+  const code: Code = [
+    I('addi', { rd: 20, rs1: 0, imm: 600 }),
+    I('jal', { rd: 1, imm: 4096 - 4 }),
+    I('addi', { rd: 20, rs1: 20, imm: -1 }),
+    I('bne', { rs1: 20, rs2: 0, imm: -8 }),
+    I('ecall'),
+  ];
+  while (code.length < 1024) code.push(NOP);
+  code.push(
+    I('addi', { rd: 21, rs1: 0, imm: 1000 }),
+    I('addi', { rd: 21, rs1: 21, imm: -1 }),
+    I('bne', { rs1: 21, rs2: 0, imm: -4 }),
+    I('jalr', { rd: 0, rs1: 1, imm: 0 }),
+  );
+  const interp = runWith(code, { threshold: 0 });
+  const cfg = (density: number): JitConfig => ({ threshold: 200, budget: { initial: 0, ratio: 0 }, density });
+  // page 1 reaches 200 instructions only after ~67 rounds, 134,000 instructions in all: more than
+  // 64 x 200, so with density 64 only page 2 gets a region
+  const dense = runWith(code, cfg(64));
+  sameState(dense, interp);
+  assert.equal(dense.core.jitStats().liveRegions, 1, JSON.stringify(dense.core.jitStats()));
+  const any = runWith(code, cfg(0));
+  sameState(any, interp);
+  assert.equal(any.core.jitStats().liveRegions, 2, JSON.stringify(any.core.jitStats()));
+  // the default is 64
+  const byDefault = runWith(code, { threshold: 200, budget: { initial: 0, ratio: 0 } });
+  assert.equal(byDefault.core.jitStats().liveRegions, 1, JSON.stringify(byDefault.core.jitStats()));
+  // with density 1000 (a page must run 1/1000 of everything) page 1 qualifies again
+  assert.equal(runWith(code, cfg(1000)).core.jitStats().liveRegions, 2);
+});
+
+test('jit budget: a region whose recompilation the budget refuses is neither entered nor asked about at every miss', () => {
+  // loop A (hot first: the region is compiled from it), then loop B on the same page, which the
+  // region has no entry for: every round of B enters the region at B and misses
+  const code: Code = [
+    I('addi', { rd: 11, rs1: 0, imm: 2000 }),
+    I('addi', { rd: 12, rs1: 12, imm: 1 }),
+    I('addi', { rd: 11, rs1: 11, imm: -1 }),
+    I('bne', { rs1: 11, rs2: 0, imm: -8 }),
+    I('addi', { rd: 11, rs1: 0, imm: 2000 }),
+    I('addi', { rd: 13, rs1: 13, imm: 1 }),
+    I('addi', { rd: 11, rs1: 11, imm: -1 }),
+    I('bne', { rs1: 11, rs2: 0, imm: -8 }),
+  ];
+  const m = new TestMachine();
+  m.core.configureJit({ threshold: 200, budget: { initial: 0, ratio: 0 }, density: 0 }, [m.hart]);
+  m.load(code);
+  m.core.run(m.hart, 1 + 2000 * 3); // loop A, compiled meanwhile
+  assert.ok(m.core.jitStats().translations >= 1, JSON.stringify(m.core.jitStats()));
+  // from now on no compilation is paid for
+  m.core.configureJit({ threshold: 200, budget: { initial: 0, ratio: 1_000_000_000 }, density: 0 }, [m.hart]);
+  assert.equal(m.run(), CAUSE_ECALL_U);
+  assert.equal(m.hart.x(13), 2000n);
+  assert.equal(m.hart.instret, BigInt(1 + 2000 * 3 + 1 + 2000 * 3));
+  const s = m.core.jitStats();
+  assert.ok(s.misses >= 1500, `loop B misses: ${JSON.stringify(s)}`);
+  assert.ok(s.deferred >= 1 && s.missesAsked <= s.misses / 16, `most misses are not asked about: ${JSON.stringify(s)}`);
+  // the run loop knows where the region has code (CACHE_JITENTRY): a miss does not call it
+  assert.ok(s.enters < 100, `the region is not entered at B: ${JSON.stringify(s)}`);
+});
