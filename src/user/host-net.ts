@@ -14,6 +14,8 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ERRNO } from './errno.js';
 import { addHostEventSource, hostEventWord } from './host-input.js';
+import { hostTool } from './host-tools.js';
+import { RAW_PROXY } from './raw-proxy.js';
 
 export interface Endpoint {
   address: string;
@@ -30,7 +32,8 @@ export type NetEvent =
   | { ev: 'end'; id: number }
   | { ev: 'error'; id: number; code: string }
   | { ev: 'written'; id: number; n: number }
-  | { ev: 'closed'; id: number };
+  | { ev: 'closed'; id: number }
+  | { ev: 'raw'; id: number; data: Uint8Array; from: Uint8Array };
 
 export const READ_AHEAD = 262144;
 
@@ -51,7 +54,9 @@ const net = require('node:net');
 const dgram = require('node:dgram');
 const fs = require('node:fs');
 const path = require('node:path');
-const { port, evBuf, readAhead } = workerData;
+const cp = require('node:child_process');
+const os = require('node:os');
+const { port, evBuf, readAhead, perl, rawProxy } = workerData;
 const ev = new Int32Array(evBuf);
 const socks = new Map();
 let nextCid = 1000000000;
@@ -77,6 +82,41 @@ function wire(id, s) {
   s.on('error', (e) => post({ ev: 'error', id, code: code(e) }));
   s.on('close', () => { socks.delete(id); post({ ev: 'closed', id }); });
   return st;
+}
+// Raw sockets: one perl process each (raw-proxy.ts), in length-prefixed frames.
+function errName(n) { return Object.keys(os.constants.errno).find((k) => os.constants.errno[k] === n) || 'EIO'; }
+function u32(n) { const b = Buffer.alloc(4); b.writeUInt32LE(n, 0); return b; }
+function frame(op, body) { return Buffer.concat([Buffer.from(op, 'latin1'), u32(body.length), Buffer.from(body)]); }
+function rawFrames(id, st) {
+  for (;;) {
+    const b = st.buf;
+    if (b.length < 5) return;
+    const op = String.fromCharCode(b[0]);
+    if (op === 'P') {
+      const la = b.readUInt32LE(1);
+      if (b.length < 9 + la) return;
+      const end = 9 + la + b.readUInt32LE(5 + la);
+      if (b.length < end) return;
+      const from = Uint8Array.prototype.slice.call(b, 5, 5 + la);
+      const data = Uint8Array.prototype.slice.call(b, 9 + la, end);
+      st.buf = b.subarray(end);
+      post({ ev: 'raw', id, data, from });
+      continue;
+    }
+    if (op === 'V') {
+      const end = 5 + b.readUInt32LE(1);
+      if (b.length < end) return;
+      const value = Uint8Array.prototype.slice.call(b, 5, end);
+      st.buf = b.subarray(end);
+      const w = st.waiting.shift();
+      if (w) post({ seq: w, err: null, value });
+      continue;
+    }
+    const v = b.readUInt32LE(1);
+    st.buf = b.subarray(5);
+    if (op === 'X') post({ ev: 'error', id, code: errName(v) });
+    else { const w = st.waiting.shift(); if (w) post({ seq: w, err: v ? errName(v) : null }); }
+  }
 }
 parentPort.on('message', (m) => {
   const reply = (r) => post({ seq: m.seq, ...r });
@@ -140,6 +180,40 @@ parentPort.on('message', (m) => {
         if (st.srv) st.srv.close();
         if (st.s) { if (m.reset && st.s.resetAndDestroy) st.s.resetAndDestroy(); else st.s.destroy(); }
         if (st.u) st.u.close();
+        if (st.raw) st.raw.kill();
+        break;
+      }
+      case 'raw-open': {
+        const c = cp.spawn(perl, ['-e', rawProxy, String(m.family), String(m.proto)], { stdio: ['pipe', 'pipe', 'ignore'] });
+        const st = { raw: c, buf: Buffer.alloc(0), waiting: [m.seq] };
+        socks.set(m.id, st);
+        const fail = () => { socks.delete(m.id); for (const w of st.waiting.splice(0)) post({ seq: w, err: 'EPERM' }); };
+        c.on('error', fail);
+        c.on('exit', fail);
+        c.stdin.on('error', () => { /* the proxy ended: its exit reports it */ });
+        c.stdout.on('data', (d) => { st.buf = st.buf.length ? Buffer.concat([st.buf, d]) : d; rawFrames(m.id, st); });
+        break;
+      }
+      case 'raw-bind': {
+        const st = socks.get(m.id);
+        if (!st || !st.raw) { reply({ err: 'EBADF' }); break; }
+        st.waiting.push(m.seq);
+        st.raw.stdin.write(frame('B', m.addr));
+        break;
+      }
+      case 'raw-setopt':
+      case 'raw-getopt': {
+        const st = socks.get(m.id);
+        if (!st || !st.raw) { reply({ err: 'EBADF' }); break; }
+        st.waiting.push(m.seq);
+        const head = Buffer.concat([u32(m.level), u32(m.opt)]);
+        st.raw.stdin.write(m.op === 'raw-setopt' ? frame('O', Buffer.concat([head, Buffer.from(m.value)])) : frame('G', head));
+        break;
+      }
+      case 'raw-send': {
+        const st = socks.get(m.id);
+        if (!st || !st.raw) break;
+        st.raw.stdin.write(frame('S', Buffer.concat([u32(m.addr.length), Buffer.from(m.addr), Buffer.from(m.data)])));
         break;
       }
       case 'udp-bind': {
@@ -189,6 +263,8 @@ interface Reply {
   seq: number;
   err: string | null;
   local?: Endpoint;
+  /** raw-getopt: the option's bytes. */
+  value?: Uint8Array;
 }
 
 class HostNet {
@@ -205,7 +281,7 @@ class HostNet {
     this.port = ch.port1;
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { port: ch.port2, evBuf: hostEventWord().buffer, readAhead: READ_AHEAD },
+      workerData: { port: ch.port2, evBuf: hostEventWord().buffer, readAhead: READ_AHEAD, perl: hostTool('perl'), rawProxy: RAW_PROXY },
       transferList: [ch.port2],
       stdout: false,
       stderr: false,

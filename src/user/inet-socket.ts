@@ -100,7 +100,6 @@ export function createInet(domain: number, type: number, protocol: number): Sock
     if (protocol !== 0 && protocol !== IPPROTO_UDP) return -ERRNO.EPROTONOSUPPORT;
     return new InetSocket(domain, type, IPPROTO_UDP);
   }
-  if (type === 3) return -ERRNO.EPERM; // SOCK_RAW needs CAP_NET_RAW
   return -94; // ESOCKTNOSUPPORT
 }
 

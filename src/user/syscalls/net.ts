@@ -10,12 +10,13 @@ import { monotonicNs } from '../clock.js';
 import { ERRNO } from '../errno.js';
 import { FdTable, O_CLOEXEC, O_NONBLOCK, O_RDWR, type OpenFile } from '../fd-table.js';
 import { createInet } from '../inet-socket.js';
+import { createRaw } from '../raw-socket.js';
 import { AF_NETLINK, createNetlink } from '../netlink-socket.js';
 import type { Process } from '../process.js';
 import { SIGPIPE, SI_USER } from '../signals.js';
 import {
   AF_INET, AF_INET6, AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_OOB, MSG_TRUNC,
-  SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, WAIT, type Ancillary, type Cred, type SockImpl, type SocketFile,
+  SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, WAIT, type Ancillary, type Cred, type SockImpl, type SocketFile,
 } from '../socket.js';
 import type { Thread } from '../thread.js';
 import { UnixSocket, setDropFile } from '../unix-socket.js';
@@ -93,12 +94,13 @@ function done(p: Process, t: Thread, r: SysResult): SysResult {
 
 // ---- creation -----------------------------------------------------------------------------------
 
-function makeSock(domain: number, type: number, protocol: number): SockImpl | number {
+function makeSock(domain: number, type: number, protocol: number, privileged: boolean): SockImpl | number {
   if (domain === AF_UNIX) {
     if (type !== SOCK_STREAM && type !== SOCK_DGRAM && type !== SOCK_SEQPACKET) return -ESOCKTNOSUPPORT;
     if (protocol !== 0 && protocol !== AF_UNIX) return -ERRNO.EPROTONOSUPPORT;
     return new UnixSocket(type);
   }
+  if ((domain === AF_INET || domain === AF_INET6) && type === SOCK_RAW) return createRaw(domain, protocol, privileged);
   if (domain === AF_INET || domain === AF_INET6) return createInet(domain, type, protocol);
   if (domain === AF_NETLINK) return createNetlink(type, protocol);
   return -ERRNO.EAFNOSUPPORT;
@@ -110,7 +112,7 @@ const sysSocket = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const domain = int(a[0]);
   const raw = int(a[1]);
   if (raw & ~(0xf | TYPE_FLAGS)) return -ERRNO.EINVAL;
-  const sk = makeSock(domain, raw & 0xf, int(a[2]));
+  const sk = makeSock(domain, raw & 0xf, int(a[2]), p.creds.privileged);
   if (typeof sk === 'number') return sk;
   const f = newSocketFile(p, sk, raw);
   const fd = p.fds.install(f, (raw & O_CLOEXEC) !== 0);
@@ -124,7 +126,7 @@ const sysSocketpair = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const type = raw & 0xf;
   if (raw & ~(0xf | TYPE_FLAGS)) return -ERRNO.EINVAL;
   if (domain === AF_INET || domain === AF_INET6) return -ERRNO.EOPNOTSUPP;
-  const probe = makeSock(domain, type, int(a[2]));
+  const probe = makeSock(domain, type, int(a[2]), false);
   if (typeof probe === 'number') return probe;
   if (domain === AF_NETLINK) {
     probe.release();
