@@ -195,6 +195,9 @@ function setStatus(minor: number, info: Uint8Array): number {
  *  device or `req` not a loop request. */
 export function loopIoctl(p: Process, f: HostFile, req: number, arg: bigint): number | null {
   if ((req & 0xff00) !== 0x4c00) return null;
+  // The device files are root's (0660 root:disk): an unprivileged caller could not have opened
+  // them. rvisor opens files with its own (root) rights, so the refusal comes here, as EACCES.
+  if (!p.creds.privileged && isLoopDevice(f)) return -ERRNO.EACCES;
   let rdev: number;
   let isBlock: boolean;
   try {
@@ -262,6 +265,16 @@ export function loopIoctl(p: Process, f: HostFile, req: number, arg: bigint): nu
       return -ERRNO.EINVAL;
     default:
       return -ERRNO.EINVAL;
+  }
+}
+
+function isLoopDevice(f: HostFile): boolean {
+  try {
+    const s = fstatSync(f.hostFd);
+    const maj = major(s.rdev);
+    return (s.isBlockDevice() && maj === LOOP_MAJOR) || (s.isCharacterDevice() && maj === MISC_MAJOR && minorOf(s.rdev) === LOOP_CTRL_MINOR);
+  } catch {
+    return false;
   }
 }
 
