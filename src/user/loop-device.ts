@@ -40,28 +40,8 @@ interface Record {
 }
 const records = new Map<number, Record>();
 
-/** The decoded status of loop device `minor` (sysfs), or null when no file is bound to it. */
+/** What the driver reports of a bound loop device. */
 interface Status { backing: string; offset: bigint; sizelimit: bigint; flags: number }
-
-const sysfs = (minor: number, name: string): string | null => {
-  try {
-    return readFileSync(`/sys/block/loop${minor}/loop/${name}`, 'utf8').trim();
-  } catch {
-    return null;
-  }
-};
-
-function status(minor: number): Status | null {
-  const backing = sysfs(minor, 'backing_file');
-  if (backing === null) return null;
-  const rec = records.get(minor);
-  let flags = 0;
-  if (sysfs(minor, 'ro') === '1' || readFileOr(`/sys/block/loop${minor}/ro`) === '1') flags |= LO_FLAGS_READ_ONLY;
-  if (sysfs(minor, 'autoclear') === '1' || rec?.autoclear) flags |= LO_FLAGS_AUTOCLEAR;
-  if (sysfs(minor, 'partscan') === '1') flags |= LO_FLAGS_PARTSCAN;
-  if (sysfs(minor, 'dio') === '1') flags |= LO_FLAGS_DIRECT_IO;
-  return { backing, offset: BigInt(sysfs(minor, 'offset') ?? '0'), sizelimit: BigInt(sysfs(minor, 'sizelimit') ?? '0'), flags };
-}
 
 function readFileOr(path: string): string | null {
   try {
@@ -69,6 +49,21 @@ function readFileOr(path: string): string | null {
   } catch {
     return null;
   }
+}
+
+const sysfs = (minor: number, name: string): string | null => readFileOr(`/sys/block/loop${minor}/loop/${name}`);
+
+/** The status of loop device `minor` (sysfs), or null when no file is bound to it. */
+function status(minor: number): Status | null {
+  const backing = sysfs(minor, 'backing_file');
+  if (backing === null) return null;
+  const rec = records.get(minor);
+  let flags = 0;
+  if (readFileOr(`/sys/block/loop${minor}/ro`) === '1') flags |= LO_FLAGS_READ_ONLY;
+  if (sysfs(minor, 'autoclear') === '1' || rec?.autoclear) flags |= LO_FLAGS_AUTOCLEAR;
+  if (sysfs(minor, 'partscan') === '1') flags |= LO_FLAGS_PARTSCAN;
+  if (sysfs(minor, 'dio') === '1') flags |= LO_FLAGS_DIRECT_IO;
+  return { backing, offset: BigInt(sysfs(minor, 'offset') ?? '0'), sizelimit: BigInt(sysfs(minor, 'sizelimit') ?? '0'), flags };
 }
 
 function losetup(args: string[]): number | string {
