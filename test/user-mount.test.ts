@@ -68,6 +68,12 @@ test('a guest without CAP_SYS_ADMIN gets EPERM for mount and umount, after Linux
     assert.match(u.stderr, /umount: can't unmount .*: Operation not permitted/);
     const missing = runRvisor(['exec', bb, 'chpst', '-u', 'nobody', bb, 'umount', join(dir, 'nothing')]);
     assert.match(missing.stderr, /No such file or directory/);
+    if (canLoop) {
+      // Nor may it use the loop devices (root's device files).
+      const l = runRvisor(['exec', bb, 'chpst', '-u', 'nobody', bb, 'losetup', '-f']);
+      assert.notEqual(l.status, 0);
+      assert.deepEqual(loopsUnder(dir), []);
+    }
   });
 });
 

@@ -40,28 +40,8 @@ interface Record {
 }
 const records = new Map<number, Record>();
 
-/** The decoded status of loop device `minor` (sysfs), or null when no file is bound to it. */
+/** What the driver reports of a bound loop device. */
 interface Status { backing: string; offset: bigint; sizelimit: bigint; flags: number }
-
-const sysfs = (minor: number, name: string): string | null => {
-  try {
-    return readFileSync(`/sys/block/loop${minor}/loop/${name}`, 'utf8').trim();
-  } catch {
-    return null;
-  }
-};
-
-function status(minor: number): Status | null {
-  const backing = sysfs(minor, 'backing_file');
-  if (backing === null) return null;
-  const rec = records.get(minor);
-  let flags = 0;
-  if (sysfs(minor, 'ro') === '1' || readFileOr(`/sys/block/loop${minor}/ro`) === '1') flags |= LO_FLAGS_READ_ONLY;
-  if (sysfs(minor, 'autoclear') === '1' || rec?.autoclear) flags |= LO_FLAGS_AUTOCLEAR;
-  if (sysfs(minor, 'partscan') === '1') flags |= LO_FLAGS_PARTSCAN;
-  if (sysfs(minor, 'dio') === '1') flags |= LO_FLAGS_DIRECT_IO;
-  return { backing, offset: BigInt(sysfs(minor, 'offset') ?? '0'), sizelimit: BigInt(sysfs(minor, 'sizelimit') ?? '0'), flags };
-}
 
 function readFileOr(path: string): string | null {
   try {
@@ -69,6 +49,21 @@ function readFileOr(path: string): string | null {
   } catch {
     return null;
   }
+}
+
+const sysfs = (minor: number, name: string): string | null => readFileOr(`/sys/block/loop${minor}/loop/${name}`);
+
+/** The status of loop device `minor` (sysfs), or null when no file is bound to it. */
+function status(minor: number): Status | null {
+  const backing = sysfs(minor, 'backing_file');
+  if (backing === null) return null;
+  const rec = records.get(minor);
+  let flags = 0;
+  if (readFileOr(`/sys/block/loop${minor}/ro`) === '1') flags |= LO_FLAGS_READ_ONLY;
+  if (sysfs(minor, 'autoclear') === '1' || rec?.autoclear) flags |= LO_FLAGS_AUTOCLEAR;
+  if (sysfs(minor, 'partscan') === '1') flags |= LO_FLAGS_PARTSCAN;
+  if (sysfs(minor, 'dio') === '1') flags |= LO_FLAGS_DIRECT_IO;
+  return { backing, offset: BigInt(sysfs(minor, 'offset') ?? '0'), sizelimit: BigInt(sysfs(minor, 'sizelimit') ?? '0'), flags };
 }
 
 function losetup(args: string[]): number | string {
@@ -195,6 +190,9 @@ function setStatus(minor: number, info: Uint8Array): number {
  *  device or `req` not a loop request. */
 export function loopIoctl(p: Process, f: HostFile, req: number, arg: bigint): number | null {
   if ((req & 0xff00) !== 0x4c00) return null;
+  // The device files are root's (0660 root:disk): an unprivileged caller could not have opened
+  // them. rvisor opens files with its own (root) rights, so the refusal comes here, as EACCES.
+  if (!p.creds.privileged && isLoopDevice(f)) return -ERRNO.EACCES;
   let rdev: number;
   let isBlock: boolean;
   try {
@@ -262,6 +260,16 @@ export function loopIoctl(p: Process, f: HostFile, req: number, arg: bigint): nu
       return -ERRNO.EINVAL;
     default:
       return -ERRNO.EINVAL;
+  }
+}
+
+function isLoopDevice(f: HostFile): boolean {
+  try {
+    const s = fstatSync(f.hostFd);
+    const maj = major(s.rdev);
+    return (s.isBlockDevice() && maj === LOOP_MAJOR) || (s.isCharacterDevice() && maj === MISC_MAJOR && minorOf(s.rdev) === LOOP_CTRL_MINOR);
+  } catch {
+    return false;
   }
 }
 
