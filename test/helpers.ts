@@ -31,7 +31,10 @@ export function runRvisor(
   args: string[],
   opts: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): RunResult {
-  const r: SpawnSyncReturns<Buffer> = spawnSync(process.execPath, [CLI, ...withJitFlags(args)], {
+  // A test that names RVISOR_JIT in the environment it gives is testing that variable: the run's
+  // JIT settings are not added as flags over it (the environment reaches rvisor as given).
+  const jitArgs = opts.env && 'RVISOR_JIT' in opts.env ? args : withJitFlags(args);
+  const r: SpawnSyncReturns<Buffer> = spawnSync(process.execPath, [CLI, ...jitArgs], {
     input: opts.input ?? '',
     cwd: opts.cwd,
     env: opts.env ?? process.env,
