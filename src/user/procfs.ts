@@ -115,9 +115,9 @@ function sysDir(d: SysDir = sysTree(F.OSRELEASE, F.VERSION)): Node {
 
 /** Whether host pid or tid `id` is a host process's the guest may see: not rvisor itself nor one
  *  of its threads, not a host program a guest process stands for (that process shows it). */
-function visibleHostId(id: number): boolean {
+function visibleHostId(id: number, programs: Set<number> = hostProgramPids()): boolean {
   if (id === process.pid || existsSync(`/proc/${process.pid}/task/${id}`)) return false;
-  return !hostProgramPids().has(id) && existsSync(`/proc/${id}`);
+  return !programs.has(id) && existsSync(`/proc/${id}`);
 }
 
 /** /proc/N of host process N: a directory of links into the host's /proc/N. */
@@ -139,7 +139,8 @@ function hostProcesses(k: Kernel): Array<[string, Node]> {
   } catch {
     return [];
   }
-  const ids = names.filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number).filter((id) => !k.processes.has(id) && visibleHostId(id));
+  const programs = hostProgramPids();
+  const ids = names.filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number).filter((id) => !k.processes.has(id) && visibleHostId(id, programs));
   return ids.sort((a, b) => a - b).map((id) => [String(id), hostProcessDir(id)]);
 }
 

@@ -19,8 +19,9 @@ import { toolPath } from './mkfifo.js';
 const MS_NOUSER = 0x80000000;
 const MNT_FORCE = 1, MNT_DETACH = 2, MNT_EXPIRE = 4, UMOUNT_NOFOLLOW = 8;
 
-/** Looks up mount point `ptr` as Linux's user_path_at does: 0 when it exists, else -errno. */
-function lookup(p: Process, ptr: bigint, follow: boolean): number {
+/** Looks up mount point `ptr` as Linux's user_path_at does: its host path (for a host tool:
+ *  relative paths stay relative, the host's cwd being the guest's while it runs), else -errno. */
+function lookup(p: Process, ptr: bigint, follow: boolean): string | number {
   const s = readPath(p, ptr);
   if (typeof s === 'number') return s;
   const path = resolveAt(p, AT_FDCWD, s);
@@ -28,7 +29,7 @@ function lookup(p: Process, ptr: bigint, follow: boolean): number {
   try {
     if (follow) statSync(path);
     else lstatSync(path);
-    return 0;
+    return toolPath(path);
   } catch (e) {
     return hostErrno(e);
   }
@@ -41,13 +42,6 @@ function stringArg(p: Process, ptr: bigint): string | null | number {
   const b = p.as.readCString(ptr, 4096);
   if (b === -ERRNO.ENAMETOOLONG) return -ERRNO.EINVAL;
   return typeof b === 'number' ? b : pathString(b);
-}
-
-/** The host path of a guest path argument for a host tool (relative paths stay relative: the
- *  host's cwd is the guest's while it runs). */
-function toolArg(p: Process, s: string): string | number {
-  const r = resolveAt(p, AT_FDCWD, s);
-  return typeof r === 'number' ? r : toolPath(r);
 }
 
 /** A mount source: a path when one of that name exists (block devices, bind sources), else the
@@ -70,13 +64,11 @@ const sysMount = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const source = stringArg(p, a[0]!);
   if (typeof source === 'number') return source;
   if (a[4] !== 0n && p.as.read(a[4]!, 1) === null) return -ERRNO.EFAULT; // data: its first byte must be readable
-  const err = lookup(p, a[1]!, true);
-  if (err < 0) return err;
+  const target = lookup(p, a[1]!, true);
+  if (typeof target === 'number') return target;
   const flags = u32(a[3]);
   if ((flags & MS_NOUSER) !== 0) return -ERRNO.EINVAL;
   if (!p.creds.privileged) return -ERRNO.EPERM;
-  const target = toolArg(p, readPath(p, a[1]!) as string);
-  if (typeof target === 'number') return target;
   // The data page: text options for the file systems rvisor mounts through mount(8).
   const data = a[4] === 0n ? null : stringArg(p, a[4]!);
   if (typeof data === 'number') return data;
@@ -86,11 +78,9 @@ const sysMount = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 const sysUmount2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const flags = u32(a[1]);
   if ((flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW)) !== 0) return -ERRNO.EINVAL;
-  const err = lookup(p, a[0]!, (flags & UMOUNT_NOFOLLOW) === 0);
-  if (err < 0) return err;
-  if (!p.creds.privileged) return -ERRNO.EPERM;
-  let target = toolArg(p, readPath(p, a[0]!) as string);
+  let target = lookup(p, a[0]!, (flags & UMOUNT_NOFOLLOW) === 0);
   if (typeof target === 'number') return target;
+  if (!p.creds.privileged) return -ERRNO.EPERM;
   if ((flags & UMOUNT_NOFOLLOW) === 0) {
     try {
       target = realpathSync(target); // the mount table's spelling
