@@ -47,7 +47,12 @@ export function runRvisor(
 let scratch: string | undefined;
 /** A per-process temporary directory for unpacked guest programs. */
 export function scratchDir(): string {
-  scratch ??= mkdtempSync(join(tmpdir(), 'rvisor-test-'));
+  if (scratch === undefined) {
+    scratch = mkdtempSync(join(tmpdir(), 'rvisor-test-'));
+    // Tests run guests that drop root (chpst -u nobody) on the programs unpacked here: as on
+    // Linux, they need search permission on the directory.
+    chmodSync(scratch, 0o755);
+  }
   return scratch;
 }
 

@@ -126,6 +126,15 @@ test('host exec: working directory, the environment given to execve, argv[0], um
   });
 });
 
+test('host exec: arguments and environment that are not UTF-8 reach the host program byte for byte', { skip }, () => {
+  // printf makes the bytes (0xff, 0xc3 0x28: not UTF-8; é is); the host's od shows what it got.
+  const r = sh('a=$(printf "x\\377y"); b=$(printf "\\303("); V=$(printf "v\\376") /bin/sh -c \'printf "%s|%s|%s|%s" "$0" "$1" "$2" "$V" | /usr/bin/od -An -tx1\' "$(printf "\\375")" "$a" "$b é"', {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
+  assert.equal(r.stderr, '');
+  assert.equal(r.stdout.toString().replace(/\s+/g, ' ').trim(), 'fd 7c 78 ff 79 7c c3 28 20 c3 a9 7c 76 fe');
+});
+
 test('host exec: a guest kill reaches the running host program', { skip }, () => {
   withDir((dir) => {
     const r = sh('/bin/sh -c \'trap "echo got-usr1; exit 3" USR1; echo ready; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\' > out & p=$!; '

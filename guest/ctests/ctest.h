@@ -10,7 +10,7 @@
   X(timerfd) X(signalfd) X(memfd) X(pidfd) X(fdlinux) X(inotify) X(shmfile) X(pshared) X(robust) \
   X(busyexit) X(procfs) X(rusage) X(creds) X(prctl) X(unixsock) X(inetsock) X(unixlinux) X(pty) \
   X(jobctl) X(pifutex) X(netlink) X(netlinklinux) X(netlinkshow) X(longcwd) X(pipesz) X(fifo) \
-  X(sockopts) X(sockedge) X(rawsock)
+  X(sockopts) X(sockedge) X(rawsock) X(dac)
 #define DECL(n) int t_##n(int argc, char **argv);
 CTESTS(DECL)
 #undef DECL

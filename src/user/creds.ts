@@ -4,6 +4,8 @@
 // its own ids, so host file access is still checked against rvisor's user); any other process
 // may only switch between the ids it already has (EPERM otherwise). Capabilities follow the
 // effective uid: all of them for euid 0, none otherwise (capget), and capset can only lower.
+import type { Process } from './process.js';
+
 const NO_ID = 0xffffffff;
 
 export class Creds {
@@ -107,4 +109,20 @@ export function setFsId(c: Creds, k: IdKind, id: number): number {
     else c.fsgid = id;
   }
   return old;
+}
+
+const SIGCONT = 18;
+
+/** check_kill_permission (kernel/signal.c): a sender may signal a process whose real or saved
+ *  uid is its real or effective uid, any process with CAP_KILL (euid 0), and SIGCONT goes to
+ *  any process of its session. `t` is the target's ids ([real, saved] uid) and session. */
+export function maySignal(s: Creds, sSid: number, sig: number, t: { ruid: number; suid: number; sid: number }): boolean {
+  if (s.privileged) return true;
+  if (s.euid === t.suid || s.euid === t.ruid || s.ruid === t.suid || s.ruid === t.ruid) return true;
+  return sig === SIGCONT && sSid === t.sid;
+}
+
+/** Whether guest process `p` may signal guest process `q` with `sig`. */
+export function maySignalProcess(p: Process, q: Process, sig: number): boolean {
+  return q === p || maySignal(p.creds, p.sid, sig, { ruid: q.creds.ruid, suid: q.creds.suid, sid: q.sid });
 }

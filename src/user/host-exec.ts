@@ -19,6 +19,7 @@
 // `rvisor exec --no-host-exec` (or RVISOR_HOST_EXEC=0) turns it off: such an execve then fails
 // with ENOEXEC, as it did before. A host program that execve's a riscv64 program is the host
 // kernel's business (binfmt_misc with qemu-user), not rvisor's.
+import { hostPath as toHostBytes } from './paths.js';
 import { closeSync, existsSync, openSync, readSync, realpathSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
@@ -105,6 +106,7 @@ const bridges = new Set<Bridge>();
 let nextId = 1;
 
 const decoder = new TextDecoder();
+const strict = new TextDecoder('utf-8', { fatal: true });
 
 let perlPath: string | null | undefined;
 function perl(): string | null {
@@ -113,8 +115,15 @@ function perl(): string | null {
 }
 
 /** Sets the ignored signals and the fds' offsets, closes the fds 0-2 the guest did not have
- *  (spawn puts /dev/null there), then execs the program (argv[0] as given). */
-const TRAMPOLINE = 'my ($i, $s, $c, $f) = splice(@ARGV, 0, 4); $SIG{$_} = "IGNORE" for grep { length } split /,/, $i; '
+ *  (spawn puts /dev/null there), takes the guest's user and group ids and groups when rvisor
+ *  is root and the guest is someone else (dac.ts), then execs the program (argv[0] as given).
+ *  Arguments and environment that are not UTF-8 (Node's spawn takes only text) come hex-encoded
+ *  and are turned back into their bytes. */
+const TRAMPOLINE = 'my ($i, $s, $c, $u, $x, $f) = splice(@ARGV, 0, 6); $SIG{$_} = "IGNORE" for grep { length } split /,/, $i; '
+  + 'if ($x) { ($f, @ARGV) = map { pack "H*", $_ } ($f, @ARGV); my $e = delete $ENV{RVISOR_HEX_ENV}; %ENV = (); '
+  + 'for (split /,/, $e) { my ($k, $v) = split /=/, pack("H*", $_), 2; $ENV{$k} = $v } } '
+  + 'if (length $u) { my ($ru, $eu, $rg, $eg, @g) = split /,/, $u; $( = $rg; $) = join(" ", $eg, @g ? @g : $eg); '
+  + '($<, $>) = ($ru, $eu); exit 126 if $< != $ru || $> != $eu } '
   + 'if (length $s || length $c) { require POSIX; for (split /,/, $s) { my ($fd, $pos) = split /:/; POSIX::lseek($fd, $pos, 0) } '
   + 'POSIX::close($_) for split /,/, $c } exec { $f } @ARGV; exit 127;';
 
@@ -128,6 +137,12 @@ function takeFromPipe(end: PipeEnd, n: number): Uint8Array {
  *  stand-in (the caller returns NO_RETURN). */
 export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Array[], envp: Uint8Array[]): number {
   const file = resolve(p.cwd, hostPath.startsWith('/proc/') ? safeRealpath(hostPath) : hostPath);
+  // A guest that is not root runs host programs as itself, not as rvisor's root (the perl
+  // trampoline drops to its ids; without perl there is no way to, and the exec is refused).
+  const c = p.creds;
+  const asGuest = process.geteuid?.() === 0 && (c.ruid !== 0 || c.euid !== 0);
+  if (asGuest && !perl()) return -ERRNO.EACCES;
+  const idSpec = asGuest ? [c.ruid, c.euid, c.rgid, c.egid, ...c.groups].join(',') : '';
   // The fds the program gets: host fds as they are, rvisor pipe ends through host pipes.
   const passed: Array<[number, OpenFile]> = [];
   for (const fd of p.fds.fds()) if (!p.fds.getCloexec(fd)) passed.push([fd, p.fds.get(fd)!]);
@@ -181,19 +196,40 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
     if (sig === SIGKILL || sig === SIGSTOP) continue;
     if (p.actions.get(sig).handler === SIG_IGN && SIGNAL_NAMES[sig]) ignored.push(SIGNAL_NAMES[sig]!.slice(3));
   }
-  const args = argv.slice(1).map((a) => decoder.decode(a));
-  const argv0 = argv.length ? decoder.decode(argv[0]) : '';
+  // Names and values that are not UTF-8 go through the trampoline as hex (bytes intact).
+  const text = (b: Uint8Array): boolean => {
+    try {
+      strict.decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const raw = perl() !== null && (!argv.every(text) || !envp.every(text) || typeof toHostBytes(file) !== 'string');
+  const hex = (b: Uint8Array | string): string => Buffer.from(b).toString('hex');
+  let args = argv.slice(1).map((a) => decoder.decode(a));
+  let argv0 = argv.length ? decoder.decode(argv[0]) : '';
   const env: Array<[string, string]> = [];
   const seen = new Set<string>();
+  const rawEnv: string[] = [];
   for (const e of envp) {
     const s = decoder.decode(e);
     const i = s.indexOf('=');
     if (i <= 0 || seen.has(s.slice(0, i))) continue;
     seen.add(s.slice(0, i));
     env.push([s.slice(0, i), s.slice(i + 1)]);
+    rawEnv.push(hex(e));
+  }
+  let target = file;
+  if (raw) {
+    args = argv.slice(1).map(hex);
+    argv0 = argv.length ? hex(argv[0]!) : '';
+    target = hex(toHostBytes(file));
+    env.length = 0;
+    env.push(['RVISOR_HEX_ENV', rawEnv.join(',')]);
   }
   const closed = [0, 1, 2].filter((fd) => stdio[fd] === undefined || stdio[fd] === 'ignore');
-  const tramp = (ignored.length || seekSpec.length || closed.length) && perl();
+  const tramp = (ignored.length || seekSpec.length || closed.length || asGuest || raw) && perl();
   // Bridges first: the worker must know them when the program exits.
   const made: Bridge[] = piped.map((end, i) => {
     const holder = new FdTable();
@@ -210,7 +246,7 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
     post({
       op: 'spawn', st: prog.st.buffer, owner: prog.id,
       file: tramp ? tramp : file,
-      args: tramp ? ['-e', TRAMPOLINE, ignored.join(','), seekSpec.join(','), closed.join(','), file, argv0, ...args] : args,
+      args: tramp ? ['-e', TRAMPOLINE, ignored.join(','), seekSpec.join(','), closed.join(','), idSpec, raw ? '1' : '', target, argv0, ...args] : args,
       argv0: tramp ? 'perl' : argv0,
       env, cwd: p.cwd, stdio,
     });

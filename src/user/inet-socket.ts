@@ -10,6 +10,7 @@
 // socket that then connects releases that port and connects from it. UDP connect filters
 // received datagrams by source on the main side; getsockname after it shows the source address
 // the host's routing picks for that peer (asked of the worker), as Linux.
+import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { ERRNO } from './errno.js';
 import { takeBytes } from './fd-table.js';
@@ -226,9 +227,12 @@ export class InetSocket implements SockImpl, OptSocket {
     return 0;
   }
 
-  bind(_p: Process, addr: Uint8Array): number {
+  bind(p: Process, addr: Uint8Array): number {
     const a = parseAddr(this.domain, addr, true);
     if (typeof a === 'number') return a;
+    // A port below net.ipv4.ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE (euid 0). When
+    // rvisor is not root the host refuses it by itself; when it is, the guest may not be.
+    if (a[1] !== 0 && a[1] < unprivilegedPortStart() && !p.creds.privileged && process.geteuid?.() === 0) return -ERRNO.EACCES;
     if (this.state !== 'new') return -ERRNO.EINVAL;
     return this.listenHost(a[0], a[1]);
   }
@@ -524,4 +528,18 @@ function sameHost(a: string, b: string): boolean {
   const x = v6Bytes(a);
   const y = v6Bytes(b);
   return x.every((v, i) => v === y[i]);
+}
+
+let portStart: number | undefined;
+/** net.ipv4.ip_unprivileged_port_start (1024 when it cannot be read). */
+function unprivilegedPortStart(): number {
+  if (portStart === undefined) {
+    try {
+      portStart = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim());
+    } catch {
+      portStart = 1024;
+    }
+    if (!Number.isInteger(portStart)) portStart = 1024;
+  }
+  return portStart;
 }

@@ -62,8 +62,13 @@ export class Process {
   parent: Process | null = null;
   pgid: number;
   sid: number;
-  readonly uid: number;
-  readonly gid: number;
+  /** The real user and group ids (what signals and SO_PEERCRED report; creds.ts has them all). */
+  get uid(): number {
+    return this.creds.ruid;
+  }
+  get gid(): number {
+    return this.creds.rgid;
+  }
   /** The working directory (the host's cwd is switched to it while the process runs). */
   cwd: string;
   /** The host fd holding the working directory when its path is too long to name (workdir.ts). */
@@ -125,8 +130,6 @@ export class Process {
       this.parent = par;
       this.pgid = par.pgid;
       this.sid = par.sid;
-      this.uid = par.uid;
-      this.gid = par.gid;
       this.cwd = par.cwd;
       inheritCwd(this, par);
       this.creds = par.creds.clone();
@@ -141,8 +144,6 @@ export class Process {
       this.ppid = process.ppid;
       this.pgid = this.pid;
       this.sid = this.pid;
-      this.uid = process.getuid?.() ?? 0;
-      this.gid = process.getgid?.() ?? 0;
       this.cwd = process.cwd();
       this.creds = Creds.ofHost();
       this.ctty = 'host';

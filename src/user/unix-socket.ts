@@ -8,6 +8,7 @@
 // an autobind name (bind with only sun_family: "\0" + 5 hex digits). A connect to a listener
 // queues a new server-side socket in the listener's backlog (it is connected at once, as on
 // Linux); accept takes it.
+import { MAY_WRITE, mayAccessFile, mayCreate, ownCreated } from './dac.js';
 import { realpathSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ERRNO } from './errno.js';
@@ -150,10 +151,13 @@ export class UnixSocket implements SockImpl {
     if (nm.path === '') return -ERRNO.ENOENT;
     const host = hostSocketPath(p, nm.path);
     if (typeof host === 'number') return host;
+    const denied = mayCreate(p.creds, host);
+    if (denied) return denied;
     // As Linux: the file is made first (EADDRINUSE if the name exists), then a socket that
     // already has a name fails with EINVAL and the new file goes again.
     const r = makeSocketFile(host, 0o777 & ~p.umask);
     if (r < 0) return r;
+    ownCreated(p.creds, host);
     if (this.addr) {
       try {
         unlinkSync(host);
@@ -202,6 +206,8 @@ export class UnixSocket implements SockImpl {
       if (nm.path === '') return -ERRNO.ENOENT;
       const host = hostSocketPath(p, nm.path);
       if (typeof host === 'number') return host;
+      const denied = mayAccessFile(p.creds, host, MAY_WRITE);
+      if (denied) return denied;
       let st;
       try {
         st = statSync(host, { bigint: true });

@@ -1,7 +1,8 @@
 // Processes making processes: the fork side of clone (fork, vfork, clone without CLONE_VM),
 // execve and execveat, wait4 and waitid. vfork is a copy-on-write fork whose parent is held
 // until the child execs or ends (what qemu-user also does instead of sharing the memory).
-import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
+import { MAY_EXEC, execCreds, mayAccessFile } from '../dac.js';
+import { accessSync, constants, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { RvisorError } from '../../errors.js';
 import { ERRNO, hostErrno } from '../errno.js';
@@ -86,9 +87,12 @@ const decoder = new TextDecoder();
 /** Loads `hostPath` (the guest named it `guestPath`) into a new address space and, if that
  *  works, makes it the image of `p`. A failure leaves the process as it was. */
 function execFile(p: Process, t: Thread, hostPath: string, guestPath: string, argv: Uint8Array[], envp: Uint8Array[], depth: number): SysResult {
+  const denied = mayAccessFile(p.creds, hostPath, MAY_EXEC);
+  if (denied) return denied;
   let data: Uint8Array;
+  let st: Stats;
   try {
-    const st = statSync(hostPath);
+    st = statSync(hostPath);
     if (!st.isFile()) return -ERRNO.EACCES;
     accessSync(hostPath, constants.X_OK);
     data = readFileSync(hostPath);
@@ -142,6 +146,7 @@ function execFile(p: Process, t: Thread, hostPath: string, guestPath: string, ar
   } catch {
     // keep the path as given
   }
+  execCreds(p.creds, hostPath, st!, p.prctl.noNewPrivs);
   const main = p.replaceImage(t, as, exe);
   p.config.image = imageLayout(stack, guestPath);
   main.hart.pc = BigInt(loaded.startPc);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { ACCESS_WRITE, type AddressSpace } from '../address-space.js';
 import { monotonicNs, realtimeToMonotonic, NS_PER_SEC } from '../clock.js';
 import { ERRNO, hostErrno } from '../errno.js';
+import { maySignalProcess } from '../creds.js';
 import { armTimer, tickTimer, type PidFd, type SignalFd, type TimerFd } from '../fd-kinds.js';
 import { O_CLOEXEC, O_NONBLOCK, O_RDWR, O_LARGEFILE, type HostFile, type OpenFile } from '../fd-table.js';
 import type { Process } from '../process.js';
@@ -37,7 +38,7 @@ const sysTimerfdCreate = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (flags & ~(O_CLOEXEC | O_NONBLOCK)) return -ERRNO.EINVAL;
   if (clock !== CLOCK_REALTIME && clock !== CLOCK_MONOTONIC && clock !== CLOCK_BOOTTIME && clock !== CLOCK_REALTIME_ALARM && clock !== CLOCK_BOOTTIME_ALARM) return -ERRNO.EINVAL;
   // The alarm clocks need CAP_WAKE_ALARM (root has it); they then run as their base clock.
-  if ((clock === CLOCK_REALTIME_ALARM || clock === CLOCK_BOOTTIME_ALARM) && p.uid !== 0) return -ERRNO.EPERM;
+  if ((clock === CLOCK_REALTIME_ALARM || clock === CLOCK_BOOTTIME_ALARM) && !p.creds.privileged) return -ERRNO.EPERM;
   const f: TimerFd = { kind: 'timerfd', id: p.fds.newAnonId(), clock: clock === CLOCK_REALTIME_ALARM ? CLOCK_REALTIME : clock, deadline: null, interval: 0n, ticks: 0n, flags: O_RDWR | (flags & O_NONBLOCK), refs: 0 };
   return p.fds.install(f, (flags & O_CLOEXEC) !== 0);
 };
@@ -306,6 +307,7 @@ const sysPidfdSendSignal = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   }
   const q = p.kernel.processes.get(f.pid);
   if (!q) return -ERRNO.ESRCH;
+  if (!maySignalProcess(p, q, sig)) return -ERRNO.EPERM;
   if (sig === 0 || q.finished || q.exitStatus !== null) return 0;
   if (flags & PIDFD_SIGNAL_PROCESS_GROUP) {
     for (const r of p.kernel.processes.values()) if (!r.finished && r.pgid === q.pgid) r.sendToProcess({ ...info });

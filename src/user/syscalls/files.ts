@@ -20,6 +20,7 @@ import { procGuestPath, procOpenCheck, procResolve } from '../procfs.js';
 import { S_IFIFO, encodeStat, encodeStatfs, encodeStatx, fromHost, type StatFields } from '../stat.js';
 import type { Thread } from '../thread.js';
 import { makeFifo } from './mkfifo.js';
+import { MAY_EXEC, MAY_WRITE, chmodMode, enforcedIds, mayAccess, mayAccessFile, mayChown, mayCreate, mayDelete, mayLink, mayLookup, mayOpen, mayRename, maySearchFd, ownCreated } from '../dac.js';
 import { adoptHostCwd, heldCwd } from '../workdir.js';
 import { fifoOpenWaits, openFifo } from '../fifo-open.js';
 import { S_IFBLK, S_IFCHR, makeDevice } from './device-node.js';
@@ -29,6 +30,7 @@ const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_REMOVEDIR = 0x200;
 const AT_SYMLINK_FOLLOW = 0x400;
 const AT_EMPTY_PATH = 0x1000;
+const AT_EACCESS = 0x200;
 
 /** Runs a host call, turning a thrown system error into -errno. */
 function host<T>(fn: () => T): T | number {
@@ -67,8 +69,10 @@ const HOST_O_PATH = 0o10000000;
 
 export function openHost(p: Process, path: string, flags: number, mode: number): SysResult {
   if ((flags & O_TMPFILE) === O_TMPFILE) return -ERRNO.EOPNOTSUPP;
-  const denied = procOpenCheck(p, path, flags);
+  const denied = procOpenCheck(p, path, flags) || mayOpen(p.creds, path, flags);
   if (denied) return denied;
+  // A file the guest creates is its own (dac.ts) when rvisor's user differs from it.
+  const fresh = flags & O_CREAT && !(flags & O_PATH) && enforcedIds(p.creds) !== null && host(() => lstatSync(hostPath(path))) === -ERRNO.ENOENT;
   let hflags = hostOpenFlags(flags);
   // O_PATH is opened as O_PATH on the host too (an O_RDONLY open would fail with ELOOP on a
   // symlink under O_NOFOLLOW, and with EACCES on a file the user cannot read).
@@ -79,6 +83,7 @@ export function openHost(p: Process, path: string, flags: number, mode: number):
   if (fifoOpenWaits(path, flags)) return openFifo(p, path, hflags, (fd) => installHost(p, fd, path, flags, existed));
   const fd = host(() => openSync(hostPath(path), hflags, mode));
   if (typeof fd !== 'number' || fd < 0) return fd;
+  if (fresh) ownCreated(p.creds, path, fd);
   return installHost(p, fd, path, flags, existed);
 }
 
@@ -126,6 +131,8 @@ function statOf(p: Process, dirfd: bigint, ptr: bigint, flags: number): StatFiel
   if (pts) return pts;
   const path = resolveAt(p, int(dirfd), s, (flags & AT_EMPTY_PATH) !== 0);
   if (typeof path === 'number') return path;
+  const denied = mayLookup(p.creds, path, !(flags & AT_SYMLINK_NOFOLLOW));
+  if (denied) return denied;
   const st = host(() => (flags & AT_SYMLINK_NOFOLLOW ? lstatSync(hostPath(path), { bigint: true }) : statSync(hostPath(path), { bigint: true })));
   return typeof st === 'number' ? st : fromHost(st);
 }
@@ -174,6 +181,8 @@ const sysStatx = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 const sysStatfs = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, BigInt(AT_FDCWD), a[0]!);
   if (typeof path === 'number') return path;
+  const denied = mayLookup(p.creds, path, true);
+  if (denied) return denied;
   const st = host(() => statfsSync(hostPath(path)));
   if (typeof st === 'number') return st;
   return p.as.write(a[1]!, encodeStatfs(st)) ? 0 : -ERRNO.EFAULT;
@@ -261,8 +270,10 @@ const sysGetdents64 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 const sysMkdirat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
+  const denied = mayCreate(p.creds, path);
+  if (denied) return denied;
   process.umask(p.umask);
-  return host(() => (mkdirSync(hostPath(path), { mode: u32(a[2]) & 0o7777 }), afterCreate(path, true), 0));
+  return host(() => (mkdirSync(hostPath(path), { mode: u32(a[2]) & 0o7777 }), ownCreated(p.creds, path), afterCreate(path, true), 0));
 };
 
 const sysUnlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -270,6 +281,8 @@ const sysUnlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (flags & ~AT_REMOVEDIR) return -ERRNO.EINVAL;
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
+  const denied = mayDelete(p.creds, path);
+  if (denied) return denied;
   const gone = subjectForRemoval(path);
   return host(() => (flags & AT_REMOVEDIR ? rmdirSync(hostPath(path)) : unlinkSync(hostPath(path)), afterUnlink(gone), 0));
 };
@@ -281,6 +294,8 @@ const sysRenameat2 = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof to === 'number') return to;
   const flags = int(a[4]);
   if (flags & ~1) return -ERRNO.EINVAL; // only RENAME_NOREPLACE
+  const denied = mayRename(p.creds, from, to);
+  if (denied) return denied;
   if (flags & 1) {
     const exists = host(() => (lstatSync(hostPath(to)), 1));
     if (exists === 1) return -ERRNO.EEXIST;
@@ -312,6 +327,8 @@ const sysReadlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     } else {
       const path = resolveAt(p, int(a[0]), s, true);
       if (typeof path === 'number') return path;
+      const denied = mayLookup(p.creds, path, false);
+      if (denied) return denied;
       const r = host(() => readlinkSync(hostPath(path), { encoding: 'buffer' }));
       if (typeof r === 'number') return r;
       target = new Uint8Array(r);
@@ -339,6 +356,8 @@ const faccess = (p: Process, dirfd: bigint, ptr: bigint, mode: number, flags: nu
   if (typeof s === 'number') return s;
   const path = resolveAt(p, int(dirfd), s, (flags & AT_EMPTY_PATH) !== 0);
   if (typeof path === 'number') return path;
+  const denied = mayAccess(p.creds, path, mode, (flags & AT_EACCESS) !== 0, !(flags & AT_SYMLINK_NOFOLLOW));
+  if (denied) return denied;
   return host(() => (accessSync(hostPath(path), mode), 0));
 };
 
@@ -365,6 +384,8 @@ const sysGetcwd = (p: Process, _t: Thread, a: bigint[]): SysResult => {
 const sysChdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, BigInt(AT_FDCWD), a[0]!);
   if (typeof path === 'number') return path;
+  const denied = mayAccessFile(p.creds, path, MAY_EXEC, true);
+  if (denied) return denied;
   return host(() => (process.chdir(path), adoptHostCwd(p), 0));
 };
 
@@ -372,6 +393,8 @@ const sysFchdir = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host' || !f.isDir) return -ERRNO.ENOTDIR;
+  const denied = maySearchFd(p.creds, f.hostFd);
+  if (denied) return denied;
   return host(() => (process.chdir(`/proc/self/fd/${f.hostFd}`), adoptHostCwd(p), 0));
 };
 
@@ -380,7 +403,9 @@ const sysSymlinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof target === 'number') return target;
   const path = pathArg(p, a[1]!, a[2]!);
   if (typeof path === 'number') return path;
-  return host(() => (symlinkSync(hostPath(target), hostPath(path)), afterCreate(path, false), 0));
+  const denied = mayCreate(p.creds, path);
+  if (denied) return denied;
+  return host(() => (symlinkSync(hostPath(target), hostPath(path)), ownCreated(p.creds, path), afterCreate(path, false), 0));
 };
 
 const sysLinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
@@ -390,6 +415,8 @@ const sysLinkat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof from === 'number') return from;
   const to = pathArg(p, a[2]!, a[3]!);
   if (typeof to === 'number') return to;
+  const denied = mayLink(p.creds, from, to, (flags & AT_SYMLINK_FOLLOW) !== 0);
+  if (denied) return denied;
   const src = subjectAt(from, (flags & AT_SYMLINK_FOLLOW) !== 0);
   return host(() => (linkSync(hostPath(flags & AT_SYMLINK_FOLLOW ? realpathOf(from) : from), hostPath(to)), afterLink(src, entryAt(to)), 0));
 };
@@ -405,14 +432,18 @@ function realpathOf(path: string): string {
 const sysFchmodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
-  return host(() => (chmodSync(hostPath(path), u32(a[2]) & 0o7777), childEvent(subjectAt(path, true), IN_ATTRIB), 0));
+  const mode = chmodMode(p.creds, { path, follow: true }, u32(a[2]) & 0o7777);
+  if (mode < 0) return mode;
+  return host(() => (chmodSync(hostPath(path), mode), childEvent(subjectAt(path, true), IN_ATTRIB), 0));
 };
 
 const sysFchmod = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host') return -ERRNO.EINVAL;
-  return host(() => (fchmodSync(f.hostFd, u32(a[1]) & 0o7777), fileEvent(f, IN_ATTRIB), 0));
+  const mode = chmodMode(p.creds, { fd: f.hostFd }, u32(a[1]) & 0o7777);
+  if (mode < 0) return mode;
+  return host(() => (fchmodSync(f.hostFd, mode), fileEvent(f, IN_ATTRIB), 0));
 };
 
 const idArg = (v: bigint | undefined): number => {
@@ -426,6 +457,8 @@ const sysFchownat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof path === 'number') return path;
   const uid = idArg(a[2]);
   const gid = idArg(a[3]);
+  const denied = mayChown(p.creds, { path, follow: !(flags & AT_SYMLINK_NOFOLLOW) }, uid, gid);
+  if (denied) return denied;
   return host(() => (flags & AT_SYMLINK_NOFOLLOW ? lchownSync(hostPath(path), uid, gid) : chownSync(hostPath(path), uid, gid), childEvent(subjectAt(path, !(flags & AT_SYMLINK_NOFOLLOW)), IN_ATTRIB), 0));
 };
 
@@ -433,6 +466,8 @@ const sysFchown = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const f = p.fds.get(int(a[0]));
   if (!f) return -ERRNO.EBADF;
   if (f.kind !== 'host') return -ERRNO.EINVAL;
+  const denied = mayChown(p.creds, { fd: f.hostFd }, idArg(a[1]), idArg(a[2]));
+  if (denied) return denied;
   return host(() => (fchownSync(f.hostFd, idArg(a[1]), idArg(a[2])), fileEvent(f, IN_ATTRIB), 0));
 };
 
@@ -448,6 +483,8 @@ const sysTruncate = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof path === 'number') return path;
   const len = long(a[1]);
   if (len < 0) return -ERRNO.EINVAL;
+  const denied = mayAccessFile(p.creds, path, MAY_WRITE);
+  if (denied) return denied;
   return host(() => coherentHostIo(path, true, () => (truncateSync(hostPath(path), len), childEvent(subjectAt(path, true), IN_MODIFY), 0)));
 };
 
@@ -455,8 +492,14 @@ const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   const path = pathArg(p, a[0]!, a[1]!);
   if (typeof path === 'number') return path;
   const mode = u32(a[2]);
+  const denied = mayCreate(p.creds, path);
+  if (denied) return denied;
   process.umask(p.umask);
-  if ((mode & 0o170000) === S_IFIFO) return makeFifo(path, mode & 0o7777 & ~p.umask);
+  if ((mode & 0o170000) === S_IFIFO) {
+    const r = makeFifo(path, mode & 0o7777 & ~p.umask);
+    if (r === 0) ownCreated(p.creds, path);
+    return r;
+  }
   if ((mode & 0o170000) === S_IFCHR || (mode & 0o170000) === S_IFBLK) {
     const r = makeDevice(p.creds, path, mode & 0o170000, mode & 0o7777 & ~p.umask, u32(a[3]));
     if (r === 0) afterCreate(path, false);
@@ -465,6 +508,7 @@ const sysMknodat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if ((mode & 0o170000) === 0o100000 || (mode & 0o170000) === 0) {
     const fd = host(() => openSync(hostPath(path), C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode & 0o7777));
     if (typeof fd === 'number' && fd < 0) return fd;
+    ownCreated(p.creds, path, fd as number);
     host(() => closeSync(fd as number));
     afterCreate(path, false);
     return 0;

@@ -8,6 +8,7 @@
 // touch(1), which passes a struct timespec to utimensat(2) unchanged (`touch -d @SEC.NSEC`).
 // UTIME_NOW takes the guest's CLOCK_REALTIME, without that second step (its precision is
 // immaterial).
+import { mayTouch } from '../dac.js';
 import { spawnSync } from 'node:child_process';
 import { lstatSync, lutimesSync, statSync, utimesSync, type BigIntStats } from 'node:fs';
 import { realtimeNs } from '../clock.js';
@@ -157,6 +158,9 @@ const sysUtimensat = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   }
   if (typeof path === 'number') return path;
   const nofollow = (flags & AT_SYMLINK_NOFOLLOW) !== 0 && !/^\/proc\/self\/fd\/\d+$/.test(path);
+  // Explicit times need the owner; "now" (UTIME_NOW, or no times) the owner or write access.
+  const denied = mayTouch(p.creds, { path, follow: !nofollow }, typeof at === 'bigint' || typeof mt === 'bigint');
+  if (denied) return denied;
   const r = setFileTimes(path, nofollow, at, mt);
   if (r === 0) childEvent(subjectAt(path, !nofollow), IN_ATTRIB);
   return r;

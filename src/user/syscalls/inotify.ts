@@ -1,5 +1,6 @@
 // inotify_init1, inotify_add_watch, inotify_rm_watch. The events come from the file system
 // calls through the hooks of ../inotify.ts; reads and readiness are in ../fd-kinds.ts.
+import { MAY_READ, mayAccessFile } from '../dac.js';
 import { lstatSync, statSync } from 'node:fs';
 import { ERRNO, hostErrno } from '../errno.js';
 import { inotifyInstances, type InotifyFd } from '../fd-kinds.js';
@@ -65,6 +66,8 @@ const sysInotifyAddWatch = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (typeof s === 'number') return s;
   const path = resolveAt(p, AT_FDCWD, s);
   if (typeof path === 'number') return path;
+  const denied = mayAccessFile(p.creds, path, MAY_READ, false, !(mask & IN_DONT_FOLLOW));
+  if (denied) return denied;
   let st;
   try {
     st = mask & IN_DONT_FOLLOW ? lstatSync(path, { bigint: true }) : statSync(path, { bigint: true });

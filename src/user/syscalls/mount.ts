@@ -6,6 +6,7 @@
 // the strings are copied (EFAULT), the mount point is looked up (ENOENT, ENOTDIR, EACCES, ELOOP),
 // MS_NOUSER is EINVAL; umount2: unknown flags are EINVAL, then the lookup). pivot_root is EPERM
 // for every guest: it would change the root of rvisor's own host process.
+import { mayLookup } from '../dac.js';
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { ERRNO, hostErrno } from '../errno.js';
 import { pathString, readPath, resolveAt } from '../paths.js';
@@ -26,6 +27,8 @@ function lookup(p: Process, ptr: bigint, follow: boolean): string | number {
   if (typeof s === 'number') return s;
   const path = resolveAt(p, AT_FDCWD, s);
   if (typeof path === 'number') return path;
+  const denied = mayLookup(p.creds, path, follow);
+  if (denied) return denied;
   try {
     if (follow) statSync(path);
     else lstatSync(path);

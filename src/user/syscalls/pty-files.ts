@@ -329,10 +329,10 @@ export function ptyIoctl(p: Process, t: Thread, f: PtyEnd, req: number, arg: big
       if (p.sid !== p.pid || p.ctty !== null) return -ERRNO.EPERM;
       if (pty.session !== 0) {
         // Stealing a terminal from another session needs CAP_SYS_ADMIN.
-        if (Number(BigInt.asIntN(32, arg)) !== 1 || p.uid !== 0) return -ERRNO.EPERM;
+        if (Number(BigInt.asIntN(32, arg)) !== 1 || !p.creds.privileged) return -ERRNO.EPERM;
         clearSessionTty(k, pty);
       }
-      if ((f.flags & O_ACCMODE) === O_WRONLY && p.uid !== 0) return -ERRNO.EPERM;
+      if ((f.flags & O_ACCMODE) === O_WRONLY && !p.creds.privileged) return -ERRNO.EPERM;
       acquireCtty(p, pty);
       return 0;
     }

@@ -1,6 +1,8 @@
 // Signal system calls: rt_sigaction, rt_sigprocmask, rt_sigpending, rt_sigsuspend,
 // rt_sigtimedwait, rt_sigqueueinfo, sigaltstack, rt_sigreturn, kill, tkill, tgkill.
 import { ERRNO } from '../errno.js';
+import { maySignal, maySignalProcess } from '../creds.js';
+import { readFileSync } from 'node:fs';
 import type { Process } from '../process.js';
 import {
   NSIG, SIGKILL, SIGSTOP, SI_TKILL, SI_USER, SIGNAL_NAMES, SIGSEGV, UNBLOCKABLE, popSignalFrame, sigbit, encodeSiginfo,
@@ -112,8 +114,24 @@ const sysRtSigtimedwait = (p: Process, t: Thread, a: bigint[]): SysResult => {
   return BLOCKED;
 };
 
-/** kill(2) on another host process: rvisor forwards it by name. */
-function killHost(pid: number, sig: number): number {
+/** The real and saved uid of host process `pid` (/proc/PID/status), or null when it is gone. */
+function hostIds(pid: number): { ruid: number; suid: number } | null {
+  try {
+    const m = /^Uid:\s+(\d+)\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? { ruid: Number(m[1]), suid: Number(m[2]) } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** kill(2) on another host process: rvisor forwards it by name. While rvisor is root the host
+ *  would allow anything, so a guest without CAP_KILL is held to Linux's rule here. */
+function killHost(p: Process, pid: number, sig: number): number {
+  if (process.geteuid?.() === 0 && !p.creds.privileged) {
+    const ids = hostIds(pid);
+    // A host process is never in the guest's session: SIGCONT gets no exception.
+    if (ids && !maySignal(p.creds, p.sid, sig, { ...ids, sid: -1 })) return -ERRNO.EPERM;
+  }
   try {
     process.kill(pid, sig === 0 ? 0 : (SIGNAL_NAMES[sig] as NodeJS.Signals | undefined) ?? sig);
     return 0;
@@ -134,7 +152,7 @@ const sysKill = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   let targets: Process[];
   if (pid > 0) {
     const q = k.processes.get(pid);
-    if (!q) return killHost(pid, sig);
+    if (!q) return killHost(p, pid, sig);
     targets = [q];
   } else {
     const all = [...k.processes.values()].filter((q) => !q.finished);
@@ -144,8 +162,12 @@ const sysKill = (p: Process, _t: Thread, a: bigint[]): SysResult => {
     if (pid === -1 && targets.length === 0) return 0;
     if (targets.length === 0) return -ERRNO.ESRCH;
   }
+  // One target: EPERM without permission. A group: 0 if any member could be signalled. All
+  // (-1): those allowed get it, and the call succeeds.
+  const allowed = targets.filter((q) => maySignalProcess(p, q, sig));
+  if (allowed.length === 0 && pid !== -1) return -ERRNO.EPERM;
   if (sig !== 0) {
-    for (const q of targets) if (!q.finished) q.sendToProcess({ signo: sig, code: SI_USER, pid: p.pid, uid: p.uid });
+    for (const q of allowed) if (!q.finished) q.sendToProcess({ signo: sig, code: SI_USER, pid: p.pid, uid: p.uid });
   }
   return 0;
 };
@@ -155,6 +177,7 @@ function threadKill(p: Process, tgid: number, tid: number, sig: number): SysResu
   const found = p.kernel.findThread(tid);
   if (!found || (tgid !== -1 && tgid !== found[0].pid) || found[0].exitStatus !== null) return -ERRNO.ESRCH;
   const [q, target] = found;
+  if (!maySignalProcess(p, q, sig)) return -ERRNO.EPERM;
   if (sig !== 0) q.sendToThread(target, { signo: sig, code: SI_TKILL, pid: p.pid, uid: p.uid });
   return 0;
 }
@@ -183,6 +206,7 @@ const sysRtSigqueueinfo = (p: Process, _t: Thread, a: bigint[]): SysResult => {
   if (!q) return -ERRNO.ESRCH;
   const info = readQueuedInfo(p, a[2]!, sig);
   if (typeof info === 'number') return info;
+  if (!maySignalProcess(p, q, sig)) return -ERRNO.EPERM;
   q.sendToProcess(info);
   return 0;
 };
@@ -194,6 +218,7 @@ const sysRtTgsigqueueinfo = (p: Process, _t: Thread, a: bigint[]): SysResult => 
   if (!found || int(a[0]) !== found[0].pid) return -ERRNO.ESRCH;
   const info = readQueuedInfo(p, a[3]!, sig);
   if (typeof info === 'number') return info;
+  if (!maySignalProcess(p, found[0], sig)) return -ERRNO.EPERM;
   found[0].sendToThread(found[1], info);
   return 0;
 };
