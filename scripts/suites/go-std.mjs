@@ -17,7 +17,7 @@
 // ended (a hang stopped by -test.timeout or the wall-clock limit, or a crash); absent = never
 // started in this run although the other emulator ran it.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OUT, clip, emulatorArgv, jsonText, qemuVersion, runLimited, rvisorCommit } from './lib.mjs';
@@ -116,6 +116,10 @@ async function runOne(pkg, bin, emulator, part, limitSec, only) {
   const work = mkdtempSync(join(tmpdir(), `suites-go-${emulator}-`));
   const home = join(work, 'home'), tmp = join(work, 'tmp'), cwd = join(work, 'src', pkg);
   for (const d of [home, tmp]) mkdirSync(d);
+  // TMPDIR stands for /tmp: tests that drop root (syscall's TestDeathSignal runs a copy of the
+  // test binary as nobody from a 0755 directory in it) need to reach it as Linux's /tmp allows.
+  chmodSync(work, 0o755);
+  chmodSync(tmp, 0o1777);
   // `go test` runs a test binary in its package's source directory (tests read testdata/ and
   // their own sources): a fresh copy of it, so that nothing writes into GOROOT.
   mkdirSync(join(cwd, '..'), { recursive: true });
