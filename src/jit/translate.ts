@@ -62,9 +62,9 @@ interface Insn {
 /** Decoded instructions by raw bits (decoding is a pure function of them). */
 const decoded = new Map<number, Omit<Insn, 'off'> | null>();
 
-/** Decodes the instruction at page offset off (below 0xffe), or returns undefined for an
- *  illegal encoding. */
-function decodeAt(page: Uint8Array, off: number): Insn | undefined {
+/** The decoded instruction at page offset off (below 0xffe), shared by every place with the
+ *  same bits, or null for an illegal encoding: for the walks that only look (no allocation). */
+function decodedAt(page: Uint8Array, off: number): Omit<Insn, 'off'> | null {
   const lo = page[off]! | (page[off + 1]! << 8);
   const raw = (lo & 3) !== 3 ? lo : (lo | (page[off + 2]! << 16) | (page[off + 3]! << 24)) >>> 0;
   let d = decoded.get(raw);
@@ -76,6 +76,13 @@ function decodeAt(page: Uint8Array, off: number): Insn | undefined {
     if (decoded.size > 1 << 18) decoded.clear();
     decoded.set(raw, d);
   }
+  return d;
+}
+
+/** Decodes the instruction at page offset off (below 0xffe), or returns undefined for an
+ *  illegal encoding. */
+function decodeAt(page: Uint8Array, off: number): Insn | undefined {
+  const d = decodedAt(page, off);
   return d ? { ...d, off } : undefined;
 }
 
@@ -98,7 +105,7 @@ function viaExt(d: InsnDef): boolean {
 
 /** Whether the instruction ends a straight run of code: jumps, and instructions left to the
  *  interpreter. */
-function endsRun(i: Insn | undefined): boolean {
+function endsRun(i: Omit<Insn, 'off'> | null | undefined): boolean {
   return !i || i.name === 'jal' || i.name === 'jalr' || INTERPRETED.has(i.name);
 }
 
@@ -121,7 +128,7 @@ export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follo
     let off = work.pop()!;
     for (let first = true; ; first = false) {
       if (off >= 0xffe || (!first && found.has(off))) break; // the rest is walked from there
-      const i = decodeAt(page, off);
+      const i = decodedAt(page, off);
       if (!i) break;
       const next = off + i.len;
       // a branch's fall-through too: the interpreter, running a block left to it, stops there
@@ -147,7 +154,7 @@ export function countInstructions(page: Uint8Array, entries: readonly number[]):
   let n = 0;
   for (const e of entries) {
     for (let off = e; off < 0xffe && (off === e || !set.has(off)); ) {
-      const i = decodeAt(page, off);
+      const i = decodedAt(page, off);
       if (!i || INTERPRETED.has(i.name)) break;
       n++;
       if (endsRun(i)) break;
