@@ -300,9 +300,11 @@ export function mayLink(c: Creds, from: string, to: string, follow: boolean): nu
   // do_linkat's order: both lookups, a taken new name (EEXIST) and another file system (EXDEV)
   // from the host, then may_linkat (EPERM), then write on the new directory (EACCES).
   const a = look(ids, from, follow);
-  if (a === null || typeof a === 'number' || a.st === null) return a === null || typeof a !== 'number' ? 0 : a;
+  if (typeof a === 'number') return a;
+  if (a === null || a.st === null) return 0; // ENOENT and the like for the old name come first
   const b = look(ids, to, false);
-  if (b === null || typeof b === 'number' || b.st !== null || b.dirSt === null) return b === null || typeof b !== 'number' ? 0 : b;
+  if (typeof b === 'number') return b;
+  if (b === null || b.st !== null || b.dirSt === null) return 0;
   if (a.st.dev !== b.dirSt.dev) return 0;
   if (protectedHardlinks() && a.st.uid !== ids.uid) {
     const m = a.st.mode;
