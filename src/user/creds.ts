@@ -6,6 +6,10 @@
 // effective uid: all of them for euid 0, none otherwise (capget), and capset can only lower.
 import type { Process } from './process.js';
 
+/** Whether rvisor itself runs as root: then the host lets it do anything, and rvisor applies
+ *  to a guest that is not root the checks the host would otherwise make (dac.ts and callers). */
+export const HOST_ROOT = process.geteuid?.() === 0;
+
 const NO_ID = 0xffffffff;
 
 export class Creds {

@@ -18,9 +18,9 @@
 // applied: POSIX ACLs, file capabilities and immutable flags are the host's to enforce.
 import { chmodSync, fchmodSync, fchownSync, fstatSync, realpathSync, lchownSync, lstatSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Creds } from './creds.js';
+import { HOST_ROOT, type Creds } from './creds.js';
 import { ERRNO } from './errno.js';
-import { hostPath } from './paths.js';
+import { hostPath, pathString } from './paths.js';
 import { procGuestPath } from './procfs.js';
 
 export const MAY_EXEC = 1;
@@ -33,21 +33,19 @@ const S_ISVTX = 0o1000;
 const S_IXGRP = 0o010;
 
 /** The ids a check is made for. */
-export interface FsIds { uid: number; gid: number; groups: readonly number[] }
-
-const hostRoot = process.geteuid?.() === 0;
+interface FsIds { uid: number; gid: number; groups: readonly number[] }
 
 /** The ids rvisor must check file access for, or null when the host kernel's own checks are
  *  the guest's (rvisor is not root, or the guest's fsuid is 0). */
 export function enforcedIds(c: Creds): FsIds | null {
-  if (!hostRoot || c.fsuid === 0) return null;
+  if (!HOST_ROOT || c.fsuid === 0) return null;
   return { uid: c.fsuid, gid: c.fsgid, groups: c.groups };
 }
 
 /** access(2)'s ids: the real ones (the effective ones with AT_EACCESS). */
-export function accessIds(c: Creds, effective: boolean): FsIds | null {
+function accessIds(c: Creds, effective: boolean): FsIds | null {
   if (effective) return enforcedIds(c);
-  if (!hostRoot || c.ruid === 0) return null;
+  if (!HOST_ROOT || c.ruid === 0) return null;
   return { uid: c.ruid, gid: c.rgid, groups: c.groups };
 }
 
@@ -55,34 +53,26 @@ const inGroup = (ids: FsIds, gid: number): boolean => ids.gid === gid || ids.gro
 
 /** generic_permission without capabilities: the owner's, group's or others' bits, whichever
  *  class the ids fall in first (an owner denied by the owner bits is denied). */
-export function permits(ids: FsIds, st: Stats, mask: number): boolean {
+function permits(ids: FsIds, st: Stats, mask: number): boolean {
   let mode = st.mode;
   if (st.uid === ids.uid) mode >>= 6;
   else if (inGroup(ids, st.gid)) mode >>= 3;
   return (mode & mask) === mask;
 }
 
-const lstat = (path: string): Stats | null => {
+/** What is at host path `path` (the link itself unless `follow`), or null. */
+function statOf(path: string, follow: boolean): Stats | null {
   try {
-    return lstatSync(hostPath(path), { throwIfNoEntry: false }) ?? null;
+    return (follow ? statSync : lstatSync)(hostPath(path), { throwIfNoEntry: false }) ?? null;
   } catch {
     return null;
   }
-};
-const stat = (path: string): Stats | null => {
-  try {
-    return statSync(hostPath(path), { throwIfNoEntry: false }) ?? null;
-  } catch {
-    return null;
-  }
-};
+}
 
 /** Where a path walk ended: the directory the last name was looked up in and what it found
- *  (st null: nothing there yet). */
-export interface Found {
-  dir: string;
+ *  there (st null: nothing yet). */
+interface Found {
   dirSt: Stats | null;
-  path: string;
   st: Stats | null;
 }
 
@@ -116,7 +106,7 @@ function ours(path: string): boolean {
  * Found, or null when the walk fails otherwise (a missing directory, ELOOP, ENOTDIR): the host
  * call then fails the same way.
  */
-export function walk(ids: FsIds, path: string, followLast: boolean): Found | number | null {
+function walk(ids: FsIds, path: string, followLast: boolean): Found | number | null {
   let cur: string;
   let comps: string[];
   const fd = /^\/proc\/self\/fd\/\d+/.exec(path);
@@ -129,25 +119,23 @@ export function walk(ids: FsIds, path: string, followLast: boolean): Found | num
   }
   let links = 0;
   let dirSt: Stats | null = null;
-  let dir = cur;
   for (;;) {
-    if (comps.length === 0) return { dir, dirSt, path: cur, st: stat(cur) };
+    if (comps.length === 0) return { dirSt, st: statOf(cur, true) };
     const name = comps.shift()!;
     const last = comps.length === 0;
-    const dst = stat(cur);
+    const dst = statOf(cur, true);
     if (dst === null || !dst.isDirectory()) return null;
     if (!permits(ids, dst, MAY_EXEC)) return -ERRNO.EACCES;
-    dir = cur;
     dirSt = dst;
     if (name === '.') continue;
     const next = cur === '/' ? `/${name}` : `${cur}/${name}`;
-    const st = lstat(next);
-    if (st === null) return last ? { dir, dirSt, path: next, st: null } : null;
+    const st = statOf(next, false);
+    if (st === null) return last ? { dirSt, st: null } : null;
     if (st.isSymbolicLink() && (!last || followLast)) {
       if (++links > 40) return null;
       let target: string;
       try {
-        target = readlinkSync(hostPath(next), 'utf8');
+        target = pathString(readlinkSync(hostPath(next), { encoding: 'buffer' })); // bytes kept
       } catch {
         return null;
       }
@@ -155,10 +143,9 @@ export function walk(ids: FsIds, path: string, followLast: boolean): Found | num
       if (!target.startsWith('/') && /^\/proc\//.test(next) && /^\w+:\[/.test(target)) return null;
       if (target.startsWith('/')) cur = '/';
       comps = [...split(target), ...comps];
-      if (comps.length === 0) return { dir, dirSt, path: cur, st: stat(cur) };
       continue;
     }
-    if (last) return { dir, dirSt, path: next, st };
+    if (last) return { dirSt, st };
     cur = next;
   }
 }
@@ -388,17 +375,13 @@ export function ownCreated(c: Creds, path: string, fd?: number): void {
     if (fd !== undefined) fchownSync(fd, ids.uid, gid);
     else lchownSync(hostPath(path), ids.uid, gid);
     if (st.mode & (S_ISUID | S_ISGID) && !st.isDirectory() && !st.isSymbolicLink()) {
-      const now = fd !== undefined ? fstatSync(fd) : lstatSync(hostPath(path));
-      if ((now.mode & 0o7777) !== (st.mode & 0o7777)) {
-        if (fd !== undefined) fchmodSync(fd, st.mode & 0o7777);
-        else chmodSync(hostPath(path), st.mode & 0o7777);
-      }
+      if (fd !== undefined) fchmodSync(fd, st.mode & 0o7777);
+      else chmodSync(hostPath(path), st.mode & 0o7777);
     }
   } catch {
     // gone already, or a file system without owners: it stays as the host made it
   }
 }
-
 
 /** Whether host file `path` is on a file system mounted nosuid (/proc/self/mountinfo: the
  *  longest mount point above its real path). */
@@ -430,7 +413,7 @@ function onNosuidMount(path: string): boolean {
  *  while it is root (otherwise, as with qemu-user, the bits are ignored: rvisor could not act
  *  as another user). The saved and file-system ids then copy the effective ones. */
 export function execCreds(c: Creds, path: string, st: Stats, noNewPrivs: boolean): void {
-  if (hostRoot && !noNewPrivs && st.mode & (S_ISUID | S_ISGID) && !onNosuidMount(path)) {
+  if (HOST_ROOT && !noNewPrivs && st.mode & (S_ISUID | S_ISGID) && !onNosuidMount(path)) {
     if (st.mode & S_ISUID) c.euid = st.uid;
     if ((st.mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) c.egid = st.gid;
   }

@@ -19,6 +19,7 @@
 // `rvisor exec --no-host-exec` (or RVISOR_HOST_EXEC=0) turns it off: such an execve then fails
 // with ENOEXEC, as it did before. A host program that execve's a riscv64 program is the host
 // kernel's business (binfmt_misc with qemu-user), not rvisor's.
+import { HOST_ROOT } from './creds.js';
 import { hostPath as toHostBytes } from './paths.js';
 import { closeSync, existsSync, openSync, readSync, realpathSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -140,7 +141,7 @@ export function execHost(p: Process, t: Thread, hostPath: string, argv: Uint8Arr
   // A guest that is not root runs host programs as itself, not as rvisor's root (the perl
   // trampoline drops to its ids; without perl there is no way to, and the exec is refused).
   const c = p.creds;
-  const asGuest = process.geteuid?.() === 0 && (c.ruid !== 0 || c.euid !== 0);
+  const asGuest = HOST_ROOT && (c.ruid !== 0 || c.euid !== 0);
   if (asGuest && !perl()) return -ERRNO.EACCES;
   const idSpec = asGuest ? [c.ruid, c.euid, c.rgid, c.egid, ...c.groups].join(',') : '';
   // The fds the program gets: host fds as they are, rvisor pipe ends through host pipes.

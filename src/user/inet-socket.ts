@@ -11,6 +11,7 @@
 // received datagrams by source on the main side; getsockname after it shows the source address
 // the host's routing picks for that peer (asked of the worker), as Linux.
 import { readFileSync } from 'node:fs';
+import { HOST_ROOT } from './creds.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { ERRNO } from './errno.js';
 import { takeBytes } from './fd-table.js';
@@ -232,7 +233,7 @@ export class InetSocket implements SockImpl, OptSocket {
     if (typeof a === 'number') return a;
     // A port below net.ipv4.ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE (euid 0). When
     // rvisor is not root the host refuses it by itself; when it is, the guest may not be.
-    if (a[1] !== 0 && a[1] < unprivilegedPortStart() && !p.creds.privileged && process.geteuid?.() === 0) return -ERRNO.EACCES;
+    if (a[1] !== 0 && a[1] < unprivilegedPortStart() && !p.creds.privileged && HOST_ROOT) return -ERRNO.EACCES;
     if (this.state !== 'new') return -ERRNO.EINVAL;
     return this.listenHost(a[0], a[1]);
   }

@@ -1,7 +1,7 @@
 // Signal system calls: rt_sigaction, rt_sigprocmask, rt_sigpending, rt_sigsuspend,
 // rt_sigtimedwait, rt_sigqueueinfo, sigaltstack, rt_sigreturn, kill, tkill, tgkill.
 import { ERRNO } from '../errno.js';
-import { maySignal, maySignalProcess } from '../creds.js';
+import { HOST_ROOT, maySignal, maySignalProcess } from '../creds.js';
 import { readFileSync } from 'node:fs';
 import type { Process } from '../process.js';
 import {
@@ -127,7 +127,7 @@ function hostIds(pid: number): { ruid: number; suid: number } | null {
 /** kill(2) on another host process: rvisor forwards it by name. While rvisor is root the host
  *  would allow anything, so a guest without CAP_KILL is held to Linux's rule here. */
 function killHost(p: Process, pid: number, sig: number): number {
-  if (process.geteuid?.() === 0 && !p.creds.privileged) {
+  if (HOST_ROOT && !p.creds.privileged) {
     const ids = hostIds(pid);
     // A host process is never in the guest's session: SIGCONT gets no exception.
     if (ids && !maySignal(p.creds, p.sid, sig, { ...ids, sid: -1 })) return -ERRNO.EPERM;
