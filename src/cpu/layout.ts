@@ -155,6 +155,9 @@ export const HART_SIZE = (HART_TLB + TLB_ENTRIES * TLB_ENTRY_SIZE + 4095) & ~409
 /** Bookkeeping: the next free arena unit (u32) and the check epoch (u32, see below). */
 export const CACHE_BNEXT = 0;
 export const CACHE_EPOCH = 4;
+/** While a hart with the JIT on runs (core.ts run()): the instructions run minus CACHE_JIT_INSNS
+ *  at the last hotness sample (i64), and the slice's budget (i32, at CACHE_JIT_BUDGET). */
+export const CACHE_JIT_MARK = 8;
 /** The JIT's counters (u64) for --stats: regions entered, instructions they retired, entries at
  *  offsets a region has no code for, byte checks (src/jit/). */
 export const CACHE_JIT_ENTERS = 16;
@@ -168,6 +171,7 @@ export const CACHE_JIT_RUN = 48;
  *  host): it must reach the threshold within JIT_DENSITY times the threshold instructions run
  *  in all (0: no such condition), else its count starts over. */
 export const CACHE_JIT_DENSITY = 56;
+export const CACHE_JIT_BUDGET = 60;
 
 /** Decoded-instruction cache: DCACHE_ENTRIES direct-mapped entries of 16 bytes, keyed by the raw
  *  instruction bits (u32; a 16-bit instruction zero-extended): the entry a block (below) gets for
@@ -179,7 +183,8 @@ export const DCACHE_ENTRY_SIZE = 16;
 
 /** Block cache of the interpreter (core.ts): BLOCK_SLOTS direct-mapped headers of 16 bytes,
  *  indexed by pc: u32 host address of the block's first instruction at its last check against
- *  memory (0: empty) and u32 epoch of that check, u32 byte offset of the block in the arena, u16
+ *  memory (0: empty) and u32 epoch of that check, u32 byte offset of the block in the arena (a
+ *  multiple of 16; bit 0 set: the JIT tracks the block's page, core.ts jit_tracks), u16
  *  entry count, u16 length in bytes. Then an arena of BLOCK_ARENA 16-byte units, filled by bump
  *  allocation (a block's entries, then a copy of its bytes) and emptied, with every header, at
  *  once when full. Then a bitmap of host frames (frame number modulo CODEMAP_BITS) holding blocks

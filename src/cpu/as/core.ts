@@ -18,7 +18,7 @@ import {
   HART_XSINK, CACHE_BNEXT, HART_BEDGE, HART_XBUF, CACHE_BHEAD, CACHE_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
   BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, CACHE_EPOCH, BLOCK_HEAD_SIZE,
   HART_JIT_THRESHOLD, CACHE_JITMAP, JITMAP_SLOTS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
-  CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITSTAMP, CACHE_JITENTRY, CACHE_JITSEEN, JITSEEN_BYTES,
+  CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_MARK, CACHE_JIT_BUDGET, CACHE_JIT_DENSITY, CACHE_JITSTAMP, CACHE_JITENTRY, CACHE_JITSEEN, JITSEEN_BYTES,
 } from '../layout';
 import * as I from './generated/decode';
 import { decode, expand_c } from './generated/decode';
@@ -71,12 +71,15 @@ const JIT_PROFILING: i32 = -1;
 
 /** The interpreter ran cnt instructions at pc (host address hp) on a page with no region: counts
  *  them toward the page's compilation (threshold th), then profiles which blocks of it are hot
- *  (JIT_WINDOW) and compiles the page with those as entries. */
-function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32, now: u32): void {
+ *  (JIT_WINDOW) and compiles the page with those as entries. Called for each block of a page the
+ *  JIT tracks (jit_tracks), and with sample set where run() ends, for the page it ended on with the
+ *  instructions the slice interpreted: only the count, no profiling or compiling then. */
+function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32, now: u32, sample: bool): void {
   const s = jit_slot(c, hp);
   const page = <u32>hp & ~0xfff;
   let fn = load<i32>(s, 4);
   let k = load<i32>(s, 12);
+  if (sample && th <= 1) return; // every page is tracked
   if (load<u32>(s) != page) {
     // another page's slot: a compiled page resists for a while, then yields
     if (fn > 0 && k - cnt > 0) { store<i32>(s, k - cnt, 12); return; }
@@ -86,7 +89,7 @@ function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32, no
     fn = 0;
     memory.fill(c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
     k = 0;
-  } else if (fn > 0) return;
+  } else if (fn > 0 || (sample && fn != 0)) return;
   k += cnt;
   if (fn == 0 && th > 1) {
     // counting: when hot, forget where it was entered and start profiling; unless it took too
@@ -99,6 +102,7 @@ function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32, no
     memory.fill(c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
     store<i32>(s, JIT_PROFILING, 4);
     store<i32>(s, 0, 12);
+    jit_flag_page(c, page);
     return;
   }
   jit_seen(c, s, pc);
@@ -110,6 +114,41 @@ function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: i32, no
   store<u32>(s, load<u32>(c + CACHE_EPOCH), 8); // compiled from the bytes there now
   store<i32>(s, nf > 0 ? JIT_HOLD : -(th < 0x100000 ? th << 3 : 0x7fffffff), 12); // else back off
   if (nf > 0) mark_code(c, <usize>page);
+}
+
+/** How often (instructions run) the JIT samples which page a hart is on, for the pages it does
+ *  not track block by block (jit_tracks): their hotness is the instructions interpreted between
+ *  samples, credited to the page each sample finds the hart on. At most the threshold th apart,
+ *  so a page that runs th instructions in all is expected to reach it. */
+const JIT_SAMPLE: i32 = 4096;
+@inline function sample_every(th: i32): i32 {
+  return th < JIT_SAMPLE ? th : JIT_SAMPLE;
+}
+
+/** A hotness sample of hart h (run()'s state: n instructions run in this slice, the fetch page
+ *  fvpn and its host addend fadd): credits the instructions interpreted since the last sample to
+ *  the page at pc. */
+function jit_sample(h: usize, c: usize, pc: u64, fvpn: u64, fadd: u64, n: i32, jth: i32): void {
+  const m = <i64>n - <i64>load<u64>(c + CACHE_JIT_INSNS);
+  const interp = m - load<i64>(c + CACHE_JIT_MARK);
+  store<i64>(c + CACHE_JIT_MARK, m);
+  if ((pc >> 12) != fvpn || interp <= 0 || (<u32>pc & 0xfff) >= 0xffe) return;
+  jit_count(h, c, pc, <usize>(pc + fadd), <i32>interp, jth, <u32>load<u64>(c + CACHE_JIT_RUN) + <u32>n, true);
+}
+
+/** The entry count of a block cut short by the budget at a sample point: up to the slice's
+ *  budget rather (run() stops at the block's end). */
+function block_cut(c: usize, n: i32, cnt: u32): u32 {
+  const left = <u32>(load<i32>(c + CACHE_JIT_BUDGET) - n);
+  return left < cnt ? left : cnt;
+}
+
+/** Marks the block headers of the page at host address page as followed by the JIT (BLOCK_JIT):
+ *  its blocks in the cache now, rather than at their next check. */
+function jit_flag_page(c: usize, page: u32): void {
+  for (let s = c + CACHE_BHEAD, end = s + BLOCK_SLOTS * BLOCK_HEAD_SIZE; s < end; s += BLOCK_HEAD_SIZE) {
+    if ((load<u32>(s) & ~0xfff) == page) store<u32>(s, load<u32>(s, 8) | BLOCK_JIT, 8);
+  }
 }
 
 /** The region fn of slot js (page at host address page) has no code at pc: counts the miss and
@@ -273,15 +312,29 @@ function build_block(c: usize, slot: usize, pc: u64, hp: usize): void {
 /** The block for pc (host address hp, page offset below 0xffe) was not checked in this epoch at
  *  this host address: checks the block in its slot against memory (a block depends only on its
  *  bytes and its offset in the page), rebuilding it if it differs, and records the check. */
-function check_block(c: usize, slot: usize, pc: u64, hp: usize, epoch: u32): void {
+function check_block(c: usize, slot: usize, pc: u64, hp: usize, epoch: u32, jth: i32): void {
   const old = load<u32>(slot);
   if (old == 0 || (old & 0xfff) != (<u32>hp & 0xfff)
-    || !same_bytes(hp, c + CACHE_BARENA + <usize>load<u32>(slot, 8) + (<usize>load<u16>(slot, 12) << 4), load<u16>(slot, 14))) {
+    || !same_bytes(hp, c + CACHE_BARENA + <usize>(load<u32>(slot, 8) & ~BLOCK_JIT) + (<usize>load<u16>(slot, 12) << 4), load<u16>(slot, 14))) {
     build_block(c, slot, pc, hp);
   }
   store<u32>(slot, <u32>hp);
   store<u32>(slot, epoch, 4);
+  store<u32>(slot, (load<u32>(slot, 8) & ~BLOCK_JIT) | (jit_tracks(c, hp, jth) ? BLOCK_JIT : 0), 8);
   mark_code(c, hp);
+}
+
+/** Bit 0 of a block header's arena offset (layout.ts; offsets are multiples of 16): the JIT
+ *  follows the block's page, so the run loop looks at the page's JITMAP slot before running it. */
+const BLOCK_JIT: u32 = 1;
+
+/** Whether the JIT follows the page at host address hp closely, block by block (for a hart with
+ *  threshold jth): it has a region or is being profiled, or every page is (threshold 1). Other
+ *  pages' hotness is sampled where run() ends (jit_sample). */
+@inline function jit_tracks(c: usize, hp: usize, jth: i32): bool {
+  if (jth <= 1) return jth == 1;
+  const s = jit_slot(c, hp);
+  return load<u32>(s) == (<u32>hp & ~0xfff) && load<i32>(s, 4) != 0;
 }
 
 /** The instruction at a page's last halfword (hp): copies it (with the first halfword of the next
@@ -332,6 +385,13 @@ export function run(h: usize, budget: i32): i32 {
   let dctx = data_ctx(h);
   const jth = <i32>load<u32>(h + HART_JIT_THRESHOLD); // 0: the JIT is off for this hart
   let nojit = false; // run the next block in the interpreter (its region made no progress)
+  // the JIT samples where the hart is every JIT_SAMPLE instructions: run() stops the loop there
+  // (budget), keeping the slice's budget in the code cache
+  store<i32>(c + CACHE_JIT_BUDGET, budget);
+  if (jth > 1) {
+    store<i64>(c + CACHE_JIT_MARK, -<i64>load<u64>(c + CACHE_JIT_INSNS));
+    if (budget > sample_every(jth)) budget = sample_every(jth);
+  }
   if (system) {
     const irq = pending_interrupt(h);
     if (irq >= 0) {
@@ -341,319 +401,329 @@ export function run(h: usize, budget: i32): i32 {
     }
   }
 
-  while (n < budget) {
-    // ---- the block at pc (spec 1.5: 16-bit parcels; a 32-bit instruction may cross a page) ----
-    if ((pc >> 12) != fvpn) {
-      const a = xlate(h, pc, ACCESS_EXEC, fctx);
-      if (a <= XLATE_MMIO) {
-        if (!system) { stop = STOP_TRAP; break; }
-        pc = take_recorded_trap(h, pc); // counted as a step so a faulting handler cannot spin forever
-        fctx = fetch_ctx(h); dctx = data_ctx(h); fvpn = <u64>-1; n++;
-        continue;
-      }
-      fvpn = pc >> 12;
-      fadd = <u64>a - pc;
-    }
-    let bhp = <usize>(pc + fadd);
-        let e: usize;
-    let cnt: u32;
-    let blen: u32;
-    if (jth != 0 && !nojit && (<u32>pc & 0xfff) < 0xffe) {
-      const js = jit_slot(c, bhp);
-      const page = <u32>bhp & ~0xfff;
-      const fn = load<i32>(js, 4);
-      if (load<u32>(js) == page && fn > 0) {
-        const eb = c + CACHE_JITENTRY + ((js - (c + CACHE_JITMAP)) << 4) + <usize>((<u32>pc & 0xfff) >> 4);
-        if ((load<u8>(eb) & (1 << ((<u32>pc >> 1) & 7))) == 0) { // no code there: a miss, without entering it
-          nojit = jit_missed(h, c, js, pc, page, fn);
+  while (true) { // the slice, in stretches between hotness samples (jit_sample)
+    while (n < budget) {
+      // ---- the block at pc (spec 1.5: 16-bit parcels; a 32-bit instruction may cross a page) ----
+      if ((pc >> 12) != fvpn) {
+        const a = xlate(h, pc, ACCESS_EXEC, fctx);
+        if (a <= XLATE_MMIO) {
+          if (!system) { stop = STOP_TRAP; break; }
+          pc = take_recorded_trap(h, pc); // counted as a step so a faulting handler cannot spin forever
+          fctx = fetch_ctx(h); dctx = data_ctx(h); fvpn = <u64>-1; n++;
           continue;
         }
+        fvpn = pc >> 12;
+        fadd = <u64>a - pc;
+      }
+      let bhp = <usize>(pc + fadd);
+      let e: usize;
+      let cnt: u32;
+      let blen: u32;
+      if ((<u32>pc & 0xfff) < 0xffe) {
+        const slot = c + CACHE_BHEAD + ((<usize>(pc >> 1) & (BLOCK_SLOTS - 1)) << 4);
         const epoch = load<u32>(c + CACHE_EPOCH);
-        const check = load<u32>(js, 8) != epoch;
-        if (check) {
-          mark_code(c, <usize>page); // before it runs: its stores to its own page are seen
-          store<u64>(c + CACHE_JIT_CHECKS, load<u64>(c + CACHE_JIT_CHECKS) + 1);
+        if (load<u32>(slot) != <u32>bhp || load<u32>(slot, 4) != epoch) check_block(c, slot, pc, bhp, epoch, jth);
+        const boff = load<u32>(slot, 8);
+        cnt = load<u16>(slot, 12);
+        if ((boff & BLOCK_JIT) != 0 && jth != 0 && !nojit) {
+          const js = jit_slot(c, bhp);
+          const page = <u32>bhp & ~0xfff;
+          const fn = load<i32>(js, 4);
+          if (load<u32>(js) == page && fn > 0) {
+            const eb = c + CACHE_JITENTRY + ((js - (c + CACHE_JITMAP)) << 4) + <usize>((<u32>pc & 0xfff) >> 4);
+            if ((load<u8>(eb) & (1 << ((<u32>pc >> 1) & 7))) == 0) { // no code there: a miss, without entering it
+              nojit = jit_missed(h, c, js, pc, page, fn);
+              continue;
+            }
+            const check = load<u32>(js, 8) != epoch;
+            if (check) {
+              mark_code(c, <usize>page); // before it runs: its stores to its own page are seen
+              store<u64>(c + CACHE_JIT_CHECKS, load<u64>(c + CACHE_JIT_CHECKS) + 1);
+            }
+            const left = load<i32>(c + CACHE_JIT_BUDGET) - n; // at most 2^26: the region's count fits its result
+            const r = call_indirect<i32>(<u32>fn, h, pc, pc & ~(<u64>0xfff), <usize>page, left < 0x4000000 ? left : 0x4000000, check ? 1 : 0, dctx);
+            const st = r & 15;
+            const k = r >>> 4;
+            store<u64>(c + CACHE_JIT_ENTERS, load<u64>(c + CACHE_JIT_ENTERS) + 1);
+            if (st == JIT_STALE) { // the page's bytes changed since it was compiled
+              jit_drop(fn, true);
+              store<i32>(js, 0, 4);
+              store<i32>(js, 0, 12);
+              nojit = true;
+              continue;
+            }
+            if (check && load<u32>(c + CACHE_EPOCH) == epoch) store<u32>(js, epoch, 8); // (not across a wrap)
+            store<i32>(js, JIT_HOLD, 12);
+            n += k;
+            store<u64>(c + CACHE_JIT_INSNS, load<u64>(c + CACHE_JIT_INSNS) + <u64>k);
+            pc = load<u64>(h + HART_PC);
+            if (st == JIT_OK) { nojit = k == 0; continue; }
+            if (st == JIT_SLOW) { nojit = true; continue; }
+            if (st == JIT_REFETCH) { fvpn = <u64>-1; continue; }
+            if (st == JIT_MISS) { nojit = jit_missed(h, c, js, pc, page, fn); continue; }
+            // JIT_TRAP: as the interpreter's trap below, at the faulting instruction
+            fvpn = <u64>-1;
+            if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) {
+              stop = STOP_TRAP;
+              break;
+            }
+            pc = take_recorded_trap(h, pc);
+            const irq = pending_interrupt(h);
+            if (irq >= 0) pc = take_trap(h, <u64>irq, 0, pc, true);
+            fctx = fetch_ctx(h);
+            dctx = data_ctx(h);
+            continue;
+          }
+          jit_count(h, c, pc, bhp, <i32>cnt, jth, <u32>load<u64>(c + CACHE_JIT_RUN) + <u32>n, false);
         }
-        const left = budget - n; // at most 2^26: the region's count fits its result
-        const r = call_indirect<i32>(<u32>fn, h, pc, pc & ~(<u64>0xfff), <usize>page, left < 0x4000000 ? left : 0x4000000, check ? 1 : 0, dctx);
-        const st = r & 15;
-        const k = r >>> 4;
-        store<u64>(c + CACHE_JIT_ENTERS, load<u64>(c + CACHE_JIT_ENTERS) + 1);
-        if (st == JIT_STALE) { // the page's bytes changed since it was compiled
-          jit_drop(fn, true);
-          store<i32>(js, 0, 4);
-          store<i32>(js, 0, 12);
-          nojit = true;
+        e = c + CACHE_BARENA + <usize>(boff & ~BLOCK_JIT);
+        blen = load<u16>(slot, 14);
+      } else {
+        if (!build_edge(h, c, pc, bhp, fctx)) {
+          fvpn = <u64>-1;
+          if (!system) { stop = STOP_TRAP; break; }
+          pc = take_recorded_trap(h, pc);
+          fctx = fetch_ctx(h); dctx = data_ctx(h); n++;
           continue;
         }
-        if (check && load<u32>(c + CACHE_EPOCH) == epoch) store<u32>(js, epoch, 8); // (not across a wrap)
-        store<i32>(js, JIT_HOLD, 12);
-        n += k;
-        store<u64>(c + CACHE_JIT_INSNS, load<u64>(c + CACHE_JIT_INSNS) + <u64>k);
-        pc = load<u64>(h + HART_PC);
-        if (st == JIT_OK) { nojit = k == 0; continue; }
-        if (st == JIT_SLOW) { nojit = true; continue; }
-        if (st == JIT_REFETCH) { fvpn = <u64>-1; continue; }
-        if (st == JIT_MISS) { nojit = jit_missed(h, c, js, pc, page, fn); continue; }
-        // JIT_TRAP: as the interpreter's trap below, at the faulting instruction
-        fvpn = <u64>-1;
-        if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) {
-          stop = STOP_TRAP;
-          break;
-        }
-        pc = take_recorded_trap(h, pc);
-        const irq = pending_interrupt(h);
-        if (irq >= 0) pc = take_trap(h, <u64>irq, 0, pc, true);
-        fctx = fetch_ctx(h);
-        dctx = data_ctx(h);
-        continue;
+        bhp = h + HART_XBUF;
+        e = h + HART_BEDGE;
+        cnt = 1;
+        blen = load<u8>(e, 7);
       }
-    }
-    nojit = false;
-    if ((<u32>pc & 0xfff) < 0xffe) {
-      const slot = c + CACHE_BHEAD + ((<usize>(pc >> 1) & (BLOCK_SLOTS - 1)) << 4);
-      const epoch = load<u32>(c + CACHE_EPOCH);
-      if (load<u32>(slot) != <u32>bhp || load<u32>(slot, 4) != epoch) check_block(c, slot, pc, bhp, epoch);
-      e = c + CACHE_BARENA + <usize>load<u32>(slot, 8);
-      cnt = load<u16>(slot, 12);
-      blen = load<u16>(slot, 14);
-      if (jth != 0) jit_count(h, c, pc, bhp, <i32>cnt, jth, <u32>load<u64>(c + CACHE_JIT_RUN) + <u32>n);
-    } else {
-      if (!build_edge(h, c, pc, bhp, fctx)) {
-        fvpn = <u64>-1;
-        if (!system) { stop = STOP_TRAP; break; }
-        pc = take_recorded_trap(h, pc);
-        fctx = fetch_ctx(h); dctx = data_ctx(h); n++;
-        continue;
-      }
-      bhp = h + HART_XBUF;
-      e = h + HART_BEDGE;
-      cnt = 1;
-      blen = load<u8>(e, 7);
-    }
-    const e0 = e;
-    const left = <u32>(budget - n);
-    let eend = e + (<usize>(left < cnt ? left : cnt) << 4);
-    let npc = pc + <u64>blen; // where the block falls through; taken branches and jumps change it
-    let xr: i32 = 0;
+      nojit = false;
+      const e0 = e;
+      const left = <u32>(budget - n);
+      let eend = e + (<usize>(left < cnt ? block_cut(c, n, cnt) : cnt) << 4);
+      let npc = pc + <u64>blen; // where the block falls through; taken branches and jumps change it
+      let xr: i32 = 0;
 
-    // ---- execute its entries ----
-    while (e < eend) {
-      switch (<u32>load<u8>(e, 4)) {
-        // ---- RV64I (chapters 2 and 5) ----
-        case I.ID_LUI: W(h, e, IMM(e)); break;
-        case I.ID_AUIPC: W(h, e, pc + OFF(e) + IMM(e)); break;
-        case I.ID_JAL: W(h, e, npc); npc = pc + IMM(e); break;
-        case I.ID_JALR: { const t = (R1(h, e) + IMM(e)) & ~(<u64>1); W(h, e, npc); npc = t; break; }
-        case I.ID_BEQ: if (R1(h, e) == R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
-        case I.ID_BNE: if (R1(h, e) != R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
-        case I.ID_BLT: if (<i64>R1(h, e) < <i64>R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
-        case I.ID_BGE: if (<i64>R1(h, e) >= <i64>R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
-        case I.ID_BLTU: if (R1(h, e) < R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
-        case I.ID_BGEU: if (R1(h, e) >= R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
-        // Loads: the TLB fast path; else the slow path (a TLB miss, a page-crossing or device
-        // access, through which the host may have written memory: the block is re-validated).
-        case I.ID_LB: {
-          const va = R1(h, e) + IMM(e);
-          let a = ld_fast(h, va, 1, dctx);
-          if (a == 0) { a = ld_slow(h, va, 1, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
-          W(h, e, <u64><i64>load<i8>(a)); break;
-        }
-        case I.ID_LH: {
-          const va = R1(h, e) + IMM(e);
-          let a = ld_fast(h, va, 2, dctx);
-          if (a == 0) { a = ld_slow(h, va, 2, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
-          W(h, e, <u64><i64>load<i16>(a)); break;
-        }
-        case I.ID_LW: {
-          const va = R1(h, e) + IMM(e);
-          let a = ld_fast(h, va, 4, dctx);
-          if (a == 0) { a = ld_slow(h, va, 4, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
-          W(h, e, <u64><i64>load<i32>(a)); break;
-        }
-        case I.ID_LD: {
-          const va = R1(h, e) + IMM(e);
-          let a = ld_fast(h, va, 8, dctx);
-          if (a == 0) { a = ld_slow(h, va, 8, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
-          W(h, e, load<u64>(a)); break;
-        }
-        case I.ID_LBU: {
-          const va = R1(h, e) + IMM(e);
-          let a = ld_fast(h, va, 1, dctx);
-          if (a == 0) { a = ld_slow(h, va, 1, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
-          W(h, e, <u64>load<u8>(a)); break;
-        }
-        case I.ID_LHU: {
-          const va = R1(h, e) + IMM(e);
-          let a = ld_fast(h, va, 2, dctx);
-          if (a == 0) { a = ld_slow(h, va, 2, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
-          W(h, e, <u64>load<u16>(a)); break;
-        }
-        case I.ID_LWU: {
-          const va = R1(h, e) + IMM(e);
-          let a = ld_fast(h, va, 4, dctx);
-          if (a == 0) { a = ld_slow(h, va, 4, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
-          W(h, e, <u64>load<u32>(a)); break;
-        }
-        case I.ID_FLW: case I.ID_FLD: {
-          if ((load<u64>(h + HART_MSTATUS) & FS_MASK) != FS_MASK && !fp_enable(h, e)) { stop = STOP_TRAP; eend = 0; break; }
-          const size: u32 = <u32>load<u8>(e, 4) == I.ID_FLW ? 4 : 8;
-          const va = R1(h, e) + IMM(e);
-          let a = ld_fast(h, va, size, dctx);
-          if (a == 0) { a = ld_slow(h, va, size, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
-          W(h, e, size == 4 ? 0xffffffff00000000 | <u64>load<u32>(a) : load<u64>(a)); break;
-        }
-        case I.ID_SB: {
-          const va = R1(h, e) + IMM(e), v = R2(h, e);
-          const a = st_fast(h, va, 1, dctx);
-          if (a != 0) { store<u8>(a, <u8>v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
-          stop = st_slow(h, va, v, 1, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
-        }
-        case I.ID_SH: {
-          const va = R1(h, e) + IMM(e), v = R2(h, e);
-          const a = st_fast(h, va, 2, dctx);
-          if (a != 0) { store<u16>(a, <u16>v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
-          stop = st_slow(h, va, v, 2, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
-        }
-        case I.ID_SW: {
-          const va = R1(h, e) + IMM(e), v = R2(h, e);
-          const a = st_fast(h, va, 4, dctx);
-          if (a != 0) { store<u32>(a, <u32>v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
-          stop = st_slow(h, va, v, 4, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
-        }
-        case I.ID_SD: {
-          const va = R1(h, e) + IMM(e), v = R2(h, e);
-          const a = st_fast(h, va, 8, dctx);
-          if (a != 0) { store<u64>(a, v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
-          stop = st_slow(h, va, v, 8, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
-        }
-        case I.ID_FSW: case I.ID_FSD: {
-          if ((load<u64>(h + HART_MSTATUS) & FS_MASK) != FS_MASK && !fp_enable(h, e)) { stop = STOP_TRAP; eend = 0; break; }
-          const size: u32 = <u32>load<u8>(e, 4) == I.ID_FSW ? 4 : 8;
-          const va = R1(h, e) + IMM(e), v = F2(h, e);
-          const a = st_fast(h, va, size, dctx);
-          if (a != 0) {
-            if (size == 8) store<u64>(a, v); else store<u32>(a, <u32>v);
-            if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; }
+      // ---- execute its entries ----
+      while (e < eend) {
+        switch (<u32>load<u8>(e, 4)) {
+          // ---- RV64I (chapters 2 and 5) ----
+          case I.ID_LUI: W(h, e, IMM(e)); break;
+          case I.ID_AUIPC: W(h, e, pc + OFF(e) + IMM(e)); break;
+          case I.ID_JAL: W(h, e, npc); npc = pc + IMM(e); break;
+          case I.ID_JALR: { const t = (R1(h, e) + IMM(e)) & ~(<u64>1); W(h, e, npc); npc = t; break; }
+          case I.ID_BEQ: if (R1(h, e) == R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+          case I.ID_BNE: if (R1(h, e) != R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+          case I.ID_BLT: if (<i64>R1(h, e) < <i64>R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+          case I.ID_BGE: if (<i64>R1(h, e) >= <i64>R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+          case I.ID_BLTU: if (R1(h, e) < R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+          case I.ID_BGEU: if (R1(h, e) >= R2(h, e)) { npc = pc + IMM(e); eend = 0; } break;
+          // Loads: the TLB fast path; else the slow path (a TLB miss, a page-crossing or device
+          // access, through which the host may have written memory: the block is re-validated).
+          case I.ID_LB: {
+            const va = R1(h, e) + IMM(e);
+            let a = ld_fast(h, va, 1, dctx);
+            if (a == 0) { a = ld_slow(h, va, 1, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
+            W(h, e, <u64><i64>load<i8>(a)); break;
+          }
+          case I.ID_LH: {
+            const va = R1(h, e) + IMM(e);
+            let a = ld_fast(h, va, 2, dctx);
+            if (a == 0) { a = ld_slow(h, va, 2, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
+            W(h, e, <u64><i64>load<i16>(a)); break;
+          }
+          case I.ID_LW: {
+            const va = R1(h, e) + IMM(e);
+            let a = ld_fast(h, va, 4, dctx);
+            if (a == 0) { a = ld_slow(h, va, 4, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
+            W(h, e, <u64><i64>load<i32>(a)); break;
+          }
+          case I.ID_LD: {
+            const va = R1(h, e) + IMM(e);
+            let a = ld_fast(h, va, 8, dctx);
+            if (a == 0) { a = ld_slow(h, va, 8, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
+            W(h, e, load<u64>(a)); break;
+          }
+          case I.ID_LBU: {
+            const va = R1(h, e) + IMM(e);
+            let a = ld_fast(h, va, 1, dctx);
+            if (a == 0) { a = ld_slow(h, va, 1, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
+            W(h, e, <u64>load<u8>(a)); break;
+          }
+          case I.ID_LHU: {
+            const va = R1(h, e) + IMM(e);
+            let a = ld_fast(h, va, 2, dctx);
+            if (a == 0) { a = ld_slow(h, va, 2, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
+            W(h, e, <u64>load<u16>(a)); break;
+          }
+          case I.ID_LWU: {
+            const va = R1(h, e) + IMM(e);
+            let a = ld_fast(h, va, 4, dctx);
+            if (a == 0) { a = ld_slow(h, va, 4, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
+            W(h, e, <u64>load<u32>(a)); break;
+          }
+          case I.ID_FLW: case I.ID_FLD: {
+            if ((load<u64>(h + HART_MSTATUS) & FS_MASK) != FS_MASK && !fp_enable(h, e)) { stop = STOP_TRAP; eend = 0; break; }
+            const size: u32 = <u32>load<u8>(e, 4) == I.ID_FLW ? 4 : 8;
+            const va = R1(h, e) + IMM(e);
+            let a = ld_fast(h, va, size, dctx);
+            if (a == 0) { a = ld_slow(h, va, size, dctx); eend = 0; stop = a == 0 ? STOP_TRAP : EV_REFETCH; if (a == 0) break; }
+            W(h, e, size == 4 ? 0xffffffff00000000 | <u64>load<u32>(a) : load<u64>(a)); break;
+          }
+          case I.ID_SB: {
+            const va = R1(h, e) + IMM(e), v = R2(h, e);
+            const a = st_fast(h, va, 1, dctx);
+            if (a != 0) { store<u8>(a, <u8>v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
+            stop = st_slow(h, va, v, 1, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
+          }
+          case I.ID_SH: {
+            const va = R1(h, e) + IMM(e), v = R2(h, e);
+            const a = st_fast(h, va, 2, dctx);
+            if (a != 0) { store<u16>(a, <u16>v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
+            stop = st_slow(h, va, v, 2, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
+          }
+          case I.ID_SW: {
+            const va = R1(h, e) + IMM(e), v = R2(h, e);
+            const a = st_fast(h, va, 4, dctx);
+            if (a != 0) { store<u32>(a, <u32>v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
+            stop = st_slow(h, va, v, 4, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
+          }
+          case I.ID_SD: {
+            const va = R1(h, e) + IMM(e), v = R2(h, e);
+            const a = st_fast(h, va, 8, dctx);
+            if (a != 0) { store<u64>(a, v); if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; } break; }
+            stop = st_slow(h, va, v, 8, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
+          }
+          case I.ID_FSW: case I.ID_FSD: {
+            if ((load<u64>(h + HART_MSTATUS) & FS_MASK) != FS_MASK && !fp_enable(h, e)) { stop = STOP_TRAP; eend = 0; break; }
+            const size: u32 = <u32>load<u8>(e, 4) == I.ID_FSW ? 4 : 8;
+            const va = R1(h, e) + IMM(e), v = F2(h, e);
+            const a = st_fast(h, va, size, dctx);
+            if (a != 0) {
+              if (size == 8) store<u64>(a, v); else store<u32>(a, <u32>v);
+              if (code_hit(c, a)) { stop = EV_REFETCH; eend = 0; }
+              break;
+            }
+            stop = st_slow(h, va, v, size, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
+          }
+          case I.ID_ADDI: W(h, e, R1(h, e) + IMM(e)); break;
+          case I.ID_SLTI: W(h, e, <i64>R1(h, e) < <i64>IMM(e) ? 1 : 0); break;
+          case I.ID_SLTIU: W(h, e, R1(h, e) < IMM(e) ? 1 : 0); break;
+          case I.ID_XORI: W(h, e, R1(h, e) ^ IMM(e)); break;
+          case I.ID_ORI: W(h, e, R1(h, e) | IMM(e)); break;
+          case I.ID_ANDI: W(h, e, R1(h, e) & IMM(e)); break;
+          case I.ID_SLLI: W(h, e, R1(h, e) << IMM(e)); break;
+          case I.ID_SRLI: W(h, e, R1(h, e) >> IMM(e)); break;
+          case I.ID_SRAI: W(h, e, <u64>(<i64>R1(h, e) >> IMM(e))); break;
+          case I.ID_ADDIW: W(h, e, sext32(<u32>(R1(h, e) + IMM(e)))); break;
+          case I.ID_SLLIW: W(h, e, sext32(<u32>R1(h, e) << <u32>IMM(e))); break;
+          case I.ID_SRLIW: W(h, e, sext32(<u32>R1(h, e) >> <u32>IMM(e))); break;
+          case I.ID_SRAIW: W(h, e, sext32(<u32>(<i32>R1(h, e) >> <u32>IMM(e)))); break;
+          case I.ID_ADD: W(h, e, R1(h, e) + R2(h, e)); break;
+          case I.ID_SUB: W(h, e, R1(h, e) - R2(h, e)); break;
+          case I.ID_SLL: W(h, e, R1(h, e) << (R2(h, e) & 63)); break;
+          case I.ID_SLT: W(h, e, <i64>R1(h, e) < <i64>R2(h, e) ? 1 : 0); break;
+          case I.ID_SLTU: W(h, e, R1(h, e) < R2(h, e) ? 1 : 0); break;
+          case I.ID_XOR: W(h, e, R1(h, e) ^ R2(h, e)); break;
+          case I.ID_SRL: W(h, e, R1(h, e) >> (R2(h, e) & 63)); break;
+          case I.ID_SRA: W(h, e, <u64>(<i64>R1(h, e) >> (R2(h, e) & 63))); break;
+          case I.ID_OR: W(h, e, R1(h, e) | R2(h, e)); break;
+          case I.ID_AND: W(h, e, R1(h, e) & R2(h, e)); break;
+          case I.ID_ADDW: W(h, e, sext32(<u32>(R1(h, e) + R2(h, e)))); break;
+          case I.ID_SUBW: W(h, e, sext32(<u32>(R1(h, e) - R2(h, e)))); break;
+          case I.ID_SLLW: W(h, e, sext32(<u32>R1(h, e) << (<u32>R2(h, e) & 31))); break;
+          case I.ID_SRLW: W(h, e, sext32(<u32>R1(h, e) >> (<u32>R2(h, e) & 31))); break;
+          case I.ID_SRAW: W(h, e, sext32(<u32>(<i32>R1(h, e) >> (<u32>R2(h, e) & 31)))); break;
+          case I.ID_FENCE: break; // one hart at a time
+          case I.ID_FENCE_I: bump_epoch_c(c); stop = EV_REFETCH; eend = 0; break; // check every block again
+          case I.ID_ECALL: set_trap(h, CAUSE_ECALL_U + load<u64>(h + HART_PRIV), 0); stop = STOP_TRAP; eend = 0; break;
+          case I.ID_EBREAK: set_trap(h, CAUSE_BREAKPOINT, pc + OFF(e)); stop = STOP_TRAP; eend = 0; break;
+
+          // ---- M (chapter 7) ----
+          case I.ID_MUL: W(h, e, R1(h, e) * R2(h, e)); break;
+          case I.ID_MULH: W(h, e, mulh(R1(h, e), R2(h, e))); break;
+          case I.ID_MULHSU: W(h, e, mulhsu(R1(h, e), R2(h, e))); break;
+          case I.ID_MULHU: W(h, e, mulhu(R1(h, e), R2(h, e))); break;
+          case I.ID_DIV: W(h, e, div(R1(h, e), R2(h, e))); break;
+          case I.ID_DIVU: W(h, e, divu(R1(h, e), R2(h, e))); break;
+          case I.ID_REM: W(h, e, rem(R1(h, e), R2(h, e))); break;
+          case I.ID_REMU: W(h, e, remu(R1(h, e), R2(h, e))); break;
+          case I.ID_MULW: W(h, e, sext32(<u32>R1(h, e) * <u32>R2(h, e))); break;
+          case I.ID_DIVW: W(h, e, divw(R1(h, e), R2(h, e))); break;
+          case I.ID_DIVUW: W(h, e, divuw(R1(h, e), R2(h, e))); break;
+          case I.ID_REMW: W(h, e, remw(R1(h, e), R2(h, e))); break;
+          case I.ID_REMUW: W(h, e, remuw(R1(h, e), R2(h, e))); break;
+
+          default: { // A, F, D, Zicsr, privileged, illegal: kept out of line so the hot loop stays small
+            const v = load<u32>(e);
+            const w = (v & 3) == 3 ? v : v & 0xffff;
+            const ins = w == v ? v : expand_c(w);
+            const r = exec_ext(h, <u32>load<u8>(e, 4), ins, w, n + <i32>((e - e0) >> 4), pc + OFF(e), dctx);
+            store<u64>(h, 0); // x0 stays zero whatever was written to it
+            if (r != 0) { xr = r; stop = EV_EXT; eend = 0; }
             break;
           }
-          stop = st_slow(h, va, v, size, dctx) ? EV_REFETCH : STOP_TRAP; eend = 0; break;
         }
-        case I.ID_ADDI: W(h, e, R1(h, e) + IMM(e)); break;
-        case I.ID_SLTI: W(h, e, <i64>R1(h, e) < <i64>IMM(e) ? 1 : 0); break;
-        case I.ID_SLTIU: W(h, e, R1(h, e) < IMM(e) ? 1 : 0); break;
-        case I.ID_XORI: W(h, e, R1(h, e) ^ IMM(e)); break;
-        case I.ID_ORI: W(h, e, R1(h, e) | IMM(e)); break;
-        case I.ID_ANDI: W(h, e, R1(h, e) & IMM(e)); break;
-        case I.ID_SLLI: W(h, e, R1(h, e) << IMM(e)); break;
-        case I.ID_SRLI: W(h, e, R1(h, e) >> IMM(e)); break;
-        case I.ID_SRAI: W(h, e, <u64>(<i64>R1(h, e) >> IMM(e))); break;
-        case I.ID_ADDIW: W(h, e, sext32(<u32>(R1(h, e) + IMM(e)))); break;
-        case I.ID_SLLIW: W(h, e, sext32(<u32>R1(h, e) << <u32>IMM(e))); break;
-        case I.ID_SRLIW: W(h, e, sext32(<u32>R1(h, e) >> <u32>IMM(e))); break;
-        case I.ID_SRAIW: W(h, e, sext32(<u32>(<i32>R1(h, e) >> <u32>IMM(e)))); break;
-        case I.ID_ADD: W(h, e, R1(h, e) + R2(h, e)); break;
-        case I.ID_SUB: W(h, e, R1(h, e) - R2(h, e)); break;
-        case I.ID_SLL: W(h, e, R1(h, e) << (R2(h, e) & 63)); break;
-        case I.ID_SLT: W(h, e, <i64>R1(h, e) < <i64>R2(h, e) ? 1 : 0); break;
-        case I.ID_SLTU: W(h, e, R1(h, e) < R2(h, e) ? 1 : 0); break;
-        case I.ID_XOR: W(h, e, R1(h, e) ^ R2(h, e)); break;
-        case I.ID_SRL: W(h, e, R1(h, e) >> (R2(h, e) & 63)); break;
-        case I.ID_SRA: W(h, e, <u64>(<i64>R1(h, e) >> (R2(h, e) & 63))); break;
-        case I.ID_OR: W(h, e, R1(h, e) | R2(h, e)); break;
-        case I.ID_AND: W(h, e, R1(h, e) & R2(h, e)); break;
-        case I.ID_ADDW: W(h, e, sext32(<u32>(R1(h, e) + R2(h, e)))); break;
-        case I.ID_SUBW: W(h, e, sext32(<u32>(R1(h, e) - R2(h, e)))); break;
-        case I.ID_SLLW: W(h, e, sext32(<u32>R1(h, e) << (<u32>R2(h, e) & 31))); break;
-        case I.ID_SRLW: W(h, e, sext32(<u32>R1(h, e) >> (<u32>R2(h, e) & 31))); break;
-        case I.ID_SRAW: W(h, e, sext32(<u32>(<i32>R1(h, e) >> (<u32>R2(h, e) & 31)))); break;
-        case I.ID_FENCE: break; // one hart at a time
-        case I.ID_FENCE_I: bump_epoch_c(c); stop = EV_REFETCH; eend = 0; break; // check every block again
-        case I.ID_ECALL: set_trap(h, CAUSE_ECALL_U + load<u64>(h + HART_PRIV), 0); stop = STOP_TRAP; eend = 0; break;
-        case I.ID_EBREAK: set_trap(h, CAUSE_BREAKPOINT, pc + OFF(e)); stop = STOP_TRAP; eend = 0; break;
-
-        // ---- M (chapter 7) ----
-        case I.ID_MUL: W(h, e, R1(h, e) * R2(h, e)); break;
-        case I.ID_MULH: W(h, e, mulh(R1(h, e), R2(h, e))); break;
-        case I.ID_MULHSU: W(h, e, mulhsu(R1(h, e), R2(h, e))); break;
-        case I.ID_MULHU: W(h, e, mulhu(R1(h, e), R2(h, e))); break;
-        case I.ID_DIV: W(h, e, div(R1(h, e), R2(h, e))); break;
-        case I.ID_DIVU: W(h, e, divu(R1(h, e), R2(h, e))); break;
-        case I.ID_REM: W(h, e, rem(R1(h, e), R2(h, e))); break;
-        case I.ID_REMU: W(h, e, remu(R1(h, e), R2(h, e))); break;
-        case I.ID_MULW: W(h, e, sext32(<u32>R1(h, e) * <u32>R2(h, e))); break;
-        case I.ID_DIVW: W(h, e, divw(R1(h, e), R2(h, e))); break;
-        case I.ID_DIVUW: W(h, e, divuw(R1(h, e), R2(h, e))); break;
-        case I.ID_REMW: W(h, e, remw(R1(h, e), R2(h, e))); break;
-        case I.ID_REMUW: W(h, e, remuw(R1(h, e), R2(h, e))); break;
-
-        default: { // A, F, D, Zicsr, privileged, illegal: kept out of line so the hot loop stays small
-          const v = load<u32>(e);
-          const w = (v & 3) == 3 ? v : v & 0xffff;
-          const ins = w == v ? v : expand_c(w);
-          const r = exec_ext(h, <u32>load<u8>(e, 4), ins, w, n + <i32>((e - e0) >> 4), pc + OFF(e), dctx);
-          store<u64>(h, 0); // x0 stays zero whatever was written to it
-          if (r != 0) { xr = r; stop = EV_EXT; eend = 0; }
-          break;
-        }
+        e += 16;
       }
-      e += 16;
-    }
-    n += <i32>((e - e0) >> 4);
-    if (stop == STOP_BUDGET) {
-      // a branch was taken or the block ran to its end (npc), or the budget ran out before the
-      // entry at e
-      pc = eend == 0 || e == e0 + (<usize>cnt << 4) ? npc : pc + OFF(e);
-      continue;
-    }
-    // The unusual outcomes of the entry before e: traps, WFI, context changes, interrupt checks.
-    e -= 16;
-    n--;
-    pc += OFF(e);
-    npc = pc + <u64>load<u8>(e, 7);
-    if (stop == EV_REFETCH) {
-      fvpn = <u64>-1;
-      stop = STOP_BUDGET;
-      pc = npc;
-      n++;
-      continue;
-    }
-    if (stop == EV_EXT) {
-      if (xr == EXT_FLUSH_FETCH) {
+      n += <i32>((e - e0) >> 4);
+      if (stop == STOP_BUDGET) {
+        // a branch was taken or the block ran to its end (npc), or the budget ran out before the
+        // entry at e
+        pc = eend == 0 || e == e0 + (<usize>cnt << 4) ? npc : pc + OFF(e);
+        continue;
+      }
+      // The unusual outcomes of the entry before e: traps, WFI, context changes, interrupt checks.
+      e -= 16;
+      n--;
+      pc += OFF(e);
+      npc = pc + <u64>load<u8>(e, 7);
+      if (stop == EV_REFETCH) {
         fvpn = <u64>-1;
         stop = STOP_BUDGET;
         pc = npc;
         n++;
         continue;
       }
-      if (xr >= EXT_CONTEXT) {
-        if (xr == EXT_JUMP) npc = load<u64>(h + HART_PC);
-        if (xr == EXT_FLUSH_TLB) flush_tlb(h);
-        stop = EV_IRQ_CHECK;
-      } else {
-        stop = xr; // STOP_TRAP or STOP_WFI
+      if (stop == EV_EXT) {
+        if (xr == EXT_FLUSH_FETCH) {
+          fvpn = <u64>-1;
+          stop = STOP_BUDGET;
+          pc = npc;
+          n++;
+          continue;
+        }
+        if (xr >= EXT_CONTEXT) {
+          if (xr == EXT_JUMP) npc = load<u64>(h + HART_PC);
+          if (xr == EXT_FLUSH_TLB) flush_tlb(h);
+          stop = EV_IRQ_CHECK;
+        } else {
+          stop = xr; // STOP_TRAP or STOP_WFI
+        }
       }
+      if (stop == STOP_TRAP) {
+        if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) break;
+        npc = take_recorded_trap(h, pc); // the trapping instruction does not retire
+        n--;
+      } else if (stop == STOP_WFI) {
+        if (!wfi_wakes(h)) { pc = npc; n++; break; }
+      }
+      // Interrupts may have become pending/enabled (or a trap changed privilege).
+      const irq = pending_interrupt(h);
+      if (irq >= 0) npc = take_trap(h, <u64>irq, 0, npc, true);
+      fctx = fetch_ctx(h);
+      dctx = data_ctx(h);
+      fvpn = <u64>-1;
+      stop = STOP_BUDGET;
+      pc = npc;
+      n++;
     }
-    if (stop == STOP_TRAP) {
-      if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) break;
-      npc = take_recorded_trap(h, pc); // the trapping instruction does not retire
-      n--;
-    } else if (stop == STOP_WFI) {
-      if (!wfi_wakes(h)) { pc = npc; n++; break; }
-    }
-    // Interrupts may have become pending/enabled (or a trap changed privilege).
-    const irq = pending_interrupt(h);
-    if (irq >= 0) npc = take_trap(h, <u64>irq, 0, npc, true);
-    fctx = fetch_ctx(h);
-    dctx = data_ctx(h);
-    fvpn = <u64>-1;
-    stop = STOP_BUDGET;
-    pc = npc;
-    n++;
+    // a sample point (or the slice's end)
+    if (stop != STOP_BUDGET) break;
+    const full = load<i32>(c + CACHE_JIT_BUDGET);
+    if (n >= full) break;
+    if ((pc >> 12) != fvpn) { budget = n + 1; continue; } // after the next block's fetch, on its page
+    jit_sample(h, c, pc, fvpn, fadd, n, jth);
+    budget = full - n > sample_every(jth) ? n + sample_every(jth) : full;
   }
   store<u64>(h, 0);
   store<u64>(h + HART_PC, pc);
   store<u64>(h + HART_INSTRET, load<u64>(h + HART_INSTRET) + <u64>n);
+  if (jth > 1) jit_sample(h, c, pc, fvpn, fadd, n, jth);
   if (jth != 0) store<u64>(c + CACHE_JIT_RUN, load<u64>(c + CACHE_JIT_RUN) + <u64>n);
   return stop;
 }
