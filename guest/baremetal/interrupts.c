@@ -175,8 +175,8 @@ static long s_sstc(long arg) {
   (void)arg;
   norder = 0;
   u64 now = csrr(time);
-  csrw(CSR_STIMECMP, now + 2000);
-  pr("S stimecmp readback ok: %d, STIP now=%d\n", csrr(CSR_STIMECMP) == now + 2000, (csrr(sip) >> 5) & 1);
+  csrw(CSR_STIMECMP, now + 1000000); // 100 ms at 10 MHz: no host pause between the two reads reaches it
+  pr("S stimecmp readback ok: %d, STIP now=%d\n", csrr(CSR_STIMECMP) == now + 1000000, (csrr(sip) >> 5) & 1);
   csrs(sie, MIP_STIP);
   csrs(sstatus, MSTATUS_SIE);
   for (int i = 0; i < 100000 && norder < 1; i++) asm volatile("wfi");
