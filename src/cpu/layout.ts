@@ -184,7 +184,7 @@ export const DCACHE_ENTRY_SIZE = 16;
 /** Block cache of the interpreter (core.ts): BLOCK_SLOTS direct-mapped headers of 16 bytes,
  *  indexed by pc: u32 host address of the block's first instruction at its last check against
  *  memory (0: empty) and u32 epoch of that check, u32 byte offset of the block in the arena (a
- *  multiple of 16; bit 0 set: the JIT tracks the block's page, core.ts jit_tracks), u16
+ *  multiple of 16; bit 0 set: the JIT tracks the block's page, jit-track.ts jit_tracks), u16
  *  entry count, u16 length in bytes. Then an arena of BLOCK_ARENA 16-byte units, filled by bump
  *  allocation (a block's entries, then a copy of its bytes) and emptied, with every header, at
  *  once when full. Then a bitmap of host frames (frame number modulo CODEMAP_BITS) holding blocks
