@@ -112,8 +112,9 @@ export function jit_sample(h: usize, c: usize, pc: u64, fvpn: u64, fadd: u64, n:
   jit_count(h, c, pc, <usize>(pc + fadd), <i32>interp, jth, <u32>load<u64>(c + CACHE_JIT_RUN) + <u32>n, true);
 }
 
-/** The entry count of a block cut short by the budget at a sample point: up to the slice's
- *  budget rather (run() stops at the block's end). */
+/** How many of a block's cnt entries run when run()'s budget (lowered to the next sample point)
+ *  would cut it: as many as the slice's real budget allows, so a sample point never splits a
+ *  block (run() samples after it). */
 export function block_cut(c: usize, n: i32, cnt: u32): u32 {
   const left = <u32>(load<i32>(c + CACHE_JIT_BUDGET) - n);
   return left < cnt ? left : cnt;
@@ -153,7 +154,7 @@ export const BLOCK_JIT: u32 = 1;
 
 /** Whether the JIT follows the page at host address hp closely, block by block (for a hart with
  *  threshold jth): it has a region or is being profiled, or every page is (threshold 1). Other
- *  pages' hotness is sampled where run() ends (jit_sample). */
+ *  pages' hotness is sampled (jit_sample, every sample_every(jth) instructions). */
 @inline export function jit_tracks(c: usize, hp: usize, jth: i32): bool {
   if (jth <= 1) return jth == 1;
   const s = jit_slot(c, hp);
