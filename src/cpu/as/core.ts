@@ -234,8 +234,8 @@ export function run(h: usize, budget: i32): i32 {
   let dctx = data_ctx(h);
   const jth = <i32>load<u32>(h + HART_JIT_THRESHOLD); // 0: the JIT is off for this hart
   let nojit = false; // run the next block in the interpreter (its region made no progress)
-  // the JIT samples where the hart is every JIT_SAMPLE instructions: run() stops the loop there
-  // (budget), keeping the slice's budget in the code cache
+  // the JIT samples which page the hart is on every sample_every(jth) instructions (jit-track.ts):
+  // the loop's budget is the next sample point, the slice's own waits in the code cache
   store<i32>(c + CACHE_JIT_BUDGET, budget);
   if (jth > 1) {
     store<i64>(c + CACHE_JIT_MARK, -<i64>load<u64>(c + CACHE_JIT_INSNS));
