@@ -250,11 +250,31 @@ test('jit: a page a hostile guest enters at every halfword translates to a bound
   const page = new Uint8Array(4096);
   for (let o = 0; o < 4096; o += 2) { page[o] = 0x83; page[o + 1] = 0x30; }
   const entries = discoverEntries(page, Array.from({ length: 2047 }, (_, i) => i * 2), false, 512);
-  assert.equal(entries.length, 512);
+  // the entries inside another's straight run are left out: the two interleaved runs remain
+  assert.deepEqual(entries, [0, 2]);
   const t = translatePage(page, entries, 65536);
   assert.ok(t.instructions <= 2 * 2048, `${t.instructions} instructions`);
   assert.ok(t.wasm.length < 1 << 20, `${t.wasm.length} bytes`);
   assert.doesNotThrow(() => new WebAssembly.Module(t.wasm));
+  // 0x8082 (c.jr ra) at every halfword: every entry a run of its own, up to the cap
+  for (let o = 0; o < 4096; o += 2) { page[o] = 0x82; page[o + 1] = 0x80; }
+  const many = discoverEntries(page, Array.from({ length: 2047 }, (_, i) => i * 2), false, 512);
+  assert.equal(many.length, 512);
+  const u = translatePage(page, many, 65536);
+  assert.equal(u.instructions, 512);
+  assert.doesNotThrow(() => new WebAssembly.Module(u.wasm));
+});
+
+test('jit: an offset the interpreter only resumes at (inside a straight run) is no entry; a branch target there is', () => {
+  // 0: addi x5,x5,1; 4: addi x6,x6,1; 8: bne x5,x7,-4 (to 4); 12: addi x7,x7,1; 16: jalr x0,0(x1)
+  const page = new Uint8Array(4096);
+  const v = new DataView(page.buffer);
+  [0x00128293, 0x00130313, 0xfe729ee3, 0x00138393, 0x00008067].forEach((w, i) => v.setUint32(i * 4, w, true));
+  // seeds 0 and 16 (16 is where a slice ended: inside the run from 0) and 4 (a branch target)
+  assert.deepEqual(discoverEntries(page, [0, 4, 16], false), [0, 4]);
+  const t = translatePage(page, [0, 4], 65536);
+  const bit = (o: number) => (t.interior[o >>> 4]! >> ((o >>> 1) & 7)) & 1;
+  assert.deepEqual([0, 4, 8, 12, 16].map(bit), [0, 0, 1, 0, 1], 'interior: 8 and 16; 12 follows a branch');
 });
 
 test('jit: --jit and --jit-threshold values are checked', () => {

@@ -11,7 +11,9 @@ import { jitConfig } from '../jit/config.js';
 
 /** Called by the core when a guest virtual address misses in the hart's software TLB. Returns the
  *  host byte offset of the 4 KiB frame that backs the page for this access kind (0 read, 1 write,
- *  2 execute), or -1 if the access must fault (the core then stops with a page-fault trap). */
+ *  2 execute), plus 1 if the handler wrote guest memory to provide it (a new or copied frame: the
+ *  code caches then check their code again), or -1 if the access must fault (the core then stops
+ *  with a page-fault trap). */
 export type TlbMissHandler = (hartBase: number, va: bigint, access: number) => number;
 
 /** What a system VM provides to the core: backing for guest RAM pages on first touch, and before

@@ -100,6 +100,11 @@ function hashBytes(b: Uint8Array): string {
   return `${b.length}:${(h1 >>> 0).toString(36)}:${(h2 >>> 0).toString(36)}`;
 }
 
+/** Whether bit `off >> 1` of a bitmap (a bit per halfword of a page) is set. */
+function hasBit(bits: Uint8Array | undefined, off: number): boolean {
+  return bits !== undefined && (bits[off >>> 4]! & (1 << ((off >>> 1) & 7))) !== 0;
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -132,7 +137,10 @@ interface Region { index: number; module: WebAssembly.Module; refs: number; byte
 interface PageSeeds { seeds: Set<number>; fresh: number; misses: number; recompiles: number;
   /** Instructions in its last translation (0: none yet), and whether the last build was refused
    *  by the compile budget. */
-  size: number; deferred: boolean }
+  size: number; deferred: boolean;
+  /** Where its region has code and where it runs through without an entry
+   *  (Translation.interior), if it has one. */
+  entryBits?: Uint8Array; interior?: Uint8Array }
 
 /** The part of a WebAssembly.Table the JIT uses (the core's function table). */
 export interface FuncTable {
@@ -215,13 +223,19 @@ export class Jit {
     const p = this.seedsOf(hp);
     const off = Number(pc & 0xfffn);
     if (p.recompiles >= MAX_RECOMPILES) return -MISS_SKIP_FOREVER;
-    if (!p.seeds.has(off)) { p.seeds.add(off); p.fresh++; }
+    // an offset inside one of the region's straight runs is where the interpreter stopped and
+    // resumes (a slice's end, a load's slow path): it reaches the region's next entry within a
+    // block, and compiling such offsets as entries would split every run into single
+    // instructions over time
+    if (!p.seeds.has(off) && !hasBit(p.interior, off)) { p.seeds.add(off); p.fresh++; }
     p.misses++;
     const th = this.threshold(h);
     // each recompilation of the page waits for 4x the misses of the last (cold code reached
-    // now and then is cheaper to interpret than a page is to compile again)
+    // now and then is cheaper to interpret than a page is to compile again); the misses until
+    // then are not asked about (the core still records where they were: freshSeen)
     const due = th === 1 ? 4 : MISSES_BEFORE_RECOMPILE << (2 * p.recompiles);
-    if (p.fresh === 0 || p.misses < due) return 0;
+    if (p.misses < due) { const skip = due - p.misses; p.misses = due - 1; return -skip; }
+    if (p.fresh === 0 && !this.freshSeen(hp, p)) { p.misses = 0; return -Math.max(due, MISS_SKIP_REFUSED); }
     // refused by the budget: asked again after as many misses, at least MISS_SKIP_REFUSED (the
     // core skips those; the budget grows slowly)
     const refused = (): number => { p.misses = due - 1; return -Math.max(due, MISS_SKIP_REFUSED); };
@@ -233,6 +247,20 @@ export class Jit {
     if (nf === 0 && p.deferred) { p.recompiles--; p.fresh = 1; return refused(); }
     if (nf === fn) this.drop(fn, false); // the same region: give back the reference build took
     return nf === fn ? 0 : nf;
+  }
+
+  /** Whether the core saw page hp entered where its region has no code and does not run
+   *  through (its seen bitmap, which records the misses not asked about too). */
+  private freshSeen(hp: number, p: PageSeeds): boolean {
+    const seen = this.seenBits(hp);
+    for (let i = 0; i < JITSEEN_BYTES; i++) {
+      if ((seen[i]! & ~((p.entryBits?.[i] ?? 0) | (p.interior?.[i] ?? 0))) !== 0) return true;
+    }
+    return false;
+  }
+
+  private seenBits(hp: number): Uint8Array {
+    return new Uint8Array(this.core.memory.buffer, this.core.codeCache + CACHE_JITSEEN + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * JITSEEN_BYTES, JITSEEN_BYTES);
   }
 
   /** jit_drop from the core: a slot no longer names region fn (stale: its page's bytes
@@ -317,7 +345,7 @@ export class Jit {
     const page = new Uint8Array(this.core.memory.buffer, hp, 4096).slice();
     // where code was entered on the page (the core's bitmap for its slot) is where it is compiled
     // from; with threshold 1 everything reachable from there is compiled too
-    const seen = new Uint8Array(this.core.memory.buffer, this.core.codeCache + CACHE_JITSEEN + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * JITSEEN_BYTES, JITSEEN_BYTES);
+    const seen = this.seenBits(hp);
     for (let i = 0; i < JITSEEN_BYTES; i++) {
       for (let bit = 0, v = seen[i]!; v !== 0; bit++, v >>= 1) if (v & 1) p.seeds.add((i * 8 + bit) * 2);
     }
@@ -355,6 +383,8 @@ export class Jit {
     const eb = new Uint8Array(this.core.memory.buffer, this.core.codeCache + CACHE_JITENTRY + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * JITSEEN_BYTES, JITSEEN_BYTES);
     eb.fill(0);
     for (const o of tr.entries) eb[o >>> 4] |= 1 << ((o >>> 1) & 7);
+    p.entryBits = eb.slice();
+    p.interior = tr.interior;
     this.s.compileMs += performance.now() - t0;
     return r.index;
   }

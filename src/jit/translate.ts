@@ -123,27 +123,52 @@ export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follo
     }
   };
   for (const s of seeds) add(s);
-  if (!follow) return [...found].sort((a, b) => a - b);
-  while (work.length > 0) {
+  while (follow && work.length > 0) {
     let off = work.pop()!;
     for (let first = true; ; first = false) {
       if (off >= 0xffe || (!first && found.has(off))) break; // the rest is walked from there
       const i = decodedAt(page, off);
       if (!i) break;
-      const next = off + i.len;
-      // a branch's fall-through too: the interpreter, running a block left to it, stops there
-      if (BRANCHES.has(i.name)) { add(off + immB(i.ins)); add(next); }
-      else if (i.name === 'jal') {
-        add(off + immJ(i.ins));
-        if (((i.ins >>> 7) & 31) !== 0) add(next);
-      } else if (i.name === 'jalr') {
-        if (((i.ins >>> 7) & 31) !== 0) add(next);
-      } else if (INTERPRETED.has(i.name)) add(next);
+      targetsOf(i, off, add);
       if (endsRun(i)) break;
-      off = next;
+      off += i.len;
     }
   }
-  return [...found].sort((a, b) => a - b);
+  // A seed in the middle of another entry's straight run, and no target of the code there, is
+  // where the interpreter happened to stop and resume (a slice's end, a load's slow path), not
+  // where control arrives: left out, it costs the interpreter one block when it happens again;
+  // kept, it would split the run (and over time every run) into single-instruction cases.
+  const targets = new Set<number>();
+  const passed: number[] = [];
+  const walked = new Set<number>();
+  for (const e of [...found].sort((a, b) => b - a)) { // from the last: a walk stops at one walked
+    walked.add(e);
+    for (let off = e; off < 0xffe; ) {
+      const i = decodedAt(page, off);
+      if (!i) break;
+      targetsOf(i, off, (o) => targets.add(o));
+      if (endsRun(i)) break;
+      off += i.len;
+      passed.push(off);
+      if (walked.has(off)) break;
+    }
+  }
+  const inside = new Set(passed.filter((o) => found.has(o) && !targets.has(o)));
+  return [...found].filter((o) => !inside.has(o)).sort((a, b) => a - b);
+}
+
+/** Calls add with the page offsets where control may arrive from the instruction i at off: its
+ *  branch or jump target, the fall-through of a branch (the interpreter, running a block left to
+ *  it, stops there), where a call returns, and after an instruction left to the interpreter. */
+function targetsOf(i: Omit<Insn, 'off'>, off: number, add: (o: number) => void): void {
+  const next = off + i.len;
+  if (BRANCHES.has(i.name)) { add(off + immB(i.ins)); add(next); }
+  else if (i.name === 'jal') {
+    add(off + immJ(i.ins));
+    if (((i.ins >>> 7) & 31) !== 0) add(next);
+  } else if (i.name === 'jalr') {
+    if (((i.ins >>> 7) & 31) !== 0) add(next);
+  } else if (INTERPRETED.has(i.name)) add(next);
 }
 
 /** About how many guest instructions translatePage would translate from these entries (each
@@ -171,6 +196,9 @@ export interface Translation {
   entries: number[];
   /** Guest instructions translated (counting those duplicated in overlapping runs). */
   instructions: number;
+  /** Offsets the translation runs through but cannot be entered at (a bit per halfword, as the
+   *  core's entry bitmap): where an interpreter that stopped mid-run (a slice's end) resumes. */
+  interior: Uint8Array;
 }
 
 /** Translates the page's code from the given entry offsets (as found by discoverEntries). */
@@ -187,12 +215,17 @@ class RegionWriter {
   private readonly a: number;
   private readonly t: number;
   private readonly x: number[] = [];
-  /** Registers whose local holds their value at this point of the case being written (registers
-   *  live in the hart's memory, written through; locals cache them within one straight run). */
-  private loaded: boolean[] = new Array<boolean>(32).fill(false);
+  /** Registers the region reads or writes (loaded into their locals on entry) and those it
+   *  writes (stored back to the hart on every exit): inside the region a register lives in its
+   *  local only. */
+  private readonly used = new Set<number>();
+  private readonly written = new Set<number>();
   /** Aligned 8-byte chunks of the page that translated instructions occupy. */
   private readonly chunks = new Set<number>();
   private instructions = 0;
+  private readonly interior = new Uint8Array(256);
+  /** Where the translated instructions may send control on the page (targetsOf): never interior. */
+  private readonly targets: number[] = [];
 
   constructor(private readonly page: Uint8Array, private readonly entries: readonly number[]) {
     this.n = this.b.local(I32);
@@ -245,11 +278,13 @@ class RegionWriter {
     this.unpack();
     b.get(this.ex).i32(15).op(Op.i32_and).set(this.status);
     b.end(); // exit
-    // registers are in memory already: the pc, and how many retired and why
+    // the registers written back, the pc, and how many retired and why
+    for (const r of [...this.written].sort((q, s) => q - s)) b.get(P_H).get(this.x[r]!).mem(Op.i64_store, 3, r * 8);
     b.get(P_H).get(P_PC).mem(Op.i64_store, 3, HART_PC);
     b.get(this.n).i32(4).op(Op.i32_shl).get(this.status).op(Op.i32_or);
+    for (const o of this.targets) if (o >= 0 && o < 0x1000) this.interior[o >>> 4]! &= ~(1 << ((o >>> 1) & 7));
     const full = this.prologue();
-    return { wasm: writeModule(REGION_IMPORTS, { params: PARAMS, result: I32, body: full }, maxPages), entries: [...cases], instructions: this.instructions };
+    return { wasm: writeModule(REGION_IMPORTS, { params: PARAMS, result: I32, body: full }, maxPages), entries: [...cases], instructions: this.instructions, interior: this.interior };
   }
 
   /** A body with the same locals: the byte check, register loads, then the code written so far. */
@@ -272,32 +307,30 @@ class RegionWriter {
     p.end(); // ok
     p.end();
     p.get(P_H).mem(Op.i32_load, 2, HART_BCACHE).set(this.c);
+    for (const r of [...this.used].sort((q, s) => q - s)) p.get(P_H).mem(Op.i64_load, 3, r * 8).set(this.x[r]!);
     p.code.bytes(this.b.code.view());
     return p;
   }
 
   // ---- helpers ----
-  /** Pushes x[r]: from its local when this run has it, else from the hart (kept in the local).
-   *  Must not be first called for r inside code that only some paths run. */
+  /** Pushes x[r] (its local). */
   private rx(r: number): void {
-    if (r === 0) this.b.i64(0);
-    else if (this.loaded[r]) this.b.get(this.x[r]!);
-    else { this.b.get(P_H).mem(Op.i64_load, 3, r * 8).tee(this.x[r]!); this.loaded[r] = true; }
+    if (r === 0) { this.b.i64(0); return; }
+    this.used.add(r);
+    this.b.get(this.x[r]!);
   }
 
-  /** Sets x[rd] (in the hart and its local) from the value on the stack (dropped for x0). */
+  /** Sets x[rd] (its local) from the value on the stack (dropped for x0). */
   private wx(rd: number): void {
-    const b = this.b;
-    if (rd === 0) { b.op(Op.drop); return; }
-    b.set(this.x[rd]!).get(P_H).get(this.x[rd]!).mem(Op.i64_store, 3, rd * 8);
-    this.loaded[rd] = true;
+    if (rd === 0) { this.b.op(Op.drop); return; }
+    this.used.add(rd); // a path that does not write it must still store its value on exit
+    this.written.add(rd);
+    this.b.set(this.x[rd]!);
   }
 
-  /** Runs emit for code only some paths run (ending in an exit): what it loads is not kept. */
+  /** Runs emit for code only some paths run (ending in an exit). */
   private branch(emit: () => void): void {
-    const saved = this.loaded.slice();
     emit();
-    this.loaded = saved;
   }
 
   private pcConst(off: number): void {
@@ -358,7 +391,6 @@ class RegionWriter {
       if (i.name === 'jal' || i.name === 'jalr') { end = 'stop'; break; }
     }
     const cnt = run.length;
-    this.loaded.fill(false); // entered from anywhere: nothing in the locals yet
     if (cnt === 0) { this.exit(0, start, JIT_SLOW); return; } // the interpreter runs it
     // budget: never run past it (the interpreter finishes a slice's last partial run)
     b.get(this.n).i32(cnt).op(Op.i32_add).get(P_BUDGET).op(Op.i32_gt_u).if();
@@ -367,6 +399,8 @@ class RegionWriter {
     for (let k = 0; k < cnt; k++) {
       const i = run[k]!;
       this.instructions++;
+      if (k > 0) this.interior[i.off >>> 4]! |= 1 << ((i.off >>> 1) & 7);
+      targetsOf(i, i.off, (o) => this.targets.push(o));
       for (let o = i.off & ~7; o < i.off + i.len; o += 8) this.chunks.add(o);
       this.insn(i, k);
     }
@@ -538,7 +572,11 @@ class RegionWriter {
   private ext(i: Insn, k: number): void {
     const b = this.b;
     const w = i.ins;
-    const rd = (w >>> 7) & 31;
+    const rd = (w >>> 7) & 31, r1 = (w >>> 15) & 31, r2 = (w >>> 20) & 31;
+    // exec_ext works on the hart's registers: the operands' locals are stored first (harmless for
+    // fields that name FP registers: the store writes back the integer register's own value)
+    const sync = [...new Set([r1, r2, rd])].filter((r) => r !== 0);
+    for (const r of sync) { b.get(P_H); this.rx(r); b.mem(Op.i64_store, 3, r * 8); }
     b.get(P_H).i32(ID.get(i.def!)!).i32(w | 0).i32(i.raw | 0).i32(0);
     this.pcConst(i.off);
     b.get(P_DCTX).call(F_EXEC_EXT).tee(this.status).i32(1).op(Op.i32_eq).if();
@@ -547,7 +585,7 @@ class RegionWriter {
     // done: its integer result is in the hart
     if (i.def!.operands.includes('rd')) {
       if (rd === 0) b.get(P_H).i64(0).mem(Op.i64_store, 3, 0);
-      else this.loaded[rd] = false;
+      else { b.get(P_H).mem(Op.i64_load, 3, rd * 8); this.wx(rd); }
     }
     // a TLB miss or a store to code on the way: leave, as after a slow load or store
     b.get(this.status).if();

@@ -410,7 +410,15 @@ export class AddressSpace implements CacheUser {
   }
 
   /** The TLB-miss handler to give the core. */
-  readonly tlbMiss = (_hart: number, va: bigint, access: number): number => this.translate(userAddr(va), access);
+  readonly tlbMiss = (_hart: number, va: bigint, access: number): number => this.translateMiss(userAddr(va), access);
+
+  /** translate for a TLB miss (TlbMissHandler): the frame, plus 1 if it was made or copied now
+   *  (guest memory written: the core's code caches must check their code again). */
+  translateMiss(va: number, access: number): number {
+    const before = this.minorFaults;
+    const f = this.translate(va, access);
+    return f >= 0 && this.minorFaults !== before ? f + 1 : f;
+  }
 
   // ---- copies between guest memory and the host ---------------------------------------------
 

@@ -157,7 +157,7 @@ export class Process {
   }
 
   /** The core's TLB-miss handler while this process runs (follows execve's new address space). */
-  readonly tlbMiss = (_hart: number, va: bigint, access: number): number => this.as.translate(userAddr(va), access);
+  readonly tlbMiss = (_hart: number, va: bigint, access: number): number => this.as.translateMiss(userAddr(va), access);
 
   /** An empty address space for this process, holding only the signal return trampoline. */
   newAddressSpace(): AddressSpace {

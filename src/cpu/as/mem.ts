@@ -12,7 +12,8 @@ import { translate, XLATE_MMIO } from './mmu';
 import { code_cache, bump_epoch_c, bump_epoch, mark_code, code_hit } from './epoch';
 export { code_cache, bump_epoch_c, bump_epoch, mark_code, code_hit };
 
-/** Process VM: the host answers misses from its page map (frame offset, or -1 to fault). */
+/** Process VM: the host answers misses from its page map (frame offset, plus 1 if it wrote guest
+ *  memory to provide it; or -1 to fault). */
 @external("env", "tlb_miss")
 declare function tlb_miss(hart: usize, va: u64, access: u32): i64;
 /** System VM: device registers, reached at HART_MMIO_PA. */
@@ -43,13 +44,15 @@ export function xlate_miss(h: usize, va: u64, access: u32, ctx: u64): usize {
     host = translate(h, va, access, ctx);
     if (host <= XLATE_MMIO) return host;
   } else {
-    bump_epoch(h); // the host's miss handler may write guest memory (or reuse a frame)
     const frame = tlb_miss(h, va, access);
     if (frame < 0) {
       set_trap(h, fault_cause(access), va);
       return 0;
     }
-    host = <usize>frame + <usize>(va & 0xfff);
+    // the host's miss handler wrote guest memory (a new, reused or copied frame): code caches
+    // check their code again
+    if ((frame & 1) != 0) bump_epoch(h);
+    host = <usize>(frame & ~1) + <usize>(va & 0xfff);
   }
   const vpn = va >> 12;
   const key = vpn | ctx;
