@@ -17,7 +17,7 @@
 // Handled in wasm: RV64I and M (C through expansion), loads and stores through the hart's TLB,
 // FLW/FLD/FSW/FSD; A, F and D through the core's exec_ext. Everything that may change privilege,
 // translation or control in ways a region cannot follow (system instructions, CSRs, fence.i,
-// illegal encodings, an instruction on the page's last halfword), a TLB miss, a store to a frame
+// illegal encodings, an instruction on the page's last halfword), an access tlb_fill leaves to it, a store to a frame
 // holding checked code, and an FP access with mstatus.FS not Dirty end the region before that
 // instruction (JIT_SLOW), which the interpreter then runs.
 import { decodeInsn } from '../isa/disasm.js';
@@ -26,19 +26,27 @@ import { INSNS, type InsnDef } from '../isa/table.js';
 import { immB, immI, immJ, immS } from '../isa/fields.js';
 import {
   HART_BCACHE, HART_F, HART_MSTATUS, HART_PC, HART_TLB, TLB_ENTRIES, TLB_TAG_W, TLB_ADDEND, MSTATUS_FS_SHIFT,
-  CACHE_CODEMAP, CODEMAP_BITS, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
+  CACHE_CODEMAP, CODEMAP_BITS, ACCESS_READ, ACCESS_WRITE, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
 } from '../cpu/layout.js';
 import { Body, I32, I64, Op, writeModule, type FuncImport, type ValType } from './wasm-writer.js';
 
 /** What a region imports from the core instance (in this order: call indices). */
 export const REGION_IMPORTS: readonly FuncImport[] = [
   { name: 'exec_ext', params: [I32, I32, I32, I32, I32, I64, I64], result: I32 },
-  ...['mulh', 'mulhu', 'mulhsu', 'div', 'divu', 'rem', 'remu', 'divw', 'divuw', 'remw', 'remuw']
-    .map((name) => ({ name, params: [I64, I64] as ValType[], result: I64 as ValType })),
+  ...['mulh', 'mulhu', 'mulhsu'].map((name) => ({ name, params: [I64, I64] as ValType[], result: I64 as ValType })),
+  { name: 'tlb_fill', params: [I32, I64, I32, I32, I64], result: I32 },
 ];
 const F_EXEC_EXT = 0;
-const ALU_CALL: Record<string, number> = {
-  mulh: 1, mulhu: 2, mulhsu: 3, div: 4, divu: 5, rem: 6, remu: 7, divw: 8, divuw: 9, remw: 10, remuw: 11,
+const F_TLB_FILL = 4;
+const ALU_CALL: Record<string, number> = { mulh: 1, mulhu: 2, mulhsu: 3 };
+/** Division and remainder (M, chapter 13): the wasm operator, the width, whether signed, whether
+ *  a remainder. Inline: a zero divisor (and the signed overflow of div) is replaced by 1 before
+ *  the operator, which then cannot trap, and the result selected as the spec defines it. */
+const DIVS: Record<string, [number, 32 | 64, boolean, boolean]> = {
+  div: [Op.i64_div_s, 64, true, false], divu: [Op.i64_div_u, 64, false, false],
+  rem: [Op.i64_rem_s, 64, true, true], remu: [Op.i64_rem_u, 64, false, true],
+  divw: [Op.i32_div_s, 32, true, false], divuw: [Op.i32_div_u, 32, false, false],
+  remw: [Op.i32_rem_s, 32, true, true], remuw: [Op.i32_rem_u, 32, false, true],
 };
 
 const PARAMS: readonly ValType[] = [I32, I64, I64, I32, I32, I32, I64];
@@ -236,7 +244,11 @@ class RegionWriter {
     this.t = this.b.local(I64);
     for (let r = 1; r < 32; r++) this.x[r] = this.b.local(I64);
     this.ex = this.b.local(I32);
+    this.d = this.b.local(I32);
   }
+
+  /** A second i32 scratch (the 32-bit divisor). */
+  private readonly d: number;
 
   /** A packed exit or jump: (instructions retired << 17) | (page offset << 4) | status. */
   private readonly ex: number;
@@ -293,7 +305,7 @@ class RegionWriter {
     // same local layout
     p.local(I32); p.local(I32); p.local(I32); p.local(I32); p.local(I64); p.local(I64);
     for (let r = 1; r < 32; r++) p.local(I64);
-    p.local(I32);
+    p.local(I32); p.local(I32);
     p.get(P_CHECK).if();
     p.block('ok');
     p.block('stale');
@@ -483,6 +495,11 @@ class RegionWriter {
       case 'flw': case 'fld': this.load(i, k, name === 'flw' ? Op.i64_load32_u : Op.i64_load, name === 'flw' ? 4 : 8, rd, true); return;
       case 'fsw': case 'fsd': this.store(i, k, name === 'fsw' ? Op.i64_store32 : Op.i64_store, name === 'fsw' ? 4 : 8, true); return;
     }
+    const dv = DIVS[name];
+    if (dv !== undefined) {
+      if (rd) this.divide(rd, r1, r2, ...dv);
+      return;
+    }
     const alu = ALU_CALL[name];
     if (alu !== undefined) {
       if (rd) { this.rx(r1); this.rx(r2); b.call(alu); this.wx(rd); }
@@ -492,8 +509,38 @@ class RegionWriter {
     throw new Error(`jit: no translation for ${name}`);
   }
 
-  /** Host address of the access at va (P_VA) into local a, through the TLB's fast path; on a miss
-   *  the slow path is taken by `slow`. Leaves `a` = 0 when the fast path missed. */
+  /** x[rd] = x[r1] op x[r2] for a division or remainder (DIVS): by zero, -1 for a quotient and
+   *  the dividend for a remainder; the signed overflow (most negative / -1) gives the dividend and
+   *  remainder 0 (table 13.1), which wasm's rem_s gives too. */
+  private divide(rd: number, r1: number, r2: number, op: number, width: 32 | 64, signed: boolean, rem: boolean): void {
+    const b = this.b;
+    const w = width === 32;
+    const [x, y] = w ? [this.a, this.d] : [this.va, this.t];
+    const konst = (v: number) => { if (w) b.i32(v); else b.i64(BigInt(v)); };
+    const eqz = w ? Op.i32_eqz : Op.i64_eqz;
+    const eq = w ? Op.i32_eq : Op.i64_eq;
+    this.rx(r1); if (w) b.op(Op.i32_wrap_i64); b.set(x);
+    this.rx(r2); if (w) b.op(Op.i32_wrap_i64); b.set(y);
+    if (rem) b.get(x); else konst(-1); // the result for a zero divisor
+    b.get(x);
+    // the divisor, 1 where it is 0 (or, for a signed quotient, where it overflows)
+    konst(1);
+    b.get(y).get(y).op(eqz);
+    if (signed && !rem) {
+      b.get(x);
+      if (w) b.i32(0x80000000 | 0); else b.i64(-(1n << 63n));
+      b.op(eq).get(y);
+      konst(-1);
+      b.op(eq).op(Op.i32_and).op(Op.i32_or);
+    }
+    b.op(Op.select).op(op);
+    b.get(y).op(eqz).op(Op.select);
+    if (w) b.op(Op.i64_extend_i32_s);
+    this.wx(rd);
+  }
+
+  /** Host address of the access at va (P_VA) into local a, through the TLB's fast path, else the
+   *  core's tlb_fill. Leaves `a` = 0 when the interpreter must run the access. */
   private fastAddr(size: number, tagOffset: number): void {
     const b = this.b;
     // e = h + ((vpn & (TLB_ENTRIES-1)) << 5); hit if tag == vpn | dctx and the access stays on the page
@@ -508,7 +555,7 @@ class RegionWriter {
     b.if();
     b.get(this.va).get(this.a).mem(Op.i64_load, 3, HART_TLB + TLB_ADDEND).op(Op.i64_add).op(Op.i32_wrap_i64).set(this.a);
     b.else();
-    b.i32(0).set(this.a);
+    b.get(P_H).get(this.va).i32(size).i32(tagOffset === 0 ? ACCESS_READ : ACCESS_WRITE).get(P_DCTX).call(F_TLB_FILL).set(this.a);
     b.end();
   }
 
@@ -538,8 +585,8 @@ class RegionWriter {
         this.wx(rd);
       }
     };
-    // a TLB miss: the interpreter runs the load (its slow path may fault, reach a device, or let
-    // the host write guest memory)
+    // what tlb_fill leaves to the interpreter (a fault, a device, a page-crossing access, a frame
+    // the host wrote)
     b.get(this.a).op(Op.i32_eqz).if();
     this.branch(() => this.exit(k, i.off, JIT_SLOW));
     b.end();
@@ -556,8 +603,8 @@ class RegionWriter {
     b.set(this.t);
     this.rx(r1); b.i64(immS(w)).op(Op.i64_add).set(this.va);
     this.fastAddr(size, TLB_TAG_W);
-    // a TLB miss, or a store to a frame holding checked code (which must start a new epoch so that
-    // every translation is checked again): the interpreter runs the store
+    // what tlb_fill leaves to the interpreter, or a store to a frame holding checked code (which
+    // must start a new epoch so that every translation is checked again): the interpreter runs it
     b.get(this.a).op(Op.i32_eqz);
     b.get(this.c).get(this.a).i32(12).op(Op.i32_shr_u).i32(CODEMAP_BITS - 1).op(Op.i32_and).i32(3).op(Op.i32_shr_u)
       .i32(~3).op(Op.i32_and).op(Op.i32_add).mem(Op.i32_load, 2, CACHE_CODEMAP);

@@ -28,7 +28,7 @@ import { pending_interrupt, take_trap, take_recorded_trap, wfi_wakes, fetch_ctx,
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, sext32, divw, divuw, remw, remuw } from './alu';
 import { exec_ext, EXT_FLUSH_FETCH, EXT_CONTEXT, EXT_JUMP, EXT_FLUSH_TLB } from './exec-ext';
 import { flush_tlb, tlb_drop_frame, tlb_drop_writes } from './mem';
-import { jit_slot, jit_count, jit_sample, sample_every, block_cut, jit_missed, jit_drop, jit_tracks, JIT_HOLD, BLOCK_JIT } from './jit-track';
+import { jit_slot, jit_count, jit_sample, sample_every, block_cut, jit_cut, jit_missed, jit_drop, jit_tracks, JIT_HOLD, BLOCK_JIT } from './jit-track';
 
 export { flush_tlb, tlb_drop_frame, tlb_drop_writes };
 export * from './jit-exports';
@@ -234,6 +234,7 @@ export function run(h: usize, budget: i32): i32 {
   let dctx = data_ctx(h);
   const jth = <i32>load<u32>(h + HART_JIT_THRESHOLD); // 0: the JIT is off for this hart
   let nojit = false; // run the next block in the interpreter (its region made no progress)
+  let jcut: usize = 0; // and end it where that region has an entry (jit_cut): its entry bitmap
   // the JIT samples which page the hart is on every sample_every(jth) instructions (jit-track.ts):
   // the loop's budget is the next sample point, the slice's own waits in the code cache
   store<i32>(c + CACHE_JIT_BUDGET, budget);
@@ -279,9 +280,12 @@ export function run(h: usize, budget: i32): i32 {
           const page = <u32>bhp & ~0xfff;
           const fn = load<i32>(js, 4);
           if (load<u32>(js) == page && fn > 0) {
-            const eb = c + CACHE_JITENTRY + ((js - (c + CACHE_JITMAP)) << 4) + <usize>((<u32>pc & 0xfff) >> 4);
+            jcut = 0;
+            const ebase = c + CACHE_JITENTRY + ((js - (c + CACHE_JITMAP)) << 4);
+            const eb = ebase + <usize>((<u32>pc & 0xfff) >> 4);
             if ((load<u8>(eb) & (1 << ((<u32>pc >> 1) & 7))) == 0) { // no code there: a miss, without entering it
               nojit = jit_missed(h, c, js, pc, page, fn);
+              if (nojit) jcut = ebase;
               continue;
             }
             const check = load<u32>(js, 8) != epoch;
@@ -307,9 +311,9 @@ export function run(h: usize, budget: i32): i32 {
             store<u64>(c + CACHE_JIT_INSNS, load<u64>(c + CACHE_JIT_INSNS) + <u64>k);
             pc = load<u64>(h + HART_PC);
             if (st == JIT_OK) { nojit = k == 0; continue; }
-            if (st == JIT_SLOW) { nojit = true; continue; }
+            if (st == JIT_SLOW) { nojit = true; jcut = ebase; continue; }
             if (st == JIT_REFETCH) { fvpn = <u64>-1; continue; }
-            if (st == JIT_MISS) { nojit = jit_missed(h, c, js, pc, page, fn); continue; }
+            if (st == JIT_MISS) { nojit = jit_missed(h, c, js, pc, page, fn); if (nojit) jcut = ebase; continue; }
             // JIT_TRAP: as the interpreter's trap below, at the faulting instruction
             fvpn = <u64>-1;
             if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) {
@@ -344,6 +348,7 @@ export function run(h: usize, budget: i32): i32 {
       const e0 = e;
       const left = <u32>(budget - n);
       let eend = e + (<usize>(left < cnt ? block_cut(c, n, cnt) : cnt) << 4);
+      if (jcut != 0) { eend = jit_cut(jcut, pc, e, eend); jcut = 0; }
       let npc = pc + <u64>blen; // where the block falls through; taken branches and jumps change it
       let xr: i32 = 0;
 

@@ -4,6 +4,9 @@
 import { mulh as mulh_, mulhu as mulhu_, mulhsu as mulhsu_, div as div_, divu as divu_, rem as rem_, remu as remu_,
   divw as divw_, divuw as divuw_, remw as remw_, remuw as remuw_ } from './alu';
 export { exec_ext } from './exec-ext';
+import { xlate_miss, code_cache } from './mem';
+import { XLATE_MMIO } from './mmu';
+import { CACHE_EPOCH } from '../layout';
 
 export function mulh(a: u64, b: u64): u64 { return mulh_(a, b); }
 export function mulhu(a: u64, b: u64): u64 { return mulhu_(a, b); }
@@ -16,3 +19,17 @@ export function divw(a: u64, b: u64): u64 { return divw_(a, b); }
 export function divuw(a: u64, b: u64): u64 { return divuw_(a, b); }
 export function remw(a: u64, b: u64): u64 { return remw_(a, b); }
 export function remuw(a: u64, b: u64): u64 { return remuw_(a, b); }
+
+/** A region's TLB miss (a load or store of `size` bytes at va for `access`, ACCESS_READ or
+ *  ACCESS_WRITE): translates va and fills the TLB as the interpreter's slow path would. Returns the
+ *  host address if the access is plain memory within one page and nothing else changed (the code
+ *  epoch), else 0: the region then leaves the instruction to the interpreter (a fault, a device, a
+ *  page-crossing access, or a frame the host just wrote). */
+export function tlb_fill(h: usize, va: u64, size: u32, access: u32, ctx: u64): usize {
+  if ((<u32>va & 0xfff) + size > 4096) return 0;
+  const ep = code_cache(h) + CACHE_EPOCH;
+  const epoch = load<u32>(ep);
+  const a = xlate_miss(h, va, access, ctx);
+  if (a <= XLATE_MMIO || load<u32>(ep) != epoch) return 0;
+  return a;
+}

@@ -161,3 +161,16 @@ export const BLOCK_JIT: u32 = 1;
   return load<u32>(s) == (<u32>hp & ~0xfff) && load<i32>(s, 4) != 0;
 }
 
+
+/** Where a block the interpreter runs instead of a region (after a miss or a JIT_SLOW exit; eb:
+ *  the region's entry bitmap, CACHE_JITENTRY) should end: before its first instruction after the
+ *  first at which the region has an entry, so the region takes over there. (The interpreter's
+ *  blocks run through untaken branches for up to BLOCK_MAX instructions, and would otherwise end
+ *  at offsets the region has no entry for, missing again block after block.) */
+export function jit_cut(eb: usize, pc: u64, e: usize, eend: usize): usize {
+  for (let x = e + 16; x < eend; x += 16) {
+    const o = (<u32>pc + <u32>load<u16>(x, 14)) & 0xfff;
+    if ((load<u8>(eb + <usize>(o >> 4)) & (1 << ((o >> 1) & 7))) != 0) return x;
+  }
+  return eend;
+}
