@@ -129,3 +129,32 @@ test('jit budget: a region whose recompilation the budget refuses is neither ent
   // the run loop knows where the region has code (CACHE_JITENTRY): a miss does not call it
   assert.ok(s.enters < 100, `the region is not entered at B: ${JSON.stringify(s)}`);
 });
+
+test('jit entries: a computed jump into the middle of a straight run makes that offset an entry', () => {
+  // an outer loop (from 4) whose straight run passes through offset 24, where an inner loop is
+  // entered by jalr: a place control goes to, not one where the interpreter merely resumed, so
+  // the region gets an entry there (once it jumps there) and keeps the inner loop
+  const code: Code = [
+    I('addi', { rd: 16, rs1: 0, imm: 300 }), // 0
+    I('addi', { rd: 11, rs1: 0, imm: 20 }), // 4: the outer loop
+    I('auipc', { rd: 5, imm: 0 }), // 8: x5 = CODE + 8
+    I('addi', { rd: 5, rs1: 5, imm: 16 }), // 12: x5 = CODE + 24
+    I('addi', { rd: 12, rs1: 12, imm: 1 }), // 16
+    I('addi', { rd: 13, rs1: 13, imm: 1 }), // 20
+    I('addi', { rd: 14, rs1: 14, imm: 1 }), // 24: the inner loop
+    I('addi', { rd: 11, rs1: 11, imm: -1 }), // 28
+    I('beq', { rs1: 11, rs2: 0, imm: 12 }), // 32: to 44
+    I('jalr', { rd: 0, rs1: 5, imm: 0 }), // 36
+    NOP, // 40
+    I('addi', { rd: 16, rs1: 16, imm: -1 }), // 44
+    I('bne', { rs1: 16, rs2: 0, imm: -44 }), // 48: to 4
+    I('ecall'), // 52
+  ];
+  const interp = runWith(code, { threshold: 0 });
+  const jit = runWith(code, { threshold: 200, budget: { initial: 0, ratio: 0 }, density: 0 });
+  sameState(jit, interp);
+  assert.equal(jit.hart.x(14), 300n * 20n);
+  const s = jit.core.jitStats();
+  assert.ok(s.instructions > s.run * 0.9, `the loops run in the region: ${JSON.stringify(s)}`);
+  assert.ok(s.misses < 100, `and do not miss at every turn: ${JSON.stringify(s)}`);
+});

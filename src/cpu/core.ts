@@ -98,7 +98,7 @@ export class Core {
         },
         mmio_write: (hart: number, pa: bigint, value: bigint, size: number): void => this.system.mmioWrite(hart, pa, value, size),
         jit_compile: (hart: number, pc: bigint, hp: number): number => self!.compile(hart, pc, hp),
-        jit_miss: (hart: number, pc: bigint, hp: number, fn: number): number => self!.miss(hart, pc, hp, fn),
+        jit_miss: (hart: number, pc: bigint, hp: number, fn: number, jumped: number): number => self!.miss(hart, pc, hp, fn, jumped !== 0),
         jit_drop: (fn: number, stale: number): void => self!.drop(fn, stale !== 0),
       },
     });

@@ -235,8 +235,14 @@ export const CACHE_JITSTAMP = CACHE_JITSEEN + JITMAP_SLOTS * JITSEEN_BYTES;
  *  any other offset as a miss without calling it. */
 export const CACHE_JITENTRY = CACHE_JITSTAMP + JITMAP_SLOTS * 4;
 
+/** Per JITMAP slot, a bitmap of the page's halfwords its region jumped to without code there (a
+ *  branch's or computed jump's target, JIT_MISS): entries of its next compilation even inside
+ *  another entry's straight run (src/jit/translate.ts discoverEntries), and the core tells the
+ *  host of each once, even while it skips misses. */
+export const CACHE_JITJUMP = CACHE_JITENTRY + JITMAP_SLOTS * JITSEEN_BYTES;
+
 /** Total bytes of one code cache (a multiple of 4096). */
-export const CACHE_SIZE = (CACHE_JITENTRY + JITMAP_SLOTS * JITSEEN_BYTES + 4095) & ~4095;
+export const CACHE_SIZE = (CACHE_JITJUMP + JITMAP_SLOTS * JITSEEN_BYTES + 4095) & ~4095;
 
 /** Access kinds passed to the host's TLB-miss handler. */
 export const ACCESS_READ = 0;

@@ -6,7 +6,7 @@
 // and a core holds at most maxCodeBytes of live regions (then it drops them all and starts over,
 // as QEMU flushes its translation buffer).
 import { CACHE_JITSEEN, JITSEEN_BYTES, CACHE_JITMAP, JITMAP_SLOTS, JITMAP_ENTRY_SIZE, HART_JIT_THRESHOLD, CACHE_JIT_ENTERS, CACHE_JIT_INSNS,
-  CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITENTRY } from '../cpu/layout.js';
+  CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITENTRY, CACHE_JITJUMP } from '../cpu/layout.js';
 import { discoverEntries, translatePage, countInstructions, REGION_IMPORTS } from './translate.js';
 
 /** How the JIT runs: threshold 0 turns it off; 1 compiles every page the moment it runs. */
@@ -138,6 +138,8 @@ interface PageSeeds { seeds: Set<number>; fresh: number; misses: number; recompi
   /** Instructions in its last translation (0: none yet), and whether the last build was refused
    *  by the compile budget. */
   size: number; deferred: boolean;
+  /** Offsets a region jumped to without having code there: entries even inside a straight run. */
+  jumped: Set<number>;
   /** Where its region has code and where it runs through without an entry
    *  (Translation.interior), if it has one. */
   entryBits?: Uint8Array; interior?: Uint8Array }
@@ -217,7 +219,7 @@ export class Jit {
    *  and not be asked for the page's next n misses (recompiling it is refused by the budget, or
    *  it was recompiled as often as it may be: each miss asked of the host costs about a
    *  microsecond, and a region whose hot code is missing misses at every turn). */
-  miss(h: number, pc: bigint, hp: number, fn: number): number {
+  miss(h: number, pc: bigint, hp: number, fn: number, jumped = false): number {
     this.recycle();
     this.s.missesAsked++;
     const p = this.seedsOf(hp);
@@ -227,7 +229,9 @@ export class Jit {
     // resumes (a slice's end, a load's slow path): it reaches the region's next entry within a
     // block, and compiling such offsets as entries would split every run into single
     // instructions over time
-    if (!p.seeds.has(off) && !hasBit(p.interior, off)) { p.seeds.add(off); p.fresh++; }
+    // (unless the region jumped there: a branch's or a computed jump's target is an entry)
+    if (jumped && !p.jumped.has(off)) { p.jumped.add(off); p.seeds.add(off); p.fresh++; }
+    else if (!p.seeds.has(off) && !hasBit(p.interior, off)) { p.seeds.add(off); p.fresh++; }
     p.misses++;
     const th = this.threshold(h);
     // each recompilation of the page waits for 4x the misses of the last (cold code reached
@@ -260,7 +264,12 @@ export class Jit {
   }
 
   private seenBits(hp: number): Uint8Array {
-    return new Uint8Array(this.core.memory.buffer, this.core.codeCache + CACHE_JITSEEN + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * JITSEEN_BYTES, JITSEEN_BYTES);
+    return this.slotBits(CACHE_JITSEEN, hp);
+  }
+
+  /** Page hp's slot's bitmap in the per-slot table at `map` (CACHE_JITSEEN, CACHE_JITJUMP). */
+  private slotBits(map: number, hp: number): Uint8Array {
+    return new Uint8Array(this.core.memory.buffer, this.core.codeCache + map + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * JITSEEN_BYTES, JITSEEN_BYTES);
   }
 
   /** jit_drop from the core: a slot no longer names region fn (stale: its page's bytes
@@ -320,7 +329,7 @@ export class Jit {
     let p = this.pages.get(hp);
     if (!p) {
       if (this.pages.size >= 4 * JITMAP_SLOTS) this.pages.clear();
-      p = { seeds: new Set(), fresh: 0, misses: 0, recompiles: 0, size: 0, deferred: false };
+      p = { seeds: new Set(), jumped: new Set(), fresh: 0, misses: 0, recompiles: 0, size: 0, deferred: false };
       this.pages.set(hp, p);
     }
     return p;
@@ -346,10 +355,12 @@ export class Jit {
     // where code was entered on the page (the core's bitmap for its slot) is where it is compiled
     // from; with threshold 1 everything reachable from there is compiled too
     const seen = this.seenBits(hp);
+    const jumps = this.slotBits(CACHE_JITJUMP, hp);
     for (let i = 0; i < JITSEEN_BYTES; i++) {
       for (let bit = 0, v = seen[i]!; v !== 0; bit++, v >>= 1) if (v & 1) p.seeds.add((i * 8 + bit) * 2);
+      for (let bit = 0, v = jumps[i]!; v !== 0; bit++, v >>= 1) if (v & 1) p.jumped.add((i * 8 + bit) * 2);
     }
-    const entries = discoverEntries(page, p.seeds, follow);
+    const entries = discoverEntries(page, p.seeds, follow, 512, p.jumped);
     if (entries.length === 0) return 0;
     if (budgeted) {
       // asked before translating (a translation refused afterwards would be time lost)

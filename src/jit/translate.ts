@@ -120,8 +120,9 @@ function endsRun(i: Omit<Insn, 'off'> | null | undefined): boolean {
 /** The entry offsets to compile a page with: the seeds (where code was entered), and with
  *  `follow`, every branch and jump target on the page reachable from them, the instruction after
  *  a branch, after a call (where the callee returns) and after an instruction left to the interpreter (where the
- *  region is entered again). At most `max`. */
-export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follow = true, max = 512): number[] {
+ *  region is entered again). At most `max`. Seeds in `keep` (where a region jumped) stay entries
+ *  even inside another entry's straight run. */
+export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follow = true, max = 512, keep: ReadonlySet<number> = new Set()): number[] {
   const found = new Set<number>();
   const work: number[] = [];
   const add = (o: number) => {
@@ -161,7 +162,7 @@ export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follo
       if (walked.has(off)) break;
     }
   }
-  const inside = new Set(passed.filter((o) => found.has(o) && !targets.has(o)));
+  const inside = new Set(passed.filter((o) => found.has(o) && !targets.has(o) && !keep.has(o)));
   return [...found].filter((o) => !inside.has(o)).sort((a, b) => a - b);
 }
 

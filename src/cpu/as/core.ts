@@ -284,7 +284,7 @@ export function run(h: usize, budget: i32): i32 {
             const ebase = c + CACHE_JITENTRY + ((js - (c + CACHE_JITMAP)) << 4);
             const eb = ebase + <usize>((<u32>pc & 0xfff) >> 4);
             if ((load<u8>(eb) & (1 << ((<u32>pc >> 1) & 7))) == 0) { // no code there: a miss, without entering it
-              nojit = jit_missed(h, c, js, pc, page, fn);
+              nojit = jit_missed(h, c, js, pc, page, fn, false);
               if (nojit) jcut = ebase;
               continue;
             }
@@ -313,7 +313,7 @@ export function run(h: usize, budget: i32): i32 {
             if (st == JIT_OK) { nojit = k == 0; continue; }
             if (st == JIT_SLOW) { nojit = true; jcut = ebase; continue; }
             if (st == JIT_REFETCH) { fvpn = <u64>-1; continue; }
-            if (st == JIT_MISS) { nojit = jit_missed(h, c, js, pc, page, fn); if (nojit) jcut = ebase; continue; }
+            if (st == JIT_MISS) { nojit = jit_missed(h, c, js, pc, page, fn, true); if (nojit) jcut = ebase; continue; }
             // JIT_TRAP: as the interpreter's trap below, at the faulting instruction
             fvpn = <u64>-1;
             if (!system || (load<u64>(h + HART_CAUSE) == CAUSE_ECALL_S && (load<u32>(h + HART_FLAGS) & HF_HOST_SBI) != 0)) {

@@ -4,7 +4,7 @@
 import {
   CACHE_BHEAD, BLOCK_SLOTS, BLOCK_HEAD_SIZE, CACHE_EPOCH, CACHE_JITMAP, JITMAP_SLOTS,
   CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_RUN, CACHE_JIT_MARK, CACHE_JIT_BUDGET, CACHE_JIT_DENSITY, CACHE_JITSTAMP,
-  CACHE_JITSEEN, JITSEEN_BYTES,
+  CACHE_JITSEEN, CACHE_JITJUMP, JITSEEN_BYTES,
 } from '../layout';
 import { mark_code } from './mem';
 
@@ -17,7 +17,7 @@ declare function jit_compile(h: usize, pc: u64, hp: usize): i32;
 /** A region was entered at pc, an offset it has no code for: returns a region (table index) for
  *  the page with that entry, or 0 to keep the old one. */
 @external("env", "jit_miss")
-declare function jit_miss(h: usize, pc: u64, hp: usize, fn: i32): i32;
+declare function jit_miss(h: usize, pc: u64, hp: usize, fn: i32, jumped: bool): i32;
 /** The region at table index fn is no longer named by a slot (stale: because its page's bytes
  *  changed). */
 @external("env", "jit_drop")
@@ -31,11 +31,21 @@ export const JIT_HOLD: i32 = 1 << 20;
   return c + CACHE_JITMAP + (((hp >> 12) & (JITMAP_SLOTS - 1)) << 4);
 }
 
+/** Sets pc's bit in the per-slot bitmap at `map` (CACHE_JITSEEN, CACHE_JITJUMP) of slot s;
+ *  returns whether it was set already. */
+@inline function jit_mark(c: usize, map: usize, s: usize, pc: u64): bool {
+  const m = c + map + ((s - (c + CACHE_JITMAP)) << 4) + <usize>((<u32>pc & 0xfff) >> 4);
+  const bit = <u8>(<u32>1 << ((<u32>pc >> 1) & 7));
+  const v = load<u8>(m);
+  store<u8>(m, v | bit);
+  return (v & bit) != 0;
+}
+
 /** Records that code at pc was entered on the page of slot s (a seed for its compilation). */
 @inline function jit_seen(c: usize, s: usize, pc: u64): void {
-  const m = c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4) + <usize>((<u32>pc & 0xfff) >> 4);
-  store<u8>(m, load<u8>(m) | <u8>(<u32>1 << ((<u32>pc >> 1) & 7)));
+  jit_mark(c, CACHE_JITSEEN, s, pc);
 }
+
 
 /** A page that reached the threshold is profiled for this many more instructions (at most the
  *  threshold): only the blocks the interpreter enters meanwhile, the page's code that is hot now,
@@ -64,6 +74,7 @@ export function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: 
     store<i32>(s, 0, 4);
     fn = 0;
     memory.fill(c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
+    memory.fill(c + CACHE_JITJUMP + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
     k = 0;
   } else if (fn > 0 || (sample && fn != 0)) return;
   k += cnt;
@@ -76,6 +87,7 @@ export function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: 
     const density = load<u32>(c + CACHE_JIT_DENSITY);
     if (density != 0 && <u64>(now - load<u32>(stamp)) > <u64>th * <u64>density) { store<i32>(s, 0, 12); return; }
     memory.fill(c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
+    memory.fill(c + CACHE_JITJUMP + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
     store<i32>(s, JIT_PROFILING, 4);
     store<i32>(s, 0, 12);
     jit_flag_page(c, page);
@@ -130,15 +142,18 @@ function jit_flag_page(c: usize, page: u32): void {
 
 /** The region fn of slot js (page at host address page) has no code at pc: counts the miss and
  *  asks the host for a region with that entry, unless the slot says to skip this miss (while the
- *  region exists, its JITSTAMP word counts misses not to report: jit_miss returned -n). Returns
- *  whether the interpreter runs the block at pc (no new region). */
-export function jit_missed(h: usize, c: usize, js: usize, pc: u64, page: u32, fn: i32): bool {
+ *  region exists, its JITSTAMP word counts misses not to report: jit_miss returned -n). jumped:
+ *  the region jumped there (a computed jump, as a switch's), so pc is a place control goes to,
+ *  not only where the interpreter happened to resume: the host is told of each such offset once,
+ *  skipping or not. Returns whether the interpreter runs the block at pc (no new region). */
+export function jit_missed(h: usize, c: usize, js: usize, pc: u64, page: u32, fn: i32, jumped: bool): bool {
   store<u64>(c + CACHE_JIT_MISSES, load<u64>(c + CACHE_JIT_MISSES) + 1);
   jit_seen(c, js, pc);
+  const first = jumped && !jit_mark(c, CACHE_JITJUMP, js, pc);
   const skip = c + CACHE_JITSTAMP + ((js - (c + CACHE_JITMAP)) >> 2);
   const sk = load<u32>(skip);
-  if (sk != 0) { store<u32>(skip, sk - 1); return true; }
-  const nf = jit_miss(h, pc, <usize>page, fn);
+  if (sk != 0 && !first) { store<u32>(skip, sk - 1); return true; }
+  const nf = jit_miss(h, pc, <usize>page, fn, jumped);
   if (nf < 0) store<u32>(skip, <u32>(-nf));
   if (nf > 0 && nf != fn) {
     store<i32>(js, nf, 4);
