@@ -15,17 +15,19 @@
 //   faulting instruction's for JIT_TRAP) is stored in HART_PC.
 //
 // Handled in wasm: RV64I and M (C through expansion), loads and stores through the hart's TLB,
-// FLW/FLD/FSW/FSD; A, F and D through the core's exec_ext. Everything that may change privilege,
-// translation or control in ways a region cannot follow (system instructions, CSRs, fence.i,
-// illegal encodings, an instruction on the page's last halfword), an access tlb_fill leaves to it, a store to a frame
-// holding checked code, and an FP access with mstatus.FS not Dirty end the region before that
-// instruction (JIT_SLOW), which the interpreter then runs.
+// FLW/FLD/FSW/FSD, binary64 arithmetic (add, sub, mul, div, sqrt, fused multiply-adds) by direct
+// calls of the core's FPU functions; the rest of A, F and D through the core's exec_ext.
+// Everything that may change privilege, translation or control in ways a region cannot follow
+// (system instructions, CSRs, fence.i, illegal encodings, an instruction on the page's last
+// halfword), an access tlb_fill leaves to the interpreter, a store to a frame holding checked
+// code, and an FP instruction with mstatus.FS not Dirty (or a reserved dynamic rounding mode)
+// end the region before that instruction (JIT_SLOW), which the interpreter then runs.
 import { decodeInsn } from '../isa/disasm.js';
 import { expandCompressed } from '../isa/compressed.js';
 import { INSNS, type InsnDef } from '../isa/table.js';
 import { immB, immI, immJ, immS } from '../isa/fields.js';
 import {
-  HART_BCACHE, HART_F, HART_MSTATUS, HART_PC, HART_TLB, TLB_ENTRIES, TLB_TAG_W, TLB_ADDEND, MSTATUS_FS_SHIFT,
+  HART_BCACHE, HART_F, HART_FCSR, HART_MSTATUS, HART_PC, HART_TLB, TLB_ENTRIES, TLB_TAG_W, TLB_ADDEND, MSTATUS_FS_SHIFT,
   CACHE_CODEMAP, CODEMAP_BITS, ACCESS_READ, ACCESS_WRITE, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
 } from '../cpu/layout.js';
 import { Body, I32, I64, Op, writeModule, type FuncImport, type ValType } from './wasm-writer.js';
@@ -35,9 +37,18 @@ export const REGION_IMPORTS: readonly FuncImport[] = [
   { name: 'exec_ext', params: [I32, I32, I32, I32, I32, I64, I64], result: I32 },
   ...['mulh', 'mulhu', 'mulhsu'].map((name) => ({ name, params: [I64, I64] as ValType[], result: I64 as ValType })),
   { name: 'tlb_fill', params: [I32, I64, I32, I32, I64], result: I32 },
+  ...['f64_add', 'f64_sub', 'f64_mul', 'f64_div'].map((name) => ({ name, params: [I32, I64, I64, I32] as ValType[], result: I64 as ValType })),
+  { name: 'f64_sqrt', params: [I32, I64, I32], result: I64 },
+  { name: 'f64_madd', params: [I32, I64, I64, I64, I32, I32], result: I64 },
 ];
 const F_EXEC_EXT = 0;
 const F_TLB_FILL = 4;
+/** Binary64 arithmetic called directly (D chapter): import index and source operand count
+ *  (fused multiply-adds pass three and their variant, bits 3:2 of the opcode). */
+const FP64: Record<string, [number, 1 | 2 | 3]> = {
+  'fadd.d': [5, 2], 'fsub.d': [6, 2], 'fmul.d': [7, 2], 'fdiv.d': [8, 2], 'fsqrt.d': [9, 1],
+  'fmadd.d': [10, 3], 'fmsub.d': [10, 3], 'fnmsub.d': [10, 3], 'fnmadd.d': [10, 3],
+};
 const ALU_CALL: Record<string, number> = { mulh: 1, mulhu: 2, mulhsu: 3 };
 /** Division and remainder (M, chapter 13): the wasm operator, the width, whether signed, whether
  *  a remainder. Inline: a zero divisor (and the signed overflow of div) is replaced by 1 before
@@ -506,6 +517,9 @@ class RegionWriter {
       if (rd) { this.rx(r1); this.rx(r2); b.call(alu); this.wx(rd); }
       return;
     }
+    const fp = FP64[name];
+    const rm = (w >>> 12) & 7; // 5 and 6 are reserved: exec_ext raises the illegal instruction
+    if (fp !== undefined && (rm <= 4 || rm === 7)) { this.fp64(i, k, fp[0], fp[1]); return; }
     if (i.def && viaExt(i.def)) { this.ext(i, k); return; }
     throw new Error(`jit: no translation for ${name}`);
   }
@@ -558,6 +572,28 @@ class RegionWriter {
     b.else();
     b.get(P_H).get(this.va).i32(size).i32(tagOffset === 0 ? ACCESS_READ : ACCESS_WRITE).get(P_DCTX).call(F_TLB_FILL).set(this.a);
     b.end();
+  }
+
+  /** A binary64 operation (FP64) with a valid static or dynamic rounding mode: the core's own
+   *  function on the operands in the hart's FP registers, the result written there. Leaves to the
+   *  interpreter when mstatus.FS is not Dirty or frm holds a reserved mode (which then traps). */
+  private fp64(i: Insn, k: number, fn: number, srcs: 1 | 2 | 3): void {
+    const b = this.b;
+    const w = i.ins;
+    const rd = (w >>> 7) & 31, r1 = (w >>> 15) & 31, r2 = (w >>> 20) & 31, r3 = w >>> 27;
+    this.fpGuard(i, k);
+    const rm = (w >>> 12) & 7;
+    if (rm === 7) { // dynamic: frm, fcsr bits 7:5 (reserved values 5-7 make it illegal)
+      b.get(P_H).mem(Op.i32_load, 2, HART_FCSR).i32(5).op(Op.i32_shr_u).i32(7).op(Op.i32_and).tee(this.d).i32(4).op(Op.i32_gt_u).if();
+      this.branch(() => this.exit(k, i.off, JIT_SLOW));
+      b.end();
+    }
+    b.get(P_H);
+    b.get(P_H).i32(HART_FCSR).op(Op.i32_add);
+    for (const r of [r1, r2, r3].slice(0, srcs)) b.get(P_H).mem(Op.i64_load, 3, HART_F + r * 8);
+    if (rm === 7) b.get(this.d); else b.i32(rm);
+    if (srcs === 3) b.i32((w >>> 2) & 3);
+    b.call(fn).mem(Op.i64_store, 3, HART_F + rd * 8);
   }
 
   /** FLW/FLD/FSW/FSD: leaves to the interpreter unless mstatus.FS is Dirty (which then raises the

@@ -5,6 +5,7 @@ import { mulh as mulh_, mulhu as mulhu_, mulhsu as mulhsu_, div as div_, divu as
   divw as divw_, divuw as divuw_, remw as remw_, remuw as remuw_ } from './alu';
 export { exec_ext } from './exec-ext';
 import { xlate_miss, code_cache } from './mem';
+import * as F from './fpu';
 import { XLATE_MMIO } from './mmu';
 import { CACHE_EPOCH } from '../layout';
 
@@ -33,3 +34,12 @@ export function tlb_fill(h: usize, va: u64, size: u32, access: u32, ctx: u64): u
   if (a <= XLATE_MMIO || load<u32>(ep) != epoch) return 0;
   return a;
 }
+
+// Binary64 arithmetic, called by regions directly (the operands and rounding mode resolved
+// there, the flags accrued through fl as exec_ext does).
+export function f64_add(fl: usize, a: u64, b: u64, rm: u32): u64 { return F.f64_add(fl, a, b, rm); }
+export function f64_sub(fl: usize, a: u64, b: u64, rm: u32): u64 { return F.f64_sub(fl, a, b, rm); }
+export function f64_mul(fl: usize, a: u64, b: u64, rm: u32): u64 { return F.f64_mul(fl, a, b, rm); }
+export function f64_div(fl: usize, a: u64, b: u64, rm: u32): u64 { return F.f64_div(fl, a, b, rm); }
+export function f64_sqrt(fl: usize, a: u64, rm: u32): u64 { return F.f64_sqrt(fl, a, rm); }
+export function f64_madd(fl: usize, a: u64, b: u64, c: u64, rm: u32, op: u32): u64 { return F.f64_madd(fl, a, b, c, rm, op); }
