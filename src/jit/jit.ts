@@ -226,10 +226,9 @@ export class Jit {
     const off = Number(pc & 0xfffn);
     if (p.recompiles >= MAX_RECOMPILES) return -MISS_SKIP_FOREVER;
     // an offset inside one of the region's straight runs is where the interpreter stopped and
-    // resumes (a slice's end, a load's slow path): it reaches the region's next entry within a
-    // block, and compiling such offsets as entries would split every run into single
-    // instructions over time
-    // (unless the region jumped there: a branch's or a computed jump's target is an entry)
+    // resumes (a slice's end, a load's slow path), unless the region jumped there (a branch's or
+    // a computed jump's target): it reaches the region's next entry within a block, and
+    // compiling such offsets as entries would split every run into single instructions over time
     if (jumped && !p.jumped.has(off)) { p.jumped.add(off); p.seeds.add(off); p.fresh++; }
     else if (!p.seeds.has(off) && !hasBit(p.interior, off)) { p.seeds.add(off); p.fresh++; }
     p.misses++;
@@ -267,7 +266,8 @@ export class Jit {
     return this.slotBits(CACHE_JITSEEN, hp);
   }
 
-  /** Page hp's slot's bitmap in the per-slot table at `map` (CACHE_JITSEEN, CACHE_JITJUMP). */
+  /** Page hp's slot's bitmap in the per-slot table at `map` (CACHE_JITSEEN, CACHE_JITJUMP,
+   *  CACHE_JITENTRY). */
   private slotBits(map: number, hp: number): Uint8Array {
     return new Uint8Array(this.core.memory.buffer, this.core.codeCache + map + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * JITSEEN_BYTES, JITSEEN_BYTES);
   }
@@ -391,7 +391,7 @@ export class Jit {
       this.liveBytes += r.bytes;
     }
     // where the region has code: the run loop enters it only there
-    const eb = new Uint8Array(this.core.memory.buffer, this.core.codeCache + CACHE_JITENTRY + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * JITSEEN_BYTES, JITSEEN_BYTES);
+    const eb = this.slotBits(CACHE_JITENTRY, hp);
     eb.fill(0);
     for (const o of tr.entries) eb[o >>> 4] |= 1 << ((o >>> 1) & 7);
     p.entryBits = eb.slice();

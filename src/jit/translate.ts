@@ -352,11 +352,6 @@ class RegionWriter {
     this.b.set(this.x[rd]!);
   }
 
-  /** Runs emit for code only some paths run (ending in an exit). */
-  private branch(emit: () => void): void {
-    emit();
-  }
-
   private pcConst(off: number): void {
     this.b.get(P_BASE).i64(off).op(Op.i64_add);
   }
@@ -418,7 +413,7 @@ class RegionWriter {
     if (cnt === 0) { this.exit(0, start, JIT_SLOW); return; } // the interpreter runs it
     // budget: never run past it (the interpreter finishes a slice's last partial run)
     b.get(this.n).i32(cnt).op(Op.i32_add).get(P_BUDGET).op(Op.i32_gt_u).if();
-    this.branch(() => this.exit(0, start, JIT_OK));
+    this.exit(0, start, JIT_OK);
     b.end();
     for (let k = 0; k < cnt; k++) {
       const i = run[k]!;
@@ -457,7 +452,7 @@ class RegionWriter {
     if (BRANCHES.has(name)) {
       const o = { beq: Op.i64_eq, bne: Op.i64_ne, blt: Op.i64_lt_s, bge: Op.i64_ge_s, bltu: Op.i64_lt_u, bgeu: Op.i64_ge_u }[name]!;
       this.rx(r1); this.rx(r2); b.op(o).if();
-      this.branch(() => this.goto(k + 1, i.off + immB(w)));
+      this.goto(k + 1, i.off + immB(w));
       b.end();
       return;
     }
@@ -585,7 +580,7 @@ class RegionWriter {
     const rm = (w >>> 12) & 7;
     if (rm === 7) { // dynamic: frm, fcsr bits 7:5 (reserved values 5-7 make it illegal)
       b.get(P_H).mem(Op.i32_load, 2, HART_FCSR).i32(5).op(Op.i32_shr_u).i32(7).op(Op.i32_and).tee(this.d).i32(4).op(Op.i32_gt_u).if();
-      this.branch(() => this.exit(k, i.off, JIT_SLOW));
+      this.exit(k, i.off, JIT_SLOW);
       b.end();
     }
     b.get(P_H);
@@ -601,7 +596,7 @@ class RegionWriter {
   private fpGuard(i: Insn, k: number): void {
     const b = this.b;
     b.get(P_H).mem(Op.i64_load, 3, HART_MSTATUS).i64(FS_MASK).op(Op.i64_and).i64(FS_MASK).op(Op.i64_ne).if();
-    this.branch(() => this.exit(k, i.off, JIT_SLOW));
+    this.exit(k, i.off, JIT_SLOW);
     b.end();
   }
 
@@ -625,7 +620,7 @@ class RegionWriter {
     // what tlb_fill leaves to the interpreter (a fault, a device, a page-crossing access, a frame
     // the host wrote)
     b.get(this.a).op(Op.i32_eqz).if();
-    this.branch(() => this.exit(k, i.off, JIT_SLOW));
+    this.exit(k, i.off, JIT_SLOW);
     b.end();
     value();
   }
@@ -646,7 +641,7 @@ class RegionWriter {
     b.get(this.c).get(this.a).i32(12).op(Op.i32_shr_u).i32(CODEMAP_BITS - 1).op(Op.i32_and).i32(3).op(Op.i32_shr_u)
       .i32(~3).op(Op.i32_and).op(Op.i32_add).mem(Op.i32_load, 2, CACHE_CODEMAP);
     b.i32(1).get(this.a).i32(12).op(Op.i32_shr_u).op(Op.i32_shl).op(Op.i32_and).op(Op.i32_or).if();
-    this.branch(() => this.exit(k, i.off, JIT_SLOW));
+    this.exit(k, i.off, JIT_SLOW);
     b.end();
     b.get(this.a).get(this.t).mem(op, 0, 0);
   }
@@ -664,7 +659,7 @@ class RegionWriter {
     b.get(P_H).i32(ID.get(i.def!)!).i32(w | 0).i32(i.raw | 0).i32(0);
     this.pcConst(i.off);
     b.get(P_DCTX).call(F_EXEC_EXT).tee(this.status).i32(1).op(Op.i32_eq).if();
-    this.branch(() => this.exit(k, i.off, JIT_TRAP)); // nothing written
+    this.exit(k, i.off, JIT_TRAP); // nothing written
     b.end();
     // done: its integer result is in the hart
     if (i.def!.operands.includes('rd')) {
@@ -673,7 +668,7 @@ class RegionWriter {
     }
     // a TLB miss or a store to code on the way: leave, as after a slow load or store
     b.get(this.status).if();
-    this.branch(() => this.exit(k + 1, i.off + i.len, JIT_REFETCH));
+    this.exit(k + 1, i.off + i.len, JIT_REFETCH);
     b.end();
   }
 }
