@@ -14,8 +14,9 @@ import { mark_code } from './mem';
  *  0 when nothing on the page can be compiled. */
 @external("env", "jit_compile")
 declare function jit_compile(h: usize, pc: u64, hp: usize): i32;
-/** A region was entered at pc, an offset it has no code for: returns a region (table index) for
- *  the page with that entry, or 0 to keep the old one. */
+/** A region was entered (or, jumped: jumped within itself) at pc, an offset it has no code for:
+ *  returns a region (table index) for the page with that entry, 0 to keep the old one, or -n to
+ *  keep it and skip reporting the page's next n misses (jit_missed). */
 @external("env", "jit_miss")
 declare function jit_miss(h: usize, pc: u64, hp: usize, fn: i32, jumped: bool): i32;
 /** The region at table index fn is no longer named by a slot (stale: because its page's bytes
@@ -45,7 +46,6 @@ export const JIT_HOLD: i32 = 1 << 20;
 @inline function jit_seen(c: usize, s: usize, pc: u64): void {
   jit_mark(c, CACHE_JITSEEN, s, pc);
 }
-
 
 /** A page that reached the threshold is profiled for this many more instructions (at most the
  *  threshold): only the blocks the interpreter enters meanwhile, the page's code that is hot now,
