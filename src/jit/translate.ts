@@ -40,15 +40,28 @@ export const REGION_IMPORTS: readonly FuncImport[] = [
   ...['f64_add', 'f64_sub', 'f64_mul', 'f64_div'].map((name) => ({ name, params: [I32, I64, I64, I32] as ValType[], result: I64 as ValType })),
   { name: 'f64_sqrt', params: [I32, I64, I32], result: I64 },
   { name: 'f64_madd', params: [I32, I64, I64, I64, I32, I32], result: I64 },
+  ...['f64_eq', 'f64_lt', 'f64_le'].map((name) => ({ name, params: [I32, I64, I64] as ValType[], result: I64 as ValType })),
+  ...['f64_to_i32', 'f64_to_u32', 'f64_to_i64', 'f64_to_u64', 'i32_to_f64', 'u32_to_f64', 'i64_to_f64', 'u64_to_f64']
+    .map((name) => ({ name, params: [I32, I64, I32] as ValType[], result: I64 as ValType })),
 ];
 const F_EXEC_EXT = 0;
 const F_TLB_FILL = 4;
-/** Binary64 arithmetic called directly (D chapter): import index and source operand count
- *  (fused multiply-adds pass three and their variant, bits 3:2 of the opcode). */
-const FP64: Record<string, [number, 1 | 2 | 3]> = {
-  'fadd.d': [5, 2], 'fsub.d': [6, 2], 'fmul.d': [7, 2], 'fdiv.d': [8, 2], 'fsqrt.d': [9, 1],
-  'fmadd.d': [10, 3], 'fmsub.d': [10, 3], 'fnmsub.d': [10, 3], 'fnmadd.d': [10, 3],
+/** Binary64 operations called directly (D chapter): the import, its sources in rs1, rs2, rs3
+ *  order (f: an FP register, x: an integer one), where the result goes, and whether a rounding
+ *  mode is passed (fused multiply-adds pass their variant too, bits 3:2 of the opcode). */
+interface FpCall { fn: number; srcs: string; dest: 'f' | 'x'; rm: boolean }
+const fpCall = (fn: number, srcs: string, dest: 'f' | 'x', rm = true): FpCall => ({ fn, srcs, dest, rm });
+const FP64: Record<string, FpCall> = {
+  'fadd.d': fpCall(5, 'ff', 'f'), 'fsub.d': fpCall(6, 'ff', 'f'), 'fmul.d': fpCall(7, 'ff', 'f'), 'fdiv.d': fpCall(8, 'ff', 'f'),
+  'fsqrt.d': fpCall(9, 'f', 'f'),
+  'fmadd.d': fpCall(10, 'fff', 'f'), 'fmsub.d': fpCall(10, 'fff', 'f'), 'fnmsub.d': fpCall(10, 'fff', 'f'), 'fnmadd.d': fpCall(10, 'fff', 'f'),
+  'feq.d': fpCall(11, 'ff', 'x', false), 'flt.d': fpCall(12, 'ff', 'x', false), 'fle.d': fpCall(13, 'ff', 'x', false),
+  'fcvt.w.d': fpCall(14, 'f', 'x'), 'fcvt.wu.d': fpCall(15, 'f', 'x'), 'fcvt.l.d': fpCall(16, 'f', 'x'), 'fcvt.lu.d': fpCall(17, 'f', 'x'),
+  'fcvt.d.w': fpCall(18, 'x', 'f'), 'fcvt.d.wu': fpCall(19, 'x', 'f'), 'fcvt.d.l': fpCall(20, 'x', 'f'), 'fcvt.d.lu': fpCall(21, 'x', 'f'),
 };
+/** Binary64 sign injection and moves between register files (D chapter 21.6, 21.7): bit
+ *  operations written inline (no flags; the sign is bit 63). */
+const FP_BITS = new Set(['fsgnj.d', 'fsgnjn.d', 'fsgnjx.d', 'fmv.x.d', 'fmv.d.x']);
 const ALU_CALL: Record<string, number> = { mulh: 1, mulhu: 2, mulhsu: 3 };
 /** Division and remainder (M, chapter 13): the wasm operator, the width, whether signed, whether
  *  a remainder. Inline: a zero divisor (and the signed overflow of div) is replaced by 1 before
@@ -514,7 +527,8 @@ class RegionWriter {
     }
     const fp = FP64[name];
     const rm = (w >>> 12) & 7; // 5 and 6 are reserved: exec_ext raises the illegal instruction
-    if (fp !== undefined && (rm <= 4 || rm === 7)) { this.fp64(i, k, fp[0], fp[1]); return; }
+    if (fp !== undefined && (!fp.rm || rm <= 4 || rm === 7)) { this.fp64(i, k, fp); return; }
+    if (FP_BITS.has(name)) { this.fpBits(i, k); return; }
     if (i.def && viaExt(i.def)) { this.ext(i, k); return; }
     throw new Error(`jit: no translation for ${name}`);
   }
@@ -570,25 +584,51 @@ class RegionWriter {
   }
 
   /** A binary64 operation (FP64) with a valid static or dynamic rounding mode: the core's own
-   *  function on the operands in the hart's FP registers, the result written there. Leaves to the
-   *  interpreter when mstatus.FS is not Dirty or frm holds a reserved mode (which then traps). */
-  private fp64(i: Insn, k: number, fn: number, srcs: 1 | 2 | 3): void {
+   *  function on the operands (FP registers in the hart, integer ones in their locals), the result
+   *  written to the hart's FP register or the integer register's local. Leaves to the interpreter
+   *  when mstatus.FS is not Dirty or frm holds a reserved mode (which then traps). */
+  private fp64(i: Insn, k: number, op: FpCall): void {
     const b = this.b;
     const w = i.ins;
     const rd = (w >>> 7) & 31, r1 = (w >>> 15) & 31, r2 = (w >>> 20) & 31, r3 = w >>> 27;
     this.fpGuard(i, k);
     const rm = (w >>> 12) & 7;
-    if (rm === 7) { // dynamic: frm, fcsr bits 7:5 (reserved values 5-7 make it illegal)
+    if (op.rm && rm === 7) { // dynamic: frm, fcsr bits 7:5 (reserved values 5-7 make it illegal)
       b.get(P_H).mem(Op.i32_load, 2, HART_FCSR).i32(5).op(Op.i32_shr_u).i32(7).op(Op.i32_and).tee(this.d).i32(4).op(Op.i32_gt_u).if();
       this.exit(k, i.off, JIT_SLOW);
       b.end();
     }
-    b.get(P_H);
+    if (op.dest === 'f') b.get(P_H);
     b.get(P_H).i32(HART_FCSR).op(Op.i32_add);
-    for (const r of [r1, r2, r3].slice(0, srcs)) b.get(P_H).mem(Op.i64_load, 3, HART_F + r * 8);
-    if (rm === 7) b.get(this.d); else b.i32(rm);
-    if (srcs === 3) b.i32((w >>> 2) & 3);
-    b.call(fn).mem(Op.i64_store, 3, HART_F + rd * 8);
+    [r1, r2, r3].slice(0, op.srcs.length).forEach((r, j) => {
+      if (op.srcs[j] === 'x') this.rx(r);
+      else b.get(P_H).mem(Op.i64_load, 3, HART_F + r * 8);
+    });
+    if (op.rm) { if (rm === 7) b.get(this.d); else b.i32(rm); }
+    if (op.srcs.length === 3) b.i32((w >>> 2) & 3);
+    b.call(op.fn);
+    if (op.dest === 'f') b.mem(Op.i64_store, 3, HART_F + rd * 8);
+    else this.wx(rd);
+  }
+
+  /** FP_BITS: sign injection and moves, inline (after the FS guard, as every FP instruction). */
+  private fpBits(i: Insn, k: number): void {
+    const b = this.b;
+    const w = i.ins;
+    const rd = (w >>> 7) & 31, r1 = (w >>> 15) & 31, r2 = (w >>> 20) & 31;
+    const f = (r: number) => b.get(P_H).mem(Op.i64_load, 3, HART_F + r * 8);
+    const sign = -(1n << 63n);
+    this.fpGuard(i, k);
+    if (i.name === 'fmv.x.d') { f(r1); this.wx(rd); return; }
+    b.get(P_H);
+    if (i.name === 'fmv.d.x') this.rx(r1);
+    else if (i.name === 'fsgnjx.d') { f(r1); f(r2); b.i64(sign).op(Op.i64_and).op(Op.i64_xor); }
+    else {
+      f(r1); b.i64(~sign).op(Op.i64_and);
+      f(r2); if (i.name === 'fsgnjn.d') b.i64(-1n).op(Op.i64_xor);
+      b.i64(sign).op(Op.i64_and).op(Op.i64_or);
+    }
+    b.mem(Op.i64_store, 3, HART_F + rd * 8);
   }
 
   /** FLW/FLD/FSW/FSD: leaves to the interpreter unless mstatus.FS is Dirty (which then raises the

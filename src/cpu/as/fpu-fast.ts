@@ -85,6 +85,8 @@ export const MINNORM32: f64 = 1.1754943508222875e-38; // 2^-126
   const ub = reinterpret<u64>(uh);
   const t = <u64>(<i32>(ub >> 52 & 0x7FF) - es + 1075);
   const err = <i64>(((a & FRAC64) | HID64) * ((b & FRAC64) | HID64) - (((ub & FRAC64) | HID64) << t));
+  // an exact product (as in most products of short significands): the fused result is the sum
+  if (err == 0) return add64Fast(fl, z, uh);
   let ul = <f64>err * reinterpret<f64>(<u64>(es - 1127) << 52); // err * 2^(es-2150), exact
   if (uh < 0) ul = -ul;
   // (th, tl) = 2Sum(z, uh)

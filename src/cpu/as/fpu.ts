@@ -225,6 +225,12 @@ export function f64_sqrt(fl: usize, a: u64, rm: u32): u64 {
   return sqrtGen<u64>(fl, a, rm);
 }
 export function f64_madd(fl: usize, a: u64, b: u64, c: u64, rm: u32, op: u32): u64 {
+  // a zero factor and a finite other one make the product an exact zero: the result is the
+  // addend exactly, in every rounding mode and without flags, unless it is a zero too (whose
+  // sign depends on the rounding mode), an infinity or a NaN (IEEE 754-2008 6.3, 7.2)
+  const cc = c ^ (<u64>(op & 1) << 63);
+  if ((((a << 1) == 0 && ((b >> 52) & 0x7FF) != 0x7FF) || ((b << 1) == 0 && ((a >> 52) & 0x7FF) != 0x7FF)) &&
+      (cc << 1) != 0 && ((cc >> 52) & 0x7FF) != 0x7FF) return cc;
   if (rm == RNE) {
     const r = fma64Fast(fl, a ^ (<u64>(op & 2) << 62), b, c ^ (<u64>(op & 1) << 63));
     if (r != 0) return r;

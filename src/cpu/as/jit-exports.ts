@@ -43,3 +43,16 @@ export function f64_mul(fl: usize, a: u64, b: u64, rm: u32): u64 { return F.f64_
 export function f64_div(fl: usize, a: u64, b: u64, rm: u32): u64 { return F.f64_div(fl, a, b, rm); }
 export function f64_sqrt(fl: usize, a: u64, rm: u32): u64 { return F.f64_sqrt(fl, a, rm); }
 export function f64_madd(fl: usize, a: u64, b: u64, c: u64, rm: u32, op: u32): u64 { return F.f64_madd(fl, a, b, c, rm, op); }
+// Binary64 comparisons and conversions with the integer registers (the region moves the operand
+// and result between its locals and the hart).
+export function f64_eq(fl: usize, a: u64, b: u64): u64 { return F.f64_eq(fl, a, b); }
+export function f64_lt(fl: usize, a: u64, b: u64): u64 { return F.f64_lt(fl, a, b); }
+export function f64_le(fl: usize, a: u64, b: u64): u64 { return F.f64_le(fl, a, b); }
+export function f64_to_i32(fl: usize, a: u64, rm: u32): u64 { return F.f64_to_i32(fl, a, rm); }
+export function f64_to_u32(fl: usize, a: u64, rm: u32): u64 { return F.f64_to_u32(fl, a, rm); }
+export function f64_to_i64(fl: usize, a: u64, rm: u32): u64 { return F.f64_to_i64(fl, a, rm); }
+export function f64_to_u64(fl: usize, a: u64, rm: u32): u64 { return F.f64_to_u64(fl, a, rm); }
+export function i32_to_f64(fl: usize, x: u64, rm: u32): u64 { return F.i32_to_f64(fl, x, rm); }
+export function u32_to_f64(fl: usize, x: u64, rm: u32): u64 { return F.u32_to_f64(fl, x, rm); }
+export function i64_to_f64(fl: usize, x: u64, rm: u32): u64 { return F.i64_to_f64(fl, x, rm); }
+export function u64_to_f64(fl: usize, x: u64, rm: u32): u64 { return F.u64_to_f64(fl, x, rm); }
