@@ -36,6 +36,10 @@ export const HART_XBUF = 656;
 /** The JIT for this hart (u32): instructions the interpreter runs on a page before the page is
  *  compiled; 0: the JIT is off (src/jit/). Set from the Core's or the VM's configuration. */
 export const HART_JIT_THRESHOLD = 672;
+/** Where a region that returned JIT_CHAIN goes on (src/jit/translate.ts): the host page (u32) and
+ *  the table index (i32) of the region the run loop calls next. */
+export const HART_JIT_HP = 676;
+export const HART_JIT_NEXT = 680;
 
 // ---- Privileged state (RISC-V privileged spec 1.12); used by the system VM. The process VM runs
 // its harts in U-mode with these at their reset values. ----
@@ -172,6 +176,12 @@ export const CACHE_JIT_RUN = 48;
  *  in all (0: no such condition), else its count starts over. */
 export const CACHE_JIT_DENSITY = 56;
 export const CACHE_JIT_BUDGET = 60;
+/** Regions entered from another page's region (JIT_CHAIN) rather than the run loop's lookup (u64,
+ *  for --stats). */
+export const CACHE_JIT_CHAINS = 64;
+/** How long a compiled page keeps its JITMAP slot against other pages hashing to it
+ *  (instructions they run in the interpreter meanwhile; renewed each time its region is entered). */
+export const JIT_HOLD = 1 << 20;
 
 /** Decoded-instruction cache: DCACHE_ENTRIES direct-mapped entries of 16 bytes, keyed by the raw
  *  instruction bits (u32; a 16-bit instruction zero-extended): the entry a block (below) gets for
@@ -272,6 +282,9 @@ export const JIT_STALE = 4;
 /** ...or the instruction at pc is for the interpreter (a TLB miss, a store to a code frame, an FP
  *  access with mstatus.FS not Dirty, a system instruction): the run loop runs the block there. */
 export const JIT_SLOW = 5;
+/** ...or it left the page for a page whose region can be entered at pc (chained, translate.ts):
+ *  that region's table index is in HART_JIT_NEXT and its page in HART_JIT_HP. */
+export const JIT_CHAIN = 6;
 
 /** Exception causes (RISC-V privileged spec 1.12, section 3.1.15, table 3.6). */
 export const CAUSE_MISALIGNED_FETCH = 0;

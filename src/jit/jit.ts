@@ -6,7 +6,7 @@
 // and a core holds at most maxCodeBytes of live regions (then it drops them all and starts over,
 // as QEMU flushes its translation buffer).
 import { CACHE_JITSEEN, JITSEEN_BYTES, CACHE_JITMAP, JITMAP_SLOTS, JITMAP_ENTRY_SIZE, HART_JIT_THRESHOLD, CACHE_JIT_ENTERS, CACHE_JIT_INSNS,
-  CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITENTRY, CACHE_JITJUMP } from '../cpu/layout.js';
+  CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_CHAINS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITENTRY, CACHE_JITJUMP } from '../cpu/layout.js';
 import { discoverEntries, translatePage, countInstructions, REGION_IMPORTS } from './translate.js';
 
 /** How the JIT runs: threshold 0 turns it off; 1 compiles every page the moment it runs. */
@@ -79,6 +79,9 @@ export interface JitStats {
   instructions: number;
   misses: number;
   checks: number;
+  /** Of the entries, those chained from another page's region (JIT_CHAIN, no lookup by the run
+   *  loop). */
+  chains: number;
 }
 
 function checkThreshold(t: number): void {
@@ -307,6 +310,7 @@ export class Jit {
       instructions: u64(CACHE_JIT_INSNS),
       misses: u64(CACHE_JIT_MISSES),
       checks: u64(CACHE_JIT_CHECKS),
+      chains: u64(CACHE_JIT_CHAINS),
       run: u64(CACHE_JIT_RUN),
     };
   }

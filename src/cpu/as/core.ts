@@ -18,6 +18,7 @@ import {
   HART_XSINK, CACHE_BNEXT, HART_BEDGE, HART_XBUF, CACHE_BHEAD, CACHE_BARENA, BLOCK_SLOTS, BLOCK_ARENA,
   BLOCK_MAX, HART_MSTATUS, MSTATUS_FS_SHIFT, CAUSE_ILLEGAL_INSTRUCTION, CACHE_EPOCH, BLOCK_HEAD_SIZE,
   HART_JIT_THRESHOLD, CACHE_JITMAP, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
+  JIT_HOLD, HART_JIT_HP, HART_JIT_NEXT, JIT_CHAIN, CACHE_JIT_CHAINS,
   CACHE_JIT_ENTERS, CACHE_JIT_INSNS, CACHE_JIT_CHECKS, CACHE_JIT_RUN, CACHE_JIT_MARK, CACHE_JIT_BUDGET, CACHE_JITENTRY,
 } from '../layout';
 import * as I from './generated/decode';
@@ -28,7 +29,7 @@ import { pending_interrupt, take_trap, take_recorded_trap, wfi_wakes, fetch_ctx,
 import { mulh, mulhu, mulhsu, div, divu, rem, remu, sext32, divw, divuw, remw, remuw } from './alu';
 import { exec_ext, EXT_FLUSH_FETCH, EXT_CONTEXT, EXT_JUMP, EXT_FLUSH_TLB } from './exec-ext';
 import { flush_tlb, tlb_drop_frame, tlb_drop_writes } from './mem';
-import { jit_slot, jit_count, jit_sample, sample_every, block_cut, jit_cut, jit_missed, jit_drop, jit_tracks, JIT_HOLD, BLOCK_JIT } from './jit-track';
+import { jit_slot, jit_count, jit_sample, sample_every, block_cut, jit_cut, jit_missed, jit_drop, jit_tracks, BLOCK_JIT } from './jit-track';
 
 export { flush_tlb, tlb_drop_frame, tlb_drop_writes };
 export * from './jit-exports';
@@ -276,28 +277,46 @@ export function run(h: usize, budget: i32): i32 {
         const boff = load<u32>(slot, 8);
         cnt = load<u16>(slot, 12);
         if ((boff & BLOCK_JIT) != 0 && jth != 0 && !nojit) {
-          const js = jit_slot(c, bhp);
-          const page = <u32>bhp & ~0xfff;
-          const fn = load<i32>(js, 4);
+          let js = jit_slot(c, bhp);
+          let page = <u32>bhp & ~0xfff;
+          let fn = load<i32>(js, 4);
           if (load<u32>(js) == page && fn > 0) {
             jcut = 0;
-            const ebase = c + CACHE_JITENTRY + ((js - (c + CACHE_JITMAP)) << 4);
+            let ebase = c + CACHE_JITENTRY + ((js - (c + CACHE_JITMAP)) << 4);
             const eb = ebase + <usize>((<u32>pc & 0xfff) >> 4);
             if ((load<u8>(eb) & (1 << ((<u32>pc >> 1) & 7))) == 0) { // no code there: a miss, without entering it
               nojit = jit_missed(h, c, js, pc, page, fn, false);
               if (nojit) jcut = ebase;
               continue;
             }
-            const check = load<u32>(js, 8) != epoch;
+            let check = load<u32>(js, 8) != epoch;
             if (check) {
               mark_code(c, <usize>page); // before it runs: its stores to its own page are seen
               store<u64>(c + CACHE_JIT_CHECKS, load<u64>(c + CACHE_JIT_CHECKS) + 1);
             }
-            const left = load<i32>(c + CACHE_JIT_BUDGET) - n; // at most 2^26: the region's count fits its result
-            const r = call_indirect<i32>(<u32>fn, h, pc, pc & ~(<u64>0xfff), <usize>page, left < 0x4000000 ? left : 0x4000000, check ? 1 : 0, dctx);
-            const st = r & 15;
-            const k = r >>> 4;
-            store<u64>(c + CACHE_JIT_ENTERS, load<u64>(c + CACHE_JIT_ENTERS) + 1);
+            let st: i32 = 0;
+            let k: i32 = 0;
+            while (true) { // the region, then those it chains to (JIT_CHAIN)
+              const left = load<i32>(c + CACHE_JIT_BUDGET) - n; // at most 2^26: the region's count fits its result
+              const r = call_indirect<i32>(<u32>fn, h, pc, pc & ~(<u64>0xfff), <usize>page, left < 0x4000000 ? left : 0x4000000, check ? 1 : 0, dctx, fctx);
+              st = r & 15;
+              k = r >>> 4;
+              store<u64>(c + CACHE_JIT_ENTERS, load<u64>(c + CACHE_JIT_ENTERS) + 1);
+              if (st == JIT_STALE) break; // (only a checked one: the first)
+              if (check && load<u32>(c + CACHE_EPOCH) == epoch) store<u32>(js, epoch, 8); // (not across a wrap)
+              store<i32>(js, JIT_HOLD, 12);
+              n += k;
+              store<u64>(c + CACHE_JIT_INSNS, load<u64>(c + CACHE_JIT_INSNS) + <u64>k);
+              pc = load<u64>(h + HART_PC);
+              if (st != JIT_CHAIN) break;
+              // it found the next page's region with an entry at pc, checked in this epoch
+              page = load<u32>(h + HART_JIT_HP);
+              js = jit_slot(c, <usize>page);
+              fn = load<i32>(h + HART_JIT_NEXT);
+              check = false;
+              fvpn = <u64>-1;
+              store<u64>(c + CACHE_JIT_CHAINS, load<u64>(c + CACHE_JIT_CHAINS) + 1);
+            }
             if (st == JIT_STALE) { // the page's bytes changed since it was compiled
               jit_drop(fn, true);
               store<i32>(js, 0, 4);
@@ -305,11 +324,7 @@ export function run(h: usize, budget: i32): i32 {
               nojit = true;
               continue;
             }
-            if (check && load<u32>(c + CACHE_EPOCH) == epoch) store<u32>(js, epoch, 8); // (not across a wrap)
-            store<i32>(js, JIT_HOLD, 12);
-            n += k;
-            store<u64>(c + CACHE_JIT_INSNS, load<u64>(c + CACHE_JIT_INSNS) + <u64>k);
-            pc = load<u64>(h + HART_PC);
+            ebase = c + CACHE_JITENTRY + ((js - (c + CACHE_JITMAP)) << 4);
             if (st == JIT_OK) { nojit = k == 0; continue; }
             if (st == JIT_SLOW) { nojit = true; jcut = ebase; continue; }
             if (st == JIT_REFETCH) { fvpn = <u64>-1; continue; }

@@ -4,7 +4,7 @@
 import {
   CACHE_BHEAD, BLOCK_SLOTS, BLOCK_HEAD_SIZE, CACHE_EPOCH, CACHE_JITMAP, JITMAP_SLOTS,
   CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_RUN, CACHE_JIT_MARK, CACHE_JIT_BUDGET, CACHE_JIT_DENSITY, CACHE_JITSTAMP,
-  CACHE_JITSEEN, CACHE_JITJUMP, JITSEEN_BYTES,
+  CACHE_JITSEEN, CACHE_JITJUMP, JITSEEN_BYTES, JIT_HOLD,
 } from '../layout';
 import { mark_code } from './mem';
 
@@ -24,9 +24,6 @@ declare function jit_miss(h: usize, pc: u64, hp: usize, fn: i32, jumped: bool): 
 @external("env", "jit_drop")
 export declare function jit_drop(fn: i32, stale: bool): void;
 
-/** How long a compiled page keeps its slot against other pages hashing to it (instructions they
- *  run in the interpreter meanwhile). */
-export const JIT_HOLD: i32 = 1 << 20;
 
 @inline export function jit_slot(c: usize, hp: usize): usize {
   return c + CACHE_JITMAP + (((hp >> 12) & (JITMAP_SLOTS - 1)) << 4);
