@@ -29,8 +29,6 @@
 // halfword), an access tlb_fill leaves to the interpreter, a store to a frame holding checked
 // code, and an FP instruction with mstatus.FS not Dirty (or a reserved dynamic rounding mode)
 // end the region before that instruction (JIT_SLOW), which the interpreter then runs.
-import { decodeInsn } from '../isa/disasm.js';
-import { expandCompressed } from '../isa/compressed.js';
 import { INSNS, type InsnDef } from '../isa/table.js';
 import { immB, immI, immJ, immS } from '../isa/fields.js';
 import {
@@ -38,6 +36,8 @@ import {
   CACHE_CODEMAP, CODEMAP_BITS, CACHE_JITMAP, JITMAP_SLOTS, CACHE_JITENTRY, CACHE_EPOCH, HART_JIT_HP, HART_JIT_NEXT, JIT_CHAIN, TLB_TAG_X, ACCESS_READ, ACCESS_WRITE, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
 } from '../cpu/layout.js';
 import { Body, I32, I64, Op, writeModule, type FuncImport, type ValType } from './wasm-writer.js';
+import { type Insn, decodeAt, BRANCHES, INTERPRETED, targetsOf } from './page-code.js';
+export { discoverEntries, countInstructions } from './page-code.js';
 
 /** What a region imports from the core instance (in this order: call indices). */
 export const REGION_IMPORTS: readonly FuncImport[] = [
@@ -86,46 +86,6 @@ const P_H = 0, P_PC = 1, P_BASE = 2, P_HP = 3, P_BUDGET = 4, P_CHECK = 5, P_DCTX
 const ID = new Map<InsnDef, number>(INSNS.map((d, i) => [d, i]));
 const FS_MASK = 3n << BigInt(MSTATUS_FS_SHIFT);
 
-/** One decoded instruction at a page offset. */
-interface Insn {
-  off: number;
-  len: 2 | 4;
-  /** The 32-bit form (compressed ones expanded). */
-  ins: number;
-  /** The raw bits as fetched (16 bits for a compressed one). */
-  raw: number;
-  def: InsnDef | undefined;
-  name: string;
-}
-
-/** Decoded instructions by raw bits (decoding is a pure function of them). */
-const decoded = new Map<number, Omit<Insn, 'off'> | null>();
-
-/** The decoded instruction at page offset off (below 0xffe), shared by every place with the
- *  same bits, or null for an illegal encoding: for the walks that only look (no allocation). */
-function decodedAt(page: Uint8Array, off: number): Omit<Insn, 'off'> | null {
-  const lo = page[off]! | (page[off + 1]! << 8);
-  const raw = (lo & 3) !== 3 ? lo : (lo | (page[off + 2]! << 16) | (page[off + 3]! << 24)) >>> 0;
-  let d = decoded.get(raw);
-  if (d === undefined) {
-    const len = (lo & 3) !== 3 ? 2 : 4;
-    const ins = len === 2 ? expandCompressed(lo) : raw;
-    const def = ins === 0 ? undefined : decodeInsn(ins);
-    d = def ? { len, ins, raw, def, name: def.name } : null;
-    if (decoded.size > 1 << 18) decoded.clear();
-    decoded.set(raw, d);
-  }
-  return d;
-}
-
-/** Decodes the instruction at page offset off (below 0xffe), or returns undefined for an
- *  illegal encoding. */
-function decodeAt(page: Uint8Array, off: number): Insn | undefined {
-  const d = decodedAt(page, off);
-  return d ? { ...d, off } : undefined;
-}
-
-const BRANCHES = new Set(['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu']);
 const LOADS: Record<string, [number, number]> = { // opcode, size
   lb: [Op.i64_load8_s, 1], lh: [Op.i64_load16_s, 2], lw: [Op.i64_load32_s, 4], ld: [Op.i64_load, 8],
   lbu: [Op.i64_load8_u, 1], lhu: [Op.i64_load16_u, 2], lwu: [Op.i64_load32_u, 4],
@@ -133,100 +93,10 @@ const LOADS: Record<string, [number, number]> = { // opcode, size
 const STORES: Record<string, [number, number]> = {
   sb: [Op.i64_store8, 1], sh: [Op.i64_store16, 2], sw: [Op.i64_store32, 4], sd: [Op.i64_store, 8],
 };
-/** Instructions the interpreter must run (the region ends before them). */
-const INTERPRETED = new Set(['ecall', 'ebreak', 'sret', 'mret', 'wfi', 'sfence.vma', 'fence.i',
-  'csrrw', 'csrrs', 'csrrc', 'csrrwi', 'csrrsi', 'csrrci']);
 
 /** Whether an instruction is run by the core's exec_ext (A, and F/D other than loads/stores). */
 function viaExt(d: InsnDef): boolean {
   return d.ext === 'A' || ((d.ext === 'F' || d.ext === 'D') && !['flw', 'fld', 'fsw', 'fsd'].includes(d.name));
-}
-
-/** Whether the instruction ends a straight run of code: jumps, and instructions left to the
- *  interpreter. */
-function endsRun(i: Omit<Insn, 'off'> | null | undefined): boolean {
-  return !i || i.name === 'jal' || i.name === 'jalr' || INTERPRETED.has(i.name);
-}
-
-/** The entry offsets to compile a page with: the seeds (where code was entered), and with
- *  `follow`, every branch and jump target on the page reachable from them, the instruction after
- *  a branch, after a call (where the callee returns) and after an instruction left to the interpreter (where the
- *  region is entered again). At most `max`. Seeds in `keep` (where a region jumped) stay entries
- *  even inside another entry's straight run. */
-export function discoverEntries(page: Uint8Array, seeds: Iterable<number>, follow = true, max = 512, keep: ReadonlySet<number> = new Set()): number[] {
-  const found = new Set<number>();
-  const work: number[] = [];
-  const add = (o: number) => {
-    if (o >= 0 && o < 0xffe && (o & 1) === 0 && !found.has(o) && found.size < max) {
-      found.add(o);
-      work.push(o);
-    }
-  };
-  for (const s of seeds) add(s);
-  while (follow && work.length > 0) {
-    let off = work.pop()!;
-    for (let first = true; ; first = false) {
-      if (off >= 0xffe || (!first && found.has(off))) break; // the rest is walked from there
-      const i = decodedAt(page, off);
-      if (!i) break;
-      targetsOf(i, off, add);
-      if (endsRun(i)) break;
-      off += i.len;
-    }
-  }
-  // A seed in the middle of another entry's straight run, and no target of the code there, is
-  // where the interpreter happened to stop and resume (a slice's end, a load's slow path), not
-  // where control arrives: left out, it costs the interpreter one block when it happens again;
-  // kept, it would split the run (and over time every run) into single-instruction cases.
-  const targets = new Set<number>();
-  const passed: number[] = [];
-  const walked = new Set<number>();
-  for (const e of [...found].sort((a, b) => b - a)) { // from the last: a walk stops at one walked
-    walked.add(e);
-    for (let off = e; off < 0xffe; ) {
-      const i = decodedAt(page, off);
-      if (!i) break;
-      targetsOf(i, off, (o) => targets.add(o));
-      if (endsRun(i)) break;
-      off += i.len;
-      passed.push(off);
-      if (walked.has(off)) break;
-    }
-  }
-  const inside = new Set(passed.filter((o) => found.has(o) && !targets.has(o) && !keep.has(o)));
-  return [...found].filter((o) => !inside.has(o)).sort((a, b) => a - b);
-}
-
-/** Calls add with the page offsets where control may arrive from the instruction i at off: its
- *  branch or jump target, the fall-through of a branch (the interpreter, running a block left to
- *  it, stops there), where a call returns, and after an instruction left to the interpreter. */
-function targetsOf(i: Omit<Insn, 'off'>, off: number, add: (o: number) => void): void {
-  const next = off + i.len;
-  if (BRANCHES.has(i.name)) { add(off + immB(i.ins)); add(next); }
-  else if (i.name === 'jal') {
-    add(off + immJ(i.ins));
-    if (((i.ins >>> 7) & 31) !== 0) add(next);
-  } else if (i.name === 'jalr') {
-    if (((i.ins >>> 7) & 31) !== 0) add(next);
-  } else if (INTERPRETED.has(i.name)) add(next);
-}
-
-/** About how many guest instructions translatePage would translate from these entries (each
- *  entry's straight run up to the next entry or the run's end), without translating: what the
- *  JIT's compile budget is asked for before it spends a translation. */
-export function countInstructions(page: Uint8Array, entries: readonly number[]): number {
-  const set = new Set(entries);
-  let n = 0;
-  for (const e of entries) {
-    for (let off = e; off < 0xffe && (off === e || !set.has(off)); ) {
-      const i = decodedAt(page, off);
-      if (!i || INTERPRETED.has(i.name)) break;
-      n++;
-      if (endsRun(i)) break;
-      off += i.len;
-    }
-  }
-  return n;
 }
 
 export interface Translation {
