@@ -24,7 +24,7 @@ const decoded = new Map<number, Omit<Insn, 'off'> | null>();
 
 /** The decoded instruction at page offset off (below 0xffe), shared by every place with the
  *  same bits, or null for an illegal encoding: for the walks that only look (no allocation). */
-export function decodedAt(page: Uint8Array, off: number): Omit<Insn, 'off'> | null {
+function decodedAt(page: Uint8Array, off: number): Omit<Insn, 'off'> | null {
   const lo = page[off]! | (page[off + 1]! << 8);
   const raw = (lo & 3) !== 3 ? lo : (lo | (page[off + 2]! << 16) | (page[off + 3]! << 24)) >>> 0;
   let d = decoded.get(raw);
@@ -54,7 +54,7 @@ export const INTERPRETED = new Set(['ecall', 'ebreak', 'sret', 'mret', 'wfi', 's
 
 /** Whether the instruction ends a straight run of code: jumps, and instructions left to the
  *  interpreter. */
-export function endsRun(i: Omit<Insn, 'off'> | null | undefined): boolean {
+function endsRun(i: Omit<Insn, 'off'> | null | undefined): boolean {
   return !i || i.name === 'jal' || i.name === 'jalr' || INTERPRETED.has(i.name);
 }
 
