@@ -93,8 +93,27 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.on('SIGTERM', on);
   });
   process.stdout.write(`rvisor: ${signal}: stopping\n`);
-  await api.close();
-  await host.close();
+  const api2 = api;
+  // (a step that hangs would keep the process alive: it exits at once instead)
+  if (!await within(STOP_STEP_MS, 'closing the API', () => api2.close())) process.exit(1);
+  if (!await within(STOP_STEP_MS, 'stopping the VMs and pCPU workers', () => host.close())) process.exit(1);
   process.stdout.write('rvisor: stopped\n');
   return 0;
+}
+
+/** Longest one step of stopping may take before serve gives up on it (says which, exits 1). */
+const STOP_STEP_MS = 20_000;
+
+/** Runs a step of stopping: true if it finished within ms; else reports it (the process then
+ *  exits rather than hang on a step that cannot finish). */
+async function within(ms: number, what: string, step: () => Promise<void>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+  try {
+    const done = await Promise.race([step().then(() => true as const), late]);
+    if (!done) process.stderr.write(`rvisor: ${what} did not finish within ${ms / 1000} s; exiting anyway\n`);
+    return done;
+  } finally {
+    clearTimeout(timer);
+  }
 }

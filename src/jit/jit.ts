@@ -37,6 +37,12 @@ const MAX_RECOMPILES = 8;
 const MISS_SKIP_FOREVER = 0x3fffffff;
 /** Misses the core does not report after the budget refused to recompile a page. */
 const MISS_SKIP_REFUSED = 1024;
+/** A page whose region missed this many times per instruction in it since it was last compiled
+ *  is compiled again whatever the compile budget says, and not counted against it: a miss costs
+ *  the region's exit, a lookup and the interpreter's run of the block (about 0.1 µs), a
+ *  translated instruction about 20–40 µs of compiling (docs/performance.md, session 13), so the
+ *  recompilation has paid for itself if the misses go on as they did. */
+const MISS_PAYBACK = 32;
 /** Most guest instructions and wasm bytes in one region (a page holds at most 2048
  *  instructions; overlapping runs from odd entries can repeat some); a bigger one is not compiled. */
 const MAX_REGION_INSTRUCTIONS = 8192;
@@ -46,7 +52,7 @@ const MAX_REGION_BYTES = 1 << 20;
  *  with one per 10^5 run the JIT spends at most about a tenth of the time it has run on
  *  compiling, whatever the program (a boot's code is hot briefly and in many places; a
  *  benchmark's loops are few and run long). */
-export const DEFAULT_BUDGET = { initial: 0, ratio: 100_000 };
+export const DEFAULT_BUDGET = { initial: 1000, ratio: 100_000 };
 /** JitConfig.density: a page must run at least 1/64 of all instructions while it gets hot. */
 export const DEFAULT_DENSITY = 64;
 
@@ -138,6 +144,8 @@ interface Region { index: number; module: WebAssembly.Module; refs: number; byte
 /** A page's entry offsets seen so far, how many are not yet in its region, misses since it was
  *  last compiled, and how often it was compiled again. */
 interface PageSeeds { seeds: Set<number>; fresh: number; misses: number; recompiles: number;
+  /** Misses since the page was last compiled, those the core skipped included. */
+  missed: number;
   /** Instructions in its last translation (0: none yet), and whether the last build was refused
    *  by the compile budget. */
   size: number; deferred: boolean;
@@ -175,6 +183,8 @@ export class Jit {
   private maxCodeBytes = DEFAULT_MAX_CODE_BYTES;
   private liveBytes = 0;
   private budget = DEFAULT_BUDGET;
+  /** Guest instructions translated under the budget (recompilations the misses paid for are not). */
+  private budgetUsed = 0;
   private s = { translations: 0, moduleCacheHits: 0, compileMs: 0, translatedInstructions: 0, wasmBytes: 0, stale: 0, flushes: 0, failures: 0, deferred: 0, missesAsked: 0 };
 
   constructor(private readonly core: JitCore) {
@@ -235,21 +245,25 @@ export class Jit {
     if (jumped && !p.jumped.has(off)) { p.jumped.add(off); p.seeds.add(off); p.fresh++; }
     else if (!p.seeds.has(off) && !hasBit(p.interior, off)) { p.seeds.add(off); p.fresh++; }
     p.misses++;
+    p.missed++;
+    /** Keep the region and skip the next n misses (counted in p.missed now). */
+    const skip = (n: number): number => { p.missed += n; return -n; };
     const th = this.threshold(h);
     // each recompilation of the page waits for 4x the misses of the last (cold code reached
     // now and then is cheaper to interpret than a page is to compile again); the misses until
     // then are not asked about (the core still records where they were: freshSeen)
     const due = th === 1 ? 4 : MISSES_BEFORE_RECOMPILE << (2 * p.recompiles);
-    if (p.misses < due) { const skip = due - p.misses; p.misses = due - 1; return -skip; }
-    if (p.fresh === 0 && !this.freshSeen(hp, p)) { p.misses = 0; return -Math.max(due, MISS_SKIP_REFUSED); }
+    if (p.misses < due) { const n = due - p.misses; p.misses = due - 1; return skip(n); }
+    if (p.fresh === 0 && !this.freshSeen(hp, p)) { p.misses = 0; return skip(Math.max(due, MISS_SKIP_REFUSED)); }
     // refused by the budget: asked again after as many misses, at least MISS_SKIP_REFUSED (the
-    // core skips those; the budget grows slowly)
-    const refused = (): number => { p.misses = due - 1; return -Math.max(due, MISS_SKIP_REFUSED); };
-    if (th !== 1 && this.overBudget(p.size)) return refused();
+    // core skips those; the budget grows slowly) — unless the misses have paid for it already
+    const refused = (): number => { p.misses = due - 1; return skip(Math.max(due, MISS_SKIP_REFUSED)); };
+    const budgeted = th !== 1 && p.missed < MISS_PAYBACK * Math.max(p.size, 1);
+    if (budgeted && this.overBudget(p.size)) return refused();
     p.misses = 0;
     p.fresh = 0;
     p.recompiles++;
-    const nf = this.safeBuild(hp, p, true, th !== 1);
+    const nf = this.safeBuild(hp, p, true, budgeted);
     if (nf === 0 && p.deferred) { p.recompiles--; p.fresh = 1; return refused(); }
     if (nf === fn) this.drop(fn, false); // the same region: give back the reference build took
     return nf === fn ? 0 : nf;
@@ -291,7 +305,7 @@ export class Jit {
     const { initial, ratio } = this.budget;
     if (ratio === 0) return false;
     const run = Number(this.core.view().getBigUint64(this.core.codeCache + CACHE_JIT_RUN, true));
-    if (this.s.translatedInstructions + Math.max(need, 1) <= initial + run / ratio) return false;
+    if (this.budgetUsed + Math.max(need, 1) <= initial + run / ratio) return false;
     this.s.deferred++;
     return true;
   }
@@ -333,7 +347,7 @@ export class Jit {
     let p = this.pages.get(hp);
     if (!p) {
       if (this.pages.size >= 4 * JITMAP_SLOTS) this.pages.clear();
-      p = { seeds: new Set(), jumped: new Set(), fresh: 0, misses: 0, recompiles: 0, size: 0, deferred: false };
+      p = { seeds: new Set(), jumped: new Set(), fresh: 0, misses: 0, missed: 0, recompiles: 0, size: 0, deferred: false };
       this.pages.set(hp, p);
     }
     return p;
@@ -379,6 +393,8 @@ export class Jit {
     const { module, hit } = moduleFor(tr.wasm);
     this.s.translations++;
     this.s.translatedInstructions += tr.instructions;
+    if (budgeted) this.budgetUsed += tr.instructions;
+    p.missed = 0;
     this.s.wasmBytes += tr.wasm.length;
     if (hit) this.s.moduleCacheHits++;
     let r = this.byModule.get(module);

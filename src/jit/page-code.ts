@@ -48,14 +48,26 @@ export function decodeAt(page: Uint8Array, off: number): Insn | undefined {
 
 export const BRANCHES = new Set(['beq', 'bne', 'blt', 'bge', 'bltu', 'bgeu']);
 
-/** Instructions the interpreter must run (the region ends before them). */
-export const INTERPRETED = new Set(['ecall', 'ebreak', 'sret', 'mret', 'wfi', 'sfence.vma', 'fence.i',
+/** Instructions the interpreter must run (the region ends before them), but see interpreted. */
+const INTERPRETED = new Set(['ecall', 'ebreak', 'sret', 'mret', 'wfi', 'sfence.vma', 'fence.i',
   'csrrw', 'csrrs', 'csrrc', 'csrrwi', 'csrrsi', 'csrrci']);
+
+/** Whether i accesses fflags, frm or fcsr (CSRs 0x001-0x003, unprivileged spec 11.2): a region
+ *  runs those itself (libm's floor and friends save and restore fflags around every call). */
+export function isFpCsr(i: Omit<Insn, 'off'>): boolean {
+  const csr = i.ins >>> 20;
+  return i.name.startsWith('csr') && csr >= 1 && csr <= 3;
+}
+
+/** Whether the interpreter must run i (a region ends before it). */
+export function interpreted(i: Omit<Insn, 'off'>): boolean {
+  return INTERPRETED.has(i.name) && !isFpCsr(i);
+}
 
 /** Whether the instruction ends a straight run of code: jumps, and instructions left to the
  *  interpreter. */
 function endsRun(i: Omit<Insn, 'off'> | null | undefined): boolean {
-  return !i || i.name === 'jal' || i.name === 'jalr' || INTERPRETED.has(i.name);
+  return !i || i.name === 'jal' || i.name === 'jalr' || interpreted(i);
 }
 
 /** The entry offsets to compile a page with: the seeds (where code was entered), and with
@@ -118,7 +130,7 @@ export function targetsOf(i: Omit<Insn, 'off'>, off: number, add: (o: number) =>
     if (((i.ins >>> 7) & 31) !== 0) add(next);
   } else if (i.name === 'jalr') {
     if (((i.ins >>> 7) & 31) !== 0) add(next);
-  } else if (INTERPRETED.has(i.name)) add(next);
+  } else if (interpreted(i)) add(next);
 }
 
 /** About how many guest instructions translatePage would translate from these entries (each
@@ -130,7 +142,7 @@ export function countInstructions(page: Uint8Array, entries: readonly number[]):
   for (const e of entries) {
     for (let off = e; off < 0xffe && (off === e || !set.has(off)); ) {
       const i = decodedAt(page, off);
-      if (!i || INTERPRETED.has(i.name)) break;
+      if (!i || interpreted(i)) break;
       n++;
       if (endsRun(i)) break;
       off += i.len;

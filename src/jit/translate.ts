@@ -23,9 +23,9 @@
 //
 // Handled in wasm: RV64I and M (C through expansion), loads and stores through the hart's TLB,
 // FLW/FLD/FSW/FSD, binary64 arithmetic (add, sub, mul, div, sqrt, fused multiply-adds) by direct
-// calls of the core's FPU functions; the rest of A, F and D through the core's exec_ext.
-// Everything that may change privilege, translation or control in ways a region cannot follow
-// (system instructions, CSRs, fence.i, illegal encodings, an instruction on the page's last
+// calls of the core's FPU functions, fflags/frm/fcsr accesses; the rest of A, F and D through the
+// core's exec_ext. Everything that may change privilege, translation or control in ways a region
+// cannot follow (system instructions, other CSRs, fence.i, illegal encodings, an instruction on the page's last
 // halfword), an access tlb_fill leaves to the interpreter, a store to a frame holding checked
 // code, and an FP instruction with mstatus.FS not Dirty (or a reserved dynamic rounding mode)
 // end the region before that instruction (JIT_SLOW), which the interpreter then runs.
@@ -36,7 +36,7 @@ import {
   CACHE_CODEMAP, CODEMAP_BITS, CACHE_JITMAP, JITMAP_SLOTS, CACHE_JITENTRY, CACHE_EPOCH, HART_JIT_HP, HART_JIT_NEXT, JIT_CHAIN, TLB_TAG_X, ACCESS_READ, ACCESS_WRITE, JIT_OK, JIT_TRAP, JIT_MISS, JIT_REFETCH, JIT_STALE, JIT_SLOW,
 } from '../cpu/layout.js';
 import { Body, I32, I64, Op, writeModule, type FuncImport, type ValType } from './wasm-writer.js';
-import { type Insn, decodeAt, BRANCHES, INTERPRETED, targetsOf } from './page-code.js';
+import { type Insn, decodeAt, BRANCHES, interpreted, isFpCsr, targetsOf } from './page-code.js';
 export { discoverEntries, countInstructions } from './page-code.js';
 
 /** What a region imports from the core instance (in this order: call indices). */
@@ -325,7 +325,7 @@ class RegionWriter {
       // stop here rather than translate the rest of the page once per such entry
       if (nextEntry !== undefined && off > nextEntry) break;
       const i = decodeAt(this.page, off);
-      if (!i || INTERPRETED.has(i.name)) { end = 'stop'; break; }
+      if (!i || interpreted(i)) { end = 'stop'; break; }
       run.push(i);
       off += i.len;
       if (i.name === 'jal' || i.name === 'jalr') { end = 'stop'; break; }
@@ -437,6 +437,7 @@ class RegionWriter {
     const rm = (w >>> 12) & 7; // 5 and 6 are reserved: exec_ext raises the illegal instruction
     if (fp !== undefined && (!fp.rm || rm <= 4 || rm === 7)) { this.fp64(i, k, fp); return; }
     if (FP_BITS.has(name)) { this.fpBits(i, k); return; }
+    if (isFpCsr(i)) { this.fpCsr(i, k); return; }
     if (i.def && viaExt(i.def)) { this.ext(i, k); return; }
     throw new Error(`jit: no translation for ${name}`);
   }
@@ -475,15 +476,16 @@ class RegionWriter {
    *  core's tlb_fill. Leaves `a` = 0 when the interpreter must run the access. */
   private fastAddr(size: number, tagOffset: number): void {
     const b = this.b;
-    // e = h + ((vpn & (TLB_ENTRIES-1)) << 5); hit if tag == vpn | dctx and the access stays on the page
+    // e = h + ((vpn & (TLB_ENTRIES-1)) << 5); a hit if tag == vpn(last byte) | dctx: an access
+    // that runs onto the next page has another vpn for its last byte, which cannot be the tag of
+    // this entry (a neighbour's vpn has another index), so it misses and tlb_fill takes it
     b.get(P_H);
-    b.get(this.va).i64(12n).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(TLB_ENTRIES - 1).op(Op.i32_and).i32(5).op(Op.i32_shl);
+    b.get(this.va).op(Op.i32_wrap_i64).i32(12 - 5).op(Op.i32_shr_u).i32((TLB_ENTRIES - 1) << 5).op(Op.i32_and);
     b.op(Op.i32_add).set(this.a);
     b.get(this.a).mem(Op.i64_load, 3, HART_TLB + tagOffset);
-    b.get(this.va).i64(12n).op(Op.i64_shr_u).get(P_DCTX).op(Op.i64_or).op(Op.i64_eq);
-    if (size > 1) {
-      b.get(this.va).op(Op.i32_wrap_i64).i32(0xfff).op(Op.i32_and).i32(4096 - size).op(Op.i32_le_u).op(Op.i32_and);
-    }
+    b.get(this.va);
+    if (size > 1) b.i64(BigInt(size - 1)).op(Op.i64_add);
+    b.i64(12n).op(Op.i64_shr_u).get(P_DCTX).op(Op.i64_or).op(Op.i64_eq);
     b.if();
     b.get(this.va).get(this.a).mem(Op.i64_load, 3, HART_TLB + TLB_ADDEND).op(Op.i64_add).op(Op.i32_wrap_i64).set(this.a);
     b.else();
@@ -537,6 +539,36 @@ class RegionWriter {
       b.i64(sign).op(Op.i64_and).op(Op.i64_or);
     }
     b.mem(Op.i64_store, 3, HART_F + rd * 8);
+  }
+
+  /** CSRRW/S/C(I) on fflags, frm or fcsr (unprivileged spec 11.2, Zicsr 9.1), inline after the
+   *  FS guard (FS Dirty: legal, and a write leaves it Dirty), as csr.ts does: rd gets the old
+   *  value, a set or clear with x0 / immediate 0 writes nothing. */
+  private fpCsr(i: Insn, k: number): void {
+    const b = this.b;
+    const w = i.ins;
+    const rd = (w >>> 7) & 31, r1 = (w >>> 15) & 31, csr = w >>> 20, f3 = (w >>> 12) & 7;
+    const op = f3 & 3, imm = (f3 & 4) !== 0;
+    this.fpGuard(i, k);
+    // old value into d, the source (low 32 bits are all that matter) into a
+    const fcsr = () => b.get(P_H).mem(Op.i32_load, 2, HART_FCSR);
+    fcsr();
+    if (csr === 1) b.i32(0x1f).op(Op.i32_and);
+    else if (csr === 2) b.i32(5).op(Op.i32_shr_u).i32(7).op(Op.i32_and);
+    else b.i32(0xff).op(Op.i32_and);
+    b.set(this.d);
+    if (op === 1 || r1 !== 0) {
+      if (imm) b.i32(r1); else { this.rx(r1); b.op(Op.i32_wrap_i64); }
+      if (op === 2) b.get(this.d).op(Op.i32_or);
+      else if (op === 3) b.i32(-1).op(Op.i32_xor).get(this.d).op(Op.i32_and);
+      b.set(this.a);
+      b.get(P_H);
+      if (csr === 1) { fcsr(); b.i32(~0x1f).op(Op.i32_and).get(this.a).i32(0x1f).op(Op.i32_and).op(Op.i32_or); }
+      else if (csr === 2) { fcsr(); b.i32(0x1f).op(Op.i32_and).get(this.a).i32(7).op(Op.i32_and).i32(5).op(Op.i32_shl).op(Op.i32_or); }
+      else b.get(this.a).i32(0xff).op(Op.i32_and);
+      b.mem(Op.i32_store, 2, HART_FCSR);
+    }
+    if (rd) { b.get(this.d).op(Op.i64_extend_i32_u); this.wx(rd); }
   }
 
   /** FLW/FLD/FSW/FSD: leaves to the interpreter unless mstatus.FS is Dirty (which then raises the
