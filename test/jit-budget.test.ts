@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestMachine, I, DATA, CODE } from './cpu-machine.js';
-import { CAUSE_ECALL_U } from '../src/cpu/layout.js';
+import { CAUSE_ECALL_U, JITMAP_SLOTS } from '../src/cpu/layout.js';
 import type { JitConfig } from '../src/jit/jit.js';
 
 type Code = (number | [number])[];
@@ -163,4 +163,56 @@ test('jit entries: a computed jump into the middle of a straight run makes that 
   const s = jit.core.jitStats();
   assert.ok(s.instructions > s.run * 0.9, `the loops run in the region: ${JSON.stringify(s)}`);
   assert.ok(s.misses < 100, `and do not miss at every turn: ${JSON.stringify(s)}`);
+});
+
+test('jit slots: two hot pages that share a JIT map slot take it in turns, and each comes back with its whole region', () => {
+  // page A (CODE) and page B (0x400000, in a frame JITMAP_SLOTS frames from A's: the same slot)
+  // each run over JIT_HOLD instructions in turn, so each evicts the other's region four times
+  const a: Code = [
+    I('addi', { rd: 20, rs1: 0, imm: 4 }),
+    I('lui', { rd: 21, imm: 0x400000 }),
+    I('lui', { rd: 11, imm: 0x50000 }), // round: 327,680 inner rounds
+    I('andi', { rd: 5, rs1: 11, imm: 7 }), // inner
+    I('bne', { rs1: 5, rs2: 0, imm: 8 }),
+    I('addi', { rd: 12, rs1: 12, imm: 3 }),
+    I('addi', { rd: 12, rs1: 12, imm: 1 }),
+    I('addi', { rd: 11, rs1: 11, imm: -1 }),
+    I('bne', { rs1: 11, rs2: 0, imm: -20 }),
+    I('jalr', { rd: 1, rs1: 21, imm: 0 }), // B
+    I('addi', { rd: 20, rs1: 20, imm: -1 }),
+    I('bne', { rs1: 20, rs2: 0, imm: -36 }),
+  ];
+  const b: Code = [
+    I('lui', { rd: 13, imm: 0xa0000 }), // 655,360 rounds
+    I('addi', { rd: 13, rs1: 13, imm: -1 }),
+    I('bne', { rs1: 13, rs2: 0, imm: -4 }),
+    I('jalr', { rd: 0, rs1: 1, imm: 0 }),
+  ];
+  const run = (c: JitConfig): TestMachine => {
+    const m = new TestMachine();
+    m.core.configureJit(c, [m.hart]);
+    m.map(DATA, 8192);
+    m.load(a);
+    const slotOf = (frame: number) => (frame >>> 12) & (JITMAP_SLOTS - 1);
+    const want = slotOf(m.host(CODE));
+    let f = m.mem.allocFrame();
+    while (slotOf(f) !== want) f = m.mem.allocFrame();
+    m.pages.set(0x400n, { frame: f, write: false, exec: true });
+    m.writeBytes(0x400000n, Uint8Array.from(b.flatMap((w) => { const v = w as number; return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]; })));
+    let cause = -1;
+    for (let s = 0; s < 1000 && cause < 0; s++) {
+      try { cause = m.run(1_000_000); } catch { /* budget: next slice */ }
+    }
+    assert.equal(cause, CAUSE_ECALL_U);
+    return m;
+  };
+  const interp = run({ threshold: 0 });
+  const jit = run({ threshold: 200, budget: { initial: 0, ratio: 0 }, density: 0 });
+  sameState(jit, interp);
+  const s = jit.core.jitStats();
+  // each page compiled again after losing the slot (module cache hits: the same code)
+  assert.ok(s.translations >= 6, `the pages took the slot in turns: ${JSON.stringify(s)}`);
+  // and each time with everything it had: almost nothing left to the interpreter
+  assert.ok(s.instructions > s.run * 0.3, `most instructions ran in regions: ${JSON.stringify(s)}`);
+  assert.ok(s.misses < 200, `the regions came back whole: ${JSON.stringify(s)}`);
 });

@@ -223,8 +223,16 @@ export class Jit {
     const p = this.seedsOf(hp);
     p.seeds.add(Number(pc & 0xfffn));
     const all = this.threshold(h) === 1;
+    // a page that had a region before (it lost its JIT map slot to another page that maps there,
+    // or its bytes changed) is compiled from everything it was entered at, with what is reachable
+    // from there, and its recompilations counted afresh: else a page that loses its slot again
+    // and again (a user program's loop and the kernel's timer code 16 MiB apart) comes back each
+    // time with only the blocks of the last profile, uses up its recompilations on the misses,
+    // and then misses at every turn for good (intmix in the guest ran 6x slower so, now and then)
+    const again = p.entryBits !== undefined;
+    if (again) { p.recompiles = 0; p.misses = 0; p.missed = 0; }
     if (!all && this.overBudget(p.size)) return 0;
-    return this.safeBuild(hp, p, all, !all);
+    return this.safeBuild(hp, p, all || again, !all);
   }
 
   /** jit_miss from the core: the region `fn` of page hp was entered at pc, which it has no code
