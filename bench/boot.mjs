@@ -30,6 +30,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  *  returns [seconds, instructions, the core's JIT counters]. */
 async function rvisorBoot(firmware, threshold) {
   let out = '';
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const b = new VirtBoard({
     harts: 1, memBytes: 256 << 20, kernel, kernelName: 'Image', initrd, append: 'console=ttyS0', firmware, disks: [],
@@ -42,10 +43,11 @@ async function rvisorBoot(firmware, threshold) {
     if (r.kind === 'poweroff' || r.kind === 'reboot') throw new Error(`guest ended early: ${r.kind}`);
   }
   const secs = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
   const insns = b.instructions;
   const jit = b.core.jitStats();
   b.destroy();
-  return [secs, insns, jit];
+  return [secs, insns, jit, (c.user + c.system) / 1e6];
 }
 
 function qemuBoot(dir) {
@@ -77,11 +79,18 @@ const configs = [
   ['rvisor (own SBI)', undefined, 0], ['rvisor + OpenSBI', opensbi, 0],
   ['rvisor JIT (own SBI)', undefined, jitThreshold], ['rvisor JIT + OpenSBI', opensbi, jitThreshold],
 ];
-for (const [name, fw, threshold] of configs) {
-  const t = [], n = [];
-  let jit;
-  for (let i = 0; i < runs; i++) { const [s, insns, j] = await rvisorBoot(fw, threshold); t.push(s); n.push(insns); jit = j && { ...j, bootInsns: Number(insns) }; }
-  rows.push({ name, secs: median(t), insns: n[0], jit: threshold ? jit : undefined, interp: rows.find((r) => r.name === name.replace(' JIT', '')) });
+// the configurations take turns, run after run (the machine's speed drifts over a minute)
+const samples = configs.map(() => ({ t: [], cpu: [], n: [], jit: undefined }));
+for (let i = 0; i < runs; i++) {
+  for (const [k, [, fw, threshold]] of configs.entries()) {
+    const [s, insns, j, cpu] = await rvisorBoot(fw, threshold);
+    const x = samples[k];
+    x.t.push(s); x.cpu.push(cpu); x.n.push(insns); x.jit = j && { ...j, bootInsns: Number(insns) };
+  }
+}
+for (const [k, [name, , threshold]] of configs.entries()) {
+  const x = samples[k];
+  rows.push({ name, secs: median(x.t), cpu: median(x.cpu), insns: x.n[0], jit: threshold ? x.jit : undefined, interp: rows.find((r) => r.name === name.replace(' JIT', '')) });
 }
 let qemu;
 if (haveQemu) {
@@ -92,12 +101,13 @@ if (haveQemu) {
   console.log('qemu-system-riscv64 not found (apt-get install qemu-system-misc): rvisor numbers only');
 }
 console.log(`boot to "${READY}", median of ${runs} runs, JIT threshold ${jitThreshold} (${haveQemu ? spawnSync('qemu-system-riscv64', ['--version']).stdout.toString().split('\n')[0] : 'no QEMU'})`);
-console.log('configuration            seconds  guest instructions   MIPS  vs QEMU  interp/JIT');
+console.log('configuration            seconds  CPU s  guest instructions   MIPS  vs QEMU  interp/JIT  (CPU)');
 for (const r of rows) {
-  console.log(`${r.name.padEnd(24)} ${r.secs.toFixed(2).padStart(7)}  ${r.insns.toLocaleString('en-US').padStart(18)}  ` +
+  console.log(`${r.name.padEnd(24)} ${r.secs.toFixed(2).padStart(7)}  ${r.cpu.toFixed(2).padStart(5)}  ${r.insns.toLocaleString('en-US').padStart(18)}  ` +
     `${(Number(r.insns) / r.secs / 1e6).toFixed(0).padStart(5)}  ${(qemu ? (r.secs / qemu).toFixed(2) + 'x' : '-').padStart(7)}  ` +
-    `${(r.interp ? (r.interp.secs / r.secs).toFixed(2) + 'x' : '').padStart(10)}`);
+    `${(r.interp ? (r.interp.secs / r.secs).toFixed(2) + 'x' : '').padStart(10)}  ${r.interp ? (r.interp.cpu / r.cpu).toFixed(2) + 'x' : ''}`);
 }
+console.log('CPU s: the process\'s user+system time for the boot (V8\'s compiler threads included); interp/JIT > 1: the JIT is faster.');
 if (qemu) console.log(`${'QEMU (OpenSBI)'.padEnd(24)} ${qemu.toFixed(2).padStart(7)}`);
 for (const r of rows.filter((x) => x.jit)) {
   const j = r.jit;

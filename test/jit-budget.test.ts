@@ -54,12 +54,17 @@ test('jit budget: a page is not compiled until the instructions run pay for it, 
   assert.ok(s.deferred > 0, `refused at first: ${JSON.stringify(s)}`);
   assert.ok(s.translations >= 1 && s.instructions > 100_000, `then compiled and run: ${JSON.stringify(s)}`);
   assert.ok(s.translatedInstructions <= s.run / 10_000, `within the budget: ${JSON.stringify(s)}`);
-  // an allowance the run never earns: nothing is compiled, and nothing changes
-  const never = runWith(hotLoop, { threshold: 500, budget: { initial: 0, ratio: 1_000_000_000 }, density: 0 });
-  sameState(never, interp);
+  // an allowance the run never earns: the page is refused until it has run, interpreted, 50,000
+  // instructions per instruction of its code (jit.ts RUN_PAYBACK: 5 x 50,000, credited 4 x the
+  // threshold per refusal), then compiled all the same for the rest of the run
+  const longLoop = hotLoop.map((w, i) => (i === 1 ? I('lui', { rd: 11, imm: 32 << 12 }) : w)); // 131,072 rounds
+  const never = runWith(longLoop, { threshold: 500, budget: { initial: 0, ratio: 1_000_000_000 }, density: 0 });
+  const longInterp = runWith(longLoop, { threshold: 0 });
+  sameState(never, longInterp);
   const t = never.core.jitStats();
-  assert.equal(t.translations, 0, JSON.stringify(t));
-  assert.ok(t.deferred > 0 && t.run === Number(interp.hart.instret), JSON.stringify(t));
+  assert.equal(t.translations, 1, JSON.stringify(t));
+  assert.ok(t.deferred >= 100 && t.run === Number(longInterp.hart.instret), JSON.stringify(t));
+  assert.ok(t.instructions > 100_000 && t.instructions < t.run - 200_000, `waited, then ran in the region: ${JSON.stringify(t)}`);
   // no budget: compiled as soon as it is hot
   const free = runWith(hotLoop, { threshold: 500, budget: { initial: 0, ratio: 0 }, density: 0 });
   sameState(free, interp);
@@ -108,7 +113,7 @@ test('jit budget: a refused recompilation is not asked about at every miss, and 
     I('addi', { rd: 12, rs1: 12, imm: 1 }),
     I('addi', { rd: 11, rs1: 11, imm: -1 }),
     I('bne', { rs1: 11, rs2: 0, imm: -8 }),
-    I('addi', { rd: 11, rs1: 0, imm: 2000 }),
+    I('lui', { rd: 11, imm: 0x2000 }), // 8192 rounds
     I('addi', { rd: 13, rs1: 13, imm: 1 }),
     I('addi', { rd: 11, rs1: 11, imm: -1 }),
     I('bne', { rs1: 11, rs2: 0, imm: -8 }),
@@ -122,18 +127,18 @@ test('jit budget: a refused recompilation is not asked about at every miss, and 
   // from now on no compilation is paid for by the budget
   m.core.configureJit({ threshold: 200, budget: { initial: 0, ratio: 1_000_000_000 }, density: 0 }, [m.hart]);
   assert.equal(m.run(), CAUSE_ECALL_U);
-  assert.equal(m.hart.x(13), 2000n);
-  assert.equal(m.hart.instret, BigInt(1 + 2000 * 3 + 1 + 2000 * 3));
+  assert.equal(m.hart.x(13), 8192n);
+  assert.equal(m.hart.instret, BigInt(1 + 2000 * 3 + 1 + 8192 * 3));
   const s = m.core.jitStats();
   // refused at first (the budget), and the misses until the next question not asked about
   assert.ok(s.deferred >= 1 && s.missesAsked <= 8, `most misses are not asked about: ${JSON.stringify(s)}`);
   // the run loop knows where the region has code (CACHE_JITENTRY): a miss does not call it
   assert.ok(s.enters < 100, `the region is not entered at B: ${JSON.stringify(s)}`);
-  // then the misses (32 per instruction of the page's code: jit.ts MISS_PAYBACK) paid for a
+  // then the misses (512 per instruction of the page's code: jit.ts MISS_PAYBACK) paid for a
   // recompilation with B as an entry, outside the budget, and B's rounds run in the region
   assert.equal(s.translations, 2, JSON.stringify(s));
-  assert.ok(s.misses >= 200 && s.misses <= 1500, `B missed until recompiled, then no more: ${JSON.stringify(s)}`);
-  assert.ok(s.instructions >= (2000 - 1500) * 3, `B ran in the region: ${JSON.stringify(s)}`);
+  assert.ok(s.misses >= 2000 && s.misses <= 6000, `B missed until recompiled, then no more: ${JSON.stringify(s)}`);
+  assert.ok(s.instructions >= (8192 - 6000) * 3, `B ran in the region: ${JSON.stringify(s)}`);
 });
 
 test('jit entries: a computed jump into the middle of a straight run makes that offset an entry', () => {

@@ -39,10 +39,16 @@ const MISS_SKIP_FOREVER = 0x3fffffff;
 const MISS_SKIP_REFUSED = 1024;
 /** A page whose region missed this many times per instruction in it since it was last compiled
  *  is compiled again whatever the compile budget says, and not counted against it: a miss costs
- *  the region's exit, a lookup and the interpreter's run of the block (about 0.1 µs), a
- *  translated instruction about 20–40 µs of compiling (docs/performance.md, session 13), so the
- *  recompilation has paid for itself if the misses go on as they did. */
-const MISS_PAYBACK = 32;
+ *  the region's exit, a lookup and the interpreter's run of the block (0.1–0.5 µs), a translated
+ *  instruction about 300 µs (RUN_PAYBACK), so the recompilation about pays for itself if the
+ *  misses go on as they did (and a region missing hot code misses at every turn). */
+const MISS_PAYBACK = 512;
+/** A page the budget refused is compiled whatever it says once it has run this many
+ *  instructions interpreted per instruction of its code while refused: a translated instruction
+ *  costs about 300 µs of host CPU (V8's compiles included: boots that translated 700–3,500
+ *  instructions took 0.2–0.95 s more CPU, docs/performance.md session 13), and a region saves
+ *  about 6 ns per instruction it runs instead of the interpreter. */
+const RUN_PAYBACK = 50_000;
 /** Most guest instructions and wasm bytes in one region (a page holds at most 2048
  *  instructions; overlapping runs from odd entries can repeat some); a bigger one is not compiled. */
 const MAX_REGION_INSTRUCTIONS = 8192;
@@ -52,7 +58,7 @@ const MAX_REGION_BYTES = 1 << 20;
  *  with one per 10^5 run the JIT spends at most about a tenth of the time it has run on
  *  compiling, whatever the program (a boot's code is hot briefly and in many places; a
  *  benchmark's loops are few and run long). */
-export const DEFAULT_BUDGET = { initial: 1000, ratio: 100_000 };
+export const DEFAULT_BUDGET = { initial: 500, ratio: 300_000 };
 /** JitConfig.density: a page must run at least 1/64 of all instructions while it gets hot. */
 export const DEFAULT_DENSITY = 64;
 
@@ -146,6 +152,8 @@ interface Region { index: number; module: WebAssembly.Module; refs: number; byte
 interface PageSeeds { seeds: Set<number>; fresh: number; misses: number; recompiles: number;
   /** Misses since the page was last compiled, those the core skipped included. */
   missed: number;
+  /** Instructions the page ran interpreted (at least) while the budget refused to compile it. */
+  waited: number;
   /** Instructions in its last translation (0: none yet), and whether the last build was refused
    *  by the compile budget. */
   size: number; deferred: boolean;
@@ -231,8 +239,17 @@ export class Jit {
     // and then misses at every turn for good (intmix in the guest ran 6x slower so, now and then)
     const again = p.entryBits !== undefined;
     if (again) { p.recompiles = 0; p.misses = 0; p.missed = 0; }
-    if (!all && this.overBudget(p.size)) return 0;
-    return this.safeBuild(hp, p, all || again, !all);
+    // a page the budget refused comes back only after running 8x the threshold more (the core's
+    // back-off; measured about 5x of its own, the rest credited to it by the samples) and the
+    // threshold again, credited 4x: once it has run RUN_PAYBACK instructions per instruction of
+    // its code so, compiling it pays (if it goes on as it did), whatever the budget
+    const paid = !all && p.size > 0 && p.waited >= RUN_PAYBACK * p.size;
+    // (refused before any work once the page's size is known; build estimates it first)
+    if (!all && !paid && p.size > 0 && this.overBudget(p.size)) { p.waited += 4 * this.threshold(h); return 0; }
+    const fn = this.safeBuild(hp, p, all || again, !all && !paid);
+    if (fn === 0 && p.deferred) p.waited += 4 * this.threshold(h);
+    if (fn > 0) p.waited = 0;
+    return fn;
   }
 
   /** jit_miss from the core: the region `fn` of page hp was entered at pc, which it has no code
@@ -355,7 +372,7 @@ export class Jit {
     let p = this.pages.get(hp);
     if (!p) {
       if (this.pages.size >= 4 * JITMAP_SLOTS) this.pages.clear();
-      p = { seeds: new Set(), jumped: new Set(), fresh: 0, misses: 0, missed: 0, recompiles: 0, size: 0, deferred: false };
+      p = { seeds: new Set(), jumped: new Set(), fresh: 0, misses: 0, missed: 0, waited: 0, recompiles: 0, size: 0, deferred: false };
       this.pages.set(hp, p);
     }
     return p;
