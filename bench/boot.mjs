@@ -2,7 +2,8 @@
 // Boot benchmark: the bundled kernel + initramfs (images/) booted to the guest's readiness line,
 // under rvisor (with its own SBI, and with Debian's OpenSBI as firmware), each with the
 // interpreter only and with the JIT, and under QEMU (qemu-system-riscv64 -machine virt, TCG,
-// OpenSBI) in the same run, several times each. Prints the median seconds, guest instructions to
+// OpenSBI) in the same run, several times each, every rvisor boot in a fresh process, the configurations
+// taking turns. Prints the median seconds, guest instructions to
 // boot (rvisor's count), the ratio rvisor/QEMU, and the JIT's counters after the last JIT boot.
 //   node bench/boot.mjs [--runs N] [--jit-threshold N]     (npm run build first)
 //   --runs: boots per configuration (default 5); --jit-threshold: instructions on a page before
@@ -20,6 +21,10 @@ const { VirtBoard } = await import(join(root, 'dist/src/machine/board.js'));
 const READY = 'rvisor guest ready';
 const argVal = (name) => { const i = process.argv.indexOf(name); return i < 0 ? undefined : process.argv[i + 1]; };
 const runs = Number(argVal('--runs')) || 5;
+/** Internal: `--one FIRMWARE THRESHOLD` boots once in this process and prints the result as
+ *  JSON (every measured boot runs in a fresh process, as `rvisor run` does: no module compiled by
+ *  an earlier boot is reused, V8 starts cold). */
+const one = process.argv.indexOf('--one');
 const jitThreshold = argVal('--jit-threshold') === undefined ? 50000 : Number(argVal('--jit-threshold'));
 if (!Number.isInteger(jitThreshold) || jitThreshold < 1) throw new Error('--jit-threshold needs a positive integer');
 const img = (n) => new Uint8Array(gunzipSync(readFileSync(join(root, 'images', n))));
@@ -69,6 +74,20 @@ function qemuBoot(dir) {
   });
 }
 
+if (one >= 0) {
+  const fw = process.argv[one + 1] === 'opensbi' ? opensbi : undefined;
+  const [s, insns, j, cpu] = await rvisorBoot(fw, Number(process.argv[one + 2]));
+  process.stdout.write(JSON.stringify({ s, insns: Number(insns), j, cpu }));
+  process.exit(0);
+}
+/** One boot in a child process: [seconds, instructions, JIT counters, CPU seconds]. */
+function freshBoot(fw, threshold) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--one', fw ? 'opensbi' : 'own', String(threshold)], { maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`boot failed: ${r.stderr}`);
+  const o = JSON.parse(r.stdout.toString());
+  return [o.s, o.insns, o.j, o.cpu];
+}
+
 const haveQemu = spawnSync('qemu-system-riscv64', ['--version']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'rvisor-bootbench-'));
 writeFileSync(join(dir, 'Image'), kernel);
@@ -83,7 +102,7 @@ const configs = [
 const samples = configs.map(() => ({ t: [], cpu: [], n: [], jit: undefined }));
 for (let i = 0; i < runs; i++) {
   for (const [k, [, fw, threshold]] of configs.entries()) {
-    const [s, insns, j, cpu] = await rvisorBoot(fw, threshold);
+    const [s, insns, j, cpu] = freshBoot(fw, threshold);
     const x = samples[k];
     x.t.push(s); x.cpu.push(cpu); x.n.push(insns); x.jit = j && { ...j, bootInsns: Number(insns) };
   }
