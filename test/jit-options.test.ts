@@ -15,7 +15,7 @@ import { parseRunArgs } from '../src/cli/run.js';
 import { jitConfigOf } from '../src/cli/jit-options.js';
 import { definitionJit, normalizeDefinition } from '../src/vmm/definition.js';
 import { VmDefinitionInputSchema, VmDefinitionSchema } from '../src/api/schemas.js';
-import { DEFAULT_JIT_THRESHOLD } from '../src/jit/jit.js';
+import { DEFAULT_JIT_THRESHOLD, DEFAULT_BUDGET, SYSTEM_BUDGET } from '../src/jit/jit.js';
 import { ROOT, readRepoFile, runRvisor } from './helpers.js';
 import { waitForState, withHost } from './host-helpers.js';
 
@@ -52,8 +52,9 @@ test('exec: --jit on|off and --jit-threshold N, as two words or with =', () => {
   const q = parseExecArgs(['prog']);
   assert.equal(q.jit, undefined);
   assert.equal(q.jitThreshold, undefined);
-  assert.deepEqual(jitConfigOf({ jit: true, jitThreshold: 7 }), { threshold: 7 });
-  assert.deepEqual(jitConfigOf({ jit: false, jitThreshold: 7 }), { threshold: 0 });
+  // (a process VM's compile budget: an initial allowance for the program's first hot page)
+  assert.deepEqual(jitConfigOf({ jit: true, jitThreshold: 7 }), { threshold: 7, budget: DEFAULT_BUDGET });
+  assert.deepEqual(jitConfigOf({ jit: false, jitThreshold: 7 }), { threshold: 0, budget: DEFAULT_BUDGET });
   assert.deepEqual(jitConfigOf({ jit: true, jitThreshold: undefined }).threshold, Number(process.env.RVISOR_JIT_THRESHOLD ?? DEFAULT_JIT_THRESHOLD));
 });
 
@@ -92,8 +93,9 @@ test('definition: jit "on"|"off" and jitThreshold (1..2^31-1) are kept; other va
   const d = normalizeDefinition({ name: 'fast', jit: 'on', jitThreshold: 1 });
   assert.equal(d.jit, 'on');
   assert.equal(d.jitThreshold, 1);
-  assert.deepEqual(definitionJit(d), { jit: { threshold: 1 } });
-  assert.deepEqual(definitionJit(normalizeDefinition({ name: 'slow', jit: 'off', jitThreshold: 5 })), { jit: { threshold: 0 } });
+  // (a system VM's compile budget: none to start with, a boot's code does not pay V8's compiles)
+  assert.deepEqual(definitionJit(d), { jit: { threshold: 1, budget: SYSTEM_BUDGET } });
+  assert.deepEqual(definitionJit(normalizeDefinition({ name: 'slow', jit: 'off', jitThreshold: 5 })), { jit: { threshold: 0, budget: SYSTEM_BUDGET } });
   const plain = normalizeDefinition({ name: 'plain' });
   assert.ok(!('jit' in plain) && !('jitThreshold' in plain), 'absent keys stay absent (the host\'s environment decides)');
   assert.deepEqual(definitionJit(plain), {});

@@ -59,6 +59,8 @@ const MAX_REGION_BYTES = 1 << 20;
  *  compiling, whatever the program (a boot's code is hot briefly and in many places; a
  *  benchmark's loops are few and run long). */
 export const DEFAULT_BUDGET = { initial: 500, ratio: 300_000 };
+/** A system VM's: no initial allowance (a boot's first hot pages are not worth compiling). */
+export const SYSTEM_BUDGET = { initial: 0, ratio: 300_000 };
 /** JitConfig.density: a page must run at least 1/64 of all instructions while it gets hot. */
 export const DEFAULT_DENSITY = 64;
 

@@ -6,6 +6,7 @@
 import { HostMemory } from '../memory/host-memory.js';
 import { Core, type SystemHooks } from '../cpu/core.js';
 import type { JitConfig } from '../jit/jit.js';
+import { jitConfig } from '../jit/config.js';
 import type { Hart } from '../cpu/hart.js';
 import {
   HART_FLAGS, HART_PRIV, HART_MEDELEG, HART_MIDELEG, HART_MCOUNTEREN, HART_MENVCFG, HART_MHARTID, HART_MSTATUS,
@@ -181,7 +182,7 @@ export class VirtBoard implements SbiBoard {
     this.host = host;
     this.slice = cfg.sliceInsns ?? 20000;
     this.ownsCore = !opts.core;
-    this.core = opts.core ?? new Core(host);
+    this.core = opts.core ?? new Core(host, jitConfig(undefined, undefined, 'system'));
     this.clock = this.det?.clock ?? new VirtualClock(MAP.TIMEBASE_HZ, cfg.hostNowMs);
     this.ram = saved ? GuestRam.attach(host, saved.ram, cfg.pageSources) : new GuestRam(host, MAP.RAM_BASE, cfg.memBytes);
     if (saved && (saved.ram.size !== cfg.memBytes || saved.harts.length !== cfg.harts)) {

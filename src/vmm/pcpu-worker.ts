@@ -14,6 +14,7 @@ import { RvisorError } from '../errors.js';
 import { nodePageSources } from './lazy-pages.js';
 import { useNodeSwap } from './swap-file.js';
 import type { FromWorker, ToWorker, VmLaunch } from './protocol.js';
+import { jitConfig } from '../jit/config.js';
 
 interface WorkerInit {
   module: WebAssembly.Module;
@@ -38,7 +39,7 @@ const now = () => performance.timeOrigin + performance.now();
 function coreFor(index: number): { host: HostMemory; core: Core } {
   const a = arenas[index];
   if (!a) throw new Error(`arena ${index} is unknown to this worker`);
-  a.core ??= new Core(a.host);
+  a.core ??= new Core(a.host, jitConfig(undefined, undefined, 'system'));
   return { host: a.host, core: a.core };
 }
 
