@@ -241,10 +241,10 @@ export class Jit {
     // and then misses at every turn for good (intmix in the guest ran 6x slower so, now and then)
     const again = p.entryBits !== undefined;
     if (again) { p.recompiles = 0; p.misses = 0; p.missed = 0; }
-    // a page the budget refused comes back only after running 8x the threshold more (the core's
-    // back-off; measured about 5x of its own, the rest credited to it by the samples) and the
-    // threshold again, credited 4x: once it has run RUN_PAYBACK instructions per instruction of
-    // its code so, compiling it pays (if it goes on as it did), whatever the budget
+    // a page the budget refused comes back after the core's back-off (8x the threshold) and the
+    // threshold again (measured: about 5x the threshold of its own instructions per refusal in
+    // jit-budget.test's loop), credited 4x: once it has run RUN_PAYBACK instructions per
+    // instruction of its code so, compiling it pays (if it goes on as it did), whatever the budget
     const paid = !all && p.size > 0 && p.waited >= RUN_PAYBACK * p.size;
     // (refused before any work once the page's size is known; build estimates it first)
     if (!all && !paid && p.size > 0 && this.overBudget(p.size)) { p.waited += 4 * this.threshold(h); return 0; }
