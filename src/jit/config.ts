@@ -4,6 +4,7 @@
 // --jit-threshold, and a VM definition's jit, override it. RVISOR_JIT_BUDGET=initial,ratio[,density]
 // sets the compile budget and the density condition (jit.ts; for measurements).
 import { DEFAULT_JIT_THRESHOLD, DEFAULT_BUDGET, SYSTEM_BUDGET, type JitConfig } from './jit.js';
+export type { JitConfig };
 
 /** Whether the JIT is on when nothing says otherwise. */
 export const JIT_DEFAULT_ON = false;

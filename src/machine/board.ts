@@ -5,8 +5,7 @@
 // side, src/vmm/, supplies time, console bytes and disks), so it can run in a browser later.
 import { HostMemory } from '../memory/host-memory.js';
 import { Core, type SystemHooks } from '../cpu/core.js';
-import type { JitConfig } from '../jit/jit.js';
-import { jitConfig } from '../jit/config.js';
+import { jitConfig, type JitConfig } from '../jit/config.js';
 import type { Hart } from '../cpu/hart.js';
 import {
   HART_FLAGS, HART_PRIV, HART_MEDELEG, HART_MIDELEG, HART_MCOUNTEREN, HART_MENVCFG, HART_MHARTID, HART_MSTATUS,
