@@ -25,10 +25,10 @@
 // FLW/FLD/FSW/FSD, binary64 arithmetic (add, sub, mul, div, sqrt, fused multiply-adds) by direct
 // calls of the core's FPU functions, fflags/frm/fcsr accesses; the rest of A, F and D through the
 // core's exec_ext. Everything that may change privilege, translation or control in ways a region
-// cannot follow (system instructions, other CSRs, fence.i, illegal encodings, an instruction on the page's last
-// halfword), an access tlb_fill leaves to the interpreter, a store to a frame holding checked
-// code, and an FP instruction with mstatus.FS not Dirty (or a reserved dynamic rounding mode)
-// end the region before that instruction (JIT_SLOW), which the interpreter then runs.
+// cannot follow (system instructions, other CSRs, fence.i, illegal encodings, an instruction on
+// the page's last halfword), an access tlb_fill leaves to the interpreter, a store to a frame
+// holding checked code, and an FP instruction with mstatus.FS not Dirty (or a reserved dynamic
+// rounding mode) end the region before that instruction (JIT_SLOW), which the interpreter runs.
 import { INSNS, type InsnDef } from '../isa/table.js';
 import { immB, immI, immJ, immS } from '../isa/fields.js';
 import {
