@@ -56,8 +56,8 @@ test('jit budget: a page is not compiled until the instructions run pay for it, 
   assert.ok(s.translatedInstructions <= s.run / 10_000, `within the budget: ${JSON.stringify(s)}`);
   // an allowance the run never earns: the page is refused until it has run, interpreted, 50,000
   // instructions per instruction of its code (jit.ts RUN_PAYBACK, credited 4 x the threshold per
-  // refusal; its size is not looked at before it has run enough to pay for 16: 800,000), then
-  // compiled all the same for the rest of the run
+  // refusal; its size: what the core's profile of it saw), then compiled all the same for the
+  // rest of the run
   const longLoop = hotLoop.map((w, i) => (i === 1 ? I('lui', { rd: 11, imm: 128 << 12 }) : w)); // 524,288 rounds
   const never = runWith(longLoop, { threshold: 500, budget: { initial: 0, ratio: 1_000_000_000 }, density: 0 });
   const longInterp = runWith(longLoop, { threshold: 0 });

@@ -251,8 +251,13 @@ export const CACHE_JITENTRY = CACHE_JITSTAMP + JITMAP_SLOTS * 4;
  *  host of each once, even while it skips misses. */
 export const CACHE_JITJUMP = CACHE_JITENTRY + JITMAP_SLOTS * JITSEEN_BYTES;
 
+/** Per JITMAP slot, a u32: the instructions of the distinct blocks the interpreter entered on
+ *  the page while it was last profiled (src/cpu/as/jit-track.ts), what its region is likely to
+ *  hold: the host's estimate of what compiling the page costs (src/jit/jit.ts compile). */
+export const CACHE_JITSIZE = CACHE_JITJUMP + JITMAP_SLOTS * JITSEEN_BYTES;
+
 /** Total bytes of one code cache (a multiple of 4096). */
-export const CACHE_SIZE = (CACHE_JITJUMP + JITMAP_SLOTS * JITSEEN_BYTES + 4095) & ~4095;
+export const CACHE_SIZE = (CACHE_JITSIZE + JITMAP_SLOTS * 4 + 4095) & ~4095;
 
 /** Access kinds passed to the host's TLB-miss handler. */
 export const ACCESS_READ = 0;

@@ -6,7 +6,7 @@
 // and a core holds at most maxCodeBytes of live regions (then it drops them all and starts over,
 // as QEMU flushes its translation buffer).
 import { CACHE_JITSEEN, JITSEEN_BYTES, CACHE_JITMAP, JITMAP_SLOTS, JITMAP_ENTRY_SIZE, HART_JIT_THRESHOLD, CACHE_JIT_ENTERS, CACHE_JIT_INSNS,
-  CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_CHAINS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITENTRY, CACHE_JITJUMP } from '../cpu/layout.js';
+  CACHE_JIT_MISSES, CACHE_JIT_CHECKS, CACHE_JIT_CHAINS, CACHE_JIT_RUN, CACHE_JIT_DENSITY, CACHE_JITENTRY, CACHE_JITJUMP, CACHE_JITSIZE } from '../cpu/layout.js';
 import { discoverEntries, translatePage, countInstructions, REGION_IMPORTS } from './translate.js';
 
 /** How the JIT runs: threshold 0 turns it off; 1 compiles every page the moment it runs. */
@@ -49,8 +49,6 @@ const MISS_PAYBACK = 512;
  *  instructions took 0.2–0.95 s more CPU, docs/performance.md session 13), and a region saves
  *  about 6 ns per instruction it runs instead of the interpreter. */
 const RUN_PAYBACK = 50_000;
-/** The fewest instructions a region is assumed to have before its page was looked at. */
-const MIN_REGION_INSTRUCTIONS = 16;
 /** Most guest instructions and wasm bytes in one region (a page holds at most 2048
  *  instructions; overlapping runs from odd entries can repeat some); a bigger one is not compiled. */
 const MAX_REGION_INSTRUCTIONS = 8192;
@@ -164,8 +162,8 @@ interface PageSeeds { seeds: Set<number>; fresh: number; misses: number; recompi
   missed: number;
   /** Instructions the page ran interpreted (at least) while the budget refused to compile it. */
   waited: number;
-  /** Instructions in its last translation (0: none yet), and whether the last build was refused
-   *  by the compile budget. */
+  /** Instructions in its last translation, else the most its profiles or a refused build counted
+   *  (0: none yet), and whether the last build was refused by the compile budget. */
   size: number; deferred: boolean;
   /** Offsets a region jumped to without having code there: entries even inside a straight run. */
   jumped: Set<number>;
@@ -249,17 +247,16 @@ export class Jit {
     // and then misses at every turn for good (intmix in the guest ran 6x slower so, now and then)
     const again = p.entryBits !== undefined;
     if (again) { p.recompiles = 0; p.misses = 0; p.missed = 0; }
+    // what compiling it is likely to cost: its last translation's size, else the distinct blocks
+    // its profile saw (the core's count: estimating it here, decoding the page in JavaScript
+    // V8 has not optimized yet, took 1-5 ms a page, timed in a boot)
+    if (p.entryBits === undefined) p.size = Math.max(p.size, this.profiledSize(hp), 1);
     // a page the budget refused comes back after the core's back-off (8x the threshold) and the
     // threshold again (measured: about 5x the threshold of its own instructions per refusal in
     // jit-budget.test's loop), credited 4x: once it has run RUN_PAYBACK instructions per
     // instruction of its code so, compiling it pays (if it goes on as it did), whatever the budget
-    const paid = !all && p.size > 0 && p.waited >= RUN_PAYBACK * p.size;
-    // refused before any work once the page's size is known (build estimates it first), and
-    // before estimating while the budget cannot pay for even a small region and the page has not
-    // run enough to pay for one itself (a boot gets hundreds of pages hot briefly: estimating
-    // each cost 50 ms of a 0.9 s boot, and V8 as much again optimizing the estimator)
-    const refuse = p.size > 0 ? this.overBudget(p.size) : p.waited < RUN_PAYBACK * MIN_REGION_INSTRUCTIONS && this.overBudget(MIN_REGION_INSTRUCTIONS);
-    if (!all && !paid && refuse) { p.waited += 4 * this.threshold(h); return 0; }
+    const paid = !all && p.waited >= RUN_PAYBACK * p.size;
+    if (!all && !paid && this.overBudget(p.size)) { p.waited += 4 * this.threshold(h); return 0; }
     const fn = this.safeBuild(hp, p, all || again, !all && !paid);
     if (fn === 0 && p.deferred) p.waited += 4 * this.threshold(h);
     if (fn > 0) p.waited = 0;
@@ -316,6 +313,12 @@ export class Jit {
       if ((seen[i]! & ~((p.entryBits?.[i] ?? 0) | (p.interior?.[i] ?? 0))) !== 0) return true;
     }
     return false;
+  }
+
+  /** The instructions of the distinct blocks the core saw entered on page hp while profiling it
+   *  (layout.ts CACHE_JITSIZE). */
+  private profiledSize(hp: number): number {
+    return this.core.view().getUint32(this.core.codeCache + CACHE_JITSIZE + ((hp >>> 12) & (JITMAP_SLOTS - 1)) * 4, true);
   }
 
   private seenBits(hp: number): Uint8Array {

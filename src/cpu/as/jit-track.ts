@@ -4,7 +4,7 @@
 import {
   CACHE_BHEAD, BLOCK_SLOTS, BLOCK_HEAD_SIZE, CACHE_EPOCH, CACHE_JITMAP, JITMAP_SLOTS,
   CACHE_JIT_INSNS, CACHE_JIT_MISSES, CACHE_JIT_RUN, CACHE_JIT_MARK, CACHE_JIT_BUDGET, CACHE_JIT_DENSITY, CACHE_JITSTAMP,
-  CACHE_JITSEEN, CACHE_JITJUMP, JITSEEN_BYTES, JIT_HOLD,
+  CACHE_JITSEEN, CACHE_JITJUMP, CACHE_JITSIZE, JITSEEN_BYTES, JIT_HOLD,
 } from '../layout';
 import { mark_code } from './mem';
 
@@ -37,6 +37,11 @@ export declare function jit_drop(fn: i32, stale: bool): void;
   const v = load<u8>(m);
   store<u8>(m, v | bit);
   return (v & bit) != 0;
+}
+
+/** Slot s's CACHE_JITSIZE word: the instructions of the distinct blocks its page's profile saw. */
+@inline function jit_size(c: usize, s: usize): usize {
+  return c + CACHE_JITSIZE + ((s - (c + CACHE_JITMAP)) >> 2);
 }
 
 /** Records that code at pc was entered on the page of slot s (a seed for its compilation). */
@@ -72,6 +77,7 @@ export function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: 
     fn = 0;
     memory.fill(c + CACHE_JITSEEN + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
     memory.fill(c + CACHE_JITJUMP + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
+    store<u32>(jit_size(c, s), 0);
     k = 0;
   } else if (fn > 0 || (sample && fn != 0)) return;
   k += cnt;
@@ -87,10 +93,12 @@ export function jit_count(h: usize, c: usize, pc: u64, hp: usize, cnt: i32, th: 
     memory.fill(c + CACHE_JITJUMP + ((s - (c + CACHE_JITMAP)) << 4), 0, JITSEEN_BYTES);
     store<i32>(s, JIT_PROFILING, 4);
     store<i32>(s, 0, 12);
+    store<u32>(jit_size(c, s), 0);
     jit_flag_page(c, page);
     return;
   }
-  jit_seen(c, s, pc);
+  // a block entered for the first time in this profile: its instructions count toward the size
+  if (!jit_mark(c, CACHE_JITSEEN, s, pc)) store<u32>(jit_size(c, s), load<u32>(jit_size(c, s)) + <u32>cnt);
   const window = th < JIT_WINDOW ? th : JIT_WINDOW;
   if (k < window) { store<i32>(s, k, 12); return; }
   const nf = jit_compile(h, pc, <usize>page);
