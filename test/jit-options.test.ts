@@ -15,7 +15,7 @@ import { parseRunArgs } from '../src/cli/run.js';
 import { jitConfigOf } from '../src/cli/jit-options.js';
 import { definitionJit, normalizeDefinition } from '../src/vmm/definition.js';
 import { VmDefinitionInputSchema, VmDefinitionSchema } from '../src/api/schemas.js';
-import { DEFAULT_JIT_THRESHOLD, DEFAULT_BUDGET, SYSTEM_BUDGET } from '../src/jit/jit.js';
+import { DEFAULT_JIT_THRESHOLD, DEFAULT_BUDGET } from '../src/jit/jit.js';
 import { ROOT, readRepoFile, runRvisor } from './helpers.js';
 import { waitForState, withHost } from './host-helpers.js';
 
@@ -94,8 +94,8 @@ test('definition: jit "on"|"off" and jitThreshold (1..2^31-1) are kept; other va
   assert.equal(d.jit, 'on');
   assert.equal(d.jitThreshold, 1);
   // (a system VM's compile budget: none to start with, a boot's code does not pay V8's compiles)
-  assert.deepEqual(definitionJit(d), { jit: { threshold: 1, budget: SYSTEM_BUDGET } });
-  assert.deepEqual(definitionJit(normalizeDefinition({ name: 'slow', jit: 'off', jitThreshold: 5 })), { jit: { threshold: 0, budget: SYSTEM_BUDGET } });
+  assert.deepEqual(definitionJit(d), { jit: { threshold: 1, budget: DEFAULT_BUDGET } });
+  assert.deepEqual(definitionJit(normalizeDefinition({ name: 'slow', jit: 'off', jitThreshold: 5 })), { jit: { threshold: 0, budget: DEFAULT_BUDGET } });
   const plain = normalizeDefinition({ name: 'plain' });
   assert.ok(!('jit' in plain) && !('jitThreshold' in plain), 'absent keys stay absent (the host\'s environment decides)');
   assert.deepEqual(definitionJit(plain), {});

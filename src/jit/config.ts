@@ -3,11 +3,13 @@
 // compiled at once, and with RVISOR_JIT=off), else the default. The CLI's --jit and
 // --jit-threshold, and a VM definition's jit, override it. RVISOR_JIT_BUDGET=initial,ratio[,density]
 // sets the compile budget and the density condition (jit.ts; for measurements).
-import { DEFAULT_JIT_THRESHOLD, DEFAULT_BUDGET, SYSTEM_BUDGET, type JitConfig } from './jit.js';
+import { DEFAULT_JIT_THRESHOLD, DEFAULT_BUDGET, type JitConfig } from './jit.js';
 export type { JitConfig };
 
-/** Whether the JIT is on when nothing says otherwise. */
-export const JIT_DEFAULT_ON = false;
+/** Whether the JIT is on when nothing says otherwise: on since it is faster everywhere measured
+ *  (docs/performance.md "Session 14": user-mode programs 1.9-4.7x, CPU-bound programs in the
+ *  guest 1.3-4.9x, a boot and short programs as fast as the interpreter, compiling nothing). */
+export const JIT_DEFAULT_ON = true;
 
 /** Parses --jit / a definition's value: 'on' or 'off'. */
 export function parseJitMode(v: string): boolean {
@@ -26,15 +28,12 @@ export function parseJitThreshold(v: string | number): number {
 }
 
 /** The configuration from mode and threshold (each undefined: the environment's, else the
- *  default), for a process VM (`rvisor exec`) or a system VM (a board): a system VM's compile
- *  budget starts with no allowance (SYSTEM_BUDGET), as a boot's code does not run long enough
- *  to pay V8's compiles (docs/performance.md session 13), while a program's first hot page is
- *  worth compiling at once. */
-export function jitConfig(mode?: boolean, threshold?: number, machine: 'process' | 'system' = 'process'): JitConfig {
+ *  default), for a process VM (`rvisor exec`) and a system VM (a board) alike. */
+export function jitConfig(mode?: boolean, threshold?: number): JitConfig {
   const env = typeof process === 'object' ? process.env : {};
   const on = mode ?? (env.RVISOR_JIT !== undefined ? parseJitMode(env.RVISOR_JIT) : JIT_DEFAULT_ON);
   const th = threshold ?? (env.RVISOR_JIT_THRESHOLD !== undefined ? parseJitThreshold(env.RVISOR_JIT_THRESHOLD) : DEFAULT_JIT_THRESHOLD);
   const b = env.RVISOR_JIT_BUDGET?.match(/^(\d+),(\d+)(?:,(\d+))?$/);
   if (b) return { threshold: on ? th : 0, budget: { initial: Number(b[1]), ratio: Number(b[2]) }, density: Number(b[3] ?? 64) };
-  return { threshold: on ? th : 0, budget: machine === 'system' ? SYSTEM_BUDGET : DEFAULT_BUDGET };
+  return { threshold: on ? th : 0, budget: DEFAULT_BUDGET };
 }

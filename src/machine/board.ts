@@ -181,7 +181,7 @@ export class VirtBoard implements SbiBoard {
     this.host = host;
     this.slice = cfg.sliceInsns ?? 20000;
     this.ownsCore = !opts.core;
-    this.core = opts.core ?? new Core(host, jitConfig(undefined, undefined, 'system'));
+    this.core = opts.core ?? new Core(host, jitConfig());
     this.clock = this.det?.clock ?? new VirtualClock(MAP.TIMEBASE_HZ, cfg.hostNowMs);
     this.ram = saved ? GuestRam.attach(host, saved.ram, cfg.pageSources) : new GuestRam(host, MAP.RAM_BASE, cfg.memBytes);
     if (saved && (saved.ram.size !== cfg.memBytes || saved.harts.length !== cfg.harts)) {

@@ -161,9 +161,9 @@ export function definitionJit(def: Pick<VmDefinition, 'jit' | 'jitThreshold'>): 
   if (def.jit === undefined && def.jitThreshold === undefined) return {};
   const mode = def.jit === undefined ? undefined : def.jit === 'on';
   try {
-    return { jit: jitConfig(mode, def.jitThreshold, 'system') };
+    return { jit: jitConfig(mode, def.jitThreshold) };
   } catch {
-    return { jit: jitConfig(mode ?? JIT_DEFAULT_ON, def.jitThreshold ?? DEFAULT_JIT_THRESHOLD, 'system') };
+    return { jit: jitConfig(mode ?? JIT_DEFAULT_ON, def.jitThreshold ?? DEFAULT_JIT_THRESHOLD) };
   }
 }
 

@@ -39,7 +39,7 @@ const now = () => performance.timeOrigin + performance.now();
 function coreFor(index: number): { host: HostMemory; core: Core } {
   const a = arenas[index];
   if (!a) throw new Error(`arena ${index} is unknown to this worker`);
-  a.core ??= new Core(a.host, jitConfig(undefined, undefined, 'system'));
+  a.core ??= new Core(a.host, jitConfig());
   return { host: a.host, core: a.core };
 }
 
