@@ -46,7 +46,7 @@ const definitionFields = {
   balloon: Type.Boolean({ description: 'A virtio-balloon device (default true)' }),
 };
 
-const Jit = Type.Union([Type.Literal('on'), Type.Literal('off')], { description: 'The JIT: "on" compiles hot guest code to WebAssembly (default: the host\'s $RVISOR_JIT, else off)' });
+const Jit = Type.Union([Type.Literal('on'), Type.Literal('off')], { description: 'The JIT: "on" compiles hot guest code to WebAssembly (default: the host\'s $RVISOR_JIT, else on)' });
 const JitThreshold = Type.Integer({ minimum: 1, maximum: 0x7fffffff, description: 'With the JIT on: instructions run on a page before it is compiled (default: the host\'s $RVISOR_JIT_THRESHOLD, else 50000)' });
 
 const SharingGroup = Type.String({ pattern: VM_NAME_PATTERN, description: 'Page sharing between VMs of the same group only (default: within the VM)' });

@@ -25,7 +25,7 @@ export const EXEC_USAGE = `usage: rvisor exec [options] [--] PROG [ARGS...]
                   ENOEXEC instead of running it natively (also: RVISOR_HOST_EXEC=0)
   --cpus N        show the guest N CPUs (1..64; default: $RVISOR_CPUS, else 1); every guest
                   thread still runs on one host thread, time-sliced
-  --jit on|off    compile hot guest code to WebAssembly (default: $RVISOR_JIT, else off)
+  --jit on|off    compile hot guest code to WebAssembly (default: $RVISOR_JIT, else on)
   --jit-threshold N
                   with the JIT on: instructions run on a page before it is compiled,
                   1..2147483647 (default: $RVISOR_JIT_THRESHOLD, else 50000; 1: at once)

@@ -25,7 +25,7 @@ export const RUN_USAGE = `usage: rvisor run [options]
   --disk FILE[,ro][,serial=ID]
                       a raw disk image as a virtio-blk device (repeatable)
   --stats             print instructions, seconds and MIPS at exit (and the JIT's counters)
-  --jit on|off        compile hot guest code to WebAssembly (default: $RVISOR_JIT, else off)
+  --jit on|off        compile hot guest code to WebAssembly (default: $RVISOR_JIT, else on)
   --jit-threshold N   with the JIT on: instructions run on a page before it is compiled,
                       1..2147483647 (default: $RVISOR_JIT_THRESHOLD, else 50000; 1: at once)
   --deterministic     deterministic mode, as QEMU's -icount: guest time advances with retired
