@@ -8,7 +8,7 @@ export type { JitConfig };
 
 /** Whether the JIT is on when nothing says otherwise: on since it is faster everywhere measured
  *  (docs/performance.md "Session 14": user-mode programs 1.9-4.7x, CPU-bound programs in the
- *  guest 1.3-4.9x, a boot and short programs as fast as the interpreter, compiling nothing). */
+ *  guest 1.3-4.9x, a boot as fast as the interpreter, compiling nothing; short programs compile nothing). */
 export const JIT_DEFAULT_ON = true;
 
 /** Parses --jit / a definition's value: 'on' or 'off'. */

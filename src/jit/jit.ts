@@ -56,7 +56,7 @@ const MAX_REGION_BYTES = 1 << 20;
 /** The compile budget (JitConfig.budget) when nobody sets one: the run earns nothing (the ratio
  *  is too big for any run to earn an instruction), so a page is compiled only once it has paid
  *  for itself (RUN_PAYBACK, MISS_PAYBACK), in a process VM and a system VM alike. A boot runs some
- *  160 pages hot briefly, none long enough to pay (10 fresh boots each: with ratio 300,000 the
+ *  160 pages hot briefly, none long enough to pay (5 fresh boots each: with ratio 300,000 the
  *  JIT's boot made 3-4 translations and took 0.99 s, with this none and 0.91 s, the interpreter
  *  0.90 s); CPU-bound programs in the guest ran faster too (bench/guest.mjs interp/JIT geomean
  *  2.09-2.42x against 1.68-1.78x: no page waits for budget the boot's pages used up); a short
