@@ -29,3 +29,22 @@ test('three VMs each touching 1.5 GiB run at once across arenas, every page inta
     assert.ok(host.hostStats().arenas.every((a) => a.framesInUse * 4096 < 64 * 1048576), 'the frames went back to their arenas');
   });
 });
+
+test('a frame-pool lock left held by a thread that is gone is freed by its tag, and only by its tag', async () => {
+  const { HostMemory } = await import('../src/memory/host-memory.js');
+  const { Worker } = await import('node:worker_threads');
+  const main = new HostMemory();
+  // a thread takes the lock and is terminated while holding it (as the watchdog cuts off a pCPU)
+  const src = `const { workerData, threadId, parentPort } = require('node:worker_threads');
+    const i32 = new Int32Array(workerData.buffer, 0xf000, 64);
+    Atomics.compareExchange(i32, 0, 0, threadId + 1); parentPort.postMessage('held'); for (;;) {}`;
+  const w = new Worker(src, { eval: true, workerData: { buffer: main.memory.buffer } });
+  const tag = w.threadId + 1;
+  await new Promise((res) => w.once('message', res));
+  await w.terminate();
+  assert.equal(HostMemory.releaseHeldBy(main.memory, tag + 1), false, 'another tag does not free it');
+  assert.equal(HostMemory.releaseHeldBy(main.memory, tag), true);
+  const f = main.allocFrame(); // would spin for ever with the lock still held
+  main.freeFrame(f);
+  assert.equal(HostMemory.releaseHeldBy(main.memory, tag), false, 'free now');
+});

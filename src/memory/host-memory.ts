@@ -16,7 +16,7 @@ const MAX_WASM_PAGES = 65536; // 4 GiB
 /** The allocator header: the last 4 KiB of the 64 KiB static area, which the core never uses (it
  *  has no globals and no data segments). Int32 slots: */
 const HEADER = 0xf000;
-const H_LOCK = 0; // 0 free, 1 held
+const H_LOCK = 0; // 0 free, else the holder's tag (HostMemory's `holder`: a thread's id + 1)
 const H_MAGIC = 1;
 const H_NEXT = 2; // next never-used frame (frame number = byte offset / 4096)
 const H_FREE = 3; // head of the free-frame list (0 = empty); a free frame's first u32 links the next
@@ -32,7 +32,13 @@ export class HostMemory {
   private dv: DataView;
   private i32: Int32Array;
 
-  constructor(initialBytes = MEM_RESERVED + 16 * 1048576, memory?: WebAssembly.Memory) {
+  /** What this thread writes into the lock while it holds it (nonzero; the main thread's 1): a
+   *  thread that is terminated while holding it (a pCPU worker cut off by the watchdog or at the
+   *  host's close) leaves its tag there, and releaseHeldBy frees the lock for the others. */
+  private readonly holder: number;
+
+  constructor(initialBytes = MEM_RESERVED + 16 * 1048576, memory?: WebAssembly.Memory, holder = 1) {
+    this.holder = holder;
     this.memory = memory ?? new WebAssembly.Memory({ initial: Math.ceil(initialBytes / WASM_PAGE), maximum: MAX_WASM_PAGES, shared: true });
     this.u8 = new Uint8Array(this.memory.buffer);
     this.dv = new DataView(this.memory.buffer);
@@ -45,9 +51,18 @@ export class HostMemory {
     }
   }
 
-  /** Wraps a Memory made by another thread's HostMemory (same pool, same frames). */
-  static attach(memory: WebAssembly.Memory): HostMemory {
-    return new HostMemory(0, memory);
+  /** Wraps a Memory made by another thread's HostMemory (same pool, same frames); holder: this
+   *  thread's lock tag (its thread id + 1; 1 is the main thread's). */
+  static attach(memory: WebAssembly.Memory, holder = 1): HostMemory {
+    return new HostMemory(0, memory, holder);
+  }
+
+  /** Frees the lock of memory's frame pool if the thread tagged `holder` holds it: that thread
+   *  is gone (terminated inside an allocation), and every other thread would otherwise spin on
+   *  the lock for ever. (What it was doing is lost: at worst a frame leaks.) Returns whether it
+   *  held the lock. */
+  static releaseHeldBy(memory: WebAssembly.Memory, holder: number): boolean {
+    return Atomics.compareExchange(new Int32Array(memory.buffer, HEADER, 64), H_LOCK, holder, 0) === holder;
   }
 
   /** A byte view of the whole memory (re-made after growth; do not keep it across allocations). */
@@ -77,8 +92,12 @@ export class HostMemory {
   }
 
   private lock(): void {
-    while (Atomics.compareExchange(this.i32, H_LOCK, 0, 1) !== 0) {
-      // held by another thread for a few instructions: spin
+    for (let spins = 1; Atomics.compareExchange(this.i32, H_LOCK, 0, this.holder) !== 0; spins++) {
+      // held by another thread for a few instructions: spin; held for seconds, its holder is
+      // gone without releasing it (releaseHeldBy missed it): an error rather than a hang
+      if ((spins & 0xfffff) === 0 && spins > 0x10000000) {
+        throw new RvisorError('INTERNAL', `the frame pool's lock has been held by thread tag ${Atomics.load(this.i32, H_LOCK)} for seconds`);
+      }
     }
   }
 

@@ -3,7 +3,7 @@
 // arena, keeps the boards of the VMs it ran last, and reports every slice with the board's state.
 // An exception while building or running a board ends that VM only (it is reported as crashed);
 // the worker goes on with the next slice.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, threadId } from 'node:worker_threads';
 import { webcrypto } from 'node:crypto';
 import { HostMemory } from '../memory/host-memory.js';
 import { Core, setCoreModule } from '../cpu/core.js';
@@ -31,7 +31,7 @@ const init = workerData as WorkerInit;
 setCoreModule(init.module);
 useNodeSwap(); // hypervisor swap: the VMs' swap files are read and written from this thread too
 const arenas: { host: HostMemory; core: Core | undefined }[] = [];
-init.arenas.forEach((m, i) => (arenas[i] = { host: HostMemory.attach(m), core: undefined }));
+init.arenas.forEach((m, i) => (arenas[i] = { host: HostMemory.attach(m, threadId + 1), core: undefined }));
 const live = new Map<number, Live>();
 const images = new BootImageCache();
 const now = () => performance.timeOrigin + performance.now();
@@ -126,7 +126,7 @@ function runSlice(m: Extract<ToWorker, { t: 'run' }>): FromWorker {
 port.on('message', (m: ToWorker) => {
   switch (m.t) {
     case 'arena':
-      arenas[m.index] = { host: HostMemory.attach(m.memory), core: undefined };
+      arenas[m.index] = { host: HostMemory.attach(m.memory, threadId + 1), core: undefined };
       break;
     case 'drop':
       live.delete(m.vm);

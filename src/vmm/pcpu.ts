@@ -5,6 +5,7 @@
 // plane holds every other VM's state).
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker } from './protocol.js';
+import { HostMemory } from '../memory/host-memory.js';
 
 export interface PcpuEvents {
   /** The slice ended (normally, or with the VM crashed). */
@@ -45,7 +46,12 @@ export class Pcpu {
       this.ev.reply(this, m);
     });
     w.on('error', (e) => this.die(w, `the pCPU thread failed: ${e.message}`));
-    w.on('exit', (code) => this.die(w, `the pCPU thread exited (status ${code})`));
+    const holder = w.threadId + 1; // its tag in the arenas' frame-pool locks (pcpu-worker.ts)
+    w.on('exit', (code) => {
+      // terminated (watchdog, close) inside an allocation, it would hold the lock for ever
+      for (const m of this.arenas()) HostMemory.releaseHeldBy(m, holder);
+      this.die(w, `the pCPU thread exited (status ${code})`);
+    });
   }
 
   private die(w: Worker, reason: string): void {
