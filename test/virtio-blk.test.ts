@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RvisorError } from '../src/errors.js';
-import { RawFileDisk, openRawDisks } from '../src/host/disk/raw-file.js';
+import { RawFileDisk } from '../src/host/disk/raw-file.js';
+import { openDisks } from '../src/host/disk/host-disk.js';
 import { MMIO_CONFIG, MMIO_DEVICE_ID } from '../src/devices/virtio/transport/mmio.js';
 import { VIRTIO_F_VERSION_1 } from '../src/devices/virtio/transport/virtio-device.js';
 import {
@@ -239,18 +240,18 @@ test('raw file backend: an empty file or a partial last sector is BAD_IMAGE, and
   d.close();
 });
 
-test('raw file backend: openRawDisks refuses one file twice (path, symlink, hard link) and closes what it opened', () => {
+test('raw file backend: openDisks refuses one file twice (path, symlink, hard link) and closes what it opened', () => {
   const a = makeImage(8), b = makeImage(8);
   const sym = path.join(tmp, 'sym.img');
   fs.symlinkSync(a, sym);
   const hard = path.join(tmp, 'hard.img');
   fs.linkSync(a, hard);
-  const ok = openRawDisks([{ path: a }, { path: b, readOnly: true }]);
+  const ok = openDisks([{ path: a }, { path: b, readOnly: true }]);
   assert.deepEqual(ok.map((d) => d.size), [4096, 4096]);
   for (const d of ok) d.close();
   const fdsBefore = fs.readdirSync('/proc/self/fd').length;
   for (const second of [a, sym, hard]) {
-    assert.throws(() => openRawDisks([{ path: a }, { path: b }, { path: second, readOnly: true }]),
+    assert.throws(() => openDisks([{ path: a }, { path: b }, { path: second, readOnly: true }]),
       (e: unknown) => e instanceof RvisorError && e.code === 'DISK_OPEN' && /is attached twice/.test(e.message), second);
   }
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'every disk opened was closed again');

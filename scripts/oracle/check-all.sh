@@ -21,6 +21,8 @@
 #                                                                                 test/fixtures/user/build.sh --check
 # test/fixtures/user/{smoke,threads,signals,hostio,fork}.expected, fork-cases.json
 #                                                         qemu-riscv64-static     test/fixtures/user/build.sh --check
+# test/fixtures/qcow2/*.gz, expected.json                 qemu-img, qemu-io       test/fixtures/qcow2/build.sh --check
+# (rvisor's qcow2 writes)                                 qemu-img check/compare  scripts/oracle/qcow2-check.mjs
 # guest/linux/qemu-*.log (qemu-boot.log), guest/linux/qemu-virt.dts
 #                                                         qemu-system-riscv64     scripts/oracle/qemu-boot-check.sh
 # test/suites/**/*.json (only with CHECK_SUITES=1: slow)  qemu-riscv64-static     scripts/oracle/suites-check.sh
@@ -41,6 +43,8 @@ for s in guest/*/regen.sh; do
 done
 check guest/ctests/native.sh guest/ctests/native.sh
 check test/fixtures/user test/fixtures/user/build.sh --check
+check test/fixtures/qcow2 test/fixtures/qcow2/build.sh --check
+check qcow2-writes node scripts/oracle/qcow2-check.mjs
 check guest/linux scripts/oracle/qemu-boot-check.sh
 if [ "${CHECK_SUITES:-}" = 1 ]; then
   check test/suites scripts/oracle/suites-check.sh

@@ -8,6 +8,7 @@
 #                                    gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross
 #   gcc (native)                     gcc libc6-dev           guest/sigmask (the native Linux reference)
 #   expect, fw_jump.bin, e2fsck      expect opensbi e2fsprogs guest/linux/qemu-test.sh
+#   qemu-img, qemu-io                qemu-utils              test/fixtures/qcow2/build.sh, scripts/oracle/qcow2-check.mjs
 #   go, dpkg-parsechangelog, make    golang-go dpkg-dev make  scripts/oracle/suites-check.sh (only
 #                                                             with CHECK_SUITES=1)
 # A tool that is still missing afterwards is an error: reference checks never skip.
@@ -28,6 +29,8 @@ want /usr/include/stdio.h libc6-dev
 want expect expect
 want /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin opensbi
 want e2fsck e2fsprogs
+want qemu-img qemu-utils
+want qemu-io qemu-utils
 if [ "${CHECK_SUITES:-}" = 1 ]; then
   want go golang-go
   want dpkg-parsechangelog dpkg-dev
@@ -43,7 +46,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 missing=0
-for t in dtc qemu-system-riscv64 qemu-riscv64-static riscv64-linux-gnu-gcc riscv64-linux-gnu-objdump gcc expect e2fsck; do
+for t in dtc qemu-system-riscv64 qemu-riscv64-static riscv64-linux-gnu-gcc riscv64-linux-gnu-objdump gcc expect e2fsck qemu-img qemu-io; do
   command -v "$t" >/dev/null || { echo "install-tools: $t is still missing" >&2; missing=1; }
 done
 for f in /usr/riscv64-linux-gnu/lib/libc.a /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin; do

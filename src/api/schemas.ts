@@ -25,9 +25,12 @@ export const VmStateSchema = Type.Union(
   { $id: 'VmState', description: 'States as libvirt names them' },
 );
 
+const DiskFormat = Type.Union([Type.Literal('raw'), Type.Literal('qcow2')], { description: 'Image format (absent: probed from the file)' });
+
 export const Disk = Type.Object({
-  path: FilePath('Absolute host path of a raw disk image'),
+  path: FilePath('Absolute host path of a disk image (raw or qcow2)'),
   readonly: Type.Boolean(),
+  format: Type.Optional(DiskFormat),
 }, { additionalProperties: false });
 
 const definitionFields = {
@@ -73,8 +76,9 @@ export const VmDefinitionInputSchema = Type.Object({
     [K in keyof typeof definitionFields]: TOptional<(typeof definitionFields)[K]>
   },
   disks: Type.Optional(Type.Array(Type.Object({
-    path: FilePath('Absolute host path of a raw disk image'),
+    path: FilePath('Absolute host path of a disk image (raw or qcow2)'),
     readonly: Type.Optional(Type.Boolean({ description: 'default false' })),
+    format: Type.Optional(DiskFormat),
   }, { additionalProperties: false }), { maxItems: 6 })),
   deterministic: Type.Optional(Deterministic),
   jit: Type.Optional(Jit),

@@ -15,6 +15,8 @@ commands:
                  run the hypervisor host: many VMs, their API on a Unix socket (and TCP)
   vm VERB [...]  drive the host's VMs (define, list, start, console, ...);
                  "rvisor vm --help" lists the verbs
+  img VERB [...] make and inspect disk images (create, info, check; raw and qcow2);
+                 "rvisor img --help" lists the verbs
   help [COMMAND] show this text, or the options of COMMAND`;
 
 export async function cli(argv: string[]): Promise<number> {
@@ -32,6 +34,8 @@ export async function cli(argv: string[]): Promise<number> {
         return await (await import('./serve.js')).serveCommand(rest);
       case 'vm':
         return await (await import('./vm.js')).vmCommand(rest);
+      case 'img':
+        return await (await import('./img.js')).imgCommand(rest);
       case undefined:
         // No command is a usage error: the text goes to stderr and the status says so.
         throw new RvisorError('USAGE', `no command given\n${USAGE}`);
@@ -41,8 +45,9 @@ export async function cli(argv: string[]): Promise<number> {
         // Help is a success: stdout, status 0 (for every verb: "rvisor run --help" too).
         const topic = rest[0];
         const text = topic === undefined ? USAGE : topic === 'run' ? (await import('./run.js')).RUN_USAGE : topic === 'exec' ? EXEC_USAGE
-          : topic === 'serve' ? (await import('./serve.js')).SERVE_USAGE : topic === 'vm' ? (await import('./vm.js')).VM_USAGE : undefined;
-        if (text === undefined) throw new RvisorError('USAGE', `help: unknown command "${topic}" (commands: run, exec, serve, vm)`);
+          : topic === 'serve' ? (await import('./serve.js')).SERVE_USAGE : topic === 'vm' ? (await import('./vm.js')).VM_USAGE
+          : topic === 'img' ? (await import('./img.js')).IMG_USAGE : undefined;
+        if (text === undefined) throw new RvisorError('USAGE', `help: unknown command "${topic}" (commands: run, exec, serve, vm, img)`);
         process.stdout.write(text + '\n');
         return 0;
       }

@@ -6,6 +6,7 @@ import { IMAGES_DIR } from '../vmm/files.js';
 import { LocalVm } from '../vmm/local-vm.js';
 import type { MachineSpec } from '../vmm/machine.js';
 import { RvisorError } from '../errors.js';
+import type { DiskFormat } from '../host/disk/host-disk.js';
 import { parseSize } from '../vmm/size.js';
 import { parseSeed } from '../machine/deterministic.js';
 import { formatJitStats } from '../jit/format.js';
@@ -22,8 +23,10 @@ export const RUN_USAGE = `usage: rvisor run [options]
   --initrd FILE       initramfs (default: the bundled images/initramfs.cpio.gz; "none" for none)
   --append "ARGS"     kernel command line (default "console=ttyS0")
   --bios FILE|none    M-mode firmware such as OpenSBI's fw_jump.bin (default none: rvisor is the SBI)
-  --disk FILE[,ro][,serial=ID]
-                      a raw disk image as a virtio-blk device (repeatable)
+  --disk FILE[,ro][,serial=ID][,format=raw|qcow2]
+                      a disk image as a virtio-blk device (repeatable); the format is
+                      probed when not given (a probed raw disk's guest may not write a
+                      qcow2 header into its first sector)
   --stats             print instructions, seconds and MIPS at exit (and the JIT's counters)
   --jit on|off        compile hot guest code to WebAssembly (default: $RVISOR_JIT, else on)
   --jit-threshold N   with the JIT on: instructions run on a page before it is compiled,
@@ -51,7 +54,7 @@ export interface RunOptions {
   initrd: string | undefined;
   append: string;
   bios: string | undefined;
-  disks: { path: string; readOnly: boolean; serial?: string }[];
+  disks: { path: string; readOnly: boolean; serial?: string; format?: DiskFormat }[];
   stats: boolean;
   /** --help: print RUN_USAGE and exit 0. */
   help: boolean;
@@ -104,10 +107,11 @@ export function parseRunArgs(args: string[]): RunOptions {
       case '--bios': { const v = value(); o.bios = v === 'none' ? undefined : v; o.given.add('bios'); break; }
       case '--disk': {
         const [path, ...flags] = value().split(',');
-        const bad = flags.find((f) => f !== 'ro' && !f.startsWith('serial='));
-        if (!path || bad !== undefined) throw new RvisorError('USAGE', `--disk expects FILE[,ro][,serial=ID]${bad ? `, not "${bad}"` : ''}`);
+        const bad = flags.find((f) => f !== 'ro' && !f.startsWith('serial=') && f !== 'format=raw' && f !== 'format=qcow2');
+        if (!path || bad !== undefined) throw new RvisorError('USAGE', `--disk expects FILE[,ro][,serial=ID][,format=raw|qcow2]${bad ? `, not "${bad}"` : ''}`);
         const serial = flags.find((f) => f.startsWith('serial='))?.slice(7);
-        o.disks.push({ path, readOnly: flags.includes('ro'), ...(serial !== undefined ? { serial } : {}) });
+        const format = flags.find((f) => f.startsWith('format='))?.slice(7) as DiskFormat | undefined;
+        o.disks.push({ path, readOnly: flags.includes('ro'), ...(serial !== undefined ? { serial } : {}), ...(format !== undefined ? { format } : {}) });
         o.given.add('disk');
         break;
       }
@@ -171,7 +175,7 @@ export async function runCommand(args: string[]): Promise<number> {
         vcpus: c.vcpus, memBytes: c.memBytes, kernel: c.kernel?.path ?? null, initrd: c.initrd?.path ?? null, append: c.append, bios: c.bios?.path ?? null,
         ...(c.deterministic ? { deterministic: { seed: c.deterministic.seed } } : {}), jit, // the JIT is not the machine's: a restore takes this run's
       };
-      disks = c.disks.map((d) => ({ path: d.path, readOnly: d.readOnly, ...(d.serial !== undefined ? { serial: d.serial } : {}) }));
+      disks = c.disks.map((d) => ({ path: d.path, readOnly: d.readOnly, ...(d.serial !== undefined ? { serial: d.serial } : {}), ...(d.format !== undefined ? { format: d.format } : {}) }));
     }
     const restore = snap;
     snap = undefined; // the LocalVm owns it now (a lazy restore reads pages from it until close())

@@ -45,6 +45,8 @@ export interface DiskIdentity {
   path: string;
   readOnly: boolean;
   serial?: string;
+  /** The image format given for the disk (absent: probed when opened). */
+  format?: 'raw' | 'qcow2';
   size: number;
   /** stat times in ns (decimal strings): any write moves ctime, and users cannot set it back. */
   mtimeNs: string;

@@ -7,7 +7,8 @@
 // A live checkpoint pauses the guest only while its RAM and disks are copied. A revert checks
 // everything first (a refusal changes nothing), stops the VM, copies the disks back (in place, so
 // the disk files keep their inode) and resumes the machine file as a restore does.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, constants as fsConstants } from 'node:fs';
+import { copyDiskFile } from '../host/disk/host-disk.js';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
 import { RvisorError } from '../errors.js';
 import type { DiskIdentity } from '../snapshot/machine.js';
@@ -148,7 +149,7 @@ export class Checkpoints<V extends CheckpointVm> {
       mkdirSync(tmp, { mode: 0o700 });
       try {
         // Identity (size, times, inode; content hash up to 64 MiB) of each disk as it is now.
-        const ids = def.disks.map((d) => diskIdentity({ path: d.path, readOnly: d.readonly }));
+        const ids = def.disks.map((d) => diskIdentity({ path: d.path, readOnly: d.readonly, ...(d.format ? { format: d.format } : {}) }));
         if (run) {
           writeSnapshotFile(join(tmp, MACHINE), {
             meta: { origin: 'serve', name, paused: state === 'paused' },
@@ -165,7 +166,7 @@ export class Checkpoints<V extends CheckpointVm> {
         const disks = def.disks.map((d, i) => {
           const identity = ids[i]!;
           const copy = d.readonly ? null : `disk-${i}.img`;
-          if (copy) copyFileSync(d.path, join(tmp, copy), fsConstants.COPYFILE_FICLONE);
+          if (copy) copyDiskFile(d.path, join(tmp, copy), fsConstants.COPYFILE_FICLONE);
           return { path: d.path, readonly: d.readonly, copy, identity };
         });
         const meta: CheckpointMeta = { name: snap, vm: name, parent, created, state, definition: structuredClone(def), machine: run ? MACHINE : null, disks };
@@ -243,7 +244,7 @@ export class Checkpoints<V extends CheckpointVm> {
       await this.h.cpu.stopBetweenSlices(run);
       if (vm.run === run) this.h.stop(vm);
     }
-    for (const d of m.disks) if (d.copy !== null) copyFileSync(join(folder, d.copy), d.path, fsConstants.COPYFILE_FICLONE);
+    for (const d of m.disks) if (d.copy !== null) copyDiskFile(join(folder, d.copy), d.path, fsConstants.COPYFILE_FICLONE);
     // A managed save belongs to the state the revert discards.
     try { unlinkSync(join(this.h.vmsDir, name, 'managed-save.rvs')); } catch { /* none */ }
     this.setCurrent(name, snap);

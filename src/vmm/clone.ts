@@ -5,7 +5,8 @@
 // gets a share count, every page is write-protected in both P2Ms, and the first write in either VM
 // copies the frame), so a write in one is never visible in the other. The clone gets a new name,
 // its own disk files in its folder and a new VM generation ID (the guest reseeds its RNG).
-import { copyFileSync, mkdirSync, rmSync, constants as fsConstants } from 'node:fs';
+import { copyDiskFile } from '../host/disk/host-disk.js';
+import { mkdirSync, rmSync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
 import { RvisorError } from '../errors.js';
 import { HART_P2M, HART_TLB } from '../cpu/layout.js';
@@ -107,7 +108,7 @@ export async function cloneVm<V extends CloneVm>(h: CloneHost<V>, name: string, 
       const disks = src.def.disks.map((d, i) => {
         if (d.readonly) return { ...d };
         const copy = join(folder, `disk-${i}.img`);
-        copyFileSync(d.path, copy, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL);
+        copyDiskFile(d.path, copy, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL);
         return { ...d, path: copy };
       });
       const def: VmDefinition = { ...structuredClone(src.def), name: newName, disks, autostart: false };

@@ -5,6 +5,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RvisorError } from '../errors.js';
 import { IMAGES_DIR } from './files.js';
+import { openDisk } from '../host/disk/host-disk.js';
+import { Qcow2Disk } from '../host/disk/qcow2.js';
 import { parseSize, sizeBytes } from './size.js';
 import { parseSeed } from '../machine/deterministic.js';
 import { JIT_DEFAULT_ON, jitConfig } from '../jit/config.js';
@@ -104,10 +106,11 @@ export function normalizeDefinition(input: VmDefinitionInput, cwd = process.cwd(
   if (disksIn.length > 6) bad(`at most 6 disks, not ${disksIn.length}`);
   const disks = disksIn.map((d, i) => {
     if (typeof d !== 'object' || d === null || typeof d.path !== 'string' || d.path === '') bad(`disks[${i}] needs a "path"`);
-    const extra = Object.keys(d).filter((k) => k !== 'path' && k !== 'readonly');
+    const extra = Object.keys(d).filter((k) => k !== 'path' && k !== 'readonly' && k !== 'format');
     if (extra.length) bad(`disks[${i}] has unknown key ${extra[0]}`);
     if (d.readonly !== undefined && typeof d.readonly !== 'boolean') bad(`disks[${i}].readonly must be true or false`);
-    return { path: isAbsolute(d.path) ? d.path : resolve(cwd, d.path), readonly: d.readonly === true };
+    if (d.format !== undefined && d.format !== 'raw' && d.format !== 'qcow2') bad(`disks[${i}].format must be "raw" or "qcow2"`);
+    return { path: isAbsolute(d.path) ? d.path : resolve(cwd, d.path), readonly: d.readonly === true, ...(d.format !== undefined ? { format: d.format as 'raw' | 'qcow2' } : {}) };
   });
   const seen = new Set<string>();
   for (const d of disks) {
@@ -189,7 +192,18 @@ export function checkDefinitionFiles(def: VmDefinition): void {
   need(def.bios, 'bios');
   def.disks.forEach((d, i) => {
     need(d.path, `disks[${i}]`, !d.readonly);
-    const size = statSync(d.path).size;
-    if (size === 0 || size % 512 !== 0) bad(`disks[${i}] ${d.path} is ${size} bytes: a disk image is a non-zero whole number of 512-byte sectors`);
+    // The image itself (format, size, a qcow2 header and its backing chain), opened read-only so
+    // that checking changes nothing.
+    try {
+      const disk = openDisk(d.path, { readOnly: true, ...(d.format ? { format: d.format } : {}) });
+      try {
+        if (!d.readonly && disk instanceof Qcow2Disk) Qcow2Disk.checkUsable(d.path, disk.header, false);
+      } finally {
+        disk.close();
+      }
+    } catch (e) {
+      if (e instanceof RvisorError) bad(`disks[${i}]: ${e.message}`);
+      throw e;
+    }
   });
 }

@@ -5,7 +5,7 @@
 import { RvisorError, type ErrorCode } from '../errors.js';
 import { coreModule } from '../cpu/core.js';
 import { freeBoardMemory, type BoardState } from '../machine/board.js';
-import type { RawFileDisk } from '../host/disk/raw-file.js';
+import type { HostDisk } from '../host/disk/host-disk.js';
 import type { Arena, Arenas } from './arenas.js';
 import { CreditScheduler, type SchedEntity } from './scheduler.js';
 import { Pcpu } from './pcpu.js';
@@ -28,7 +28,7 @@ export interface VmRun {
   id: number;
   arena: Arena;
   memBytes: number;
-  disks: RawFileDisk[];
+  disks: HostDisk[];
   launch: VmLaunch;
   events: RunEvents;
   /** The board's latest state; undefined until the first slice built the machine. */

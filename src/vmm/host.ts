@@ -9,7 +9,7 @@ import { existsSync, linkSync, copyFileSync, mkdirSync, unlinkSync, constants as
 import { isAbsolute, join, resolve } from 'node:path';
 import { RvisorError } from '../errors.js';
 import { freeBoardMemory, type BoardState } from '../machine/board.js';
-import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
+import { openDisks, type HostDisk } from '../host/disk/host-disk.js';
 import { parseSize } from './size.js';
 import { checkDefinitionFiles, definitionJit, normalizeDefinition } from './definition.js';
 import { Registry } from './registry.js';
@@ -277,9 +277,9 @@ export class Host extends EventEmitter implements HostApi {
         throw e;
       }
     }
-    let disks: RawFileDisk[];
+    let disks: HostDisk[];
     try {
-      disks = openRawDisks(def.disks.map((d) => ({ path: d.path, readOnly: d.readonly })));
+      disks = openDisks(def.disks.map((d) => ({ path: d.path, readOnly: d.readonly, ...(d.format ? { format: d.format } : {}) })));
     } catch (e) {
       snap?.close();
       throw new RvisorError('BAD_DEFINITION', (e as Error).message, { cause: e });
@@ -294,18 +294,18 @@ export class Host extends EventEmitter implements HostApi {
     return this.launchPrepared(vm, opts, undefined, snap, disks);
   }
 
-  private async launchPrepared(vm: Vm, opts: StartOptions, prepared?: PreparedMachine, snap?: OpenSnapshot, opened?: RawFileDisk[]): Promise<VmInfo> {
+  private async launchPrepared(vm: Vm, opts: StartOptions, prepared?: PreparedMachine, snap?: OpenSnapshot, opened?: HostDisk[]): Promise<VmInfo> {
     const name = vm.def.name;
     const def = vm.def;
     const memBytes = parseSize(def.memory, 'memory');
-    let disks: RawFileDisk[];
+    let disks: HostDisk[];
     if (opened) {
       disks = opened;
     } else {
       try {
         checkDefinitionFiles(def);
         if (prepared) this.memory.admit(def);
-        disks = openRawDisks(def.disks.map((d) => ({ path: d.path, readOnly: d.readonly })));
+        disks = openDisks(def.disks.map((d) => ({ path: d.path, readOnly: d.readonly, ...(d.format ? { format: d.format } : {}) })));
         try {
           this.disks.claim(name, disks);
         } catch (e) {
@@ -517,7 +517,7 @@ export class Host extends EventEmitter implements HostApi {
         config: {
           vcpus: def.vcpus, memBytes: run.memBytes, append: def.append,
           kernel: fileIdentity(def.kernel), initrd: fileIdentity(def.initrd), bios: fileIdentity(def.bios),
-          disks: def.disks.map((d) => diskIdentity({ path: d.path, readOnly: d.readonly })),
+          disks: def.disks.map((d) => diskIdentity({ path: d.path, readOnly: d.readonly, ...(d.format ? { format: d.format } : {}) })),
           sched: { weight: def.weight, cap: def.cap },
           ...(def.deterministic ? { deterministic: def.deterministic } : {}), ...(def.balloon ? {} : { balloon: false }),
         },

@@ -8,7 +8,7 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { VirtBoard, type DiskConfig } from '../machine/board.js';
 import { HostMemory } from '../memory/host-memory.js';
 import type { JitStats } from '../jit/jit.js';
-import { openRawDisks, type RawFileDisk } from '../host/disk/raw-file.js';
+import { openDisks, type DiskFormat, type HostDisk } from '../host/disk/host-disk.js';
 import { boardConfig, readBootImages, type MachineSpec } from './machine.js';
 import { materializeMachine } from '../snapshot/machine.js';
 import { nodePageSources } from './lazy-pages.js';
@@ -18,11 +18,12 @@ export interface LocalDiskSpec {
   path: string;
   readOnly: boolean;
   serial?: string;
+  format?: DiskFormat;
 }
 
 export class LocalVm {
   private board: VirtBoard | undefined;
-  private readonly disks: RawFileDisk[];
+  private readonly disks: HostDisk[];
   private readonly create: () => VirtBoard;
   private quitting = false;
   private wake: (() => void) | undefined;
@@ -42,7 +43,7 @@ export class LocalVm {
     let images, disks_;
     try {
       images = readBootImages(spec);
-      disks_ = openRawDisks(diskSpecs);
+      disks_ = openDisks(diskSpecs);
     } catch (e) {
       opts.restore?.close();
       throw e;

@@ -8,7 +8,7 @@ import { webcrypto } from 'node:crypto';
 import { HostMemory } from '../memory/host-memory.js';
 import { Core, setCoreModule } from '../cpu/core.js';
 import { VirtBoard, type BoardState } from '../machine/board.js';
-import { RawFileDisk } from '../host/disk/raw-file.js';
+import { diskFromShared } from '../host/disk/host-disk.js';
 import { BootImageCache, boardConfig, type MachineIo } from './machine.js';
 import { RvisorError } from '../errors.js';
 import { nodePageSources } from './lazy-pages.js';
@@ -53,7 +53,7 @@ function build(vm: number, launch: VmLaunch, from: 'boot' | BoardState, newGener
     maxIdleMs: 10000,
     pageSources: nodePageSources,
   };
-  const disks = launch.disks.map((d) => ({ backend: RawFileDisk.fromShared(d), readOnly: d.readOnly }));
+  const disks = launch.disks.map((d) => ({ backend: diskFromShared(d), readOnly: d.readOnly }));
   const cfg = boardConfig(launch.spec, images.images(launch.spec, launch.stamps), disks, io);
   const { host, core } = coreFor(launch.arena);
   const board = new VirtBoard(cfg, host, from === 'boot' ? { core } : { core, restore: from, newGeneration });

@@ -4,13 +4,13 @@
 // can hand it to any worker next (the board stays live in the worker that ran it last, which runs
 // it again without rebuilding it).
 import type { BoardState, StepResult } from '../machine/board.js';
-import type { SharedRawDisk } from '../host/disk/raw-file.js';
+import type { SharedDisk } from '../host/disk/host-disk.js';
 import type { MachineSpec } from './machine.js';
 
 /** What a worker needs to build (or rebuild) a VM's board. */
 export interface VmLaunch {
   spec: MachineSpec;
-  disks: SharedRawDisk[];
+  disks: SharedDisk[];
   arena: number;
   /** Each boot file's identity by path (size, mtime, inode): the worker's image cache reads a
    *  file again only when it changed. */

@@ -81,10 +81,10 @@ export function fileIdentity(path: string | null): FileIdentity | null {
   }
 }
 
-export function diskIdentity(d: { path: string; readOnly: boolean; serial?: string }): DiskIdentity {
+export function diskIdentity(d: { path: string; readOnly: boolean; serial?: string; format?: 'raw' | 'qcow2' }): DiskIdentity {
   const st = statSync(d.path, { bigint: true });
   return {
-    path: d.path, readOnly: d.readOnly, ...(d.serial !== undefined ? { serial: d.serial } : {}),
+    path: d.path, readOnly: d.readOnly, ...(d.serial !== undefined ? { serial: d.serial } : {}), ...(d.format !== undefined ? { format: d.format } : {}),
     size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), dev: st.dev.toString(), ino: st.ino.toString(),
     sha256: st.size <= BigInt(HASH_DISKS_UP_TO) ? sha256File(d.path) : null,
   };

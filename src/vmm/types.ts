@@ -18,7 +18,8 @@ export interface VmDefinition {
   append: string;
   /** M-mode firmware (e.g. OpenSBI fw_jump.bin); null: the VMM implements the SBI. */
   bios: string | null;
-  disks: { path: string; readonly: boolean }[];
+  /** format: the image format (absent: probed from the file when it is opened). */
+  disks: { path: string; readonly: boolean; format?: 'raw' | 'qcow2' }[];
   /** CPU weight under contention, 1..65535 (default 256). */
   weight: number;
   /** Most CPU the VM may use, per cent of one pCPU; 0 = no cap. */

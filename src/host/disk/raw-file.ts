@@ -4,27 +4,37 @@
 // clear RvisorErrors before the VM starts (design rule 5).
 import * as fs from 'node:fs';
 import { RvisorError } from '../../errors.js';
-import type { BlockBackend } from '../../devices/virtio/blk/backend.js';
+import type { HostDisk } from './host-disk.js';
+import { isQcow2Magic } from './qcow2-format.js';
+import { DIRTY_CHUNK, WriteLog } from './write-log.js';
+
+export { DIRTY_CHUNK };
 
 const SECTOR = 512n;
 
 export interface RawFileOptions {
   /** Open read-only (the guest sees a read-only disk). Default false. */
   readOnly?: boolean;
+  /** The format was probed, not given: the guest may not write a header of another format into
+   *  the first sector (it would be read as that format next time, with a backing file of its
+   *  choosing: QEMU refuses the same write for a probed raw image). */
+  probed?: boolean;
 }
 
 export interface SharedRawDisk {
+  format?: 'raw';
   path: string;
   fd: number;
   readOnly: boolean;
+  probed?: boolean;
   /** The write log shared by every thread writing the disk (see RawFileDisk.dirty). */
   dirty?: SharedArrayBuffer;
 }
 
-/** Granularity of the write log: one bit per 64 KiB of the disk. */
-export const DIRTY_CHUNK = 65536;
-
-export class RawFileDisk implements BlockBackend {
+export class RawFileDisk implements HostDisk {
+  readonly format = 'raw' as const;
+  readonly backingDisk = null;
+  readonly probed: boolean;
   readonly path: string;
   readonly readOnly: boolean;
   readonly size: number;
@@ -33,90 +43,66 @@ export class RawFileDisk implements BlockBackend {
   readonly ino: bigint;
   /** Last I/O error seen (diagnostics): the guest only sees VIRTIO_BLK_S_IOERR. */
   lastError: Error | undefined;
-  /** A writable disk's write log: bit i is set after a write to chunk i (DIRTY_CHUNK bytes) has
-   *  completed, by whichever thread wrote it; a live migration with --copy-storage clears a bit
-   *  before it reads the chunk, so a write it may have missed is always logged again. */
-  readonly dirty: Int32Array | undefined;
+  /** A writable disk's write log (see WriteLog). */
+  readonly writeLog: WriteLog | undefined;
   private fd: number | undefined;
 
-  private constructor(path: string, fd: number, st: fs.BigIntStats, readOnly: boolean, dirty?: SharedArrayBuffer) {
+  private constructor(path: string, fd: number, st: fs.BigIntStats, readOnly: boolean, probed: boolean, dirty?: SharedArrayBuffer) {
     this.path = path;
     this.fd = fd;
     this.size = Number(st.size);
     this.dev = st.dev;
     this.ino = st.ino;
     this.readOnly = readOnly;
-    if (!readOnly) this.dirty = new Int32Array(dirty ?? new SharedArrayBuffer(Math.ceil(this.size / DIRTY_CHUNK / 32) * 4 + 4));
+    this.probed = probed;
+    if (!readOnly) this.writeLog = new WriteLog(this.size, dirty);
+  }
+
+  get dirty(): Int32Array | undefined {
+    return this.writeLog?.bits;
   }
 
   /** What another thread of this process needs to use the same open file (fds are per process). */
   share(): SharedRawDisk {
     if (this.fd === undefined) throw new RvisorError('INTERNAL', `disk image '${this.path}' is closed`);
-    return { path: this.path, fd: this.fd, readOnly: this.readOnly, ...(this.dirty ? { dirty: this.dirty.buffer as SharedArrayBuffer } : {}) };
+    return { format: 'raw', path: this.path, fd: this.fd, readOnly: this.readOnly, probed: this.probed, ...(this.writeLog ? { dirty: this.writeLog.buffer } : {}) };
   }
 
   /** The disk another thread opened (see share()); close() it only where it was opened. */
   static fromShared(s: SharedRawDisk): RawFileDisk {
-    return new RawFileDisk(s.path, s.fd, fs.fstatSync(s.fd, { bigint: true }), s.readOnly, s.dirty);
+    return new RawFileDisk(s.path, s.fd, fs.fstatSync(s.fd, { bigint: true }), s.readOnly, s.probed === true, s.dirty);
   }
 
   /** Takes the write log: calls fn(chunk) for each chunk written since the last call (clearing
    *  its bit first). */
   takeDirty(fn: (chunk: number) => void): void {
-    const d = this.dirty;
-    if (!d) return;
-    for (let w = 0; w < d.length; w++) {
-      if (Atomics.load(d, w) === 0) continue;
-      const bits = Atomics.exchange(d, w, 0);
-      for (let b = 0; b < 32; b++) if (bits & (1 << b)) fn(w * 32 + b);
-    }
+    this.writeLog?.take(fn);
   }
 
   private logWrite(offset: number, len: number): void {
-    const d = this.dirty!;
-    for (let c = Math.floor(offset / DIRTY_CHUNK); c <= Math.floor((offset + len - 1) / DIRTY_CHUNK); c++) Atomics.or(d, c >> 5, 1 << (c & 31));
+    this.writeLog!.log(offset, len);
   }
 
   /** Opens an existing raw image. Throws RvisorError (nothing is created or modified). */
   static open(path: string, options: RawFileOptions = {}): RawFileDisk {
     const readOnly = options.readOnly === true;
-    let st: fs.Stats;
+    const { fd, st } = openImageFile(path, readOnly);
     try {
-      st = fs.statSync(path);
-    } catch (e) {
-      throw openError(path, e, readOnly);
-    }
-    if (!st.isFile()) {
-      throw new RvisorError('DISK_OPEN', `disk image '${path}' is not a regular file`);
-    }
-    // A file without any write permission bit is refused read-write even where the open would
-    // succeed (root): the user marked it read-only, and writing it would be a surprise.
-    if (!readOnly && (st.mode & 0o222) === 0) {
-      throw new RvisorError('DISK_READONLY', `disk image '${path}' is read-only (no write permission); attach it read-only or make it writable`);
-    }
-    let fd: number;
-    try {
-      // 'r+' opens for reading and writing and fails if the file does not exist: never creates.
-      fd = fs.openSync(path, readOnly ? 'r' : 'r+');
-    } catch (e) {
-      throw openError(path, e, readOnly);
-    }
-    let opened: fs.BigIntStats;
-    try {
-      opened = fs.fstatSync(fd, { bigint: true });
+      return RawFileDisk.adopt(path, fd, st, readOnly, options.probed === true);
     } catch (e) {
       fs.closeSync(fd);
-      throw openError(path, e, readOnly);
+      throw e;
     }
+  }
+
+  /** A raw disk over an open file; refuses sizes virtio-blk cannot expose (throws, fd stays open). */
+  static adopt(path: string, fd: number, st: fs.BigIntStats, readOnly: boolean, probed: boolean): RawFileDisk {
     // virtio-blk counts the disk in 512-byte sectors (virtio 1.2 §5.2.4, capacity): an empty file
     // would be a disk of no sectors, and a partial last sector could be neither read nor written.
-    const bad = opened.size === 0n ? 'is empty (0 bytes)'
-      : opened.size % SECTOR !== 0n ? `is ${opened.size} bytes, not a whole number of 512-byte sectors` : undefined;
-    if (bad !== undefined) {
-      fs.closeSync(fd);
-      throw new RvisorError('BAD_IMAGE', `disk image '${path}' ${bad}`);
-    }
-    return new RawFileDisk(path, fd, opened, readOnly);
+    const bad = st.size === 0n ? 'is empty (0 bytes)'
+      : st.size % SECTOR !== 0n ? `is ${st.size} bytes, not a whole number of 512-byte sectors` : undefined;
+    if (bad !== undefined) throw new RvisorError('BAD_IMAGE', `disk image '${path}' ${bad}`);
+    return new RawFileDisk(path, fd, st, readOnly, probed);
   }
 
   read(offset: number, buf: Uint8Array): boolean {
@@ -143,6 +129,10 @@ export class RawFileDisk implements BlockBackend {
   write(offset: number, buf: Uint8Array): boolean {
     const fd = this.fd;
     if (fd === undefined || this.readOnly) return false;
+    if (this.probed && offset < 4 && buf.length > 0 && this.wouldLookLikeQcow2(offset, buf)) {
+      this.lastError = new Error(`refused a guest write of a qcow2 header into sector 0 of '${this.path}', whose format was probed as raw (give format=raw to allow it)`);
+      return false;
+    }
     try {
       let done = 0;
       while (done < buf.length) {
@@ -160,6 +150,18 @@ export class RawFileDisk implements BlockBackend {
       if (buf.length) this.logWrite(offset, buf.length); // part of it may have been written
       return false;
     }
+  }
+
+  /** Whether the first 4 bytes would be the qcow2 magic after writing buf at offset (< 4). */
+  private wouldLookLikeQcow2(offset: number, buf: Uint8Array): boolean {
+    const head = new Uint8Array(4);
+    try {
+      fs.readSync(this.fd!, head, 0, 4, 0);
+    } catch {
+      return false;
+    }
+    head.set(buf.subarray(0, 4 - offset), offset);
+    return isQcow2Magic(head);
   }
 
   flush(): boolean {
@@ -193,25 +195,35 @@ export class RawFileDisk implements BlockBackend {
   }
 }
 
-/** Opens every disk of a VM, in order, refusing one file attached twice (by st_dev and st_ino, so
- *  symbolic and hard links to the same file count as the same disk): the guest would see two
- *  disks sharing blocks behind each other's caches. On any error the ones opened are closed. */
-export function openRawDisks(specs: readonly { path: string; readOnly?: boolean }[]): RawFileDisk[] {
-  const disks: RawFileDisk[] = [];
+/** Opens an existing image file for a disk (any format) after the checks every disk gets: a
+ *  regular file, and a write-protected one is never opened read-write. Creates nothing. */
+export function openImageFile(path: string, readOnly: boolean): { fd: number; st: fs.BigIntStats } {
+  let st: fs.Stats;
   try {
-    for (const spec of specs) {
-      const d = RawFileDisk.open(spec.path, { readOnly: spec.readOnly === true });
-      disks.push(d);
-      const first = disks.find((o) => o !== d && o.dev === d.dev && o.ino === d.ino);
-      if (first) {
-        const same = first.path === d.path ? '' : ` (the same file as '${first.path}')`;
-        throw new RvisorError('DISK_OPEN', `disk image '${d.path}'${same} is attached twice`);
-      }
-    }
-    return disks;
+    st = fs.statSync(path);
   } catch (e) {
-    for (const d of disks) d.close();
-    throw e;
+    throw openError(path, e, readOnly);
+  }
+  if (!st.isFile()) {
+    throw new RvisorError('DISK_OPEN', `disk image '${path}' is not a regular file`);
+  }
+  // A file without any write permission bit is refused read-write even where the open would
+  // succeed (root): the user marked it read-only, and writing it would be a surprise.
+  if (!readOnly && (st.mode & 0o222) === 0) {
+    throw new RvisorError('DISK_READONLY', `disk image '${path}' is read-only (no write permission); attach it read-only or make it writable`);
+  }
+  let fd: number;
+  try {
+    // 'r+' opens for reading and writing and fails if the file does not exist: never creates.
+    fd = fs.openSync(path, readOnly ? 'r' : 'r+');
+  } catch (e) {
+    throw openError(path, e, readOnly);
+  }
+  try {
+    return { fd, st: fs.fstatSync(fd, { bigint: true }) };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw openError(path, e, readOnly);
   }
 }
 

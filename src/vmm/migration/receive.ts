@@ -106,7 +106,8 @@ export function receiveMigration<V>(h: ReceiveHost<V>, ws: WebSocket): void {
           throw new RvisorError('VM_EXISTS', `a VM folder named ${def.name} already exists on the destination`);
         }
         made = dir;
-        def = { ...def, disks: def.disks.map((d, i) => ({ ...d, path: join(dir, `disk-${i}.img`) })) };
+        // The copies are raw, whatever the source's format (the guest's bytes arrive, not its image).
+        def = { ...def, disks: def.disks.map((d, i) => ({ ...d, path: join(dir, `disk-${i}.img`), format: 'raw' as const })) };
         m.copyDisks.forEach((size, i) => {
           if (!Number.isSafeInteger(size) || size <= 0 || size % 512 !== 0 || size > MAX_DISK) throw new RvisorError('BAD_REQUEST', `disk ${i}: bad size ${size}`);
           const fd = openSync(def.disks[i]!.path, 'wx', 0o600);

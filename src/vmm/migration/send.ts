@@ -1,7 +1,7 @@
 // The source side of a live migration (protocol.ts, docs/migration.md), as Xen and QEMU do it:
 // pre-copy rounds while the guest runs — round 0 sends every present page, each later round the
 // pages written since the previous one (the dirty log on the P2M write path: machine/p2m.ts) and,
-// with --copy-storage, the disk chunks written since (RawFileDisk.takeDirty) — until what is left
+// with --copy-storage, the disk chunks written since (HostDisk.takeDirty) — until what is left
 // would take no longer than the downtime limit at the measured rate; then the guest stops, the
 // rest and the machine state go, the destination builds the VM, and on `commit` runs it. A guest
 // that dirties memory faster than the link carries it is throttled (auto-converge: its scheduler
@@ -16,7 +16,8 @@ import { CTL_LIMIT, ramCtl } from '../../machine/ram.js';
 import type { BoardState } from '../../machine/board.js';
 import { collectDirty, dropTlbWrites, frameOf, protectAll } from '../../machine/p2m.js';
 import { isZeroPage } from '../../snapshot/machine.js';
-import { DIRTY_CHUNK, type RawFileDisk } from '../../host/disk/raw-file.js';
+import { DIRTY_CHUNK } from '../../host/disk/write-log.js';
+import type { HostDisk } from '../../host/disk/host-disk.js';
 import { now, type Dispatcher, type VmRun } from '../dispatcher.js';
 import { loadAllPages } from '../lazy-pages.js';
 import type { HostEvent, MigrateOptions, MigrationInfo, VmDefinition, VmInfo, VmState } from '../types.js';
@@ -376,6 +377,6 @@ export class Migration<V extends MigrateVm> {
 }
 
 
-function readAll(d: RawFileDisk, buf: Uint8Array, off: number): void {
+function readAll(d: HostDisk, buf: Uint8Array, off: number): void {
   if (!d.read(off, buf)) throw new RvisorError('MIGRATION_FAILED', `cannot read disk ${d.path} at ${off}: ${d.lastError?.message ?? 'short read'}`);
 }
