@@ -15,6 +15,8 @@ import { createQcow2 } from '../src/host/disk/qcow2-create.js';
 import { checkQcow2 } from '../src/host/disk/qcow2-check.js';
 import { readHeader } from '../src/host/disk/qcow2-format.js';
 import { readRepoFile, runRvisor } from './helpers.js';
+import { checkDisks, diskIdentity } from '../src/vmm/snapshot-file.js';
+import type { SnapshotConfig } from '../src/snapshot/machine.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rvisor-qcow2-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -328,4 +330,22 @@ test('qcow2: img check reports a leak (status 3) and a refcount below its refere
   r = runRvisor(['img', 'check', f]);
   assert.equal(r.status, 2, r.stdout.toString());
   assert.match(r.stdout.toString(), /ERROR cluster \d+ .*refcount 0, but 1 reference/);
+});
+
+test('qcow2: a snapshot records the backing chain, and a restore refuses a backing file that changed since', () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'snap-'));
+  const base = path.join(dir, 'base.raw');
+  fs.writeFileSync(base, new Uint8Array(1 << 20).fill(5));
+  const ov = path.join(dir, 'ov.qcow2');
+  createQcow2(ov, { size: 1 << 20, backing: { name: 'base.raw', format: 'raw' } });
+  const id = diskIdentity({ path: ov, readOnly: false });
+  assert.deepEqual(id.backing?.map((b) => b.path), [base]);
+  const config = { disks: [id] } as unknown as SnapshotConfig;
+  checkDisks(config, 'snapshot s', false);
+  const fd = fs.openSync(base, 'r+');
+  fs.writeSync(fd, new Uint8Array([1]), 0, 1, 4096);
+  fs.closeSync(fd);
+  assert.throws(() => checkDisks(config, 'snapshot s', false), isCode('DISK_CHANGED', /backing file .*base\.raw changed/));
+  checkDisks(config, 'snapshot s', true);
+  assert.equal(diskIdentity({ path: base, readOnly: true }).backing, undefined, 'a raw disk has no chain');
 });

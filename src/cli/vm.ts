@@ -203,7 +203,7 @@ export function formatInfo(v: VmInfo): string {
   return field('Name', v.name) + field('State', `${v.state} (${v.reason})`) + field('Since', v.since) +
     field('vCPUs', String(d.vcpus)) + field('Memory', d.memory) + field('Kernel', d.kernel ?? '-') +
     field('Initrd', d.initrd ?? '-') + field('Append', d.append) + field('BIOS', d.bios ?? '- (the VMM is the SBI)') +
-    (d.disks.length ? d.disks.map((x, i) => field(i === 0 ? 'Disks' : '', `${x.path}${x.readonly ? ' (read-only)' : ''}`)).join('') : field('Disks', '-')) +
+    (d.disks.length ? d.disks.map((x, i) => field(i === 0 ? 'Disks' : '', `${x.path}${x.format ? ` (${x.format})` : ''}${x.readonly ? ' (read-only)' : ''}`)).join('') : field('Disks', '-')) +
     field('Weight', String(d.weight)) + field('Cap', d.cap ? `${d.cap}%` : '0 (none)') + field('Autostart', d.autostart ? 'enable' : 'disable') +
     (d.jit !== undefined || d.jitThreshold !== undefined
       ? field('JIT', `${d.jit ?? 'host default'}${d.jitThreshold !== undefined ? `, threshold ${d.jitThreshold}` : ''}`) : '');

@@ -56,6 +56,9 @@ export interface DiskIdentity {
   /** Content hash for disks up to 64 MiB (null above): a disk copied or touched without a
    *  change of content is still accepted. */
   sha256: string | null;
+  /** A qcow2 disk's backing files, nearest first, as they were at the save (stat identity):
+   *  the guest's view of its disk includes them. */
+  backing?: { path: string; size: number; mtimeNs: string; ctimeNs: string; dev: string; ino: string }[];
 }
 
 /** CONF: the machine configuration the state belongs to. */

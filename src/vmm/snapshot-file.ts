@@ -2,6 +2,7 @@
 // and deflate from node:crypto and node:zlib, files read by position (a snapshot is never loaded
 // whole), written to a temporary file that is fsynced and renamed into place (a reader sees the old
 // file or the new one, never half of one), and the identity of boot files and disks.
+import { diskFiles, openDisk } from '../host/disk/host-disk.js';
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, fsyncSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -87,7 +88,22 @@ export function diskIdentity(d: { path: string; readOnly: boolean; serial?: stri
     path: d.path, readOnly: d.readOnly, ...(d.serial !== undefined ? { serial: d.serial } : {}), ...(d.format !== undefined ? { format: d.format } : {}),
     size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), dev: st.dev.toString(), ino: st.ino.toString(),
     sha256: st.size <= BigInt(HASH_DISKS_UP_TO) ? sha256File(d.path) : null,
+    ...backingIdentity(d),
   };
+}
+
+/** The stat identity of a qcow2 disk's backing chain (none for a raw disk). */
+function backingIdentity(d: { path: string; format?: 'raw' | 'qcow2' }): Pick<DiskIdentity, 'backing'> {
+  const disk = openDisk(d.path, { readOnly: true, ...(d.format ? { format: d.format } : {}) });
+  try {
+    const chain = diskFiles(disk).slice(1).map((f) => {
+      const st = statSync(f.path, { bigint: true });
+      return { path: f.path, size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), dev: st.dev.toString(), ino: st.ino.toString() };
+    });
+    return chain.length ? { backing: chain } : {};
+  } finally {
+    disk.close();
+  }
 }
 
 /** Refuses (DISK_CHANGED) a disk that is not what the snapshot recorded, unless `force`; a
@@ -106,6 +122,17 @@ export function checkDisks(config: SnapshotConfig, what: string, force: boolean)
       throw new RvisorError('DISK_CHANGED', `${what}: disk ${d.path} is ${st.size} bytes, ${d.size} when the snapshot was taken (force the restore to accept it)`);
     }
     const same = st.mtimeNs.toString() === d.mtimeNs && st.ctimeNs.toString() === d.ctimeNs && st.ino.toString() === d.ino && st.dev.toString() === d.dev;
+    for (const b of d.backing ?? []) {
+      let bs;
+      try {
+        bs = statSync(b.path, { bigint: true });
+      } catch {
+        throw new RvisorError('DISK_CHANGED', `${what}: disk ${d.path}'s backing file ${b.path} is gone (force the restore to accept it)`);
+      }
+      if (bs.size.toString() !== String(b.size) || bs.mtimeNs.toString() !== b.mtimeNs || bs.ino.toString() !== b.ino || bs.dev.toString() !== b.dev) {
+        throw new RvisorError('DISK_CHANGED', `${what}: disk ${d.path}'s backing file ${b.path} changed since the snapshot was taken; the guest's cached view of it would be stale (force the restore to accept it)`);
+      }
+    }
     if (same) continue;
     if (d.sha256 !== null && sha256File(d.path) === d.sha256) continue;
     throw new RvisorError('DISK_CHANGED', `${what}: disk ${d.path} changed since the snapshot was taken ` +

@@ -211,7 +211,9 @@ export class Migration<V extends MigrateVm> {
     }
   }
 
-  private async sendDiskChunks(run: VmRun, chunks: { disk: number; chunk: number }[]): Promise<void> {
+  /** Sends disk chunks; `skipZero` (round 0: the destination's copy starts as zeros, a sparse
+   *  file) leaves out chunks that are all zero, e.g. a qcow2 disk's unallocated space. */
+  private async sendDiskChunks(run: VmRun, chunks: { disk: number; chunk: number }[], skipZero = false): Promise<void> {
     for (const { disk, chunk } of chunks) {
       this.check(run);
       const d = run.disks[disk]!;
@@ -220,6 +222,7 @@ export class Migration<V extends MigrateVm> {
       if (len <= 0) continue;
       const buf = new Uint8Array(len);
       readAll(d, buf, off);
+      if (skipZero && new Uint32Array(buf.buffer, 0, len >>> 2).every((w) => w === 0)) continue;
       await this.send(encodeDisk(disk, off, buf));
     }
   }
@@ -292,7 +295,7 @@ export class Migration<V extends MigrateVm> {
         progress('precopy', rounds, pending.length + diskPending.length * (DIRTY_CHUNK / PAGE), rate, throttle);
         const ts = now(), b0 = this.bytesSent;
         await this.sendPages(run, pending);
-        await this.sendDiskChunks(run, diskPending);
+        await this.sendDiskChunks(run, diskPending, rounds === 0);
         const ms = Math.max(1, now() - ts);
         const sent = this.bytesSent - b0;
         if (sent > 1048576 || rate === 0) rate = (sent / ms) * 1000; // bytes per second, measured
