@@ -75,8 +75,13 @@ function exercise(file: string, writes: number, maxLen: number, seed: number): v
     const len = 512 * (1 + rnd(maxLen / 512));
     const off = 512 * rnd((d.size - len) / 512 + 1);
     const buf = new Uint8Array(len);
-    for (let i = 0; i < len; i += 512) buf.fill(1 + rnd(255), i, i + 512);
-    assert.ok(d.write(off, buf), `write ${k} at ${off}: ${d.lastError?.message}`);
+    if (k % 5 === 4) {
+      // WRITE_ZEROES: whole clusters become zero clusters, the rest is written.
+      assert.ok(d.writeZeroes!(off, len), `zeroes ${k} at ${off}: ${d.lastError?.message}`);
+    } else {
+      for (let i = 0; i < len; i += 512) buf.fill(1 + rnd(255), i, i + 512);
+      assert.ok(d.write(off, buf), `write ${k} at ${off}: ${d.lastError?.message}`);
+    }
     mirror.set(buf, off);
   }
   assert.ok(d.flush());
@@ -348,4 +353,54 @@ test('qcow2: a snapshot records the backing chain, and a restore refuses a backi
   assert.throws(() => checkDisks(config, 'snapshot s', false), isCode('DISK_CHANGED', /backing file .*base\.raw changed/));
   checkDisks(config, 'snapshot s', true);
   assert.equal(diskIdentity({ path: base, readOnly: true }).backing, undefined, 'a raw disk has no chain');
+});
+
+test('qcow2: write-zeroes over the backing file makes zero clusters, allocating no data', () => {
+  const dir = fixtures();
+  const f = path.join(dir, 'overlay.qcow2');
+  const before = checkQcow2(f).dataClusters;
+  const size0 = fs.statSync(f).size;
+  const d = openDisk(f);
+  // 0..256K is base data (0x11) under the overlay's 0x33 at 128K..384K: all of it becomes zeros.
+  assert.ok(d.writeZeroes!(0, 6 * 65536));
+  const z = new Uint8Array(6 * 65536).fill(1);
+  assert.ok(d.read(0, z));
+  assert.ok(z.every((x) => x === 0));
+  d.close();
+  assert.ok(fs.statSync(f).size <= size0 + 65536, 'at most one new L2 table, no data clusters');
+  const r = checkQcow2(f);
+  assert.deepEqual(r.errors, []);
+  assert.equal(r.leaks, 0);
+  assert.ok(r.dataClusters <= before, `${r.dataClusters} data clusters, ${before} before`);
+});
+
+test('qcow2: img convert copies content through the backing chain into raw or qcow2, leaving zeros unallocated', () => {
+  const dir = fixtures();
+  const src = path.join(dir, 'overlay.qcow2');
+  const ov = openDisk(src, { readOnly: true });
+  const want = sha(contents(ov));
+  ov.close();
+  for (const [fmt, extra] of [['raw', []], ['qcow2', []], ['qcow2', ['--cluster-size', '4K']]] as const) {
+    const out = path.join(dir, `out-${fmt}-${extra.length}.img`);
+    const r = runRvisor(['img', 'convert', '-O', fmt, ...extra, src, out]);
+    assert.equal(r.status, 0, r.stderr);
+    const d = openDisk(out, { readOnly: true });
+    assert.equal(d.format, fmt);
+    assert.equal(sha(contents(d)), want, `${fmt} ${extra.join(' ')}`);
+    d.close();
+    if (fmt === 'qcow2') {
+      const c = checkQcow2(out);
+      assert.deepEqual(c.errors, []);
+      // Data: base 0..384K (0x11, then 0x33), 640K..704K (0x22), 1020K..1024K (0x44); no zeros.
+      assert.ok(c.dataClusters * 2 ** c.header.clusterBits <= 576 * 1024, `${c.dataClusters} clusters allocated`);
+    }
+  }
+  // A failure leaves no file behind; an existing destination is never overwritten.
+  const missing = runRvisor(['img', 'convert', path.join(dir, 'nothere.qcow2'), path.join(dir, 'never.raw')]);
+  assert.equal(missing.status, 3);
+  assert.ok(!fs.existsSync(path.join(dir, 'never.raw')));
+  const existing = runRvisor(['img', 'convert', src, path.join(dir, 'base.raw')]);
+  assert.equal(existing.status, 2);
+  assert.match(existing.stderr, /already exists/);
+  assert.equal(sha(fs.readFileSync(path.join(dir, 'base.raw'))), expected['base.raw']);
 });

@@ -5,7 +5,7 @@
 // backing file, over compressed clusters, enough small clusters to move the refcount table),
 // and into images `rvisor img create` made; afterwards `qemu-img check` must find no error and
 // no leak, and `qemu-img compare` must find the image equal to a raw file that got the same
-// writes. Run after `npm run build` (it reads dist/). Exit 1 on any difference.
+// writes (every fifth a virtio-blk write-zeroes: zero clusters). Run after `npm run build` (it reads dist/). Exit 1 on any difference.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, openSync, writeSync, closeSync, rmSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,8 +27,12 @@ function exercise(name, img, mirror, writes, maxLen) {
     const len = 512 * (1 + rnd(maxLen / 512));
     const off = 512 * rnd((d.size - len) / 512 + 1);
     const buf = new Uint8Array(len);
-    for (let i = 0; i < len; i += 512) buf.fill(1 + rnd(255), i, i + 512);
-    if (!d.write(off, buf)) throw new Error(`${name}: write at ${off} failed: ${d.lastError?.message}`);
+    if (k % 5 === 4) {
+      if (!d.writeZeroes(off, len)) throw new Error(`${name}: write-zeroes at ${off} failed: ${d.lastError?.message}`);
+    } else {
+      for (let i = 0; i < len; i += 512) buf.fill(1 + rnd(255), i, i + 512);
+      if (!d.write(off, buf)) throw new Error(`${name}: write at ${off} failed: ${d.lastError?.message}`);
+    }
     writeSync(m, buf, 0, len, off);
   }
   d.close();
@@ -92,6 +96,21 @@ try {
   }
   copyFileSync(join(dir, 'base.raw'), join(dir, 'ownov.raw'));
   exercise('rvisor img create -b base.raw', 'ownov.qcow2', 'ownov.raw', 200, 100000);
+  // rvisor img convert: qcow2 chain → raw and → qcow2, compressed → qcow2; qemu-img compares.
+  for (const [src, fmt] of [['top.qcow2', 'raw'], ['top.qcow2', 'qcow2'], ['comp.qcow2', 'qcow2']]) {
+    const out = `conv-${src}.${fmt}`;
+    rvisor(['convert', '-O', fmt, src, out]);
+    let ok = true;
+    try {
+      sh('qemu-img', ['compare', '-q', src, out]);
+      if (fmt === 'qcow2') sh('qemu-img', ['check', out]);
+    } catch (e) {
+      ok = false;
+      console.log(`convert ${src} -> ${fmt}: qemu-img finds a difference or a problem (status ${e.status}) ${e.stdout}`);
+    }
+    console.log(`${ok ? 'ok  ' : 'FAIL'} rvisor img convert ${src} -O ${fmt}`);
+    if (!ok) failed++;
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,9 +1,10 @@
-// `rvisor img create|info|check`: disk images for VMs, in the spirit of `qemu-img` (the same
+// `rvisor img create|convert|info|check`: disk images for VMs, in the spirit of `qemu-img` (the same
 // verbs, options and exit statuses where they overlap), so users need no other tool to make a raw
 // disk, a qcow2 disk or a copy-on-write overlay over a base image.
 import * as fs from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SingleBar } from 'cli-progress';
 import { RvisorError } from '../errors.js';
 import { diskFiles, openDisk, DISK_FORMATS, type DiskFormat, type HostDisk } from '../host/disk/host-disk.js';
 import { createQcow2 } from '../host/disk/qcow2-create.js';
@@ -16,6 +17,9 @@ export const IMG_USAGE = `usage: rvisor img VERB [options]
         with -b (qcow2 only) a copy-on-write overlay: reads come from BACKING until written,
         SIZE defaults to the backing image's; BACKING is stored as given and a relative
         name is relative to FILE's directory. Default format qcow2, clusters 64K.
+  convert [-f raw|qcow2] [-O raw|qcow2] [--cluster-size BYTES] [-p] SRC DST
+        copies SRC's content (through its backing chain) into a new image DST (default
+        raw); all-zero stretches stay unallocated (sparse). -p: a progress bar
   info [--json] FILE
         format, virtual size, size on disk, and the backing chain
   check FILE
@@ -51,7 +55,10 @@ export async function imgCommand(args: string[]): Promise<number> {
   try {
     p = parseArgs({
       args: rest, allowPositionals: true, strict: true,
-      options: { f: { type: 'string', short: 'f' }, b: { type: 'string', short: 'b' }, F: { type: 'string', short: 'F' }, 'cluster-size': { type: 'string' }, json: { type: 'boolean' } },
+      options: {
+        f: { type: 'string', short: 'f' }, b: { type: 'string', short: 'b' }, F: { type: 'string', short: 'F' }, O: { type: 'string', short: 'O' },
+        'cluster-size': { type: 'string' }, json: { type: 'boolean' }, p: { type: 'boolean', short: 'p' },
+      },
     });
   } catch (e) {
     throw new RvisorError('USAGE', `img ${verb}: ${(e as Error).message}\n${IMG_USAGE}`);
@@ -79,16 +86,33 @@ export async function imgCommand(args: string[]): Promise<number> {
         b.close();
       }
       if (size === undefined) throw new RvisorError('USAGE', 'img create: SIZE is needed without a backing file');
-      let clusterBits: number | undefined;
-      if (v['cluster-size'] !== undefined) {
-        const cs = imageSize(v['cluster-size']);
-        clusterBits = Math.log2(cs);
-        if (!Number.isInteger(clusterBits) || clusterBits < 9 || clusterBits > 21) throw new RvisorError('USAGE', `--cluster-size ${v['cluster-size']}: a power of two from 512 to 2M`);
-        if (fmt !== 'qcow2') throw new RvisorError('USAGE', '--cluster-size needs -f qcow2');
-      }
+      const clusterBits = clusterBitsOf(v['cluster-size'], fmt);
       if (fmt === 'raw') createRaw(file, size);
       else createQcow2(file, { size, ...(clusterBits !== undefined ? { clusterBits } : {}), ...(backing ? { backing } : {}) });
       process.stdout.write(`Formatting '${file}', fmt=${fmt} size=${size}${backing ? ` backing_file=${backing.name} backing_fmt=${backing.format}` : ''}\n`);
+      return 0;
+    }
+    case 'convert': {
+      if (pos.length !== 2) throw new RvisorError('USAGE', `img convert expects SRC DST\n${IMG_USAGE}`);
+      const [srcPath, dst] = pos as [string, string];
+      const ofmt = format(v.O, '-O') ?? 'raw';
+      const sfmt = format(v.f, '-f');
+      const clusterBits = clusterBitsOf(v['cluster-size'], ofmt);
+      if (v.b !== undefined || v.F !== undefined) throw new RvisorError('USAGE', 'img convert: -b and -F belong to img create');
+      const src = openDisk(srcPath, { readOnly: true, ...(sfmt ? { format: sfmt } : {}) });
+      try {
+        const size = Math.ceil(src.size / 512) * 512;
+        if (ofmt === 'raw') createRaw(dst, size);
+        else createQcow2(dst, { size, ...(clusterBits !== undefined ? { clusterBits } : {}) });
+        try {
+          convert(src, dst, ofmt, v.p === true);
+        } catch (e) {
+          fs.rmSync(dst, { force: true }); // a half-written image is no image
+          throw e;
+        }
+      } finally {
+        src.close();
+      }
       return 0;
     }
     case 'info': {
@@ -124,8 +148,49 @@ export async function imgCommand(args: string[]): Promise<number> {
       return r.errors.length ? 2 : r.leaks ? 3 : 0;
     }
     default:
-      throw new RvisorError('USAGE', `img: unknown verb "${verb}" (create, info, check)`);
+      throw new RvisorError('USAGE', `img: unknown verb "${verb}" (create, convert, info, check)`);
   }
+}
+
+function clusterBitsOf(text: string | undefined, fmt: DiskFormat): number | undefined {
+  if (text === undefined) return undefined;
+  const bits = Math.log2(imageSize(text));
+  if (!Number.isInteger(bits) || bits < 9 || bits > 21) throw new RvisorError('USAGE', `--cluster-size ${text}: a power of two from 512 to 2M`);
+  if (fmt !== 'qcow2') throw new RvisorError('USAGE', '--cluster-size needs the qcow2 format');
+  return bits;
+}
+
+/** Copies src's content into the new image at dst, 1 MiB at a time; 64 KiB pieces that are all
+ *  zero are not written (a raw file stays sparse there, a qcow2 image unallocated). */
+function convert(src: HostDisk, dst: string, fmt: DiskFormat, progress: boolean): void {
+  const out = openDisk(dst, { format: fmt });
+  const bar = progress ? new SingleBar({ format: 'converting [{bar}] {percentage}% | {value}/{total} MiB', hideCursor: true, stream: process.stderr }) : undefined;
+  const STEP = 1 << 20, PIECE = 65536;
+  bar?.start(Math.ceil(src.size / STEP), 0);
+  try {
+    const buf = new Uint8Array(STEP);
+    for (let off = 0; off < src.size; off += STEP) {
+      const chunk = buf.subarray(0, Math.min(STEP, src.size - off));
+      if (!src.read(off, chunk)) throw new RvisorError('BAD_IMAGE', `cannot read '${src.path}' at ${off}: ${src.lastError?.message ?? 'I/O error'}`);
+      for (let p = 0; p < chunk.length; p += PIECE) {
+        const piece = chunk.subarray(p, Math.min(p + PIECE, chunk.length));
+        if (allZero(piece)) continue;
+        if (!out.write(off + p, piece)) throw new RvisorError('DISK_OPEN', `cannot write '${dst}' at ${off + p}: ${out.lastError?.message ?? 'I/O error'}`);
+      }
+      bar?.update(Math.floor(off / STEP) + 1);
+    }
+    if (!out.flush()) throw new RvisorError('DISK_OPEN', `cannot flush '${dst}': ${out.lastError?.message ?? 'I/O error'}`);
+  } finally {
+    bar?.stop();
+    out.close();
+  }
+}
+
+function allZero(b: Uint8Array): boolean {
+  const words = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2); // pieces start 64K-aligned
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  for (let i = words.length * 4; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 function createRaw(file: string, size: number): void {

@@ -293,6 +293,55 @@ export class Qcow2Disk implements HostDisk {
     if (!reuse) this.release(kind, hi, lo, host);
   }
 
+  /** virtio-blk WRITE_ZEROES: whole clusters become zero clusters (version 3: the L2 entry's
+   *  bit 0, Standard Cluster Descriptor) instead of clusters of written zeros; an allocated cluster
+   *  of refcount 1 stays allocated as a preallocated zero cluster (a later write reuses it in
+   *  place); partial clusters, and every cluster of a version 2 image, are written. */
+  writeZeroes(offset: number, len: number): boolean {
+    if (this.fd === undefined || this.readOnly || offset < 0 || offset + len > this.size) return false;
+    const cs = this.cs;
+    try {
+      let done = 0;
+      while (done < len) {
+        const vo = offset + done;
+        const vc = Math.floor(vo / cs);
+        const inCl = vo % cs;
+        const n = Math.min(cs - inCl, len - done);
+        if (n < cs || this.header.version < 3) this.writeCluster(vc, inCl, new Uint8Array(n));
+        else this.zeroCluster(vc);
+        done += n;
+      }
+      return true;
+    } catch (e) {
+      this.lastError = e as Error;
+      return false;
+    } finally {
+      if (len) this.writeLog!.log(offset, len);
+    }
+  }
+
+  private zeroCluster(vc: number): void {
+    const l1i = Math.floor(vc / 2 ** this.l2Bits);
+    let table = this.l2Table(l1i);
+    const l2 = this.l2Entries(table, vc, 1);
+    const hi = l2.getUint32(0), lo = l2.getUint32(4);
+    const kind = this.kindOf(hi, lo);
+    if (kind === Kind.Unallocated && !this.backing) return; // reads as zeros already
+    if (kind === Kind.Zero) return;
+    const host = kind === Kind.Compressed ? 0 : stdOffset(hi, lo);
+    const keep = kind === Kind.Normal && ((hi & 0x80000000) !== 0 || this.refcount(host / this.cs) === 1);
+    if (table === 0) table = this.newL2Table(l1i);
+    const b = new Uint8Array(8);
+    const dv = new DataView(b.buffer);
+    if (keep) {
+      putU64(dv, 0, host);
+      dv.setUint32(0, dv.getUint32(0) | 0x80000000);
+    }
+    dv.setUint32(4, dv.getUint32(4) | 1);
+    pwriteFull(this.fd!, b, table + (vc % 2 ** this.l2Bits) * 8);
+    if (!keep) this.release(kind, hi, lo, host);
+  }
+
   /** The L2 table of L1 index l1i (0: none yet). A table shared with an internal snapshot is
    *  never written (images with snapshots open read-only). */
   private l2Table(l1i: number): number {
