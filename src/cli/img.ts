@@ -8,6 +8,7 @@ import { SingleBar } from 'cli-progress';
 import { RvisorError } from '../errors.js';
 import { diskFiles, openDisk, DISK_FORMATS, type DiskFormat, type HostDisk } from '../host/disk/host-disk.js';
 import { createQcow2 } from '../host/disk/qcow2-create.js';
+import { createImageFile } from '../host/disk/image-file.js';
 import { checkQcow2 } from '../host/disk/qcow2-check.js';
 import { incompatibleNames, isQcow2Magic, readHeader } from '../host/disk/qcow2-format.js';
 
@@ -194,13 +195,7 @@ function allZero(b: Uint8Array): boolean {
 }
 
 function createRaw(file: string, size: number): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'wx', 0o644);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new RvisorError(code === 'EEXIST' ? 'USAGE' : 'DISK_OPEN', code === 'EEXIST' ? `'${file}' already exists (rvisor img create never overwrites)` : `cannot create '${file}': ${(e as Error).message}`);
-  }
+  const fd = createImageFile(file);
   try {
     fs.ftruncateSync(fd, size); // sparse: no block is written
   } finally {

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { RvisorError } from '../../errors.js';
 import { setRefIn } from './qcow2.js';
+import { createImageFile } from './image-file.js';
 import { EXT_BACKING_FORMAT, MAX_BACKING_NAME, putU64, pwriteFull, QCOW2_MAGIC, V3_HEADER_LENGTH } from './qcow2-format.js';
 
 export interface Qcow2CreateOptions {
@@ -76,13 +77,7 @@ export function createQcow2(path: string, o: Qcow2CreateOptions): void {
     const blk = image.subarray((1 + tableCl + Math.floor(c / rpb)) * cs);
     setRefIn(blk, c % rpb, refBits, 1);
   }
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'wx', 0o644);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new RvisorError(code === 'EEXIST' ? 'USAGE' : 'DISK_OPEN', code === 'EEXIST' ? `'${path}' already exists (rvisor img create never overwrites)` : `cannot create '${path}': ${(e as Error).message}`);
-  }
+  const fd = createImageFile(path);
   try {
     pwriteFull(fd, image, 0);
     fs.fsyncSync(fd);

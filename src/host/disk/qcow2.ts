@@ -16,6 +16,7 @@
 // refcounts) is never set. Unsupported on open, with a clear error: encryption, external data
 // files, extended L2 entries, zstd compression; images with internal snapshots, or marked dirty
 // or corrupt, open read-only only.
+import { closeQuietly, syncImage } from './image-file.js';
 import * as fs from 'node:fs';
 import { inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { RvisorError } from '../../errors.js';
@@ -534,13 +535,9 @@ export class Qcow2Disk implements HostDisk {
   flush(): boolean {
     if (this.fd === undefined) return false;
     if (this.readOnly) return true;
-    try {
-      fs.fsyncSync(this.fd);
-      return true;
-    } catch (e) {
-      this.lastError = e as Error;
-      return false;
-    }
+    const err = syncImage(this.fd);
+    if (err) this.lastError = err;
+    return err === undefined;
   }
 
   /** Advisory (virtio 1.2 §5.2.6.2): clusters stay allocated; the guest must not rely on the
@@ -553,11 +550,7 @@ export class Qcow2Disk implements HostDisk {
     if (this.fd === undefined) return;
     const fd = this.fd;
     this.fd = undefined;
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already closed
-    }
+    closeQuietly(fd);
     this.backing?.close();
   }
 }

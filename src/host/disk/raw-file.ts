@@ -2,6 +2,7 @@
 // or changes anything: a missing file, a directory, a write-protected file asked for read-write,
 // an empty file or one that is not whole 512-byte sectors, and the same file attached twice are
 // clear RvisorErrors before the VM starts (design rule 5).
+import { closeQuietly, syncImage } from './image-file.js';
 import * as fs from 'node:fs';
 import { RvisorError } from '../../errors.js';
 import type { HostDisk } from './host-disk.js';
@@ -168,13 +169,9 @@ export class RawFileDisk implements HostDisk {
     const fd = this.fd;
     if (fd === undefined) return false;
     if (this.readOnly) return true;
-    try {
-      fs.fsyncSync(fd);
-      return true;
-    } catch (e) {
-      this.lastError = e as Error;
-      return false;
-    }
+    const err = syncImage(fd);
+    if (err) this.lastError = err;
+    return err === undefined;
   }
 
   /** Discard is advisory (virtio 1.2 §5.2.6.2: the device MAY deallocate). node:fs cannot punch
@@ -187,11 +184,7 @@ export class RawFileDisk implements HostDisk {
     if (this.fd === undefined) return;
     const fd = this.fd;
     this.fd = undefined;
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already closed
-    }
+    closeQuietly(fd);
   }
 }
 
