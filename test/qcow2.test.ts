@@ -57,6 +57,11 @@ test('qcow2: images made by qemu-img read as qemu-img converts them (backing fil
       d.close();
     }
   }
+  // rvisor img check agrees with qemu-img check on QEMU's own images: clean.
+  for (const f of Object.keys(expected).filter((x) => x.endsWith('.qcow2'))) {
+    const r = checkQcow2(path.join(dir, f));
+    assert.deepEqual([r.errors, r.leaks], [[], 0], f);
+  }
   const ov = openDisk(path.join(dir, 'overlay.qcow2'), { readOnly: true });
   assert.deepEqual(diskFiles(ov).map((x) => [path.basename(x.path), x.format, x.readOnly]), [['overlay.qcow2', 'qcow2', true], ['base.raw', 'raw', true]]);
   ov.close();
@@ -403,4 +408,25 @@ test('qcow2: img convert copies content through the backing chain into raw or qc
   assert.equal(existing.status, 2);
   assert.match(existing.stderr, /already exists/);
   assert.equal(sha(fs.readFileSync(path.join(dir, 'base.raw'))), expected['base.raw']);
+});
+
+test('qcow2: an L1 or L2 entry missing its COPIED flag (refcount 1) is flagged by img check and repaired by the next write', () => {
+  const f = path.join(tmp, 'nocopied.qcow2');
+  createQcow2(f, { size: 1 << 20 });
+  const d = openDisk(f);
+  assert.ok(d.write(0, new Uint8Array(65536).fill(3)));
+  d.close();
+  const b = fs.readFileSync(f);
+  const h = readHeader(fs.openSync(f, 'r'), f, b.length);
+  const l1 = b.readBigUInt64BE(h.l1Offset);
+  const l2 = Number(l1 & 0x00fffffffffffe00n);
+  b.writeBigUInt64BE(l1 & ~(1n << 63n), h.l1Offset);
+  b.writeBigUInt64BE(b.readBigUInt64BE(l2) & ~(1n << 63n), l2);
+  fs.writeFileSync(f, b);
+  assert.equal(checkQcow2(f).errors.length, 2);
+  const d2 = openDisk(f);
+  assert.ok(d2.write(100, new Uint8Array(10).fill(4)));
+  d2.close();
+  assert.deepEqual(checkQcow2(f).errors, []);
+  assert.equal(checkQcow2(f).dataClusters, 1, 'written in place, not copied');
 });

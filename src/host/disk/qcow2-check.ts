@@ -76,7 +76,7 @@ function check(fd: number, path: string): Qcow2CheckResult {
   preadFull(fd, l1, h.l1Offset);
   const l1v = new DataView(l1.buffer);
   const x = BigInt(62 - (h.clusterBits - 8));
-  const copiedCheck: { what: string; cluster: number }[] = [];
+  const copiedCheck: { what: string; cluster: number; copied: boolean }[] = [];
   const l2 = new Uint8Array(cs);
   const l2v = new DataView(l2.buffer);
   for (let i = 0; i < h.l1Size; i++) {
@@ -84,7 +84,7 @@ function check(fd: number, path: string): Qcow2CheckResult {
     const t = stdOffset(hi, lo);
     if (t === 0) continue;
     ref(t, `L2 table ${i}`);
-    if (hi & 0x80000000) copiedCheck.push({ what: `L2 table ${i}`, cluster: t / cs });
+    copiedCheck.push({ what: `L2 table ${i}`, cluster: t / cs, copied: (hi & 0x80000000) !== 0 });
     l2.fill(0);
     preadFull(fd, l2, t);
     for (let j = 0; j < cs / 8; j++) {
@@ -104,7 +104,7 @@ function check(fd: number, path: string): Qcow2CheckResult {
       if (host === 0) continue;
       ref(host, `cluster ${vc}`);
       if (!(elo & 1)) dataClusters++;
-      if (ehi & 0x80000000) copiedCheck.push({ what: `cluster ${vc}`, cluster: host / cs });
+      copiedCheck.push({ what: `cluster ${vc}`, cluster: host / cs, copied: (ehi & 0x80000000) !== 0 });
     }
   }
 
@@ -130,9 +130,10 @@ function check(fd: number, path: string): Qcow2CheckResult {
     else if (have < want) errors.push(`cluster ${c} (offset ${c * cs}): refcount ${have}, but ${want} reference(s)`);
     if (c >= fileClusters && blocks[Math.floor(c / rpb)] === 0) c = (Math.floor(c / rpb) + 1) * rpb - 1;
   }
-  for (const { what, cluster } of copiedCheck) {
+  // The COPIED flag says exactly "refcount 1" (Cluster mapping, bit 63), both ways.
+  for (const { what, cluster, copied } of copiedCheck) {
     const have = stored(cluster, cache);
-    if (have !== 1) errors.push(`${what}: marked COPIED (refcount 1) but its refcount is ${have}`);
+    if ((have === 1) !== copied) errors.push(`${what}: ${copied ? 'marked' : 'not marked'} COPIED, but its refcount is ${have}`);
   }
   return { header: h, errors, leaks, dataClusters, compressedClusters, virtualClusters: Math.ceil(h.size / cs), fileSize };
 }

@@ -348,8 +348,9 @@ export class Qcow2Disk implements HostDisk {
   private l2Table(l1i: number): number {
     const e = this.l1Entry(l1i);
     const t = stdOffset(e.hi, e.lo);
-    if (t !== 0 && !(e.hi & 0x80000000) && this.refcount(t / this.cs) !== 1) {
-      throw new Error(`L2 table at ${t} is shared (refcount above 1): the image has snapshot data rvisor does not write`);
+    if (t !== 0 && !(e.hi & 0x80000000)) {
+      if (this.refcount(t / this.cs) !== 1) throw new Error(`L2 table at ${t} is shared (refcount above 1): the image has snapshot data rvisor does not write`);
+      this.setL1(l1i, t); // refcount 1: the entry gets the COPIED flag it should have had
     }
     return t;
   }
@@ -357,12 +358,16 @@ export class Qcow2Disk implements HostDisk {
   private newL2Table(l1i: number): number {
     const t = this.allocate(1);
     pwriteFull(this.fd!, new Uint8Array(this.cs), t);
+    this.setL1(l1i, t);
+    return t;
+  }
+
+  private setL1(l1i: number, t: number): void {
     const b = new Uint8Array(8);
     const dv = new DataView(b.buffer);
     putU64(dv, 0, t);
     dv.setUint32(0, dv.getUint32(0) | 0x80000000);
     pwriteFull(this.fd!, b, this.header.l1Offset + l1i * 8);
-    return t;
   }
 
   private setL2(table: number, vc: number, host: number): void {
