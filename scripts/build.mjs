@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds rvisor from source: TypeScript (tsc → dist/), the decoder generated from the instruction
+// Builds rvisor from source: TypeScript (tsc → dist/; the web console's script with its own config), the decoder generated from the instruction
 // table, and the AssemblyScript CPU core (asc → dist/wasm/core.wasm), plus AssemblyScript test
 // harnesses in test/wasm/. Run by `npm install` (prepare), `npm test` (pretest) and `npm run build`.
 // A step is skipped when its outputs are newer than all of its inputs.
@@ -35,6 +35,12 @@ function run(cmd, args) {
 const tsOut = join(root, 'dist', 'src', 'cli', 'main.js');
 if (stale([tsOut], ['src', 'test', 'scripts', 'bench', 'tsconfig.json'].map((p) => join(root, p)))) {
   run(bin('tsc'), ['-p', 'tsconfig.json']);
+}
+
+// 1b. The web console's browser script (DOM types; src/web/tsconfig.json).
+const webOut = join(root, 'dist', 'src', 'web', 'app.js');
+if (stale([webOut], [join(root, 'src', 'web')])) {
+  run(bin('tsc'), ['-p', 'src/web/tsconfig.json']);
 }
 
 // 2. The decoder generated from the instruction table.

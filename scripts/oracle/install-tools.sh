@@ -9,6 +9,7 @@
 #   gcc (native)                     gcc libc6-dev           guest/sigmask (the native Linux reference)
 #   expect, fw_jump.bin, e2fsck      expect opensbi e2fsprogs guest/linux/qemu-test.sh
 #   qemu-img, qemu-io                qemu-utils              test/fixtures/qcow2/build.sh, scripts/oracle/qcow2-check.mjs
+#   chromium                         chromium                scripts/web-console-check.mjs (the web console in a browser)
 #   go, dpkg-parsechangelog, make    golang-go dpkg-dev make  scripts/oracle/suites-check.sh (only
 #                                                             with CHECK_SUITES=1)
 # A tool that is still missing afterwards is an error: reference checks never skip.
@@ -31,6 +32,7 @@ want /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin opensbi
 want e2fsck e2fsprogs
 want qemu-img qemu-utils
 want qemu-io qemu-utils
+want chromium chromium
 if [ "${CHECK_SUITES:-}" = 1 ]; then
   want go golang-go
   want dpkg-parsechangelog dpkg-dev
@@ -46,7 +48,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 missing=0
-for t in dtc qemu-system-riscv64 qemu-riscv64-static riscv64-linux-gnu-gcc riscv64-linux-gnu-objdump gcc expect e2fsck qemu-img qemu-io; do
+for t in dtc qemu-system-riscv64 qemu-riscv64-static riscv64-linux-gnu-gcc riscv64-linux-gnu-objdump gcc expect e2fsck qemu-img qemu-io chromium; do
   command -v "$t" >/dev/null || { echo "install-tools: $t is still missing" >&2; missing=1; }
 done
 for f in /usr/riscv64-linux-gnu/lib/libc.a /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin; do

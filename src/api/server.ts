@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
+import { isWebUiRequest, registerWebUi } from './web-ui.js';
 import fastifyWebsocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -46,6 +47,19 @@ export function consoleCloseCode(code: ErrorCode): number {
 function fail(reply: FastifyReply, code: ErrorCode, message: string, status = httpStatus(code)): FastifyReply {
   return reply.code(status).type('application/json').send(errorBody(code, message));
 }
+
+/** The request's credentials: its Authorization header, or for a WebSocket upgrade from a
+ *  browser (whose WebSocket API cannot set headers) the subprotocol `rvisor.bearer.<token>`. */
+function authorization(req: FastifyRequest): string {
+  if (req.headers.authorization !== undefined || !req.headers.upgrade) return req.headers.authorization ?? '';
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const bearer = offered.find((p) => p.startsWith(BEARER_PROTOCOL));
+  return bearer === undefined ? '' : `Bearer ${bearer.slice(BEARER_PROTOCOL.length)}`;
+}
+
+/** The WebSocket subprotocol that carries the bearer token (offered after `rvisor.console`, which
+ *  the server selects: ws takes the first one offered). */
+export const BEARER_PROTOCOL = 'rvisor.bearer.';
 
 /** Builds (but does not start) the API for `host`. */
 export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<FastifyInstance> {
@@ -108,7 +122,8 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
   if (opts.token !== undefined) {
     const want = createHash('sha256').update(`Bearer ${opts.token}`).digest();
     app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      const got = createHash('sha256').update(req.headers.authorization ?? '').digest();
+      if (isWebUiRequest(req.method, req.url)) return; // the web console's files hold nothing secret
+      const got = createHash('sha256').update(authorization(req)).digest();
       if (!timingSafeEqual(want, got)) {
         reply.header('www-authenticate', 'Bearer realm="rvisor"');
         const message = req.headers.authorization ? 'the bearer token is wrong' : 'this listener needs "Authorization: Bearer <token>" (the token is in the host\'s state dir)';
@@ -142,6 +157,7 @@ export async function buildApi(host: HostApi, opts: ApiOptions = {}): Promise<Fa
     },
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
+  registerWebUi(app as unknown as FastifyInstance);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

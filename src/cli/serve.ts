@@ -79,6 +79,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   process.stdout.write(`rvisor: host with ${host.pcpus} pCPUs, state in ${stateDir}\n`);
   process.stdout.write(`rvisor: API on unix:${api.socketPath}\n`);
   if (api.tcp) process.stdout.write(`rvisor: API on ${api.tcp.url} (bearer token in ${api.tokenPath})\n`);
+  if (api.tcp) process.stdout.write(`rvisor: web console on ${api.tcp.url.replace(/\/$/, '')}/ui\n`);
 
   const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
     const on = (s: NodeJS.Signals) => {
