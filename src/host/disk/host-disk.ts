@@ -62,6 +62,7 @@ function openChain(path: string, readOnly: boolean, format: DiskFormat | undefin
     throw new RvisorError('BAD_IMAGE', `disk image '${path}': unknown format "${String(format)}" (raw or qcow2)`);
   }
   const { fd, st } = openImageFile(path, readOnly);
+  let backing: HostDisk | null = null;
   try {
     const loop = seen.find((s) => s.dev === st.dev && s.ino === st.ino);
     if (loop) throw new RvisorError('BAD_IMAGE', `disk image '${seen[0]!.path}': its backing chain comes back to '${loop.path}' (a loop)`);
@@ -73,7 +74,6 @@ function openChain(path: string, readOnly: boolean, format: DiskFormat | undefin
     if (fmt === 'raw') return RawFileDisk.adopt(path, fd, st, readOnly, format === undefined);
     const h = readHeader(fd, path, Number(st.size));
     Qcow2Disk.checkUsable(path, h, readOnly);
-    let backing: HostDisk | null = null;
     if (h.backingName !== null) {
       const bpath = isAbsolute(h.backingName) ? h.backingName : resolve(dirname(path), h.backingName);
       const bfmt = h.backingFormat ?? undefined;
@@ -95,6 +95,7 @@ function openChain(path: string, readOnly: boolean, format: DiskFormat | undefin
     disk.clearAutoclear();
     return disk;
   } catch (e) {
+    backing?.close();
     fs.closeSync(fd);
     throw e;
   }
