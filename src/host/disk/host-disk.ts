@@ -81,11 +81,11 @@ function openChain(path: string, readOnly: boolean, format: DiskFormat | undefin
         throw new RvisorError('BAD_IMAGE', `qcow2 image '${path}': its backing file '${h.backingName}' has format "${bfmt}", which rvisor does not read`);
       }
       try {
-        // A backing file without a recorded format is probed, and a probed raw one is only ever
-        // read, so the probe cannot be turned against the host.
+        // A backing file without a recorded format is probed, as QEMU does for images made
+        // without -F (`rvisor img create` always records it); a backing file is only ever read.
         backing = openChain(bpath, true, bfmt as DiskFormat | undefined, [...seen, { dev: st.dev, ino: st.ino, path }]);
       } catch (e) {
-        if (e instanceof RvisorError && e.code === 'ENOENT_FILE') {
+        if (e instanceof RvisorError && e.code === 'ENOENT_FILE' && !fs.existsSync(bpath)) {
           throw new RvisorError('ENOENT_FILE', `qcow2 image '${path}': its backing file '${bpath}' does not exist`, { cause: e });
         }
         throw e;
