@@ -52,7 +52,8 @@ export class Qcow2Disk implements HostDisk {
   readonly dev: bigint;
   readonly ino: bigint;
   readonly header: Qcow2Header;
-  readonly backing: HostDisk | null;
+  /** The image unallocated clusters are read from (opened read-only), or null. */
+  readonly backingDisk: HostDisk | null;
   lastError: Error | undefined;
   readonly writeLog: WriteLog | undefined;
   private fd: number | undefined;
@@ -71,7 +72,7 @@ export class Qcow2Disk implements HostDisk {
     this.size = header.size;
     this.dev = st.dev;
     this.ino = st.ino;
-    this.backing = backing;
+    this.backingDisk = backing;
     this.cb = header.clusterBits;
     this.cs = 2 ** this.cb;
     this.l2Bits = this.cb - 3;
@@ -98,13 +99,9 @@ export class Qcow2Disk implements HostDisk {
   share(): SharedQcow2Disk {
     if (this.fd === undefined) throw new RvisorError('INTERNAL', `disk image '${this.path}' is closed`);
     return {
-      format: 'qcow2', path: this.path, fd: this.fd, readOnly: this.readOnly, backing: this.backing ? this.backing.share() : null,
+      format: 'qcow2', path: this.path, fd: this.fd, readOnly: this.readOnly, backing: this.backingDisk ? this.backingDisk.share() : null,
       ...(this.writeLog ? { dirty: this.writeLog.buffer } : {}),
     };
-  }
-
-  get backingDisk(): HostDisk | null {
-    return this.backing;
   }
 
   takeDirty(fn: (chunk: number) => void): void {
@@ -214,7 +211,7 @@ export class Qcow2Disk implements HostDisk {
 
   /** Unallocated clusters: the backing file's bytes (zeros past its end), or zeros. */
   private readBacking(offset: number, part: Uint8Array): void {
-    const b = this.backing;
+    const b = this.backingDisk;
     const have = b ? Math.max(0, Math.min(part.length, b.size - offset)) : 0;
     if (have > 0 && !b!.read(offset, part.subarray(0, have))) {
       throw new Error(`cannot read backing file '${b!.path}' at ${offset}: ${b!.lastError?.message ?? 'I/O error'}`);
@@ -327,7 +324,7 @@ export class Qcow2Disk implements HostDisk {
     const l2 = this.l2Entries(table, vc, 1);
     const hi = l2.getUint32(0), lo = l2.getUint32(4);
     const kind = this.kindOf(hi, lo);
-    if (kind === Kind.Unallocated && !this.backing) return; // reads as zeros already
+    if (kind === Kind.Unallocated && !this.backingDisk) return; // reads as zeros already
     if (kind === Kind.Zero) return;
     const host = kind === Kind.Compressed ? 0 : stdOffset(hi, lo);
     const keep = kind === Kind.Normal && ((hi & 0x80000000) !== 0 || this.refcount(host / this.cs) === 1);
@@ -556,7 +553,7 @@ export class Qcow2Disk implements HostDisk {
     const fd = this.fd;
     this.fd = undefined;
     closeQuietly(fd);
-    this.backing?.close();
+    this.backingDisk?.close();
   }
 }
 
